@@ -1,0 +1,173 @@
+//! Small UEFI data types shared by every artefact module: GUIDs, UCS-2
+//! strings and `EFI_LOAD_OPTION` (the content of `Boot####` variables).
+//!
+//! Everything here decodes bytes that come from a machine that may be
+//! compromised, so every function is total: it never panics and never
+//! allocates more than the input's size.
+
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+/// An EFI_GUID as stored in memory: the first three fields little-endian.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Guid(pub [u8; 16]);
+
+impl Guid {
+    /// Reads a GUID from the first 16 bytes of `b`, if there are 16.
+    pub fn from_slice(b: &[u8]) -> Option<Guid> {
+        let arr: [u8; 16] = b.get(..16)?.try_into().ok()?;
+        Some(Guid(arr))
+    }
+
+    /// EFI_GLOBAL_VARIABLE (8BE4DF61-93CA-11D2-AA0D-00E098032B8C), the vendor
+    /// GUID of SecureBoot, PK, KEK, BootOrder and Boot####.
+    pub const GLOBAL_VARIABLE: Guid = Guid([
+        0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11, 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b,
+        0x8c,
+    ]);
+    /// EFI_IMAGE_SECURITY_DATABASE_GUID (D719B2CB-3D3A-4596-A3BC-DAD00E67656F),
+    /// the vendor GUID of db, dbx and dbt.
+    pub const IMAGE_SECURITY_DATABASE: Guid = Guid([
+        0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45, 0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65,
+        0x6f,
+    ]);
+}
+
+impl fmt::Display for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = &self.0;
+        write!(
+            f,
+            "{:08X}-{:04X}-{:04X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}",
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            u16::from_le_bytes([b[4], b[5]]),
+            u16::from_le_bytes([b[6], b[7]]),
+            b[8],
+            b[9],
+            b[10],
+            b[11],
+            b[12],
+            b[13],
+            b[14],
+            b[15]
+        )
+    }
+}
+
+impl fmt::Debug for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for Guid {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Decodes little-endian UCS-2 up to the first NUL (or the end), replacing
+/// unpaired surrogates. An odd trailing byte is ignored.
+pub fn ucs2_to_string(b: &[u8]) -> String {
+    let units = b
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .take_while(|&u| u != 0);
+    char::decode_utf16(units)
+        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
+/// Splits a NUL-terminated UCS-2 string off the front of `b`: returns the
+/// string and the bytes after its terminator, or `None` without a terminator.
+pub fn split_ucs2_z(b: &[u8]) -> Option<(String, &[u8])> {
+    let end = b.chunks_exact(2).position(|c| c == [0, 0])? * 2;
+    Some((ucs2_to_string(&b[..end]), &b[end + 2..]))
+}
+
+/// Renders bytes as text when they are printable ASCII (a trailing NUL
+/// allowed), for event data that firmware logs as strings.
+pub fn ascii_string(b: &[u8]) -> Option<String> {
+    let b = b.strip_suffix(&[0]).unwrap_or(b);
+    if !b.is_empty()
+        && b.iter()
+            .all(|&c| (0x20..0x7f).contains(&c) || c == b'\t' || c == b'\n')
+    {
+        Some(String::from_utf8_lossy(b).into_owned())
+    } else {
+        None
+    }
+}
+
+/// An `EFI_LOAD_OPTION` (UEFI 2.10 §3.1.3): what a `Boot####` or
+/// `Driver####` variable holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LoadOption {
+    /// LOAD_OPTION_* bits (0x1 active, 0x8 hidden, ...).
+    pub attributes: u32,
+    /// The human-readable description shown by the boot manager.
+    pub description: String,
+    /// The file path list rendered as device-path text.
+    pub device_path: String,
+    /// Bytes after the file path list, passed to the image (hex).
+    #[serde(serialize_with = "crate::hexser::bytes")]
+    pub optional_data: Vec<u8>,
+}
+
+impl LoadOption {
+    /// Decodes a load option; `None` when the structure does not fit in `b`.
+    pub fn parse(b: &[u8]) -> Option<LoadOption> {
+        let attributes = u32::from_le_bytes(b.get(0..4)?.try_into().ok()?);
+        let fpl_len = u16::from_le_bytes(b.get(4..6)?.try_into().ok()?) as usize;
+        let (description, rest) = split_ucs2_z(b.get(6..)?)?;
+        let fpl = rest.get(..fpl_len)?;
+        Some(LoadOption {
+            attributes,
+            description,
+            device_path: crate::devpath::to_text(fpl),
+            optional_data: rest[fpl_len..].to_vec(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guid_text_is_mixed_endian() {
+        // EFI_GLOBAL_VARIABLE as the UEFI spec writes it.
+        assert_eq!(
+            Guid::GLOBAL_VARIABLE.to_string(),
+            "8BE4DF61-93CA-11D2-AA0D-00E098032B8C"
+        );
+        assert_eq!(
+            Guid::IMAGE_SECURITY_DATABASE.to_string(),
+            "D719B2CB-3D3A-4596-A3BC-DAD00E67656F"
+        );
+    }
+
+    #[test]
+    fn ucs2_stops_at_nul_and_survives_odd_lengths() {
+        assert_eq!(ucs2_to_string(b"B\0o\0o\0t\0\0\0x\0"), "Boot");
+        assert_eq!(ucs2_to_string(b"A\0B"), "A");
+        assert_eq!(
+            split_ucs2_z(b"A\0\0\0rest"),
+            Some(("A".into(), &b"rest"[..]))
+        );
+        assert_eq!(split_ucs2_z(b"A\0B\0"), None);
+    }
+
+    #[test]
+    fn load_option_rejects_a_path_list_longer_than_the_data() {
+        let mut b = vec![1, 0, 0, 0, 0xff, 0x00];
+        b.extend_from_slice(b"X\0\0\0");
+        b.extend_from_slice(&[0x7f, 0xff, 4, 0]);
+        assert!(LoadOption::parse(&b).is_none());
+        b[4] = 4;
+        let lo = LoadOption::parse(&b).unwrap();
+        assert_eq!(lo.description, "X");
+        assert_eq!(lo.attributes, 1);
+        assert!(lo.optional_data.is_empty());
+    }
+}

@@ -1,0 +1,153 @@
+//! TPM hash algorithms as they appear in event logs (TPM_ALG_ID), and the
+//! hashing that replay and digest checks need.
+
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+/// A TPM_ALG_ID. Algorithms bootaudit cannot compute are kept as `Other`
+/// so that their digests are still carried (and skipped by their declared
+/// size) rather than rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HashAlg {
+    /// TPM_ALG_SHA1 (0x0004).
+    Sha1,
+    /// TPM_ALG_SHA256 (0x000B).
+    Sha256,
+    /// TPM_ALG_SHA384 (0x000C).
+    Sha384,
+    /// TPM_ALG_SHA512 (0x000D).
+    Sha512,
+    /// TPM_ALG_SM3_256 (0x0012).
+    Sm3_256,
+    /// Any other algorithm identifier.
+    Other(u16),
+}
+
+impl HashAlg {
+    /// Maps a TPM_ALG_ID to an algorithm.
+    pub fn from_id(id: u16) -> HashAlg {
+        match id {
+            0x0004 => HashAlg::Sha1,
+            0x000b => HashAlg::Sha256,
+            0x000c => HashAlg::Sha384,
+            0x000d => HashAlg::Sha512,
+            0x0012 => HashAlg::Sm3_256,
+            other => HashAlg::Other(other),
+        }
+    }
+
+    /// The TPM_ALG_ID.
+    pub fn id(self) -> u16 {
+        match self {
+            HashAlg::Sha1 => 0x0004,
+            HashAlg::Sha256 => 0x000b,
+            HashAlg::Sha384 => 0x000c,
+            HashAlg::Sha512 => 0x000d,
+            HashAlg::Sm3_256 => 0x0012,
+            HashAlg::Other(id) => id,
+        }
+    }
+
+    /// The bank name used in JSON and tables ("sha1", "sha256", ...), the
+    /// same names Linux uses in /sys/class/tpm/tpm0/pcr-<name>/.
+    pub fn name(self) -> String {
+        match self {
+            HashAlg::Sha1 => "sha1".into(),
+            HashAlg::Sha256 => "sha256".into(),
+            HashAlg::Sha384 => "sha384".into(),
+            HashAlg::Sha512 => "sha512".into(),
+            HashAlg::Sm3_256 => "sm3_256".into(),
+            HashAlg::Other(id) => format!("alg_0x{id:04x}"),
+        }
+    }
+
+    /// Parses a bank name as [`HashAlg::name`] writes it.
+    pub fn from_name(s: &str) -> Option<HashAlg> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "sha1" => HashAlg::Sha1,
+            "sha256" => HashAlg::Sha256,
+            "sha384" => HashAlg::Sha384,
+            "sha512" => HashAlg::Sha512,
+            "sm3_256" | "sm3" => HashAlg::Sm3_256,
+            other => HashAlg::Other(u16::from_str_radix(other.strip_prefix("alg_0x")?, 16).ok()?),
+        })
+    }
+
+    /// The digest size in bytes for algorithms bootaudit knows.
+    pub fn size(self) -> Option<usize> {
+        match self {
+            HashAlg::Sha1 => Some(20),
+            HashAlg::Sha256 | HashAlg::Sm3_256 => Some(32),
+            HashAlg::Sha384 => Some(48),
+            HashAlg::Sha512 => Some(64),
+            HashAlg::Other(_) => None,
+        }
+    }
+
+    /// Hashes the concatenation of `parts`; `None` for algorithms bootaudit
+    /// cannot compute.
+    pub fn hash(self, parts: &[&[u8]]) -> Option<Vec<u8>> {
+        fn run<D: sha2::Digest>(parts: &[&[u8]]) -> Vec<u8> {
+            let mut h = D::new();
+            for p in parts {
+                h.update(p);
+            }
+            h.finalize().to_vec()
+        }
+        Some(match self {
+            HashAlg::Sha1 => run::<sha1::Sha1>(parts),
+            HashAlg::Sha256 => run::<sha2::Sha256>(parts),
+            HashAlg::Sha384 => run::<sha2::Sha384>(parts),
+            HashAlg::Sha512 => run::<sha2::Sha512>(parts),
+            HashAlg::Sm3_256 => run::<sm3::Sm3>(parts),
+            HashAlg::Other(_) => return None,
+        })
+    }
+
+    /// PCR extend: H(old || digest).
+    pub fn extend(self, old: &[u8], digest: &[u8]) -> Option<Vec<u8>> {
+        self.hash(&[old, digest])
+    }
+}
+
+impl fmt::Display for HashAlg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl Serialize for HashAlg {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_names_round_trip() {
+        for id in [4u16, 0xb, 0xc, 0xd, 0x12, 0x99] {
+            let a = HashAlg::from_id(id);
+            assert_eq!(a.id(), id);
+            assert_eq!(HashAlg::from_name(&a.name()), Some(a));
+        }
+    }
+
+    #[test]
+    fn known_answer_digests() {
+        // FIPS 180 "abc" vectors and GB/T 32905 "abc".
+        let h = |a: HashAlg| hex::encode(a.hash(&[b"a", b"bc"]).unwrap());
+        assert_eq!(h(HashAlg::Sha1), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            h(HashAlg::Sha256),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            h(HashAlg::Sm3_256),
+            "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+        );
+        assert!(HashAlg::Other(7).hash(&[b"x"]).is_none());
+    }
+}

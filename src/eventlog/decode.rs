@@ -1,0 +1,674 @@
+//! Typed decoding of event data, by event type. Decoding is total: data that
+//! does not fit the structure its type promises is kept raw with the reason
+//! (tpm2-tools #2017: decode by size, never assume).
+
+use super::parse::spec_id;
+use super::types::ev;
+use super::SpecId;
+use crate::efi::{ascii_string, split_ucs2_z, ucs2_to_string, Guid, LoadOption};
+use crate::hexser;
+use serde::Serialize;
+
+/// Decoded event data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum EventData {
+    /// A Spec ID event (in a SHA-1 log, or a stray one).
+    SpecId(SpecId),
+    /// EV_NO_ACTION "StartupLocality": the locality PCR0 was reset from.
+    StartupLocality {
+        /// 0, 3 or 4.
+        locality: u8,
+    },
+    /// Another EV_NO_ACTION: its signature (when it has one) and raw data.
+    NoAction {
+        /// The NUL-terminated ASCII signature at the start, if any.
+        signature: Option<String>,
+        /// The data (hex).
+        #[serde(serialize_with = "hexser::bytes")]
+        raw: Vec<u8>,
+    },
+    /// Text (EV_EFI_ACTION, EV_ACTION, EV_S_CRTM_VERSION, POST-code strings...).
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// UEFI_PLATFORM_FIRMWARE_BLOB: a measured firmware region.
+    FirmwareBlob {
+        /// Physical base address.
+        base: u64,
+        /// Length in bytes.
+        length: u64,
+    },
+    /// UEFI_PLATFORM_FIRMWARE_BLOB2: a described firmware region.
+    FirmwareBlob2 {
+        /// The description ("Fv(...)", "POST CODE", ...).
+        description: String,
+        /// Physical base address.
+        base: u64,
+        /// Length in bytes.
+        length: u64,
+    },
+    /// UEFI_HANDOFF_TABLE_POINTERS(2): configuration tables handed to the OS.
+    HandoffTables {
+        /// The description (HANDOFF_TABLES2 only).
+        description: Option<String>,
+        /// The tables.
+        tables: Vec<HandoffTable>,
+    },
+    /// UEFI_VARIABLE_DATA: a measured UEFI variable.
+    Variable(Variable),
+    /// UEFI_IMAGE_LOAD_EVENT: an EFI image that was loaded.
+    ImageLoad {
+        /// Where the image was in memory.
+        location: u64,
+        /// Its length in memory.
+        length: u64,
+        /// Its link-time base address.
+        link_time_address: u64,
+        /// The device path the image came from, as text.
+        device_path: String,
+    },
+    /// UEFI_GPT_DATA: the boot disk's partition table.
+    Gpt(Gpt),
+    /// EV_SEPARATOR: 0 normally, 0xFFFFFFFF when an error occurred.
+    Separator {
+        /// The separator value.
+        value: u32,
+        /// True for the error separator.
+        error: bool,
+    },
+    /// EV_IPL from a boot loader: grub command lines, shim's MOK variables,
+    /// systemd-boot's kernel options.
+    Ipl {
+        /// The loader that writes strings of this shape.
+        source: String,
+        /// The string.
+        text: String,
+    },
+    /// TCG_PCClientTaggedEvent.
+    EventTag {
+        /// taggedEventID.
+        id: u32,
+        /// taggedEventData (hex).
+        #[serde(serialize_with = "hexser::bytes")]
+        data: Vec<u8>,
+    },
+    /// Data bootaudit keeps raw (unknown types, SPDM events, ...).
+    Raw {
+        /// The data (hex).
+        #[serde(serialize_with = "hexser::bytes")]
+        raw: Vec<u8>,
+    },
+    /// Data that does not fit the structure its event type promises.
+    Invalid {
+        /// What did not fit.
+        reason: String,
+        /// The data (hex).
+        #[serde(serialize_with = "hexser::bytes")]
+        raw: Vec<u8>,
+    },
+}
+
+/// One configuration-table pointer of a handoff-tables event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HandoffTable {
+    /// The table's vendor GUID (ACPI, SMBIOS, ...).
+    pub guid: Guid,
+    /// Its address.
+    pub address: u64,
+}
+
+/// A measured UEFI variable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Variable {
+    /// Vendor GUID.
+    pub guid: Guid,
+    /// Variable name.
+    pub name: String,
+    /// Length of the value in bytes.
+    pub data_length: u64,
+    /// Value (hex).
+    #[serde(serialize_with = "hexser::bytes")]
+    pub data: Vec<u8>,
+    /// The decoded load option, for Boot#### / Driver#### / SysPrep####.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_option: Option<LoadOption>,
+    /// The decoded list, for BootOrder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boot_order: Option<Vec<String>>,
+    /// Byte offset of VariableData within the event data, so that checks can
+    /// hash the value alone.
+    #[serde(skip)]
+    pub data_offset: usize,
+}
+
+/// The partition table of the boot disk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Gpt {
+    /// DiskGUID.
+    pub disk_guid: Guid,
+    /// Header revision.
+    pub revision: u32,
+    /// Partition entries.
+    pub partitions: Vec<GptPartition>,
+}
+
+/// One GPT partition entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GptPartition {
+    /// Partition type GUID (C12A7328-F81F-11D2-BA4B-00A0C93EC93B is the ESP).
+    pub type_guid: Guid,
+    /// Unique partition GUID.
+    pub unique_guid: Guid,
+    /// First LBA.
+    pub starting_lba: u64,
+    /// Last LBA (inclusive).
+    pub ending_lba: u64,
+    /// Attribute bits.
+    pub attributes: u64,
+    /// Partition name.
+    pub name: String,
+}
+
+fn le32(d: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(
+        d.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+fn le64(d: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(
+        d.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
+}
+
+fn invalid(reason: &str, d: &[u8]) -> EventData {
+    EventData::Invalid {
+        reason: reason.to_string(),
+        raw: d.to_vec(),
+    }
+}
+
+fn raw(d: &[u8]) -> EventData {
+    EventData::Raw { raw: d.to_vec() }
+}
+
+/// Decodes the data of an event of type `t`.
+pub fn decode(t: u32, d: &[u8]) -> EventData {
+    match t {
+        ev::NO_ACTION => no_action(d),
+        ev::S_CRTM_VERSION => {
+            // A UCS-2 string in practice; some firmware writes ASCII or a GUID.
+            if let Some(s) = ascii_string(d) {
+                EventData::Text { text: s }
+            } else if d.len() % 2 == 0 {
+                EventData::Text {
+                    text: ucs2_to_string(d),
+                }
+            } else {
+                raw(d)
+            }
+        }
+        ev::POST_CODE | ev::S_CRTM_CONTENTS | ev::POST_CODE2 => {
+            if let Some(s) = ascii_string(d) {
+                EventData::Text { text: s }
+            } else if d.len() == 16 {
+                blob(d)
+            } else if t != ev::POST_CODE
+                && d.first().is_some_and(|&n| 1 + n as usize + 16 == d.len())
+            {
+                blob2(d)
+            } else {
+                raw(d)
+            }
+        }
+        ev::EFI_PLATFORM_FIRMWARE_BLOB => {
+            if d.len() == 16 {
+                blob(d)
+            } else {
+                invalid("UEFI_PLATFORM_FIRMWARE_BLOB is 16 bytes", d)
+            }
+        }
+        ev::EFI_PLATFORM_FIRMWARE_BLOB2 => blob2(d),
+        ev::EFI_HANDOFF_TABLES => handoff(d, false),
+        ev::EFI_HANDOFF_TABLES2 => handoff(d, true),
+        ev::EFI_VARIABLE_DRIVER_CONFIG
+        | ev::EFI_VARIABLE_BOOT
+        | ev::EFI_VARIABLE_BOOT2
+        | ev::EFI_VARIABLE_AUTHORITY => match variable(d) {
+            Some(v) => EventData::Variable(v),
+            None => invalid("UEFI_VARIABLE_DATA does not fit the event", d),
+        },
+        ev::EFI_BOOT_SERVICES_APPLICATION
+        | ev::EFI_BOOT_SERVICES_DRIVER
+        | ev::EFI_RUNTIME_SERVICES_DRIVER => image_load(d),
+        ev::EFI_GPT_EVENT | ev::EFI_GPT_EVENT2 => match gpt(d) {
+            Some(g) => EventData::Gpt(g),
+            None => invalid("UEFI_GPT_DATA does not fit the event", d),
+        },
+        ev::EFI_ACTION | ev::ACTION | ev::OMIT_BOOT_DEVICE_EVENTS | ev::EFI_HCRTM_EVENT => {
+            match ascii_string(d) {
+                Some(text) => EventData::Text { text },
+                None => raw(d),
+            }
+        }
+        ev::SEPARATOR => match d.try_into().map(u32::from_le_bytes) {
+            Ok(value) => EventData::Separator {
+                value,
+                error: value == 0xffff_ffff,
+            },
+            Err(_) => raw(d),
+        },
+        ev::IPL => ipl(d),
+        ev::EVENT_TAG => match (le32(d, 0), le32(d, 4)) {
+            (Some(id), Some(n)) if d.len() - 8 == n as usize => EventData::EventTag {
+                id,
+                data: d[8..].to_vec(),
+            },
+            _ => invalid("TCG_PCClientTaggedEvent size does not match the event", d),
+        },
+        _ => raw(d),
+    }
+}
+
+fn no_action(d: &[u8]) -> EventData {
+    if d.starts_with(b"Spec ID Event") {
+        if let Ok((s, _)) = spec_id(d) {
+            return EventData::SpecId(s);
+        }
+    }
+    if d.len() == 17 && d.starts_with(b"StartupLocality\0") {
+        return EventData::StartupLocality { locality: d[16] };
+    }
+    let signature = d
+        .iter()
+        .position(|&b| b == 0)
+        .filter(|&n| n > 0 && d[..n].iter().all(|c| c.is_ascii_graphic() || *c == b' '))
+        .map(|n| String::from_utf8_lossy(&d[..n]).into_owned());
+    EventData::NoAction {
+        signature,
+        raw: d.to_vec(),
+    }
+}
+
+fn blob(d: &[u8]) -> EventData {
+    match (le64(d, 0), le64(d, 8)) {
+        (Some(base), Some(length)) => EventData::FirmwareBlob { base, length },
+        _ => invalid("UEFI_PLATFORM_FIRMWARE_BLOB is 16 bytes", d),
+    }
+}
+
+fn blob2(d: &[u8]) -> EventData {
+    let Some(&n) = d.first() else {
+        return invalid("empty UEFI_PLATFORM_FIRMWARE_BLOB2", d);
+    };
+    let n = n as usize;
+    match (d.get(1..1 + n), le64(d, 1 + n), le64(d, 9 + n)) {
+        (Some(desc), Some(base), Some(length)) if d.len() == 17 + n => EventData::FirmwareBlob2 {
+            description: String::from_utf8_lossy(desc.split(|&b| b == 0).next().unwrap_or(&[]))
+                .into_owned(),
+            base,
+            length,
+        },
+        _ => invalid("UEFI_PLATFORM_FIRMWARE_BLOB2 does not fit the event", d),
+    }
+}
+
+fn handoff(d: &[u8], described: bool) -> EventData {
+    let (description, rest) = if described {
+        let Some(&n) = d.first() else {
+            return invalid("empty UEFI_HANDOFF_TABLE_POINTERS2", d);
+        };
+        match d.get(1..1 + n as usize) {
+            Some(s) => (
+                Some(
+                    String::from_utf8_lossy(s.split(|&b| b == 0).next().unwrap_or(&[]))
+                        .into_owned(),
+                ),
+                &d[1 + n as usize..],
+            ),
+            None => {
+                return invalid(
+                    "UEFI_HANDOFF_TABLE_POINTERS2 description runs past the event",
+                    d,
+                )
+            }
+        }
+    } else {
+        (None, d)
+    };
+    let Some(count) = le64(rest, 0) else {
+        return invalid("UEFI_HANDOFF_TABLE_POINTERS is shorter than its count", d);
+    };
+    if count.checked_mul(24) != Some(rest.len() as u64 - 8) {
+        return invalid(
+            "UEFI_HANDOFF_TABLE_POINTERS count does not match the event size",
+            d,
+        );
+    }
+    let tables = rest[8..]
+        .chunks_exact(24)
+        .filter_map(|c| {
+            Some(HandoffTable {
+                guid: Guid::from_slice(c)?,
+                address: le64(c, 16)?,
+            })
+        })
+        .collect();
+    EventData::HandoffTables {
+        description,
+        tables,
+    }
+}
+
+/// Decodes UEFI_VARIABLE_DATA.
+pub fn variable(d: &[u8]) -> Option<Variable> {
+    let guid = Guid::from_slice(d)?;
+    let name_chars = le64(d, 16)?;
+    let data_len = le64(d, 24)?;
+    let name_bytes = usize::try_from(name_chars.checked_mul(2)?).ok()?;
+    let name_end = 32usize.checked_add(name_bytes)?;
+    let name = ucs2_to_string(d.get(32..name_end)?);
+    let data_end = name_end.checked_add(usize::try_from(data_len).ok()?)?;
+    let data = d.get(name_end..data_end)?;
+    let is_load_option = ["Boot", "Driver", "SysPrep", "PlatformRecovery"]
+        .iter()
+        .any(|p| {
+            name.strip_prefix(p)
+                .is_some_and(|n| n.len() == 4 && n.chars().all(|c| c.is_ascii_hexdigit()))
+        });
+    let load_option = if is_load_option {
+        LoadOption::parse(data)
+    } else {
+        None
+    };
+    let boot_order = (name == "BootOrder" && guid == Guid::GLOBAL_VARIABLE).then(|| {
+        data.chunks_exact(2)
+            .map(|c| format!("Boot{:04X}", u16::from_le_bytes([c[0], c[1]])))
+            .collect()
+    });
+    Some(Variable {
+        guid,
+        name,
+        data_length: data_len,
+        data: data.to_vec(),
+        load_option,
+        boot_order,
+        data_offset: name_end,
+    })
+}
+
+fn image_load(d: &[u8]) -> EventData {
+    match (le64(d, 0), le64(d, 8), le64(d, 16), le64(d, 24)) {
+        (Some(location), Some(length), Some(link_time_address), Some(dp_len)) => {
+            match usize::try_from(dp_len)
+                .ok()
+                .and_then(|n| d.get(32..32usize.checked_add(n)?))
+            {
+                Some(dp) => EventData::ImageLoad {
+                    location,
+                    length,
+                    link_time_address,
+                    device_path: crate::devpath::to_text(dp),
+                },
+                None => invalid("UEFI_IMAGE_LOAD_EVENT device path runs past the event", d),
+            }
+        }
+        _ => invalid(
+            "UEFI_IMAGE_LOAD_EVENT is shorter than its 32-byte header",
+            d,
+        ),
+    }
+}
+
+fn gpt(d: &[u8]) -> Option<Gpt> {
+    if d.get(..8)? != b"EFI PART" {
+        return None;
+    }
+    let revision = le32(d, 8)?;
+    let disk_guid = Guid::from_slice(d.get(56..72)?)?;
+    let entry_size = le32(d, 84)? as usize;
+    let count = le64(d, 92)?;
+    if entry_size < 128 {
+        return None;
+    }
+    let entries = d.get(100..)?;
+    if count.checked_mul(entry_size as u64)? != entries.len() as u64 {
+        return None;
+    }
+    let partitions = entries
+        .chunks_exact(entry_size)
+        .filter_map(|e| {
+            Some(GptPartition {
+                type_guid: Guid::from_slice(e)?,
+                unique_guid: Guid::from_slice(e.get(16..)?)?,
+                starting_lba: le64(e, 32)?,
+                ending_lba: le64(e, 40)?,
+                attributes: le64(e, 48)?,
+                name: ucs2_to_string(e.get(56..128)?),
+            })
+        })
+        .collect();
+    Some(Gpt {
+        disk_guid,
+        revision,
+        partitions,
+    })
+}
+
+/// The string prefixes grub (2.04+) writes in its EV_IPL events; the digest
+/// covers the string after the prefix, without its NUL.
+pub const GRUB_PREFIXES: [&str; 3] = ["grub_cmd: ", "kernel_cmdline: ", "module_cmdline: "];
+
+fn ipl(d: &[u8]) -> EventData {
+    if let Some(text) = ascii_string(d) {
+        let source = if GRUB_PREFIXES.iter().any(|p| text.starts_with(p)) {
+            "grub"
+        } else if text.starts_with("Mok") || text == "SbatLevel" {
+            "shim"
+        } else if text.starts_with('(') || text.starts_with('/') {
+            "grub-file"
+        } else {
+            "other"
+        };
+        return EventData::Ipl {
+            source: source.into(),
+            text,
+        };
+    }
+    // systemd-boot and systemd-stub log UCS-2 strings (kernel options).
+    if d.len() >= 4 && d.len() % 2 == 0 && d[1] == 0 {
+        if let Some((text, rest)) = split_ucs2_z(d) {
+            if rest.is_empty() && !text.is_empty() {
+                return EventData::Ipl {
+                    source: "ucs2".into(),
+                    text,
+                };
+            }
+        }
+    }
+    raw(d)
+}
+
+impl EventData {
+    /// A one-line summary for tables.
+    pub fn summary(&self) -> String {
+        const MAX: usize = 72;
+        let s = match self {
+            EventData::SpecId(s) => format!(
+                "{} ({})",
+                s.signature,
+                s.algorithms
+                    .iter()
+                    .map(|a| a.algorithm.name())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            EventData::StartupLocality { locality } => format!("StartupLocality {locality}"),
+            EventData::NoAction { signature, raw } => match signature {
+                Some(s) => format!("{s} ({} bytes)", raw.len()),
+                None => format!("{} bytes", raw.len()),
+            },
+            EventData::Text { text } => text.clone(),
+            EventData::FirmwareBlob { base, length } => {
+                format!("blob 0x{base:x} +0x{length:x}")
+            }
+            EventData::FirmwareBlob2 {
+                description,
+                base,
+                length,
+            } => format!("{description} 0x{base:x} +0x{length:x}"),
+            EventData::HandoffTables {
+                description,
+                tables,
+            } => format!(
+                "{}{} tables: {}",
+                description
+                    .as_deref()
+                    .map(|d| format!("{d}: "))
+                    .unwrap_or_default(),
+                tables.len(),
+                tables
+                    .iter()
+                    .map(|t| t.guid.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            EventData::Variable(v) => {
+                let mut s = format!("{} ({} bytes)", v.name, v.data_length);
+                if let Some(lo) = &v.load_option {
+                    s = format!("{}: {} {}", v.name, lo.description, lo.device_path);
+                } else if let Some(bo) = &v.boot_order {
+                    s = format!("BootOrder: {}", bo.join(","));
+                } else if v.data.len() == 1 {
+                    s = format!("{} = {}", v.name, v.data[0]);
+                }
+                s
+            }
+            EventData::ImageLoad {
+                device_path,
+                length,
+                ..
+            } => format!("{device_path} ({length} bytes)"),
+            EventData::Gpt(g) => format!("GPT {} ({} partitions)", g.disk_guid, g.partitions.len()),
+            EventData::Separator { value, error } => {
+                if *error {
+                    "separator (error)".into()
+                } else {
+                    format!("separator 0x{value:x}")
+                }
+            }
+            EventData::Ipl { source, text } => format!("[{source}] {text}"),
+            EventData::EventTag { id, data } => format!("tag 0x{id:x} ({} bytes)", data.len()),
+            EventData::Raw { raw } => {
+                let h = hex::encode(&raw[..raw.len().min(24)]);
+                if raw.len() > 24 {
+                    format!("{h}... ({} bytes)", raw.len())
+                } else {
+                    h
+                }
+            }
+            EventData::Invalid { reason, .. } => format!("INVALID: {reason}"),
+        };
+        truncate_chars(&s, MAX)
+    }
+}
+
+fn truncate_chars(s: &str, max: usize) -> String {
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if s.chars().count() <= max {
+        s
+    } else {
+        let mut t: String = s.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn post_code_of_nine_bytes_stays_raw_not_a_blob() {
+        // tpm2-tools #2017: a 9-byte EV_POST_CODE was read as a 16-byte blob.
+        let d = [1u8, 2, 3, 4, 5, 6, 7, 8, 9];
+        assert_eq!(
+            decode(ev::POST_CODE, &d),
+            EventData::Raw { raw: d.to_vec() }
+        );
+        assert_eq!(
+            decode(ev::POST_CODE, b"ACPI DATA"),
+            EventData::Text {
+                text: "ACPI DATA".into()
+            }
+        );
+        let mut b = 0xffc0_0000u64.to_le_bytes().to_vec();
+        b.extend(0x40_0000u64.to_le_bytes());
+        assert_eq!(
+            decode(ev::POST_CODE, &b),
+            EventData::FirmwareBlob {
+                base: 0xffc0_0000,
+                length: 0x40_0000
+            }
+        );
+    }
+
+    #[test]
+    fn variable_with_huge_name_length_is_invalid_not_a_panic() {
+        let mut d = Guid::GLOBAL_VARIABLE.0.to_vec();
+        d.extend(u64::MAX.to_le_bytes());
+        d.extend(1u64.to_le_bytes());
+        assert!(matches!(
+            decode(ev::EFI_VARIABLE_BOOT, &d),
+            EventData::Invalid { .. }
+        ));
+        assert!(matches!(
+            decode(ev::EFI_BOOT_SERVICES_APPLICATION, &[0xff; 40]),
+            EventData::Invalid { .. }
+        ));
+        assert!(matches!(
+            decode(ev::EFI_HANDOFF_TABLES, &[0xff; 40]),
+            EventData::Invalid { .. }
+        ));
+    }
+
+    #[test]
+    fn startup_locality_and_other_no_action() {
+        assert_eq!(
+            decode(ev::NO_ACTION, b"StartupLocality\0\x03"),
+            EventData::StartupLocality { locality: 3 }
+        );
+        match decode(ev::NO_ACTION, b"NvIndexInstance\0\x01\x02") {
+            EventData::NoAction { signature, .. } => {
+                assert_eq!(signature.as_deref(), Some("NvIndexInstance"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn grub_and_systemd_boot_ipl_strings() {
+        assert_eq!(
+            decode(ev::IPL, b"grub_cmd: linux /vmlinuz\0"),
+            EventData::Ipl {
+                source: "grub".into(),
+                text: "grub_cmd: linux /vmlinuz".into()
+            }
+        );
+        let u: Vec<u8> = "quiet splash\0"
+            .encode_utf16()
+            .flat_map(|c| c.to_le_bytes())
+            .collect();
+        assert_eq!(
+            decode(ev::IPL, &u),
+            EventData::Ipl {
+                source: "ucs2".into(),
+                text: "quiet splash".into()
+            }
+        );
+    }
+}

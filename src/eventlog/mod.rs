@@ -1,0 +1,218 @@
+//! The TCG PC Client measured-boot event log: parsing (both the SHA-1
+//! `TCG_PCR_EVENT` format and the crypto-agile `TCG_PCR_EVENT2` format),
+//! typed decoding of event data, PCR replay and digest checks.
+//!
+//! The log is hostile input: it comes from a machine that may be
+//! compromised. [`parse`] never panics, never loops without consuming input,
+//! and allocates no more than a small multiple of the log's own size; every
+//! error names the byte offset where the log stopped making sense.
+
+pub mod alg;
+pub mod check;
+pub mod decode;
+mod parse;
+pub mod replay;
+pub mod report;
+pub mod types;
+
+pub use alg::HashAlg;
+pub use parse::{parse, ParseError, ParseErrorKind};
+
+use serde::Serialize;
+use std::io::Read;
+use std::path::Path;
+
+/// The largest log bootaudit reads (64 MiB). Real logs are tens of KiB to a
+/// few MiB; the spec's 64 KiB is only a minimum for the firmware's area.
+pub const MAX_LOG_SIZE: u64 = 64 << 20;
+
+/// Which of the two binary layouts the log uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    /// TCG_PCR_EVENT records with one SHA-1 digest each (TPM 1.2 style).
+    Sha1,
+    /// A Spec ID Event03 header followed by TCG_PCR_EVENT2 records.
+    CryptoAgile,
+}
+
+/// One algorithm listed by the Spec ID event, with the digest size the log
+/// declares for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct AlgorithmSize {
+    /// The algorithm.
+    pub algorithm: HashAlg,
+    /// Its digest size in bytes, as the log declares it.
+    pub digest_size: u16,
+}
+
+/// The TCG_EfiSpecIDEvent structure that opens a crypto-agile log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SpecId {
+    /// "Spec ID Event03" (or "Spec ID Event00" in a TPM 1.2 log).
+    pub signature: String,
+    /// 0 client, 1 server.
+    pub platform_class: u32,
+    /// Spec version (major.minor) and errata.
+    pub spec_version_major: u8,
+    /// Minor spec version.
+    pub spec_version_minor: u8,
+    /// Spec errata level.
+    pub spec_errata: u8,
+    /// 1 for 32-bit UINTN, 2 for 64-bit.
+    pub uintn_size: u8,
+    /// The algorithms whose digests every TCG_PCR_EVENT2 carries.
+    pub algorithms: Vec<AlgorithmSize>,
+    /// Vendor-specific bytes (hex).
+    #[serde(serialize_with = "crate::hexser::bytes")]
+    pub vendor_info: Vec<u8>,
+}
+
+/// One digest of an event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EventDigest {
+    /// The bank.
+    pub algorithm: HashAlg,
+    /// The digest bytes (hex in JSON).
+    #[serde(serialize_with = "crate::hexser::bytes")]
+    pub digest: Vec<u8>,
+}
+
+/// One event record, as logged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// 0-based position in the log.
+    pub number: usize,
+    /// Byte offset of the record in the log file.
+    pub offset: usize,
+    /// The PCR the event extends (PCRIndex).
+    pub pcr: u32,
+    /// The event type (EventType).
+    pub event_type: u32,
+    /// One digest per algorithm (one SHA-1 digest in a SHA-1 log).
+    pub digests: Vec<EventDigest>,
+    /// The event data, raw.
+    pub data: Vec<u8>,
+}
+
+impl Event {
+    /// The digest for one bank, if the event carries it.
+    pub fn digest(&self, alg: HashAlg) -> Option<&[u8]> {
+        self.digests
+            .iter()
+            .find(|d| d.algorithm == alg)
+            .map(|d| d.digest.as_slice())
+    }
+
+    /// The spec's name of the event type.
+    pub fn type_name(&self) -> String {
+        types::event_type_name(self.event_type)
+    }
+
+    /// Decodes the event data into typed fields.
+    pub fn decode(&self) -> decode::EventData {
+        decode::decode(self.event_type, &self.data)
+    }
+}
+
+/// A parsed event log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventLog {
+    /// The layout of the records.
+    pub format: LogFormat,
+    /// The Spec ID header of a crypto-agile log (the header record is not
+    /// in `events`).
+    pub spec_id: Option<SpecId>,
+    /// The header record of a crypto-agile log, kept so that its offset and
+    /// digest are shown.
+    pub header: Option<Event>,
+    /// Every event after the header, in log order.
+    pub events: Vec<Event>,
+    /// Zero bytes after the last record (firmware log areas are often
+    /// zero-padded); counted, not parsed.
+    pub trailing_zero_bytes: usize,
+    /// Departures from the spec that the parser tolerated.
+    pub warnings: Vec<ParseWarning>,
+}
+
+/// A departure from the spec that did not stop the parse.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ParseWarning {
+    /// Byte offset of the field concerned.
+    pub offset: usize,
+    /// What was tolerated.
+    pub message: String,
+}
+
+impl EventLog {
+    /// The banks this log carries digests for, in Spec ID order.
+    pub fn banks(&self) -> Vec<HashAlg> {
+        match &self.spec_id {
+            Some(s) if self.format == LogFormat::CryptoAgile => {
+                s.algorithms.iter().map(|a| a.algorithm).collect()
+            }
+            _ => vec![HashAlg::Sha1],
+        }
+    }
+}
+
+/// Errors reading a log file, before or while parsing.
+#[derive(Debug, thiserror::Error)]
+pub enum LogReadError {
+    /// The file could not be opened or read.
+    #[error("{path}: cannot read: {cause}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        cause: std::io::Error,
+    },
+    /// The file is larger than [`MAX_LOG_SIZE`].
+    #[error("{path}: larger than the {max} bytes an event log may have")]
+    TooLarge {
+        /// The file.
+        path: String,
+        /// The limit.
+        max: u64,
+    },
+    /// The bytes are not a valid event log.
+    #[error("{path}: {cause}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What was wrong, and where.
+        cause: ParseError,
+    },
+}
+
+/// Reads a whole log from `r`, however short the reads it returns (the
+/// securityfs file reports size 0 and may return little per read), up to
+/// [`MAX_LOG_SIZE`].
+pub fn read_all(r: impl Read, path: &str) -> Result<Vec<u8>, LogReadError> {
+    let mut buf = Vec::new();
+    r.take(MAX_LOG_SIZE + 1)
+        .read_to_end(&mut buf)
+        .map_err(|cause| LogReadError::Io {
+            path: path.to_string(),
+            cause,
+        })?;
+    if buf.len() as u64 > MAX_LOG_SIZE {
+        return Err(LogReadError::TooLarge {
+            path: path.to_string(),
+            max: MAX_LOG_SIZE,
+        });
+    }
+    Ok(buf)
+}
+
+/// Reads and parses a log file. Reads until EOF rather than trusting the
+/// file's reported size.
+pub fn read_file(path: &Path) -> Result<EventLog, LogReadError> {
+    let name = path.display().to_string();
+    let f = std::fs::File::open(path).map_err(|cause| LogReadError::Io {
+        path: name.clone(),
+        cause,
+    })?;
+    let buf = read_all(f, &name)?;
+    parse(&buf).map_err(|cause| LogReadError::Parse { path: name, cause })
+}

@@ -1,0 +1,363 @@
+//! The binary parser. Bounds are checked before every read; a size field is
+//! compared with the bytes left before anything is allocated for it.
+
+use super::types::ev;
+use super::{
+    AlgorithmSize, Event, EventDigest, EventLog, HashAlg, LogFormat, ParseWarning, SpecId,
+};
+use std::fmt;
+
+/// Why a log could not be parsed, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("byte offset {offset} (0x{offset:x}), event {event}: {kind}")]
+pub struct ParseError {
+    /// Byte offset of the field that could not be read.
+    pub offset: usize,
+    /// Number of the event being parsed (0-based; the header is event 0).
+    pub event: usize,
+    /// What was wrong.
+    pub kind: ParseErrorKind,
+}
+
+/// The kinds of malformation the parser reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    /// The file holds no bytes.
+    Empty,
+    /// A field runs past the end of the log.
+    Truncated {
+        /// The field.
+        field: &'static str,
+        /// Bytes it needs.
+        need: usize,
+        /// Bytes left.
+        have: usize,
+    },
+    /// An event claims more data than the log holds.
+    EventDataTooLarge {
+        /// The claimed size.
+        size: u64,
+        /// Bytes left.
+        have: usize,
+    },
+    /// An event lists more digests than the Spec ID event declares algorithms.
+    DigestCountTooLarge {
+        /// The claimed count.
+        count: u32,
+        /// Algorithms in the Spec ID event.
+        max: usize,
+    },
+    /// An event carries a digest of an algorithm the Spec ID event does not list.
+    UnknownDigestAlgorithm {
+        /// The TPM_ALG_ID.
+        alg: u16,
+    },
+    /// The Spec ID event is malformed.
+    BadSpecId(String),
+}
+
+impl fmt::Display for ParseErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseErrorKind::Empty => write!(f, "the log is empty"),
+            ParseErrorKind::Truncated { field, need, have } => write!(
+                f,
+                "truncated: {field} needs {need} bytes, {have} left in the log"
+            ),
+            ParseErrorKind::EventDataTooLarge { size, have } => write!(
+                f,
+                "event data size {size} exceeds the {have} bytes left in the log"
+            ),
+            ParseErrorKind::DigestCountTooLarge { count, max } => write!(
+                f,
+                "digest count {count} is larger than the {max} algorithms of the Spec ID event"
+            ),
+            ParseErrorKind::UnknownDigestAlgorithm { alg } => write!(
+                f,
+                "digest algorithm 0x{alg:04x} is not listed in the Spec ID event, so its size is unknown"
+            ),
+            ParseErrorKind::BadSpecId(why) => write!(f, "malformed Spec ID event: {why}"),
+        }
+    }
+}
+
+/// A bounds-checked reader over the log.
+struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    event: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn left(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    fn err(&self, kind: ParseErrorKind) -> ParseError {
+        ParseError {
+            offset: self.pos,
+            event: self.event,
+            kind,
+        }
+    }
+
+    fn bytes(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], ParseError> {
+        if n > self.left() {
+            return Err(self.err(ParseErrorKind::Truncated {
+                field,
+                need: n,
+                have: self.left(),
+            }));
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    fn u16(&mut self, field: &'static str) -> Result<u16, ParseError> {
+        let b = self.bytes(2, field)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&mut self, field: &'static str) -> Result<u32, ParseError> {
+        let b = self.bytes(4, field)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// Reads a u32 size then that many bytes, refusing sizes beyond the log.
+    fn sized_data(&mut self) -> Result<&'a [u8], ParseError> {
+        let size = self.u32("EventSize")?;
+        if size as usize > self.left() {
+            self.pos -= 4;
+            return Err(self.err(ParseErrorKind::EventDataTooLarge {
+                size: size as u64,
+                have: self.left() - 4,
+            }));
+        }
+        self.bytes(size as usize, "Event")
+    }
+}
+
+const SPEC_ID_03: &[u8] = b"Spec ID Event03\0";
+
+/// Parses a whole log held in memory.
+pub fn parse(buf: &[u8]) -> Result<EventLog, ParseError> {
+    if buf.is_empty() {
+        return Err(ParseError {
+            offset: 0,
+            event: 0,
+            kind: ParseErrorKind::Empty,
+        });
+    }
+    let mut c = Cursor {
+        buf,
+        pos: 0,
+        event: 0,
+    };
+    let first = sha1_event(&mut c)?;
+    let is_agile =
+        first.event_type == ev::NO_ACTION && first.pcr == 0 && first.data.starts_with(SPEC_ID_03);
+    let mut log = EventLog {
+        format: LogFormat::Sha1,
+        spec_id: None,
+        header: None,
+        events: Vec::new(),
+        trailing_zero_bytes: 0,
+        warnings: Vec::new(),
+    };
+    if is_agile {
+        let data_offset = c.pos - first.data.len();
+        // Parse the structure against the rest of the log, not only the
+        // event: some logs (tpm2-tools' specid-vendordata fixture) declare an
+        // EventSize that leaves out the vendorInfo bytes that follow.
+        let (spec, used) = spec_id(&buf[data_offset..]).map_err(|(at, why)| ParseError {
+            offset: data_offset + at,
+            event: 0,
+            kind: ParseErrorKind::BadSpecId(why),
+        })?;
+        if used > first.data.len() {
+            log.warnings.push(ParseWarning {
+                offset: data_offset - 4,
+                message: format!(
+                    "Spec ID EventSize {} is shorter than its structure ({used} bytes with vendorInfo); the structure's size was used",
+                    first.data.len()
+                ),
+            });
+            c.pos = data_offset + used;
+        }
+        log.format = LogFormat::CryptoAgile;
+        log.spec_id = Some(spec);
+        log.header = Some(first);
+    } else {
+        if first.event_type == ev::NO_ACTION {
+            if let Ok((s, _)) = spec_id(&first.data) {
+                log.spec_id = Some(s);
+            }
+        }
+        log.events.push(first);
+    }
+    loop {
+        if c.left() == 0 {
+            break;
+        }
+        if c.buf[c.pos..].iter().all(|&b| b == 0) {
+            log.trailing_zero_bytes = c.left();
+            break;
+        }
+        c.event += 1;
+        let mut e = match &log.spec_id {
+            Some(s) if log.format == LogFormat::CryptoAgile => agile_event(&mut c, s)?,
+            _ => sha1_event(&mut c)?,
+        };
+        e.number = log.events.len();
+        log.events.push(e);
+    }
+    Ok(log)
+}
+
+fn sha1_event(c: &mut Cursor) -> Result<Event, ParseError> {
+    let offset = c.pos;
+    let pcr = c.u32("PCRIndex")?;
+    let event_type = c.u32("EventType")?;
+    let digest = c.bytes(20, "SHA-1 digest")?.to_vec();
+    let data = c.sized_data()?.to_vec();
+    Ok(Event {
+        number: 0,
+        offset,
+        pcr,
+        event_type,
+        digests: vec![EventDigest {
+            algorithm: HashAlg::Sha1,
+            digest,
+        }],
+        data,
+    })
+}
+
+fn agile_event(c: &mut Cursor, spec: &SpecId) -> Result<Event, ParseError> {
+    let offset = c.pos;
+    let pcr = c.u32("PCRIndex")?;
+    let event_type = c.u32("EventType")?;
+    let count_at = c.pos;
+    let count = c.u32("TPML_DIGEST_VALUES.count")?;
+    if count as usize > spec.algorithms.len() {
+        c.pos = count_at;
+        return Err(c.err(ParseErrorKind::DigestCountTooLarge {
+            count,
+            max: spec.algorithms.len(),
+        }));
+    }
+    let mut digests = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let alg_at = c.pos;
+        let alg = c.u16("TPMT_HA.hashAlg")?;
+        let Some(a) = spec.algorithms.iter().find(|a| a.algorithm.id() == alg) else {
+            c.pos = alg_at;
+            return Err(c.err(ParseErrorKind::UnknownDigestAlgorithm { alg }));
+        };
+        let digest = c.bytes(a.digest_size as usize, "TPMT_HA.digest")?.to_vec();
+        digests.push(EventDigest {
+            algorithm: a.algorithm,
+            digest,
+        });
+    }
+    let data = c.sized_data()?.to_vec();
+    Ok(Event {
+        number: 0,
+        offset,
+        pcr,
+        event_type,
+        digests,
+        data,
+    })
+}
+
+/// Decodes a TCG_EfiSpecIDEvent (or the TPM 1.2 TCG_EfiSpecIdEventStruct)
+/// at the start of `d`, returning it and the bytes it occupies; on failure
+/// returns the offset within `d` and the reason.
+pub(crate) fn spec_id(d: &[u8]) -> Result<(SpecId, usize), (usize, String)> {
+    let mut c = Cursor {
+        buf: d,
+        pos: 0,
+        event: 0,
+    };
+    let e = |c: &Cursor, why: &str| (c.pos, why.to_string());
+    let sig = c
+        .bytes(16, "signature")
+        .map_err(|_| e(&c, "shorter than its signature"))?;
+    let signature =
+        String::from_utf8_lossy(sig.split(|&b| b == 0).next().unwrap_or(&[])).into_owned();
+    if !signature.starts_with("Spec ID Event") {
+        return Err((0, format!("signature {signature:?}")));
+    }
+    let platform_class = c
+        .u32("platformClass")
+        .map_err(|_| e(&c, "truncated platformClass"))?;
+    let hdr = c
+        .bytes(4, "version")
+        .map_err(|_| e(&c, "truncated version fields"))?;
+    let (minor, major, errata, uintn) = (hdr[0], hdr[1], hdr[2], hdr[3]);
+    let mut algorithms = Vec::new();
+    if signature == "Spec ID Event03" {
+        let n_at = c.pos;
+        let n = c
+            .u32("numberOfAlgorithms")
+            .map_err(|_| e(&c, "truncated numberOfAlgorithms"))?;
+        if n == 0 || (n as usize).saturating_mul(4) > c.left() {
+            return Err((
+                n_at,
+                format!(
+                    "numberOfAlgorithms {n} does not fit the {} bytes left",
+                    c.left()
+                ),
+            ));
+        }
+        for _ in 0..n {
+            let id = c
+                .u16("algorithmId")
+                .map_err(|_| e(&c, "truncated algorithm list"))?;
+            let size = c
+                .u16("digestSize")
+                .map_err(|_| e(&c, "truncated algorithm list"))?;
+            let algorithm = HashAlg::from_id(id);
+            if let Some(expected) = algorithm.size() {
+                if expected != size as usize {
+                    return Err((
+                        c.pos - 2,
+                        format!("{algorithm} declared with digest size {size}, not {expected}"),
+                    ));
+                }
+            }
+            if algorithms
+                .iter()
+                .any(|a: &AlgorithmSize| a.algorithm == algorithm)
+            {
+                return Err((c.pos - 4, format!("{algorithm} listed twice")));
+            }
+            algorithms.push(AlgorithmSize {
+                algorithm,
+                digest_size: size,
+            });
+        }
+    }
+    let vs = c
+        .bytes(1, "vendorInfoSize")
+        .map_err(|_| e(&c, "truncated vendorInfoSize"))?[0];
+    let vendor_info = c
+        .bytes(vs as usize, "vendorInfo")
+        .map_err(|_| e(&c, "vendorInfo runs past the event"))?
+        .to_vec();
+    Ok((
+        SpecId {
+            signature,
+            platform_class,
+            spec_version_major: major,
+            spec_version_minor: minor,
+            spec_errata: errata,
+            uintn_size: uintn,
+            algorithms,
+            vendor_info,
+        },
+        c.pos,
+    ))
+}

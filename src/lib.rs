@@ -1,0 +1,13 @@
+//! bootaudit: boot-integrity forensics.
+//!
+//! The library holds all the logic; the `bootaudit` binary only parses its
+//! arguments, calls in here and renders. One module per artefact, each owning
+//! its parsing and model: [`eventlog`] for the TPM measured-boot log, [`pcrs`]
+//! for the PCR values it is checked against.
+
+pub mod devpath;
+pub mod efi;
+pub mod eventlog;
+pub mod hexser;
+pub mod pcrs;
+pub mod render;

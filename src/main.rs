@@ -1,0 +1,104 @@
+//! The `bootaudit` command line: parses arguments, calls the library,
+//! renders. Exit codes: 0 clean, 1 findings or mismatches, 2 bad usage or
+//! unreadable input.
+
+use bootaudit::eventlog::{self, report};
+use bootaudit::pcrs::PcrSource;
+use bootaudit::render::{self, Format};
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "bootaudit",
+    version,
+    about = "Boot-integrity forensics: TPM event logs, UEFI snapshots, baselines"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse a TPM measured-boot event log, check its digests, replay it, and
+    /// optionally compare the replay with real PCR values.
+    Eventlog {
+        /// The binary log (e.g. a copy of
+        /// /sys/kernel/security/tpm0/binary_bios_measurements).
+        file: PathBuf,
+        /// Real PCR values: a JSON file ({"sha256": {"0": "hex"}}), `sysfs`,
+        /// `sysfs:ROOT`, or `tpm:TCTI`.
+        #[arg(long, value_name = "SOURCE", conflicts_with = "tpm")]
+        pcrs: Option<String>,
+        /// Read real PCR values from a live TPM through this TCTI
+        /// (e.g. device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321).
+        #[arg(long, value_name = "TCTI")]
+        tpm: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Show only these PCRs (repeat or separate with commas).
+        #[arg(long = "pcr", value_name = "N", value_delimiter = ',', num_args = 1.., value_parser = clap::value_parser!(u32).range(0..24))]
+        pcr: Vec<u32>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("bootaudit: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn emit(s: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Eventlog {
+            file,
+            pcrs,
+            tpm,
+            format,
+            pcr,
+        } => {
+            let log = eventlog::read_file(&file)?;
+            let source = match (pcrs, tpm) {
+                (Some(s), _) => Some(PcrSource::parse(&s)),
+                (None, Some(t)) => Some(PcrSource::Tpm(t)),
+                (None, None) => None,
+            };
+            let actual = source
+                .as_ref()
+                .map(|s| s.read().map(|v| (s.describe(), v)))
+                .transpose()?;
+            let r = report::build(
+                &file.display().to_string(),
+                &log,
+                &pcr,
+                actual.as_ref().map(|(d, v)| (d.clone(), v)),
+            );
+            match format {
+                Format::Table => emit(&render::eventlog::table(&r))?,
+                Format::Json => emit(&render::json(&r))?,
+            }
+            Ok(if r.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! Real PCR values to check a replayed log against: from a JSON file, from
+//! Linux sysfs (/sys/class/tpm/tpm0/pcr-<alg>/<n>), or from a live TPM
+//! (feature `tpm`). And the per-PCR verdicts of that comparison.
+
+use crate::eventlog::replay::{PcrBanks, PCR_COUNT};
+use crate::eventlog::HashAlg;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[cfg(feature = "tpm")]
+pub mod tpm;
+
+/// Where PCR values come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PcrSource {
+    /// A JSON file: `{"sha256": {"0": "hex", ...}, ...}`, the shape of the
+    /// `pcrs` object `bootaudit eventlog --format json` prints.
+    Json(PathBuf),
+    /// A sysfs root (normally `/`): reads `<root>/sys/class/tpm/tpm0/pcr-<alg>/<n>`.
+    Sysfs(PathBuf),
+    /// A live TPM through a TSS2 TCTI string (`device:/dev/tpmrm0`,
+    /// `swtpm:host=127.0.0.1,port=2321`).
+    Tpm(String),
+}
+
+impl PcrSource {
+    /// Parses the `--pcrs` argument: `sysfs`, `sysfs:ROOT`, `tpm:TCTI`, or a
+    /// path to a JSON file.
+    pub fn parse(s: &str) -> PcrSource {
+        if s == "sysfs" {
+            PcrSource::Sysfs(PathBuf::from("/"))
+        } else if let Some(root) = s.strip_prefix("sysfs:") {
+            PcrSource::Sysfs(PathBuf::from(root))
+        } else if let Some(tcti) = s.strip_prefix("tpm:") {
+            PcrSource::Tpm(tcti.to_string())
+        } else {
+            PcrSource::Json(PathBuf::from(s))
+        }
+    }
+
+    /// A label for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            PcrSource::Json(p) => format!("JSON file {}", p.display()),
+            PcrSource::Sysfs(r) => format!("sysfs under {}", r.display()),
+            PcrSource::Tpm(t) => format!("TPM via {t}"),
+        }
+    }
+
+    /// Reads the PCR values.
+    pub fn read(&self) -> Result<PcrBanks, PcrError> {
+        match self {
+            PcrSource::Json(p) => read_json(p),
+            PcrSource::Sysfs(r) => read_sysfs(r),
+            #[cfg(feature = "tpm")]
+            PcrSource::Tpm(t) => tpm::read_pcrs(t),
+            #[cfg(not(feature = "tpm"))]
+            PcrSource::Tpm(_) => Err(PcrError::NoTpmSupport),
+        }
+    }
+}
+
+/// Why PCR values could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PcrError {
+    /// A file could not be read.
+    #[error("{path}: cannot read: {cause}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        cause: std::io::Error,
+    },
+    /// A file's content is not what was expected.
+    #[error("{path}: {field}: {why}")]
+    Format {
+        /// The file.
+        path: String,
+        /// The field (bank, PCR) that was wrong.
+        field: String,
+        /// What was wrong.
+        why: String,
+    },
+    /// No PCR values found at all.
+    #[error("{0}: no PCR values found")]
+    Empty(String),
+    /// `--tpm` without the `tpm` feature.
+    #[error("this bootaudit was built without the `tpm` feature; rebuild with --features tpm to read a live TPM")]
+    NoTpmSupport,
+    /// The TPM could not be reached or answered with an error.
+    #[error("TPM ({tcti}): {why}")]
+    Tpm {
+        /// The TCTI used.
+        tcti: String,
+        /// What failed.
+        why: String,
+    },
+}
+
+/// The largest PCR file bootaudit accepts (a JSON of every bank is ~10 KiB).
+const MAX_PCR_FILE: u64 = 1 << 20;
+
+fn read_bounded(p: &Path) -> Result<Vec<u8>, PcrError> {
+    use std::io::Read;
+    let io = |cause| PcrError::Io {
+        path: p.display().to_string(),
+        cause,
+    };
+    let f = std::fs::File::open(p).map_err(io)?;
+    let mut buf = Vec::new();
+    f.take(MAX_PCR_FILE + 1).read_to_end(&mut buf).map_err(io)?;
+    if buf.len() as u64 > MAX_PCR_FILE {
+        return Err(PcrError::Format {
+            path: p.display().to_string(),
+            field: "(file)".into(),
+            why: format!("larger than {MAX_PCR_FILE} bytes"),
+        });
+    }
+    Ok(buf)
+}
+
+fn parse_value(alg: HashAlg, s: &str) -> Result<Vec<u8>, String> {
+    let s = s.trim();
+    let s = s.strip_prefix("0x").unwrap_or(s);
+    let v = hex::decode(s).map_err(|e| format!("not hex: {e}"))?;
+    if let Some(n) = alg.size() {
+        if v.len() != n {
+            return Err(format!("{} bytes, {alg} values are {n}", v.len()));
+        }
+    }
+    Ok(v)
+}
+
+/// Reads `{"bank": {"index": "hex"}}`.
+pub fn read_json(p: &Path) -> Result<PcrBanks, PcrError> {
+    let path = p.display().to_string();
+    let buf = read_bounded(p)?;
+    let fmt = |field: String, why: String| PcrError::Format {
+        path: path.clone(),
+        field,
+        why,
+    };
+    let v: BTreeMap<String, BTreeMap<String, String>> =
+        serde_json::from_slice(&buf).map_err(|e| {
+            fmt(
+                "(document)".into(),
+                format!("expected {{\"sha256\": {{\"0\": \"hex\"}}}}: {e}"),
+            )
+        })?;
+    let mut out = PcrBanks::new();
+    for (bank, pcrs) in v {
+        let alg = HashAlg::from_name(&bank)
+            .ok_or_else(|| fmt(bank.clone(), "unknown bank name".into()))?;
+        for (idx, val) in pcrs {
+            let field = format!("{bank}.{idx}");
+            let i: u32 = idx
+                .parse()
+                .ok()
+                .filter(|&i| i < PCR_COUNT)
+                .ok_or_else(|| fmt(field.clone(), "PCR index must be 0-23".into()))?;
+            let value = parse_value(alg, &val).map_err(|why| fmt(field, why))?;
+            out.entry(alg).or_default().insert(i, value);
+        }
+    }
+    if out.is_empty() {
+        return Err(PcrError::Empty(path));
+    }
+    Ok(out)
+}
+
+/// Reads every `pcr-<alg>/<n>` file under `<root>/sys/class/tpm/tpm0/`.
+pub fn read_sysfs(root: &Path) -> Result<PcrBanks, PcrError> {
+    let dir = root.join("sys/class/tpm/tpm0");
+    let entries = std::fs::read_dir(&dir).map_err(|cause| PcrError::Io {
+        path: dir.display().to_string(),
+        cause,
+    })?;
+    let mut out = PcrBanks::new();
+    for ent in entries.flatten() {
+        let name = ent.file_name().to_string_lossy().into_owned();
+        let Some(alg) = name.strip_prefix("pcr-").and_then(HashAlg::from_name) else {
+            continue;
+        };
+        for i in 0..PCR_COUNT {
+            let f = ent.path().join(i.to_string());
+            if !f.exists() {
+                continue;
+            }
+            let buf = read_bounded(&f)?;
+            let text = String::from_utf8_lossy(&buf);
+            let v = parse_value(alg, &text).map_err(|why| PcrError::Format {
+                path: f.display().to_string(),
+                field: format!("{alg}.{i}"),
+                why,
+            })?;
+            out.entry(alg).or_default().insert(i, v);
+        }
+    }
+    if out.is_empty() {
+        return Err(PcrError::Empty(dir.display().to_string()));
+    }
+    Ok(out)
+}
+
+/// How one replayed PCR compares with the real value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Equal.
+    Match,
+    /// Different: the log is incomplete or false, or the PCR was extended
+    /// after the log was taken.
+    Mismatch,
+    /// The source has no value for this PCR in this bank.
+    Unavailable,
+}
+
+/// One PCR's verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PcrVerdict {
+    /// Bank.
+    pub bank: HashAlg,
+    /// PCR index.
+    pub pcr: u32,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The replayed value (hex).
+    #[serde(serialize_with = "crate::hexser::bytes")]
+    pub replayed: Vec<u8>,
+    /// The real value (hex), when the source has one.
+    #[serde(serialize_with = "opt_hex")]
+    pub actual: Option<Vec<u8>>,
+}
+
+fn opt_hex<S: serde::Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(b) => s.serialize_str(&hex::encode(b)),
+        None => s.serialize_none(),
+    }
+}
+
+/// Compares every replayed PCR (in `pcrs`, or all when empty) with the
+/// source's values. PCRs the log never extends are not judged: the OS extends
+/// some (IMA's PCR10) after the firmware log ends.
+pub fn compare(replayed: &PcrBanks, actual: &PcrBanks, only: &[u32]) -> Vec<PcrVerdict> {
+    let mut out = Vec::new();
+    for (bank, pcrs) in replayed {
+        for (&pcr, value) in pcrs {
+            if !only.is_empty() && !only.contains(&pcr) {
+                continue;
+            }
+            let a = actual.get(bank).and_then(|b| b.get(&pcr));
+            let verdict = match a {
+                None => Verdict::Unavailable,
+                Some(a) if a == value => Verdict::Match,
+                Some(_) => Verdict::Mismatch,
+            };
+            out.push(PcrVerdict {
+                bank: *bank,
+                pcr,
+                verdict,
+                replayed: value.clone(),
+                actual: a.cloned(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_argument_forms() {
+        assert_eq!(PcrSource::parse("sysfs"), PcrSource::Sysfs("/".into()));
+        assert_eq!(PcrSource::parse("sysfs:/x"), PcrSource::Sysfs("/x".into()));
+        assert_eq!(
+            PcrSource::parse("tpm:swtpm:port=1"),
+            PcrSource::Tpm("swtpm:port=1".into())
+        );
+        assert_eq!(PcrSource::parse("a.json"), PcrSource::Json("a.json".into()));
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("p.json");
+        std::fs::write(&p, r#"{"sha256": {"0": "abcd"}}"#).unwrap();
+        let e = read_json(&p).unwrap_err().to_string();
+        assert!(e.contains("sha256.0") && e.contains("2 bytes"), "{e}");
+        std::fs::write(&p, r#"{"sha1": {"24": "00"}}"#).unwrap();
+        assert!(read_json(&p).unwrap_err().to_string().contains("sha1.24"));
+        std::fs::write(&p, r#"[1,2]"#).unwrap();
+        assert!(read_json(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("(document)"));
+    }
+
+    #[test]
+    fn compare_gives_match_mismatch_and_unavailable() {
+        let mut r = PcrBanks::new();
+        r.entry(HashAlg::Sha1).or_default().insert(0, vec![1; 20]);
+        r.entry(HashAlg::Sha1).or_default().insert(1, vec![2; 20]);
+        r.entry(HashAlg::Sha1).or_default().insert(2, vec![3; 20]);
+        let mut a = PcrBanks::new();
+        a.entry(HashAlg::Sha1).or_default().insert(0, vec![1; 20]);
+        a.entry(HashAlg::Sha1).or_default().insert(1, vec![9; 20]);
+        let v = compare(&r, &a, &[]);
+        let got: Vec<_> = v.iter().map(|v| v.verdict.clone()).collect();
+        assert_eq!(
+            got,
+            [Verdict::Match, Verdict::Mismatch, Verdict::Unavailable]
+        );
+        assert_eq!(compare(&r, &a, &[1]).len(), 1);
+    }
+}

@@ -1,0 +1,36 @@
+//! Renderers: they turn computed reports into tables or JSON and never
+//! compute anything themselves.
+
+pub mod eventlog;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+
+/// Output formats a person can choose with `--format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable tables.
+    Table,
+    /// One JSON object on stdout.
+    Json,
+}
+
+/// A table that fits the terminal, or 100 columns when stdout is not one.
+pub fn new_table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    if t.width().is_none() {
+        t.set_width(100);
+    }
+    t
+}
+
+/// Serializes a report as pretty JSON with a trailing newline.
+pub fn json<T: serde::Serialize>(v: &T) -> String {
+    let mut s =
+        serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}
