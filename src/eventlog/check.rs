@@ -125,7 +125,7 @@ pub fn check(log: &EventLog) -> DigestReport {
             if hashes.is_empty() {
                 continue; // an algorithm bootaudit cannot compute
             }
-            if !hashes.iter().any(|h| *h == d.digest) {
+            if !hashes.contains(&d.digest) {
                 ok = false;
                 let computed = hashes.into_iter().next().unwrap_or_default();
                 r.mismatches

@@ -1,0 +1,164 @@
+//! Helpers shared by the integration tests: where the shared fixtures are,
+//! and the independent oracle (tpm2_eventlog from tpm2-tools).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `../shared/fixtures/eventlogs`, beside the project's root. Fails with a
+/// clear message when it is missing.
+pub fn eventlogs() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/eventlogs");
+    assert!(
+        p.join("INDEX.md").is_file(),
+        "the shared event-log fixtures are missing: expected {} (the project's ../shared/fixtures/eventlogs, see DEVELOPERS.md)",
+        p.display()
+    );
+    p
+}
+
+/// A fixture log by its path under eventlogs/.
+pub fn log(rel: &str) -> PathBuf {
+    let p = eventlogs().join(rel);
+    assert!(p.is_file(), "fixture {} is missing", p.display());
+    p
+}
+
+/// The logs tpm2_eventlog (tpm2-tools 5.4) handles, per INDEX.md.
+pub const ORACLE_LOGS: &[&str] = &[
+    "tpm2-tools/event-arch-linux.bin",
+    "tpm2-tools/event-bootorder.bin",
+    "tpm2-tools/event-gce-ubuntu-2104-log.bin",
+    "tpm2-tools/event-moklisttrusted.bin",
+    "tpm2-tools/event-postcode.bin",
+    "tpm2-tools/event-sd-boot-fedora37.bin",
+    "tpm2-tools/event-uefi-sha1-log.bin",
+    "tpm2-tools/event-uefiaction.bin",
+    "tpm2-tools/event-uefiservices.bin",
+    "tpm2-tools/event-uefivar.bin",
+    "tpm2-tools/event.bin",
+    "tpm2-tools/specid-vendordata.bin",
+    "go-attestation/coreos_36_shielded_vm_no_secure_boot_eventlog",
+    "go-attestation/crypto_agile_eventlog",
+    "go-attestation/ebs_event_missing_eventlog",
+    "go-attestation/sb_cert_eventlog",
+    "go-attestation/ubuntu_2104_shielded_vm_no_secure_boot_eventlog",
+];
+
+/// Every binary log in the fixtures.
+pub fn all_logs() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = ORACLE_LOGS.iter().map(|r| log(r)).collect();
+    v.push(log("go-attestation/option_rom_eventlog"));
+    v.push(log("go-attestation/short_no_action_eventlog"));
+    v
+}
+
+/// Runs `tpm2_eventlog FILE` and returns its `pcrs:` section: bank → PCR →
+/// lowercase hex. Panics with a clear message when the tool is missing.
+pub fn tpm2_eventlog_pcrs(file: &Path) -> BTreeMap<String, BTreeMap<u32, String>> {
+    let out = Command::new("tpm2_eventlog")
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("tpm2_eventlog (Debian package tpm2-tools, installed by .ci/run) could not run: {e}")
+        });
+    assert!(
+        out.status.success(),
+        "tpm2_eventlog failed on {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse_pcrs_yaml(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// Reads the `pcrs:` block of tpm2_eventlog's YAML output.
+pub fn parse_pcrs_yaml(y: &str) -> BTreeMap<String, BTreeMap<u32, String>> {
+    let mut out: BTreeMap<String, BTreeMap<u32, String>> = BTreeMap::new();
+    let mut in_pcrs = false;
+    let mut bank = String::new();
+    for line in y.lines() {
+        if line == "pcrs:" {
+            in_pcrs = true;
+            continue;
+        }
+        if !in_pcrs {
+            continue;
+        }
+        if !line.starts_with(' ') {
+            in_pcrs = false;
+            continue;
+        }
+        let t = line.trim();
+        if let Some(b) = t.strip_suffix(':') {
+            bank = b.to_string();
+            out.entry(bank.clone()).or_default();
+        } else if let Some((i, v)) = t.split_once(':') {
+            let i: u32 = i.trim().parse().expect("PCR index in tpm2_eventlog output");
+            let v = v.trim().trim_start_matches("0x").to_ascii_lowercase();
+            out.entry(bank.clone()).or_default().insert(i, v);
+        }
+    }
+    out.retain(|_, v| !v.is_empty());
+    out
+}
+
+/// Path of the built `bootaudit` binary.
+pub fn bootaudit() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bootaudit"))
+}
+
+/// Builds crafted logs for tests of cases no public log shows.
+pub mod craft {
+    use sha2::Digest;
+
+    /// A TCG_PCR_EVENT (SHA-1 format).
+    pub fn sha1_event(pcr: u32, ty: u32, digest: [u8; 20], data: &[u8]) -> Vec<u8> {
+        let mut v = pcr.to_le_bytes().to_vec();
+        v.extend(ty.to_le_bytes());
+        v.extend(digest);
+        v.extend((data.len() as u32).to_le_bytes());
+        v.extend(data);
+        v
+    }
+
+    /// The Spec ID Event03 header for SHA-1 + SHA-256.
+    pub fn agile_header() -> Vec<u8> {
+        let mut d = b"Spec ID Event03\0".to_vec();
+        d.extend(0u32.to_le_bytes()); // platform class
+        d.extend([0, 2, 0, 2]); // minor, major, errata, uintn
+        d.extend(2u32.to_le_bytes());
+        d.extend([4, 0, 20, 0, 0x0b, 0, 32, 0]);
+        d.push(0);
+        sha1_event(0, 3, [0; 20], &d)
+    }
+
+    /// A TCG_PCR_EVENT2 whose SHA-1 and SHA-256 digests are the hashes of
+    /// `data`.
+    pub fn agile_event(pcr: u32, ty: u32, data: &[u8]) -> Vec<u8> {
+        let mut v = pcr.to_le_bytes().to_vec();
+        v.extend(ty.to_le_bytes());
+        v.extend(2u32.to_le_bytes());
+        v.extend(4u16.to_le_bytes());
+        v.extend(sha1::Sha1::digest(data));
+        v.extend(0x0bu16.to_le_bytes());
+        v.extend(sha2::Sha256::digest(data));
+        v.extend((data.len() as u32).to_le_bytes());
+        v.extend(data);
+        v
+    }
+}
+
+/// A small deterministic PRNG (xorshift64*) for mutation tests.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next pseudo-random value.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}

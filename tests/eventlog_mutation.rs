@@ -1,0 +1,135 @@
+//! Thousands of mutated fixture logs through the whole pipeline (parse,
+//! decode, replay, digest checks, report, JSON): no panic, and no allocation
+//! beyond a fixed multiple of the input's size. The allocator below counts
+//! every byte; this file holds a single test so nothing else allocates
+//! while it measures.
+
+mod common;
+
+use bootaudit::eventlog::{check, parse, replay, report};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+struct Counting;
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let now = CURRENT.fetch_add(l.size(), Relaxed) + l.size();
+        PEAK.fetch_max(now, Relaxed);
+        System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        CURRENT.fetch_sub(l.size(), Relaxed);
+        System.dealloc(p, l)
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+fn mutate(rng: &mut common::Rng, src: &[u8]) -> Vec<u8> {
+    let mut v = src.to_vec();
+    let rounds = 1 + rng.next() % 4;
+    for _ in 0..rounds {
+        if v.is_empty() {
+            break;
+        }
+        let at = (rng.next() as usize) % v.len();
+        match rng.next() % 7 {
+            0 => v[at] ^= 1 << (rng.next() % 8),
+            1 => v[at] = [0, 0xff, 0x7f, 0x80, 1][(rng.next() % 5) as usize],
+            2 => {
+                let at = at & !3;
+                if at + 4 <= v.len() {
+                    let len = v.len() as u32;
+                    let x = [0, u32::MAX, len, len + 1, 0x7fff_ffff, 1_953_066_081]
+                        [(rng.next() % 6) as usize];
+                    v[at..at + 4].copy_from_slice(&x.to_le_bytes());
+                }
+            }
+            3 => v.truncate(at),
+            4 => {
+                let n = (rng.next() as usize % 64).min(v.len() - at);
+                let chunk = v[at..at + n].to_vec();
+                v.splice(at..at, chunk);
+            }
+            5 => {
+                let n = (rng.next() as usize % 64).min(v.len() - at);
+                v.drain(at..at + n);
+            }
+            _ => {
+                let at = at & !1;
+                if at + 2 <= v.len() {
+                    let x = [0u16, 0xffff, 4, 0x0b, 0x0c, 0x0d, 0x12][(rng.next() % 7) as usize];
+                    v[at..at + 2].copy_from_slice(&x.to_le_bytes());
+                }
+            }
+        }
+    }
+    v
+}
+
+fn run(input: &[u8]) -> (bool, usize) {
+    let base = CURRENT.load(Relaxed);
+    PEAK.store(base, Relaxed);
+    let ok = match parse(input) {
+        Ok(log) => {
+            let r = replay::replay(&log);
+            let c = check::check(&log);
+            let rep = report::build("mutant", &log, &[], Some(("self".into(), &r.banks)));
+            let json = serde_json::to_string(&rep).expect("report serializes");
+            assert!(json.len() < 64 * input.len() + 65536);
+            drop((c, rep, json));
+            true
+        }
+        Err(e) => {
+            assert!(
+                e.offset <= input.len(),
+                "offset {} beyond {}",
+                e.offset,
+                input.len()
+            );
+            let _ = e.to_string();
+            false
+        }
+    };
+    (ok, PEAK.load(Relaxed) - base)
+}
+
+#[test]
+fn thousands_of_mutated_logs_never_panic_nor_over_allocate() {
+    let mut rng = common::Rng(0x5eed_b007_a0d1_7000);
+    let logs: Vec<Vec<u8>> = common::all_logs()
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    let (mut parsed, mut rejected, mut total) = (0, 0, 0);
+    for src in &logs {
+        for _ in 0..300 {
+            let m = mutate(&mut rng, src);
+            let (ok, peak) = run(&m);
+            // The report holds each event decoded plus its hex for JSON:
+            // bounded by a fixed multiple of the input.
+            let bound = 48 * m.len() + (256 << 10);
+            assert!(
+                peak <= bound,
+                "peak {peak} bytes for a {}-byte input",
+                m.len()
+            );
+            if ok {
+                parsed += 1
+            } else {
+                rejected += 1
+            }
+            total += 1;
+        }
+    }
+    assert!(total >= 5000, "{total}");
+    // Both paths must be exercised for the test to mean anything.
+    assert!(
+        parsed > 500 && rejected > 500,
+        "parsed {parsed}, rejected {rejected}"
+    );
+}
