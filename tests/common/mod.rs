@@ -162,3 +162,85 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 }
+
+/// A real software TPM (swtpm) on loopback TCP, for tests of live-TPM code.
+pub mod swtpm {
+    use std::net::TcpListener;
+    use std::path::PathBuf;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// A running `swtpm socket`; killed when dropped.
+    pub struct Swtpm {
+        child: Child,
+        /// The TPM command port (the control port is `port + 1`).
+        pub port: u16,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Swtpm {
+        /// The TSS2 TCTI string for this TPM.
+        pub fn tcti(&self) -> String {
+            format!("swtpm:host=127.0.0.1,port={}", self.port)
+        }
+
+        /// Manufactures a TPM 2.0 with the given PCR banks (`sha1,sha256`)
+        /// and starts it, already through TPM2_Startup(CLEAR).
+        pub fn start(banks: &str) -> Swtpm {
+            let dir = tempfile::tempdir().unwrap();
+            // Absolute paths: swtpm resolves relative ones against its own cwd.
+            let state: PathBuf = dir.path().canonicalize().unwrap();
+            let out = Command::new("swtpm_setup")
+                .args(["--tpm2", "--overwrite", "--pcr-banks", banks, "--tpmstate"])
+                .arg(&state)
+                .output()
+                .unwrap_or_else(|e| panic!("swtpm_setup (Debian package swtpm-tools, installed by .ci/run) could not run: {e}"));
+            assert!(out.status.success(), "swtpm_setup: {}", String::from_utf8_lossy(&out.stderr));
+            for _ in 0..20 {
+                let port = free_port_pair();
+                let mut child = Command::new("swtpm")
+                    .args(["socket", "--tpm2", "--flags", "not-need-init,startup-clear"])
+                    .arg("--tpmstate")
+                    .arg(format!("dir={}", state.display()))
+                    .arg("--server")
+                    .arg(format!("type=tcp,port={port},bindaddr=127.0.0.1"))
+                    .arg("--ctrl")
+                    .arg(format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap_or_else(|e| panic!("swtpm could not start: {e}"));
+                let t0 = Instant::now();
+                while t0.elapsed() < Duration::from_secs(10) {
+                    if let Ok(Some(_)) = child.try_wait() {
+                        break; // port taken: try another
+                    }
+                    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                        return Swtpm { child, port, _dir: dir };
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            panic!("swtpm did not start listening");
+        }
+    }
+
+    impl Drop for Swtpm {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    fn free_port_pair() -> u16 {
+        loop {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            let p = l.local_addr().unwrap().port();
+            if p < 65000 && TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+                return p;
+            }
+        }
+    }
+}
