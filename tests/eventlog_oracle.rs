@@ -118,3 +118,26 @@ fn every_fixture_parses_and_checks_out() {
         );
     }
 }
+
+#[test]
+fn shipped_fixture_replays_to_the_pcrs_its_tpm_reported() {
+    // fixtures/ovmf-swtpm: a real OVMF + swtpm boot; pcrs.json was read from
+    // the TPM through the kernel's sysfs, not computed by bootaudit.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ovmf-swtpm");
+    let log = eventlog::read_file(&dir.join("binary_bios_measurements")).unwrap();
+    let actual = bootaudit::pcrs::read_json(&dir.join("pcrs.json")).unwrap();
+    let r = replay::replay(&log);
+    let verdicts = bootaudit::pcrs::compare(&r.banks, &actual, &[]);
+    assert_eq!(verdicts.len(), 18, "PCRs 0-7 and 9 in two banks");
+    for v in &verdicts {
+        assert_eq!(v.verdict, bootaudit::pcrs::Verdict::Match, "{} PCR{}", v.bank, v.pcr);
+    }
+    // The TPM's PCRs 17-22 hold all ones: the reset value replay assumes.
+    assert_eq!(actual[&HashAlg::Sha256][&17], vec![0xff; 32]);
+    assert_eq!(
+        replay::initial_value(HashAlg::Sha256, 17, 0).unwrap(),
+        actual[&HashAlg::Sha256][&17]
+    );
+    // And tpm2_eventlog agrees with the replay.
+    assert_eq!(ours(&dir.join("binary_bios_measurements")).0, common::tpm2_eventlog_pcrs(&dir.join("binary_bios_measurements")));
+}
