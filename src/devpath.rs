@@ -20,14 +20,14 @@ pub fn to_text(mut b: &[u8]) -> String {
     while !b.is_empty() {
         if b.len() < 4 {
             push_sep(&mut out, &mut first);
-            let _ = write!(out, "Malformed({})", hex::encode(b));
+            let _ = write!(out, "Malformed({})", crate::hexser::encode(b));
             break;
         }
         let (ty, sub) = (b[0], b[1]);
         let len = u16::from_le_bytes([b[2], b[3]]) as usize;
         if len < 4 || len > b.len() {
             push_sep(&mut out, &mut first);
-            let _ = write!(out, "Malformed({})", hex::encode(b));
+            let _ = write!(out, "Malformed({})", crate::hexser::encode(b));
             break;
         }
         let data = &b[4..len];
@@ -75,7 +75,7 @@ fn node_text(out: &mut String, ty: u8, sub: u8, d: &[u8]) {
         _ => None,
     };
     if known.is_none() {
-        let _ = write!(out, "Path({},{},{})", ty, sub, hex::encode(d));
+        let _ = write!(out, "Path({},{},{})", ty, sub, crate::hexser::encode(d));
     }
 }
 
@@ -83,7 +83,7 @@ fn vendor(out: &mut String, prefix: &str, d: &[u8]) -> Option<()> {
     let g = Guid::from_slice(d)?;
     let _ = write!(out, "{prefix}({g}");
     if d.len() > 16 {
-        let _ = write!(out, ",{}", hex::encode(&d[16..]));
+        let _ = write!(out, ",{}", crate::hexser::encode(&d[16..]));
     }
     out.push(')');
     Some(())
@@ -197,7 +197,11 @@ fn messaging(out: &mut String, sub: u8, d: &[u8]) -> Option<()> {
             let addr = d.get(..32)?;
             let if_type = *d.get(32)?;
             let n = if if_type <= 1 { 6 } else { 32 };
-            let _ = write!(out, "MAC({},0x{if_type:X})", hex::encode(&addr[..n]));
+            let _ = write!(
+                out,
+                "MAC({},0x{if_type:X})",
+                crate::hexser::encode(&addr[..n])
+            );
         }
         12 => {
             let ip = |o: usize| {

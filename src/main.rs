@@ -57,12 +57,22 @@ fn main() -> ExitCode {
     }
 }
 
-fn emit(s: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+/// A closed pipe (`| head`) is not an error worth exit code 2.
+fn quiet_pipe(r: std::io::Result<()>) -> anyhow::Result<()> {
+    match r {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => Ok(r?),
     }
+}
+
+fn emit(s: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    quiet_pipe(out.write_all(s.as_bytes()).and_then(|_| out.flush()))
+}
+
+fn emit_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    let out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
+    quiet_pipe(render::json_to(v, out))
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -92,7 +102,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             match format {
                 Format::Table => emit(&render::eventlog::table(&r))?,
-                Format::Json => emit(&render::json(&r))?,
+                Format::Json => emit_json(&r)?,
             }
             Ok(if r.ok {
                 ExitCode::SUCCESS

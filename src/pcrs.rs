@@ -235,7 +235,7 @@ pub struct PcrVerdict {
 
 fn opt_hex<S: serde::Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
     match v {
-        Some(b) => s.serialize_str(&hex::encode(b)),
+        Some(b) => s.serialize_str(&crate::hexser::encode(b)),
         None => s.serialize_none(),
     }
 }

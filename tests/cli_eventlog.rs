@@ -13,9 +13,8 @@ const LOG: &str = "go-attestation/ubuntu_2104_shielded_vm_no_secure_boot_eventlo
 
 fn json_of(args: &[&str]) -> (i32, Value) {
     let out = bootaudit().args(args).output().unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr))
-    });
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code().unwrap(), v)
 }
 
@@ -50,13 +49,23 @@ fn json_shape_pcrs_events_and_exit_zero() {
         .find(|e| e["type"] == "EV_EFI_BOOT_SERVICES_APPLICATION")
         .expect("a boot application");
     let path = app["data"]["device_path"].as_str().unwrap();
-    assert!(path.contains("PciRoot(0x0)") || path.contains("FvFile("), "{path}");
+    assert!(
+        path.contains("PciRoot(0x0)") || path.contains("FvFile("),
+        "{path}"
+    );
 }
 
 #[test]
 fn pcr_filter_restricts_events_and_pcrs() {
     let f = common::log(LOG);
-    let (_, v) = json_of(&["eventlog", f.to_str().unwrap(), "--format", "json", "--pcr", "4,7"]);
+    let (_, v) = json_of(&[
+        "eventlog",
+        f.to_str().unwrap(),
+        "--format",
+        "json",
+        "--pcr",
+        "4,7",
+    ]);
     for e in v["events"].as_array().unwrap() {
         let p = e["pcr"].as_u64().unwrap();
         assert!(p == 4 || p == 7, "{p}");
@@ -72,7 +81,14 @@ fn json_pcr_file_match_then_mismatch() {
     let pcrs = dir.path().join("pcrs.json");
     let mut oracle = oracle_json(&f);
     std::fs::write(&pcrs, serde_json::to_string(&oracle).unwrap()).unwrap();
-    let (code, v) = json_of(&["eventlog", f.to_str().unwrap(), "--format", "json", "--pcrs", pcrs.to_str().unwrap()]);
+    let (code, v) = json_of(&[
+        "eventlog",
+        f.to_str().unwrap(),
+        "--format",
+        "json",
+        "--pcrs",
+        pcrs.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{v}");
     let verdicts = v["verdicts"].as_array().unwrap();
     assert!(!verdicts.is_empty());
@@ -82,9 +98,21 @@ fn json_pcr_file_match_then_mismatch() {
     let v7 = oracle.get_mut("sha256").unwrap().get_mut("7").unwrap();
     *v7 = format!("{}00", &v7[..62]);
     std::fs::write(&pcrs, serde_json::to_string(&oracle).unwrap()).unwrap();
-    let (code, v) = json_of(&["eventlog", f.to_str().unwrap(), "--format", "json", "--pcrs", pcrs.to_str().unwrap()]);
+    let (code, v) = json_of(&[
+        "eventlog",
+        f.to_str().unwrap(),
+        "--format",
+        "json",
+        "--pcrs",
+        pcrs.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1);
-    let bad: Vec<&Value> = v["verdicts"].as_array().unwrap().iter().filter(|x| x["verdict"] == "mismatch").collect();
+    let bad: Vec<&Value> = v["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["verdict"] == "mismatch")
+        .collect();
     assert_eq!(bad.len(), 1);
     assert_eq!(bad[0]["bank"], "sha256");
     assert_eq!(bad[0]["pcr"], 7);
@@ -106,11 +134,25 @@ fn sysfs_tree_match_then_mismatch() {
         std::fs::write(d.join("10"), format!("{}\n", "AB".repeat(v_len(bank)))).unwrap();
     }
     let src = format!("sysfs:{}", root.path().display());
-    let (code, v) = json_of(&["eventlog", f.to_str().unwrap(), "--format", "json", "--pcrs", &src]);
+    let (code, v) = json_of(&[
+        "eventlog",
+        f.to_str().unwrap(),
+        "--format",
+        "json",
+        "--pcrs",
+        &src,
+    ]);
     assert_eq!(code, 0, "{v}");
     let p = root.path().join("sys/class/tpm/tpm0/pcr-sha1/0");
     std::fs::write(&p, format!("{}\n", "00".repeat(20))).unwrap();
-    let (code, _) = json_of(&["eventlog", f.to_str().unwrap(), "--format", "json", "--pcrs", &src]);
+    let (code, _) = json_of(&[
+        "eventlog",
+        f.to_str().unwrap(),
+        "--format",
+        "json",
+        "--pcrs",
+        &src,
+    ]);
     assert_eq!(code, 1);
 }
 
@@ -128,7 +170,10 @@ fn tampered_event_data_is_a_digest_mismatch_with_exit_1() {
     let f = common::log(LOG);
     let mut bytes = std::fs::read(&f).unwrap();
     let needle = b"Calling EFI Application from Boot Option";
-    let at = bytes.windows(needle.len()).position(|w| w == needle).expect("EV_EFI_ACTION text");
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("EV_EFI_ACTION text");
     bytes[at] = b'K';
     let dir = tempfile::tempdir().unwrap();
     let t = dir.path().join("tampered.bin");
@@ -137,17 +182,30 @@ fn tampered_event_data_is_a_digest_mismatch_with_exit_1() {
     assert_eq!(code, 1);
     let m = v["digest_checks"]["mismatches"].as_array().unwrap();
     assert!(!m.is_empty());
-    assert!(m.iter().all(|x| x["event_type"] == "EV_EFI_ACTION" && x["pcr"] == 4), "{m:?}");
+    assert!(
+        m.iter()
+            .all(|x| x["event_type"] == "EV_EFI_ACTION" && x["pcr"] == 4),
+        "{m:?}"
+    );
     // The table says so too.
-    let out = bootaudit().args(["eventlog", t.to_str().unwrap()]).output().unwrap();
+    let out = bootaudit()
+        .args(["eventlog", t.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("MISMATCH event") && text.contains("EV_EFI_ACTION"), "{text}");
+    assert!(
+        text.contains("MISMATCH event") && text.contains("EV_EFI_ACTION"),
+        "{text}"
+    );
 }
 
 #[test]
 fn unreadable_or_malformed_input_and_bad_usage_exit_2() {
-    let out = bootaudit().args(["eventlog", "/nonexistent/log.bin"]).output().unwrap();
+    let out = bootaudit()
+        .args(["eventlog", "/nonexistent/log.bin"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/log.bin"));
 
@@ -155,7 +213,10 @@ fn unreadable_or_malformed_input_and_bad_usage_exit_2() {
     let t = dir.path().join("cut.bin");
     let bytes = std::fs::read(common::log(LOG)).unwrap();
     std::fs::write(&t, &bytes[..bytes.len() - 3]).unwrap();
-    let out = bootaudit().args(["eventlog", t.to_str().unwrap()]).output().unwrap();
+    let out = bootaudit()
+        .args(["eventlog", t.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     // The log's last event holds 40 bytes of data: its EventSize field sits
@@ -163,24 +224,50 @@ fn unreadable_or_malformed_input_and_bad_usage_exit_2() {
     let size_at = bytes.len() - 44;
     assert_eq!(bytes[size_at..size_at + 4], 40u32.to_le_bytes());
     let want = format!("byte offset {size_at} ");
-    assert!(err.contains("cut.bin") && err.contains(&want) && err.contains("exceeds"), "{err}");
+    assert!(
+        err.contains("cut.bin") && err.contains(&want) && err.contains("exceeds"),
+        "{err}"
+    );
 
-    for args in [&["eventlog"][..], &["eventlog", "x", "--format", "yaml"], &["eventlog", "x", "--pcr", "24"], &["frobnicate"]] {
+    for args in [
+        &["eventlog"][..],
+        &["eventlog", "x", "--format", "yaml"],
+        &["eventlog", "x", "--pcr", "24"],
+        &["frobnicate"],
+    ] {
         let out = bootaudit().args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
-    let out = bootaudit().args(["eventlog", common::log(LOG).to_str().unwrap(), "--pcrs", "/nonexistent.json"]).output().unwrap();
+    let out = bootaudit()
+        .args([
+            "eventlog",
+            common::log(LOG).to_str().unwrap(),
+            "--pcrs",
+            "/nonexistent.json",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.json"));
 }
 
 #[test]
 fn table_output_fits_100_columns() {
-    let out = bootaudit().args(["eventlog", common::log(LOG).to_str().unwrap()]).output().unwrap();
+    let out = bootaudit()
+        .args(["eventlog", common::log(LOG).to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Replayed PCRs"));
-    for line in text.lines().filter(|l| l.starts_with('│') || l.starts_with('╭') || l.starts_with('├')) {
-        assert!(line.chars().count() <= 100, "{} columns: {line}", line.chars().count());
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with('│') || l.starts_with('╭') || l.starts_with('├'))
+    {
+        assert!(
+            line.chars().count() <= 100,
+            "{} columns: {line}",
+            line.chars().count()
+        );
     }
 }

@@ -130,7 +130,13 @@ fn shipped_fixture_replays_to_the_pcrs_its_tpm_reported() {
     let verdicts = bootaudit::pcrs::compare(&r.banks, &actual, &[]);
     assert_eq!(verdicts.len(), 18, "PCRs 0-7 and 9 in two banks");
     for v in &verdicts {
-        assert_eq!(v.verdict, bootaudit::pcrs::Verdict::Match, "{} PCR{}", v.bank, v.pcr);
+        assert_eq!(
+            v.verdict,
+            bootaudit::pcrs::Verdict::Match,
+            "{} PCR{}",
+            v.bank,
+            v.pcr
+        );
     }
     // The TPM's PCRs 17-22 hold all ones: the reset value replay assumes.
     assert_eq!(actual[&HashAlg::Sha256][&17], vec![0xff; 32]);
@@ -139,5 +145,8 @@ fn shipped_fixture_replays_to_the_pcrs_its_tpm_reported() {
         actual[&HashAlg::Sha256][&17]
     );
     // And tpm2_eventlog agrees with the replay.
-    assert_eq!(ours(&dir.join("binary_bios_measurements")).0, common::tpm2_eventlog_pcrs(&dir.join("binary_bios_measurements")));
+    assert_eq!(
+        ours(&dir.join("binary_bios_measurements")).0,
+        common::tpm2_eventlog_pcrs(&dir.join("binary_bios_measurements"))
+    );
 }

@@ -23,7 +23,8 @@ fn extend(ctx: &mut Context, pcr: u32, digests: &[(HashingAlgorithm, Vec<u8>)]) 
         dv.set(*alg, Digest::try_from(d.clone()).unwrap());
     }
     let h = PcrHandle::try_from(ESYS_TR_PCR0 + pcr).unwrap();
-    ctx.execute_with_nullauth_session(|c| c.pcr_extend(h, dv)).unwrap();
+    ctx.execute_with_nullauth_session(|c| c.pcr_extend(h, dv))
+        .unwrap();
 }
 
 fn run(log: &str, tcti: &str) -> (i32, Value) {
@@ -52,7 +53,10 @@ fn live_swtpm_matches_the_log_it_was_extended_with_then_mismatches() {
     // PCRs 0, 4, 5 and 7 (all extendable from locality 0).
     let f = common::log("go-attestation/sb_cert_eventlog");
     let log = eventlog::read_file(&f).unwrap();
-    assert_eq!(log.banks(), [HashAlg::Sha1, HashAlg::Sha256, HashAlg::Sha384]);
+    assert_eq!(
+        log.banks(),
+        [HashAlg::Sha1, HashAlg::Sha256, HashAlg::Sha384]
+    );
     {
         let mut ctx = Context::new(TctiNameConf::from_str(&tpm.tcti()).unwrap()).unwrap();
         for e in log.events.iter().filter(|e| e.event_type != ev::NO_ACTION) {
@@ -69,7 +73,10 @@ fn live_swtpm_matches_the_log_it_was_extended_with_then_mismatches() {
     let verdicts = v["verdicts"].as_array().unwrap();
     assert_eq!(code, 0, "{verdicts:?}");
     assert_eq!(verdicts.len(), 4 * 3, "{verdicts:?}");
-    assert!(verdicts.iter().all(|x| x["verdict"] == "match"), "{verdicts:?}");
+    assert!(
+        verdicts.iter().all(|x| x["verdict"] == "match"),
+        "{verdicts:?}"
+    );
 
     {
         let mut ctx = Context::new(TctiNameConf::from_str(&tpm.tcti()).unwrap()).unwrap();
@@ -82,7 +89,12 @@ fn live_swtpm_matches_the_log_it_was_extended_with_then_mismatches() {
         .unwrap()
         .iter()
         .filter(|x| x["verdict"] == "mismatch")
-        .map(|x| (x["bank"].as_str().unwrap().to_string(), x["pcr"].as_u64().unwrap()))
+        .map(|x| {
+            (
+                x["bank"].as_str().unwrap().to_string(),
+                x["pcr"].as_u64().unwrap(),
+            )
+        })
         .collect();
     // Only the bank that was extended moves.
     assert_eq!(bad, [("sha256".to_string(), 7)]);
@@ -92,7 +104,12 @@ fn live_swtpm_matches_the_log_it_was_extended_with_then_mismatches() {
 fn unreachable_tpm_is_exit_2_with_the_tcti_named() {
     let f = common::log("go-attestation/crypto_agile_eventlog");
     let out = common::bootaudit()
-        .args(["eventlog", f.to_str().unwrap(), "--tpm", "swtpm:host=127.0.0.1,port=1"])
+        .args([
+            "eventlog",
+            f.to_str().unwrap(),
+            "--tpm",
+            "swtpm:host=127.0.0.1,port=1",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

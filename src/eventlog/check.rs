@@ -3,7 +3,7 @@
 //! in every bank. A mismatch means the log does not describe what was
 //! measured: the log lies.
 
-use super::decode::{variable, GRUB_PREFIXES};
+use super::decode::{variable_layout, GRUB_PREFIXES};
 use super::types::ev;
 use super::{Event, EventLog, HashAlg};
 use serde::Serialize;
@@ -76,11 +76,10 @@ fn measured(e: &Event) -> Option<(&'static str, Vec<&[u8]>)> {
         | ev::EFI_VARIABLE_AUTHORITY
         | ev::EFI_VARIABLE_BOOT
         | ev::EFI_VARIABLE_BOOT2 => {
-            let Some(v) = variable(d) else {
+            let Some((data_offset, end)) = variable_layout(d) else {
                 // Not a UEFI_VARIABLE_DATA at all: the data is what was hashed.
                 return Some(("digest over the event data", vec![d]));
             };
-            let end = v.data_offset + v.data.len();
             // The structure itself, then up to STRUCT_SLACK bytes of the
             // event data past it: shim before 15.2 logged and hashed its
             // UEFI_VARIABLE_DATA with C structure padding (rhboot/shim #184).
@@ -88,7 +87,7 @@ fn measured(e: &Event) -> Option<(&'static str, Vec<&[u8]>)> {
             alts.extend((end..=d.len().min(end + STRUCT_SLACK)).map(|n| &d[..n]));
             if matches!(e.event_type, ev::EFI_VARIABLE_BOOT | ev::EFI_VARIABLE_BOOT2) {
                 // EDK2 hashes only the value of Boot#### and BootOrder.
-                alts.push(&d[v.data_offset..end]);
+                alts.push(&d[data_offset..end]);
                 ("digest over UEFI_VARIABLE_DATA or its VariableData", alts)
             } else {
                 ("digest over UEFI_VARIABLE_DATA", alts)
@@ -118,16 +117,17 @@ pub fn check(log: &EventLog) -> DigestReport {
         };
         let mut ok = true;
         for d in &e.digests {
-            let hashes: Vec<Vec<u8>> = alternatives
-                .iter()
-                .filter_map(|m| d.algorithm.hash(&[m]))
-                .collect();
-            if hashes.is_empty() {
+            if d.algorithm.size().is_none() {
                 continue; // an algorithm bootaudit cannot compute
             }
-            if !hashes.contains(&d.digest) {
+            // Alternatives are tried in order and only until one matches:
+            // the spec's own rule comes first, so a true log costs one hash.
+            if !alternatives
+                .iter()
+                .any(|m| d.algorithm.matches(m, &d.digest))
+            {
                 ok = false;
-                let computed = hashes.into_iter().next().unwrap_or_default();
+                let computed = d.algorithm.hash(&[alternatives[0]]).unwrap_or_default();
                 r.mismatches
                     .push(mismatch(e, d.algorithm, &d.digest, computed, rule));
             }

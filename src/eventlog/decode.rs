@@ -361,16 +361,25 @@ fn handoff(d: &[u8], described: bool) -> EventData {
     }
 }
 
-/// Decodes UEFI_VARIABLE_DATA.
-pub fn variable(d: &[u8]) -> Option<Variable> {
-    let guid = Guid::from_slice(d)?;
+/// Where the parts of a UEFI_VARIABLE_DATA lie in `d`: the end of the name
+/// (where VariableData starts) and the end of VariableData; `None` when the
+/// structure does not fit. Cheap: digest checks call it for every variable.
+pub fn variable_layout(d: &[u8]) -> Option<(usize, usize)> {
     let name_chars = le64(d, 16)?;
     let data_len = le64(d, 24)?;
     let name_bytes = usize::try_from(name_chars.checked_mul(2)?).ok()?;
     let name_end = 32usize.checked_add(name_bytes)?;
-    let name = ucs2_to_string(d.get(32..name_end)?);
     let data_end = name_end.checked_add(usize::try_from(data_len).ok()?)?;
-    let data = d.get(name_end..data_end)?;
+    (data_end <= d.len()).then_some((name_end, data_end))
+}
+
+/// Decodes UEFI_VARIABLE_DATA.
+pub fn variable(d: &[u8]) -> Option<Variable> {
+    let guid = Guid::from_slice(d)?;
+    let (name_end, data_end) = variable_layout(d)?;
+    let data_len = (data_end - name_end) as u64;
+    let name = ucs2_to_string(&d[32..name_end]);
+    let data = &d[name_end..data_end];
     let is_load_option = ["Boot", "Driver", "SysPrep", "PlatformRecovery"]
         .iter()
         .any(|p| {
@@ -561,7 +570,7 @@ impl EventData {
             EventData::Ipl { source, text } => format!("[{source}] {text}"),
             EventData::EventTag { id, data } => format!("tag 0x{id:x} ({} bytes)", data.len()),
             EventData::Raw { raw } => {
-                let h = hex::encode(&raw[..raw.len().min(24)]);
+                let h = crate::hexser::encode(&raw[..raw.len().min(24)]);
                 if raw.len() > 24 {
                     format!("{h}... ({} bytes)", raw.len())
                 } else {

@@ -101,9 +101,7 @@ pub fn replay(log: &EventLog) -> Replay {
             let cur = bank
                 .entry(e.pcr)
                 .or_insert_with(|| initial_value(alg, e.pcr, locality).unwrap_or_default());
-            if let Some(v) = alg.extend(cur, d) {
-                *cur = v;
-            }
+            alg.extend_in_place(cur, d);
         }
     }
     for (alg, pcr) in unknown {

@@ -28,7 +28,7 @@ pub fn table(r: &EventLogReport) -> String {
             .digests
             .get(&HashAlg::Sha256)
             .or_else(|| e.digests.values().next())
-            .map(|h| hex::encode(&h.0[..h.0.len().min(4)]))
+            .map(|h| crate::hexser::encode(&h.0[..h.0.len().min(4)]))
             .unwrap_or_default();
         let check = match e.digest_check {
             DigestStatus::Verified => "ok",
@@ -48,7 +48,11 @@ pub fn table(r: &EventLogReport) -> String {
     let mut p = new_table(&["Bank", "PCR", "Replayed value"]);
     for (bank, pcrs) in &r.pcrs {
         for (i, v) in pcrs {
-            p.add_row(vec![bank.name(), i.to_string(), hex::encode(&v.0)]);
+            p.add_row(vec![
+                bank.name(),
+                i.to_string(),
+                crate::hexser::encode(&v.0),
+            ]);
         }
     }
     let _ = writeln!(
@@ -73,8 +77,8 @@ pub fn table(r: &EventLogReport) -> String {
             m.pcr,
             m.event_type,
             m.algorithm,
-            hex::encode(&m.logged),
-            hex::encode(&m.computed),
+            crate::hexser::encode(&m.logged),
+            crate::hexser::encode(&m.computed),
             m.rule
         );
     }
@@ -93,7 +97,7 @@ pub fn table(r: &EventLogReport) -> String {
                 Verdict::Mismatch => "MISMATCH",
                 Verdict::Unavailable => "unavailable",
             };
-            let short = |b: &[u8]| hex::encode(&b[..b.len().min(8)]);
+            let short = |b: &[u8]| crate::hexser::encode(&b[..b.len().min(8)]);
             v.add_row(vec![
                 x.bank.name(),
                 x.pcr.to_string(),

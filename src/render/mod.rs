@@ -27,6 +27,14 @@ pub fn new_table(header: &[&str]) -> Table {
     t
 }
 
+/// Writes a report as pretty JSON with a trailing newline, streaming (a
+/// report of a large log is never held whole in memory as text).
+pub fn json_to<T: serde::Serialize, W: std::io::Write>(v: &T, mut w: W) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut w, v)?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
 /// Serializes a report as pretty JSON with a trailing newline.
 pub fn json<T: serde::Serialize>(v: &T) -> String {
     let mut s =

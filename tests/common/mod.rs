@@ -195,7 +195,11 @@ pub mod swtpm {
                 .arg(&state)
                 .output()
                 .unwrap_or_else(|e| panic!("swtpm_setup (Debian package swtpm-tools, installed by .ci/run) could not run: {e}"));
-            assert!(out.status.success(), "swtpm_setup: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "swtpm_setup: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             for _ in 0..20 {
                 let port = free_port_pair();
                 let mut child = Command::new("swtpm")
@@ -216,7 +220,11 @@ pub mod swtpm {
                         break; // port taken: try another
                     }
                     if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                        return Swtpm { child, port, _dir: dir };
+                        return Swtpm {
+                            child,
+                            port,
+                            _dir: dir,
+                        };
                     }
                     std::thread::sleep(Duration::from_millis(50));
                 }
