@@ -1,0 +1,57 @@
+//! What to do after collecting: read from `\bootaudit\config` on the ESP
+//! (`mode=shutdown` or `mode=return`), or from the load options, which win.
+//! Deployment default: return to the firmware's boot manager, so the next
+//! Boot#### entry runs.
+
+use alloc::string::String;
+use uefi::fs::FileSystem;
+use uefi::prelude::*;
+use uefi::proto::loaded_image::LoadedImage;
+
+/// After collecting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Return to the boot manager (the next boot option runs).
+    Return,
+    /// Power off (labs and tests).
+    Shutdown,
+}
+
+/// The collector's configuration.
+pub struct Config {
+    /// What to do after collecting.
+    pub mode: Mode,
+}
+
+fn parse(text: &str, cfg: &mut Config) {
+    for word in text.split(|c: char| c.is_whitespace() || c == ';').take(64) {
+        match word.trim() {
+            "mode=shutdown" | "shutdown" => cfg.mode = Mode::Shutdown,
+            "mode=return" | "return" => cfg.mode = Mode::Return,
+            _ => {}
+        }
+    }
+}
+
+/// Reads the configuration; anything unreadable leaves the default.
+pub fn load() -> Config {
+    let mut cfg = Config { mode: Mode::Return };
+    if let Ok(sfs) = boot::get_image_file_system(boot::image_handle()) {
+        let mut fs = FileSystem::new(sfs);
+        if let Ok(bytes) = fs.read(cstr16!("bootaudit\\config")) {
+            if bytes.len() <= 4096 {
+                parse(&String::from_utf8_lossy(&bytes), &mut cfg);
+            }
+        }
+    }
+    if let Ok(li) = boot::open_protocol_exclusive::<LoadedImage>(boot::image_handle()) {
+        if let Ok(opts) = li.load_options_as_cstr16() {
+            let mut s = String::new();
+            for c in opts.iter().take(1024) {
+                s.push(char::from(*c));
+            }
+            parse(&s, &mut cfg);
+        }
+    }
+    cfg
+}

@@ -1,0 +1,83 @@
+//! efi-collector: a UEFI application that records the boot state (identity,
+//! memory maps, the TPM event log and PCRs) into a bootaudit snapshot on the
+//! ESP it was loaded from, before any OS runs.
+//!
+//! Firmware-context rules this code keeps: every failure is recorded in the
+//! snapshot and the collector moves on to the next part; nothing panics on
+//! purpose (a panic would hang the boot, so the watchdog is armed first);
+//! every loop is bounded; every file is closed (the `uefi::fs` handles close
+//! on drop) and every pool freed (owned buffers free on drop).
+
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod config;
+mod identity;
+mod memmap;
+mod output;
+mod tpm;
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use bootaudit_snapshot::{CollectError, Snapshot, Source, FORMAT};
+use uefi::prelude::*;
+use uefi::runtime::ResetType;
+
+/// The collector's version, recorded in every snapshot.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Records a failed part.
+pub fn failed(errors: &mut Vec<CollectError>, part: &str, what: String, status: Option<Status>) {
+    errors.push(CollectError {
+        part: part.to_string(),
+        what,
+        status: status.map(|s| format!("{s:?}")),
+    });
+}
+
+#[entry]
+fn main() -> Status {
+    // Five minutes at most, whatever happens: the firmware resets a hung
+    // collector rather than leave the machine stuck before its OS.
+    let _ = boot::set_watchdog_timer(300, 0x1_0000, None);
+    let cfg = config::load();
+    let mut snap = Snapshot {
+        format: FORMAT.to_string(),
+        source: Source {
+            kind: "efi-collector".to_string(),
+            version: VERSION.to_string(),
+        },
+        ..Snapshot::default()
+    };
+    let mut errors = Vec::new();
+
+    memmap::take(&mut snap, "entry", &mut errors);
+    snap.identity = Some(identity::collect(&mut errors));
+    snap.tpm = tpm::collect(&mut errors);
+    memmap::quiet_window(&mut snap, &mut errors);
+    memmap::take(&mut snap, "after", &mut errors);
+    snap.errors = errors;
+
+    let written = output::write(&snap);
+    print_status(&written);
+
+    // Disarm the watchdog before handing over.
+    let _ = boot::set_watchdog_timer(0, 0x1_0000, None);
+    match cfg.mode {
+        config::Mode::Shutdown => runtime::reset(ResetType::SHUTDOWN, Status::SUCCESS, None),
+        config::Mode::Return => Status::SUCCESS,
+    }
+}
+
+fn print_status(r: &Result<String, String>) {
+    let line = match r {
+        Ok(name) => format!("bootaudit: snapshot written to {name}\r\n"),
+        Err(e) => format!("bootaudit: snapshot NOT written: {e}\r\n"),
+    };
+    system::with_stdout(|out| {
+        let _ = core::fmt::Write::write_str(out, &line);
+    });
+}

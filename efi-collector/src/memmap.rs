@@ -1,0 +1,204 @@
+//! UEFI memory maps, read with the raw GetMemoryMap into buffers the
+//! collector owns, so that the quiet window can take two maps and poll the
+//! MapKey without allocating anything in between.
+
+use alloc::format;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
+use bootaudit_snapshot::{CollectError, MapKeyWatch, MemoryDescriptor, MemoryMap, Snapshot};
+use core::time::Duration;
+use uefi::prelude::*;
+
+/// Polls of GetMemoryMap in the quiet window, and the pause between them.
+const POLLS: u32 = 50;
+const POLL_PAUSE_US: u64 = 2_000;
+/// Descriptors of slack in every buffer: our own allocations before a call
+/// add a few.
+const SLACK: usize = 32;
+/// Bound on the buffer size (a map of 64k descriptors of 48 bytes).
+const MAX_MAP: usize = 3 << 20;
+
+struct Meta {
+    size: usize,
+    key: usize,
+    desc_size: usize,
+    version: u32,
+}
+
+/// GetMemoryMap into `buf`; Err(status, bytes needed) on failure.
+fn raw(buf: &mut [u8]) -> Result<Meta, (Status, usize)> {
+    let Some(st) = uefi::table::system_table_raw() else {
+        return Err((Status::NOT_READY, 0));
+    };
+    let mut m = Meta {
+        size: buf.len(),
+        key: 0,
+        desc_size: 0,
+        version: 0,
+    };
+    // Safety: the system table pointer is valid while boot services run (we
+    // are an application, so they do); the buffer is ours and `m.size` says
+    // how large it is.
+    let status = unsafe {
+        let bs = (*st.as_ptr()).boot_services;
+        ((*bs).get_memory_map)(
+            &mut m.size,
+            buf.as_mut_ptr().cast(),
+            &mut m.key,
+            &mut m.desc_size,
+            &mut m.version,
+        )
+    };
+    if status == Status::SUCCESS && m.desc_size >= 40 && m.size <= buf.len() {
+        Ok(m)
+    } else {
+        Err((status, m.size))
+    }
+}
+
+/// A buffer large enough for the current map plus slack.
+fn buffer() -> Result<Vec<u8>, Status> {
+    let needed = match raw(&mut []) {
+        Ok(_) => 0,
+        Err((Status::BUFFER_TOO_SMALL, n)) => n,
+        Err((s, _)) => return Err(s),
+    };
+    let size = needed.saturating_add(SLACK * 64).min(MAX_MAP);
+    Ok(vec![0u8; size])
+}
+
+fn decode(label: &str, buf: &[u8], m: &Meta) -> MemoryMap {
+    let descriptors = buf[..m.size]
+        .chunks_exact(m.desc_size)
+        .map(|d| {
+            let u64at = |o: usize| u64::from_le_bytes(d[o..o + 8].try_into().unwrap_or([0; 8]));
+            MemoryDescriptor {
+                ty: u32::from_le_bytes(d[0..4].try_into().unwrap_or([0; 4])),
+                physical_start: u64at(8),
+                virtual_start: u64at(16),
+                pages: u64at(24),
+                attributes: u64at(32),
+            }
+        })
+        .collect();
+    MemoryMap {
+        label: label.to_string(),
+        map_key: m.key as u64,
+        descriptor_size: m.desc_size as u64,
+        descriptor_version: m.version,
+        descriptors,
+    }
+}
+
+/// Appends one labelled map to the snapshot.
+pub fn take(snap: &mut Snapshot, label: &str, errors: &mut Vec<CollectError>) {
+    // The map can grow between sizing and reading (our own allocation adds
+    // to it): a bounded number of attempts.
+    for _ in 0..4 {
+        let mut buf = match buffer() {
+            Ok(b) => b,
+            Err(s) => {
+                crate::failed(
+                    errors,
+                    "memory-map",
+                    format!("GetMemoryMap size ({label})"),
+                    Some(s),
+                );
+                return;
+            }
+        };
+        match raw(&mut buf) {
+            Ok(m) => {
+                snap.memory_maps.push(decode(label, &buf, &m));
+                return;
+            }
+            Err((Status::BUFFER_TOO_SMALL, _)) => continue,
+            Err((s, _)) => {
+                crate::failed(
+                    errors,
+                    "memory-map",
+                    format!("GetMemoryMap ({label})"),
+                    Some(s),
+                );
+                return;
+            }
+        }
+    }
+    crate::failed(
+        errors,
+        "memory-map",
+        format!("GetMemoryMap ({label}): map kept growing"),
+        None,
+    );
+}
+
+/// The quiet window: two maps and `POLLS` key reads into buffers allocated
+/// beforehand; nothing of ours allocates between the first and last call.
+pub fn quiet_window(snap: &mut Snapshot, errors: &mut Vec<CollectError>) {
+    let (mut a, mut b) = match (buffer(), buffer()) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(s), _) | (_, Err(s)) => {
+            crate::failed(
+                errors,
+                "memory-map",
+                "quiet window buffers".to_string(),
+                Some(s),
+            );
+            return;
+        }
+    };
+    // --- quiet window: no allocation from here ---
+    let first = raw(&mut a);
+    let mut prev = first.as_ref().map(|m| m.key).unwrap_or(0);
+    let mut changes = 0u32;
+    let mut last = Err((Status::NOT_READY, 0));
+    let mut polls = 0u32;
+    for _ in 0..POLLS {
+        boot::stall(Duration::from_micros(POLL_PAUSE_US));
+        last = raw(&mut b);
+        polls += 1;
+        if let Ok(m) = &last {
+            if m.key != prev {
+                changes += 1;
+                prev = m.key;
+            }
+        }
+    }
+    // --- end of the quiet window ---
+    match (first, last) {
+        (Ok(ma), Ok(mb)) => {
+            let ka = decode("quiet-1", &a, &ma);
+            let kb = decode("quiet-2", &b, &mb);
+            let removed = ka
+                .descriptors
+                .iter()
+                .filter(|d| !kb.descriptors.contains(d))
+                .copied()
+                .collect();
+            let added = kb
+                .descriptors
+                .iter()
+                .filter(|d| !ka.descriptors.contains(d))
+                .copied()
+                .collect();
+            snap.map_key_watch = Some(MapKeyWatch {
+                polls,
+                key_changes: changes,
+                window_us: polls as u64 * POLL_PAUSE_US,
+                removed,
+                added,
+            });
+            snap.memory_maps.push(ka);
+            snap.memory_maps.push(kb);
+        }
+        (Err((s, _)), _) | (_, Err((s, _))) => {
+            crate::failed(
+                errors,
+                "memory-map",
+                "quiet window GetMemoryMap".to_string(),
+                Some(s),
+            );
+        }
+    }
+}

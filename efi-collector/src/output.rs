@@ -1,0 +1,65 @@
+//! Writing the snapshot to `\bootaudit\` on the ESP the collector was loaded
+//! from, under a name that never overwrites an earlier one, then reading it
+//! back and comparing SHA-256. The result goes into a sidecar
+//! `snap-NNNN.sha256` (`<hex>  snap-NNNN.json`, sha256sum's format), written
+//! only when the read-back matched.
+
+use alloc::format;
+use alloc::string::String;
+use bootaudit_snapshot::Snapshot;
+use sha2::{Digest, Sha256};
+use uefi::fs::{FileSystem, Path, PathBuf};
+use uefi::prelude::*;
+use uefi::CString16;
+
+const DIR: &str = "bootaudit";
+const MAX_SNAPSHOTS: u32 = 10_000;
+
+fn path(s: &str) -> Result<PathBuf, String> {
+    CString16::try_from(s)
+        .map(PathBuf::from)
+        .map_err(|_| format!("path {s} is not UCS-2"))
+}
+
+/// Writes the snapshot; returns the file name written.
+pub fn write(snap: &Snapshot) -> Result<String, String> {
+    let json = serde_json::to_vec_pretty(snap).map_err(|e| format!("serialize: {e}"))?;
+    let sfs = boot::get_image_file_system(boot::image_handle())
+        .map_err(|e| format!("the ESP's file system: {:?}", e.status()))?;
+    let mut fs = FileSystem::new(sfs);
+    fs.create_dir_all(path(DIR)?.as_ref() as &Path)
+        .map_err(|e| format!("create {DIR}: {e:?}"))?;
+    // The first free number: earlier snapshots are never overwritten.
+    let mut name = None;
+    for n in 0..MAX_SNAPSHOTS {
+        let candidate = format!("{DIR}\\snap-{n:04}.json");
+        match fs.try_exists(path(&candidate)?.as_ref() as &Path) {
+            Ok(false) => {
+                name = Some((n, candidate));
+                break;
+            }
+            Ok(true) => continue,
+            Err(e) => return Err(format!("look up {candidate}: {e:?}")),
+        }
+    }
+    let (n, name) = name.ok_or("no free snapshot name")?;
+    let p = path(&name)?;
+    fs.write(p.as_ref() as &Path, &json)
+        .map_err(|e| format!("write {name}: {e:?}"))?;
+    let back = fs
+        .read(p.as_ref() as &Path)
+        .map_err(|e| format!("read back {name}: {e:?}"))?;
+    let want = Sha256::digest(&json);
+    let got = Sha256::digest(&back);
+    if want != got {
+        return Err(format!(
+            "{name}: read-back SHA-256 differs from what was written"
+        ));
+    }
+    let hexd: String = want.iter().map(|b| format!("{b:02x}")).collect();
+    let side = format!("{DIR}\\snap-{n:04}.sha256");
+    let line = format!("{hexd}  snap-{n:04}.json\n");
+    fs.write(path(&side)?.as_ref() as &Path, line.as_bytes())
+        .map_err(|e| format!("write {side}: {e:?}"))?;
+    Ok(name)
+}

@@ -1,0 +1,339 @@
+//! The TPM through EFI_TCG2_PROTOCOL, called raw: GetCapability, the whole
+//! event log as bytes (GetEventLog gives its start and last entry; the
+//! length is worked out from the last entry's header), the final-events
+//! table, and PCR values with TPM2_PCR_Read through SubmitCommand.
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use bootaudit_snapshot::{CollectError, Tpm};
+use uefi::prelude::*;
+use uefi::proto::unsafe_protocol;
+use uefi_raw::protocol::tcg::v2::{
+    Tcg2BootServiceCapability, Tcg2EventLogFormat, Tcg2HashAlgorithmBitmap, Tcg2Protocol,
+};
+
+/// EFI_TCG2_PROTOCOL, opened through the `uefi` crate's protocol machinery
+/// but called through its raw function table.
+#[repr(transparent)]
+#[unsafe_protocol("607f766c-7455-42be-930b-e4d76db2720f")]
+struct RawTcg2(Tcg2Protocol);
+
+/// EFI_TCG2_FINAL_EVENTS_TABLE_GUID.
+const FINAL_EVENTS: uefi::Guid = uefi::guid!("1e2ed096-30e2-4254-bd89-863bbef82325");
+/// The largest log the collector copies (firmware log areas are far smaller).
+const MAX_LOG: usize = 16 << 20;
+
+fn hex(b: &[u8]) -> String {
+    const D: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for &x in b {
+        s.push(D[(x >> 4) as usize] as char);
+        s.push(D[(x & 15) as usize] as char);
+    }
+    s
+}
+
+fn le32(p: *const u8) -> u32 {
+    // Safety: callers pass pointers inside the firmware's log area.
+    u32::from_le_bytes(unsafe { [*p, *p.add(1), *p.add(2), *p.add(3)] })
+}
+fn le16(p: *const u8) -> u16 {
+    u16::from_le_bytes(unsafe { [*p, *p.add(1)] })
+}
+
+/// (TPM_ALG_ID, digest size) pairs from the Spec ID event at `log`.
+fn spec_algorithms(log: *const u8) -> Option<Vec<(u16, usize)>> {
+    let data = unsafe { log.add(32) };
+    let n = le32(unsafe { data.add(24) }) as usize;
+    if n == 0 || n > 16 {
+        return None;
+    }
+    Some(
+        (0..n)
+            .map(|i| {
+                let p = unsafe { data.add(28 + 4 * i) };
+                (le16(p), le16(unsafe { p.add(2) }) as usize)
+            })
+            .collect(),
+    )
+}
+
+/// Size of the TCG_PCR_EVENT2 at `p`, or None when it does not make sense.
+fn event2_size(p: *const u8, algs: &[(u16, usize)]) -> Option<usize> {
+    let count = le32(unsafe { p.add(8) }) as usize;
+    if count > algs.len() {
+        return None;
+    }
+    let mut off = 12;
+    for _ in 0..count {
+        let alg = le16(unsafe { p.add(off) });
+        let size = algs.iter().find(|a| a.0 == alg)?.1;
+        off += 2 + size;
+    }
+    let data = le32(unsafe { p.add(off) }) as usize;
+    let total = off + 4 + data;
+    (total <= MAX_LOG).then_some(total)
+}
+
+fn bank_names(b: Tcg2HashAlgorithmBitmap) -> Vec<(&'static str, u16)> {
+    let mut v = Vec::new();
+    for (bit, name, id) in [
+        (Tcg2HashAlgorithmBitmap::SHA1, "sha1", 0x0004),
+        (Tcg2HashAlgorithmBitmap::SHA256, "sha256", 0x000b),
+        (Tcg2HashAlgorithmBitmap::SHA384, "sha384", 0x000c),
+        (Tcg2HashAlgorithmBitmap::SHA512, "sha512", 0x000d),
+        (Tcg2HashAlgorithmBitmap::SM3_256, "sm3_256", 0x0012),
+    ] {
+        if b.contains(bit) {
+            v.push((name, id));
+        }
+    }
+    v
+}
+
+/// Collects the TPM part; None when there is no TCG2 protocol.
+pub fn collect(errors: &mut Vec<CollectError>) -> Option<Tpm> {
+    let handle = match boot::get_handle_for_protocol::<RawTcg2>() {
+        Ok(h) => h,
+        Err(e) => {
+            crate::failed(
+                errors,
+                "tpm",
+                "locate EFI_TCG2_PROTOCOL".to_string(),
+                Some(e.status()),
+            );
+            return None;
+        }
+    };
+    let mut proto = match boot::open_protocol_exclusive::<RawTcg2>(handle) {
+        Ok(p) => p,
+        Err(e) => {
+            crate::failed(
+                errors,
+                "tpm",
+                "open EFI_TCG2_PROTOCOL".to_string(),
+                Some(e.status()),
+            );
+            return None;
+        }
+    };
+    let p: &mut Tcg2Protocol = &mut proto.0;
+    let mut tpm = Tpm::default();
+
+    // Safety: all-zero is a valid value of this plain C structure.
+    let mut cap: Tcg2BootServiceCapability = unsafe { core::mem::zeroed() };
+    cap.size = core::mem::size_of::<Tcg2BootServiceCapability>() as u8;
+    let st = unsafe { (p.get_capability)(p, &mut cap) };
+    if st != Status::SUCCESS {
+        crate::failed(errors, "tpm", "GetCapability".to_string(), Some(st));
+        return Some(tpm);
+    }
+    tpm.present = cap.tpm_present_flag != 0;
+    tpm.protocol_version = format!(
+        "{}.{}",
+        cap.protocol_version.major, cap.protocol_version.minor
+    );
+    tpm.manufacturer_id = cap.manufacturer_id;
+    let banks = bank_names(cap.active_pcr_banks);
+    tpm.active_banks = banks.iter().map(|b| b.0.to_string()).collect();
+    if !tpm.present {
+        return Some(tpm);
+    }
+    event_log(p, cap.supported_event_logs, &mut tpm, errors);
+    final_events(&mut tpm, errors);
+    for (name, id) in banks {
+        match read_pcrs(p, id, cap.max_response_size) {
+            Ok(vals) => {
+                tpm.pcrs.insert(name.to_string(), vals);
+            }
+            Err(e) => crate::failed(errors, "tpm", format!("TPM2_PCR_Read({name}): {e}"), None),
+        }
+    }
+    Some(tpm)
+}
+
+fn event_log(
+    p: &mut Tcg2Protocol,
+    supported: Tcg2EventLogFormat,
+    tpm: &mut Tpm,
+    errors: &mut Vec<CollectError>,
+) {
+    let agile = supported.contains(Tcg2EventLogFormat::TCG_2);
+    let fmt = if agile {
+        Tcg2EventLogFormat::TCG_2
+    } else {
+        Tcg2EventLogFormat::TCG_1_2
+    };
+    let (mut loc, mut last, mut trunc) = (0u64, 0u64, 0u8);
+    let st = unsafe { (p.get_event_log)(p, fmt, &mut loc, &mut last, &mut trunc) };
+    if st != Status::SUCCESS {
+        crate::failed(errors, "tpm", "GetEventLog".to_string(), Some(st));
+        return;
+    }
+    tpm.log_format = if agile { "crypto-agile" } else { "sha1" }.to_string();
+    tpm.log_truncated = trunc != 0;
+    if loc == 0 || last < loc || (last - loc) as usize > MAX_LOG {
+        if loc != 0 {
+            crate::failed(
+                errors,
+                "tpm",
+                format!("GetEventLog: implausible range {loc:#x}..{last:#x}"),
+                None,
+            );
+        }
+        return;
+    }
+    let base = loc as usize as *const u8;
+    let lastp = last as usize as *const u8;
+    let last_len = if agile {
+        if last == loc {
+            Some(32 + le32(unsafe { base.add(28) }) as usize)
+        } else {
+            spec_algorithms(base).and_then(|a| event2_size(lastp, &a))
+        }
+    } else {
+        Some(32 + le32(unsafe { lastp.add(28) }) as usize)
+    };
+    let Some(last_len) = last_len.filter(|n| *n <= MAX_LOG) else {
+        crate::failed(
+            errors,
+            "tpm",
+            "GetEventLog: cannot size the last entry".to_string(),
+            None,
+        );
+        return;
+    };
+    let len = (last - loc) as usize + last_len;
+    // Safety: the firmware owns [loc, last + last_len), its log area.
+    let bytes = unsafe { core::slice::from_raw_parts(base, len) };
+    tpm.event_log = hex(bytes);
+}
+
+fn final_events(tpm: &mut Tpm, errors: &mut Vec<CollectError>) {
+    let table = system::with_config_table(|t| {
+        t.iter()
+            .find(|e| e.guid == FINAL_EVENTS)
+            .map(|e| e.address as *const u8)
+    });
+    let Some(t) = table else { return };
+    if tpm.log_format != "crypto-agile" || tpm.event_log.len() < 64 * 2 {
+        return;
+    }
+    // The Spec ID of the main log gives the digest sizes.
+    let mut head = [0u8; 256];
+    let hb = tpm.event_log.as_bytes();
+    let n = (hb.len() / 2).min(head.len());
+    for (i, h) in head.iter_mut().enumerate().take(n) {
+        let d = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+        *h = d(hb[2 * i]) << 4 | d(hb[2 * i + 1]);
+    }
+    let Some(algs) = spec_algorithms(head.as_ptr()) else {
+        return;
+    };
+    let count =
+        u64::from_le_bytes(unsafe { core::ptr::read_unaligned(t.add(8).cast::<[u8; 8]>()) });
+    if count > 10_000 {
+        crate::failed(
+            errors,
+            "tpm",
+            format!("final events table claims {count} events"),
+            None,
+        );
+        return;
+    }
+    let mut off = 16usize;
+    for _ in 0..count {
+        match event2_size(unsafe { t.add(off) }, &algs) {
+            Some(n) if off + n <= MAX_LOG => off += n,
+            _ => {
+                crate::failed(
+                    errors,
+                    "tpm",
+                    "final events table: malformed event".to_string(),
+                    None,
+                );
+                return;
+            }
+        }
+    }
+    tpm.final_events_count = count;
+    tpm.final_events = hex(unsafe { core::slice::from_raw_parts(t.add(16), off - 16) });
+}
+
+/// TPM2_PCR_Read of PCRs 0-23 in one bank, as many calls as the TPM needs
+/// (it returns at most eight digests per call).
+fn read_pcrs(
+    p: &mut Tcg2Protocol,
+    alg: u16,
+    max_resp: u16,
+) -> Result<BTreeMap<u32, String>, String> {
+    let mut want: u32 = 0x00ff_ffff;
+    let mut out = BTreeMap::new();
+    let mut resp = [0u8; 1024];
+    let resp_len = (max_resp as usize).clamp(64, resp.len());
+    for _ in 0..8 {
+        if want == 0 {
+            break;
+        }
+        let mut cmd = [0u8; 20];
+        cmd[0..2].copy_from_slice(&0x8001u16.to_be_bytes());
+        cmd[2..6].copy_from_slice(&20u32.to_be_bytes());
+        cmd[6..10].copy_from_slice(&0x0000_017eu32.to_be_bytes());
+        cmd[10..14].copy_from_slice(&1u32.to_be_bytes());
+        cmd[14..16].copy_from_slice(&alg.to_be_bytes());
+        cmd[16] = 3;
+        cmd[17..20].copy_from_slice(&want.to_le_bytes()[..3]);
+        resp.fill(0);
+        let st =
+            unsafe { (p.submit_command)(p, 20, cmd.as_ptr(), resp_len as u32, resp.as_mut_ptr()) };
+        if st != Status::SUCCESS {
+            return Err(format!("SubmitCommand: {st:?}"));
+        }
+        let r = &resp[..resp_len];
+        let be32 = |o: usize| {
+            r.get(o..o + 4)
+                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        let be16 = |o: usize| r.get(o..o + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+        let rc = be32(6).ok_or("short response")?;
+        if rc != 0 {
+            return Err(format!("TPM response code {rc:#x}"));
+        }
+        let mut o = 14;
+        let nsel = be32(o).ok_or("short response")?;
+        o += 4;
+        let mut got: u32 = 0;
+        for _ in 0..nsel.min(8) {
+            let a = be16(o).ok_or("short response")?;
+            let n = *r.get(o + 2).ok_or("short response")? as usize;
+            let bits = r.get(o + 3..o + 3 + n).ok_or("short response")?;
+            if a == alg {
+                for (i, b) in bits.iter().take(3).enumerate() {
+                    got |= (*b as u32) << (8 * i);
+                }
+            }
+            o += 3 + n;
+        }
+        let ndig = be32(o).ok_or("short response")? as usize;
+        o += 4;
+        if ndig != got.count_ones() as usize {
+            return Err(format!("{ndig} digests for {} PCRs", got.count_ones()));
+        }
+        let mut idx = (0..24u32).filter(|i| got & (1 << i) != 0);
+        for _ in 0..ndig {
+            let n = be16(o).ok_or("short response")? as usize;
+            let d = r.get(o + 2..o + 2 + n).ok_or("short response")?;
+            if let Some(i) = idx.next() {
+                out.insert(i, hex(d));
+            }
+            o += 2 + n;
+        }
+        if got & want == 0 {
+            break; // the TPM returned nothing we asked for: stop, do not spin
+        }
+        want &= !got;
+    }
+    Ok(out)
+}

@@ -1,0 +1,268 @@
+//! The bootaudit snapshot format, version 1: what the UEFI collector (and,
+//! later, `bootaudit collect` on a running host) records about one boot, and
+//! what every host command reads. It is defined once, here, in a `no_std` +
+//! `alloc` crate that both sides depend on, so the two cannot drift apart.
+//!
+//! Encoding: JSON. Byte strings (digests, raw logs) are lowercase hex.
+//! Addresses are numbers (physical addresses fit in 64 bits; JSON readers
+//! that use doubles must read them as integers). Every part of a snapshot is
+//! optional: a part that could not be collected is absent and the reason is
+//! in [`Snapshot::errors`]. Readers accept unknown fields, so later minor
+//! additions do not break them; a change of meaning takes a new major
+//! version in [`FORMAT`], which readers of this version reject.
+
+#![no_std]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+/// The value of [`Snapshot::format`] this crate writes.
+pub const FORMAT: &str = "bootaudit-snapshot/1";
+/// The format family; the number after the slash is the major version.
+pub const FORMAT_FAMILY: &str = "bootaudit-snapshot";
+/// The major version this crate reads.
+pub const MAJOR: u32 = 1;
+
+/// One boot's evidence.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Always [`FORMAT`] for this version.
+    pub format: String,
+    /// Who collected it.
+    pub source: Source,
+    /// Firmware and platform identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+    /// UEFI memory maps taken at labelled moments, in time order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub memory_maps: Vec<MemoryMap>,
+    /// Whether the MapKey moved while the collector allocated nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_key_watch: Option<MapKeyWatch>,
+    /// The TPM: capability, event log and PCR values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpm: Option<Tpm>,
+    /// What could not be collected, and why.
+    #[serde(default)]
+    pub errors: Vec<CollectError>,
+}
+
+/// Who produced the snapshot.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// `efi-collector` (in the firmware, before any OS) or `linux-host`.
+    pub kind: String,
+    /// The producer's version (its Cargo package version).
+    pub version: String,
+}
+
+/// Firmware and platform identity.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// EFI_SYSTEM_TABLE.FirmwareVendor.
+    pub firmware_vendor: String,
+    /// EFI_SYSTEM_TABLE.FirmwareRevision.
+    pub firmware_revision: u32,
+    /// The UEFI revision the firmware implements ("2.70").
+    pub uefi_revision: String,
+    /// UEFI GetTime at collection, ISO 8601 in the firmware's clock
+    /// (usually local time; `timezone_minutes` says when it knows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Time zone offset in minutes from UTC, when the firmware reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone_minutes: Option<i16>,
+}
+
+/// One UEFI memory map (GetMemoryMap) at a labelled moment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryMap {
+    /// When it was taken: `entry`, `quiet-1`, `quiet-2`, `after`.
+    pub label: String,
+    /// The MapKey GetMemoryMap returned.
+    pub map_key: u64,
+    /// DescriptorSize in bytes (often larger than the structure).
+    pub descriptor_size: u64,
+    /// DescriptorVersion.
+    pub descriptor_version: u32,
+    /// Every descriptor, in firmware order.
+    pub descriptors: Vec<MemoryDescriptor>,
+}
+
+/// One EFI_MEMORY_DESCRIPTOR.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryDescriptor {
+    /// EFI_MEMORY_TYPE (0 Reserved, 1 LoaderCode, ..., 5 RuntimeServicesCode,
+    /// 6 RuntimeServicesData, 7 Conventional, 9 ACPIReclaim, 10 ACPINVS,
+    /// 11 MMIO, ...); see [`memory_type_name`].
+    #[serde(rename = "type")]
+    pub ty: u32,
+    /// PhysicalStart, bytes.
+    pub physical_start: u64,
+    /// VirtualStart, bytes (0 before SetVirtualAddressMap).
+    pub virtual_start: u64,
+    /// NumberOfPages (4 KiB pages).
+    pub pages: u64,
+    /// Attribute bits (EFI_MEMORY_UC, ..., EFI_MEMORY_RUNTIME = 1 << 63).
+    pub attributes: u64,
+}
+
+/// The spec's name of an EFI_MEMORY_TYPE.
+pub fn memory_type_name(ty: u32) -> &'static str {
+    match ty {
+        0 => "Reserved",
+        1 => "LoaderCode",
+        2 => "LoaderData",
+        3 => "BootServicesCode",
+        4 => "BootServicesData",
+        5 => "RuntimeServicesCode",
+        6 => "RuntimeServicesData",
+        7 => "Conventional",
+        8 => "Unusable",
+        9 => "ACPIReclaim",
+        10 => "ACPINVS",
+        11 => "MMIO",
+        12 => "MMIOPortSpace",
+        13 => "PalCode",
+        14 => "Persistent",
+        15 => "Unaccepted",
+        0x7000_0000..=0x7fff_ffff => "OEM",
+        0x8000_0000..=0xffff_ffff => "OSVendor",
+        _ => "Invalid",
+    }
+}
+
+/// The quiet-window evidence: two maps taken into buffers allocated
+/// beforehand, with nothing of the collector's allocating in between, plus
+/// how often the key moved while polled in that window. A key that moves
+/// there was moved by somebody else: another driver, a timer callback, an
+/// implant.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MapKeyWatch {
+    /// How many times GetMemoryMap was called in the window.
+    pub polls: u32,
+    /// How many of those saw a key different from the one before.
+    pub key_changes: u32,
+    /// The window's length in microseconds (by Stall).
+    pub window_us: u64,
+    /// Descriptors present in the first map and not the second.
+    pub removed: Vec<MemoryDescriptor>,
+    /// Descriptors present in the second map and not the first.
+    pub added: Vec<MemoryDescriptor>,
+}
+
+/// The TPM as the firmware sees it (EFI_TCG2_PROTOCOL).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tpm {
+    /// True when a TPM is present (TPMPresentFlag).
+    pub present: bool,
+    /// The TCG2 protocol's structure and protocol versions ("1.1").
+    pub protocol_version: String,
+    /// ManufacturerID, as the TPM reports it.
+    pub manufacturer_id: u32,
+    /// The active PCR banks ("sha1", "sha256", ...).
+    pub active_banks: Vec<String>,
+    /// The event log format returned: `crypto-agile` or `sha1`.
+    pub log_format: String,
+    /// The raw event log (hex), as GetEventLog describes it.
+    pub event_log: String,
+    /// True when the firmware says the log was truncated.
+    pub log_truncated: bool,
+    /// Events from EFI_TCG2_FINAL_EVENTS_TABLE (logged after GetEventLog
+    /// was first called), raw TCG_PCR_EVENT2 records concatenated (hex).
+    #[serde(default)]
+    pub final_events: String,
+    /// Number of records in `final_events`.
+    #[serde(default)]
+    pub final_events_count: u64,
+    /// PCR values read with TPM2_PCR_Read: bank ("sha256") → PCR index (as
+    /// a string in JSON) → value (hex). The same shape as the `pcrs` object
+    /// of `bootaudit eventlog --format json` and its `--pcrs` files.
+    pub pcrs: BTreeMap<String, BTreeMap<u32, String>>,
+}
+
+/// One part that could not be collected.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectError {
+    /// The part ("tpm", "memory-map", ...).
+    pub part: String,
+    /// What was attempted.
+    pub what: String,
+    /// The EFI status (e.g. "NOT_FOUND"), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// Why a document is not a snapshot this version can read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VersionError {
+    /// `format` is not `bootaudit-snapshot/N`.
+    NotASnapshot(String),
+    /// A major version other than [`MAJOR`].
+    UnsupportedMajor(u32),
+}
+
+impl core::fmt::Display for VersionError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            VersionError::NotASnapshot(s) => {
+                write!(
+                    f,
+                    "field `format` is {s:?}, not \"{FORMAT_FAMILY}/<major>\""
+                )
+            }
+            VersionError::UnsupportedMajor(m) => write!(
+                f,
+                "field `format`: major version {m} is not supported (this bootaudit reads {FORMAT})"
+            ),
+        }
+    }
+}
+
+/// Checks the `format` field of a document.
+pub fn check_format(format: &str) -> Result<(), VersionError> {
+    let major = format
+        .strip_prefix(FORMAT_FAMILY)
+        .and_then(|r| r.strip_prefix('/'))
+        .and_then(|m| m.split('.').next())
+        .and_then(|m| m.parse::<u32>().ok())
+        .ok_or_else(|| VersionError::NotASnapshot(String::from(format)))?;
+    if major != MAJOR {
+        return Err(VersionError::UnsupportedMajor(major));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_versions() {
+        assert_eq!(check_format(FORMAT), Ok(()));
+        assert_eq!(check_format("bootaudit-snapshot/1.3"), Ok(()));
+        assert_eq!(
+            check_format("bootaudit-snapshot/2"),
+            Err(VersionError::UnsupportedMajor(2))
+        );
+        assert!(matches!(
+            check_format("other/1"),
+            Err(VersionError::NotASnapshot(_))
+        ));
+        assert!(matches!(
+            check_format("bootaudit-snapshot/x"),
+            Err(VersionError::NotASnapshot(_))
+        ));
+    }
+
+    #[test]
+    fn memory_type_names() {
+        assert_eq!(memory_type_name(6), "RuntimeServicesData");
+        assert_eq!(memory_type_name(0x8000_0001), "OSVendor");
+    }
+}
