@@ -11,3 +11,5 @@ pub mod eventlog;
 pub mod hexser;
 pub mod pcrs;
 pub mod render;
+pub mod show;
+pub mod snapshot;

@@ -44,6 +44,15 @@ enum Command {
         #[arg(long = "pcr", value_name = "N", value_delimiter = ',', num_args = 1.., value_parser = clap::value_parser!(u32).range(0..24))]
         pcr: Vec<u32>,
     },
+    /// Summarise a snapshot: identity, memory maps, MapKey evidence, TPM,
+    /// and whether its event log replays to the PCRs it recorded.
+    Show {
+        /// The snapshot (JSON, from the collector or `bootaudit ingest`).
+        snapshot: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
 }
 
 fn main() -> ExitCode {
@@ -105,6 +114,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Format::Json => emit_json(&r)?,
             }
             Ok(if r.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Show { snapshot, format } => {
+            let s = bootaudit::snapshot::read_file(&snapshot)?;
+            let r = bootaudit::show::build(&snapshot.display().to_string(), &s);
+            match format {
+                Format::Table => emit(&render::show::table(&r))?,
+                Format::Json => emit_json(&r)?,
+            }
+            Ok(if r.consistent {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

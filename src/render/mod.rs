@@ -2,6 +2,7 @@
 //! compute anything themselves.
 
 pub mod eventlog;
+pub mod show;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};

@@ -1,0 +1,128 @@
+//! Tables for `bootaudit show`.
+
+use super::new_table;
+use crate::pcrs::Verdict;
+use crate::show::ShowReport;
+use std::fmt::Write;
+
+/// Renders the summary as text tables.
+pub fn table(r: &ShowReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} ({}, from {})", r.file, r.format, r.source);
+    if let Some(id) = &r.identity {
+        let mut t = new_table(&["Identity", "Value"]);
+        t.add_row(vec![
+            "Firmware vendor".to_string(),
+            id.firmware_vendor.clone(),
+        ]);
+        t.add_row(vec![
+            "Firmware revision".to_string(),
+            format!("0x{:08x}", id.firmware_revision),
+        ]);
+        t.add_row(vec!["UEFI revision".to_string(), id.uefi_revision.clone()]);
+        t.add_row(vec![
+            "Collected at (firmware clock)".to_string(),
+            id.time.clone().unwrap_or_default(),
+        ]);
+        let _ = writeln!(out, "{t}");
+    }
+    if let Some(m) = r.memory_maps.first() {
+        let mut t = new_table(&["Memory type", "Regions", "Pages", "MiB"]);
+        for ts in &m.by_type {
+            t.add_row(vec![
+                format!("{} ({})", ts.name, ts.ty),
+                ts.regions.to_string(),
+                ts.pages.to_string(),
+                format!("{:.1}", ts.pages as f64 / 256.0),
+            ]);
+        }
+        let keys: Vec<String> = r
+            .memory_maps
+            .iter()
+            .map(|m| format!("{} {}", m.label, m.map_key))
+            .collect();
+        let _ = writeln!(
+            out,
+            "Memory map at {} ({} descriptors); MapKeys: {}\n{t}",
+            m.label,
+            m.descriptors,
+            keys.join(", ")
+        );
+    }
+    if let Some(w) = &r.map_key_watch {
+        let _ = writeln!(
+            out,
+            "Quiet window: {} polls over {} ms, MapKey moved {} times, {} descriptors added, {} removed",
+            w.polls,
+            w.window_us / 1000,
+            w.key_changes,
+            w.added.len(),
+            w.removed.len()
+        );
+    }
+    if let Some(tpm) = &r.tpm {
+        let _ = writeln!(
+            out,
+            "TPM: present {}, banks {}, {} log of {} bytes, {} events",
+            tpm.present,
+            tpm.active_banks.join(","),
+            tpm.log_format,
+            tpm.log_bytes,
+            tpm.events
+        );
+        if let Some(e) = &tpm.log_error {
+            let _ = writeln!(out, "  event log unreadable: {e}");
+        }
+        let mut t = new_table(&["Bank", "PCR", "Value read from the TPM", "Log replay"]);
+        for v in &tpm.verdicts {
+            let verdict = match v.verdict {
+                Verdict::Match => "match",
+                Verdict::Mismatch => "MISMATCH",
+                Verdict::Unavailable => "not read",
+            };
+            let val = v
+                .actual
+                .as_deref()
+                .map(crate::hexser::encode)
+                .unwrap_or_default();
+            t.add_row(vec![
+                v.bank.name(),
+                v.pcr.to_string(),
+                val,
+                verdict.to_string(),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
+        for m in &tpm.digest_mismatches {
+            let _ = writeln!(
+                out,
+                "  DIGEST MISMATCH event {} (offset {}, PCR {}, {}) {}: the data hashes to {}",
+                m.event,
+                m.offset,
+                m.pcr,
+                m.event_type,
+                m.algorithm,
+                crate::hexser::encode(&m.computed)
+            );
+        }
+    }
+    for e in &r.errors {
+        let _ = writeln!(
+            out,
+            "not collected: [{}] {} {}",
+            e.part,
+            e.what,
+            e.status.clone().unwrap_or_default()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        if r.consistent {
+            "Result: the snapshot's event log replays to the PCRs it recorded"
+        } else {
+            "Result: the snapshot's event log does NOT check out against itself (see MISMATCH above)"
+        }
+    );
+    out
+}

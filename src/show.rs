@@ -1,0 +1,152 @@
+//! What `bootaudit show` reports about one snapshot: a summary a responder
+//! reads first, computed here so that renderers only format it.
+
+use crate::pcrs::{PcrVerdict, Verdict};
+use crate::snapshot::{self, memory_type_name, CollectError, Identity, MapKeyWatch, Snapshot};
+use serde::Serialize;
+
+/// Regions and size of one memory type in one map.
+#[derive(Clone, Debug, Serialize)]
+pub struct TypeSummary {
+    /// EFI_MEMORY_TYPE number.
+    #[serde(rename = "type")]
+    pub ty: u32,
+    /// Its name.
+    pub name: &'static str,
+    /// Number of descriptors.
+    pub regions: usize,
+    /// Total pages (4 KiB).
+    pub pages: u64,
+}
+
+/// One labelled memory map, summarised.
+#[derive(Clone, Debug, Serialize)]
+pub struct MapView {
+    /// The label (`entry`, `quiet-1`, ...).
+    pub label: String,
+    /// Its MapKey.
+    pub map_key: u64,
+    /// Number of descriptors.
+    pub descriptors: usize,
+    /// Per type.
+    pub by_type: Vec<TypeSummary>,
+}
+
+/// The TPM part, summarised.
+#[derive(Clone, Debug, Serialize)]
+pub struct TpmView {
+    /// TPM present.
+    pub present: bool,
+    /// Active banks.
+    pub active_banks: Vec<String>,
+    /// Log format.
+    pub log_format: String,
+    /// Log size in bytes.
+    pub log_bytes: usize,
+    /// Number of events (without the Spec ID header).
+    pub events: usize,
+    /// Whether the log replays to the PCR values the collector read.
+    pub verdicts: Vec<PcrVerdict>,
+    /// Banks whose logged digest does not cover the event's data.
+    pub digest_mismatches: Vec<crate::eventlog::check::DigestMismatch>,
+    /// The log could not be parsed: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_error: Option<String>,
+}
+
+/// The whole summary.
+#[derive(Clone, Debug, Serialize)]
+pub struct ShowReport {
+    /// The file.
+    pub file: String,
+    /// Format version.
+    pub format: String,
+    /// Producer kind and version.
+    pub source: String,
+    /// Firmware identity.
+    pub identity: Option<Identity>,
+    /// Every memory map.
+    pub memory_maps: Vec<MapView>,
+    /// The quiet-window evidence.
+    pub map_key_watch: Option<MapKeyWatch>,
+    /// The TPM.
+    pub tpm: Option<TpmView>,
+    /// What the collector could not collect.
+    pub errors: Vec<CollectError>,
+    /// False when the snapshot's own log does not replay to its own PCRs,
+    /// cannot be parsed, or has digests that do not cover their data.
+    pub consistent: bool,
+}
+
+/// Builds the summary.
+pub fn build(file: &str, s: &Snapshot) -> ShowReport {
+    let memory_maps = s
+        .memory_maps
+        .iter()
+        .map(|m| MapView {
+            label: m.label.clone(),
+            map_key: m.map_key,
+            descriptors: m.descriptors.len(),
+            by_type: snapshot::map_summary(m)
+                .into_iter()
+                .map(|(ty, (regions, pages))| TypeSummary {
+                    ty,
+                    name: memory_type_name(ty),
+                    regions,
+                    pages,
+                })
+                .collect(),
+        })
+        .collect();
+    let tpm = s.tpm.as_ref().map(|t| {
+        let log_bytes = t.event_log.len() / 2;
+        match snapshot::event_log(t, file) {
+            Ok(Some(log)) => TpmView {
+                present: t.present,
+                active_banks: t.active_banks.clone(),
+                log_format: t.log_format.clone(),
+                log_bytes,
+                events: log.events.len(),
+                verdicts: snapshot::self_check(t, &log),
+                digest_mismatches: crate::eventlog::check::check(&log).mismatches,
+                log_error: None,
+            },
+            Ok(None) => TpmView {
+                present: t.present,
+                active_banks: t.active_banks.clone(),
+                log_format: t.log_format.clone(),
+                log_bytes,
+                events: 0,
+                verdicts: Vec::new(),
+                digest_mismatches: Vec::new(),
+                log_error: None,
+            },
+            Err(e) => TpmView {
+                present: t.present,
+                active_banks: t.active_banks.clone(),
+                log_format: t.log_format.clone(),
+                log_bytes,
+                events: 0,
+                verdicts: Vec::new(),
+                digest_mismatches: Vec::new(),
+                log_error: Some(e.to_string()),
+            },
+        }
+    });
+    let consistent = tpm.as_ref().is_none_or(|t| {
+        t.log_error.is_none()
+            && t.digest_mismatches.is_empty()
+            && t.verdicts.iter().all(|v| v.verdict != Verdict::Mismatch)
+    });
+    ShowReport {
+        file: file.to_string(),
+        format: s.format.clone(),
+        source: format!("{} {}", s.source.kind, s.source.version),
+        identity: s.identity.clone(),
+        memory_maps,
+        map_key_watch: s.map_key_watch.clone(),
+        tpm,
+        errors: s.errors.clone(),
+        consistent,
+    }
+}

@@ -1,0 +1,226 @@
+//! Reading bootaudit snapshots (the format is defined once, in the
+//! `bootaudit-snapshot` crate the collector also uses) and checking what a
+//! snapshot says about itself: that its event log replays to the PCR values
+//! the collector read from the TPM.
+//!
+//! Snapshots come from machines that may be compromised: the file size is
+//! bounded, the version is checked before anything else, and every error
+//! names the file and the field (or the line and column) that was wrong.
+
+pub use bootaudit_snapshot::*;
+
+use crate::eventlog::{self, replay, EventLog, HashAlg};
+use crate::pcrs::{self, PcrVerdict};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+/// The largest snapshot bootaudit reads (a snapshot is tens to hundreds of
+/// KiB; the event log is its largest part and is itself capped at 64 MiB).
+pub const MAX_SNAPSHOT_SIZE: u64 = 256 << 20;
+
+/// Why a snapshot could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// The file could not be read.
+    #[error("{path}: cannot read: {cause}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        cause: std::io::Error,
+    },
+    /// Larger than [`MAX_SNAPSHOT_SIZE`].
+    #[error("{path}: larger than the {max} bytes a snapshot may have")]
+    TooLarge {
+        /// The file.
+        path: String,
+        /// The limit.
+        max: u64,
+    },
+    /// Not JSON, or not the snapshot's structure.
+    #[error("{path}: field `{field}`: {why}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// The field path (`tpm.pcrs.sha256`), or `.` for the document.
+        field: String,
+        /// What was wrong (serde's message, with line and column).
+        why: String,
+    },
+    /// A `format` this bootaudit does not read.
+    #[error("{path}: {cause}")]
+    Version {
+        /// The file.
+        path: String,
+        /// The version problem.
+        cause: VersionError,
+    },
+}
+
+#[derive(serde::Deserialize)]
+struct FormatOnly {
+    format: String,
+}
+
+/// Parses a snapshot held in memory; `path` names it in errors.
+pub fn parse(bytes: &[u8], path: &str) -> Result<Snapshot, SnapshotError> {
+    let invalid = |field: String, why: String| SnapshotError::Invalid {
+        path: path.to_string(),
+        field,
+        why,
+    };
+    // The version first, so that a future major version is reported as such
+    // rather than as whatever field changed.
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let f: FormatOnly = serde_path_to_error::deserialize(de)
+        .map_err(|e| invalid(e.path().to_string(), e.inner().to_string()))?;
+    check_format(&f.format).map_err(|cause| SnapshotError::Version {
+        path: path.to_string(),
+        cause,
+    })?;
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let snap: Snapshot = serde_path_to_error::deserialize(de)
+        .map_err(|e| invalid(e.path().to_string(), e.inner().to_string()))?;
+    if let Some(t) = &snap.tpm {
+        for (bank, pcrs) in &t.pcrs {
+            let alg = HashAlg::from_name(bank)
+                .ok_or_else(|| invalid(format!("tpm.pcrs.{bank}"), "unknown bank".into()))?;
+            for (i, v) in pcrs {
+                let ok = *i < replay::PCR_COUNT
+                    && hex::decode(v).is_ok_and(|b| alg.size().is_none_or(|n| n == b.len()));
+                if !ok {
+                    return Err(invalid(
+                        format!("tpm.pcrs.{bank}.{i}"),
+                        format!(
+                            "not a {bank} PCR value (index 0-23, {} hex digits)",
+                            alg.size().unwrap_or(0) * 2
+                        ),
+                    ));
+                }
+            }
+        }
+        if hex::decode(&t.event_log).is_err() {
+            return Err(invalid("tpm.event_log".into(), "not hex".into()));
+        }
+    }
+    Ok(snap)
+}
+
+/// Reads and parses a snapshot file.
+pub fn read_file(p: &Path) -> Result<Snapshot, SnapshotError> {
+    let path = p.display().to_string();
+    let io = |cause| SnapshotError::Io {
+        path: path.clone(),
+        cause,
+    };
+    let f = std::fs::File::open(p).map_err(io)?;
+    let mut buf = Vec::new();
+    f.take(MAX_SNAPSHOT_SIZE + 1)
+        .read_to_end(&mut buf)
+        .map_err(io)?;
+    if buf.len() as u64 > MAX_SNAPSHOT_SIZE {
+        return Err(SnapshotError::TooLarge {
+            path,
+            max: MAX_SNAPSHOT_SIZE,
+        });
+    }
+    parse(&buf, &path)
+}
+
+/// The TPM part's PCR values as replay and comparison use them.
+pub fn pcr_banks(t: &Tpm) -> replay::PcrBanks {
+    let mut out = replay::PcrBanks::new();
+    for (bank, pcrs) in &t.pcrs {
+        let Some(alg) = HashAlg::from_name(bank) else {
+            continue;
+        };
+        for (i, v) in pcrs {
+            if let Ok(b) = hex::decode(v) {
+                out.entry(alg).or_default().insert(*i, b);
+            }
+        }
+    }
+    out
+}
+
+/// The event log of the TPM part, parsed (`None` when the snapshot has none).
+pub fn event_log(t: &Tpm, path: &str) -> Result<Option<EventLog>, eventlog::LogReadError> {
+    let raw = hex::decode(&t.event_log).unwrap_or_default();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    eventlog::parse(&raw)
+        .map(Some)
+        .map_err(|cause| eventlog::LogReadError::Parse {
+            path: format!("{path} (field tpm.event_log)"),
+            cause,
+        })
+}
+
+/// How the snapshot's own log compares with its own PCR values.
+pub fn self_check(t: &Tpm, log: &EventLog) -> Vec<PcrVerdict> {
+    pcrs::compare(&replay::replay(log).banks, &pcr_banks(t), &[])
+}
+
+/// Pages and regions per memory type of one map.
+pub fn map_summary(m: &MemoryMap) -> BTreeMap<u32, (usize, u64)> {
+    let mut s: BTreeMap<u32, (usize, u64)> = BTreeMap::new();
+    for d in &m.descriptors {
+        let e = s.entry(d.ty).or_default();
+        e.0 += 1;
+        e.1 = e.1.saturating_add(d.pages);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_and_type_errors_name_the_field() {
+        let e = parse(
+            br#"{"format": "bootaudit-snapshot/2", "source": {}}"#,
+            "s.json",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("major version 2"), "{e}");
+        let e = parse(br#"{"format": 7}"#, "s.json").unwrap_err();
+        assert!(e.to_string().contains("field `format`"), "{e}");
+        let e = parse(
+            br#"{"format": "bootaudit-snapshot/1", "source": {"kind": "x", "version": "1"}, "memory_maps": [{"label": "a", "map_key": "x"}]}"#,
+            "s.json",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("memory_maps[0].map_key"), "{e}");
+        let e = parse(
+            br#"{"format": "bootaudit-snapshot/1", "source": {"kind": "x", "ver"#,
+            "s.json",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("s.json") && e.to_string().contains("EOF"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_accepted() {
+        let s = parse(
+            br#"{"format": "bootaudit-snapshot/1.4", "source": {"kind": "x", "version": "1", "new": 1}, "later": {"a": 1}}"#,
+            "s.json",
+        )
+        .unwrap();
+        assert_eq!(s.source.kind, "x");
+    }
+
+    #[test]
+    fn bad_pcr_values_are_rejected_by_field() {
+        let doc = br#"{"format": "bootaudit-snapshot/1", "source": {"kind": "x", "version": "1"},
+            "tpm": {"present": true, "protocol_version": "1.1", "manufacturer_id": 0, "active_banks": [],
+            "log_format": "", "event_log": "", "log_truncated": false, "pcrs": {"sha256": {"3": "abcd"}}}}"#;
+        let e = parse(doc, "s.json").unwrap_err();
+        assert!(e.to_string().contains("tpm.pcrs.sha256.3"), "{e}");
+    }
+}
