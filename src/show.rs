@@ -71,6 +71,8 @@ pub struct ShowReport {
     pub map_key_watch: Option<MapKeyWatch>,
     /// The TPM.
     pub tpm: Option<TpmView>,
+    /// The ACPI part as collected (RSDP and table facts).
+    pub acpi: Option<crate::snapshot::Acpi>,
     /// What the collector could not collect.
     pub errors: Vec<CollectError>,
     /// False when the snapshot's own log does not replay to its own PCRs,
@@ -146,6 +148,7 @@ pub fn build(file: &str, s: &Snapshot) -> ShowReport {
         memory_maps,
         map_key_watch: s.map_key_watch.clone(),
         tpm,
+        acpi: s.acpi.clone(),
         errors: s.errors.clone(),
         consistent,
     }

@@ -33,6 +33,7 @@ fn two_plain_boots_give_consistent_snapshots() {
     let b = boot(&dir.path().join("b"));
 
     let mut pcr0 = Vec::new();
+    let mut acpi_hashes = Vec::new();
     for snap_path in [&a, &b] {
         let bytes = std::fs::read(snap_path).unwrap();
         // The sidecar the collector wrote after its read-back, recomputed here.
@@ -76,6 +77,53 @@ fn two_plain_boots_give_consistent_snapshots() {
         }
         pcr0.push((tpm.pcrs["sha1"][&0].clone(), tpm.pcrs["sha256"][&0].clone()));
 
+        // ACPI: every table has a sidecar whose bytes hash to the recorded
+        // SHA-256, and iasl (acpica-tools) reads the same signature from it;
+        // the XSDT, disassembled by iasl, lists exactly the tables the
+        // snapshot says it found through it.
+        let acpi = s.acpi.as_ref().expect("ACPI part");
+        assert!(acpi.rsdp.checksum_valid && acpi.rsdp.extended_checksum_valid == Some(true));
+        let dir = snap_path
+            .parent()
+            .unwrap()
+            .join(acpi.sidecar_dir.as_ref().unwrap());
+        for t in &acpi.tables {
+            let f = dir.join(t.file.as_ref().unwrap());
+            let bytes = std::fs::read(&f).unwrap();
+            assert_eq!(bytes.len(), t.length as usize);
+            assert_eq!(
+                hex::encode(sha2::Sha256::digest(&bytes)),
+                t.sha256,
+                "{}",
+                t.signature
+            );
+            assert_eq!(iasl_signature(&f), t.signature);
+            if t.signature != "FACS" {
+                assert_eq!(t.checksum_valid, Some(true), "{}", t.signature);
+            }
+        }
+        let xsdt = acpi.tables.iter().find(|t| t.signature == "XSDT").unwrap();
+        let listed = iasl_table_addresses(&dir.join(xsdt.file.as_ref().unwrap()));
+        let via: Vec<u64> = acpi
+            .tables
+            .iter()
+            .filter(|t| t.via == "xsdt")
+            .map(|t| t.address)
+            .collect();
+        assert_eq!(listed, via);
+        for sig in ["FACP", "DSDT", "FACS", "APIC", "TPM2"] {
+            assert!(
+                acpi.tables.iter().any(|t| t.signature == sig),
+                "{sig} missing"
+            );
+        }
+        acpi_hashes.push(
+            acpi.tables
+                .iter()
+                .map(|t| (t.signature.clone(), t.sha256.clone()))
+                .collect::<Vec<_>>(),
+        );
+
         // And `bootaudit show` says so, with exit 0.
         let out = common::bootaudit()
             .args(["show", "--format", "json"])
@@ -92,6 +140,55 @@ fn two_plain_boots_give_consistent_snapshots() {
         assert_eq!(v["consistent"], true);
         assert_eq!(v["identity"]["firmware_vendor"], "EDK II");
     }
-    // Same firmware, same configuration: the same PCR0.
+    // Same firmware, same configuration: the same PCR0 and ACPI tables.
     assert_eq!(pcr0[0], pcr0[1]);
+    assert_eq!(acpi_hashes[0], acpi_hashes[1]);
+}
+
+/// Disassembles one table with `iasl -d` and returns the signature it reads.
+fn iasl_signature(table: &Path) -> String {
+    let dsl = iasl(table);
+    for line in dsl.lines() {
+        // Data tables: `[000h 0000   4]   Signature : "FACP"    [...]`;
+        // AML tables: ` *     Signature        "DSDT"`.
+        if let Some(rest) = line.split("Signature").nth(1) {
+            if line.contains("Hardware Signature") {
+                continue;
+            }
+            if let Some(sig) = rest.split('"').nth(1) {
+                return sig.to_string();
+            }
+        }
+    }
+    panic!("iasl printed no signature for {}", table.display());
+}
+
+/// The addresses iasl lists in a disassembled XSDT.
+fn iasl_table_addresses(xsdt: &Path) -> Vec<u64> {
+    iasl(xsdt)
+        .lines()
+        .filter(|l| l.contains("ACPI Table Address"))
+        .map(|l| u64::from_str_radix(l.rsplit(':').next().unwrap().trim(), 16).unwrap())
+        .collect()
+}
+
+fn iasl(table: &Path) -> String {
+    let work = tempfile::tempdir().unwrap();
+    let copy = work.path().join(table.file_name().unwrap());
+    std::fs::copy(table, &copy).unwrap();
+    let out = Command::new("iasl")
+        .arg("-d")
+        .arg(&copy)
+        .current_dir(work.path())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("iasl (Debian package acpica-tools, installed by .ci/run) could not run: {e}")
+        });
+    assert!(
+        out.status.success(),
+        "iasl -d {}: {}",
+        table.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(copy.with_extension("dsl")).unwrap()
 }

@@ -13,6 +13,7 @@
 
 extern crate alloc;
 
+mod acpi;
 mod config;
 mod identity;
 mod memmap;
@@ -57,11 +58,16 @@ fn main() -> Status {
     memmap::take(&mut snap, "entry", &mut errors);
     snap.identity = Some(identity::collect(&mut errors));
     snap.tpm = tpm::collect(&mut errors);
+    let mut tables = Vec::new();
+    if let Some((acpi, raw)) = acpi::collect(&mut errors) {
+        snap.acpi = Some(acpi);
+        tables = raw;
+    }
     memmap::quiet_window(&mut snap, &mut errors);
     memmap::take(&mut snap, "after", &mut errors);
     snap.errors = errors;
 
-    let written = output::write(&snap);
+    let written = output::write(&mut snap, &tables);
     print_status(&written);
 
     // Disarm the watchdog before handing over.

@@ -6,6 +6,7 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 use bootaudit_snapshot::Snapshot;
 use sha2::{Digest, Sha256};
 use uefi::fs::{FileSystem, Path, PathBuf};
@@ -21,9 +22,10 @@ fn path(s: &str) -> Result<PathBuf, String> {
         .map_err(|_| format!("path {s} is not UCS-2"))
 }
 
-/// Writes the snapshot; returns the file name written.
-pub fn write(snap: &Snapshot) -> Result<String, String> {
-    let json = serde_json::to_vec_pretty(snap).map_err(|e| format!("serialize: {e}"))?;
+/// Writes the snapshot, and the raw ACPI tables (in the order of
+/// `snap.acpi.tables`) as sidecar files in `snap-NNNN.acpi\`; returns the
+/// snapshot's file name.
+pub fn write(snap: &mut Snapshot, tables: &[Vec<u8>]) -> Result<String, String> {
     let sfs = boot::get_image_file_system(boot::image_handle())
         .map_err(|e| format!("the ESP's file system: {:?}", e.status()))?;
     let mut fs = FileSystem::new(sfs);
@@ -43,6 +45,28 @@ pub fn write(snap: &Snapshot) -> Result<String, String> {
         }
     }
     let (n, name) = name.ok_or("no free snapshot name")?;
+    if let Some(acpi) = snap.acpi.as_mut() {
+        let dir = format!("snap-{n:04}.acpi");
+        let full = format!("{DIR}\\{dir}");
+        match fs.create_dir_all(path(&full)?.as_ref() as &Path) {
+            Ok(()) => {
+                acpi.sidecar_dir = Some(dir);
+                for (i, (t, bytes)) in acpi.tables.iter_mut().zip(tables).enumerate() {
+                    let file = format!("{i:02}-{}.dat", t.signature.replace(['.', '\\', '/'], "_"));
+                    let p = path(&format!("{full}\\{file}"))?;
+                    if fs.write(p.as_ref() as &Path, bytes).is_ok() {
+                        t.file = Some(file);
+                    }
+                }
+            }
+            Err(e) => snap.errors.push(bootaudit_snapshot::CollectError {
+                part: "acpi".into(),
+                what: format!("create {full}: {e:?}"),
+                status: None,
+            }),
+        }
+    }
+    let json = serde_json::to_vec_pretty(&*snap).map_err(|e| format!("serialize: {e}"))?;
     let p = path(&name)?;
     fs.write(p.as_ref() as &Path, &json)
         .map_err(|e| format!("write {name}: {e:?}"))?;

@@ -47,6 +47,9 @@ pub struct Snapshot {
     /// The TPM: capability, event log and PCR values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tpm: Option<Tpm>,
+    /// The ACPI tables the firmware publishes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acpi: Option<Acpi>,
     /// What could not be collected, and why.
     #[serde(default)]
     pub errors: Vec<CollectError>,
@@ -184,6 +187,75 @@ pub struct Tpm {
     /// a string in JSON) → value (hex). The same shape as the `pcrs` object
     /// of `bootaudit eventlog --format json` and its `--pcrs` files.
     pub pcrs: BTreeMap<String, BTreeMap<u32, String>>,
+}
+
+/// The ACPI tables, from the RSDP the firmware publishes in its
+/// configuration table.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acpi {
+    /// The Root System Description Pointer.
+    pub rsdp: Rsdp,
+    /// Every table reachable from the XSDT (the RSDT when there is none),
+    /// then the DSDT and FACS the FADT points to, in that order.
+    pub tables: Vec<AcpiTable>,
+    /// The directory beside the snapshot holding each table's raw bytes
+    /// (`<sidecar_dir>/<file>`), for `iasl -d`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sidecar_dir: Option<String>,
+}
+
+/// The RSDP.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rsdp {
+    /// Its physical address.
+    pub address: u64,
+    /// 0 for ACPI 1.0, 2 for ACPI 2.0 and later.
+    pub revision: u8,
+    /// OEMID (6 characters).
+    pub oem_id: String,
+    /// The checksum over the first 20 bytes is valid.
+    pub checksum_valid: bool,
+    /// The extended checksum over the whole structure is valid (revision 2+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended_checksum_valid: Option<bool>,
+    /// RsdtAddress.
+    pub rsdt_address: u64,
+    /// XsdtAddress (revision 2+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xsdt_address: Option<u64>,
+}
+
+/// One ACPI table: its header facts and digest.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcpiTable {
+    /// The four-character signature ("FACP", "SSDT", "WPBT", ...).
+    pub signature: String,
+    /// Physical address.
+    pub address: u64,
+    /// Length in bytes, from the header.
+    pub length: u32,
+    /// Header revision.
+    pub revision: u8,
+    /// OEMID.
+    pub oem_id: String,
+    /// OEM Table ID.
+    pub oem_table_id: String,
+    /// OEM Revision.
+    pub oem_revision: u32,
+    /// Creator ID.
+    pub creator_id: String,
+    /// Creator Revision.
+    pub creator_revision: u32,
+    /// The bytes sum to zero; `None` for the FACS, which has no checksum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_valid: Option<bool>,
+    /// SHA-256 of the table's `length` bytes (hex).
+    pub sha256: String,
+    /// How it was found: `xsdt`, `rsdt` or `fadt`.
+    pub via: String,
+    /// The sidecar file holding its raw bytes, when written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 /// One part that could not be collected.

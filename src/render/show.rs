@@ -106,6 +106,53 @@ pub fn table(r: &ShowReport) -> String {
             );
         }
     }
+    if let Some(a) = &r.acpi {
+        let mut t = new_table(&[
+            "Table",
+            "Via",
+            "Length",
+            "OEM",
+            "OEM table",
+            "OEM rev",
+            "Checksum",
+            "SHA-256",
+        ]);
+        for x in &a.tables {
+            let ck = match x.checksum_valid {
+                Some(true) => "ok",
+                Some(false) => "BAD",
+                None => "-",
+            };
+            t.add_row(vec![
+                x.signature.clone(),
+                x.via.clone(),
+                x.length.to_string(),
+                x.oem_id.clone(),
+                x.oem_table_id.clone(),
+                format!("0x{:x}", x.oem_revision),
+                ck.to_string(),
+                crate::hexser::encode(
+                    hex::decode(&x.sha256)
+                        .unwrap_or_default()
+                        .get(..8)
+                        .unwrap_or(&[]),
+                ),
+            ]);
+        }
+        let _ = writeln!(
+            out,
+            "ACPI: RSDP rev {} at 0x{:x} ({}), checksum {}, {} tables\n{t}",
+            a.rsdp.revision,
+            a.rsdp.address,
+            a.rsdp.oem_id,
+            if a.rsdp.checksum_valid && a.rsdp.extended_checksum_valid != Some(false) {
+                "ok"
+            } else {
+                "BAD"
+            },
+            a.tables.len()
+        );
+    }
     for e in &r.errors {
         let _ = writeln!(
             out,
