@@ -54,6 +54,17 @@ pub struct TpmView {
     pub log_error: Option<String>,
 }
 
+/// The loaded images, counted.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImagesView {
+    /// All images.
+    pub total: usize,
+    /// Images loaded from a firmware volume (`FvFile(GUID)` in their path).
+    pub firmware_files: usize,
+    /// Images loaded from elsewhere (disks, the network, option ROMs).
+    pub other: Vec<String>,
+}
+
 /// The whole summary.
 #[derive(Clone, Debug, Serialize)]
 pub struct ShowReport {
@@ -73,6 +84,10 @@ pub struct ShowReport {
     pub tpm: Option<TpmView>,
     /// The ACPI part as collected (RSDP and table facts).
     pub acpi: Option<crate::snapshot::Acpi>,
+    /// Secure Boot state, key databases and boot entries, as collected.
+    pub secure_boot: Option<crate::snapshot::SecureBoot>,
+    /// Loaded images: how many, and how many are firmware drivers (FvFile).
+    pub loaded_images: Option<ImagesView>,
     /// What the collector could not collect.
     pub errors: Vec<CollectError>,
     /// False when the snapshot's own log does not replay to its own PCRs,
@@ -149,6 +164,22 @@ pub fn build(file: &str, s: &Snapshot) -> ShowReport {
         map_key_watch: s.map_key_watch.clone(),
         tpm,
         acpi: s.acpi.clone(),
+        secure_boot: s.secure_boot.clone(),
+        loaded_images: s.loaded_images.as_ref().map(|l| {
+            let fv = l
+                .iter()
+                .filter(|i| i.device_path.contains("FvFile("))
+                .count();
+            ImagesView {
+                total: l.len(),
+                firmware_files: fv,
+                other: l
+                    .iter()
+                    .filter(|i| !i.device_path.contains("FvFile("))
+                    .map(|i| i.device_path.clone())
+                    .collect(),
+            }
+        }),
         errors: s.errors.clone(),
         consistent,
     }

@@ -34,6 +34,7 @@ fn two_plain_boots_give_consistent_snapshots() {
 
     let mut pcr0 = Vec::new();
     let mut acpi_hashes = Vec::new();
+    let mut drivers: Vec<Vec<String>> = Vec::new();
     for snap_path in [&a, &b] {
         let bytes = std::fs::read(snap_path).unwrap();
         // The sidecar the collector wrote after its read-back, recomputed here.
@@ -124,6 +125,75 @@ fn two_plain_boots_give_consistent_snapshots() {
                 .collect::<Vec<_>>(),
         );
 
+        // Secure Boot on Debian's plain OVMF: off, in setup mode, no keys.
+        let sb = s.secure_boot.as_ref().expect("secure boot part");
+        assert_eq!((sb.secure_boot, sb.setup_mode), (Some(0), Some(1)));
+        assert!(
+            sb.variables
+                .iter()
+                .all(|v| !["PK", "KEK", "db"].contains(&v.name.as_str())),
+            "{:?}",
+            sb.variables
+        );
+        let current = sb.boot_current.as_ref().unwrap();
+        assert!(sb.boot_order.contains(current));
+        assert!(sb
+            .boot_entries
+            .iter()
+            .any(|e| &e.name == current && e.description.contains("HARDDISK")));
+
+        // Loaded images: the collector finds itself, and what it read from
+        // its own PE header in memory is what goblin reads from the file.
+        let images = s.loaded_images.as_ref().expect("loaded images");
+        let me: Vec<_> = images
+            .iter()
+            .filter(|i| i.device_path.ends_with("\\EFI\\BOOT\\BOOTX64.EFI"))
+            .collect();
+        assert_eq!(me.len(), 1, "{images:?}");
+        let efi = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("efi-collector/target/x86_64-unknown-uefi/release/efi-collector.efi"),
+        )
+        .unwrap();
+        let pe = goblin::pe::PE::parse(&efi).unwrap();
+        let opt = pe.header.optional_header.unwrap();
+        assert_eq!(me[0].format, "pe");
+        assert_eq!(me[0].machine, Some(pe.header.coff_header.machine));
+        assert_eq!(me[0].timestamp, Some(pe.header.coff_header.time_date_stamp));
+        assert_eq!(me[0].size_of_image, Some(opt.windows_fields.size_of_image));
+        assert_eq!(me[0].subsystem, Some(opt.windows_fields.subsystem));
+        assert_eq!(me[0].subsystem, Some(10), "EFI application");
+        // The log's PCR4 event for the collector, decoded by bootaudit's own
+        // device-path renderer, reads exactly as the firmware's
+        // DevicePathToText renders the loaded image.
+        let from_log: Vec<String> = log
+            .events
+            .iter()
+            .filter(|e| {
+                e.pcr == 4
+                    && e.event_type == bootaudit::eventlog::types::ev::EFI_BOOT_SERVICES_APPLICATION
+            })
+            .filter_map(|e| match e.decode() {
+                bootaudit::eventlog::decode::EventData::ImageLoad { device_path, .. } => {
+                    Some(device_path)
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(
+            from_log.contains(&me[0].device_path),
+            "{from_log:?} vs {}",
+            me[0].device_path
+        );
+        let mut fv: Vec<String> = images
+            .iter()
+            .filter(|i| i.device_path.contains("FvFile("))
+            .map(|i| i.device_path.clone())
+            .collect();
+        assert!(fv.len() > 50, "{}", fv.len());
+        fv.sort();
+        drivers.push(fv);
+
         // And `bootaudit show` says so, with exit 0.
         let out = common::bootaudit()
             .args(["show", "--format", "json"])
@@ -143,6 +213,7 @@ fn two_plain_boots_give_consistent_snapshots() {
     // Same firmware, same configuration: the same PCR0 and ACPI tables.
     assert_eq!(pcr0[0], pcr0[1]);
     assert_eq!(acpi_hashes[0], acpi_hashes[1]);
+    assert_eq!(drivers[0], drivers[1]);
 }
 
 /// Disassembles one table with `iasl -d` and returns the signature it reads.

@@ -16,8 +16,10 @@ extern crate alloc;
 mod acpi;
 mod config;
 mod identity;
+mod images;
 mod memmap;
 mod output;
+mod secure_boot;
 mod tpm;
 
 use alloc::format;
@@ -58,6 +60,8 @@ fn main() -> Status {
     memmap::take(&mut snap, "entry", &mut errors);
     snap.identity = Some(identity::collect(&mut errors));
     snap.tpm = tpm::collect(&mut errors);
+    snap.secure_boot = Some(secure_boot::collect(&mut errors));
+    snap.loaded_images = Some(images::collect(&mut errors));
     let mut tables = Vec::new();
     if let Some((acpi, raw)) = acpi::collect(&mut errors) {
         snap.acpi = Some(acpi);

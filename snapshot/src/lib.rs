@@ -50,6 +50,12 @@ pub struct Snapshot {
     /// The ACPI tables the firmware publishes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acpi: Option<Acpi>,
+    /// Secure Boot state, key databases and boot entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secure_boot: Option<SecureBoot>,
+    /// Every image the firmware has loaded (drivers and applications).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loaded_images: Option<Vec<LoadedImage>>,
     /// What could not be collected, and why.
     #[serde(default)]
     pub errors: Vec<CollectError>,
@@ -256,6 +262,97 @@ pub struct AcpiTable {
     /// The sidecar file holding its raw bytes, when written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+}
+
+/// Secure Boot state, the key databases, and the boot entries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecureBoot {
+    /// SecureBoot (1 on), absent when the variable does not exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secure_boot: Option<u8>,
+    /// SetupMode (1: no PK enrolled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_mode: Option<u8>,
+    /// AuditMode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_mode: Option<u8>,
+    /// DeployedMode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployed_mode: Option<u8>,
+    /// PK, KEK, db, dbx, dbt and shim's MokList/MokListX/MokListTrusted,
+    /// those that exist.
+    pub variables: Vec<Variable>,
+    /// BootOrder ("Boot0001", ...).
+    #[serde(default)]
+    pub boot_order: Vec<String>,
+    /// BootCurrent ("Boot0001").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_current: Option<String>,
+    /// Every Boot#### variable in BootOrder, then the others found.
+    pub boot_entries: Vec<BootEntry>,
+}
+
+/// One UEFI variable, by digest.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Variable {
+    /// Its name.
+    pub name: String,
+    /// Its vendor GUID.
+    pub vendor: String,
+    /// EFI_VARIABLE_* attribute bits.
+    pub attributes: u32,
+    /// Size of the value in bytes.
+    pub size: u64,
+    /// SHA-256 of the value (hex).
+    pub sha256: String,
+}
+
+/// One Boot#### load option.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BootEntry {
+    /// "Boot0001".
+    pub name: String,
+    /// LOAD_OPTION_* attributes (1 active, 8 hidden).
+    pub attributes: u32,
+    /// The description the boot manager shows.
+    pub description: String,
+    /// The first file path, as device-path text (the firmware's own
+    /// DevicePathToText).
+    pub device_path: String,
+    /// Size of the variable in bytes.
+    pub size: u64,
+    /// SHA-256 of the variable's value (hex).
+    pub sha256: String,
+}
+
+/// One loaded image (EFI_LOADED_IMAGE_PROTOCOL).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadedImage {
+    /// The image's device path as text: `Fv(..)/FvFile(GUID)` for firmware
+    /// drivers, a file path for images loaded from disk.
+    pub device_path: String,
+    /// ImageBase.
+    pub base: u64,
+    /// ImageSize in bytes.
+    pub size: u64,
+    /// ImageCodeType (EFI_MEMORY_TYPE).
+    pub code_type: u32,
+    /// ImageDataType (EFI_MEMORY_TYPE).
+    pub data_type: u32,
+    /// `pe`, `te` or `unknown` (header not recognised).
+    pub format: String,
+    /// COFF Machine (0x8664 x64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<u16>,
+    /// Subsystem (10 application, 11 boot driver, 12 runtime driver).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subsystem: Option<u16>,
+    /// COFF TimeDateStamp (PE only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<u32>,
+    /// SizeOfImage from the optional header (PE only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_of_image: Option<u32>,
 }
 
 /// One part that could not be collected.

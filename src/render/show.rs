@@ -153,6 +153,51 @@ pub fn table(r: &ShowReport) -> String {
             a.tables.len()
         );
     }
+    if let Some(sb) = &r.secure_boot {
+        let v = |x: Option<u8>| x.map(|b| b.to_string()).unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            out,
+            "Secure Boot: SecureBoot {}, SetupMode {}, AuditMode {}, DeployedMode {}; BootCurrent {}, BootOrder {}",
+            v(sb.secure_boot),
+            v(sb.setup_mode),
+            v(sb.audit_mode),
+            v(sb.deployed_mode),
+            sb.boot_current.as_deref().unwrap_or("-"),
+            sb.boot_order.join(",")
+        );
+        if !sb.variables.is_empty() {
+            let mut t = new_table(&["Variable", "Attributes", "Size", "SHA-256"]);
+            for x in &sb.variables {
+                t.add_row(vec![
+                    x.name.clone(),
+                    format!("0x{:x}", x.attributes),
+                    x.size.to_string(),
+                    x.sha256.clone(),
+                ]);
+            }
+            let _ = writeln!(out, "{t}");
+        }
+        let mut t = new_table(&["Entry", "Attr", "Description", "Device path"]);
+        for e in &sb.boot_entries {
+            t.add_row(vec![
+                e.name.clone(),
+                format!("0x{:x}", e.attributes),
+                e.description.clone(),
+                e.device_path.clone(),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
+    }
+    if let Some(li) = &r.loaded_images {
+        let _ = writeln!(
+            out,
+            "Loaded images: {} ({} from firmware volumes); others:",
+            li.total, li.firmware_files
+        );
+        for o in &li.other {
+            let _ = writeln!(out, "  {o}");
+        }
+    }
     for e in &r.errors {
         let _ = writeln!(
             out,
