@@ -12,10 +12,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn boot(out: &Path) -> PathBuf {
+    boot_with(out, &[])
+}
+
+fn boot_with(out: &Path, args: &[&str]) -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("efi-collector/boot.sh");
     let st = Command::new("bash")
         .arg(&script)
         .arg(out)
+        .args(args)
         .status()
         .unwrap_or_else(|e| panic!("{} could not run: {e}", script.display()));
     assert!(
@@ -214,6 +219,28 @@ fn two_plain_boots_give_consistent_snapshots() {
     assert_eq!(pcr0[0], pcr0[1]);
     assert_eq!(acpi_hashes[0], acpi_hashes[1]);
     assert_eq!(drivers[0], drivers[1]);
+}
+
+#[test]
+fn smbios_facts_are_what_qemu_was_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = boot_with(
+        dir.path(),
+        &[
+            "--smbios",
+            "type=0,version=bootaudit-test-1.2",
+            "--smbios",
+            "type=1,serial=BA-SERIAL-42,manufacturer=Bootaudit Labs",
+        ],
+    );
+    let s = snapshot::read_file(&p).unwrap();
+    let sm = s.identity.unwrap().smbios.expect("SMBIOS part");
+    assert_eq!(sm.bios_version, "bootaudit-test-1.2");
+    assert_eq!(sm.system_serial, "BA-SERIAL-42");
+    assert_eq!(sm.system_manufacturer, "Bootaudit Labs");
+    assert!(sm.system_product.contains("Q35"), "{}", sm.system_product);
+    assert_eq!(sm.sha256.len(), 64);
+    assert!(sm.table_length > 0);
 }
 
 /// Disassembles one table with `iasl -d` and returns the signature it reads.

@@ -15,6 +15,7 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Identity {
         uefi_revision: format!("{}.{}", rev.major(), rev.minor()),
         time: None,
         timezone_minutes: None,
+        smbios: None,
     };
     match runtime::get_time() {
         Ok(t) => {

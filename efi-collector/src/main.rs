@@ -20,6 +20,7 @@ mod images;
 mod memmap;
 mod output;
 mod secure_boot;
+mod smbios;
 mod tpm;
 
 use alloc::format;
@@ -58,7 +59,9 @@ fn main() -> Status {
     let mut errors = Vec::new();
 
     memmap::take(&mut snap, "entry", &mut errors);
-    snap.identity = Some(identity::collect(&mut errors));
+    let mut id = identity::collect(&mut errors);
+    id.smbios = smbios::collect(&mut errors);
+    snap.identity = Some(id);
     snap.tpm = tpm::collect(&mut errors);
     snap.secure_boot = Some(secure_boot::collect(&mut errors));
     snap.loaded_images = Some(images::collect(&mut errors));

@@ -86,6 +86,39 @@ pub struct Identity {
     /// Time zone offset in minutes from UTC, when the firmware reports one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone_minutes: Option<i16>,
+    /// SMBIOS, from the SMBIOS 3 (64-bit) entry point, else the SMBIOS 2 one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smbios: Option<Smbios>,
+}
+
+/// What SMBIOS says about the platform and its firmware.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Smbios {
+    /// The entry point used: `3.x` (64-bit, "_SM3_") or `2.x` ("_SM_").
+    pub version: String,
+    /// Physical address of the structure table.
+    pub table_address: u64,
+    /// Length of the structure table in bytes (for SMBIOS 3, up to the
+    /// end-of-table structure).
+    pub table_length: u64,
+    /// SHA-256 of the whole structure table (hex).
+    pub sha256: String,
+    /// Type 0: BIOS vendor.
+    pub bios_vendor: String,
+    /// Type 0: BIOS version.
+    pub bios_version: String,
+    /// Type 0: BIOS release date (as written, usually mm/dd/yyyy).
+    pub bios_release_date: String,
+    /// Type 1: system manufacturer.
+    pub system_manufacturer: String,
+    /// Type 1: product name.
+    pub system_product: String,
+    /// Type 1: version.
+    pub system_version: String,
+    /// Type 1: serial number.
+    pub system_serial: String,
+    /// Type 1: UUID, in the SMBIOS 2.6+ byte order, as text.
+    pub system_uuid: String,
 }
 
 /// One UEFI memory map (GetMemoryMap) at a labelled moment.

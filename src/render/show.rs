@@ -24,6 +24,21 @@ pub fn table(r: &ShowReport) -> String {
             "Collected at (firmware clock)".to_string(),
             id.time.clone().unwrap_or_default(),
         ]);
+        if let Some(sm) = &id.smbios {
+            for (k, v) in [
+                ("SMBIOS version", &sm.version),
+                ("BIOS vendor", &sm.bios_vendor),
+                ("BIOS version", &sm.bios_version),
+                ("BIOS release date", &sm.bios_release_date),
+                ("System manufacturer", &sm.system_manufacturer),
+                ("System product", &sm.system_product),
+                ("System serial", &sm.system_serial),
+                ("System UUID", &sm.system_uuid),
+                ("SMBIOS table SHA-256", &sm.sha256),
+            ] {
+                t.add_row(vec![k.to_string(), v.clone()]);
+            }
+        }
         let _ = writeln!(out, "{t}");
     }
     if let Some(m) = r.memory_maps.first() {
