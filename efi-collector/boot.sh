@@ -7,15 +7,19 @@
 #
 #   efi-collector/boot.sh OUT [--ram MB] [--ovmf plain|secboot|ms]
 #                             [--acpitable FILE]... [--file SRC=ESP\PATH]...
-#                             [--smbios ARGS]...
+#                             [--smbios ARGS]... [--config TEXT]
+#
+# --config replaces \bootaudit\config (default "mode=shutdown"); e.g.
+# "mode=exit-boot-services disturb=1" runs the lab mode: the machine resets
+# after ExitBootServices and the collector runs again to report it.
 #
 # Needs: qemu-system-x86 ovmf swtpm swtpm-tools mtools dosfstools and the
 # x86_64-unknown-uefi Rust target. No root, no mount.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-[ $# -ge 1 ] || { sed -n '2,13p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n "2,18p" "$0"; exit 2; }
 out=$(mkdir -p "$1" && cd "$1" && pwd); shift
-ram=1024; ovmf=plain; extra_qemu=(); files=()
+ram=1024; ovmf=plain; extra_qemu=(); files=(); config="mode=shutdown"
 while [ $# -gt 0 ]; do
     case "$1" in
         --ram) ram=$2; shift 2 ;;
@@ -23,6 +27,7 @@ while [ $# -gt 0 ]; do
         --acpitable) extra_qemu+=(-acpitable "file=$(realpath "$2")"); shift 2 ;;
         --smbios) extra_qemu+=(-smbios "$2"); shift 2 ;;
         --file) files+=("$2"); shift 2 ;;
+        --config) config=$2; shift 2 ;;
         *) echo "boot.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -49,7 +54,7 @@ mkfs.fat -C -n BOOTAUDIT "$esp" 65536 >/dev/null
 export MTOOLS_SKIP_CHECK=1
 mmd -i "$esp" ::/EFI ::/EFI/BOOT ::/bootaudit
 mcopy -i "$esp" "$efi" ::/EFI/BOOT/BOOTX64.EFI
-printf 'mode=shutdown\n' > "$work/config"
+printf '%s\n' "$config" > "$work/config"
 mcopy -i "$esp" "$work/config" ::/bootaudit/config
 for f in "${files[@]}"; do
     src=${f%%=*}; dst=${f#*=}

@@ -80,6 +80,8 @@ pub struct ShowReport {
     pub memory_maps: Vec<MapView>,
     /// The quiet-window evidence.
     pub map_key_watch: Option<MapKeyWatch>,
+    /// The previous boot's exit-boot-services lab record.
+    pub previous_exit_boot_services: Option<crate::snapshot::ExitBootServicesRecord>,
     /// The TPM.
     pub tpm: Option<TpmView>,
     /// The ACPI part as collected (RSDP and table facts).
@@ -162,6 +164,7 @@ pub fn build(file: &str, s: &Snapshot) -> ShowReport {
         identity: s.identity.clone(),
         memory_maps,
         map_key_watch: s.map_key_watch.clone(),
+        previous_exit_boot_services: s.previous_exit_boot_services.clone(),
         tpm,
         acpi: s.acpi.clone(),
         secure_boot: s.secure_boot.clone(),

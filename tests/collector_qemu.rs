@@ -243,6 +243,39 @@ fn smbios_facts_are_what_qemu_was_told() {
     assert!(sm.table_length > 0);
 }
 
+#[test]
+fn exit_boot_services_retry_loop_survives_a_disturbed_map() {
+    // The lab mode: the collector allocates between GetMemoryMap and
+    // ExitBootServices on its first attempt, so the firmware must refuse the
+    // stale MapKey and the loop must read the map again; the record goes to
+    // a non-volatile variable, the machine resets, and the next collection
+    // (snap-0001) reports it.
+    let dir = tempfile::tempdir().unwrap();
+    let first = boot_with(
+        dir.path(),
+        &["--config", "mode=exit-boot-services disturb=1"],
+    );
+    let s0 = snapshot::read_file(&first).unwrap();
+    assert!(s0.previous_exit_boot_services.is_none());
+    let s1 = snapshot::read_file(&first.with_file_name("snap-0001.json")).unwrap();
+    let r = s1
+        .previous_exit_boot_services
+        .expect("the record of the lab run");
+    assert_eq!(r.attempts, 2);
+    assert_eq!(r.statuses, ["INVALID_PARAMETER", "SUCCESS"]);
+    assert!(r.succeeded);
+    assert_eq!(r.descriptors.len() as u32, r.descriptors_total);
+    // The final map is a real map of this machine: it covers the same
+    // conventional memory ranges' neighbourhood as the pre-exit map, i.e.
+    // its total pages equal those of the map the first boot took last.
+    let total = |d: &[snapshot::MemoryDescriptor]| d.iter().map(|x| x.pages).sum::<u64>();
+    let after = s0.memory_maps.iter().find(|m| m.label == "after").unwrap();
+    assert_eq!(total(&r.descriptors), total(&after.descriptors));
+    // Reported once: the variable was deleted, so a later plain collection
+    // in the same machine would not see it again (snap-0001 is the last).
+    assert!(!first.with_file_name("snap-0002.json").exists());
+}
+
 /// Disassembles one table with `iasl -d` and returns the signature it reads.
 fn iasl_signature(table: &Path) -> String {
     let dsl = iasl(table);

@@ -15,12 +15,16 @@ pub enum Mode {
     Return,
     /// Power off (labs and tests).
     Shutdown,
+    /// Lab: ExitBootServices with the MapKey retry loop, record, reset.
+    ExitBootServices,
 }
 
 /// The collector's configuration.
 pub struct Config {
     /// What to do after collecting.
     pub mode: Mode,
+    /// Lab: disturb the memory map on the first ExitBootServices attempt.
+    pub disturb: bool,
 }
 
 fn parse(text: &str, cfg: &mut Config) {
@@ -28,6 +32,8 @@ fn parse(text: &str, cfg: &mut Config) {
         match word.trim() {
             "mode=shutdown" | "shutdown" => cfg.mode = Mode::Shutdown,
             "mode=return" | "return" => cfg.mode = Mode::Return,
+            "mode=exit-boot-services" | "exit-boot-services" => cfg.mode = Mode::ExitBootServices,
+            "disturb=1" => cfg.disturb = true,
             _ => {}
         }
     }
@@ -35,7 +41,10 @@ fn parse(text: &str, cfg: &mut Config) {
 
 /// Reads the configuration; anything unreadable leaves the default.
 pub fn load() -> Config {
-    let mut cfg = Config { mode: Mode::Return };
+    let mut cfg = Config {
+        mode: Mode::Return,
+        disturb: false,
+    };
     if let Ok(sfs) = boot::get_image_file_system(boot::image_handle()) {
         let mut fs = FileSystem::new(sfs);
         if let Ok(bytes) = fs.read(cstr16!("bootaudit\\config")) {

@@ -15,6 +15,7 @@ extern crate alloc;
 
 mod acpi;
 mod config;
+mod ebs;
 mod identity;
 mod images;
 mod memmap;
@@ -59,6 +60,8 @@ fn main() -> Status {
     let mut errors = Vec::new();
 
     memmap::take(&mut snap, "entry", &mut errors);
+    snap.previous_exit_boot_services = ebs::previous(&mut errors);
+    let lab_cycle_done = snap.previous_exit_boot_services.is_some();
     let mut id = identity::collect(&mut errors);
     id.smbios = smbios::collect(&mut errors);
     snap.identity = Some(id);
@@ -82,6 +85,11 @@ fn main() -> Status {
     match cfg.mode {
         config::Mode::Shutdown => runtime::reset(ResetType::SHUTDOWN, Status::SUCCESS, None),
         config::Mode::Return => Status::SUCCESS,
+        // The boot after a lab run reports its record, then powers off.
+        config::Mode::ExitBootServices if lab_cycle_done => {
+            runtime::reset(ResetType::SHUTDOWN, Status::SUCCESS, None)
+        }
+        config::Mode::ExitBootServices => ebs::run(cfg.disturb),
     }
 }
 

@@ -19,15 +19,15 @@ const SLACK: usize = 32;
 /// Bound on the buffer size (a map of 64k descriptors of 48 bytes).
 const MAX_MAP: usize = 3 << 20;
 
-struct Meta {
-    size: usize,
-    key: usize,
-    desc_size: usize,
-    version: u32,
+pub(crate) struct Meta {
+    pub size: usize,
+    pub key: usize,
+    pub desc_size: usize,
+    pub version: u32,
 }
 
 /// GetMemoryMap into `buf`; Err(status, bytes needed) on failure.
-fn raw(buf: &mut [u8]) -> Result<Meta, (Status, usize)> {
+pub(crate) fn raw(buf: &mut [u8]) -> Result<Meta, (Status, usize)> {
     let Some(st) = uefi::table::system_table_raw() else {
         return Err((Status::NOT_READY, 0));
     };
@@ -58,7 +58,7 @@ fn raw(buf: &mut [u8]) -> Result<Meta, (Status, usize)> {
 }
 
 /// A buffer large enough for the current map plus slack.
-fn buffer() -> Result<Vec<u8>, Status> {
+pub(crate) fn buffer() -> Result<Vec<u8>, Status> {
     let needed = match raw(&mut []) {
         Ok(_) => 0,
         Err((Status::BUFFER_TOO_SMALL, n)) => n,

@@ -44,6 +44,10 @@ pub struct Snapshot {
     /// Whether the MapKey moved while the collector allocated nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub map_key_watch: Option<MapKeyWatch>,
+    /// What the previous boot's `exit-boot-services` lab run recorded (in a
+    /// non-volatile variable, read and deleted by this collection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_exit_boot_services: Option<ExitBootServicesRecord>,
     /// The TPM: capability, event log and PCR values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tpm: Option<Tpm>,
@@ -196,6 +200,26 @@ pub struct MapKeyWatch {
     pub removed: Vec<MemoryDescriptor>,
     /// Descriptors present in the second map and not the first.
     pub added: Vec<MemoryDescriptor>,
+}
+
+/// The collector's ExitBootServices lab run: the MapKey retry loop's
+/// attempts and the memory map that ExitBootServices finally accepted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitBootServicesRecord {
+    /// ExitBootServices calls made (at most 8).
+    pub attempts: u32,
+    /// The status of each call (`INVALID_PARAMETER` means the MapKey was
+    /// stale: the map changed after GetMemoryMap).
+    pub statuses: Vec<String>,
+    /// True when the last call succeeded.
+    pub succeeded: bool,
+    /// The MapKey of the final map.
+    pub final_map_key: u64,
+    /// Descriptors in the final map.
+    pub descriptors_total: u32,
+    /// The final map's descriptors (all of them, unless the variable's size
+    /// limit cut the list: compare with `descriptors_total`).
+    pub descriptors: Vec<MemoryDescriptor>,
 }
 
 /// The TPM as the firmware sees it (EFI_TCG2_PROTOCOL).

@@ -75,6 +75,16 @@ pub fn table(r: &ShowReport) -> String {
             w.removed.len()
         );
     }
+    if let Some(e) = &r.previous_exit_boot_services {
+        let _ = writeln!(
+            out,
+            "Previous boot's ExitBootServices lab run: {} attempts ({}), final MapKey {}, {} descriptors",
+            e.attempts,
+            e.statuses.join(", "),
+            e.final_map_key,
+            e.descriptors_total
+        );
+    }
     if let Some(tpm) = &r.tpm {
         let _ = writeln!(
             out,
