@@ -130,11 +130,11 @@ pub fn run(disturb: bool) -> ! {
     let mut statuses = [0u64; MAX_ATTEMPTS];
     let mut attempts = 0usize;
     let mut last: Option<crate::memmap::Meta> = None;
-    for i in 0..MAX_ATTEMPTS {
+    for (i, status) in statuses.iter_mut().enumerate() {
         let meta = match crate::memmap::raw(&mut map) {
             Ok(m) => m,
             Err((s, _)) => {
-                statuses[i] = s.0 as u64;
+                *status = s.0 as u64;
                 attempts = i + 1;
                 continue;
             }
@@ -145,7 +145,7 @@ pub fn run(disturb: bool) -> ! {
         }
         // Safety: `bs` is the boot services table; the image handle is ours.
         let st = unsafe { ((*bs).exit_boot_services)(image.as_ptr(), meta.key) };
-        statuses[i] = st.0 as u64;
+        *status = st.0 as u64;
         attempts = i + 1;
         last = Some(meta);
         if st == Status::SUCCESS {
@@ -159,11 +159,7 @@ pub fn run(disturb: bool) -> ! {
     let (key, desc_size, count) = last.as_ref().map_or((0, 0, 0), |m| {
         (m.key, m.desc_size, m.size / m.desc_size.max(1))
     });
-    let room = if desc_size > 0 {
-        (RECORD_MAX - HEADER) / desc_size
-    } else {
-        0
-    };
+    let room = (RECORD_MAX - HEADER).checked_div(desc_size).unwrap_or(0);
     let stored = count.min(room);
     rec[..8].copy_from_slice(MAGIC);
     rec[8..12].copy_from_slice(&(attempts as u32).to_le_bytes());
