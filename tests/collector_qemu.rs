@@ -276,6 +276,73 @@ fn exit_boot_services_retry_loop_survives_a_disturbed_map() {
     assert!(!first.with_file_name("snap-0002.json").exists());
 }
 
+#[test]
+fn chain_mode_starts_the_configured_loader_from_the_same_esp() {
+    // The chained loader is a second copy of the collector, given the load
+    // options `mode=shutdown`: it writes the next snapshot and powers off.
+    let dir = tempfile::tempdir().unwrap();
+    let efi = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("efi-collector/target/x86_64-unknown-uefi/release/efi-collector.efi");
+    // boot.sh builds the collector first; build it here too so the copy
+    // exists before the ESP is made.
+    let st = Command::new("cargo")
+        .args(["build", "--release", "--quiet"])
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("efi-collector"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let next = dir.path().join("next.efi");
+    std::fs::copy(&efi, &next).unwrap();
+    let first = boot_with(
+        &dir.path().join("out"),
+        &[
+            "--file",
+            &format!("{}=EFI\\BOOT\\next.efi", next.display()),
+            "--config",
+            "mode=chain chain=\\EFI\\BOOT\\next.efi chain-options=mode=shutdown",
+        ],
+    );
+    let parent = snapshot::read_file(&first).unwrap();
+    let child = snapshot::read_file(&first.with_file_name("snap-0001.json")).unwrap();
+    let paths = |s: &snapshot::Snapshot| -> Vec<String> {
+        s.loaded_images
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|i| i.device_path.clone())
+            .filter(|p| !p.contains("FvFile("))
+            .collect()
+    };
+    let me = paths(&parent)
+        .into_iter()
+        .find(|p| p.ends_with("BOOTX64.EFI"))
+        .unwrap();
+    let prefix = me.trim_end_matches("\\EFI\\BOOT\\BOOTX64.EFI");
+    // Loaded from the same device, by its full device path.
+    assert!(
+        paths(&child).contains(&format!("{prefix}\\EFI\\BOOT\\next.efi")),
+        "{:?}",
+        paths(&child)
+    );
+    // The firmware measured the chained loader into PCR4, and the child's
+    // log still replays to the PCRs it read.
+    let tpm = child.tpm.as_ref().unwrap();
+    let log = snapshot::event_log(tpm, "child").unwrap().unwrap();
+    let apps: Vec<String> = log
+        .events
+        .iter()
+        .filter(|e| {
+            e.pcr == 4
+                && e.event_type == bootaudit::eventlog::types::ev::EFI_BOOT_SERVICES_APPLICATION
+        })
+        .map(|e| e.decode().summary())
+        .collect();
+    assert!(apps.iter().any(|a| a.contains("next.efi")), "{apps:?}");
+    assert!(snapshot::self_check(tpm, &log)
+        .iter()
+        .all(|v| v.verdict == bootaudit::pcrs::Verdict::Match));
+}
+
 /// Disassembles one table with `iasl -d` and returns the signature it reads.
 fn iasl_signature(table: &Path) -> String {
     let dsl = iasl(table);

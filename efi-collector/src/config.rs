@@ -3,7 +3,7 @@
 //! Deployment default: return to the firmware's boot manager, so the next
 //! Boot#### entry runs.
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use uefi::fs::FileSystem;
 use uefi::prelude::*;
 use uefi::proto::loaded_image::LoadedImage;
@@ -17,6 +17,8 @@ pub enum Mode {
     Shutdown,
     /// Lab: ExitBootServices with the MapKey retry loop, record, reset.
     ExitBootServices,
+    /// Load and start `Config::chain` from the same ESP.
+    Chain,
 }
 
 /// The collector's configuration.
@@ -25,6 +27,11 @@ pub struct Config {
     pub mode: Mode,
     /// Lab: disturb the memory map on the first ExitBootServices attempt.
     pub disturb: bool,
+    /// The loader to chain to (`chain=\EFI\debian\shimx64.efi`).
+    pub chain: Option<String>,
+    /// Load options for the chained loader (`chain-options=...`, the rest
+    /// of the word after the first `=`).
+    pub chain_options: Option<String>,
 }
 
 fn parse(text: &str, cfg: &mut Config) {
@@ -34,6 +41,11 @@ fn parse(text: &str, cfg: &mut Config) {
             "mode=return" | "return" => cfg.mode = Mode::Return,
             "mode=exit-boot-services" | "exit-boot-services" => cfg.mode = Mode::ExitBootServices,
             "disturb=1" => cfg.disturb = true,
+            "mode=chain" => cfg.mode = Mode::Chain,
+            w if w.starts_with("chain=") => cfg.chain = Some(w["chain=".len()..].to_string()),
+            w if w.starts_with("chain-options=") => {
+                cfg.chain_options = Some(w["chain-options=".len()..].to_string())
+            }
             _ => {}
         }
     }
@@ -44,6 +56,8 @@ pub fn load() -> Config {
     let mut cfg = Config {
         mode: Mode::Return,
         disturb: false,
+        chain: None,
+        chain_options: None,
     };
     if let Ok(sfs) = boot::get_image_file_system(boot::image_handle()) {
         let mut fs = FileSystem::new(sfs);

@@ -14,6 +14,7 @@
 extern crate alloc;
 
 mod acpi;
+mod chain;
 mod config;
 mod ebs;
 mod identity;
@@ -90,15 +91,30 @@ fn main() -> Status {
             runtime::reset(ResetType::SHUTDOWN, Status::SUCCESS, None)
         }
         config::Mode::ExitBootServices => ebs::run(cfg.disturb),
+        config::Mode::Chain => match cfg.chain.as_deref() {
+            Some(path) => match chain::run(path, cfg.chain_options.as_deref()) {
+                Ok(s) => s,
+                Err(e) => {
+                    // Back to the boot manager: the next boot option runs.
+                    say(&format!("bootaudit: chain-load failed: {e}\r\n"));
+                    Status::SUCCESS
+                }
+            },
+            None => Status::SUCCESS,
+        },
     }
 }
 
 fn print_status(r: &Result<String, String>) {
-    let line = match r {
+    say(&match r {
         Ok(name) => format!("bootaudit: snapshot written to {name}\r\n"),
         Err(e) => format!("bootaudit: snapshot NOT written: {e}\r\n"),
-    };
+    });
+}
+
+/// One line on the firmware console.
+fn say(line: &str) {
     system::with_stdout(|out| {
-        let _ = core::fmt::Write::write_str(out, &line);
+        let _ = core::fmt::Write::write_str(out, line);
     });
 }
