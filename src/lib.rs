@@ -7,8 +7,11 @@
 
 pub mod devpath;
 pub mod efi;
+pub mod esp;
 pub mod eventlog;
+pub mod fsutil;
 pub mod hexser;
+pub mod ingest;
 pub mod pcrs;
 pub mod render;
 pub mod show;

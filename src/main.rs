@@ -44,6 +44,19 @@ enum Command {
         #[arg(long = "pcr", value_name = "N", value_delimiter = ',', num_args = 1.., value_parser = clap::value_parser!(u32).range(0..24))]
         pcr: Vec<u32>,
     },
+    /// Pull the collector's snapshots out of an ESP (a mounted directory, or
+    /// a raw FAT or GPT/MBR disk image, read in-process without mounting or
+    /// modifying it), validate them, and write them into a directory.
+    Ingest {
+        /// The ESP: a directory or an image file.
+        esp: PathBuf,
+        /// Where to write the snapshots.
+        #[arg(short, long, value_name = "DIR")]
+        out: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Summarise a snapshot: identity, memory maps, MapKey evidence, TPM,
     /// and whether its event log replays to the PCRs it recorded.
     Show {
@@ -111,6 +124,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             match format {
                 Format::Table => emit(&render::eventlog::table(&r))?,
+                Format::Json => emit_json(&r)?,
+            }
+            Ok(if r.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Ingest { esp, out, format } => {
+            let r = bootaudit::ingest::ingest(&esp, &out)?;
+            match format {
+                Format::Table => emit(&render::ingest::table(&r))?,
                 Format::Json => emit_json(&r)?,
             }
             Ok(if r.ok {

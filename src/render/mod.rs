@@ -2,6 +2,7 @@
 //! compute anything themselves.
 
 pub mod eventlog;
+pub mod ingest;
 pub mod show;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;

@@ -1,0 +1,10 @@
+//! Fuzz target for snapshot reading and the `show` summary built on it.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(s) = bootaudit::snapshot::parse(data, "fuzz") {
+        let _ = bootaudit::show::build("fuzz", &s);
+    }
+});

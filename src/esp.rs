@@ -1,0 +1,488 @@
+//! The EFI System Partition as evidence: a mounted directory, or a raw disk
+//! image read in-process (a bare FAT file system, or the FAT partition of an
+//! MBR or GPT disk), never mounted and never modified. The image is opened
+//! read-only; whatever the FAT driver wants to write (a dirty flag) lands in
+//! an in-memory overlay, so the evidence file stays byte-for-byte intact.
+//!
+//! Images come from machines that may be compromised: partition tables are
+//! bounds-checked against the image size, the walk is bounded in depth,
+//! file count and bytes read, and every error names the image and what was
+//! wrong.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+/// The ESP partition type GUID C12A7328-F81F-11D2-BA4B-00A0C93EC93B, as
+/// stored on disk.
+pub const ESP_TYPE: [u8; 16] = [
+    0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8, 0xd2, 0x11, 0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b,
+];
+/// The most bytes read out of one ESP (files are small; an ESP is at most a
+/// few hundred MiB).
+pub const MAX_BYTES: u64 = 1 << 30;
+/// The most files read out of one ESP.
+pub const MAX_FILES: usize = 100_000;
+const MAX_DEPTH: usize = 16;
+/// A FAT directory holds at most 65,536 entries; a cyclic cluster chain in
+/// a hostile image would otherwise list one forever.
+const MAX_DIR_ENTRIES: usize = 65_536;
+const SECTOR: u64 = 512;
+
+/// Why an ESP could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum EspError {
+    /// The path could not be read.
+    #[error("{path}: {what}: {cause}")]
+    Io {
+        /// The directory or image.
+        path: String,
+        /// What was being read.
+        what: String,
+        /// The error.
+        cause: io::Error,
+    },
+    /// The image holds no FAT file system bootaudit can find.
+    #[error("{path}: {why}")]
+    Layout {
+        /// The image.
+        path: String,
+        /// What was wrong, with the byte offset.
+        why: String,
+    },
+    /// More files or bytes than an ESP can hold.
+    #[error("{path}: more than {limit} {what}; not an ESP")]
+    TooLarge {
+        /// The directory or image.
+        path: String,
+        /// The limit.
+        limit: u64,
+        /// Files or bytes.
+        what: &'static str,
+    },
+}
+
+/// Where the FAT file system starts in an image, and how it was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Volume {
+    /// Byte offset of the file system.
+    pub offset: u64,
+    /// Its length in bytes.
+    pub length: u64,
+    /// `fat` (a bare file system), `mbr` or `gpt` (with the partition number).
+    pub layout: String,
+}
+
+fn looks_fat(boot: &[u8]) -> bool {
+    boot.len() >= 512
+        && boot[510] == 0x55
+        && boot[511] == 0xaa
+        && (boot[0] == 0xeb || boot[0] == 0xe9)
+        && u16::from_le_bytes([boot[11], boot[12]]).is_power_of_two()
+        && (&boot[54..57] == b"FAT" || &boot[82..85] == b"FAT")
+}
+
+fn le32(b: &[u8], o: usize) -> u32 {
+    u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
+}
+fn le64(b: &[u8], o: usize) -> u64 {
+    u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]))
+}
+
+/// Finds the FAT volume in an image of `size` bytes: a bare FAT file
+/// system, else the ESP of a GPT disk (its first FAT partition when no ESP
+/// type is set), else the first FAT partition of an MBR disk.
+pub fn find_volume<R: Read + Seek>(r: &mut R, size: u64) -> Result<Volume, String> {
+    let mut s0 = [0u8; 512];
+    read_at(r, 0, &mut s0)
+        .map_err(|e| format!("byte offset 0: cannot read the first sector: {e}"))?;
+    if looks_fat(&s0) {
+        return Ok(Volume {
+            offset: 0,
+            length: size,
+            layout: "fat".into(),
+        });
+    }
+    if s0[510] != 0x55 || s0[511] != 0xaa {
+        return Err("byte offset 510: no boot signature (55 AA): neither a FAT file system nor a partitioned disk".into());
+    }
+    let parts: Vec<(u8, u64, u64)> = (0..4)
+        .map(|i| {
+            let e = &s0[446 + 16 * i..462 + 16 * i];
+            (
+                e[4],
+                le32(e, 8) as u64 * SECTOR,
+                le32(e, 12) as u64 * SECTOR,
+            )
+        })
+        .collect();
+    if parts.iter().any(|p| p.0 == 0xee) {
+        return gpt(r, size);
+    }
+    for (i, (ty, start, len)) in parts.into_iter().enumerate() {
+        if ty == 0 || len == 0 {
+            continue;
+        }
+        if start.checked_add(len).is_none_or(|end| end > size) {
+            return Err(format!(
+                "byte offset {}: MBR partition {} ({start}+{len} bytes) runs past the {size}-byte image",
+                446 + 16 * i,
+                i + 1
+            ));
+        }
+        let mut b = [0u8; 512];
+        if read_at(r, start, &mut b).is_ok() && looks_fat(&b) {
+            return Ok(Volume {
+                offset: start,
+                length: len,
+                layout: format!("mbr partition {}", i + 1),
+            });
+        }
+    }
+    Err("byte offset 446: no FAT partition in the MBR".into())
+}
+
+fn gpt<R: Read + Seek>(r: &mut R, size: u64) -> Result<Volume, String> {
+    let mut h = [0u8; 92];
+    read_at(r, SECTOR, &mut h)
+        .map_err(|e| format!("byte offset 512: cannot read the GPT header: {e}"))?;
+    if &h[..8] != b"EFI PART" {
+        return Err("byte offset 512: protective MBR but no \"EFI PART\" header".into());
+    }
+    let entries_lba = le64(&h, 72);
+    let count = le32(&h, 80) as u64;
+    let esize = le32(&h, 84) as u64;
+    if !(128..=4096).contains(&esize) || count > 4096 {
+        return Err(format!(
+            "byte offset 592: {count} partition entries of {esize} bytes"
+        ));
+    }
+    let table_at = entries_lba
+        .checked_mul(SECTOR)
+        .filter(|&o| o.saturating_add(count * esize) <= size);
+    let Some(table_at) = table_at else {
+        return Err(format!(
+            "byte offset 584: partition entries at LBA {entries_lba} lie outside the image"
+        ));
+    };
+    let mut first_fat = None;
+    for i in 0..count {
+        let mut e = [0u8; 128];
+        let at = table_at + i * esize;
+        read_at(r, at, &mut e).map_err(|x| format!("byte offset {at}: {x}"))?;
+        if e[..16] == [0; 16] {
+            continue;
+        }
+        let (first, last) = (le64(&e, 32), le64(&e, 40));
+        let start = first.saturating_mul(SECTOR);
+        let end = last.saturating_add(1).saturating_mul(SECTOR);
+        if last < first || end > size {
+            return Err(format!(
+                "byte offset {at}: GPT partition {} (LBA {first}-{last}) runs past the image",
+                i + 1
+            ));
+        }
+        let v = Volume {
+            offset: start,
+            length: end - start,
+            layout: format!("gpt partition {}", i + 1),
+        };
+        if e[..16] == ESP_TYPE {
+            return Ok(v);
+        }
+        let mut b = [0u8; 512];
+        if first_fat.is_none() && read_at(r, start, &mut b).is_ok() && looks_fat(&b) {
+            first_fat = Some(v);
+        }
+    }
+    first_fat.ok_or_else(|| "no EFI System Partition (nor any FAT partition) in the GPT".into())
+}
+
+fn read_at<R: Read + Seek>(r: &mut R, at: u64, buf: &mut [u8]) -> io::Result<()> {
+    r.seek(SeekFrom::Start(at))?;
+    r.read_exact(buf)
+}
+
+/// A window onto `[offset, offset + length)` of a read-only source. Writes
+/// go to an in-memory overlay (bounded), never to the source.
+pub struct Overlay<R> {
+    inner: R,
+    offset: u64,
+    length: u64,
+    pos: u64,
+    written: BTreeMap<u64, u8>,
+}
+
+impl<R: Read + Seek> Overlay<R> {
+    /// A window of `length` bytes at `offset`.
+    pub fn new(inner: R, offset: u64, length: u64) -> Self {
+        Overlay {
+            inner,
+            offset,
+            length,
+            pos: 0,
+            written: BTreeMap::new(),
+        }
+    }
+}
+
+impl<R: Read + Seek> Read for Overlay<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.length.saturating_sub(self.pos);
+        let n = (buf.len() as u64).min(left) as usize;
+        if n == 0 {
+            return Ok(0);
+        }
+        self.inner.seek(SeekFrom::Start(self.offset + self.pos))?;
+        self.inner.read_exact(&mut buf[..n])?;
+        for (&at, &b) in self.written.range(self.pos..self.pos + n as u64) {
+            buf[(at - self.pos) as usize] = b;
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R> Write for Overlay<R> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.written.len() + buf.len() > 1 << 20 {
+            return Err(io::Error::other(
+                "read-only evidence: too many writes to the overlay",
+            ));
+        }
+        for (i, &b) in buf.iter().enumerate() {
+            self.written.insert(self.pos + i as u64, b);
+        }
+        self.pos += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<R> Seek for Overlay<R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let new = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.length.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos =
+            new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek out of range"))?;
+        Ok(self.pos)
+    }
+}
+
+/// One file read from an ESP: its path relative to the ESP root, with `/`
+/// separators, and its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EspFile {
+    /// Path relative to the root ("bootaudit/snap-0000.json").
+    pub path: String,
+    /// Contents.
+    pub bytes: Vec<u8>,
+}
+
+/// Reads every file under `subdir` (case-insensitive, e.g. "bootaudit") of
+/// the ESP at `source`: a directory, or an image file.
+pub fn read_tree(source: &Path, subdir: &str) -> Result<(String, Vec<EspFile>), EspError> {
+    let name = source.display().to_string();
+    let io = |what: &str, cause| EspError::Io {
+        path: name.clone(),
+        what: what.to_string(),
+        cause,
+    };
+    if source.is_dir() {
+        let mut out = Vec::new();
+        let mut budget = MAX_BYTES;
+        let Some(dir) = std::fs::read_dir(source)
+            .map_err(|e| io("list", e))?
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().eq_ignore_ascii_case(subdir))
+        else {
+            return Ok(("directory".into(), out));
+        };
+        walk_dir(
+            &dir.path(),
+            &dir.file_name().to_string_lossy(),
+            0,
+            &mut out,
+            &mut budget,
+            &name,
+        )?;
+        return Ok(("directory".into(), out));
+    }
+    let f = File::open(source).map_err(|e| io("open", e))?;
+    let size = f.metadata().map_err(|e| io("size", e))?.len();
+    read_image(f, size, subdir, &name)
+}
+
+/// Reads every file under `subdir` of the FAT volume in an image of `size`
+/// bytes; `name` names the image in errors.
+///
+/// The FAT driver (the `fatfs` crate, 0.3) can panic on a hostile image (a
+/// directory entry or chain pointing at cluster 0 or 1 underflows its
+/// cluster arithmetic: found by the `esp_image` fuzz target). Its panics are
+/// caught here and reported as a malformed image, so no input takes the
+/// process down.
+pub fn read_image<R: Read + Seek>(
+    f: R,
+    size: u64,
+    subdir: &str,
+    name: &str,
+) -> Result<(String, Vec<EspFile>), EspError> {
+    let run = std::panic::AssertUnwindSafe(|| read_image_inner(f, size, subdir, name));
+    // Quiet while the FAT reader runs: its panic is reported as an error,
+    // not as a backtrace on the responder's terminal.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(run);
+    std::panic::set_hook(hook);
+    result.unwrap_or_else(|_| {
+        Err(EspError::Layout {
+            path: name.to_string(),
+            why: "the FAT file system is malformed (the FAT reader gave up on it)".into(),
+        })
+    })
+}
+
+fn read_image_inner<R: Read + Seek>(
+    mut f: R,
+    size: u64,
+    subdir: &str,
+    name: &str,
+) -> Result<(String, Vec<EspFile>), EspError> {
+    let name = name.to_string();
+    let vol = find_volume(&mut f, size).map_err(|why| EspError::Layout {
+        path: name.clone(),
+        why,
+    })?;
+    let fs = fatfs::FileSystem::new(
+        Overlay::new(f, vol.offset, vol.length),
+        fatfs::FsOptions::new(),
+    )
+    .map_err(|e| EspError::Layout {
+        path: name.clone(),
+        why: format!("byte offset {}: not a FAT file system ({e})", vol.offset),
+    })?;
+    let mut out = Vec::new();
+    let mut budget = MAX_BYTES;
+    let root = fs.root_dir();
+    let found = root
+        .iter()
+        .flatten()
+        .find(|e| e.is_dir() && e.file_name().eq_ignore_ascii_case(subdir));
+    if let Some(d) = found {
+        walk_fat(&d.to_dir(), &d.file_name(), 0, &mut out, &mut budget, &name)?;
+    }
+    Ok((vol.layout, out))
+}
+
+fn push(
+    out: &mut Vec<EspFile>,
+    budget: &mut u64,
+    file: EspFile,
+    name: &str,
+) -> Result<(), EspError> {
+    if out.len() >= MAX_FILES {
+        return Err(EspError::TooLarge {
+            path: name.into(),
+            limit: MAX_FILES as u64,
+            what: "files",
+        });
+    }
+    *budget = budget
+        .checked_sub(file.bytes.len() as u64)
+        .ok_or_else(|| EspError::TooLarge {
+            path: name.into(),
+            limit: MAX_BYTES,
+            what: "bytes",
+        })?;
+    out.push(file);
+    Ok(())
+}
+
+fn walk_dir(
+    dir: &Path,
+    rel: &str,
+    depth: usize,
+    out: &mut Vec<EspFile>,
+    budget: &mut u64,
+    name: &str,
+) -> Result<(), EspError> {
+    if depth > MAX_DEPTH {
+        return Ok(());
+    }
+    let io = |what: String, cause| EspError::Io {
+        path: name.to_string(),
+        what,
+        cause,
+    };
+    for e in std::fs::read_dir(dir)
+        .map_err(|c| io(format!("list {rel}"), c))?
+        .flatten()
+    {
+        let p = e.path();
+        let child = format!("{rel}/{}", e.file_name().to_string_lossy());
+        let ft = e.file_type().map_err(|c| io(child.clone(), c))?;
+        if ft.is_dir() {
+            walk_dir(&p, &child, depth + 1, out, budget, name)?;
+        } else if ft.is_file() {
+            let mut bytes = Vec::new();
+            File::open(&p)
+                .and_then(|f| f.take(*budget + 1).read_to_end(&mut bytes))
+                .map_err(|c| io(child.clone(), c))?;
+            push(out, budget, EspFile { path: child, bytes }, name)?;
+        }
+    }
+    Ok(())
+}
+
+fn walk_fat<T: fatfs::ReadWriteSeek>(
+    dir: &fatfs::Dir<T>,
+    rel: &str,
+    depth: usize,
+    out: &mut Vec<EspFile>,
+    budget: &mut u64,
+    name: &str,
+) -> Result<(), EspError> {
+    if depth > MAX_DEPTH {
+        return Ok(());
+    }
+    for e in dir.iter().take(MAX_DIR_ENTRIES) {
+        let e = e.map_err(|c| EspError::Io {
+            path: name.into(),
+            what: format!("list {rel}"),
+            cause: c,
+        })?;
+        let fname = e.file_name();
+        if fname == "." || fname == ".." {
+            continue;
+        }
+        let child = format!("{rel}/{fname}");
+        if e.is_dir() {
+            walk_fat(&e.to_dir(), &child, depth + 1, out, budget, name)?;
+        } else {
+            if e.len() > *budget {
+                return Err(EspError::TooLarge {
+                    path: name.into(),
+                    limit: MAX_BYTES,
+                    what: "bytes",
+                });
+            }
+            let mut bytes = Vec::with_capacity(e.len() as usize);
+            e.to_file()
+                .take(e.len())
+                .read_to_end(&mut bytes)
+                .map_err(|c| EspError::Io {
+                    path: name.into(),
+                    what: child.clone(),
+                    cause: c,
+                })?;
+            push(out, budget, EspFile { path: child, bytes }, name)?;
+        }
+    }
+    Ok(())
+}

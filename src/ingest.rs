@@ -1,0 +1,151 @@
+//! `bootaudit ingest`: pull the collector's snapshots out of an ESP (a
+//! mounted directory or a raw image, see [`crate::esp`]), validate each one
+//! (format, fields, the collector's own read-back SHA-256), and write them,
+//! with their ACPI sidecar files, as files the rest of the CLI reads. Files
+//! are written atomically and never overwrite a different file.
+
+use crate::esp::{self, EspError, EspFile};
+use crate::fsutil::write_atomic;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// What happened to one snapshot found on the ESP.
+#[derive(Clone, Debug, Serialize)]
+pub struct Ingested {
+    /// Its path on the ESP.
+    pub esp_path: String,
+    /// Where it was written, when it was.
+    pub written: Option<String>,
+    /// SHA-256 of the file (hex).
+    pub sha256: String,
+    /// The collector's read-back record: `verified` (the sidecar matches),
+    /// `mismatch` (it does not: the file changed after the collector wrote
+    /// it), or `missing` (no sidecar: the read-back failed or never ran).
+    pub readback: String,
+    /// `efi-collector 0.1.0`, when valid.
+    pub source: Option<String>,
+    /// Why the snapshot is not valid, when it is not.
+    pub error: Option<String>,
+    /// ACPI sidecar files written with it.
+    pub acpi_files: usize,
+}
+
+/// The whole ingest.
+#[derive(Clone, Debug, Serialize)]
+pub struct IngestReport {
+    /// The ESP as given.
+    pub esp: String,
+    /// How the FAT volume was found (`directory`, `fat`, `gpt partition 1`...).
+    pub layout: String,
+    /// Every snapshot found.
+    pub snapshots: Vec<Ingested>,
+    /// True when every snapshot is valid and its read-back verified.
+    pub ok: bool,
+}
+
+/// Reads the ESP at `source` and writes its snapshots into `out`.
+pub fn ingest(source: &Path, out: &Path) -> Result<IngestReport, EspError> {
+    let name = source.display().to_string();
+    let (layout, files) = esp::read_tree(source, "bootaudit")?;
+    std::fs::create_dir_all(out).map_err(|cause| EspError::Io {
+        path: out.display().to_string(),
+        what: "create the output directory".into(),
+        cause,
+    })?;
+    let mut snapshots = Vec::new();
+    let is_snapshot = |p: &str| {
+        let f = p.rsplit('/').next().unwrap_or("");
+        p.matches('/').count() == 1 && f.starts_with("snap-") && f.ends_with(".json")
+    };
+    let mut found: Vec<&EspFile> = files.iter().filter(|f| is_snapshot(&f.path)).collect();
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    for f in found {
+        snapshots.push(one(f, &files, out));
+    }
+    let ok = snapshots
+        .iter()
+        .all(|s| s.error.is_none() && s.readback == "verified");
+    Ok(IngestReport {
+        esp: name,
+        layout,
+        snapshots,
+        ok,
+    })
+}
+
+fn one(f: &EspFile, all: &[EspFile], out: &Path) -> Ingested {
+    let file = f.path.rsplit('/').next().unwrap_or("snap.json").to_string();
+    let stem = file.trim_end_matches(".json").to_string();
+    let sha = crate::hexser::encode(Sha256::digest(&f.bytes));
+    let side = all
+        .iter()
+        .find(|x| x.path == f.path.replace(".json", ".sha256"));
+    let readback = match side {
+        None => "missing",
+        Some(s)
+            if String::from_utf8_lossy(&s.bytes).split_whitespace().next()
+                == Some(sha.as_str()) =>
+        {
+            "verified"
+        }
+        Some(_) => "mismatch",
+    }
+    .to_string();
+    let mut r = Ingested {
+        esp_path: f.path.clone(),
+        written: None,
+        sha256: sha.clone(),
+        readback,
+        source: None,
+        error: None,
+        acpi_files: 0,
+    };
+    let snap = match crate::snapshot::parse(&f.bytes, &f.path) {
+        Ok(s) => s,
+        Err(e) => {
+            r.error = Some(e.to_string());
+            return r;
+        }
+    };
+    r.source = Some(format!("{} {}", snap.source.kind, snap.source.version));
+    // Same name and same bytes already there: nothing to do. A different
+    // file under that name: keep both, this one in a directory named by its
+    // digest (the snapshot refers to its ACPI directory by name).
+    let mut dir = out.to_path_buf();
+    let target = out.join(&file);
+    if target.exists() && std::fs::read(&target).ok().as_deref() != Some(&f.bytes[..]) {
+        dir = out.join(&sha[..16]);
+    }
+    let acpi_prefix = format!(
+        "{}/{stem}.acpi/",
+        f.path.rsplit_once('/').map_or("", |x| x.0)
+    );
+    let written = (|| -> std::io::Result<usize> {
+        std::fs::create_dir_all(&dir)?;
+        let mut n = 0;
+        for a in all.iter().filter(|a| a.path.starts_with(&acpi_prefix)) {
+            let leaf = &a.path[acpi_prefix.len()..];
+            if leaf.is_empty() || leaf.contains('/') || leaf.starts_with('.') {
+                continue;
+            }
+            let d = dir.join(format!("{stem}.acpi"));
+            std::fs::create_dir_all(&d)?;
+            write_atomic(&d.join(leaf), &a.bytes)?;
+            n += 1;
+        }
+        if let Some(s) = side {
+            write_atomic(&dir.join(format!("{stem}.sha256")), &s.bytes)?;
+        }
+        write_atomic(&dir.join(&file), &f.bytes)?;
+        Ok(n)
+    })();
+    match written {
+        Ok(n) => {
+            r.acpi_files = n;
+            r.written = Some(dir.join(&file).display().to_string());
+        }
+        Err(e) => r.error = Some(format!("{}: cannot write: {e}", dir.display())),
+    }
+    r
+}
