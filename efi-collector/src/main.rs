@@ -15,6 +15,7 @@ extern crate alloc;
 
 mod acpi;
 mod chain;
+mod clock;
 mod config;
 mod ebs;
 mod identity;
@@ -49,12 +50,14 @@ fn main() -> Status {
     // Five minutes at most, whatever happens: the firmware resets a hung
     // collector rather than leave the machine stuck before its OS.
     let _ = boot::set_watchdog_timer(300, 0x1_0000, None);
+    let clock = clock::Clock::start();
     let cfg = config::load();
     let mut snap = Snapshot {
         format: FORMAT.to_string(),
         source: Source {
             kind: "efi-collector".to_string(),
             version: VERSION.to_string(),
+            collection_us: None,
         },
         ..Snapshot::default()
     };
@@ -77,6 +80,7 @@ fn main() -> Status {
     memmap::quiet_window(&mut snap, &mut errors);
     memmap::take(&mut snap, "after", &mut errors);
     snap.errors = errors;
+    snap.source.collection_us = Some(clock.elapsed_us());
 
     let written = output::write(&mut snap, &tables);
     print_status(&written);

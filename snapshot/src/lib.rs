@@ -72,6 +72,11 @@ pub struct Source {
     pub kind: String,
     /// The producer's version (its Cargo package version).
     pub version: String,
+    /// How long the collection took, in microseconds, from entry to just
+    /// before the snapshot was written (the collector measures it with the
+    /// CPU's time-stamp counter, calibrated against a 10 ms Stall).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection_us: Option<u64>,
 }
 
 /// Firmware and platform identity.
