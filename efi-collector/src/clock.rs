@@ -23,7 +23,10 @@ impl Clock {
         let start = tsc();
         boot::stall(Duration::from_millis(10));
         let ticks_per_us = (tsc().wrapping_sub(start) / 10_000).max(1);
-        Clock { start, ticks_per_us }
+        Clock {
+            start,
+            ticks_per_us,
+        }
     }
 
     /// Microseconds since `start`.
