@@ -343,6 +343,40 @@ fn chain_mode_starts_the_configured_loader_from_the_same_esp() {
         .all(|v| v.verdict == bootaudit::pcrs::Verdict::Match));
 }
 
+#[test]
+fn a_failing_collector_hands_the_boot_back_to_the_firmware() {
+    // test-panic=1 makes the collector panic at once. Its panic handler must
+    // leave through Boot Services Exit(), so the boot manager goes on to the
+    // next boot option: here the UEFI shell, whose startup.nsh powers off.
+    let dir = tempfile::tempdir().unwrap();
+    let nsh = dir.path().join("startup.nsh");
+    std::fs::write(&nsh, "reset -s\r\n").unwrap();
+    let out = dir.path().join("out");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("efi-collector/boot.sh");
+    let st = Command::new("bash")
+        .arg(&script)
+        .arg(&out)
+        .args(["--config", "test-panic=1", "--file"])
+        .arg(format!("{}=startup.nsh", nsh.display()))
+        .output()
+        .unwrap();
+    let console = std::fs::read_to_string(out.join("console.txt")).unwrap();
+    // boot.sh fails only because there is no snapshot; QEMU powered off.
+    assert_eq!(st.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&st.stderr).contains("no snapshot"),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let failed = console
+        .find("bootaudit: collector failed")
+        .expect("the panic message");
+    let next = console
+        .find("starting Boot0003")
+        .expect("the boot manager went on");
+    assert!(failed < next);
+}
+
 /// Disassembles one table with `iasl -d` and returns the signature it reads.
 fn iasl_signature(table: &Path) -> String {
     let dsl = iasl(table);

@@ -32,6 +32,9 @@ pub struct Config {
     /// Load options for the chained loader (`chain-options=...`, the rest
     /// of the word after the first `=`).
     pub chain_options: Option<String>,
+    /// Tests only (`test-panic=1`): panic at once, to prove that a failing
+    /// collector hands the boot back to the firmware.
+    pub test_panic: bool,
 }
 
 fn parse(text: &str, cfg: &mut Config) {
@@ -41,6 +44,7 @@ fn parse(text: &str, cfg: &mut Config) {
             "mode=return" | "return" => cfg.mode = Mode::Return,
             "mode=exit-boot-services" | "exit-boot-services" => cfg.mode = Mode::ExitBootServices,
             "disturb=1" => cfg.disturb = true,
+            "test-panic=1" => cfg.test_panic = true,
             "mode=chain" => cfg.mode = Mode::Chain,
             w if w.starts_with("chain=") => cfg.chain = Some(w["chain=".len()..].to_string()),
             w if w.starts_with("chain-options=") => {
@@ -58,6 +62,7 @@ pub fn load() -> Config {
         disturb: false,
         chain: None,
         chain_options: None,
+        test_panic: false,
     };
     if let Ok(sfs) = boot::get_image_file_system(boot::image_handle()) {
         let mut fs = FileSystem::new(sfs);

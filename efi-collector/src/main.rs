@@ -22,6 +22,7 @@ mod identity;
 mod images;
 mod memmap;
 mod output;
+mod panic;
 mod secure_boot;
 mod smbios;
 mod tpm;
@@ -52,6 +53,9 @@ fn main() -> Status {
     let _ = boot::set_watchdog_timer(300, 0x1_0000, None);
     let clock = clock::Clock::start();
     let cfg = config::load();
+    if cfg.test_panic {
+        panic!("test-panic=1 in the configuration");
+    }
     let mut snap = Snapshot {
         format: FORMAT.to_string(),
         source: Source {
