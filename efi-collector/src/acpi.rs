@@ -50,9 +50,6 @@ fn le64(b: &[u8], o: usize) -> u64 {
 fn sums_to_zero(b: &[u8]) -> bool {
     b.iter().fold(0u8, |a, &x| a.wrapping_add(x)) == 0
 }
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
 
 /// One table at `addr`; None (with an error recorded) when its length makes
 /// no sense. FACS has a different header: signature and length only.
@@ -80,7 +77,7 @@ fn table(addr: u64, via: &str, errors: &mut Vec<CollectError>) -> Option<(AcpiTa
             address: addr,
             length: len as u32,
             checksum_valid: None,
-            sha256: hex(&Sha256::digest(&bytes)),
+            sha256: crate::hex(&Sha256::digest(&bytes)),
             via: via.to_string(),
             ..AcpiTable::default()
         }
@@ -96,7 +93,7 @@ fn table(addr: u64, via: &str, errors: &mut Vec<CollectError>) -> Option<(AcpiTa
             creator_id: text(&bytes[28..32]),
             creator_revision: le32(&bytes, 32),
             checksum_valid: Some(sums_to_zero(&bytes)),
-            sha256: hex(&Sha256::digest(&bytes)),
+            sha256: crate::hex(&Sha256::digest(&bytes)),
             via: via.to_string(),
             file: None,
         }

@@ -37,6 +37,17 @@ use uefi::runtime::ResetType;
 /// The collector's version, recorded in every snapshot.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// Lowercase hex, the snapshot's encoding for bytes.
+pub fn hex(b: &[u8]) -> String {
+    const D: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for &x in b {
+        s.push(D[(x >> 4) as usize] as char);
+        s.push(D[(x & 15) as usize] as char);
+    }
+    s
+}
+
 /// Records a failed part.
 pub fn failed(errors: &mut Vec<CollectError>, part: &str, what: String, status: Option<Status>) {
     errors.push(CollectError {

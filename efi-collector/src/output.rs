@@ -80,7 +80,7 @@ pub fn write(snap: &mut Snapshot, tables: &[Vec<u8>]) -> Result<String, String> 
             "{name}: read-back SHA-256 differs from what was written"
         ));
     }
-    let hexd: String = want.iter().map(|b| format!("{b:02x}")).collect();
+    let hexd = crate::hex(&want);
     let side = format!("{DIR}\\snap-{n:04}.sha256");
     let line = format!("{hexd}  snap-{n:04}.json\n");
     fs.write(path(&side)?.as_ref() as &Path, line.as_bytes())

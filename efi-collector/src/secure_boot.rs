@@ -50,10 +50,6 @@ fn get(
     }
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn byte(name: &str, errors: &mut Vec<CollectError>) -> Option<u8> {
     get(name, &VariableVendor::GLOBAL_VARIABLE, errors).and_then(|(v, _)| v.first().copied())
 }
@@ -93,7 +89,7 @@ fn boot_entry(num: u16, errors: &mut Vec<CollectError>) -> Option<BootEntry> {
         description,
         device_path,
         size: v.len() as u64,
-        sha256: hex(&Sha256::digest(&v)),
+        sha256: crate::hex(&Sha256::digest(&v)),
     })
 }
 
@@ -147,7 +143,7 @@ pub fn collect(errors: &mut Vec<CollectError>) -> SecureBoot {
                 vendor: vtext.to_string(),
                 attributes,
                 size: v.len() as u64,
-                sha256: hex(&Sha256::digest(&v)),
+                sha256: crate::hex(&Sha256::digest(&v)),
             });
         }
     }

@@ -150,9 +150,6 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Option<Smbios> {
     // SMBIOS 3 gives a maximum size: hash up to the end-of-table structure.
     let used = if exact { len } else { off.min(len) };
     s.table_length = used as u64;
-    s.sha256 = Sha256::digest(&table[..used])
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    s.sha256 = crate::hex(&Sha256::digest(&table[..used]));
     Some(s)
 }

@@ -25,15 +25,7 @@ const FINAL_EVENTS: uefi::Guid = uefi::guid!("1e2ed096-30e2-4254-bd89-863bbef823
 /// The largest log the collector copies (firmware log areas are far smaller).
 const MAX_LOG: usize = 16 << 20;
 
-fn hex(b: &[u8]) -> String {
-    const D: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(b.len() * 2);
-    for &x in b {
-        s.push(D[(x >> 4) as usize] as char);
-        s.push(D[(x & 15) as usize] as char);
-    }
-    s
-}
+use crate::hex;
 
 fn le32(p: *const u8) -> u32 {
     // Safety: callers pass pointers inside the firmware's log area.
