@@ -377,6 +377,76 @@ fn a_failing_collector_hands_the_boot_back_to_the_firmware() {
     assert!(failed < next);
 }
 
+#[test]
+fn boot_variations_ram_extra_acpi_table_and_ovmf_build() {
+    // boot.sh's options for the tampering scenarios: an extra SSDT compiled
+    // here with iasl and passed with -acpitable, 2 GiB of RAM, and the
+    // Secure Boot build of OVMF.
+    let dir = tempfile::tempdir().unwrap();
+    let asl = dir.path().join("extra.asl");
+    std::fs::write(
+        &asl,
+        "DefinitionBlock (\"extra.aml\", \"SSDT\", 2, \"BATEST\", \"BAEXTRA\", 0x42)\n{ Scope (\\_SB) { Name (BAXT, 0x1234) } }\n",
+    )
+    .unwrap();
+    let st = Command::new("iasl")
+        .arg(&asl)
+        .current_dir(dir.path())
+        .output()
+        .expect("iasl (acpica-tools)");
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stdout)
+    );
+    let aml = dir.path().join("extra.aml");
+    let p = boot_with(
+        &dir.path().join("out"),
+        &[
+            "--ram",
+            "2048",
+            "--acpitable",
+            aml.to_str().unwrap(),
+            "--ovmf",
+            "secboot",
+        ],
+    );
+    let s = snapshot::read_file(&p).unwrap();
+    let acpi = s.acpi.unwrap();
+    let extra: Vec<_> = acpi
+        .tables
+        .iter()
+        .filter(|t| t.oem_id == "BATEST")
+        .collect();
+    assert_eq!(extra.len(), 1, "{:?}", acpi.tables);
+    assert_eq!(
+        (
+            extra[0].signature.as_str(),
+            extra[0].oem_table_id.as_str(),
+            extra[0].oem_revision
+        ),
+        ("SSDT", "BAEXTRA", 0x42)
+    );
+    assert_eq!(
+        extra[0].length as u64,
+        std::fs::metadata(&aml).unwrap().len()
+    );
+    assert_eq!(
+        extra[0].sha256,
+        hex::encode(sha2::Sha256::digest(std::fs::read(&aml).unwrap()))
+    );
+    // 2 GiB: conventional memory alone is over 1.5 GiB.
+    let conventional: u64 = s.memory_maps[0]
+        .descriptors
+        .iter()
+        .filter(|d| d.ty == 7)
+        .map(|d| d.pages)
+        .sum();
+    assert!(conventional * 4096 > 1536 << 20, "{conventional} pages");
+    // The Secure Boot build (no keys enrolled in its variables here).
+    assert_eq!(s.secure_boot.unwrap().setup_mode, Some(1));
+}
+
 /// Disassembles one table with `iasl -d` and returns the signature it reads.
 fn iasl_signature(table: &Path) -> String {
     let dsl = iasl(table);

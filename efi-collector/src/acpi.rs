@@ -25,14 +25,13 @@ unsafe fn phys(addr: u64, n: usize) -> &'static [u8] {
     core::slice::from_raw_parts(addr as usize as *const u8, n)
 }
 
+/// Header text fields: ASCII, NUL padding dropped, anything else as '.'.
 fn text(b: &[u8]) -> String {
     b.iter()
-        .map(|&c| {
-            if (0x20..0x7f).contains(&c) {
-                c as char
-            } else {
-                '.'
-            }
+        .map(|&c| match c {
+            0 => ' ',
+            0x20..=0x7e => c as char,
+            _ => '.',
         })
         .collect::<String>()
         .trim_end()
