@@ -6,9 +6,11 @@
 //! for the PCR values it is checked against.
 
 pub mod devpath;
+pub mod diff;
 pub mod efi;
 pub mod esp;
 pub mod eventlog;
+pub mod findings;
 pub mod fsutil;
 pub mod hexser;
 pub mod ingest;

@@ -44,6 +44,22 @@ enum Command {
         #[arg(long = "pcr", value_name = "N", value_delimiter = ',', num_args = 1.., value_parser = clap::value_parser!(u32).range(0..24))]
         pcr: Vec<u32>,
     },
+    /// Compare a snapshot with a baseline snapshot of the same machine: every
+    /// difference as a finding with a severity and, when the evidence has
+    /// one, an explanation. Exit 1 when an unexplained finding at or above
+    /// --fail-on exists.
+    Diff {
+        /// The baseline snapshot (known good).
+        baseline: PathBuf,
+        /// The snapshot to check.
+        current: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Exit 1 when an unexplained finding at or above this severity exists.
+        #[arg(long, value_enum, default_value = "high")]
+        fail_on: bootaudit::findings::Severity,
+    },
     /// Pull the collector's snapshots out of an ESP (a mounted directory, or
     /// a raw FAT or GPT/MBR disk image, read in-process without mounting or
     /// modifying it), validate them, and write them into a directory.
@@ -130,6 +146,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
+            })
+        }
+        Command::Diff {
+            baseline,
+            current,
+            format,
+            fail_on,
+        } => {
+            let a = bootaudit::snapshot::read_file(&baseline)?;
+            let b = bootaudit::snapshot::read_file(&current)?;
+            let r = bootaudit::diff::diff(
+                &baseline.display().to_string(),
+                &a,
+                &current.display().to_string(),
+                &b,
+            );
+            match format {
+                Format::Table => emit(&render::diff::table(&r))?,
+                Format::Json => emit_json(&r)?,
+            }
+            Ok(if bootaudit::findings::fails(&r.findings, fail_on) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
             })
         }
         Command::Ingest { esp, out, format } => {

@@ -1,6 +1,7 @@
 //! Renderers: they turn computed reports into tables or JSON and never
 //! compute anything themselves.
 
+pub mod diff;
 pub mod eventlog;
 pub mod ingest;
 pub mod show;

@@ -1,0 +1,145 @@
+//! ACPI tables: added, removed and changed tables, by signature and OEM
+//! table ID. Persistence-relevant tables weigh most: a new WPBT makes
+//! Windows run a binary the firmware supplies; a new SSDT or a changed DSDT,
+//! FACP, MCFG, DMAR, IVRS or TPM2 under the same OEM revision has no
+//! innocent explanation.
+
+use crate::findings::{Category, Explainers, Finding, Severity};
+use crate::snapshot::{AcpiTable, Snapshot};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Tables whose content holds addresses that move when memory moves; their
+/// hashes are not compared (their lists and OEM facts still are).
+const POINTER_TABLES: &[&str] = &["XSDT", "RSDT", "FACP", "TPM2", "BGRT", "FACS"];
+/// Tables whose change under the same OEM revision nothing explains.
+const CRITICAL_CONTENT: &[&str] = &["DSDT", "SSDT", "MCFG", "DMAR", "IVRS", "WSMT", "WPBT"];
+
+fn key(t: &AcpiTable) -> (String, String) {
+    (t.signature.clone(), t.oem_table_id.clone())
+}
+
+fn index(s: &Snapshot) -> BTreeMap<(String, String), Vec<&AcpiTable>> {
+    let mut m: BTreeMap<_, Vec<&AcpiTable>> = BTreeMap::new();
+    if let Some(a) = &s.acpi {
+        for t in &a.tables {
+            m.entry(key(t)).or_default().push(t);
+        }
+    }
+    m
+}
+
+fn ev(t: &AcpiTable) -> serde_json::Value {
+    json!({"signature": t.signature, "oem_id": t.oem_id, "oem_table_id": t.oem_table_id,
+           "oem_revision": t.oem_revision, "length": t.length, "address": t.address, "sha256": t.sha256})
+}
+
+pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
+    if a.acpi.is_none() || b.acpi.is_none() {
+        return;
+    }
+    let (ia, ib) = (index(a), index(b));
+    let fw = Explainers {
+        firmware_update: true,
+        ..Default::default()
+    };
+    for (k, tb) in &ib {
+        let ta = ia.get(k).map(Vec::as_slice).unwrap_or(&[]);
+        for t in tb.iter().skip(ta.len()) {
+            let (sev, why, ex) = match t.signature.as_str() {
+                "WPBT" => (
+                    Severity::Critical,
+                    "a WPBT makes Windows run a firmware-supplied binary at every boot",
+                    Explainers::default(),
+                ),
+                "SSDT" => (
+                    Severity::High,
+                    "extra AML code for the OS's ACPI interpreter",
+                    Explainers::default(),
+                ),
+                _ => (
+                    Severity::Medium,
+                    "a table the firmware did not publish before",
+                    fw,
+                ),
+            };
+            f.push(
+                Finding::new(
+                    "acpi.table.added",
+                    Category::Acpi,
+                    sev,
+                    format!(
+                        "new ACPI table {} ({} {}): {why}",
+                        t.signature, t.oem_id, t.oem_table_id
+                    ),
+                    json!({"after": ev(t)}),
+                )
+                .explainable(ex),
+            );
+        }
+        for (x, y) in ta.iter().zip(tb.iter()) {
+            if x.sha256 == y.sha256 || POINTER_TABLES.contains(&y.signature.as_str()) {
+                continue;
+            }
+            let same_rev = x.oem_revision == y.oem_revision;
+            let (sev, ex) = if same_rev && CRITICAL_CONTENT.contains(&y.signature.as_str()) {
+                (Severity::High, Explainers::default())
+            } else {
+                (Severity::Medium, fw)
+            };
+            f.push(
+                Finding::new(
+                    "acpi.table.changed",
+                    Category::Acpi,
+                    sev,
+                    format!(
+                        "ACPI table {} ({}) changed{}",
+                        y.signature,
+                        y.oem_table_id,
+                        if same_rev {
+                            " under the same OEM revision"
+                        } else {
+                            ""
+                        }
+                    ),
+                    json!({"before": ev(x), "after": ev(y)}),
+                )
+                .explainable(ex),
+            );
+        }
+    }
+    for (k, ta) in &ia {
+        let tb = ib.get(k).map(Vec::as_slice).unwrap_or(&[]);
+        for t in ta.iter().skip(tb.len()) {
+            let sev = if ["DMAR", "IVRS", "TPM2", "WSMT", "TCPA"].contains(&t.signature.as_str()) {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+            f.push(
+                Finding::new(
+                    "acpi.table.removed",
+                    Category::Acpi,
+                    sev,
+                    format!(
+                        "ACPI table {} ({} {}) is gone",
+                        t.signature, t.oem_id, t.oem_table_id
+                    ),
+                    json!({"before": ev(t)}),
+                )
+                .explainable(fw),
+            );
+        }
+    }
+    if let Some(r) = b.acpi.as_ref().map(|x| &x.rsdp) {
+        if !r.checksum_valid || r.extended_checksum_valid == Some(false) {
+            f.push(Finding::new(
+                "acpi.rsdp.checksum",
+                Category::Acpi,
+                Severity::High,
+                "the RSDP's checksum is invalid: it was edited after the firmware built it".into(),
+                json!({"after": {"address": r.address, "checksum_valid": r.checksum_valid, "extended_checksum_valid": r.extended_checksum_valid}}),
+            ));
+        }
+    }
+}

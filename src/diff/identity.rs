@@ -1,0 +1,73 @@
+//! Identity: a firmware update (version, revision, release date) is the
+//! evidence that explains firmware changes; a different platform is a
+//! finding of its own.
+
+use super::Context;
+use crate::findings::{Category, Finding, Severity};
+use crate::snapshot::Snapshot;
+use serde_json::json;
+
+pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut Context) {
+    let (Some(ia), Some(ib)) = (&a.identity, &b.identity) else {
+        return;
+    };
+    // SMBIOS facts are compared only when both snapshots have them (an older
+    // collector, or a platform without SMBIOS, is not a platform change).
+    let both = ia.smbios.is_some() && ib.smbios.is_some();
+    let empty = crate::snapshot::Smbios::default();
+    let (sa, sb) = if both {
+        (
+            ia.smbios.as_ref().unwrap_or(&empty),
+            ib.smbios.as_ref().unwrap_or(&empty),
+        )
+    } else {
+        (&empty, &empty)
+    };
+    let fw_a = (
+        ia.firmware_vendor.as_str(),
+        ia.firmware_revision,
+        sa.bios_version.as_str(),
+        sa.bios_release_date.as_str(),
+    );
+    let fw_b = (
+        ib.firmware_vendor.as_str(),
+        ib.firmware_revision,
+        sb.bios_version.as_str(),
+        sb.bios_release_date.as_str(),
+    );
+    if fw_a != fw_b {
+        let why = format!(
+            "{} {:#x} \"{}\" {} -> {} {:#x} \"{}\" {}",
+            fw_a.0, fw_a.1, fw_a.2, fw_a.3, fw_b.0, fw_b.1, fw_b.2, fw_b.3
+        );
+        f.push(Finding::new(
+            "identity.firmware.changed",
+            Category::Identity,
+            Severity::Info,
+            format!("firmware identity changed: {why}"),
+            json!({"before": {"vendor": fw_a.0, "revision": fw_a.1, "bios_version": fw_a.2, "bios_release_date": fw_a.3},
+                   "after": {"vendor": fw_b.0, "revision": fw_b.1, "bios_version": fw_b.2, "bios_release_date": fw_b.3}}),
+        ));
+        ctx.firmware_update = Some(why);
+    }
+    let plat = |s: &crate::snapshot::Smbios| {
+        (
+            s.system_manufacturer.clone(),
+            s.system_product.clone(),
+            s.system_serial.clone(),
+            s.system_uuid.clone(),
+        )
+    };
+    if plat(sa) != plat(sb) {
+        f.push(Finding::new(
+            "identity.platform.changed",
+            Category::Identity,
+            Severity::Medium,
+            format!(
+                "platform identity changed: {} {} serial {:?} -> {} {} serial {:?} (another machine, or edited SMBIOS)",
+                sa.system_manufacturer, sa.system_product, sa.system_serial, sb.system_manufacturer, sb.system_product, sb.system_serial
+            ),
+            json!({"before": plat(sa), "after": plat(sb)}),
+        ));
+    }
+}

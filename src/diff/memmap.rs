@@ -1,0 +1,182 @@
+//! Memory maps. Boot-services, loader and conventional memory churn from
+//! boot to boot and are compared as totals; runtime, reserved, ACPI and
+//! MMIO regions are what survives into the OS (where an implant's runtime
+//! code lives) and are compared region by region. The quiet-window MapKey
+//! evidence is reported as it was recorded.
+
+use super::Context;
+use crate::findings::{Category, Explainers, Finding, Severity};
+use crate::snapshot::{memory_type_name, MemoryDescriptor, MemoryMap, Snapshot};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Types that persist past ExitBootServices (or describe hardware).
+const PERSISTENT: &[u32] = &[0, 5, 6, 9, 10, 11, 12, 14];
+/// Types that churn.
+const CHURN: &[u32] = &[1, 2, 3, 4, 7];
+
+fn entry(s: &Snapshot) -> Option<&MemoryMap> {
+    s.memory_maps
+        .iter()
+        .find(|m| m.label == "entry")
+        .or(s.memory_maps.first())
+}
+
+fn ev(d: &MemoryDescriptor) -> serde_json::Value {
+    json!({"type": memory_type_name(d.ty), "start": format!("{:#x}", d.physical_start),
+           "end": format!("{:#x}", d.physical_start.saturating_add(d.pages.saturating_mul(4096))),
+           "pages": d.pages, "attributes": format!("{:#x}", d.attributes)})
+}
+
+pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut Context) {
+    let (Some(ma), Some(mb)) = (entry(a), entry(b)) else {
+        return;
+    };
+    // RAM: every page the map describes except MMIO, which a firmware
+    // change moves between types but not in total.
+    let ram = |m: &MemoryMap| -> u64 {
+        m.descriptors
+            .iter()
+            .filter(|d| !matches!(d.ty, 11 | 12))
+            .map(|d| d.pages)
+            .sum()
+    };
+    let usable = |m: &MemoryMap| -> u64 {
+        m.descriptors
+            .iter()
+            .filter(|d| CHURN.contains(&d.ty))
+            .map(|d| d.pages)
+            .sum()
+    };
+    let (ra, rb) = (ram(ma), ram(mb));
+    if ra != rb {
+        let why = format!("{} MiB -> {} MiB of RAM", ra / 256, rb / 256);
+        ctx.ram_change = Some(why.clone());
+        f.push(Finding::new(
+            "memory-map.ram.changed",
+            Category::MemoryMap,
+            Severity::Info,
+            format!("the amount of memory changed: {why}"),
+            json!({"before_pages": ra, "after_pages": rb}),
+        ));
+    }
+    let (ta, tb) = (usable(ma), usable(mb));
+    if ta != tb {
+        f.push(
+            Finding::new(
+                "memory-map.usable.changed",
+                Category::MemoryMap,
+                Severity::Low,
+                format!(
+                    "usable memory (boot services, loader, conventional) changed: {} MiB -> {} MiB",
+                    ta / 256,
+                    tb / 256
+                ),
+                json!({"before_pages": ta, "after_pages": tb}),
+            )
+            .explainable(Explainers {
+                ram_change: true,
+                firmware_update: true,
+                ..Default::default()
+            }),
+        );
+    }
+    let key = |d: &MemoryDescriptor| (d.ty, d.physical_start);
+    let pa: BTreeMap<_, _> = ma
+        .descriptors
+        .iter()
+        .filter(|d| PERSISTENT.contains(&d.ty))
+        .map(|d| (key(d), d))
+        .collect();
+    let pb: BTreeMap<_, _> = mb
+        .descriptors
+        .iter()
+        .filter(|d| PERSISTENT.contains(&d.ty))
+        .map(|d| (key(d), d))
+        .collect();
+    let ram = Explainers {
+        ram_change: true,
+        ..Default::default()
+    };
+    for (k, d) in &pb {
+        match pa.get(k) {
+            None => f.push(
+                Finding::new(
+                    "memory-map.region.added",
+                    Category::MemoryMap,
+                    if matches!(d.ty, 5 | 6) {
+                        Severity::Critical
+                    } else {
+                        Severity::High
+                    },
+                    format!(
+                        "new {} region at {:#x} ({} pages): runtime memory survives into the OS",
+                        memory_type_name(d.ty),
+                        d.physical_start,
+                        d.pages
+                    ),
+                    json!({"after": ev(d)}),
+                )
+                .explainable(if d.ty == 0 || d.ty == 11 {
+                    ram
+                } else {
+                    Explainers::default()
+                }),
+            ),
+            Some(o) if d.pages > o.pages => f.push(Finding::new(
+                "memory-map.region.grew",
+                Category::MemoryMap,
+                Severity::High,
+                format!(
+                    "{} region at {:#x} grew from {} to {} pages",
+                    memory_type_name(d.ty),
+                    d.physical_start,
+                    o.pages,
+                    d.pages
+                ),
+                json!({"before": ev(o), "after": ev(d)}),
+            )),
+            Some(_) => {}
+        }
+    }
+    for (k, d) in &pa {
+        if !pb.contains_key(k) {
+            f.push(
+                Finding::new(
+                    "memory-map.region.removed",
+                    Category::MemoryMap,
+                    Severity::Low,
+                    format!(
+                        "{} region at {:#x} ({} pages) is gone",
+                        memory_type_name(d.ty),
+                        d.physical_start,
+                        d.pages
+                    ),
+                    json!({"before": ev(d)}),
+                )
+                .explainable(Explainers {
+                    ram_change: true,
+                    firmware_update: true,
+                    ..Default::default()
+                }),
+            );
+        }
+    }
+    if let Some(w) = &b.map_key_watch {
+        if w.key_changes > 0 || !w.added.is_empty() || !w.removed.is_empty() {
+            f.push(Finding::new(
+                "memory-map.mapkey.moved",
+                Category::MemoryMap,
+                Severity::High,
+                format!(
+                    "the MapKey moved {} times in the quiet window ({} polls over {} ms) while the collector allocated nothing: somebody else allocates during boot",
+                    w.key_changes,
+                    w.polls,
+                    w.window_us / 1000
+                ),
+                json!({"key_changes": w.key_changes, "added": w.added.iter().map(ev).collect::<Vec<_>>(),
+                       "removed": w.removed.iter().map(ev).collect::<Vec<_>>()}),
+            ));
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! `bootaudit diff`: compares two snapshots of the same machine, artefact by
+//! artefact, and turns every difference into a [`Finding`]. Each artefact
+//! module owns its comparison; this module runs them and then applies the
+//! explanations the evidence supports (a firmware update explains firmware
+//! changes; a RAM change explains memory totals moving).
+
+mod acpi;
+mod identity;
+mod images;
+mod memmap;
+mod secure_boot;
+mod tpm;
+
+use crate::findings::{self, Finding, Summary};
+use crate::snapshot::Snapshot;
+use serde::Serialize;
+
+/// The result of a diff.
+#[derive(Clone, Debug, Serialize)]
+pub struct DiffReport {
+    /// The baseline file.
+    pub baseline: String,
+    /// The current file.
+    pub current: String,
+    /// Every finding, unexplained first, worst first.
+    pub findings: Vec<Finding>,
+    /// Counts per severity.
+    pub summary: Summary,
+}
+
+/// What changed between the two snapshots that can explain other changes.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    /// "firmware version X -> Y", when the firmware identity changed.
+    pub firmware_update: Option<String>,
+    /// "RAM X MiB -> Y MiB", when the amount of memory changed.
+    pub ram_change: Option<String>,
+    /// True when a Secure Boot variable or state changed.
+    pub secure_boot_change: bool,
+}
+
+/// Compares `before` (the baseline) with `after`.
+pub fn diff(baseline: &str, before: &Snapshot, current: &str, after: &Snapshot) -> DiffReport {
+    let mut f = Vec::new();
+    let mut ctx = Context::default();
+    identity::diff(before, after, &mut f, &mut ctx);
+    memmap::diff(before, after, &mut f, &mut ctx);
+    secure_boot::diff(before, after, &mut f, &mut ctx);
+    acpi::diff(before, after, &mut f);
+    images::diff(before, after, &mut f);
+    tpm::diff(before, after, &mut f);
+    for x in &mut f {
+        let e = x.explainable_by;
+        if e.firmware_update {
+            if let Some(why) = &ctx.firmware_update {
+                x.explain(format!("firmware update: {why}"));
+                continue;
+            }
+        }
+        if e.ram_change {
+            if let Some(why) = &ctx.ram_change {
+                x.explain(format!("RAM change: {why}"));
+                continue;
+            }
+        }
+        if e.secure_boot_change && ctx.secure_boot_change {
+            x.explain("a Secure Boot variable changed (see the secure-boot findings)".into());
+        }
+    }
+    findings::sort(&mut f);
+    DiffReport {
+        baseline: baseline.to_string(),
+        current: current.to_string(),
+        summary: findings::summarize(&f),
+        findings: f,
+    }
+}

@@ -1,0 +1,121 @@
+//! Secure Boot state, key databases and boot entries.
+
+use super::Context;
+use crate::findings::{Category, Finding, Severity};
+use crate::snapshot::Snapshot;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut Context) {
+    let (Some(sa), Some(sb)) = (&a.secure_boot, &b.secure_boot) else {
+        return;
+    };
+    let before = f.len();
+    match (sa.secure_boot, sb.secure_boot) {
+        (Some(1), Some(x)) if x != 1 => f.push(Finding::new(
+            "secure-boot.disabled",
+            Category::SecureBoot,
+            Severity::Critical,
+            "Secure Boot was on and is off".into(),
+            json!({"before": 1, "after": x}),
+        )),
+        (x, Some(1)) if x != Some(1) => f.push(Finding::new(
+            "secure-boot.enabled",
+            Category::SecureBoot,
+            Severity::Info,
+            "Secure Boot is now on".into(),
+            json!({"before": x, "after": 1}),
+        )),
+        _ => {}
+    }
+    if sa.setup_mode != Some(1) && sb.setup_mode == Some(1) {
+        f.push(Finding::new(
+            "secure-boot.setup-mode",
+            Category::SecureBoot,
+            Severity::High,
+            "the platform is in Setup Mode: no Platform Key, anyone can enrol keys".into(),
+            json!({"before": sa.setup_mode, "after": sb.setup_mode}),
+        ));
+    }
+    let va: BTreeMap<_, _> = sa.variables.iter().map(|v| (v.name.as_str(), v)).collect();
+    let vb: BTreeMap<_, _> = sb.variables.iter().map(|v| (v.name.as_str(), v)).collect();
+    for name in va
+        .keys()
+        .chain(vb.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let (x, y) = (va.get(name), vb.get(name));
+        let ev = json!({"before": x.map(|v| json!({"size": v.size, "sha256": v.sha256})),
+                        "after": y.map(|v| json!({"size": v.size, "sha256": v.sha256}))});
+        match (x, y) {
+            (Some(x), Some(y)) if x.sha256 == y.sha256 => {}
+            (Some(x), Some(y)) if *name == "dbx" && y.size < x.size => f.push(Finding::new(
+                "secure-boot.dbx.shrank",
+                Category::SecureBoot,
+                Severity::Critical,
+                format!(
+                    "dbx shrank from {} to {} bytes: revocations were undone",
+                    x.size, y.size
+                ),
+                ev,
+            )),
+            (Some(_), None) if *name == "dbx" => f.push(Finding::new(
+                "secure-boot.dbx.shrank",
+                Category::SecureBoot,
+                Severity::Critical,
+                "dbx is gone: every revocation was undone".into(),
+                ev,
+            )),
+            (_, _) => {
+                let sev = match *name {
+                    "PK" | "KEK" | "db" => Severity::High,
+                    "dbx" => Severity::Low,
+                    _ => Severity::Medium,
+                };
+                f.push(Finding::new(
+                    "secure-boot.variable.changed",
+                    Category::SecureBoot,
+                    sev,
+                    format!("Secure Boot variable {name} changed"),
+                    ev,
+                ));
+            }
+        }
+    }
+    ctx.secure_boot_change = f.len() > before;
+    let ea: BTreeMap<_, _> = sa
+        .boot_entries
+        .iter()
+        .map(|e| (e.name.as_str(), e))
+        .collect();
+    for e in &sb.boot_entries {
+        let ev = |x: &crate::snapshot::BootEntry| json!({"description": x.description, "device_path": x.device_path, "sha256": x.sha256});
+        match ea.get(e.name.as_str()) {
+            None => f.push(Finding::new(
+                "boot-entries.added",
+                Category::BootEntries,
+                Severity::Medium,
+                format!(
+                    "new boot entry {} \"{}\" -> {}",
+                    e.name, e.description, e.device_path
+                ),
+                json!({"after": ev(e)}),
+            )),
+            Some(o) if o.sha256 != e.sha256 => f.push(Finding::new(
+                "boot-entries.changed",
+                Category::BootEntries,
+                if o.device_path != e.device_path {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                },
+                format!(
+                    "boot entry {} changed: \"{}\" {} -> \"{}\" {}",
+                    e.name, o.description, o.device_path, e.description, e.device_path
+                ),
+                json!({"before": ev(o), "after": ev(e)}),
+            )),
+            Some(_) => {}
+        }
+    }
+}

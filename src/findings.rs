@@ -1,0 +1,177 @@
+//! Findings: what `bootaudit diff` reports. Each difference between a
+//! baseline and the current boot becomes a finding with a stable rule id, a
+//! category, a severity, a message, the evidence, and whether something
+//! explains it. Renderers print findings; they never compute them.
+
+use serde::Serialize;
+
+/// How bad a finding is, from least to most.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing.
+    Info,
+    /// Expected churn, or explained.
+    Low,
+    /// Needs a look.
+    Medium,
+    /// Likely tampering or a weakened boot chain.
+    High,
+    /// The signature of an implant or a lie.
+    Critical,
+}
+
+impl Severity {
+    /// The word used in JSON and tables.
+    pub fn word(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// What part of the boot chain a finding is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    /// Firmware code (PCR0, firmware blobs).
+    Firmware,
+    /// ACPI tables.
+    Acpi,
+    /// The UEFI memory map.
+    MemoryMap,
+    /// The TPM and its event log.
+    Tpm,
+    /// Secure Boot state and key databases.
+    SecureBoot,
+    /// Boot#### entries and BootOrder.
+    BootEntries,
+    /// Loaded images (firmware drivers, applications).
+    LoadedImages,
+    /// Platform and firmware identity.
+    Identity,
+}
+
+/// One finding.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    /// Stable rule id (`acpi.table.added`).
+    pub rule: &'static str,
+    /// The category.
+    pub category: Category,
+    /// The severity (after explanations downgraded it).
+    pub severity: Severity,
+    /// True when something in the evidence explains the change.
+    pub explained: bool,
+    /// What explains it, when something does.
+    pub explanation: Option<String>,
+    /// What changed, for a person.
+    pub message: String,
+    /// Before/after values, PCR, event, address range.
+    pub evidence: serde_json::Value,
+    /// Which explanations may apply to this finding (not serialized).
+    #[serde(skip)]
+    pub explainable_by: Explainers,
+}
+
+/// The kinds of evidence that can explain a finding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Explainers {
+    /// A firmware version, revision or release-date change.
+    pub firmware_update: bool,
+    /// A change in the amount of RAM.
+    pub ram_change: bool,
+    /// A Secure Boot variable change (explains PCR7).
+    pub secure_boot_change: bool,
+}
+
+impl Finding {
+    /// A new, unexplained finding.
+    pub fn new(
+        rule: &'static str,
+        category: Category,
+        severity: Severity,
+        message: String,
+        evidence: serde_json::Value,
+    ) -> Finding {
+        Finding {
+            rule,
+            category,
+            severity,
+            explained: false,
+            explanation: None,
+            message,
+            evidence,
+            explainable_by: Explainers::default(),
+        }
+    }
+
+    /// Marks which explanations may apply.
+    pub fn explainable(mut self, e: Explainers) -> Finding {
+        self.explainable_by = e;
+        self
+    }
+
+    /// Marks the finding explained and downgrades it to at most `low`.
+    pub fn explain(&mut self, why: String) {
+        self.explained = true;
+        self.explanation = Some(why);
+        self.severity = self.severity.min(Severity::Low);
+    }
+}
+
+/// Counts per severity.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    /// Critical findings.
+    pub critical: usize,
+    /// High findings.
+    pub high: usize,
+    /// Medium findings.
+    pub medium: usize,
+    /// Low findings.
+    pub low: usize,
+    /// Info findings.
+    pub info: usize,
+    /// Findings nothing explains.
+    pub unexplained: usize,
+}
+
+/// Counts findings.
+pub fn summarize(f: &[Finding]) -> Summary {
+    let mut s = Summary::default();
+    for x in f {
+        match x.severity {
+            Severity::Critical => s.critical += 1,
+            Severity::High => s.high += 1,
+            Severity::Medium => s.medium += 1,
+            Severity::Low => s.low += 1,
+            Severity::Info => s.info += 1,
+        }
+        if !x.explained {
+            s.unexplained += 1;
+        }
+    }
+    s
+}
+
+/// Sorts for reports: unexplained first, then by severity (worst first),
+/// then by rule.
+pub fn sort(f: &mut [Finding]) {
+    f.sort_by(|a, b| {
+        a.explained
+            .cmp(&b.explained)
+            .then(b.severity.cmp(&a.severity))
+            .then(a.rule.cmp(b.rule))
+            .then(a.message.cmp(&b.message))
+    });
+}
+
+/// True when an unexplained finding at or above `threshold` exists.
+pub fn fails(f: &[Finding], threshold: Severity) -> bool {
+    f.iter().any(|x| !x.explained && x.severity >= threshold)
+}

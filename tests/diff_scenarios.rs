@@ -1,0 +1,236 @@
+//! `bootaudit diff` proven in real boots: a plain OVMF + swtpm boot is the
+//! baseline; each scenario boots again with one change (collector's QEMU
+//! command, efi-collector/boot.sh) and asserts the rule ids and severities
+//! it expects, and that nothing else is flagged.
+
+mod common;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+fn boot(out: &Path, args: &[&str]) -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("efi-collector/boot.sh");
+    let st = Command::new("bash")
+        .arg(&script)
+        .arg(out)
+        .args(args)
+        .status()
+        .expect("boot.sh");
+    assert!(
+        st.success(),
+        "boot.sh {args:?} failed; console in {}",
+        out.join("console.txt").display()
+    );
+    out.join("bootaudit/snap-0000.json")
+}
+
+/// The baseline: one plain boot, shared by every scenario.
+fn baseline() -> &'static Path {
+    static B: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, p) = B.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        let p = boot(d.path(), &[]);
+        (d, p)
+    });
+    p
+}
+
+fn diff(now: &Path, fail_on: &str) -> (i32, Value) {
+    let out = common::bootaudit()
+        .args(["diff", "--format", "json", "--fail-on", fail_on])
+        .arg(baseline())
+        .arg(now)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), v)
+}
+
+/// (rule, severity, explained) of every finding.
+fn rules(v: &Value) -> Vec<(String, String, bool)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+                f["explained"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn iasl(dir: &Path, name: &str, source: &str) -> PathBuf {
+    let asl = dir.join(format!("{name}.asl"));
+    std::fs::write(&asl, source).unwrap();
+    let o = Command::new("iasl")
+        .arg(&asl)
+        .current_dir(dir)
+        .output()
+        .expect("iasl (acpica-tools)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    dir.join(format!("{name}.aml"))
+}
+
+#[test]
+fn same_configuration_again_has_no_findings_at_or_above_low() {
+    let d = tempfile::tempdir().unwrap();
+    let now = boot(d.path(), &[]);
+    let (code, v) = diff(&now, "low");
+    assert_eq!(code, 0, "{:?}", rules(&v));
+    let s = &v["summary"];
+    for k in ["critical", "high", "medium", "low"] {
+        assert_eq!(s[k], 0, "{k}: {:?}", rules(&v));
+    }
+}
+
+#[test]
+fn an_injected_wpbt_is_critical_and_unexplained() {
+    let d = tempfile::tempdir().unwrap();
+    // iasl's own WPBT template, compiled.
+    let o = Command::new("iasl")
+        .args(["-T", "WPBT"])
+        .current_dir(d.path())
+        .output()
+        .expect("iasl");
+    assert!(o.status.success());
+    let o = Command::new("iasl")
+        .arg("wpbt.asl")
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let now = boot(
+        &d.path().join("out"),
+        &["--acpitable", d.path().join("wpbt.aml").to_str().unwrap()],
+    );
+    let (code, v) = diff(&now, "high");
+    assert_eq!(code, 1);
+    assert_eq!(
+        rules(&v),
+        [(
+            "acpi.table.added".to_string(),
+            "critical".to_string(),
+            false
+        )],
+        "{v}"
+    );
+    assert_eq!(v["findings"][0]["evidence"]["after"]["signature"], "WPBT");
+}
+
+#[test]
+fn an_injected_ssdt_is_high_and_unexplained() {
+    let d = tempfile::tempdir().unwrap();
+    let aml = iasl(d.path(), "extra", "DefinitionBlock (\"extra.aml\", \"SSDT\", 2, \"BATEST\", \"BAEXTRA\", 1)\n{ Scope (\\_SB) { Name (BAXT, 1) } }\n");
+    let now = boot(
+        &d.path().join("out"),
+        &["--acpitable", aml.to_str().unwrap()],
+    );
+    let (code, v) = diff(&now, "high");
+    assert_eq!(code, 1);
+    assert_eq!(
+        rules(&v),
+        [("acpi.table.added".to_string(), "high".to_string(), false)],
+        "{v}"
+    );
+}
+
+#[test]
+fn another_build_of_the_same_firmware_version_is_the_lojax_case() {
+    // OVMF_CODE_4M.secboot.fd: the same EDK II version, other drivers.
+    let d = tempfile::tempdir().unwrap();
+    let now = boot(d.path(), &["--ovmf", "secboot"]);
+    let (code, v) = diff(&now, "high");
+    assert_eq!(code, 1);
+    let r = rules(&v);
+    assert!(
+        r.contains(&(
+            "loaded-images.firmware-driver.added".into(),
+            "critical".into(),
+            false
+        )),
+        "{r:?}"
+    );
+    assert!(
+        r.contains(&("tpm.pcr0.changed".into(), "critical".into(), false)),
+        "{r:?}"
+    );
+    assert!(
+        !r.iter().any(|x| x.0 == "identity.firmware.changed"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn the_same_swap_with_a_new_bios_version_is_explained_by_the_firmware_update() {
+    let d = tempfile::tempdir().unwrap();
+    let now = boot(
+        d.path(),
+        &[
+            "--ovmf",
+            "secboot",
+            "--smbios",
+            "type=0,version=bootaudit-fw-2.0,date=11/24/2026",
+        ],
+    );
+    let (_, v) = diff(&now, "high");
+    let r = rules(&v);
+    assert!(
+        r.contains(&("identity.firmware.changed".into(), "info".into(), false)),
+        "{r:?}"
+    );
+    // What a firmware update cannot explain stays flagged: new runtime
+    // regions, and ACPI content changed under the same OEM revision (this
+    // build has SMM, so its DSDT and memory map differ).
+    for x in r.iter().filter(|x| !x.2) {
+        assert!(
+            [
+                "identity.firmware.changed",
+                "memory-map.region.added",
+                "memory-map.region.grew",
+                "acpi.table.changed"
+            ]
+            .contains(&x.0.as_str()),
+            "{x:?} in {r:?}"
+        );
+    }
+    for rule in ["loaded-images.firmware-driver.added", "tpm.pcr0.changed"] {
+        let hits: Vec<_> = r.iter().filter(|x| x.0 == rule).collect();
+        assert!(!hits.is_empty(), "{rule}: {r:?}");
+        assert!(hits.iter().all(|x| x.2 && x.1 == "low"), "{rule}: {hits:?}");
+    }
+}
+
+#[test]
+fn a_tampered_event_log_is_a_critical_replay_mismatch() {
+    // One digest byte altered in a copy of the baseline itself.
+    let mut v: Value = serde_json::from_slice(&std::fs::read(baseline()).unwrap()).unwrap();
+    let mut log = hex::decode(v["tpm"]["event_log"].as_str().unwrap()).unwrap();
+    let parsed = bootaudit::eventlog::parse(&log).unwrap();
+    let e = parsed
+        .events
+        .iter()
+        .find(|e| e.pcr == 0 && e.type_name() == "EV_EFI_PLATFORM_FIRMWARE_BLOB")
+        .unwrap();
+    log[e.offset + 14] ^= 0xff; // inside its SHA-1 digest
+    v["tpm"]["event_log"] = Value::String(hex::encode(&log));
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("tampered.json");
+    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    let (code, out) = diff(&p, "high");
+    assert_eq!(code, 1);
+    assert_eq!(
+        rules(&out),
+        [(
+            "tpm.log.replay-mismatch".to_string(),
+            "critical".to_string(),
+            false
+        )],
+        "{out}"
+    );
+}
