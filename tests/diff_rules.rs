@@ -7,7 +7,8 @@ use bootaudit::diff::diff;
 use bootaudit::snapshot::{self, MemoryDescriptor, Snapshot, Variable};
 
 fn base() -> Snapshot {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/collector/snap-0000.json");
+    let p =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/collector/snap-0000.json");
     snapshot::read_file(&p).unwrap()
 }
 
@@ -20,7 +21,13 @@ fn rules(a: &Snapshot, b: &Snapshot) -> Vec<(&'static str, String, bool)> {
 }
 
 fn var(name: &str, size: u64, sha: &str) -> Variable {
-    Variable { name: name.into(), vendor: "x".into(), attributes: 0x27, size, sha256: sha.into() }
+    Variable {
+        name: name.into(),
+        vendor: "x".into(),
+        attributes: 0x27,
+        size,
+        sha256: sha.into(),
+    }
 }
 
 #[test]
@@ -39,40 +46,83 @@ fn secure_boot_turned_off_and_dbx_shrinking_are_critical() {
     sb.secure_boot = Some(0);
     sb.variables = vec![var("dbx", 76, "bb")];
     let r = rules(&a, &b);
-    assert!(r.contains(&("secure-boot.disabled", "critical".into(), false)), "{r:?}");
-    assert!(r.contains(&("secure-boot.dbx.shrank", "critical".into(), false)), "{r:?}");
+    assert!(
+        r.contains(&("secure-boot.disabled", "critical".into(), false)),
+        "{r:?}"
+    );
+    assert!(
+        r.contains(&("secure-boot.dbx.shrank", "critical".into(), false)),
+        "{r:?}"
+    );
     // dbx growing (new revocations) is low.
     let r = rules(&b, &a);
-    assert!(r.contains(&("secure-boot.variable.changed", "low".into(), false)), "{r:?}");
+    assert!(
+        r.contains(&("secure-boot.variable.changed", "low".into(), false)),
+        "{r:?}"
+    );
 }
 
 #[test]
 fn pcr7_is_explained_only_by_a_secure_boot_variable_change() {
     let a = base();
     let mut b = a.clone();
-    b.tpm.as_mut().unwrap().pcrs.get_mut("sha256").unwrap().insert(7, "11".repeat(32));
+    b.tpm
+        .as_mut()
+        .unwrap()
+        .pcrs
+        .get_mut("sha256")
+        .unwrap()
+        .insert(7, "11".repeat(32));
     let r = rules(&a, &b);
-    assert!(r.contains(&("tpm.pcr7.changed", "high".into(), false)), "{r:?}");
-    b.secure_boot.as_mut().unwrap().variables.push(var("db", 100, "cc"));
+    assert!(
+        r.contains(&("tpm.pcr7.changed", "high".into(), false)),
+        "{r:?}"
+    );
+    b.secure_boot
+        .as_mut()
+        .unwrap()
+        .variables
+        .push(var("db", 100, "cc"));
     let r = rules(&a, &b);
-    assert!(r.contains(&("tpm.pcr7.changed", "low".into(), true)), "{r:?}");
-    assert!(r.contains(&("secure-boot.variable.changed", "high".into(), false)), "{r:?}");
+    assert!(
+        r.contains(&("tpm.pcr7.changed", "low".into(), true)),
+        "{r:?}"
+    );
+    assert!(
+        r.contains(&("secure-boot.variable.changed", "high".into(), false)),
+        "{r:?}"
+    );
     // The PCR no longer matches the log: the replay finding is critical.
-    assert!(r.contains(&("tpm.log.replay-mismatch", "critical".into(), false)), "{r:?}");
+    assert!(
+        r.contains(&("tpm.log.replay-mismatch", "critical".into(), false)),
+        "{r:?}"
+    );
 }
 
 #[test]
 fn a_new_runtime_region_and_a_moving_mapkey_are_flagged() {
     let a = base();
     let mut b = a.clone();
-    let d = MemoryDescriptor { ty: 6, physical_start: 0x7e00_0000, virtual_start: 0, pages: 16, attributes: 0x8000_0000_0000_000f };
+    let d = MemoryDescriptor {
+        ty: 6,
+        physical_start: 0x7e00_0000,
+        virtual_start: 0,
+        pages: 16,
+        attributes: 0x8000_0000_0000_000f,
+    };
     b.memory_maps[0].descriptors.push(d);
     let w = b.map_key_watch.as_mut().unwrap();
     w.key_changes = 3;
     w.added.push(d);
     let r = rules(&a, &b);
-    assert!(r.contains(&("memory-map.region.added", "critical".into(), false)), "{r:?}");
-    assert!(r.contains(&("memory-map.mapkey.moved", "high".into(), false)), "{r:?}");
+    assert!(
+        r.contains(&("memory-map.region.added", "critical".into(), false)),
+        "{r:?}"
+    );
+    assert!(
+        r.contains(&("memory-map.mapkey.moved", "high".into(), false)),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -80,7 +130,8 @@ fn a_boot_entry_pointing_elsewhere_is_high() {
     let a = base();
     let mut b = a.clone();
     let e = &mut b.secure_boot.as_mut().unwrap().boot_entries[2];
-    e.device_path = "PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x0,0xFFFF,0x0)/\\EFI\\evil\\loader.efi".into();
+    e.device_path =
+        "PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x0,0xFFFF,0x0)/\\EFI\\evil\\loader.efi".into();
     e.sha256 = "dd".repeat(32);
     let r = rules(&a, &b);
     assert_eq!(r, [("boot-entries.changed", "high".into(), false)]);
