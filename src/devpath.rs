@@ -53,15 +53,7 @@ fn push_sep(out: &mut String, first: &mut bool) {
     *first = false;
 }
 
-fn le16(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(d.get(at..at + 2)?.try_into().ok()?))
-}
-fn le32(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(d.get(at..at + 4)?.try_into().ok()?))
-}
-fn le64(d: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(d.get(at..at + 8)?.try_into().ok()?))
-}
+use crate::le::{u16_at as le16, u32_at as le32, u64_at as le64};
 
 /// Writes one node; falls back to the generic form when the node's data is
 /// shorter than its type requires.

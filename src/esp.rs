@@ -83,11 +83,12 @@ fn looks_fat(boot: &[u8]) -> bool {
         && (&boot[54..57] == b"FAT" || &boot[82..85] == b"FAT")
 }
 
+/// Fields of the fixed-size sectors read below; a short slice reads as 0.
 fn le32(b: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
+    crate::le::u32_at(b, o).unwrap_or(0)
 }
 fn le64(b: &[u8], o: usize) -> u64 {
-    u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]))
+    crate::le::u64_at(b, o).unwrap_or(0)
 }
 
 /// Finds the FAT volume in an image of `size` bytes: a bare FAT file

@@ -14,6 +14,7 @@ pub mod findings;
 pub mod fsutil;
 pub mod hexser;
 pub mod ingest;
+pub mod le;
 pub mod pcrs;
 pub mod render;
 pub mod show;

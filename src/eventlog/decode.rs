@@ -171,16 +171,7 @@ pub struct GptPartition {
     pub name: String,
 }
 
-fn le32(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        d.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-fn le64(d: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(
-        d.get(at..at.checked_add(8)?)?.try_into().ok()?,
-    ))
-}
+use crate::le::{u32_at as le32, u64_at as le64};
 
 fn invalid(reason: &str, d: &[u8]) -> EventData {
     EventData::Invalid {
