@@ -73,6 +73,10 @@ pub struct Finding {
     pub message: String,
     /// Before/after values, PCR, event, address range.
     pub evidence: serde_json::Value,
+    /// What the finding is about, stable from boot to boot (`PCR4`, `SSDT
+    /// BAEXTRA`, a device path, `RuntimeServicesData@0x7e000000`): with the
+    /// rule, the key baselines use to learn and accept findings.
+    pub subject: String,
     /// Which explanations may apply to this finding (not serialized).
     #[serde(skip)]
     pub explainable_by: Explainers,
@@ -106,7 +110,23 @@ impl Finding {
             explanation: None,
             message,
             evidence,
+            subject: String::new(),
             explainable_by: Explainers::default(),
+        }
+    }
+
+    /// Sets what the finding is about.
+    pub fn about(mut self, subject: impl Into<String>) -> Finding {
+        self.subject = subject.into();
+        self
+    }
+
+    /// The key baselines match: `rule` or `rule:subject`.
+    pub fn key(&self) -> String {
+        if self.subject.is_empty() {
+            self.rule.to_string()
+        } else {
+            format!("{}:{}", self.rule, self.subject)
         }
     }
 

@@ -5,6 +5,7 @@
 //! its parsing and model: [`eventlog`] for the TPM measured-boot log, [`pcrs`]
 //! for the PCR values it is checked against.
 
+pub mod baseline;
 pub mod devpath;
 pub mod diff;
 pub mod efi;

@@ -44,12 +44,16 @@ enum Command {
         #[arg(long = "pcr", value_name = "N", value_delimiter = ',', num_args = 1.., value_parser = clap::value_parser!(u32).range(0..24))]
         pcr: Vec<u32>,
     },
+    /// Make or amend a baseline: the known-good state of a machine.
+    #[command(subcommand)]
+    Baseline(BaselineCmd),
     /// Compare a snapshot with a baseline snapshot of the same machine: every
     /// difference as a finding with a severity and, when the evidence has
     /// one, an explanation. Exit 1 when an unexplained finding at or above
     /// --fail-on exists.
     Diff {
-        /// The baseline snapshot (known good).
+        /// The baseline: a snapshot of the machine in a known-good state, or
+        /// a baseline made by `bootaudit baseline create`.
         baseline: PathBuf,
         /// The snapshot to check.
         current: PathBuf,
@@ -81,6 +85,38 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum BaselineCmd {
+    /// Make a baseline from one or more snapshots of a known-good machine;
+    /// what differs between them is learned as legitimate variation.
+    Create {
+        /// The snapshots (the first is the reference).
+        #[arg(required = true)]
+        snapshots: Vec<PathBuf>,
+        /// Where to write the baseline (atomically).
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Accept findings (a rule id, or rule:subject as `diff --format json`
+    /// shows them) so that later diffs show them as explained.
+    Accept {
+        /// The baseline to amend.
+        baseline: PathBuf,
+        /// The findings to accept.
+        #[arg(long = "finding", required = true, num_args = 1..)]
+        findings: Vec<String>,
+        /// Why they are accepted.
+        #[arg(long)]
+        reason: String,
+        /// Who accepts them (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+        /// Where to write the amended baseline (atomically).
+        #[arg(short, long)]
+        out: PathBuf,
     },
 }
 
@@ -154,14 +190,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             fail_on,
         } => {
-            let a = bootaudit::snapshot::read_file(&baseline)?;
+            let left = bootaudit::snapshot::read_bytes(&baseline)?;
+            let name = baseline.display().to_string();
+            let base = if bootaudit::baseline::is_baseline(&left) {
+                Some(bootaudit::baseline::parse(&left, &name)?)
+            } else {
+                None
+            };
+            let a = match &base {
+                Some(b) => b.reference.clone(),
+                None => bootaudit::snapshot::parse(&left, &name)?,
+            };
             let b = bootaudit::snapshot::read_file(&current)?;
-            let r = bootaudit::diff::diff(
-                &baseline.display().to_string(),
-                &a,
-                &current.display().to_string(),
-                &b,
-            );
+            let mut r = bootaudit::diff::diff(&name, &a, &current.display().to_string(), &b);
+            if let Some(base) = &base {
+                bootaudit::baseline::apply(base, &mut r);
+            }
             match format {
                 Format::Table => emit(&render::diff::table(&r))?,
                 Format::Json => emit_json(&r)?,
@@ -171,6 +215,47 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Baseline(BaselineCmd::Create { snapshots, out }) => {
+            let mut snaps = Vec::new();
+            for p in &snapshots {
+                let bytes = bootaudit::snapshot::read_bytes(p)?;
+                let s = bootaudit::snapshot::parse(&bytes, &p.display().to_string())?;
+                snaps.push((p.display().to_string(), bytes, s));
+            }
+            let b = bootaudit::baseline::create(&snaps)
+                .ok_or_else(|| anyhow::anyhow!("no snapshot given"))?;
+            bootaudit::baseline::write(&b, &out)
+                .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", out.display()))?;
+            emit(&format!(
+                "{}: baseline of {} snapshots, {} varying findings learned\n",
+                out.display(),
+                b.sources.len(),
+                b.varies.len()
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Baseline(BaselineCmd::Accept {
+            baseline,
+            findings,
+            reason,
+            by,
+            out,
+        }) => {
+            let bytes = bootaudit::snapshot::read_bytes(&baseline)?;
+            let b = bootaudit::baseline::parse(&bytes, &baseline.display().to_string())?;
+            let by = by
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "unknown".into());
+            let b = bootaudit::baseline::accept(b, &findings, &reason, &by);
+            bootaudit::baseline::write(&b, &out)
+                .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", out.display()))?;
+            emit(&format!(
+                "{}: {} accepted findings\n",
+                out.display(),
+                b.accepted.len()
+            ))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Ingest { esp, out, format } => {
             let r = bootaudit::ingest::ingest(&esp, &out)?;

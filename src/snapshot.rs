@@ -109,6 +109,12 @@ pub fn parse(bytes: &[u8], path: &str) -> Result<Snapshot, SnapshotError> {
 
 /// Reads and parses a snapshot file.
 pub fn read_file(p: &Path) -> Result<Snapshot, SnapshotError> {
+    let buf = read_bytes(p)?;
+    parse(&buf, &p.display().to_string())
+}
+
+/// Reads a snapshot-sized file (at most [`MAX_SNAPSHOT_SIZE`] bytes).
+pub fn read_bytes(p: &Path) -> Result<Vec<u8>, SnapshotError> {
     let path = p.display().to_string();
     let io = |cause| SnapshotError::Io {
         path: path.clone(),
@@ -125,7 +131,7 @@ pub fn read_file(p: &Path) -> Result<Snapshot, SnapshotError> {
             max: MAX_SNAPSHOT_SIZE,
         });
     }
-    parse(&buf, &path)
+    Ok(buf)
 }
 
 /// The TPM part's PCR values as replay and comparison use them.

@@ -26,15 +26,32 @@ fn boot(out: &Path, args: &[&str]) -> PathBuf {
     out.join("bootaudit/snap-0000.json")
 }
 
-/// The baseline: one plain boot, shared by every scenario.
-fn baseline() -> &'static Path {
-    static B: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+/// The baseline: two plain boots made into a baseline with `bootaudit
+/// baseline create`, shared by every scenario. Returns (baseline, the first
+/// boot's snapshot).
+fn baseline_files() -> &'static (PathBuf, PathBuf) {
+    static B: OnceLock<(tempfile::TempDir, (PathBuf, PathBuf))> = OnceLock::new();
     let (_, p) = B.get_or_init(|| {
         let d = tempfile::tempdir().unwrap();
-        let p = boot(d.path(), &[]);
-        (d, p)
+        let a = boot(&d.path().join("a"), &[]);
+        let b = boot(&d.path().join("b"), &[]);
+        let base = d.path().join("baseline.json");
+        let o = common::bootaudit()
+            .args(["baseline", "create"])
+            .arg(&a)
+            .arg(&b)
+            .arg("-o")
+            .arg(&base)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (d, (base, a))
     });
     p
+}
+
+fn baseline() -> &'static Path {
+    &baseline_files().0
 }
 
 fn diff(now: &Path, fail_on: &str) -> (i32, Value) {
@@ -209,7 +226,8 @@ fn the_same_swap_with_a_new_bios_version_is_explained_by_the_firmware_update() {
 #[test]
 fn a_tampered_event_log_is_a_critical_replay_mismatch() {
     // One digest byte altered in a copy of the baseline itself.
-    let mut v: Value = serde_json::from_slice(&std::fs::read(baseline()).unwrap()).unwrap();
+    let mut v: Value =
+        serde_json::from_slice(&std::fs::read(&baseline_files().1).unwrap()).unwrap();
     let mut log = hex::decode(v["tpm"]["event_log"].as_str().unwrap()).unwrap();
     let parsed = bootaudit::eventlog::parse(&log).unwrap();
     let e = parsed

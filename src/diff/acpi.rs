@@ -74,6 +74,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                     ),
                     json!({"after": ev(t)}),
                 )
+                .about(format!("{} {}", t.signature, t.oem_table_id))
                 .explainable(ex),
             );
         }
@@ -104,6 +105,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                     ),
                     json!({"before": ev(x), "after": ev(y)}),
                 )
+                .about(format!("{} {}", y.signature, y.oem_table_id))
                 .explainable(ex),
             );
         }
@@ -127,6 +129,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                     ),
                     json!({"before": ev(t)}),
                 )
+                .about(format!("{} {}", t.signature, t.oem_table_id))
                 .explainable(fw),
             );
         }

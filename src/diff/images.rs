@@ -39,15 +39,19 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                     format!("firmware driver {p} is loaded now and was not before"),
                     json!({"after": ev(i)}),
                 )
+                .about(*p)
                 .explainable(fw),
             ),
-            None => f.push(Finding::new(
-                "loaded-images.image.added",
-                Category::LoadedImages,
-                Severity::High,
-                format!("image {p} is loaded now and was not before"),
-                json!({"after": ev(i)}),
-            )),
+            None => f.push(
+                Finding::new(
+                    "loaded-images.image.added",
+                    Category::LoadedImages,
+                    Severity::High,
+                    format!("image {p} is loaded now and was not before"),
+                    json!({"after": ev(i)}),
+                )
+                .about(*p),
+            ),
             Some(o) if fv && (o.size_of_image != i.size_of_image || o.timestamp != i.timestamp) => {
                 f.push(
                     Finding::new(
@@ -57,6 +61,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                         format!("firmware driver {p} is a different build (size or timestamp)"),
                         json!({"before": ev(o), "after": ev(i)}),
                     )
+                    .about(*p)
                     .explainable(fw),
                 )
             }
@@ -73,6 +78,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                     format!("image {p} is no longer loaded"),
                     json!({"before": ev(i)}),
                 )
+                .about(*p)
                 .explainable(fw),
             );
         }

@@ -22,6 +22,11 @@ fn entry(s: &Snapshot) -> Option<&MemoryMap> {
         .or(s.memory_maps.first())
 }
 
+/// A region's stable name: type and start.
+fn region(d: &MemoryDescriptor) -> String {
+    format!("{}@{:#x}", memory_type_name(d.ty), d.physical_start)
+}
+
 fn ev(d: &MemoryDescriptor) -> serde_json::Value {
     json!({"type": memory_type_name(d.ty), "start": format!("{:#x}", d.physical_start),
            "end": format!("{:#x}", d.physical_start.saturating_add(d.pages.saturating_mul(4096))),
@@ -117,25 +122,29 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
                     ),
                     json!({"after": ev(d)}),
                 )
+                .about(region(d))
                 .explainable(if d.ty == 0 || d.ty == 11 {
                     ram
                 } else {
                     Explainers::default()
                 }),
             ),
-            Some(o) if d.pages > o.pages => f.push(Finding::new(
-                "memory-map.region.grew",
-                Category::MemoryMap,
-                Severity::High,
-                format!(
-                    "{} region at {:#x} grew from {} to {} pages",
-                    memory_type_name(d.ty),
-                    d.physical_start,
-                    o.pages,
-                    d.pages
-                ),
-                json!({"before": ev(o), "after": ev(d)}),
-            )),
+            Some(o) if d.pages > o.pages => f.push(
+                Finding::new(
+                    "memory-map.region.grew",
+                    Category::MemoryMap,
+                    Severity::High,
+                    format!(
+                        "{} region at {:#x} grew from {} to {} pages",
+                        memory_type_name(d.ty),
+                        d.physical_start,
+                        o.pages,
+                        d.pages
+                    ),
+                    json!({"before": ev(o), "after": ev(d)}),
+                )
+                .about(region(d)),
+            ),
             Some(_) => {}
         }
     }
@@ -154,6 +163,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
                     ),
                     json!({"before": ev(d)}),
                 )
+                .about(region(d))
                 .explainable(Explainers {
                     ram_change: true,
                     firmware_update: true,

@@ -72,13 +72,16 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
                     "dbx" => Severity::Low,
                     _ => Severity::Medium,
                 };
-                f.push(Finding::new(
-                    "secure-boot.variable.changed",
-                    Category::SecureBoot,
-                    sev,
-                    format!("Secure Boot variable {name} changed"),
-                    ev,
-                ));
+                f.push(
+                    Finding::new(
+                        "secure-boot.variable.changed",
+                        Category::SecureBoot,
+                        sev,
+                        format!("Secure Boot variable {name} changed"),
+                        ev,
+                    )
+                    .about(*name),
+                );
             }
         }
     }
@@ -91,30 +94,36 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
     for e in &sb.boot_entries {
         let ev = |x: &crate::snapshot::BootEntry| json!({"description": x.description, "device_path": x.device_path, "sha256": x.sha256});
         match ea.get(e.name.as_str()) {
-            None => f.push(Finding::new(
-                "boot-entries.added",
-                Category::BootEntries,
-                Severity::Medium,
-                format!(
-                    "new boot entry {} \"{}\" -> {}",
-                    e.name, e.description, e.device_path
-                ),
-                json!({"after": ev(e)}),
-            )),
-            Some(o) if o.sha256 != e.sha256 => f.push(Finding::new(
-                "boot-entries.changed",
-                Category::BootEntries,
-                if o.device_path != e.device_path {
-                    Severity::High
-                } else {
-                    Severity::Medium
-                },
-                format!(
-                    "boot entry {} changed: \"{}\" {} -> \"{}\" {}",
-                    e.name, o.description, o.device_path, e.description, e.device_path
-                ),
-                json!({"before": ev(o), "after": ev(e)}),
-            )),
+            None => f.push(
+                Finding::new(
+                    "boot-entries.added",
+                    Category::BootEntries,
+                    Severity::Medium,
+                    format!(
+                        "new boot entry {} \"{}\" -> {}",
+                        e.name, e.description, e.device_path
+                    ),
+                    json!({"after": ev(e)}),
+                )
+                .about(e.name.as_str()),
+            ),
+            Some(o) if o.sha256 != e.sha256 => f.push(
+                Finding::new(
+                    "boot-entries.changed",
+                    Category::BootEntries,
+                    if o.device_path != e.device_path {
+                        Severity::High
+                    } else {
+                        Severity::Medium
+                    },
+                    format!(
+                        "boot entry {} changed: \"{}\" {} -> \"{}\" {}",
+                        e.name, o.description, o.device_path, e.description, e.device_path
+                    ),
+                    json!({"before": ev(o), "after": ev(e)}),
+                )
+                .about(e.name.as_str()),
+            ),
             Some(_) => {}
         }
     }

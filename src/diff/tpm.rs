@@ -171,6 +171,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                 format!("PCR{pcr} ({role}) changed{}", if what.is_empty() { String::new() } else { format!(": {}", what.join("; ")) }),
                 json!({"pcr": pcr, "bank": bank, "before": va, "after": vb, "events_removed": removed, "events_added": added}),
             )
+            .about(format!("PCR{pcr}"))
             .explainable(ex),
         );
     }
