@@ -136,3 +136,37 @@ fn a_boot_entry_pointing_elsewhere_is_high() {
     let r = rules(&a, &b);
     assert_eq!(r, [("boot-entries.changed", "high".into(), false)]);
 }
+
+#[test]
+fn a_published_implant_guid_is_critical_and_cites_its_source() {
+    // LoJax's SecDxe, as ESET published it, loaded from a firmware volume.
+    let a = base();
+    let mut b = a.clone();
+    let imgs = b.loaded_images.as_mut().unwrap();
+    let mut lojax = imgs[1].clone();
+    lojax.device_path =
+        "Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(682894b5-6b70-4eba-9e90-a607e5676297)"
+            .into();
+    imgs.push(lojax);
+    let r = diff("a", &a, "b", &b);
+    let hits: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "indicator.match")
+        .collect();
+    assert_eq!(hits.len(), 1, "{:?}", r.findings);
+    assert_eq!(hits[0].severity.word(), "critical");
+    assert!(!hits[0].explained);
+    assert_eq!(hits[0].subject, "lojax.secdxe");
+    assert!(hits[0].evidence["source"]
+        .as_str()
+        .unwrap()
+        .contains("ESET"));
+    // The same driver is also a new firmware driver.
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.rule == "loaded-images.firmware-driver.added"));
+    // A clean snapshot matches no indicator.
+    assert!(diff("a", &a, "a", &a).findings.is_empty());
+}

@@ -7,6 +7,7 @@
 mod acpi;
 mod identity;
 mod images;
+pub mod indicators;
 mod memmap;
 mod secure_boot;
 mod tpm;
@@ -49,6 +50,7 @@ pub fn diff(baseline: &str, before: &Snapshot, current: &str, after: &Snapshot) 
     acpi::diff(before, after, &mut f);
     images::diff(before, after, &mut f);
     tpm::diff(before, after, &mut f);
+    indicators::check(after, &mut f);
     for x in &mut f {
         let e = x.explainable_by;
         if e.firmware_update {
