@@ -12,23 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn boot(out: &Path) -> PathBuf {
-    boot_with(out, &[])
+    common::boot_collector(out, &[])
 }
 
 fn boot_with(out: &Path, args: &[&str]) -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("efi-collector/boot.sh");
-    let st = Command::new("bash")
-        .arg(&script)
-        .arg(out)
-        .args(args)
-        .status()
-        .unwrap_or_else(|e| panic!("{} could not run: {e}", script.display()));
-    assert!(
-        st.success(),
-        "boot.sh failed (needs qemu-system-x86, ovmf, swtpm, mtools, dosfstools and the x86_64-unknown-uefi target, all installed by .ci/run); console: {}",
-        std::fs::read_to_string(out.join("console.txt")).unwrap_or_default()
-    );
-    out.join("bootaudit/snap-0000.json")
+    common::boot_collector(out, args)
 }
 
 #[test]

@@ -11,19 +11,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 fn boot(out: &Path, args: &[&str]) -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("efi-collector/boot.sh");
-    let st = Command::new("bash")
-        .arg(&script)
-        .arg(out)
-        .args(args)
-        .status()
-        .expect("boot.sh");
-    assert!(
-        st.success(),
-        "boot.sh {args:?} failed; console in {}",
-        out.join("console.txt").display()
-    );
-    out.join("bootaudit/snap-0000.json")
+    common::boot_collector(out, args)
 }
 
 /// The baseline: two plain boots made into a baseline with `bootaudit

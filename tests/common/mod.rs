@@ -104,6 +104,24 @@ pub fn parse_pcrs_yaml(y: &str) -> BTreeMap<String, BTreeMap<u32, String>> {
     out
 }
 
+/// Boots the collector once with `efi-collector/boot.sh OUT ARGS...` (QEMU +
+/// OVMF + swtpm) and returns the path of the first snapshot it wrote.
+pub fn boot_collector(out: &Path, args: &[&str]) -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("efi-collector/boot.sh");
+    let st = Command::new("bash")
+        .arg(&script)
+        .arg(out)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("{} could not run: {e}", script.display()));
+    assert!(
+        st.success(),
+        "boot.sh {args:?} failed (needs qemu-system-x86, ovmf, swtpm, mtools, dosfstools and the x86_64-unknown-uefi target, all installed by .ci/run); console: {}",
+        std::fs::read_to_string(out.join("console.txt")).unwrap_or_default()
+    );
+    out.join("bootaudit/snap-0000.json")
+}
+
 /// Path of the built `bootaudit` binary.
 pub fn bootaudit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bootaudit"))
