@@ -118,39 +118,26 @@ pub fn build(file: &str, s: &Snapshot) -> ShowReport {
         })
         .collect();
     let tpm = s.tpm.as_ref().map(|t| {
-        let log_bytes = t.event_log.len() / 2;
+        let mut v = TpmView {
+            present: t.present,
+            active_banks: t.active_banks.clone(),
+            log_format: t.log_format.clone(),
+            log_bytes: t.event_log.len() / 2,
+            events: 0,
+            verdicts: Vec::new(),
+            digest_mismatches: Vec::new(),
+            log_error: None,
+        };
         match snapshot::event_log(t, file) {
-            Ok(Some(log)) => TpmView {
-                present: t.present,
-                active_banks: t.active_banks.clone(),
-                log_format: t.log_format.clone(),
-                log_bytes,
-                events: log.events.len(),
-                verdicts: snapshot::self_check(t, &log),
-                digest_mismatches: crate::eventlog::check::check(&log).mismatches,
-                log_error: None,
-            },
-            Ok(None) => TpmView {
-                present: t.present,
-                active_banks: t.active_banks.clone(),
-                log_format: t.log_format.clone(),
-                log_bytes,
-                events: 0,
-                verdicts: Vec::new(),
-                digest_mismatches: Vec::new(),
-                log_error: None,
-            },
-            Err(e) => TpmView {
-                present: t.present,
-                active_banks: t.active_banks.clone(),
-                log_format: t.log_format.clone(),
-                log_bytes,
-                events: 0,
-                verdicts: Vec::new(),
-                digest_mismatches: Vec::new(),
-                log_error: Some(e.to_string()),
-            },
+            Ok(Some(log)) => {
+                v.events = log.events.len();
+                v.verdicts = snapshot::self_check(t, &log);
+                v.digest_mismatches = crate::eventlog::check::check(&log).mismatches;
+            }
+            Ok(None) => {}
+            Err(e) => v.log_error = Some(e.to_string()),
         }
+        v
     });
     let consistent = tpm.as_ref().is_none_or(|t| {
         t.log_error.is_none()

@@ -119,11 +119,6 @@ impl HashAlg {
         }
     }
 
-    /// PCR extend: H(old || digest).
-    pub fn extend(self, old: &[u8], digest: &[u8]) -> Option<Vec<u8>> {
-        self.hash(&[old, digest])
-    }
-
     /// PCR extend in place: `pcr = H(pcr || digest)`, without allocating.
     /// Returns false (and leaves `pcr`) for algorithms bootaudit cannot
     /// compute or a `pcr` of the wrong size.

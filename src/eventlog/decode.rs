@@ -137,10 +137,6 @@ pub struct Variable {
     /// The decoded list, for BootOrder.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub boot_order: Option<Vec<String>>,
-    /// Byte offset of VariableData within the event data, so that checks can
-    /// hash the value alone.
-    #[serde(skip)]
-    pub data_offset: usize,
 }
 
 /// The partition table of the boot disk.
@@ -394,7 +390,6 @@ pub fn variable(d: &[u8]) -> Option<Variable> {
         data: data.to_vec(),
         load_option,
         boot_order,
-        data_offset: name_end,
     })
 }
 

@@ -37,11 +37,3 @@ pub fn json_to<T: serde::Serialize, W: std::io::Write>(v: &T, mut w: W) -> std::
     w.write_all(b"\n")?;
     w.flush()
 }
-
-/// Serializes a report as pretty JSON with a trailing newline.
-pub fn json<T: serde::Serialize>(v: &T) -> String {
-    let mut s =
-        serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    s.push('\n');
-    s
-}
