@@ -133,8 +133,9 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Option<Tpm> {
     if !tpm.present {
         return Some(tpm);
     }
-    event_log(p, cap.supported_event_logs, &mut tpm, errors);
-    final_events(&mut tpm, errors);
+    if let Some(algs) = event_log(p, cap.supported_event_logs, &mut tpm, errors) {
+        final_events(&algs, &mut tpm, errors);
+    }
     for (name, id) in banks {
         match read_pcrs(p, id, cap.max_response_size) {
             Ok(vals) => {
@@ -146,12 +147,14 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Option<Tpm> {
     Some(tpm)
 }
 
+/// Copies the event log into `tpm`; returns the Spec ID's algorithms of a
+/// crypto-agile log (what the final-events table needs to size its events).
 fn event_log(
     p: &mut Tcg2Protocol,
     supported: Tcg2EventLogFormat,
     tpm: &mut Tpm,
     errors: &mut Vec<CollectError>,
-) {
+) -> Option<Vec<(u16, usize)>> {
     let agile = supported.contains(Tcg2EventLogFormat::TCG_2);
     let fmt = if agile {
         Tcg2EventLogFormat::TCG_2
@@ -162,7 +165,7 @@ fn event_log(
     let st = unsafe { (p.get_event_log)(p, fmt, &mut loc, &mut last, &mut trunc) };
     if st != Status::SUCCESS {
         crate::failed(errors, "tpm", "GetEventLog".to_string(), Some(st));
-        return;
+        return None;
     }
     tpm.log_format = if agile { "crypto-agile" } else { "sha1" }.to_string();
     tpm.log_truncated = trunc != 0;
@@ -175,15 +178,16 @@ fn event_log(
                 None,
             );
         }
-        return;
+        return None;
     }
     let base = loc as usize as *const u8;
     let lastp = last as usize as *const u8;
+    let algs = if agile { spec_algorithms(base) } else { None };
     let last_len = if agile {
         if last == loc {
             Some(32 + le32(unsafe { base.add(28) }) as usize)
         } else {
-            spec_algorithms(base).and_then(|a| event2_size(lastp, &a))
+            algs.as_ref().and_then(|a| event2_size(lastp, a))
         }
     } else {
         Some(32 + le32(unsafe { lastp.add(28) }) as usize)
@@ -195,35 +199,22 @@ fn event_log(
             "GetEventLog: cannot size the last entry".to_string(),
             None,
         );
-        return;
+        return None;
     };
     let len = (last - loc) as usize + last_len;
     // Safety: the firmware owns [loc, last + last_len), its log area.
     let bytes = unsafe { core::slice::from_raw_parts(base, len) };
     tpm.event_log = hex(bytes);
+    algs
 }
 
-fn final_events(tpm: &mut Tpm, errors: &mut Vec<CollectError>) {
+fn final_events(algs: &[(u16, usize)], tpm: &mut Tpm, errors: &mut Vec<CollectError>) {
     let table = system::with_config_table(|t| {
         t.iter()
             .find(|e| e.guid == FINAL_EVENTS)
             .map(|e| e.address as *const u8)
     });
     let Some(t) = table else { return };
-    if tpm.log_format != "crypto-agile" || tpm.event_log.len() < 64 * 2 {
-        return;
-    }
-    // The Spec ID of the main log gives the digest sizes.
-    let mut head = [0u8; 256];
-    let hb = tpm.event_log.as_bytes();
-    let n = (hb.len() / 2).min(head.len());
-    for (i, h) in head.iter_mut().enumerate().take(n) {
-        let d = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-        *h = d(hb[2 * i]) << 4 | d(hb[2 * i + 1]);
-    }
-    let Some(algs) = spec_algorithms(head.as_ptr()) else {
-        return;
-    };
     let count =
         u64::from_le_bytes(unsafe { core::ptr::read_unaligned(t.add(8).cast::<[u8; 8]>()) });
     if count > 10_000 {
@@ -237,7 +228,7 @@ fn final_events(tpm: &mut Tpm, errors: &mut Vec<CollectError>) {
     }
     let mut off = 16usize;
     for _ in 0..count {
-        match event2_size(unsafe { t.add(off) }, &algs) {
+        match event2_size(unsafe { t.add(off) }, algs) {
             Some(n) if off + n <= MAX_LOG => off += n,
             _ => {
                 crate::failed(
