@@ -1,7 +1,8 @@
 //! Diff rules that no QEMU scenario of this suite produces, checked on the
 //! shipped collector snapshot with one field changed at a time: Secure Boot
 //! turned off, dbx shrinking, PCR7 with and without a matching variable
-//! change, a moving MapKey, a new runtime region, a changed boot entry.
+//! change, a moving MapKey, a new or moved runtime region, a firmware blob
+//! re-hashed in place, a changed boot entry.
 
 use bootaudit::diff::diff;
 use bootaudit::snapshot::{self, MemoryDescriptor, Snapshot, Variable};
@@ -169,4 +170,87 @@ fn a_published_implant_guid_is_critical_and_cites_its_source() {
         .any(|f| f.rule == "loaded-images.firmware-driver.added"));
     // A clean snapshot matches no indicator.
     assert!(diff("a", &a, "a", &a).findings.is_empty());
+}
+
+/// 1 GiB more conventional memory: a RAM change.
+fn add_a_gib(s: &mut Snapshot) {
+    s.memory_maps[0].descriptors.push(MemoryDescriptor {
+        ty: 7,
+        physical_start: 0x1_0000_0000,
+        virtual_start: 0,
+        pages: 0x40000,
+        attributes: 0xf,
+    });
+}
+
+#[test]
+fn a_moved_runtime_region_is_explained_only_by_a_ram_change() {
+    let a = base();
+    let rt = a.memory_maps[0]
+        .descriptors
+        .iter()
+        .position(|d| d.ty == 6)
+        .expect("the fixture has a RuntimeServicesData region");
+    let mut b = a.clone();
+    b.memory_maps[0].descriptors[rt].physical_start += 0x4000_0000;
+    let r = rules(&a, &b);
+    assert_eq!(r, [("memory-map.region.moved", "medium".into(), false)]);
+    // The same move with 1 GiB more conventional memory: explained.
+    let mut c = b.clone();
+    add_a_gib(&mut c);
+    let r = rules(&a, &c);
+    assert!(
+        r.contains(&("memory-map.region.moved", "low".into(), true)),
+        "{r:?}"
+    );
+    assert!(
+        r.iter().all(|x| x.2 || x.1 == "info"),
+        "everything but the RAM change itself is explained: {r:?}"
+    );
+    // A region that moved and grew is no move: a new runtime region.
+    let mut d = c.clone();
+    d.memory_maps[0].descriptors[rt].pages += 1;
+    let r = rules(&a, &d);
+    assert!(
+        r.contains(&("memory-map.region.added", "critical".into(), false)),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_rehashed_firmware_blob_is_explained_only_by_a_ram_change() {
+    // The fixture's first FIRMWARE_BLOB gets another digest at the same
+    // base and length, and PCR0 another value.
+    let a = base();
+    let t = a.tpm.as_ref().unwrap();
+    let mut log = hex::decode(&t.event_log).unwrap();
+    let parsed = bootaudit::eventlog::parse(&log).unwrap();
+    let e = parsed
+        .events
+        .iter()
+        .find(|e| e.type_name() == "EV_EFI_PLATFORM_FIRMWARE_BLOB")
+        .expect("the fixture measures firmware blobs");
+    let sha256 = e.digest(bootaudit::eventlog::HashAlg::Sha256).unwrap();
+    let at = e.offset
+        + log[e.offset..]
+            .windows(32)
+            .position(|w| w == sha256)
+            .unwrap();
+    log[at] ^= 1;
+    let mut b = a.clone();
+    let tb = b.tpm.as_mut().unwrap();
+    tb.event_log = hex::encode(&log);
+    tb.pcrs
+        .get_mut("sha256")
+        .unwrap()
+        .insert(0, "22".repeat(32));
+    let pcr0 = |r: &[(&str, String, bool)]| -> (String, bool) {
+        let x = r.iter().find(|x| x.0 == "tpm.pcr0.changed").unwrap();
+        (x.1.clone(), x.2)
+    };
+    let r = rules(&a, &b);
+    assert_eq!(pcr0(&r), ("critical".into(), false), "{r:?}");
+    let mut c = b.clone();
+    add_a_gib(&mut c);
+    assert_eq!(pcr0(&rules(&a, &c)), ("low".into(), true));
 }

@@ -146,6 +146,31 @@ fn an_injected_ssdt_is_high_and_unexplained() {
 }
 
 #[test]
+fn more_ram_is_explained_by_the_ram_change_and_nothing_is_above_low() {
+    let d = tempfile::tempdir().unwrap();
+    let now = boot(d.path(), &["--ram", "2048"]);
+    let (code, v) = diff(&now, "medium");
+    let r = rules(&v);
+    assert_eq!(code, 0, "{r:?}");
+    assert!(
+        r.contains(&("memory-map.ram.changed".into(), "info".into(), false)),
+        "{r:?}"
+    );
+    // The firmware's runtime regions move up with the top of memory; they
+    // are reported as moved, and explained.
+    let moved: Vec<_> = r
+        .iter()
+        .filter(|x| x.0 == "memory-map.region.moved")
+        .collect();
+    assert!(!moved.is_empty(), "{r:?}");
+    assert!(moved.iter().all(|x| x.1 == "low" && x.2), "{moved:?}");
+    for x in &r {
+        assert!(x.1 == "info" || x.1 == "low", "{x:?} is above low in {r:?}");
+        assert!(x.2 || x.0 == "memory-map.ram.changed", "{x:?} in {r:?}");
+    }
+}
+
+#[test]
 fn another_build_of_the_same_firmware_version_is_the_lojax_case() {
     // OVMF_CODE_4M.secboot.fd: the same EDK II version, other drivers.
     let d = tempfile::tempdir().unwrap();

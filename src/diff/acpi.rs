@@ -2,7 +2,8 @@
 //! table ID. Persistence-relevant tables weigh most: a new WPBT makes
 //! Windows run a binary the firmware supplies; a new SSDT or a changed DSDT,
 //! FACP, MCFG, DMAR, IVRS or TPM2 under the same OEM revision has no
-//! innocent explanation.
+//! innocent explanation, except a RAM change that rewrote the table's
+//! memory-layout fields in place (same length).
 
 use crate::findings::{Category, Explainers, Finding, Severity};
 use crate::snapshot::{AcpiTable, Snapshot};
@@ -83,11 +84,16 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                 continue;
             }
             let same_rev = x.oem_revision == y.oem_revision;
-            let (sev, ex) = if same_rev && CRITICAL_CONTENT.contains(&y.signature.as_str()) {
+            let (sev, mut ex) = if same_rev && CRITICAL_CONTENT.contains(&y.signature.as_str()) {
                 (Severity::High, Explainers::default())
             } else {
                 (Severity::Medium, fw)
             };
+            // Tables encode the memory layout in fixed-width fields (a
+            // DSDT's PCI window starts above RAM): a RAM change rewrites
+            // them in place, at the same length. Anything that grew or
+            // shrank has more to it than a moved address.
+            ex.ram_change = x.length == y.length;
             f.push(
                 Finding::new(
                     "acpi.table.changed",

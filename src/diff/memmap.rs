@@ -103,7 +103,52 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
         ram_change: true,
         ..Default::default()
     };
+    // Regions that kept their type and size but not their address: when
+    // the amount of RAM changes, the firmware's top-of-memory allocations
+    // all shift together. Paired here (in address order within each
+    // (type, pages) class), they are "moved", not "added" and "removed".
+    let mut gone: BTreeMap<(u32, u64), Vec<&MemoryDescriptor>> = BTreeMap::new();
+    for (k, d) in &pa {
+        if !pb.contains_key(k) {
+            gone.entry((d.ty, d.pages)).or_default().push(d);
+        }
+    }
+    let mut moved_from: BTreeMap<(u32, u64), &MemoryDescriptor> = BTreeMap::new();
     for (k, d) in &pb {
+        if pa.contains_key(k) {
+            continue;
+        }
+        if let Some(v) = gone.get_mut(&(d.ty, d.pages)) {
+            if !v.is_empty() {
+                moved_from.insert(*k, v.remove(0));
+            }
+        }
+    }
+    for (k, d) in &pb {
+        if let Some(o) = moved_from.get(k) {
+            f.push(
+                Finding::new(
+                    "memory-map.region.moved",
+                    Category::MemoryMap,
+                    Severity::Medium,
+                    format!(
+                        "{} region of {} pages moved from {:#x} to {:#x}",
+                        memory_type_name(d.ty),
+                        d.pages,
+                        o.physical_start,
+                        d.physical_start
+                    ),
+                    json!({"before": ev(o), "after": ev(d)}),
+                )
+                .about(region(d))
+                .explainable(Explainers {
+                    ram_change: true,
+                    firmware_update: true,
+                    ..Default::default()
+                }),
+            );
+            continue;
+        }
         match pa.get(k) {
             None => f.push(
                 Finding::new(
@@ -148,8 +193,9 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
             Some(_) => {}
         }
     }
+    let moved: std::collections::BTreeSet<_> = moved_from.values().map(|d| key(d)).collect();
     for (k, d) in &pa {
-        if !pb.contains_key(k) {
+        if !pb.contains_key(k) && !moved.contains(k) {
             f.push(
                 Finding::new(
                     "memory-map.region.removed",

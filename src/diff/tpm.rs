@@ -107,7 +107,24 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
             .map(|x| format!("{} {}", x.0.trim_start_matches("EV_"), x.1))
             .take(3)
             .collect();
-        let (rule, cat, sev, ex, role) = match pcr {
+        // Firmware blobs measured again at the same base and length with
+        // other digests, and nothing else changed: EDK II's PEI volume runs
+        // in place from RAM before it is measured, so its digest follows
+        // the memory size. Only a RAM change may explain that; an added,
+        // removed or moved blob stays unexplained.
+        let blobs_rehashed_in_place = {
+            let blob = |x: &&(String, String, String)| {
+                x.0 == "EV_EFI_PLATFORM_FIRMWARE_BLOB" || x.0 == "EV_EFI_PLATFORM_FIRMWARE_BLOB2"
+            };
+            let gone: Vec<_> = a_items.iter().filter(|x| !b_items.contains(x)).collect();
+            let new: Vec<_> = b_items.iter().filter(|x| !a_items.contains(x)).collect();
+            let mut places_a: Vec<_> = gone.iter().map(|x| (&x.0, &x.1)).collect();
+            let mut places_b: Vec<_> = new.iter().map(|x| (&x.0, &x.1)).collect();
+            places_a.sort();
+            places_b.sort();
+            !new.is_empty() && new.iter().all(blob) && gone.iter().all(blob) && places_a == places_b
+        };
+        let (rule, cat, sev, mut ex, role) = match pcr {
             0 => (
                 "tpm.pcr0.changed",
                 Category::Firmware,
@@ -163,6 +180,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                 "OS and boot loader measurements",
             ),
         };
+        ex.ram_change = *pcr == 0 && blobs_rehashed_in_place;
         f.push(
             Finding::new(
                 rule,
