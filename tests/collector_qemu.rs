@@ -269,18 +269,8 @@ fn chain_mode_starts_the_configured_loader_from_the_same_esp() {
     // The chained loader is a second copy of the collector, given the load
     // options `mode=shutdown`: it writes the next snapshot and powers off.
     let dir = tempfile::tempdir().unwrap();
-    let efi = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("efi-collector/target/x86_64-unknown-uefi/release/efi-collector.efi");
-    // boot.sh builds the collector first; build it here too so the copy
-    // exists before the ESP is made.
-    let st = Command::new("cargo")
-        .args(["build", "--release", "--quiet"])
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("efi-collector"))
-        .status()
-        .unwrap();
-    assert!(st.success());
     let next = dir.path().join("next.efi");
-    std::fs::copy(&efi, &next).unwrap();
+    common::collector_copy(&next);
     let first = boot_with(
         &dir.path().join("out"),
         &[

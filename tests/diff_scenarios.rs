@@ -265,3 +265,59 @@ fn a_tampered_event_log_is_a_critical_replay_mismatch() {
         "{out}"
     );
 }
+
+#[test]
+fn an_extra_boot_application_before_the_loader_is_reported() {
+    // \EFI\BOOT\BOOTX64.EFI (the place the baseline's loader ran from)
+    // now starts \EFI\BOOT\stage2.efi before the loader that records the
+    // snapshot: the pre-loader pattern of ESP bootkits. The stage is a
+    // copy of the collector; its own snapshot, taken first, is not used.
+    let d = tempfile::tempdir().unwrap();
+    let stage = d.path().join("stage2.efi");
+    common::collector_copy(&stage);
+    let first = boot(
+        &d.path().join("out"),
+        &[
+            "--file",
+            &format!("{}=EFI\\BOOT\\stage2.efi", stage.display()),
+            "--config",
+            "mode=chain chain=\\EFI\\BOOT\\stage2.efi chain-options=mode=shutdown",
+        ],
+    );
+    let now = first.with_file_name("snap-0001.json");
+    let (code, v) = diff(&now, "high");
+    assert_eq!(code, 1);
+    let r = rules(&v);
+    let app: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "boot-entries.boot-application.added")
+        .collect();
+    assert_eq!(app.len(), 1, "{r:?}");
+    assert_eq!(app[0]["severity"], "critical");
+    assert_eq!(app[0]["explained"], false);
+    assert!(app[0]["evidence"]["after"]["device_path"]
+        .as_str()
+        .unwrap()
+        .ends_with("\\EFI\\BOOT\\stage2.efi"));
+    assert!(
+        r.contains(&("tpm.pcr4.changed".into(), "high".into(), false)),
+        "{r:?}"
+    );
+    // The snapshot-taker itself is a new image on the ESP; nothing else
+    // changed (no firmware, ACPI, memory-map or Secure Boot finding).
+    for x in &r {
+        assert!(
+            [
+                "boot-entries.boot-application.added",
+                "tpm.pcr4.changed",
+                "loaded-images.image.added"
+            ]
+            .contains(&x.0.as_str())
+                || x.1 == "info"
+                || x.1 == "low",
+            "{x:?} in {r:?}"
+        );
+    }
+}

@@ -5,6 +5,7 @@
 //! changes; a RAM change explains memory totals moving).
 
 mod acpi;
+mod bootapps;
 mod identity;
 mod images;
 pub mod indicators;
@@ -50,6 +51,7 @@ pub fn diff(baseline: &str, before: &Snapshot, current: &str, after: &Snapshot) 
     acpi::diff(before, after, &mut f);
     images::diff(before, after, &mut f);
     tpm::diff(before, after, &mut f);
+    bootapps::diff(before, after, &mut f);
     indicators::check(after, &mut f);
     for x in &mut f {
         let e = x.explainable_by;

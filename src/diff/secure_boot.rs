@@ -2,7 +2,7 @@
 
 use super::Context;
 use crate::findings::{Category, Finding, Severity};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{BootEntry, Snapshot};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -92,16 +92,27 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
         .map(|e| (e.name.as_str(), e))
         .collect();
     for e in &sb.boot_entries {
-        let ev = |x: &crate::snapshot::BootEntry| json!({"description": x.description, "device_path": x.device_path, "sha256": x.sha256});
+        let ev = |x: &BootEntry| json!({"description": x.description, "device_path": x.device_path, "sha256": x.sha256});
         match ea.get(e.name.as_str()) {
             None => f.push(
                 Finding::new(
                     "boot-entries.added",
                     Category::BootEntries,
-                    Severity::Medium,
+                    if outside_known_loaders(e, &ea) {
+                        Severity::High
+                    } else {
+                        Severity::Medium
+                    },
                     format!(
-                        "new boot entry {} \"{}\" -> {}",
-                        e.name, e.description, e.device_path
+                        "new boot entry {} \"{}\" -> {}{}",
+                        e.name,
+                        e.description,
+                        e.device_path,
+                        if outside_known_loaders(e, &ea) {
+                            " (outside the ESP's known loaders)"
+                        } else {
+                            ""
+                        }
                     ),
                     json!({"after": ev(e)}),
                 )
@@ -127,4 +138,16 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
             Some(_) => {}
         }
     }
+}
+
+/// A boot entry whose file is neither a known loader's place nor a file an
+/// entry of the baseline pointed at. Entries without a file (firmware
+/// applications, network boot) are judged by the other rules.
+fn outside_known_loaders(e: &BootEntry, before: &BTreeMap<&str, &BootEntry>) -> bool {
+    let file = super::bootapps::file_part(&e.device_path);
+    file.starts_with('\\')
+        && !super::bootapps::known_loader(&file)
+        && !before
+            .values()
+            .any(|o| super::bootapps::file_part(&o.device_path) == file)
 }

@@ -122,6 +122,23 @@ pub fn boot_collector(out: &Path, args: &[&str]) -> PathBuf {
     out.join("bootaudit/snap-0000.json")
 }
 
+/// Builds the collector (release, as boot.sh does) and copies it to `dst`:
+/// a second UEFI application to put on an ESP.
+pub fn collector_copy(dst: &Path) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("efi-collector");
+    let st = Command::new("cargo")
+        .args(["build", "--release", "--quiet"])
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success(), "building the collector failed");
+    std::fs::copy(
+        dir.join("target/x86_64-unknown-uefi/release/efi-collector.efi"),
+        dst,
+    )
+    .unwrap();
+}
+
 /// Path of the built `bootaudit` binary.
 pub fn bootaudit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bootaudit"))
