@@ -5,7 +5,7 @@
 # for the collector to power the machine off, and copies \bootaudit\ out of
 # the image (the snapshot, its .sha256 sidecar) into OUT.
 #
-#   efi-collector/boot.sh OUT [--ram MB] [--ovmf plain|secboot|ms]
+#   efi-collector/boot.sh OUT [--ram MB] [--ovmf plain|secboot|ms|snakeoil]
 #                             [--acpitable FILE]... [--file SRC=ESP\PATH]...
 #                             [--smbios ARGS]... [--config TEXT]
 #
@@ -13,11 +13,15 @@
 # "mode=exit-boot-services disturb=1" runs the lab mode: the machine resets
 # after ExitBootServices and the collector runs again to report it.
 #
-# Needs: qemu-system-x86 ovmf swtpm swtpm-tools mtools dosfstools and the
-# x86_64-unknown-uefi Rust target. No root, no mount.
+# --ovmf snakeoil boots the secboot build with Debian's test keys enrolled
+# and Secure Boot on; the collector is signed with sbsign for it.
+#
+# Needs: qemu-system-x86 ovmf swtpm swtpm-tools mtools dosfstools (and
+# sbsigntool, openssl for snakeoil) and the x86_64-unknown-uefi Rust target.
+# No root, no mount.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-[ $# -ge 1 ] || { sed -n "2,18p" "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n "2,21p" "$0"; exit 2; }
 out=$(mkdir -p "$1" && cd "$1" && pwd); shift
 ram=1024; ovmf=plain; extra_qemu=(); files=(); config="mode=shutdown"
 while [ $# -gt 0 ]; do
@@ -35,7 +39,8 @@ case "$ovmf" in
     plain) code=OVMF_CODE_4M.fd; vars=OVMF_VARS_4M.fd ;;
     secboot) code=OVMF_CODE_4M.secboot.fd; vars=OVMF_VARS_4M.fd ;;
     ms) code=OVMF_CODE_4M.ms.fd; vars=OVMF_VARS_4M.ms.fd ;;
-    *) echo "boot.sh: --ovmf plain|secboot|ms" >&2; exit 2 ;;
+    snakeoil) code=OVMF_CODE_4M.secboot.fd; vars=OVMF_VARS_4M.snakeoil.fd ;;
+    *) echo "boot.sh: --ovmf plain|secboot|ms|snakeoil" >&2; exit 2 ;;
 esac
 
 (cd "$here" && cargo build --release --quiet)
@@ -47,6 +52,17 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+
+# Secure Boot with Debian's test keys enrolled (PK, KEK, db): the collector
+# must be signed, or the firmware refuses it (Access Denied). The snakeoil
+# key's passphrase is "snakeoil" (ovmf's README.Debian).
+if [ "$ovmf" = snakeoil ]; then
+    openssl pkey -in /usr/share/ovmf/PkKek-1-snakeoil.key -passin pass:snakeoil \
+        -out "$work/snakeoil.key"
+    sbsign --key "$work/snakeoil.key" --cert /usr/share/ovmf/PkKek-1-snakeoil.pem \
+        --output "$work/collector.efi" "$efi" 2>/dev/null
+    efi="$work/collector.efi"
+fi
 
 # The ESP: a 64 MiB FAT image, built with mtools (no mount).
 esp="$work/esp.img"

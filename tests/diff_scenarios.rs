@@ -321,3 +321,48 @@ fn an_extra_boot_application_before_the_loader_is_reported() {
         );
     }
 }
+
+#[test]
+fn secure_boot_with_test_keys_changes_the_policy_and_pcr7() {
+    // OVMF's secboot build with Debian's snakeoil PK/KEK/db enrolled; boot.sh
+    // signs the collector with the snakeoil key (Secure Boot refuses it
+    // otherwise).
+    let d = tempfile::tempdir().unwrap();
+    let now = boot(d.path(), &["--ovmf", "snakeoil"]);
+    let s = bootaudit::snapshot::read_file(&now).unwrap();
+    assert_eq!(s.secure_boot.as_ref().unwrap().secure_boot, Some(1));
+    let (code, v) = diff(&now, "high");
+    assert_eq!(code, 1);
+    let r = rules(&v);
+    let has = |rule: &str, sev: &str, explained: bool| {
+        assert!(
+            r.contains(&(rule.into(), sev.into(), explained)),
+            "{rule} {sev} {explained}: {r:?}"
+        )
+    };
+    has("secure-boot.enabled", "info", false);
+    for name in ["PK", "KEK", "db"] {
+        let hit = v["findings"].as_array().unwrap().iter().any(|f| {
+            f["rule"] == "secure-boot.variable.changed"
+                && f["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!(" {name} "))
+                && f["severity"] == "high"
+        });
+        assert!(hit, "{name}: {r:?}");
+    }
+    // PCR7 changed, and the variable changes explain it.
+    has("tpm.pcr7.changed", "low", true);
+    let pcr7 = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "tpm.pcr7.changed")
+        .unwrap();
+    let added = pcr7["evidence"]["events_added"].to_string();
+    assert!(added.contains("SecureBoot = 1"), "{added}");
+    // The secboot build under the same firmware version: the LoJax case.
+    has("loaded-images.firmware-driver.added", "critical", false);
+    has("tpm.pcr0.changed", "critical", false);
+}
