@@ -7,11 +7,15 @@
 #
 #   efi-collector/boot.sh OUT [--ram MB] [--ovmf plain|secboot|ms|snakeoil]
 #                             [--acpitable FILE]... [--file SRC=ESP\PATH]...
-#                             [--smbios ARGS]... [--config TEXT]
+#                             [--smbios ARGS]... [--device ARGS]...
+#                             [--config TEXT]
 #
 # --config replaces \bootaudit\config (default "mode=shutdown"); e.g.
 # "mode=exit-boot-services disturb=1" runs the lab mode: the machine resets
 # after ExitBootServices and the collector runs again to report it.
+#
+# --device adds a QEMU device (e.g. "pci-testdev,romfile=/abs/implant.rom",
+# an option ROM for the firmware to load).
 #
 # --ovmf snakeoil boots the secboot build with Debian's test keys enrolled
 # and Secure Boot on; the collector is signed with sbsign for it.
@@ -21,7 +25,7 @@
 # No root, no mount.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-[ $# -ge 1 ] || { sed -n "2,21p" "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n "2,25p" "$0"; exit 2; }
 out=$(mkdir -p "$1" && cd "$1" && pwd); shift
 ram=1024; ovmf=plain; extra_qemu=(); files=(); config="mode=shutdown"
 while [ $# -gt 0 ]; do
@@ -30,6 +34,7 @@ while [ $# -gt 0 ]; do
         --ovmf) ovmf=$2; shift 2 ;;
         --acpitable) extra_qemu+=(-acpitable "file=$(realpath "$2")"); shift 2 ;;
         --smbios) extra_qemu+=(-smbios "$2"); shift 2 ;;
+        --device) extra_qemu+=(-device "$2"); shift 2 ;;
         --file) files+=("$2"); shift 2 ;;
         --config) config=$2; shift 2 ;;
         *) echo "boot.sh: unknown option $1" >&2; exit 2 ;;

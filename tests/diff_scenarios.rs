@@ -366,3 +366,104 @@ fn secure_boot_with_test_keys_changes_the_policy_and_pcr7() {
     has("loaded-images.firmware-driver.added", "critical", false);
     has("tpm.pcr0.changed", "critical", false);
 }
+
+/// Builds the test implant (efi-collector/implant) and wraps it as a PCI
+/// option ROM for QEMU's pci-testdev (1b36:0005).
+fn implant_rom(dir: &Path) -> PathBuf {
+    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("efi-collector");
+    let st = Command::new("cargo")
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "bootaudit-test-implant",
+        ])
+        .current_dir(&ws)
+        .status()
+        .unwrap();
+    assert!(st.success(), "building the test implant failed");
+    let efi =
+        std::fs::read(ws.join("target/x86_64-unknown-uefi/release/bootaudit-test-implant.efi"))
+            .unwrap();
+    let rom = dir.join("implant.rom");
+    std::fs::write(&rom, common::optionrom::build(&efi, 0x1b36, 0x0005)).unwrap();
+    rom
+}
+
+#[test]
+fn the_test_implant_in_an_option_rom_leaves_every_trace() {
+    // efi-collector/implant, a harmless driver of our own, in a PCI option
+    // ROM on a QEMU pci-testdev: OVMF's PCI bus driver loads it, and it
+    // allocates runtime memory, installs a WPBT through
+    // EFI_ACPI_TABLE_PROTOCOL and allocates from a timer.
+    let d = tempfile::tempdir().unwrap();
+    let rom = implant_rom(d.path());
+    let now = boot(
+        &d.path().join("out"),
+        &[
+            "--device",
+            &format!("pci-testdev,romfile={}", rom.display()),
+        ],
+    );
+    let (code, v) = diff(&now, "high");
+    assert_eq!(code, 1);
+    let r = rules(&v);
+    let find = |rule: &str| -> Vec<&Value> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == rule)
+            .collect()
+    };
+    let one = |rule: &str, sev: &str| -> &Value {
+        let hits = find(rule);
+        assert_eq!(hits.len(), 1, "{rule}: {r:?}");
+        assert_eq!(hits[0]["severity"], sev, "{rule}: {r:?}");
+        assert_eq!(hits[0]["explained"], false, "{rule}: {r:?}");
+        hits[0]
+    };
+    // The option-ROM driver, measured into PCR2 and loaded from the device.
+    let pcr2 = one("tpm.pcr2.changed", "high");
+    let added = pcr2["evidence"]["events_added"].as_array().unwrap();
+    assert!(
+        added
+            .iter()
+            .any(|e| e["type"] == "EV_EFI_BOOT_SERVICES_DRIVER"
+                && e["event"].as_str().unwrap().contains("/Offset(")),
+        "{added:?}"
+    );
+    let img = one("loaded-images.option-rom.added", "high");
+    assert!(img["evidence"]["after"]["device_path"]
+        .as_str()
+        .unwrap()
+        .contains("Pci("));
+    // Its runtime region: 260 pages of RuntimeServicesData.
+    let region = one("memory-map.region.added", "critical");
+    assert_eq!(region["evidence"]["after"]["type"], "RuntimeServicesData");
+    assert_eq!(region["evidence"]["after"]["pages"], 260);
+    // Its WPBT, with the OEM facts the implant wrote.
+    let wpbt = one("acpi.table.added", "critical");
+    assert_eq!(wpbt["evidence"]["after"]["signature"], "WPBT");
+    assert_eq!(wpbt["evidence"]["after"]["oem_id"], "BATEST");
+    // Its timer's allocations, seen in the collector's quiet window.
+    let key = one("memory-map.mapkey.moved", "high");
+    assert!(key["evidence"]["key_changes"].as_u64().unwrap() > 0);
+    // Nothing else above low but the DSDT, which QEMU rewrites for the
+    // added PCI device (a hardware change the snapshot cannot tell apart).
+    for x in r.iter().filter(|x| x.1 != "low" && x.1 != "info") {
+        assert!(
+            [
+                "tpm.pcr2.changed",
+                "loaded-images.option-rom.added",
+                "memory-map.region.added",
+                "acpi.table.added",
+                "memory-map.mapkey.moved",
+                "acpi.table.changed"
+            ]
+            .contains(&x.0.as_str()),
+            "{x:?} in {r:?}"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! Loaded images: a firmware driver (FvFile GUID) that was not loaded
-//! before, under the same firmware version, is the LoJax signature.
+//! before, under the same firmware version, is the LoJax signature; a new
+//! driver from a PCI option ROM is code a device brought into the firmware.
 
 use crate::findings::{Category, Explainers, Finding, Severity};
 use crate::snapshot::{LoadedImage, Snapshot};
@@ -12,6 +13,15 @@ fn index(s: &Snapshot) -> BTreeMap<&str, &LoadedImage> {
         .flatten()
         .map(|i| (i.device_path.as_str(), i))
         .collect()
+}
+
+/// A device path of a PCI expansion-ROM image: `.../Pci(..)/Offset(..)`
+/// (UEFI's relative offset range node, which the PCI bus driver appends).
+fn is_option_rom(p: &str) -> bool {
+    p.contains("Pci(")
+        && p.rsplit('/')
+            .next()
+            .is_some_and(|last| last.starts_with("Offset("))
 }
 
 fn ev(i: &LoadedImage) -> serde_json::Value {
@@ -41,6 +51,20 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                 )
                 .about(*p)
                 .explainable(fw),
+            ),
+            // A driver the PCI bus driver loaded from a device's expansion
+            // ROM: its path is the device's, then the ROM image's offset
+            // range. Such code runs with the firmware's privileges before
+            // any OS (the MoonBounce-era "option ROM implant" route).
+            None if is_option_rom(p) => f.push(
+                Finding::new(
+                    "loaded-images.option-rom.added",
+                    Category::LoadedImages,
+                    Severity::High,
+                    format!("option-ROM driver {p} is loaded now and was not before: code from a PCI device's ROM ran in the firmware"),
+                    json!({"after": ev(i)}),
+                )
+                .about(*p),
             ),
             None => f.push(
                 Finding::new(
@@ -82,5 +106,19 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                 .explainable(fw),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn option_rom_paths() {
+        assert!(super::is_option_rom(
+            "PciRoot(0x0)/Pci(0x2,0x0)/Offset(0x0,0xDFF)"
+        ));
+        assert!(!super::is_option_rom(
+            "PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x0,0xFFFF,0x0)/\\EFI\\BOOT\\BOOTX64.EFI"
+        ));
+        assert!(!super::is_option_rom("Fv(7CB8BDC9)/FvFile(462CAA21)"));
     }
 }
