@@ -59,7 +59,10 @@ enum Command {
         current: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
-        format: Format,
+        format: render::DiffFormat,
+        /// Write the report to this file (atomically) instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
         /// Exit 1 when an unexplained finding at or above this severity exists.
         #[arg(long, value_enum, default_value = "high")]
         fail_on: bootaudit::findings::Severity,
@@ -188,6 +191,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             baseline,
             current,
             format,
+            output,
             fail_on,
         } => {
             let left = bootaudit::snapshot::read_bytes(&baseline)?;
@@ -206,9 +210,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(base) = &base {
                 bootaudit::baseline::apply(base, &mut r);
             }
-            match format {
-                Format::Table => emit(&render::diff::table(&r))?,
-                Format::Json => emit_json(&r)?,
+            let text = match format {
+                render::DiffFormat::Table => render::diff::table(&r),
+                render::DiffFormat::Json => {
+                    let mut v = Vec::new();
+                    render::json_to(&r, &mut v)?;
+                    String::from_utf8(v)?
+                }
+                render::DiffFormat::Html => render::html::diff(&r),
+            };
+            match &output {
+                Some(p) => bootaudit::fsutil::write_atomic(p, text.as_bytes())
+                    .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?,
+                None => emit(&text)?,
             }
             Ok(if bootaudit::findings::fails(&r.findings, fail_on) {
                 ExitCode::from(1)

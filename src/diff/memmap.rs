@@ -15,7 +15,8 @@ const PERSISTENT: &[u32] = &[0, 5, 6, 9, 10, 11, 12, 14];
 /// Types that churn.
 const CHURN: &[u32] = &[1, 2, 3, 4, 7];
 
-fn entry(s: &Snapshot) -> Option<&MemoryMap> {
+/// The map taken at the collector's entry (or the first one).
+pub(super) fn entry(s: &Snapshot) -> Option<&MemoryMap> {
     s.memory_maps
         .iter()
         .find(|m| m.label == "entry")

@@ -10,6 +10,7 @@ mod identity;
 mod images;
 pub mod indicators;
 mod memmap;
+pub mod picture;
 mod secure_boot;
 mod tpm;
 
@@ -28,6 +29,10 @@ pub struct DiffReport {
     pub findings: Vec<Finding>,
     /// Counts per severity.
     pub summary: Summary,
+    /// Both memory maps as pictures, for the HTML report (not in JSON,
+    /// whose shape is fixed: findings and summary).
+    #[serde(skip)]
+    pub memory_maps: Option<[picture::MapPicture; 2]>,
 }
 
 /// What changed between the two snapshots that can explain other changes.
@@ -73,6 +78,7 @@ pub fn diff(baseline: &str, before: &Snapshot, current: &str, after: &Snapshot) 
     }
     findings::sort(&mut f);
     DiffReport {
+        memory_maps: picture::pictures(before, after, &f),
         baseline: baseline.to_string(),
         current: current.to_string(),
         summary: findings::summarize(&f),

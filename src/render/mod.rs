@@ -1,8 +1,9 @@
-//! Renderers: they turn computed reports into tables or JSON and never
-//! compute anything themselves.
+//! Renderers: they turn computed reports into tables, JSON or HTML and
+//! never compute anything themselves.
 
 pub mod diff;
 pub mod eventlog;
+pub mod html;
 pub mod ingest;
 pub mod show;
 
@@ -16,6 +17,17 @@ pub enum Format {
     Table,
     /// One JSON object on stdout.
     Json,
+}
+
+/// Output formats of `bootaudit diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// Human-readable table.
+    Table,
+    /// One JSON object: findings and summary.
+    Json,
+    /// A self-contained HTML report with both memory maps drawn.
+    Html,
 }
 
 /// A table that fits the terminal, or 100 columns when stdout is not one.

@@ -1,0 +1,180 @@
+//! The HTML report of `bootaudit diff`: one self-contained file (inline
+//! CSS, no script, no external resource) with the summary, both memory maps
+//! side by side as columns of regions to scale, and the findings grouped by
+//! severity, unexplained first, each with its evidence. It draws what the
+//! library computed ([`crate::diff::picture`]) and computes nothing.
+
+use crate::diff::picture::{MapPicture, MIN_SHARE};
+use crate::diff::DiffReport;
+use crate::findings::Severity;
+use std::fmt::Write;
+
+/// Escapes text for HTML element content and attribute values.
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+const STYLE: &str = r#"
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1b1f24;background:#fff}
+h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 8px}
+.files{color:#57606a;font-family:monospace;word-break:break-all}
+.badges span{display:inline-block;margin:8px 6px 0 0;padding:2px 10px;border-radius:10px;color:#fff;font-weight:600}
+.critical{background:#a40e26}.high{background:#d1242f}.medium{background:#bc4c00}.low{background:#4d6a8a}.info{background:#6e7781}
+.maps{display:flex;gap:48px;align-items:flex-start}
+.map{width:260px}.map h3{font-size:14px;margin:0 0 6px}
+.col{display:flex;flex-direction:column;height:640px;border:1px solid #8c959f}
+.seg{box-sizing:border-box;border-bottom:1px solid #fff;min-height:1px;position:relative}
+.seg.changed{outline:2px solid #ff00c8;outline-offset:1px;z-index:1}
+.seg.changed::after{content:"changed";position:absolute;left:calc(100% + 8px);top:0;font-size:11px;color:#a40e26;white-space:nowrap}
+.k-usable{background:#cfe8cf}.k-runtime{background:#d1242f}.k-acpi{background:#0969da}
+.k-reserved{background:#6e7781}.k-mmio{background:#8250df}.k-other{background:#bf8700}
+.legend span{display:inline-block;margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
+.note{color:#57606a;font-size:12px}
+table{border-collapse:collapse;width:100%;max-width:1200px}
+th,td{border-bottom:1px solid #d0d7de;padding:6px 8px;text-align:left;vertical-align:top}
+td.sev span{color:#fff;padding:1px 8px;border-radius:8px;font-weight:600}
+td.rule{font-family:monospace;white-space:nowrap}
+.explained{color:#1a7f37}.unexplained{color:#a40e26;font-weight:600}
+pre{margin:4px 0 0;white-space:pre-wrap;word-break:break-all;font-size:12px;background:#f6f8fa;padding:6px}
+"#;
+
+fn legend(out: &mut String) {
+    out.push_str("<p class=\"legend\">");
+    for (k, name) in [
+        ("usable", "boot services, loader, conventional (churn)"),
+        ("runtime", "runtime services"),
+        ("acpi", "ACPI reclaim / NVS"),
+        ("reserved", "reserved"),
+        ("mmio", "MMIO"),
+        ("other", "other"),
+    ] {
+        let _ = write!(out, "<span><i class=\"k-{k}\"></i>{name}</span>");
+    }
+    out.push_str("</p>");
+}
+
+fn map(out: &mut String, m: &MapPicture) {
+    let _ = write!(
+        out,
+        "<div class=\"map\"><h3>{} ({} MiB described)</h3><div class=\"col\" data-side=\"{}\">",
+        esc(m.label),
+        m.total_pages / 256,
+        esc(m.label)
+    );
+    for s in &m.segments {
+        let _ = write!(
+            out,
+            "<div class=\"seg k-{}{}\" style=\"flex:0 0 {:.3}%\" title=\"{} at {:#x}, {} pages\"></div>",
+            s.kind,
+            if s.changed { " changed" } else { "" },
+            s.share * 100.0,
+            esc(s.ty),
+            s.start,
+            s.pages
+        );
+    }
+    out.push_str("</div>");
+    if m.left_out > 0 {
+        let _ = write!(
+            out,
+            "<p class=\"note\">{} more regions not drawn</p>",
+            m.left_out
+        );
+    }
+    out.push_str("</div>");
+}
+
+/// Renders the whole report.
+pub fn diff(r: &DiffReport) -> String {
+    let mut o = String::with_capacity(16 << 10);
+    o.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    let _ = write!(
+        o,
+        "<title>bootaudit diff: {}</title><style>{STYLE}</style></head><body>",
+        esc(&r.current)
+    );
+    let _ = write!(
+        o,
+        "<h1>bootaudit diff</h1><div class=\"files\">{} &rarr; {}</div>",
+        esc(&r.baseline),
+        esc(&r.current)
+    );
+    let s = &r.summary;
+    o.push_str("<div class=\"badges\">");
+    for (sev, n) in [
+        (Severity::Critical, s.critical),
+        (Severity::High, s.high),
+        (Severity::Medium, s.medium),
+        (Severity::Low, s.low),
+        (Severity::Info, s.info),
+    ] {
+        let _ = write!(o, "<span class=\"{0}\">{n} {0}</span>", sev.word());
+    }
+    let _ = write!(o, "</div><p>{} unexplained</p>", s.unexplained);
+
+    o.push_str("<h2>Memory maps</h2>");
+    match &r.memory_maps {
+        Some([a, b]) => {
+            legend(&mut o);
+            let _ = write!(
+                o,
+                "<p class=\"note\">Regions in address order, top to bottom, each as tall as its share of the pages; regions under {:.1}% are drawn at {:.1}%. Outlined: regions a finding names.</p><div class=\"maps\">",
+                MIN_SHARE * 100.0,
+                MIN_SHARE * 100.0
+            );
+            map(&mut o, a);
+            map(&mut o, b);
+            o.push_str("</div>");
+        }
+        None => o.push_str("<p class=\"note\">A snapshot has no memory map.</p>"),
+    }
+
+    let _ = write!(o, "<h2>Findings ({})</h2>", r.findings.len());
+    if r.findings.is_empty() {
+        o.push_str("<p>No differences.</p>");
+    } else {
+        o.push_str(
+            "<table><thead><tr><th>Severity</th><th>Rule</th><th>Finding</th></tr></thead><tbody>",
+        );
+        for f in &r.findings {
+            let status = match &f.explanation {
+                Some(e) => format!("<div class=\"explained\">explained: {}</div>", esc(e)),
+                None => "<div class=\"unexplained\">unexplained</div>".to_string(),
+            };
+            let evidence = serde_json::to_string_pretty(&f.evidence).unwrap_or_default();
+            let _ = write!(
+                o,
+                "<tr><td class=\"sev\"><span class=\"{0}\">{0}</span></td><td class=\"rule\">{1}</td><td>{2}{status}<details><summary>evidence</summary><pre>{3}</pre></details></td></tr>",
+                f.severity.word(),
+                esc(f.rule),
+                esc(&f.message),
+                esc(&evidence)
+            );
+        }
+        o.push_str("</tbody></table>");
+    }
+    o.push_str("</body></html>\n");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_what_a_hostile_snapshot_could_carry() {
+        assert_eq!(
+            super::esc("<script>\"x\"&'y'</script>"),
+            "&lt;script&gt;&quot;x&quot;&amp;&#39;y&#39;&lt;/script&gt;"
+        );
+    }
+}
