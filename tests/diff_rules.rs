@@ -250,6 +250,24 @@ fn a_rehashed_firmware_blob_is_explained_only_by_a_ram_change() {
     };
     let r = rules(&a, &b);
     assert_eq!(pcr0(&r), ("critical".into(), false), "{r:?}");
+    // The alignment names it as one blob, changed in place.
+    let f = diff("a", &a, "b", &b).findings;
+    let ev = &f
+        .iter()
+        .find(|x| x.rule == "tpm.pcr0.changed")
+        .unwrap()
+        .evidence;
+    let changed = ev["events_changed"].as_array().unwrap();
+    assert_eq!(changed.len(), 1, "{ev}");
+    assert_eq!(
+        changed[0]["before"]["summary"],
+        changed[0]["after"]["summary"]
+    );
+    assert_ne!(
+        changed[0]["before"]["digest"],
+        changed[0]["after"]["digest"]
+    );
+    assert!(ev["events_added"].as_array().unwrap().is_empty());
     let mut c = b.clone();
     add_a_gib(&mut c);
     assert_eq!(pcr0(&rules(&a, &c)), ("low".into(), true));

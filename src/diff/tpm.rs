@@ -10,23 +10,79 @@ use crate::pcrs::Verdict;
 use crate::snapshot::{self, Snapshot};
 use serde_json::json;
 
-/// Events of one PCR as comparable items: type, decoded summary, digest.
-fn items(log: Option<&EventLog>, pcr: u32) -> Vec<(String, String, String)> {
+/// One event of one PCR, as the alignment sees it.
+struct Item {
+    /// Position in its log (0-based event number).
+    event: usize,
+    ty: String,
+    identity: String,
+    summary: String,
+    digest: String,
+}
+
+fn items(log: Option<&EventLog>, pcr: u32) -> Vec<Item> {
     log.map(|l| {
         l.events
             .iter()
-            .filter(|e| e.pcr == pcr)
-            .map(|e| {
+            .enumerate()
+            .filter(|(_, e)| e.pcr == pcr)
+            .map(|(i, e)| {
                 let d = e
                     .digest(HashAlg::Sha256)
                     .or_else(|| e.digests.first().map(|d| d.digest.as_slice()))
                     .map(crate::hexser::encode)
                     .unwrap_or_default();
-                (e.type_name(), e.decode().summary(), d)
+                let data = e.decode();
+                Item {
+                    event: i,
+                    ty: e.type_name(),
+                    identity: data.identity(),
+                    summary: data.summary(),
+                    digest: d,
+                }
             })
             .collect()
     })
     .unwrap_or_default()
+}
+
+/// Two logs' events of one PCR, aligned: the k-th event of a (type,
+/// identity) in one log pairs with the k-th of the same in the other.
+#[derive(Default)]
+struct Aligned<'a> {
+    /// Same thing, other digest: (before, after).
+    changed: Vec<(&'a Item, &'a Item)>,
+    /// Only in the current log.
+    added: Vec<&'a Item>,
+    /// Only in the baseline's log.
+    removed: Vec<&'a Item>,
+}
+
+fn align<'a>(a: &'a [Item], b: &'a [Item]) -> Aligned<'a> {
+    use std::collections::{BTreeMap, VecDeque};
+    let mut pool: BTreeMap<(&str, &str), VecDeque<&Item>> = BTreeMap::new();
+    for x in a {
+        pool.entry((&x.ty, &x.identity)).or_default().push_back(x);
+    }
+    let mut out = Aligned::default();
+    for y in b {
+        match pool
+            .get_mut(&(y.ty.as_str(), y.identity.as_str()))
+            .and_then(VecDeque::pop_front)
+        {
+            Some(x) if x.digest == y.digest => {}
+            Some(x) => out.changed.push((x, y)),
+            None => out.added.push(y),
+        }
+    }
+    let mut rest: Vec<&Item> = pool.into_values().flatten().collect();
+    rest.sort_by_key(|x| x.event);
+    out.removed = rest;
+    out
+}
+
+fn ev(x: &Item) -> serde_json::Value {
+    json!({"event": x.event, "type": x.ty, "summary": x.summary, "digest": x.digest})
 }
 
 pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
@@ -91,20 +147,14 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
             continue;
         }
         let (a_items, b_items) = (items(la.as_ref(), *pcr), items(lb.as_ref(), *pcr));
-        let removed: Vec<_> = a_items
+        let al = align(&a_items, &b_items);
+        let short = |x: &Item| format!("{} {}", x.ty.trim_start_matches("EV_"), x.summary);
+        let what: Vec<String> = al
+            .changed
             .iter()
-            .filter(|x| !b_items.contains(x))
-            .map(|x| json!({"type": x.0, "event": x.1, "digest": x.2}))
-            .collect();
-        let added: Vec<_> = b_items
-            .iter()
-            .filter(|x| !a_items.contains(x))
-            .map(|x| json!({"type": x.0, "event": x.1, "digest": x.2}))
-            .collect();
-        let what: Vec<String> = b_items
-            .iter()
-            .filter(|x| !a_items.contains(x))
-            .map(|x| format!("{} {}", x.0.trim_start_matches("EV_"), x.1))
+            .map(|(_, y)| format!("changed {}", short(y)))
+            .chain(al.added.iter().map(|y| format!("added {}", short(y))))
+            .chain(al.removed.iter().map(|x| format!("removed {}", short(x))))
             .take(3)
             .collect();
         // Firmware blobs measured again at the same base and length with
@@ -112,18 +162,12 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
         // in place from RAM before it is measured, so its digest follows
         // the memory size. Only a RAM change may explain that; an added,
         // removed or moved blob stays unexplained.
-        let blobs_rehashed_in_place = {
-            let blob = |x: &&(String, String, String)| {
-                x.0 == "EV_EFI_PLATFORM_FIRMWARE_BLOB" || x.0 == "EV_EFI_PLATFORM_FIRMWARE_BLOB2"
-            };
-            let gone: Vec<_> = a_items.iter().filter(|x| !b_items.contains(x)).collect();
-            let new: Vec<_> = b_items.iter().filter(|x| !a_items.contains(x)).collect();
-            let mut places_a: Vec<_> = gone.iter().map(|x| (&x.0, &x.1)).collect();
-            let mut places_b: Vec<_> = new.iter().map(|x| (&x.0, &x.1)).collect();
-            places_a.sort();
-            places_b.sort();
-            !new.is_empty() && new.iter().all(blob) && gone.iter().all(blob) && places_a == places_b
-        };
+        let blob =
+            |t: &str| t == "EV_EFI_PLATFORM_FIRMWARE_BLOB" || t == "EV_EFI_PLATFORM_FIRMWARE_BLOB2";
+        let blobs_rehashed_in_place = !al.changed.is_empty()
+            && al.added.is_empty()
+            && al.removed.is_empty()
+            && al.changed.iter().all(|(x, _)| blob(&x.ty));
         let (rule, cat, sev, mut ex, role) = match pcr {
             0 => (
                 "tpm.pcr0.changed",
@@ -187,7 +231,10 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                 cat,
                 sev,
                 format!("PCR{pcr} ({role}) changed{}", if what.is_empty() { String::new() } else { format!(": {}", what.join("; ")) }),
-                json!({"pcr": pcr, "bank": bank, "before": va, "after": vb, "events_removed": removed, "events_added": added}),
+                json!({"pcr": pcr, "bank": bank, "before": va, "after": vb,
+                       "events_changed": al.changed.iter().map(|(x, y)| json!({"before": ev(x), "after": ev(y)})).collect::<Vec<_>>(),
+                       "events_added": al.added.iter().map(|y| ev(y)).collect::<Vec<_>>(),
+                       "events_removed": al.removed.iter().map(|x| ev(x)).collect::<Vec<_>>()}),
             )
             .about(format!("PCR{pcr}"))
             .explainable(ex),

@@ -486,6 +486,30 @@ fn ipl(d: &[u8]) -> EventData {
 }
 
 impl EventData {
+    /// What the event is about, independent of what was measured: the
+    /// blob's place, the variable's name and GUID, the image's device path.
+    /// Two logs' events with the same type and identity are the same thing
+    /// measured twice (possibly with other content), which is how `diff`
+    /// aligns logs. Text and unknown data are their own identity.
+    pub fn identity(&self) -> String {
+        match self {
+            EventData::FirmwareBlob { base, length } => format!("blob {base:#x}+{length:#x}"),
+            EventData::FirmwareBlob2 {
+                description,
+                base,
+                length,
+            } => format!("{description} {base:#x}+{length:#x}"),
+            EventData::Variable(v) => format!("{}-{}", v.guid, v.name),
+            EventData::ImageLoad { device_path, .. } => device_path.clone(),
+            EventData::Gpt(_) => "GPT".into(),
+            EventData::Separator { .. } => "separator".into(),
+            EventData::HandoffTables { description, .. } => {
+                format!("handoff {}", description.as_deref().unwrap_or(""))
+            }
+            _ => self.summary(),
+        }
+    }
+
     /// A one-line summary for tables.
     pub fn summary(&self) -> String {
         const MAX: usize = 72;
