@@ -272,3 +272,43 @@ fn a_rehashed_firmware_blob_is_explained_only_by_a_ram_change() {
     add_a_gib(&mut c);
     assert_eq!(pcr0(&rules(&a, &c)), ("low".into(), true));
 }
+
+#[test]
+fn the_shipped_implant_fixture_shows_every_implant_trace() {
+    // fixtures/implant (make.sh): the README's quick-start diff. The traces
+    // are the ones the test implant is built to leave (see
+    // efi-collector/implant), as the real-boot scenario asserts too.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/implant");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bootaudit"))
+        .args(["diff", "--format", "json"])
+        .arg(dir.join("baseline.json"))
+        .arg(dir.join("implant.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got: std::collections::BTreeSet<(String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] != "low" && f["severity"] != "info")
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: std::collections::BTreeSet<(String, String)> = [
+        ("acpi.table.added", "critical"),
+        ("memory-map.region.added", "critical"),
+        ("acpi.table.changed", "high"),
+        ("loaded-images.option-rom.added", "high"),
+        ("memory-map.mapkey.moved", "high"),
+        ("tpm.pcr2.changed", "high"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(got, want);
+}
