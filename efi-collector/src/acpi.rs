@@ -95,6 +95,11 @@ fn table(addr: u64, via: &str, errors: &mut Vec<CollectError>) -> Option<(AcpiTa
             sha256: crate::hex(&Sha256::digest(&bytes)),
             via: via.to_string(),
             file: None,
+            content_sha256: {
+                let mut masked = bytes.clone();
+                bootaudit_snapshot::mask_acpi_addresses(&mut masked)
+                    .then(|| crate::hex(&Sha256::digest(&masked)))
+            },
         }
     };
     Some((t, bytes))

@@ -324,6 +324,47 @@ pub struct AcpiTable {
     /// The sidecar file holding its raw bytes, when written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// SHA-256 of the table with its checksum and the fields that hold
+    /// physical addresses of other firmware memory zeroed
+    /// ([`mask_acpi_addresses`]): what the table says, wherever the firmware
+    /// put things this boot. Absent in snapshots of older collectors and
+    /// for the FACS (which the OS and firmware write at run time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_sha256: Option<String>,
+}
+
+/// Byte ranges (offset, length) of a table that hold physical addresses of
+/// other firmware memory, which move when memory moves: the FADT's
+/// FIRMWARE_CTRL, DSDT, X_FIRMWARE_CTRL and X_DSDT; the TPM2 table's log
+/// area start address; the BGRT's image address; every entry of the XSDT
+/// and RSDT (their lists are compared by the tables they lead to).
+pub fn acpi_address_fields(signature: &[u8], len: usize) -> &'static [(usize, usize)] {
+    match signature {
+        b"FACP" => &[(36, 4), (40, 4), (132, 8), (140, 8)],
+        b"TPM2" if len >= 76 => &[(68, 8)],
+        b"BGRT" => &[(40, 8)],
+        b"XSDT" | b"RSDT" => &[(36, usize::MAX)],
+        _ => &[],
+    }
+}
+
+/// Zeroes a table's checksum byte and its address fields (as far as the
+/// table reaches), in place: the input of [`AcpiTable::content_sha256`].
+/// Returns false for a table shorter than its header, or the FACS.
+pub fn mask_acpi_addresses(table: &mut [u8]) -> bool {
+    if table.len() < 36 || &table[..4] == b"FACS" {
+        return false;
+    }
+    table[9] = 0;
+    let sig = [table[0], table[1], table[2], table[3]];
+    let len = table.len();
+    for &(at, n) in acpi_address_fields(&sig, len) {
+        let end = at.saturating_add(n).min(len);
+        if at < end {
+            table[at..end].fill(0);
+        }
+    }
+    true
 }
 
 /// Secure Boot state, the key databases, and the boot entries.
@@ -495,5 +536,30 @@ mod tests {
     fn memory_type_names() {
         assert_eq!(memory_type_name(6), "RuntimeServicesData");
         assert_eq!(memory_type_name(0x8000_0001), "OSVendor");
+    }
+
+    #[test]
+    fn masking_keeps_what_a_table_says_and_drops_where_things_are() {
+        let mut facp = [0u8; 244];
+        facp[..4].copy_from_slice(b"FACP");
+        facp[9] = 0x5a;
+        facp[40..44].copy_from_slice(&0x3f77_e000u32.to_le_bytes());
+        facp[140..148].copy_from_slice(&0x3f77_e000u64.to_le_bytes());
+        facp[46] = 1; // SCI_INT: what the table says
+        let mut moved = facp;
+        moved[40..44].copy_from_slice(&0x7f77_e000u32.to_le_bytes());
+        moved[140..148].copy_from_slice(&0x7f77_e000u64.to_le_bytes());
+        moved[9] = 0xa5;
+        assert!(mask_acpi_addresses(&mut facp) && mask_acpi_addresses(&mut moved));
+        assert_eq!(facp, moved);
+        assert_eq!(facp[46], 1);
+        // A truncated XSDT and a short table do not panic.
+        let mut x = *b"XSDT\x30\0\0\0\x01\0AAAAAABBBBBBBB\0\0\0\0CCCC\0\0\0\0\x01\x02";
+        assert!(mask_acpi_addresses(&mut x));
+        assert_eq!(&x[36..], &[0, 0]);
+        assert!(!mask_acpi_addresses(&mut [0u8; 10]));
+        let mut facs = [0u8; 64];
+        facs[..4].copy_from_slice(b"FACS");
+        assert!(!mask_acpi_addresses(&mut facs));
     }
 }

@@ -10,11 +10,34 @@ use crate::snapshot::{AcpiTable, Snapshot};
 use serde_json::json;
 use std::collections::BTreeMap;
 
-/// Tables whose content holds addresses that move when memory moves; their
-/// hashes are not compared (their lists and OEM facts still are).
+/// Tables whose content holds addresses that move when memory moves: they
+/// are compared by their content hash with those fields zeroed
+/// (`content_sha256`, see `bootaudit_snapshot::mask_acpi_addresses`), and
+/// not at all when a snapshot lacks it (older collectors). The XSDT, RSDT
+/// and FACS are never compared by content (see `content_differs`).
 const POINTER_TABLES: &[&str] = &["XSDT", "RSDT", "FACP", "TPM2", "BGRT", "FACS"];
 /// Tables whose change under the same OEM revision nothing explains.
-const CRITICAL_CONTENT: &[&str] = &["DSDT", "SSDT", "MCFG", "DMAR", "IVRS", "WSMT", "WPBT"];
+const CRITICAL_CONTENT: &[&str] = &[
+    "DSDT", "SSDT", "FACP", "MCFG", "DMAR", "IVRS", "TPM2", "WSMT", "WPBT",
+];
+
+/// Whether two instances of a table differ in what they say: by the whole
+/// table's hash, or for tables full of addresses by the masked hash.
+fn content_differs(x: &AcpiTable, y: &AcpiTable) -> bool {
+    // The XSDT and RSDT are lists of the other tables, which are compared
+    // one by one (a new entry is a new table); the FACS is written at run
+    // time.
+    if x.sha256 == y.sha256 || ["XSDT", "RSDT", "FACS"].contains(&y.signature.as_str()) {
+        return false;
+    }
+    if !POINTER_TABLES.contains(&y.signature.as_str()) {
+        return true;
+    }
+    match (&x.content_sha256, &y.content_sha256) {
+        (Some(a), Some(b)) => a != b,
+        _ => false,
+    }
+}
 
 fn key(t: &AcpiTable) -> (String, String) {
     (t.signature.clone(), t.oem_table_id.clone())
@@ -32,7 +55,8 @@ fn index(s: &Snapshot) -> BTreeMap<(String, String), Vec<&AcpiTable>> {
 
 fn ev(t: &AcpiTable) -> serde_json::Value {
     json!({"signature": t.signature, "oem_id": t.oem_id, "oem_table_id": t.oem_table_id,
-           "oem_revision": t.oem_revision, "length": t.length, "address": t.address, "sha256": t.sha256})
+           "oem_revision": t.oem_revision, "length": t.length, "address": t.address, "sha256": t.sha256,
+           "content_sha256": t.content_sha256})
 }
 
 pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
@@ -80,7 +104,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
             );
         }
         for (x, y) in ta.iter().zip(tb.iter()) {
-            if x.sha256 == y.sha256 || POINTER_TABLES.contains(&y.signature.as_str()) {
+            if !content_differs(x, y) {
                 continue;
             }
             let same_rev = x.oem_revision == y.oem_revision;
