@@ -5,7 +5,7 @@
 //! a length that makes no sense is recorded as an error, not followed.
 
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::ToString;
 use alloc::vec::Vec;
 use bootaudit_snapshot::{Acpi, AcpiTable, CollectError, Rsdp};
 use sha2::{Digest, Sha256};
@@ -25,18 +25,7 @@ unsafe fn phys(addr: u64, n: usize) -> &'static [u8] {
     core::slice::from_raw_parts(addr as usize as *const u8, n)
 }
 
-/// Header text fields: ASCII, NUL padding dropped, anything else as '.'.
-fn text(b: &[u8]) -> String {
-    b.iter()
-        .map(|&c| match c {
-            0 => ' ',
-            0x20..=0x7e => c as char,
-            _ => '.',
-        })
-        .collect::<String>()
-        .trim_end()
-        .to_string()
-}
+use bootaudit_snapshot::acpi_text as text;
 
 fn le32(b: &[u8], o: usize) -> u32 {
     u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
@@ -70,38 +59,11 @@ fn table(addr: u64, via: &str, errors: &mut Vec<CollectError>) -> Option<(AcpiTa
         return None;
     }
     let bytes = unsafe { phys(addr, len) }.to_vec();
-    let t = if facs {
-        AcpiTable {
-            signature: sig,
-            address: addr,
-            length: len as u32,
-            checksum_valid: None,
-            sha256: crate::hex(&Sha256::digest(&bytes)),
-            via: via.to_string(),
-            ..AcpiTable::default()
-        }
-    } else {
-        AcpiTable {
-            signature: sig,
-            address: addr,
-            length: len as u32,
-            revision: bytes[8],
-            oem_id: text(&bytes[10..16]),
-            oem_table_id: text(&bytes[16..24]),
-            oem_revision: le32(&bytes, 24),
-            creator_id: text(&bytes[28..32]),
-            creator_revision: le32(&bytes, 32),
-            checksum_valid: Some(sums_to_zero(&bytes)),
-            sha256: crate::hex(&Sha256::digest(&bytes)),
-            via: via.to_string(),
-            file: None,
-            content_sha256: {
-                let mut masked = bytes.clone();
-                bootaudit_snapshot::mask_acpi_addresses(&mut masked)
-                    .then(|| crate::hex(&Sha256::digest(&masked)))
-            },
-        }
-    };
+    let mut t = bootaudit_snapshot::acpi_table_facts(&bytes, addr, via)?;
+    t.sha256 = crate::hex(&Sha256::digest(&bytes));
+    let mut masked = bytes.clone();
+    t.content_sha256 = bootaudit_snapshot::mask_acpi_addresses(&mut masked)
+        .then(|| crate::hex(&Sha256::digest(&masked)));
     Some((t, bytes))
 }
 

@@ -16,6 +16,7 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Identity {
         time: None,
         timezone_minutes: None,
         smbios: None,
+        ..Identity::default()
     };
     match runtime::get_time() {
         Ok(t) => {

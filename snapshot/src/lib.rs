@@ -21,6 +21,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
+pub mod smbios;
+
 /// The value of [`Snapshot::format`] this crate writes.
 pub const FORMAT: &str = "bootaudit-snapshot/1";
 /// The format family; the number after the slash is the major version.
@@ -98,6 +100,15 @@ pub struct Identity {
     /// SMBIOS, from the SMBIOS 3 (64-bit) entry point, else the SMBIOS 2 one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smbios: Option<Smbios>,
+    /// Running hosts (`linux-host`): the kernel release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_release: Option<String>,
+    /// Running hosts: the hostname.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// Running hosts: /etc/machine-id, which names the installation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_id: Option<String>,
 }
 
 /// What SMBIOS says about the platform and its firmware.
@@ -331,6 +342,59 @@ pub struct AcpiTable {
     /// for the FACS (which the OS and firmware write at run time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_sha256: Option<String>,
+}
+
+/// An ACPI header text field: ASCII, NUL padding dropped, anything else as
+/// '.'.
+pub fn acpi_text(b: &[u8]) -> String {
+    let s: String = b
+        .iter()
+        .map(|&c| match c {
+            0 => ' ',
+            0x20..=0x7e => c as char,
+            _ => '.',
+        })
+        .collect();
+    String::from(s.trim_end())
+}
+
+/// The header facts of one table's bytes (`bytes` holds the whole table, as
+/// long as its header says): signature, length, OEM facts and whether the
+/// checksum holds. The FACS has no such header: signature and length only.
+/// `sha256` and `content_sha256` are the caller's to fill (this crate does
+/// not hash). None when the bytes are shorter than the header.
+pub fn acpi_table_facts(bytes: &[u8], address: u64, via: &str) -> Option<AcpiTable> {
+    let le32 = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+    if bytes.len() < 8 {
+        return None;
+    }
+    let signature = acpi_text(&bytes[..4]);
+    if signature == "FACS" {
+        return Some(AcpiTable {
+            signature,
+            address,
+            length: le32(4),
+            via: String::from(via),
+            ..AcpiTable::default()
+        });
+    }
+    if bytes.len() < 36 {
+        return None;
+    }
+    Some(AcpiTable {
+        signature,
+        address,
+        length: le32(4),
+        revision: bytes[8],
+        oem_id: acpi_text(&bytes[10..16]),
+        oem_table_id: acpi_text(&bytes[16..24]),
+        oem_revision: le32(24),
+        creator_id: acpi_text(&bytes[28..32]),
+        creator_revision: le32(32),
+        checksum_valid: Some(bytes.iter().fold(0u8, |a, &x| a.wrapping_add(x)) == 0),
+        via: String::from(via),
+        ..AcpiTable::default()
+    })
 }
 
 /// Byte ranges (offset, length) of a table that hold physical addresses of
