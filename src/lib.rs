@@ -6,6 +6,7 @@
 //! for the PCR values it is checked against.
 
 pub mod baseline;
+pub mod collect;
 pub mod devpath;
 pub mod diff;
 pub mod efi;

@@ -67,6 +67,23 @@ enum Command {
         #[arg(long, value_enum, default_value = "high")]
         fail_on: bootaudit::findings::Severity,
     },
+    /// Gather a snapshot on this running Linux host (sysfs, securityfs,
+    /// efivarfs): ACPI tables, memory maps, the TPM event log and PCRs,
+    /// Secure Boot variables and boot entries, identity. What is missing or
+    /// unreadable is recorded in the snapshot with the reason.
+    Collect {
+        /// Write the snapshot here (atomically) instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Read the kernel's trees under this root instead of `/` (a copied
+        /// tree, a mounted disk, an unpacked tarball of /sys).
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+        /// Read PCRs from the TPM through this TCTI when sysfs has none
+        /// (e.g. `device:/dev/tpmrm0`, `swtpm:host=127.0.0.1,port=2321`).
+        #[arg(long, value_name = "TCTI")]
+        tpm: Option<String>,
+    },
     /// Pull the collector's snapshots out of an ESP (a mounted directory, or
     /// a raw FAT or GPT/MBR disk image, read in-process without mounting or
     /// modifying it), validate them, and write them into a directory.
@@ -269,6 +286,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 out.display(),
                 b.accepted.len()
             ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Collect { output, root, tpm } => {
+            if !root.is_dir() {
+                anyhow::bail!("{}: not a directory", root.display());
+            }
+            let snap = bootaudit::collect::collect(&bootaudit::collect::Options {
+                root,
+                tpm_tcti: tpm,
+            });
+            let mut v = serde_json::to_vec_pretty(&snap)?;
+            v.push(b'\n');
+            match &output {
+                Some(p) => bootaudit::fsutil::write_atomic(p, &v)
+                    .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?,
+                None => emit(&String::from_utf8(v)?)?,
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Ingest { esp, out, format } => {

@@ -43,10 +43,18 @@ fn key(t: &AcpiTable) -> (String, String) {
     (t.signature.clone(), t.oem_table_id.clone())
 }
 
-fn index(s: &Snapshot) -> BTreeMap<(String, String), Vec<&AcpiTable>> {
+/// The tables of `s` by (signature, OEM table ID). `mixed`: the other
+/// snapshot comes from another kind of producer, so what only one of them
+/// can see is left out (a running Linux host shows neither the XSDT nor
+/// the RSDT, and shows data regions, data/, the collector does not read).
+fn index(s: &Snapshot, mixed: bool) -> BTreeMap<(String, String), Vec<&AcpiTable>> {
     let mut m: BTreeMap<_, Vec<&AcpiTable>> = BTreeMap::new();
     if let Some(a) = &s.acpi {
         for t in &a.tables {
+            if mixed && (["XSDT", "RSDT"].contains(&t.signature.as_str()) || t.via == "sysfs-data")
+            {
+                continue;
+            }
             m.entry(key(t)).or_default().push(t);
         }
     }
@@ -63,7 +71,8 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
     if a.acpi.is_none() || b.acpi.is_none() {
         return;
     }
-    let (ia, ib) = (index(a), index(b));
+    let mixed = a.source.kind != b.source.kind;
+    let (ia, ib) = (index(a, mixed), index(b, mixed));
     let fw = Explainers {
         firmware_update: true,
         ..Default::default()

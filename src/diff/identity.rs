@@ -23,15 +23,28 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
     } else {
         (&empty, &empty)
     };
+    // The UEFI system table's vendor and revision are known only to the
+    // collector; a running host's snapshot leaves them empty.
+    let uefi = !ia.firmware_vendor.is_empty() && !ib.firmware_vendor.is_empty();
+    let (ia_vendor, ib_vendor, ia_rev, ib_rev) = if uefi {
+        (
+            ia.firmware_vendor.as_str(),
+            ib.firmware_vendor.as_str(),
+            ia.firmware_revision,
+            ib.firmware_revision,
+        )
+    } else {
+        ("", "", 0, 0)
+    };
     let fw_a = (
-        ia.firmware_vendor.as_str(),
-        ia.firmware_revision,
+        ia_vendor,
+        ia_rev,
         sa.bios_version.as_str(),
         sa.bios_release_date.as_str(),
     );
     let fw_b = (
-        ib.firmware_vendor.as_str(),
-        ib.firmware_revision,
+        ib_vendor,
+        ib_rev,
         sb.bios_version.as_str(),
         sb.bios_release_date.as_str(),
     );

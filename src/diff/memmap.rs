@@ -5,6 +5,7 @@
 //! evidence is reported as it was recorded.
 
 use super::Context;
+use crate::collect::{FIRMWARE_MAP, RUNTIME_MAP};
 use crate::findings::{Category, Explainers, Finding, Severity};
 use crate::snapshot::{memory_type_name, MemoryDescriptor, MemoryMap, Snapshot};
 use serde_json::json;
@@ -34,10 +35,56 @@ fn ev(d: &MemoryDescriptor) -> serde_json::Value {
            "pages": d.pages, "attributes": format!("{:#x}", d.attributes)})
 }
 
+/// The labels of maps that are compared with the same label on the other
+/// side: the collector's map at entry, and a running host's copy of the
+/// firmware map and its EFI runtime map. A collector's map and a host's are
+/// different views (before the OS loader, and after the kernel reshaped
+/// it) and are never compared region by region.
+const COMPARED: &[&str] = &["entry", FIRMWARE_MAP, RUNTIME_MAP];
+
+fn labelled<'a>(s: &'a Snapshot, label: &str) -> Option<&'a MemoryMap> {
+    s.memory_maps.iter().find(|m| m.label == label)
+}
+
 pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut Context) {
-    let (Some(ma), Some(mb)) = (entry(a), entry(b)) else {
-        return;
+    let mut compared = false;
+    for &label in COMPARED {
+        if let (Some(ma), Some(mb)) = (labelled(a, label), labelled(b, label)) {
+            compare(ma, mb, label != RUNTIME_MAP, f, ctx);
+            compared = true;
+        }
+    }
+    let unlabelled = |s: &Snapshot| {
+        s.memory_maps
+            .iter()
+            .all(|m| !COMPARED.contains(&m.label.as_str()))
     };
+    if !compared && unlabelled(a) && unlabelled(b) {
+        // Maps of an unknown producer: the first of each, as they come.
+        if let (Some(ma), Some(mb)) = (a.memory_maps.first(), b.memory_maps.first()) {
+            compare(ma, mb, true, f, ctx);
+            compared = true;
+        }
+    }
+    if !compared && !a.memory_maps.is_empty() && !b.memory_maps.is_empty() {
+        f.push(Finding::new(
+            "memory-map.not-comparable",
+            Category::MemoryMap,
+            Severity::Info,
+            format!(
+                "the memory maps were not compared: {} and {} record different views of memory",
+                a.source.kind, b.source.kind
+            ),
+            json!({"before": a.memory_maps.iter().map(|m| &m.label).collect::<Vec<_>>(),
+                   "after": b.memory_maps.iter().map(|m| &m.label).collect::<Vec<_>>()}),
+        ));
+    }
+    map_key(b, f);
+}
+
+/// One map against the same kind of map. `totals`: also compare the amount
+/// of RAM and of churning memory (not for a runtime-only map).
+fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, ctx: &mut Context) {
     // RAM: every page the map describes except MMIO, which a firmware
     // change moves between types but not in total.
     let ram = |m: &MemoryMap| -> u64 {
@@ -55,7 +102,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
             .sum()
     };
     let (ra, rb) = (ram(ma), ram(mb));
-    if ra != rb {
+    if totals && ra != rb {
         let why = format!("{} MiB -> {} MiB of RAM", ra / 256, rb / 256);
         ctx.ram_change = Some(why.clone());
         f.push(Finding::new(
@@ -67,7 +114,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
         ));
     }
     let (ta, tb) = (usable(ma), usable(mb));
-    if ta != tb {
+    if totals && ta != tb {
         f.push(
             Finding::new(
                 "memory-map.usable.changed",
@@ -219,6 +266,10 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
             );
         }
     }
+}
+
+/// The quiet-window MapKey evidence, as the collector recorded it.
+fn map_key(b: &Snapshot, f: &mut Vec<Finding>) {
     if let Some(w) = &b.map_key_watch {
         if w.key_changes > 0 || !w.added.is_empty() || !w.removed.is_empty() {
             f.push(Finding::new(

@@ -1,0 +1,122 @@
+//! Memory maps the kernel keeps from boot: /sys/firmware/memmap (the
+//! firmware map the kernel was handed, E820-style: start, end inclusive,
+//! type name) and /sys/firmware/efi/runtime-map (the EFI runtime regions,
+//! with their EFI types, as the kernel mapped them for runtime services).
+//! They go into the snapshot as the maps `firmware-memmap` and
+//! `efi-runtime-map`. The firmware map's types are names, mapped to the
+//! EFI type that means the same (System RAM: Conventional; ACPI Tables:
+//! ACPIReclaim; ...); its ranges are in bytes, recorded in whole pages.
+
+use super::{entries, failed, read_text, under};
+use crate::snapshot::{CollectError, MemoryDescriptor, MemoryMap};
+use std::path::Path;
+
+/// More entries than any real map holds.
+const MAX_ENTRIES: usize = 4096;
+
+/// The label of the kernel's copy of the firmware map.
+pub const FIRMWARE_MAP: &str = "firmware-memmap";
+/// The label of the EFI runtime map.
+pub const RUNTIME_MAP: &str = "efi-runtime-map";
+
+/// The EFI memory type that means what a firmware-map type name means.
+fn efi_type(name: &str) -> u32 {
+    match name {
+        "System RAM" => 7,
+        "ACPI Tables" => 9,
+        "ACPI Non-volatile Storage" => 10,
+        "Unusable memory" => 8,
+        "Persistent Memory" | "Persistent Memory (legacy)" => 14,
+        "Soft Reserved" => 7,
+        _ => 0, // Reserved, and anything unknown
+    }
+}
+
+fn hex(s: &str) -> Option<u64> {
+    u64::from_str_radix(s.trim().trim_start_matches("0x"), 16).ok()
+}
+
+fn firmware_map(root: &Path, errors: &mut Vec<CollectError>) -> Option<MemoryMap> {
+    let dir = under(root, "/sys/firmware/memmap");
+    let mut v = Vec::new();
+    for e in entries(&dir, MAX_ENTRIES, "memory-map", errors)? {
+        let field = |f: &str| read_text(&e.join(f));
+        match (field("start"), field("end"), field("type")) {
+            (Ok(s), Ok(en), Ok(ty)) => match (hex(&s), hex(&en)) {
+                (Some(start), Some(end)) if end >= start => v.push(MemoryDescriptor {
+                    ty: efi_type(&ty),
+                    physical_start: start,
+                    virtual_start: 0,
+                    pages: (end - start).saturating_add(1).div_ceil(4096),
+                    attributes: 0,
+                }),
+                _ => failed(
+                    errors,
+                    "memory-map",
+                    format!("{}: start {s:?} end {en:?}", e.display()),
+                    "malformed",
+                ),
+            },
+            (Err(x), _, _) | (_, Err(x), _) | (_, _, Err(x)) => failed(
+                errors,
+                "memory-map",
+                format!("{}: {x}", e.display()),
+                super::reason(&x),
+            ),
+        }
+    }
+    v.sort_by_key(|d| d.physical_start);
+    Some(MemoryMap {
+        label: FIRMWARE_MAP.into(),
+        descriptors: v,
+        ..MemoryMap::default()
+    })
+}
+
+fn runtime_map(root: &Path, errors: &mut Vec<CollectError>) -> Option<MemoryMap> {
+    let dir = under(root, "/sys/firmware/efi/runtime-map");
+    if !dir.is_dir() {
+        return None;
+    }
+    let mut v = Vec::new();
+    for e in entries(&dir, MAX_ENTRIES, "memory-map", errors)? {
+        let field = |f: &str| read_text(&e.join(f)).ok().and_then(|s| hex(&s));
+        match (
+            field("type"),
+            field("phys_addr"),
+            field("num_pages"),
+            field("attribute"),
+            field("virt_addr"),
+        ) {
+            (Some(ty), Some(p), Some(n), Some(a), va) if ty <= u32::MAX as u64 => {
+                v.push(MemoryDescriptor {
+                    ty: ty as u32,
+                    physical_start: p,
+                    virtual_start: va.unwrap_or(0),
+                    pages: n,
+                    attributes: a,
+                })
+            }
+            _ => failed(
+                errors,
+                "memory-map",
+                format!("{}: missing or malformed fields", e.display()),
+                "malformed",
+            ),
+        }
+    }
+    v.sort_by_key(|d| d.physical_start);
+    Some(MemoryMap {
+        label: RUNTIME_MAP.into(),
+        descriptors: v,
+        ..MemoryMap::default()
+    })
+}
+
+/// Both maps, those the kernel shows.
+pub(super) fn collect(root: &Path, errors: &mut Vec<CollectError>) -> Vec<MemoryMap> {
+    firmware_map(root, errors)
+        .into_iter()
+        .chain(runtime_map(root, errors))
+        .collect()
+}

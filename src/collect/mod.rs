@@ -1,0 +1,157 @@
+//! `bootaudit collect`: the same evidence the collector records at boot,
+//! gathered on a running Linux host from what the kernel exposes (sysfs,
+//! securityfs, efivarfs, procfs), into the same snapshot format, so that
+//! `diff` works on it unchanged. Every path is read under a root (`/` on
+//! the live host; a copied tree, a mounted disk or an unpacked tarball of
+//! /sys for tests and offline forensics). What is missing or unreadable is
+//! recorded in the snapshot's `errors` with the reason, never a crash.
+//!
+//! One module per artefact, as in the collector: ACPI tables, memory maps,
+//! the TPM, Secure Boot variables and boot entries, identity.
+
+mod acpi;
+mod efivars;
+mod identity;
+mod memmap;
+mod tpm;
+
+pub use memmap::{FIRMWARE_MAP, RUNTIME_MAP};
+
+use crate::snapshot::{CollectError, Snapshot, Source, FORMAT};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The `source.kind` of a snapshot made by this module.
+pub const KIND: &str = "linux-host";
+
+/// What to collect from where.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The filesystem root the kernel's trees are read under.
+    pub root: PathBuf,
+    /// A TCTI for reading PCRs from the TPM itself when sysfs does not
+    /// offer them (`feature = "tpm"`); `None` skips that.
+    pub tpm_tcti: Option<String>,
+}
+
+/// Why a file could not be read, in the words `errors` records.
+pub(crate) fn reason(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "absent",
+        std::io::ErrorKind::PermissionDenied => "permission denied (not root?)",
+        _ => "unreadable",
+    }
+}
+
+/// Reads at most `max` bytes of `p`; more is an error (a hostile or broken
+/// tree cannot make the collector allocate without bound). sysfs files
+/// report a size of 4096 whatever they hold, so the size is not trusted.
+pub(crate) fn read_capped(p: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let mut v = Vec::new();
+    std::fs::File::open(p)?.take(max + 1).read_to_end(&mut v)?;
+    if v.len() as u64 > max {
+        return Err(std::io::Error::other(format!("longer than {max} bytes")));
+    }
+    Ok(v)
+}
+
+/// [`read_capped`], with a failure recorded under `part` (None then).
+pub(crate) fn read_or_record(
+    p: &Path,
+    max: u64,
+    part: &str,
+    errors: &mut Vec<CollectError>,
+) -> Option<Vec<u8>> {
+    match read_capped(p, max) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            failed(errors, part, format!("{}: {e}", p.display()), reason(&e));
+            None
+        }
+    }
+}
+
+/// A short text file (sysfs attribute), trimmed.
+pub(crate) fn read_text(p: &Path) -> std::io::Result<String> {
+    let b = read_capped(p, 64 << 10)?;
+    Ok(String::from_utf8_lossy(&b).trim().to_string())
+}
+
+/// `root` joined with an absolute path like `/sys/firmware`.
+pub(crate) fn under(root: &Path, abs: &str) -> PathBuf {
+    root.join(abs.trim_start_matches('/'))
+}
+
+/// Records a part that could not be read.
+pub(crate) fn failed(errors: &mut Vec<CollectError>, part: &str, what: String, why: &str) {
+    errors.push(CollectError {
+        part: part.to_string(),
+        what,
+        status: Some(why.to_string()),
+    });
+}
+
+/// Directory entries of `p`, sorted, at most `max` (a tree with more is
+/// cut, and the cut recorded).
+pub(crate) fn entries(
+    p: &Path,
+    max: usize,
+    part: &str,
+    errors: &mut Vec<CollectError>,
+) -> Option<Vec<PathBuf>> {
+    let rd = match std::fs::read_dir(p) {
+        Ok(r) => r,
+        Err(e) => {
+            failed(errors, part, format!("{}", p.display()), reason(&e));
+            return None;
+        }
+    };
+    let mut v: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .take(max + 1)
+        .collect();
+    if v.len() > max {
+        v.truncate(max);
+        failed(
+            errors,
+            part,
+            format!(
+                "{}: more than {max} entries, the rest not read",
+                p.display()
+            ),
+            "too many",
+        );
+    }
+    v.sort();
+    Some(v)
+}
+
+/// Lowercase hex of SHA-256.
+pub(crate) fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    crate::hexser::encode(sha2::Sha256::digest(b))
+}
+
+/// Collects a snapshot of the host.
+pub fn collect(opts: &Options) -> Snapshot {
+    let t0 = std::time::Instant::now();
+    let mut errors = Vec::new();
+    let root = opts.root.as_path();
+    let mut s = Snapshot {
+        format: FORMAT.to_string(),
+        source: Source {
+            kind: KIND.to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            collection_us: None,
+        },
+        ..Snapshot::default()
+    };
+    s.identity = Some(identity::collect(root, &mut errors));
+    s.memory_maps = memmap::collect(root, &mut errors);
+    s.acpi = acpi::collect(root, &mut errors);
+    s.tpm = tpm::collect(root, opts.tpm_tcti.as_deref(), &mut errors);
+    s.secure_boot = efivars::collect(root, &mut errors);
+    s.errors = errors;
+    s.source.collection_us = Some(t0.elapsed().as_micros() as u64);
+    s
+}

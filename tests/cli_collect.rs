@@ -1,0 +1,439 @@
+//! `bootaudit collect`: on the machine the tests run on (which shows ACPI
+//! tables and a memory map in /sys), and on fixtures/linux-host/root, a
+//! copy of what a real Linux host showed (Debian's kernel booted by OVMF
+//! with Secure Boot on and a swtpm TPM; see its make.sh) for the parts this
+//! machine lacks: EFI variables, the TPM, SMBIOS. Each fact is checked
+//! against another reader: sha256sum, iasl, the kernel's own DMI summary,
+//! tpm2_eventlog.
+
+mod common;
+
+use bootaudit::snapshot::{self, Snapshot};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn collect(root: &Path) -> Snapshot {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("host.json");
+    let o = common::bootaudit()
+        .args(["collect", "--root"])
+        .arg(root)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    snapshot::read_file(&out).unwrap()
+}
+
+fn fixture_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/linux-host/root")
+}
+
+fn sha256sum(bytes: &[u8]) -> String {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("x");
+    std::fs::write(&p, bytes).unwrap();
+    let o = Command::new("sha256sum").arg(&p).output().unwrap();
+    String::from_utf8(o.stdout).unwrap()[..64].to_string()
+}
+
+#[test]
+fn on_this_machine_every_acpi_table_and_memory_range_is_recorded() {
+    let tables = Path::new("/sys/firmware/acpi/tables");
+    assert!(
+        tables.is_dir(),
+        "this test needs a machine that shows its ACPI tables in /sys (the CI machine does)"
+    );
+    let s = collect(Path::new("/"));
+    assert_eq!(s.source.kind, "linux-host");
+    let acpi = s.acpi.as_ref().unwrap();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(tables)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    let top: Vec<_> = acpi.tables.iter().filter(|t| t.via == "sysfs").collect();
+    assert_eq!(top.len(), files.len());
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        let hash = sha256sum(&bytes);
+        let t = top
+            .iter()
+            .find(|t| t.sha256 == hash)
+            .unwrap_or_else(|| panic!("{} ({hash}) not in the snapshot", f.display()));
+        assert_eq!(t.length as usize, bytes.len());
+        assert_eq!(&bytes[..4], t.signature.as_bytes());
+    }
+    // iasl reads the DSDT's OEM ID as the snapshot does.
+    let d = tempfile::tempdir().unwrap();
+    std::fs::copy(tables.join("DSDT"), d.path().join("dsdt.dat")).unwrap();
+    let o = Command::new("iasl")
+        .args(["-d", "dsdt.dat"])
+        .current_dir(d.path())
+        .output()
+        .expect("iasl (acpica-tools)");
+    assert!(o.status.success());
+    let dsl = std::fs::read_to_string(d.path().join("dsdt.dsl")).unwrap();
+    let dsdt = top.iter().find(|t| t.signature == "DSDT").unwrap();
+    assert!(
+        dsl.contains(&format!("\"{}\"", dsdt.oem_id)),
+        "iasl's DSDT header does not name OEM {:?}",
+        dsdt.oem_id
+    );
+
+    // The firmware memory map: one descriptor per /sys/firmware/memmap entry.
+    let map = s
+        .memory_maps
+        .iter()
+        .find(|m| m.label == "firmware-memmap")
+        .unwrap();
+    let dir = Path::new("/sys/firmware/memmap");
+    let n = std::fs::read_dir(dir).unwrap().count();
+    assert_eq!(map.descriptors.len(), n);
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap().path();
+        let rd = |f: &str| {
+            std::fs::read_to_string(e.join(f))
+                .unwrap()
+                .trim()
+                .to_string()
+        };
+        let start = u64::from_str_radix(rd("start").trim_start_matches("0x"), 16).unwrap();
+        let d = map
+            .descriptors
+            .iter()
+            .find(|d| d.physical_start == start)
+            .unwrap();
+        let want = match rd("type").as_str() {
+            "System RAM" => 7,
+            "Reserved" => 0,
+            "ACPI Tables" => 9,
+            "ACPI Non-volatile Storage" => 10,
+            _ => d.ty,
+        };
+        assert_eq!(d.ty, want, "{}", e.display());
+    }
+    // What this machine does not have is recorded, with the reason.
+    if !Path::new("/sys/firmware/efi").exists() {
+        assert!(s.secure_boot.is_none());
+        assert!(s
+            .errors
+            .iter()
+            .any(|e| e.part == "secure-boot" && e.status.as_deref().unwrap().contains("no EFI")));
+    }
+}
+
+#[test]
+fn the_copied_tree_of_a_real_host_gives_every_part() {
+    let root = fixture_root();
+    let s = collect(&root);
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    let id = s.identity.as_ref().unwrap();
+    assert_eq!(id.hostname.as_deref(), Some("bootaudit-fixture"));
+    assert_eq!(
+        id.machine_id.as_deref(),
+        Some("5b0a7d1e2c3f4a5b8c9d0e1f2a3b4c5d")
+    );
+    // SMBIOS from the raw tables agrees with the kernel's own parse of them
+    // (/sys/class/dmi/id), and with what make.sh told QEMU.
+    let sm = id.smbios.as_ref().unwrap();
+    let dmi = |f: &str| {
+        std::fs::read_to_string(root.join("sys/class/dmi/id").join(f))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(sm.bios_vendor, dmi("bios_vendor"));
+    assert_eq!(sm.bios_version, dmi("bios_version"));
+    assert_eq!(sm.bios_release_date, dmi("bios_date"));
+    assert_eq!(sm.system_manufacturer, "bootaudit");
+    assert_eq!(sm.system_manufacturer, dmi("sys_vendor"));
+    assert_eq!(sm.system_product, dmi("product_name"));
+    assert_eq!(sm.system_serial, "BA-0001");
+
+    // Secure Boot was on, with the snakeoil PK/KEK/db: the variables'
+    // hashes are those of the efivarfs files minus their 4 attribute bytes.
+    let sb = s.secure_boot.as_ref().unwrap();
+    assert_eq!((sb.secure_boot, sb.setup_mode), (Some(1), Some(0)));
+    let vars = root.join("sys/firmware/efi/efivars");
+    for v in &sb.variables {
+        let f = vars.join(format!("{}-{}", v.name, v.vendor.to_ascii_lowercase()));
+        let bytes = std::fs::read(&f).unwrap();
+        assert_eq!(v.sha256, sha256sum(&bytes[4..]), "{}", v.name);
+        assert_eq!(
+            v.attributes,
+            u32::from_le_bytes(bytes[..4].try_into().unwrap())
+        );
+    }
+    let names: Vec<_> = sb.variables.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["PK", "KEK", "db", "dbx"]);
+    assert!(sb
+        .boot_entries
+        .iter()
+        .any(|e| e.description == "UiApp" && e.device_path.contains("FvFile(462CAA21")));
+
+    // The TPM: the kernel's copy of the log, and the PCRs sysfs showed,
+    // which tpm2_eventlog's replay of that log reproduces.
+    let t = s.tpm.as_ref().unwrap();
+    let log_file = root.join("sys/kernel/security/tpm0/binary_bios_measurements");
+    assert_eq!(
+        hex::decode(&t.event_log).unwrap(),
+        std::fs::read(&log_file).unwrap()
+    );
+    let oracle = common::tpm2_eventlog_pcrs(&log_file);
+    for (bank, pcrs) in &oracle {
+        for (i, v) in pcrs {
+            assert_eq!(t.pcrs[bank][i], *v, "{bank} PCR{i}");
+        }
+    }
+    // The EFI runtime map, as the kernel mapped it.
+    let rt = s
+        .memory_maps
+        .iter()
+        .find(|m| m.label == "efi-runtime-map")
+        .unwrap();
+    let n = std::fs::read_dir(root.join("sys/firmware/efi/runtime-map"))
+        .unwrap()
+        .count();
+    assert_eq!(rt.descriptors.len(), n);
+    assert!(rt.descriptors.iter().all(|d| d.attributes >> 63 == 1));
+    // `show` reads it, and its log replays to its PCRs.
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("s.json");
+    std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
+    let o = common::bootaudit().arg("show").arg(&p).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+#[test]
+fn missing_and_malformed_parts_are_recorded_not_fatal() {
+    let d = tempfile::tempdir().unwrap();
+    // An empty root: nothing to read, every part says why.
+    let s = collect(d.path());
+    let parts: Vec<_> = s.errors.iter().map(|e| e.part.as_str()).collect();
+    for p in ["smbios", "tpm", "secure-boot", "memory-map", "acpi"] {
+        assert!(parts.contains(&p), "{p}: {:?}", s.errors);
+    }
+    // A table whose header claims more than the file holds, one with a bad
+    // checksum, one shorter than a header, and a directory where an
+    // efivarfs file should be.
+    let t = d.path().join("sys/firmware/acpi/tables");
+    std::fs::create_dir_all(&t).unwrap();
+    let mut ssdt = vec![0u8; 40];
+    ssdt[..4].copy_from_slice(b"SSDT");
+    ssdt[4..8].copy_from_slice(&4000u32.to_le_bytes());
+    std::fs::write(t.join("SSDT1"), &ssdt).unwrap();
+    std::fs::write(t.join("XYZW"), b"XYZW").unwrap();
+    let v = d.path().join("sys/firmware/efi/efivars");
+    std::fs::create_dir_all(v.join("SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c")).unwrap();
+    let s = collect(d.path());
+    let acpi = s.acpi.as_ref().unwrap();
+    assert_eq!(acpi.tables.len(), 1);
+    assert_eq!(acpi.tables[0].checksum_valid, Some(false));
+    let said = |needle: &str| s.errors.iter().any(|e| e.what.contains(needle));
+    assert!(
+        said("header length 4000 but the file holds 40 bytes"),
+        "{:?}",
+        s.errors
+    );
+    assert!(
+        said("4 bytes, shorter than a table header"),
+        "{:?}",
+        s.errors
+    );
+    assert!(said("SecureBoot-8be4df61"), "{:?}", s.errors);
+    // A root that is not a directory is bad usage.
+    let o = common::bootaudit()
+        .args(["collect", "--root", "/nonexistent/bootaudit"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/bootaudit"));
+}
+
+#[test]
+fn a_mutated_tree_never_crashes_collect() {
+    // Random bytes in every file of a copy of the real tree, a file at a
+    // time: collect still writes a snapshot that reads back.
+    let src = fixture_root();
+    let mut files = Vec::new();
+    let mut stack = vec![src.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut rng = common::Rng(0x5eed_c011);
+    for (i, f) in files.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
+        let d = tempfile::tempdir().unwrap();
+        let o = Command::new("cp")
+            .args(["-r"])
+            .arg(&src)
+            .arg(d.path().join("root"))
+            .status()
+            .unwrap();
+        assert!(o.success());
+        let target = d.path().join("root").join(f.strip_prefix(&src).unwrap());
+        let mut bytes = std::fs::read(&target).unwrap();
+        for _ in 0..(1 + bytes.len() / 16) {
+            if bytes.is_empty() {
+                break;
+            }
+            let at = (rng.next() as usize) % bytes.len();
+            bytes[at] = rng.next() as u8;
+        }
+        if i % 2 == 0 {
+            bytes.truncate((rng.next() as usize) % (bytes.len() + 1));
+        }
+        std::fs::write(&target, &bytes).unwrap();
+        let _ = collect(&d.path().join("root"));
+    }
+}
+
+fn diff_json(a: &Path, b: &Path) -> (i32, serde_json::Value) {
+    let o = common::bootaudit()
+        .args(["diff", "--format", "json"])
+        .arg(a)
+        .arg(b)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    (o.status.code().unwrap(), v)
+}
+
+fn rules(v: &serde_json::Value) -> Vec<(String, String)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn diff_works_on_host_snapshots_unchanged() {
+    let d = tempfile::tempdir().unwrap();
+    let base = d.path().join("base.json");
+    std::fs::write(
+        &base,
+        serde_json::to_vec(&collect(&fixture_root())).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(diff_json(&base, &base).0, 0);
+    // The same host with an extra SSDT and a new EFI runtime region.
+    let root = d.path().join("root");
+    assert!(Command::new("cp")
+        .arg("-r")
+        .arg(fixture_root())
+        .arg(&root)
+        .status()
+        .unwrap()
+        .success());
+    let aml = {
+        let asl = d.path().join("x.asl");
+        std::fs::write(
+            &asl,
+            "DefinitionBlock (\"x.aml\", \"SSDT\", 2, \"BATEST\", \"BAEXTRA\", 1)\n{ Scope (\\_SB) { Name (BAXT, 1) } }\n",
+        )
+        .unwrap();
+        assert!(Command::new("iasl")
+            .arg(&asl)
+            .current_dir(d.path())
+            .output()
+            .unwrap()
+            .status
+            .success());
+        d.path().join("x.aml")
+    };
+    std::fs::copy(aml, root.join("sys/firmware/acpi/tables/SSDT1")).unwrap();
+    let rt = root.join("sys/firmware/efi/runtime-map/99");
+    std::fs::create_dir_all(&rt).unwrap();
+    for (f, v) in [
+        ("type", "0x6"),
+        ("phys_addr", "0x3e000000"),
+        ("num_pages", "0x10"),
+        ("attribute", "0x800000000000000f"),
+        ("virt_addr", "0x0"),
+    ] {
+        std::fs::write(rt.join(f), format!("{v}\n")).unwrap();
+    }
+    let now = d.path().join("now.json");
+    std::fs::write(&now, serde_json::to_vec(&collect(&root)).unwrap()).unwrap();
+    let (code, v) = diff_json(&base, &now);
+    assert_eq!(code, 1);
+    let r = rules(&v);
+    assert!(
+        r.contains(&("acpi.table.added".into(), "high".into())),
+        "{r:?}"
+    );
+    assert!(
+        r.contains(&("memory-map.region.added".into(), "critical".into())),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_host_snapshot_against_a_collector_one_compares_what_both_see() {
+    let d = tempfile::tempdir().unwrap();
+    let host = d.path().join("host.json");
+    std::fs::write(
+        &host,
+        serde_json::to_vec(&collect(&fixture_root())).unwrap(),
+    )
+    .unwrap();
+    // The same virtual machine (firmware, keys, SMBIOS), seen by the
+    // collector before any OS (make.sh boots both).
+    let collector = fixture_root().with_file_name("collector.json");
+    let (_, v) = diff_json(&collector, &host);
+    let r = rules(&v);
+    // The memory maps are different views: not compared region by region.
+    assert!(
+        r.contains(&("memory-map.not-comparable".into(), "info".into())),
+        "{r:?}"
+    );
+    assert!(
+        !r.iter().any(|x| x.0.starts_with("memory-map.region")),
+        "{r:?}"
+    );
+    // The host cannot see the XSDT, and sees the FACP and TPM2 with the
+    // kernel's addresses: no ACPI finding. Linux does not show the UEFI
+    // vendor: no identity finding. The same firmware and keys: no PCR0 or
+    // Secure Boot variable finding. (Booting a kernel instead of the
+    // collector from disk does change PCR1/4/5/7 and the boot entries.)
+    for prefix in [
+        "acpi.",
+        "identity.",
+        "secure-boot.",
+        "tpm.pcr0",
+        "loaded-images.",
+    ] {
+        assert!(
+            !r.iter().any(|x| x.0.starts_with(prefix)),
+            "{prefix}: {r:?}"
+        );
+    }
+}
