@@ -334,14 +334,7 @@ pub fn read_image<R: Read + Seek>(
     subdir: &str,
     name: &str,
 ) -> Result<(String, Vec<EspFile>), EspError> {
-    let run = std::panic::AssertUnwindSafe(|| read_image_inner(f, size, subdir, name));
-    // Quiet while the FAT reader runs: its panic is reported as an error,
-    // not as a backtrace on the responder's terminal.
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let result = std::panic::catch_unwind(run);
-    std::panic::set_hook(hook);
-    result.unwrap_or_else(|_| {
+    crate::guard::quietly(|| read_image_inner(f, size, subdir, name)).unwrap_or_else(|| {
         Err(EspError::Layout {
             path: name.to_string(),
             why: "the FAT file system is malformed (the FAT reader gave up on it)".into(),

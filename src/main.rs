@@ -83,6 +83,28 @@ enum Command {
         /// (e.g. `device:/dev/tpmrm0`, `swtpm:host=127.0.0.1,port=2321`).
         #[arg(long, value_name = "TCTI")]
         tpm: Option<String>,
+        /// The ESP whose EFI binaries to hash (a mounted directory or an
+        /// image); by default <root>/boot/efi or <root>/efi.
+        #[arg(long, value_name = "PATH")]
+        esp: Option<PathBuf>,
+    },
+    /// List the EFI binaries on an ESP (a mounted directory, or a FAT or
+    /// GPT/MBR disk image) with their SHA-256 and Authenticode hashes; with
+    /// an event log or a snapshot, match each boot application measured
+    /// into PCR4 to a file. Exit 1 when one ran that the ESP does not hold,
+    /// or the file at its place has another hash.
+    Esp {
+        /// The ESP: a directory or an image file.
+        esp: PathBuf,
+        /// A TPM event log (binary_bios_measurements) to match.
+        #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
+        eventlog: Option<PathBuf>,
+        /// A snapshot whose event log to match.
+        #[arg(long, value_name = "FILE")]
+        snapshot: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
     /// Pull the collector's snapshots out of an ESP (a mounted directory, or
     /// a raw FAT or GPT/MBR disk image, read in-process without mounting or
@@ -288,13 +310,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Collect { output, root, tpm } => {
+        Command::Collect {
+            output,
+            root,
+            tpm,
+            esp,
+        } => {
             if !root.is_dir() {
                 anyhow::bail!("{}: not a directory", root.display());
             }
             let snap = bootaudit::collect::collect(&bootaudit::collect::Options {
                 root,
                 tpm_tcti: tpm,
+                esp,
             });
             let mut v = serde_json::to_vec_pretty(&snap)?;
             v.push(b'\n');
@@ -304,6 +332,42 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => emit(&String::from_utf8(v)?)?,
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Esp {
+            esp,
+            eventlog,
+            snapshot,
+            format,
+        } => {
+            let (layout, binaries) = bootaudit::espbin::scan(&esp)?;
+            let log = match (&eventlog, &snapshot) {
+                (Some(p), _) => Some(bootaudit::eventlog::read_file(p)?),
+                (None, Some(p)) => {
+                    let s = bootaudit::snapshot::read_file(p)?;
+                    match s.tpm.as_ref() {
+                        Some(t) => bootaudit::snapshot::event_log(t, &p.display().to_string())?,
+                        None => anyhow::bail!("{}: the snapshot has no TPM part", p.display()),
+                    }
+                }
+                (None, None) => None,
+            };
+            let report = bootaudit::espbin::EspReport {
+                esp: esp.display().to_string(),
+                layout,
+                boot_applications: log
+                    .as_ref()
+                    .map(|l| bootaudit::espbin::match_log(&binaries, l)),
+                binaries,
+            };
+            match format {
+                Format::Table => emit(&render::esp::table(&report))?,
+                Format::Json => emit_json(&report)?,
+            }
+            Ok(if report.has_findings() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Ingest { esp, out, format } => {
             let r = bootaudit::ingest::ingest(&esp, &out)?;

@@ -134,7 +134,9 @@ fn on_this_machine_every_acpi_table_and_memory_range_is_recorded() {
 fn the_copied_tree_of_a_real_host_gives_every_part() {
     let root = fixture_root();
     let s = collect(&root);
-    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    // Everything but the ESP, which this tree does not hold.
+    let parts: Vec<_> = s.errors.iter().map(|e| e.part.as_str()).collect();
+    assert_eq!(parts, ["esp"], "{:?}", s.errors);
     let id = s.identity.as_ref().unwrap();
     assert_eq!(id.hostname.as_deref(), Some("bootaudit-fixture"));
     assert_eq!(
@@ -436,4 +438,49 @@ fn a_host_snapshot_against_a_collector_one_compares_what_both_see() {
             "{prefix}: {r:?}"
         );
     }
+}
+
+#[test]
+fn the_esp_binaries_go_into_the_snapshot_and_diff_sees_a_swapped_loader() {
+    let (shim, grub) = common::debian_signed_efi();
+    let d = tempfile::tempdir().unwrap();
+    let esp = d.path().join("esp");
+    std::fs::create_dir_all(esp.join("EFI/BOOT")).unwrap();
+    std::fs::copy(&shim, esp.join("EFI/BOOT/BOOTX64.EFI")).unwrap();
+    let snap = |name: &str| {
+        let out = d.path().join(name);
+        let o = common::bootaudit()
+            .args(["collect", "--root"])
+            .arg(fixture_root())
+            .arg("--esp")
+            .arg(&esp)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        out
+    };
+    let before = snap("before.json");
+    let s = snapshot::read_file(&before).unwrap();
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    let b = s.esp.as_ref().unwrap();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].path, "EFI/BOOT/BOOTX64.EFI");
+    assert!(b[0].certificates > 0);
+    // The loader replaced by another signed binary, and a new one beside.
+    std::fs::copy(&grub, esp.join("EFI/BOOT/BOOTX64.EFI")).unwrap();
+    std::fs::copy(&grub, esp.join("EFI/BOOT/stage2.efi")).unwrap();
+    let after = snap("after.json");
+    let (code, v) = diff_json(&before, &after);
+    assert_eq!(code, 1);
+    let r = rules(&v);
+    assert!(
+        r.contains(&("esp.binary.changed".into(), "high".into())),
+        "{r:?}"
+    );
+    assert!(
+        r.contains(&("esp.binary.added".into(), "high".into())),
+        "{r:?}"
+    );
 }

@@ -83,22 +83,6 @@ fn same_tree(a: &Path, b: &Path) {
 
 /// A bare FAT image of `kib` KiB made with mkfs.fat, holding `bootaudit/`
 /// copied in with mtools.
-fn fat_image(dir: &Path, bootaudit: &Path, kib: &str) -> PathBuf {
-    let fat = dir.join("fat.img");
-    sh("mkfs.fat", &["-C", "-n", "ESP", fat.to_str().unwrap(), kib]);
-    sh(
-        "mcopy",
-        &[
-            "-i",
-            fat.to_str().unwrap(),
-            "-s",
-            bootaudit.to_str().unwrap(),
-            "::/",
-        ],
-    );
-    fat
-}
-
 fn sha(p: &Path) -> Vec<u8> {
     sha2::Sha256::digest(std::fs::read(p).unwrap()).to_vec()
 }
@@ -117,7 +101,7 @@ fn from_a_directory_a_fat_image_and_a_gpt_disk() {
     same_tree(&src, &t.path().join("out-dir"));
 
     // A bare FAT image, as the collector's ESP is in boot.sh.
-    let fat = fat_image(t.path(), &src, "16384");
+    let fat = common::fat_image(t.path(), &src, "16384");
     let before = sha(&fat);
     let (code, v, err) = ingest(&fat, &t.path().join("out-fat"));
     assert_eq!(code, 0, "{err}{v}");
@@ -246,7 +230,7 @@ fn hostile_images_are_clear_errors() {
 fn mutated_fat_images_never_panic() {
     let t = tempfile::tempdir().unwrap();
     let esp = esp_dir(t.path());
-    let fat = fat_image(t.path(), &esp.join("bootaudit"), "4096");
+    let fat = common::fat_image(t.path(), &esp.join("bootaudit"), "4096");
     let good = std::fs::read(&fat).unwrap();
     let mut rng = common::Rng(0xfa7);
     let (mut ok, mut bad) = (0, 0);
@@ -280,7 +264,7 @@ fn a_directory_entry_pointing_at_cluster_1_is_an_error_not_a_crash() {
     // cluster is 1 makes the FAT reader's cluster arithmetic underflow.
     let t = tempfile::tempdir().unwrap();
     let esp = esp_dir(t.path());
-    let fat = fat_image(t.path(), &esp.join("bootaudit"), "4096");
+    let fat = common::fat_image(t.path(), &esp.join("bootaudit"), "4096");
     let mut img = std::fs::read(&fat).unwrap();
     // The 8.3 entry mtools writes for snap-0000.json.
     let short = b"SNAP-0~1JSO";

@@ -62,6 +62,10 @@ pub struct Snapshot {
     /// Every image the firmware has loaded (drivers and applications).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loaded_images: Option<Vec<LoadedImage>>,
+    /// The EFI binaries on the ESP (`bootaudit collect --esp`, `bootaudit
+    /// esp`), absent when the producer did not read the ESP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub esp: Option<Vec<EspBinary>>,
     /// What could not be collected, and why.
     #[serde(default)]
     pub errors: Vec<CollectError>,
@@ -429,6 +433,30 @@ pub fn mask_acpi_addresses(table: &mut [u8]) -> bool {
         }
     }
     true
+}
+
+/// One EFI binary on the ESP.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EspBinary {
+    /// Path from the ESP's root, with `/` separators, as the file system
+    /// spells it ("EFI/BOOT/BOOTX64.EFI").
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 of the file (hex).
+    pub sha256: String,
+    /// Authenticode SHA-256 (hex): what PCR4 and db/dbx hold for it. Empty
+    /// when the file is not a readable PE image (`error` says why).
+    pub authenticode_sha256: String,
+    /// COFF machine.
+    pub machine: u16,
+    /// PE subsystem (10 application, 11/12 drivers).
+    pub subsystem: u16,
+    /// Attribute certificates in the file (0: unsigned).
+    pub certificates: u32,
+    /// Why the file could not be read as a PE image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Secure Boot state, the key databases, and the boot entries.

@@ -7,7 +7,8 @@
 //! recorded in the snapshot's `errors` with the reason, never a crash.
 //!
 //! One module per artefact, as in the collector: ACPI tables, memory maps,
-//! the TPM, Secure Boot variables and boot entries, identity.
+//! the TPM, Secure Boot variables and boot entries, identity; and the ESP's
+//! EFI binaries ([`crate::espbin`]).
 
 mod acpi;
 mod efivars;
@@ -32,6 +33,9 @@ pub struct Options {
     /// A TCTI for reading PCRs from the TPM itself when sysfs does not
     /// offer them (`feature = "tpm"`); `None` skips that.
     pub tpm_tcti: Option<String>,
+    /// The mounted ESP (or an image of it) whose EFI binaries to record;
+    /// `None` looks for `<root>/boot/efi` and `<root>/efi`.
+    pub esp: Option<PathBuf>,
 }
 
 /// Why a file could not be read, in the words `errors` records.
@@ -151,7 +155,38 @@ pub fn collect(opts: &Options) -> Snapshot {
     s.acpi = acpi::collect(root, &mut errors);
     s.tpm = tpm::collect(root, opts.tpm_tcti.as_deref(), &mut errors);
     s.secure_boot = efivars::collect(root, &mut errors);
+    s.esp = esp(root, opts.esp.as_deref(), &mut errors);
     s.errors = errors;
     s.source.collection_us = Some(t0.elapsed().as_micros() as u64);
     s
+}
+
+/// The ESP's EFI binaries (see [`crate::espbin`]).
+fn esp(
+    root: &Path,
+    given: Option<&Path>,
+    errors: &mut Vec<CollectError>,
+) -> Option<Vec<crate::snapshot::EspBinary>> {
+    let found = given.map(Path::to_path_buf).or_else(|| {
+        ["/boot/efi", "/efi"]
+            .iter()
+            .map(|p| under(root, p))
+            .find(|p| p.join("EFI").is_dir())
+    });
+    let Some(dir) = found else {
+        failed(
+            errors,
+            "esp",
+            "no ESP at /boot/efi or /efi (mounted?); --esp names one".into(),
+            "absent",
+        );
+        return None;
+    };
+    match crate::espbin::scan(&dir) {
+        Ok((_, b)) => Some(b),
+        Err(e) => {
+            failed(errors, "esp", e.to_string(), "unreadable");
+            None
+        }
+    }
 }

@@ -5,7 +5,7 @@
 //! path (the ESPecter / BlackLotus family) is named here, with where it was
 //! loaded from and whether that place is one of the ESP's known loaders.
 
-use crate::eventlog::{decode::EventData, EventLog, HashAlg};
+use crate::eventlog::{EventLog, HashAlg};
 use crate::findings::{Category, Finding, Severity};
 use crate::snapshot::{self, Snapshot};
 use serde_json::json;
@@ -68,25 +68,20 @@ struct App {
 
 fn apps(log: Option<&EventLog>) -> Vec<App> {
     let Some(log) = log else { return Vec::new() };
-    log.events
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.pcr == 4 && e.type_name() == "EV_EFI_BOOT_SERVICES_APPLICATION")
-        .map(|(i, e)| {
-            let device_path = match e.decode() {
-                EventData::ImageLoad { device_path, .. } => device_path,
-                _ => String::new(),
-            };
-            let digest = e
+    log.boot_applications()
+        .into_iter()
+        .map(|a| {
+            let digest = a
+                .record
                 .digest(HashAlg::Sha256)
-                .or_else(|| e.digests.first().map(|d| d.digest.as_slice()))
+                .or_else(|| a.record.digests.first().map(|d| d.digest.as_slice()))
                 .map(crate::hexser::encode)
                 .unwrap_or_default();
             App {
-                file: file_part(&device_path),
-                device_path,
+                file: file_part(&a.device_path),
+                device_path: a.device_path,
                 digest,
-                event: i,
+                event: a.event,
             }
         })
         .collect()

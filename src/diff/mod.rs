@@ -6,6 +6,7 @@
 
 mod acpi;
 mod bootapps;
+mod esp;
 mod identity;
 mod images;
 pub mod indicators;
@@ -57,6 +58,7 @@ pub fn diff(baseline: &str, before: &Snapshot, current: &str, after: &Snapshot) 
     images::diff(before, after, &mut f);
     tpm::diff(before, after, &mut f);
     bootapps::diff(before, after, &mut f);
+    esp::diff(before, after, &mut f);
     indicators::check(after, &mut f);
     for x in &mut f {
         let e = x.explainable_by;

@@ -144,7 +144,37 @@ pub struct ParseWarning {
     pub message: String,
 }
 
+/// One boot application the firmware measured into PCR4
+/// (EV_EFI_BOOT_SERVICES_APPLICATION): its event number, the device path it
+/// was loaded from (empty when the event data does not decode), and the
+/// record (whose digests are the image's Authenticode hashes).
+pub struct BootApplication<'a> {
+    /// Event number in the log.
+    pub event: usize,
+    /// The device path, as text.
+    pub device_path: String,
+    /// The record.
+    pub record: &'a Event,
+}
+
 impl EventLog {
+    /// The boot applications measured into PCR4, in log order.
+    pub fn boot_applications(&self) -> Vec<BootApplication<'_>> {
+        self.events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.pcr == 4 && e.event_type == types::ev::EFI_BOOT_SERVICES_APPLICATION)
+            .map(|(i, e)| BootApplication {
+                event: i,
+                device_path: match e.decode() {
+                    decode::EventData::ImageLoad { device_path, .. } => device_path,
+                    _ => String::new(),
+                },
+                record: e,
+            })
+            .collect()
+    }
+
     /// The banks this log carries digests for, in Spec ID order.
     pub fn banks(&self) -> Vec<HashAlg> {
         match &self.spec_id {

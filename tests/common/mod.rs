@@ -141,6 +141,53 @@ pub fn collector_copy(dst: &Path) {
     .unwrap();
 }
 
+/// A FAT image (mkfs.fat, mtools) of `kib` KiB holding a copy of the
+/// directory `src` at its root.
+pub fn fat_image(dir: &Path, src: &Path, kib: &str) -> PathBuf {
+    let fat = dir.join("fat.img");
+    let run = |cmd: &str, args: &[&str]| {
+        let o = Command::new(cmd)
+            .args(args)
+            .env("MTOOLS_SKIP_CHECK", "1")
+            .output()
+            .unwrap_or_else(|e| panic!("{cmd} (dosfstools, mtools): {e}"));
+        assert!(
+            o.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run("mkfs.fat", &["-C", "-n", "ESP", fat.to_str().unwrap(), kib]);
+    run(
+        "mcopy",
+        &[
+            "-i",
+            fat.to_str().unwrap(),
+            "-s",
+            src.to_str().unwrap(),
+            "::/",
+        ],
+    );
+    fat
+}
+
+/// Debian's signed shimx64.efi and grubx64.efi (packages shim-signed and
+/// grub-efi-amd64-signed, unpacked by .ci/run into
+/// /var/cache/bootaudit/debian-efi, or where BOOTAUDIT_DEBIAN_EFI says).
+pub fn debian_signed_efi() -> (PathBuf, PathBuf) {
+    let root = std::env::var_os("BOOTAUDIT_DEBIAN_EFI")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/bootaudit/debian-efi"));
+    let shim = root.join("usr/lib/shim/shimx64.efi.signed");
+    let grub = root.join("usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed");
+    assert!(
+        shim.is_file() && grub.is_file(),
+        "Debian's signed shim and grub are missing under {} (.ci/run unpacks shim-signed and grub-efi-amd64-signed there)",
+        root.display()
+    );
+    (shim, grub)
+}
+
 /// Path of the built `bootaudit` binary.
 pub fn bootaudit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bootaudit"))

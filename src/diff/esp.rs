@@ -1,0 +1,94 @@
+//! The ESP's EFI binaries, when both snapshots recorded them: a loader
+//! whose Authenticode hash changed at the same path (a swapped bootloader,
+//! or an update `baseline accept` records), a new binary (critical outside
+//! the known loaders' places), a removed one.
+
+use super::bootapps::known_loader;
+use crate::findings::{Category, Finding, Severity};
+use crate::snapshot::{EspBinary, Snapshot};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+fn ev(b: &EspBinary) -> serde_json::Value {
+    json!({"path": b.path, "size": b.size, "sha256": b.sha256,
+           "authenticode_sha256": b.authenticode_sha256, "certificates": b.certificates})
+}
+
+/// A path as the known-loader test wants it: `\\efi\\boot\\bootx64.efi`.
+fn as_file(path: &str) -> String {
+    format!("\\{}", path.replace('/', "\\")).to_ascii_lowercase()
+}
+
+pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
+    let (Some(ea), Some(eb)) = (&a.esp, &b.esp) else {
+        return;
+    };
+    let key = |x: &EspBinary| x.path.to_ascii_lowercase();
+    let ia: BTreeMap<String, &EspBinary> = ea.iter().map(|x| (key(x), x)).collect();
+    let ib: BTreeMap<String, &EspBinary> = eb.iter().map(|x| (key(x), x)).collect();
+    for (k, y) in &ib {
+        match ia.get(k) {
+            None => {
+                let known = known_loader(&as_file(&y.path));
+                f.push(
+                    Finding::new(
+                        "esp.binary.added",
+                        Category::BootEntries,
+                        if known {
+                            Severity::Medium
+                        } else {
+                            Severity::High
+                        },
+                        format!(
+                            "new EFI binary on the ESP: {}{}",
+                            y.path,
+                            if known {
+                                ""
+                            } else {
+                                " (outside the known loaders' places)"
+                            }
+                        ),
+                        json!({"after": ev(y)}),
+                    )
+                    .about(y.path.clone()),
+                );
+            }
+            Some(x) if x.authenticode_sha256 != y.authenticode_sha256 || x.sha256 != y.sha256 => f
+                .push(
+                    Finding::new(
+                        "esp.binary.changed",
+                        Category::BootEntries,
+                        Severity::High,
+                        format!(
+                            "{} on the ESP is another binary (Authenticode {} -> {}{})",
+                            y.path,
+                            x.authenticode_sha256,
+                            y.authenticode_sha256,
+                            if x.certificates > 0 && y.certificates == 0 {
+                                "; it was signed and is not"
+                            } else {
+                                ""
+                            }
+                        ),
+                        json!({"before": ev(x), "after": ev(y)}),
+                    )
+                    .about(y.path.clone()),
+                ),
+            Some(_) => {}
+        }
+    }
+    for (k, x) in &ia {
+        if !ib.contains_key(k) {
+            f.push(
+                Finding::new(
+                    "esp.binary.removed",
+                    Category::BootEntries,
+                    Severity::Low,
+                    format!("{} is no longer on the ESP", x.path),
+                    json!({"before": ev(x)}),
+                )
+                .about(x.path.clone()),
+            );
+        }
+    }
+}
