@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod le;
 pub mod pcrs;
 pub mod pe;
+pub mod quote;
 pub mod render;
 pub mod show;
 pub mod snapshot;
