@@ -87,6 +87,35 @@ enum Command {
         /// image); by default <root>/boot/efi or <root>/efi.
         #[arg(long, value_name = "PATH")]
         esp: Option<PathBuf>,
+        /// Quote the PCRs with the TPM (through --tpm, default
+        /// device:/dev/tpmrm0) and bootaudit's attestation key.
+        #[arg(long, requires = "nonce")]
+        quote: bool,
+        /// The verifier's nonce for --quote, hex (up to 64 bytes).
+        #[arg(long, value_name = "HEX", value_parser = parse_nonce)]
+        nonce: Option<Nonce>,
+        /// Also write the attestation key's public part (TPMT_PUBLIC) here,
+        /// to enrol it with the verifier.
+        #[arg(long, value_name = "FILE", requires = "quote")]
+        ak_pub_out: Option<PathBuf>,
+    },
+    /// Check a snapshot's TPM quote: made by the trusted attestation key,
+    /// over the verifier's nonce, quoting exactly the snapshot's PCR
+    /// values, to which its event log replays. Exit 0 when every check
+    /// passes, 1 when one fails.
+    VerifyQuote {
+        /// The snapshot (from `bootaudit collect --quote`).
+        snapshot: PathBuf,
+        /// The trusted AK: TPMT_PUBLIC or TPM2B_PUBLIC (as `collect
+        /// --ak-pub-out` or `tpm2_readpublic -o` write it).
+        #[arg(long, value_name = "FILE")]
+        ak_pub: PathBuf,
+        /// The nonce the verifier gave to `collect --quote`, hex.
+        #[arg(long, value_name = "HEX", value_parser = parse_nonce)]
+        nonce: Nonce,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
     /// List the EFI binaries on an ESP (a mounted directory, or a FAT or
     /// GPT/MBR disk image) with their SHA-256 and Authenticode hashes; with
@@ -179,6 +208,19 @@ fn quiet_pipe(r: std::io::Result<()>) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => Ok(r?),
     }
+}
+
+/// A verifier's nonce (one value, not a list of bytes, to clap).
+#[derive(Clone, Debug)]
+struct Nonce(Vec<u8>);
+
+/// A nonce on the command line: hex, 1 to 64 bytes (TPM2B_DATA's limit).
+fn parse_nonce(s: &str) -> Result<Nonce, String> {
+    let b = hex::decode(s).map_err(|e| format!("not hex: {e}"))?;
+    if b.is_empty() || b.len() > 64 {
+        return Err(format!("{} bytes; a nonce has 1 to 64", b.len()));
+    }
+    Ok(Nonce(b))
 }
 
 fn emit(s: &str) -> anyhow::Result<()> {
@@ -315,6 +357,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             root,
             tpm,
             esp,
+            quote,
+            nonce,
+            ak_pub_out,
         } => {
             if !root.is_dir() {
                 anyhow::bail!("{}: not a directory", root.display());
@@ -323,13 +368,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 root,
                 tpm_tcti: tpm,
                 esp,
+                quote_nonce: if quote { nonce.map(|n| n.0) } else { None },
             });
+            let quoted = snap.tpm.as_ref().and_then(|t| t.quote.as_ref());
+            if let (Some(p), Some(q)) = (&ak_pub_out, quoted) {
+                let ak = hex::decode(&q.ak_public)?;
+                bootaudit::fsutil::write_atomic(p, &ak)
+                    .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?;
+            }
             let mut v = serde_json::to_vec_pretty(&snap)?;
             v.push(b'\n');
             match &output {
                 Some(p) => bootaudit::fsutil::write_atomic(p, &v)
                     .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?,
                 None => emit(&String::from_utf8(v)?)?,
+            }
+            // The snapshot is written either way; a quote that was asked
+            // for and could not be made is an unreadable input (exit 2).
+            if quote && quoted.is_none() {
+                let why: Vec<_> = snap
+                    .errors
+                    .iter()
+                    .filter(|e| e.part == "tpm")
+                    .map(|e| e.what.clone())
+                    .collect();
+                anyhow::bail!("no quote: {}", why.join("; "));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -367,6 +430,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS
+            })
+        }
+        Command::VerifyQuote {
+            snapshot,
+            ak_pub,
+            nonce,
+            format,
+        } => {
+            let s = bootaudit::snapshot::read_file(&snapshot)?;
+            let ak = std::fs::read(&ak_pub)
+                .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", ak_pub.display()))?;
+            let r = bootaudit::quote::verify_snapshot(
+                &snapshot.display().to_string(),
+                &s,
+                &ak,
+                &ak_pub.display().to_string(),
+                &nonce.0,
+            )?;
+            match format {
+                Format::Table => emit(&render::quote::table(&r))?,
+                Format::Json => emit_json(&r)?,
+            }
+            Ok(if r.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
             })
         }
         Command::Ingest { esp, out, format } => {

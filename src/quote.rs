@@ -430,3 +430,137 @@ mod tests {
         assert!(e.why.contains("TPM_GENERATED"));
     }
 }
+
+/// The verdict of `bootaudit verify-quote`.
+#[derive(Clone, Debug, Serialize)]
+pub struct QuoteReport {
+    /// The snapshot checked.
+    pub snapshot: String,
+    /// Every check, in order.
+    pub checks: Vec<Check>,
+    /// True when every check passed.
+    pub ok: bool,
+}
+
+/// Why a snapshot's quote cannot be checked at all.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The snapshot has no quote.
+    #[error("{0}: the snapshot holds no TPM quote (collect it with --quote)")]
+    NoQuote(String),
+    /// A field is not hex.
+    #[error("{file}: tpm.quote.{field} is not hex")]
+    Hex {
+        /// The snapshot.
+        file: String,
+        /// The field.
+        field: &'static str,
+    },
+    /// A structure is malformed.
+    #[error("{file}: {source}")]
+    Structure {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        source: QuoteError,
+    },
+}
+
+/// Checks a snapshot's quote against the trusted AK (`ak`: TPMT_PUBLIC or
+/// TPM2B_PUBLIC bytes, `ak_file` names it in errors) and the nonce the
+/// verifier chose: the snapshot's AK is the trusted one, the signature
+/// verifies under it, the nonce is in it, the quoted PCR digest is that of
+/// the snapshot's PCR values, and the snapshot's event log replays to them.
+pub fn verify_snapshot(
+    name: &str,
+    s: &crate::snapshot::Snapshot,
+    ak: &[u8],
+    ak_file: &str,
+    nonce: &[u8],
+) -> Result<QuoteReport, VerifyError> {
+    let tpm = s.tpm.as_ref();
+    let q = tpm
+        .and_then(|t| t.quote.as_ref())
+        .ok_or_else(|| VerifyError::NoQuote(name.to_string()))?;
+    let hex = |field: &'static str, v: &str| {
+        hex::decode(v).map_err(|_| VerifyError::Hex {
+            file: name.to_string(),
+            field,
+        })
+    };
+    let trusted = parse_public(ak).map_err(|source| VerifyError::Structure {
+        file: ak_file.to_string(),
+        source,
+    })?;
+    let theirs = parse_public(&hex("ak_public", &q.ak_public)?).map_err(|source| {
+        VerifyError::Structure {
+            file: name.to_string(),
+            source,
+        }
+    })?;
+    let mut checks = vec![Check {
+        check: "ak",
+        ok: theirs == trusted,
+        detail: if theirs == trusted {
+            format!("the snapshot's AK is the one in {ak_file}")
+        } else {
+            format!("the snapshot names another AK than {ak_file}")
+        },
+    }];
+    let mut pcrs: BTreeMap<String, BTreeMap<u32, Vec<u8>>> = BTreeMap::new();
+    for (bank, values) in tpm.map(|t| &t.pcrs).into_iter().flatten() {
+        for (i, v) in values {
+            pcrs.entry(bank.clone())
+                .or_default()
+                .insert(*i, hex("pcrs", v)?);
+        }
+    }
+    checks.extend(
+        verify(
+            &trusted,
+            &hex("attest", &q.attest)?,
+            &hex("signature", &q.signature)?,
+            nonce,
+            &pcrs,
+        )
+        .map_err(|source| VerifyError::Structure {
+            file: name.to_string(),
+            source,
+        })?,
+    );
+    // The log against the PCR values the quote vouches for.
+    let replay = |ok: bool, detail: String| Check {
+        check: "log-replay",
+        ok,
+        detail,
+    };
+    checks.push(
+        match tpm.map(|t| (t, crate::snapshot::event_log(t, name))) {
+            Some((t, Ok(Some(log)))) => {
+                let bad: Vec<String> = crate::snapshot::self_check(t, &log)
+                    .into_iter()
+                    .filter(|v| v.verdict == crate::pcrs::Verdict::Mismatch)
+                    .map(|v| format!("{} PCR{}", v.bank, v.pcr))
+                    .collect();
+                if bad.is_empty() {
+                    replay(
+                        true,
+                        "the event log replays to the quoted PCR values".into(),
+                    )
+                } else {
+                    replay(
+                        false,
+                        format!("the event log does not replay to {}", bad.join(", ")),
+                    )
+                }
+            }
+            Some((_, Err(e))) => replay(false, e.to_string()),
+            _ => replay(false, "the snapshot has no event log".into()),
+        },
+    );
+    Ok(QuoteReport {
+        snapshot: name.to_string(),
+        ok: checks.iter().all(|c| c.ok),
+        checks,
+    })
+}

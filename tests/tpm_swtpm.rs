@@ -57,17 +57,8 @@ fn live_swtpm_matches_the_log_it_was_extended_with_then_mismatches() {
         log.banks(),
         [HashAlg::Sha1, HashAlg::Sha256, HashAlg::Sha384]
     );
-    {
-        let mut ctx = Context::new(TctiNameConf::from_str(&tpm.tcti()).unwrap()).unwrap();
-        for e in log.events.iter().filter(|e| e.event_type != ev::NO_ACTION) {
-            let digests: Vec<_> = e
-                .digests
-                .iter()
-                .map(|d| (tpm_alg(d.algorithm), d.digest.clone()))
-                .collect();
-            extend(&mut ctx, e.pcr, &digests);
-        }
-    } // the context closes: swtpm serves one client at a time
+    // The context closes inside: swtpm serves one client at a time.
+    extend_log(&tpm.tcti(), &log);
 
     let (code, v) = run(f.to_str().unwrap(), &tpm.tcti());
     let verdicts = v["verdicts"].as_array().unwrap();
@@ -114,4 +105,121 @@ fn unreachable_tpm_is_exit_2_with_the_tcti_named() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("port=1"));
+}
+
+/// Extends the swtpm's PCRs, through the TPM, with every digest of `log`.
+fn extend_log(tcti: &str, log: &eventlog::EventLog) {
+    let mut ctx = Context::new(TctiNameConf::from_str(tcti).unwrap()).unwrap();
+    for e in log.events.iter().filter(|e| e.event_type != ev::NO_ACTION) {
+        let digests: Vec<_> = e
+            .digests
+            .iter()
+            .map(|d| (tpm_alg(d.algorithm), d.digest.clone()))
+            .collect();
+        extend(&mut ctx, e.pcr, &digests);
+    }
+}
+
+#[test]
+fn a_quote_from_collect_verifies_and_fails_on_any_change() {
+    let tpm = common::swtpm::Swtpm::start("sha1,sha256,sha384");
+    let f = common::log("go-attestation/sb_cert_eventlog");
+    extend_log(&tpm.tcti(), &eventlog::read_file(&f).unwrap());
+    // A host tree with the log, and no sysfs PCRs: they come from the TPM.
+    let d = tempfile::tempdir().unwrap();
+    let sec = d.path().join("root/sys/kernel/security/tpm0");
+    std::fs::create_dir_all(&sec).unwrap();
+    std::fs::copy(&f, sec.join("binary_bios_measurements")).unwrap();
+    std::fs::create_dir_all(d.path().join("root/sys/class/tpm/tpm0")).unwrap();
+    let (snap, ak) = (d.path().join("snap.json"), d.path().join("ak.pub"));
+    let nonce = "0123456789abcdef0123456789abcdef";
+    let o = common::bootaudit()
+        .args(["collect", "--root"])
+        .arg(d.path().join("root"))
+        .args([
+            "--tpm",
+            &tpm.tcti(),
+            "--quote",
+            "--nonce",
+            nonce,
+            "--ak-pub-out",
+        ])
+        .arg(&ak)
+        .arg("-o")
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let verify = |snap: &std::path::Path, nonce: &str| -> (i32, Value) {
+        let o = common::bootaudit()
+            .args([
+                "verify-quote",
+                "--format",
+                "json",
+                "--nonce",
+                nonce,
+                "--ak-pub",
+            ])
+            .arg(&ak)
+            .arg(snap)
+            .output()
+            .unwrap();
+        let v = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+        (o.status.code().unwrap(), v)
+    };
+    let failed = |v: &Value| -> Vec<String> {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["ok"] == false)
+            .map(|c| c["check"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (code, v) = verify(&snap, nonce);
+    assert_eq!(code, 0, "{v}");
+    assert!(failed(&v).is_empty());
+
+    // tpm2-tools' own checker agrees (TPM2B_PUBLIC: the size, then ours).
+    let s: Value = serde_json::from_slice(&std::fs::read(&snap).unwrap()).unwrap();
+    let q = &s["tpm"]["quote"];
+    let raw = |k: &str| hex::decode(q[k].as_str().unwrap()).unwrap();
+    let ak_bytes = std::fs::read(&ak).unwrap();
+    let mut tpm2b = (ak_bytes.len() as u16).to_be_bytes().to_vec();
+    tpm2b.extend(&ak_bytes);
+    std::fs::write(d.path().join("ak.tpm2b"), tpm2b).unwrap();
+    std::fs::write(d.path().join("attest"), raw("attest")).unwrap();
+    std::fs::write(d.path().join("sig"), raw("signature")).unwrap();
+    let o = std::process::Command::new("tpm2_checkquote")
+        .args([
+            "-u", "ak.tpm2b", "-m", "attest", "-s", "sig", "-q", nonce, "-g", "sha256",
+        ])
+        .current_dir(d.path())
+        .output()
+        .expect("tpm2_checkquote (tpm2-tools)");
+    assert!(
+        o.status.success(),
+        "tpm2_checkquote: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // Another nonce: a replayed quote.
+    let (code, v) = verify(&snap, "00");
+    assert_eq!((code, failed(&v)), (1, vec!["nonce".to_string()]));
+    // One PCR value edited in the snapshot: not what the TPM quoted, and
+    // no longer what the log replays to.
+    let mut edited = s.clone();
+    edited["tpm"]["pcrs"]["sha256"]["7"] = Value::String("ab".repeat(32));
+    let e = d.path().join("edited.json");
+    std::fs::write(&e, serde_json::to_vec(&edited).unwrap()).unwrap();
+    let (code, v) = verify(&e, nonce);
+    assert_eq!(code, 1);
+    assert_eq!(failed(&v), ["pcr-digest", "log-replay"]);
 }

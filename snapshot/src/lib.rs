@@ -270,6 +270,24 @@ pub struct Tpm {
     /// a string in JSON) → value (hex). The same shape as the `pcrs` object
     /// of `bootaudit eventlog --format json` and its `--pcrs` files.
     pub pcrs: BTreeMap<String, BTreeMap<u32, String>>,
+    /// A TPM2 quote over `pcrs` (`bootaudit collect --quote`), absent
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<TpmQuote>,
+}
+
+/// A TPM2 quote, its structures marshalled as the TPM gives them (hex):
+/// what `bootaudit verify-quote` checks against a trusted AK and nonce.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TpmQuote {
+    /// The nonce the verifier supplied (qualifying data).
+    pub nonce: String,
+    /// TPMT_PUBLIC of the attestation key that signed.
+    pub ak_public: String,
+    /// TPMS_ATTEST: what was signed.
+    pub attest: String,
+    /// TPMT_SIGNATURE.
+    pub signature: String,
 }
 
 /// The ACPI tables, from the RSDP the firmware publishes in its

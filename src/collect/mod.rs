@@ -33,6 +33,10 @@ pub struct Options {
     /// A TCTI for reading PCRs from the TPM itself when sysfs does not
     /// offer them (`feature = "tpm"`); `None` skips that.
     pub tpm_tcti: Option<String>,
+    /// Quote the PCRs with this nonce (`feature = "tpm"`), through
+    /// `tpm_tcti` or `device:/dev/tpmrm0`; the PCRs recorded are then the
+    /// ones read from the TPM for the quote.
+    pub quote_nonce: Option<Vec<u8>>,
     /// The mounted ESP (or an image of it) whose EFI binaries to record;
     /// `None` looks for `<root>/boot/efi` and `<root>/efi`.
     pub esp: Option<PathBuf>,
@@ -153,7 +157,12 @@ pub fn collect(opts: &Options) -> Snapshot {
     s.identity = Some(identity::collect(root, &mut errors));
     s.memory_maps = memmap::collect(root, &mut errors);
     s.acpi = acpi::collect(root, &mut errors);
-    s.tpm = tpm::collect(root, opts.tpm_tcti.as_deref(), &mut errors);
+    s.tpm = tpm::collect(
+        root,
+        opts.tpm_tcti.as_deref(),
+        opts.quote_nonce.as_deref(),
+        &mut errors,
+    );
     s.secure_boot = efivars::collect(root, &mut errors);
     s.esp = esp(root, opts.esp.as_deref(), &mut errors);
     s.errors = errors;

@@ -25,12 +25,39 @@ fn banks_to_hex(b: &crate::eventlog::replay::PcrBanks) -> BTreeMap<String, BTree
         .collect()
 }
 
-/// Collects the TPM part; None when the host shows no TPM at all.
+/// Collects the TPM part; None when the host shows no TPM at all. With a
+/// nonce, the PCRs are read from the TPM and quoted.
 pub(super) fn collect(
     root: &Path,
     tcti: Option<&str>,
+    quote_nonce: Option<&[u8]>,
     errors: &mut Vec<CollectError>,
 ) -> Option<Tpm> {
+    let mut t = from_sysfs(root, tcti.or(quote_nonce.map(|_| DEFAULT_TCTI)), errors)?;
+    if let Some(nonce) = quote_nonce {
+        let tcti = tcti.unwrap_or(DEFAULT_TCTI);
+        match live_quote(tcti, nonce) {
+            Ok((pcrs, q)) => {
+                t.pcrs = banks_to_hex(&pcrs);
+                t.quote = Some(q);
+            }
+            Err(e) => failed(
+                errors,
+                "tpm",
+                format!("quote through {tcti}: {e}"),
+                "quote failed",
+            ),
+        }
+    }
+    Some(t)
+}
+
+/// The kernel's resource-managed TPM device.
+const DEFAULT_TCTI: &str = "device:/dev/tpmrm0";
+
+/// The log and PCRs as the kernel shows them (PCRs from the TPM through
+/// `tcti` when sysfs has none).
+fn from_sysfs(root: &Path, tcti: Option<&str>, errors: &mut Vec<CollectError>) -> Option<Tpm> {
     let dev = under(root, "/sys/class/tpm/tpm0");
     let log_path = under(root, "/sys/kernel/security/tpm0/binary_bios_measurements");
     if !dev.exists() && !log_path.exists() && tcti.is_none() {
@@ -99,5 +126,46 @@ fn live(tcti: &str) -> Result<crate::eventlog::replay::PcrBanks, String> {
 
 #[cfg(not(feature = "tpm"))]
 fn live(_: &str) -> Result<crate::eventlog::replay::PcrBanks, String> {
+    Err("this build has no TPM support (feature `tpm`)".into())
+}
+
+/// Reads the PCRs from the TPM and quotes them (the sha256 bank when the
+/// TPM has one, else sha1), in one session.
+#[cfg(feature = "tpm")]
+fn live_quote(
+    tcti: &str,
+    nonce: &[u8],
+) -> Result<(crate::eventlog::replay::PcrBanks, crate::snapshot::TpmQuote), String> {
+    use crate::eventlog::HashAlg;
+    let mut ctx = crate::pcrs::tpm::open(tcti).map_err(|e| e.to_string())?;
+    let pcrs = crate::pcrs::tpm::read_pcrs_with(&mut ctx)?;
+    let bank = if pcrs.contains_key(&HashAlg::Sha256) {
+        HashAlg::Sha256
+    } else {
+        HashAlg::Sha1
+    };
+    let q = crate::pcrs::tpm::quote(&mut ctx, nonce, bank)?;
+    // The PCRs must not have moved between the read and the quote.
+    let again = crate::pcrs::tpm::read_pcrs_with(&mut ctx)?;
+    if again != pcrs {
+        return Err("the PCRs changed while quoting; try again".into());
+    }
+    let hex = crate::hexser::encode;
+    Ok((
+        pcrs,
+        crate::snapshot::TpmQuote {
+            nonce: hex(nonce),
+            ak_public: hex(&q.ak_public),
+            attest: hex(&q.attest),
+            signature: hex(&q.signature),
+        },
+    ))
+}
+
+#[cfg(not(feature = "tpm"))]
+fn live_quote(
+    _: &str,
+    _: &[u8],
+) -> Result<(crate::eventlog::replay::PcrBanks, crate::snapshot::TpmQuote), String> {
     Err("this build has no TPM support (feature `tpm`)".into())
 }

@@ -113,3 +113,87 @@ pub fn read_pcrs_with(ctx: &mut Context) -> Result<PcrBanks, String> {
     }
     Ok(out)
 }
+
+/// What `TPM2_Quote` returned, marshalled: the AK's TPMT_PUBLIC, the
+/// TPMS_ATTEST and the TPMT_SIGNATURE ([`crate::quote`] reads them back).
+pub struct QuoteBlobs {
+    /// TPMT_PUBLIC of the attestation key.
+    pub ak_public: Vec<u8>,
+    /// TPMS_ATTEST.
+    pub attest: Vec<u8>,
+    /// TPMT_SIGNATURE.
+    pub signature: Vec<u8>,
+}
+
+/// Quotes PCRs 0-23 of `bank` with `nonce` as qualifying data, signed by
+/// bootaudit's attestation key: a restricted RSA-2048 RSASSA-SHA256
+/// signing key created as a primary key under the owner hierarchy. The TPM
+/// derives a primary key from its hierarchy seed and the template, so the
+/// same TPM gives the same AK every time (until the owner hierarchy is
+/// cleared) without storing anything in its NV memory.
+pub fn quote(ctx: &mut Context, nonce: &[u8], bank: HashAlg) -> Result<QuoteBlobs, String> {
+    use tss_esapi::attributes::ObjectAttributesBuilder;
+    use tss_esapi::interface_types::algorithm::PublicAlgorithm;
+    use tss_esapi::interface_types::key_bits::RsaKeyBits;
+    use tss_esapi::interface_types::resource_handles::Hierarchy;
+    use tss_esapi::structures::{
+        Data, HashScheme, PublicBuilder, PublicKeyRsa, PublicRsaParametersBuilder, RsaExponent,
+        RsaScheme, SignatureScheme,
+    };
+    use tss_esapi::traits::Marshall;
+    let h = from_alg(bank).ok_or_else(|| format!("bank {bank} cannot be quoted"))?;
+    let attributes = ObjectAttributesBuilder::new()
+        .with_fixed_tpm(true)
+        .with_fixed_parent(true)
+        .with_sensitive_data_origin(true)
+        .with_user_with_auth(true)
+        .with_restricted(true)
+        .with_sign_encrypt(true)
+        .build()
+        .map_err(|e| format!("AK attributes: {e}"))?;
+    let params = PublicRsaParametersBuilder::new()
+        .with_scheme(RsaScheme::RsaSsa(HashScheme::new(HashingAlgorithm::Sha256)))
+        .with_key_bits(RsaKeyBits::Rsa2048)
+        .with_exponent(RsaExponent::default())
+        .with_is_signing_key(true)
+        .with_restricted(true)
+        .build()
+        .map_err(|e| format!("AK parameters: {e}"))?;
+    let template = PublicBuilder::new()
+        .with_public_algorithm(PublicAlgorithm::Rsa)
+        .with_name_hashing_algorithm(HashingAlgorithm::Sha256)
+        .with_object_attributes(attributes)
+        .with_rsa_parameters(params)
+        .with_rsa_unique_identifier(PublicKeyRsa::default())
+        .build()
+        .map_err(|e| format!("AK template: {e}"))?;
+    let ak = ctx
+        .execute_with_nullauth_session(|c| {
+            c.create_primary(Hierarchy::Owner, template, None, None, None, None)
+        })
+        .map_err(|e| format!("TPM2_CreatePrimary (the AK): {e}"))?;
+    let slots: Vec<PcrSlot> = (0..PCR_COUNT)
+        .filter_map(|i| PcrSlot::try_from(1u32 << i).ok())
+        .collect();
+    let selection = PcrSelectionListBuilder::new()
+        .with_selection(h, &slots)
+        .build()
+        .map_err(|e| format!("PCR selection: {e}"))?;
+    let data = Data::try_from(nonce.to_vec()).map_err(|e| format!("nonce: {e}"))?;
+    let quoted = ctx.execute_with_nullauth_session(|c| {
+        c.quote(ak.key_handle, data, SignatureScheme::Null, selection)
+    });
+    let flushed = ctx.flush_context(ak.key_handle.into());
+    let (attest, signature) = quoted.map_err(|e| format!("TPM2_Quote: {e}"))?;
+    flushed.map_err(|e| format!("TPM2_FlushContext (the AK): {e}"))?;
+    Ok(QuoteBlobs {
+        ak_public: ak
+            .out_public
+            .marshall()
+            .map_err(|e| format!("AK public: {e}"))?,
+        attest: attest.marshall().map_err(|e| format!("TPMS_ATTEST: {e}"))?,
+        signature: signature
+            .marshall()
+            .map_err(|e| format!("TPMT_SIGNATURE: {e}"))?,
+    })
+}

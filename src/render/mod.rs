@@ -6,6 +6,7 @@ pub mod esp;
 pub mod eventlog;
 pub mod html;
 pub mod ingest;
+pub mod quote;
 pub mod show;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
