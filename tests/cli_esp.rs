@@ -148,3 +148,32 @@ fn mutated_pe_files_are_errors_or_facts_never_panics() {
         }
     }
 }
+
+#[test]
+fn a_bogus_section_table_is_an_error_naming_the_file() {
+    // The collector with its first section's raw data placed far beyond
+    // the end of the file, and a copy claiming 0xffff sections.
+    let efi = std::fs::read(collector_efi()).unwrap();
+    let pe = u32::from_le_bytes(efi[0x3c..0x40].try_into().unwrap()) as usize;
+    let opt_size = u16::from_le_bytes(efi[pe + 20..pe + 22].try_into().unwrap()) as usize;
+    let first = pe + 24 + opt_size;
+    let mut far = efi.clone();
+    far[first + 16..first + 20].copy_from_slice(&0x7fff_0000u32.to_le_bytes()); // SizeOfRawData
+    far[first + 20..first + 24].copy_from_slice(&0x7fff_0000u32.to_le_bytes()); // PointerToRawData
+    let mut many = efi.clone();
+    many[pe + 6..pe + 8].copy_from_slice(&0xffffu16.to_le_bytes());
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("esp/EFI/BOOT");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("FAR.EFI"), &far).unwrap();
+    std::fs::write(dir.join("MANY.EFI"), &many).unwrap();
+    let (code, v) = esp(&[d.path().join("esp").as_os_str()]);
+    assert_eq!(code, 0, "{v}");
+    for b in v["binaries"].as_array().unwrap() {
+        let e = b["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{b} read as a PE image"));
+        assert!(e.starts_with("not a readable PE image"), "{e}");
+        assert_eq!(b["authenticode_sha256"], "");
+    }
+}

@@ -33,7 +33,12 @@ pub(super) fn collect(
     quote_nonce: Option<&[u8]>,
     errors: &mut Vec<CollectError>,
 ) -> Option<Tpm> {
-    let mut t = from_sysfs(root, tcti.or(quote_nonce.map(|_| DEFAULT_TCTI)), errors)?;
+    // On the live host, the kernel's TPM device is the fallback for PCRs
+    // sysfs lacks; under another root (a copied tree) it is not this
+    // machine's TPM, so only an explicit --tpm is used.
+    let live = root == Path::new("/") && Path::new("/dev/tpmrm0").exists();
+    let fallback = tcti.or((live || quote_nonce.is_some()).then_some(DEFAULT_TCTI));
+    let mut t = from_sysfs(root, fallback, errors)?;
     if let Some(nonce) = quote_nonce {
         let tcti = tcti.unwrap_or(DEFAULT_TCTI);
         match live_quote(tcti, nonce) {
