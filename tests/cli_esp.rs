@@ -34,7 +34,14 @@ fn esp(args: &[&std::ffi::OsStr]) -> (i32, serde_json::Value) {
     (o.status.code().unwrap(), v)
 }
 
+/// The collector as built now (built first, once per test binary: a fresh
+/// clone has none until then).
 fn collector_efi() -> PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        common::collector_copy(&d.path().join("c.efi"));
+    });
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("efi-collector/target/x86_64-unknown-uefi/release/efi-collector.efi")
 }
