@@ -135,6 +135,15 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish,
+    /// powershell) for bootaudit on stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print bootaudit's man page (roff) on stdout, generated from these
+    /// definitions: `bootaudit man > bootaudit.1`.
+    Man,
     /// Pull the collector's snapshots out of an ESP (a mounted directory, or
     /// a raw FAT or GPT/MBR disk image, read in-process without mounting or
     /// modifying it), validate them, and write them into a directory.
@@ -458,6 +467,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "bootaudit", &mut out);
+            emit(&String::from_utf8_lossy(&out))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut out)?;
+            emit(&String::from_utf8_lossy(&out))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Ingest { esp, out, format } => {
             let r = bootaudit::ingest::ingest(&esp, &out)?;
             match format {
@@ -483,5 +506,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
     }
 }
