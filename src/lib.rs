@@ -14,6 +14,7 @@ pub mod esp;
 pub mod espbin;
 pub mod eventlog;
 pub mod findings;
+pub mod fleet;
 pub mod fsutil;
 pub mod guard;
 pub mod hexser;

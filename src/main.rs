@@ -135,6 +135,38 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Check a fleet: group hosts by platform and firmware identity, build
+    /// each group's consensus, and report every host that departs from it
+    /// (and, with --baselines, from its own baseline). Exit 1 when a host
+    /// has an unexplained finding at or above --fail-on, else 2 when a
+    /// snapshot was unreadable, else 0.
+    Fleet {
+        /// A directory of snapshots (searched recursively for *.json), a
+        /// JSON-lines file of snapshots, or - for JSON lines on stdin.
+        input: PathBuf,
+        /// Per-host baselines: DIR/<host id>.json (host id: machine-id,
+        /// else SMBIOS UUID or serial, else hostname).
+        #[arg(long, value_name = "DIR")]
+        baselines: Option<PathBuf>,
+        /// table: per-group summary and the outliers; json: one record per
+        /// host (JSON lines, for a SIEM), then a summary record; html: a
+        /// self-contained overview (groups, outliers, their findings).
+        #[arg(long, value_enum, default_value = "table")]
+        format: render::DiffFormat,
+        /// Write the report to this file (atomically) instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The threshold for outliers and the exit status.
+        #[arg(long, value_enum, default_value = "high")]
+        fail_on: bootaudit::findings::Severity,
+        /// A value held by at most this share of a group's hosts (and by
+        /// fewer than hold another) is a departure.
+        #[arg(long, default_value_t = 0.05, value_parser = share)]
+        outlier_share: f64,
+        /// Worker threads (default: the machine's cores).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+        workers: Option<u16>,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish,
     /// powershell) for bootaudit on stdout.
     Completions {
@@ -216,6 +248,148 @@ fn quiet_pipe(r: std::io::Result<()>) -> anyhow::Result<()> {
     match r {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => Ok(r?),
+    }
+}
+
+fn run_fleet(
+    input: PathBuf,
+    baselines: Option<PathBuf>,
+    format: render::DiffFormat,
+    output: Option<PathBuf>,
+    fail_on: bootaudit::findings::Severity,
+    outlier_share: f64,
+    workers: Option<usize>,
+) -> anyhow::Result<ExitCode> {
+    use bootaudit::fleet;
+    use render::DiffFormat;
+    use std::io::IsTerminal;
+    // stdin is spooled to a file: the analysis reads its input twice.
+    let spooled = if input.as_os_str() == "-" {
+        Some(fleet::spool(std::io::stdin().lock()).map_err(|e| anyhow::anyhow!("stdin: {e}"))?)
+    } else {
+        None
+    };
+    let src = match &spooled {
+        Some(s) => fleet::Input::Lines {
+            path: s.path().to_path_buf(),
+            name: "-".into(),
+        },
+        None if input.is_dir() => fleet::Input::Dir(input.clone()),
+        None if input.is_file() => fleet::Input::Lines {
+            path: input.clone(),
+            name: input.display().to_string(),
+        },
+        None => anyhow::bail!("{}: no such directory or file", input.display()),
+    };
+    let opts = fleet::Options {
+        outlier_share,
+        baselines,
+        workers: workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} (two passes) {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let progress = |n: usize, total: usize| {
+        if let Some(b) = &bar {
+            b.set_length(total as u64);
+            b.set_position(n as u64);
+        }
+    };
+    // JSON lines go out as they are made (to stdout, or to a temporary file
+    // renamed into place at the end); table and HTML keep the outliers.
+    let mut file = match (&output, format) {
+        (Some(p), DiffFormat::Json) => Some(
+            bootaudit::fsutil::AtomicFile::create(p)
+                .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?,
+        ),
+        _ => None,
+    };
+    let mut stdout = std::io::BufWriter::new(std::io::stdout());
+    let sink: &mut (dyn Write + Send) = match &mut file {
+        Some(f) => f,
+        None => &mut stdout,
+    };
+    let keep = std::sync::Mutex::new(Vec::new());
+    let lines = std::sync::Mutex::new((&mut *sink, Ok(())));
+    let summary = fleet::run(&src, &opts, fail_on, &progress, &|rec| match format {
+        DiffFormat::Json => {
+            if let Ok(mut g) = lines.lock() {
+                let (w, res) = &mut *g;
+                if res.is_ok() {
+                    *res = serde_json::to_writer(&mut **w, &rec)
+                        .map_err(std::io::Error::from)
+                        .and_then(|_| w.write_all(b"\n"));
+                }
+            }
+        }
+        DiffFormat::Table | DiffFormat::Html => {
+            if rec.outlier || rec.error.is_some() {
+                if let Ok(mut o) = keep.lock() {
+                    o.push(rec);
+                }
+            }
+        }
+    })
+    .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let (_, written) = lines
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("output lock poisoned"))?;
+    quiet_pipe(written)?;
+    let mut outliers = keep.into_inner().unwrap_or_default();
+    outliers.sort_by(|a, b| a.host.cmp(&b.host).then(a.source.cmp(&b.source)));
+    match format {
+        DiffFormat::Json => {
+            let mut v = serde_json::to_value(&summary)?;
+            v["type"] = serde_json::Value::String("summary".into());
+            serde_json::to_writer(&mut *sink, &v)?;
+            sink.write_all(b"\n")?;
+            quiet_pipe(sink.flush())?;
+            if let (Some(f), Some(p)) = (file, &output) {
+                f.commit()
+                    .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?;
+            }
+        }
+        DiffFormat::Table | DiffFormat::Html => {
+            let text = if format == DiffFormat::Html {
+                render::html::fleet(&summary, &outliers, fail_on)
+            } else {
+                render::fleet::table(&summary, &outliers, fail_on)
+            };
+            match &output {
+                Some(p) => bootaudit::fsutil::write_atomic(p, text.as_bytes())
+                    .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?,
+                None => {
+                    quiet_pipe(sink.write_all(text.as_bytes()).and_then(|_| sink.flush()))?;
+                }
+            }
+        }
+    }
+    Ok(if summary.outliers > 0 {
+        ExitCode::from(1)
+    } else if summary.unreadable > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `--outlier-share`: a share of a group, at least 0 and under one half
+/// (a value half the group holds is not an outlier).
+fn share(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..0.5).contains(&v) {
+        Ok(v)
+    } else {
+        Err("must be at least 0 and under 0.5".into())
     }
 }
 
@@ -467,6 +641,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Command::Fleet {
+            input,
+            baselines,
+            format,
+            output,
+            fail_on,
+            outlier_share,
+            workers,
+        } => run_fleet(
+            input,
+            baselines,
+            format,
+            output,
+            fail_on,
+            outlier_share,
+            workers.map(usize::from),
+        ),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();

@@ -344,3 +344,36 @@ fn a_facp_is_compared_without_its_addresses() {
     facp(&mut d).content_sha256 = None;
     assert!(rules(&a, &d).is_empty());
 }
+
+#[test]
+fn another_option_rom_build_at_the_same_device_is_high() {
+    // The implant fixture runs one option-ROM driver; the same device
+    // bringing another build of it is code that changed under the firmware.
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/implant/implant.json");
+    let a = snapshot::read_file(&p).unwrap();
+    let mut b = a.clone();
+    let rom = b
+        .loaded_images
+        .as_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|i| {
+            i.device_path.contains("Pci(")
+                && i.device_path.ends_with(')')
+                && i.device_path.contains("/Offset(")
+        })
+        .expect("the implant's option-ROM image");
+    rom.timestamp = Some(rom.timestamp.unwrap_or(0) ^ 0x1000);
+    let path = rom.device_path.clone();
+    // (The implant's moving MapKey is in both snapshots' own records.)
+    let f: Vec<_> = diff("a", &a, "b", &b)
+        .findings
+        .into_iter()
+        .filter(|f| f.rule != "memory-map.mapkey.moved")
+        .collect();
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].rule, "loaded-images.option-rom.changed");
+    assert_eq!(f[0].severity.word(), "high");
+    assert!(!f[0].explained);
+    assert_eq!(f[0].evidence["after"]["device_path"], path);
+}

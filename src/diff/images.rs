@@ -17,7 +17,7 @@ fn index(s: &Snapshot) -> BTreeMap<&str, &LoadedImage> {
 
 /// A device path of a PCI expansion-ROM image: `.../Pci(..)/Offset(..)`
 /// (UEFI's relative offset range node, which the PCI bus driver appends).
-fn is_option_rom(p: &str) -> bool {
+pub(crate) fn is_option_rom(p: &str) -> bool {
     p.contains("Pci(")
         && p.rsplit('/')
             .next()
@@ -87,6 +87,21 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                     )
                     .about(*p)
                     .explainable(fw),
+                )
+            }
+            Some(o)
+                if is_option_rom(p)
+                    && (o.size_of_image != i.size_of_image || o.timestamp != i.timestamp) =>
+            {
+                f.push(
+                    Finding::new(
+                        "loaded-images.option-rom.changed",
+                        Category::LoadedImages,
+                        Severity::High,
+                        format!("option-ROM driver {p} is a different build (size or timestamp): the device's ROM changed"),
+                        json!({"before": ev(o), "after": ev(i)}),
+                    )
+                    .about(*p),
                 )
             }
             Some(_) => {}

@@ -35,7 +35,8 @@ fn hit(i: &Indicator, text: &str) -> bool {
         .contains(&format!("FVFILE({})", i.fvfile_guid.to_ascii_uppercase()))
 }
 
-pub(super) fn check(b: &Snapshot, f: &mut Vec<Finding>) {
+/// Adds a finding for every published indicator the snapshot matches.
+pub fn check(b: &Snapshot, f: &mut Vec<Finding>) {
     let log = b
         .tpm
         .as_ref()

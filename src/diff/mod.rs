@@ -8,7 +8,7 @@ mod acpi;
 mod bootapps;
 mod esp;
 mod identity;
-mod images;
+pub(crate) mod images;
 pub mod indicators;
 mod memmap;
 pub mod picture;

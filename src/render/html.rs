@@ -6,7 +6,8 @@
 
 use crate::diff::picture::{MapPicture, MIN_SHARE};
 use crate::diff::DiffReport;
-use crate::findings::Severity;
+use crate::findings::{Finding, Severity};
+use crate::fleet::{FleetSummary, HostRecord};
 use std::fmt::Write;
 
 /// Escapes text for HTML element content and attribute values.
@@ -46,6 +47,8 @@ th,td{border-bottom:1px solid #d0d7de;padding:6px 8px;text-align:left;vertical-a
 td.sev span{color:#fff;padding:1px 8px;border-radius:8px;font-weight:600}
 td.rule{font-family:monospace;white-space:nowrap}
 .explained{color:#1a7f37}.unexplained{color:#a40e26;font-weight:600}
+details.host{margin:6px 0;padding:4px 8px;border:1px solid #d0d7de}
+details.host .badges span{margin:0 4px 0 0;padding:0 8px;font-size:12px}
 pre{margin:4px 0 0;white-space:pre-wrap;word-break:break-all;font-size:12px;background:#f6f8fa;padding:6px}
 "#;
 
@@ -111,16 +114,8 @@ pub fn diff(r: &DiffReport) -> String {
         esc(&r.current)
     );
     let s = &r.summary;
-    o.push_str("<div class=\"badges\">");
-    for (sev, n) in [
-        (Severity::Critical, s.critical),
-        (Severity::High, s.high),
-        (Severity::Medium, s.medium),
-        (Severity::Low, s.low),
-        (Severity::Info, s.info),
-    ] {
-        let _ = write!(o, "<span class=\"{0}\">{n} {0}</span>", sev.word());
-    }
+    o.push_str("<div>");
+    badges(&mut o, s, true);
     let _ = write!(o, "</div><p>{} unexplained</p>", s.unexplained);
 
     o.push_str("<h2>Memory maps</h2>");
@@ -144,25 +139,148 @@ pub fn diff(r: &DiffReport) -> String {
     if r.findings.is_empty() {
         o.push_str("<p>No differences.</p>");
     } else {
-        o.push_str(
-            "<table><thead><tr><th>Severity</th><th>Rule</th><th>Finding</th></tr></thead><tbody>",
+        findings_table(&mut o, &r.findings);
+    }
+    o.push_str("</body></html>\n");
+    o
+}
+
+/// The findings as a table: severity, rule, message, explanation and the
+/// evidence behind a disclosure.
+fn findings_table(o: &mut String, findings: &[Finding]) {
+    o.push_str(
+        "<table><thead><tr><th>Severity</th><th>Rule</th><th>Finding</th></tr></thead><tbody>",
+    );
+    for f in findings {
+        let status = match &f.explanation {
+            Some(e) => format!("<div class=\"explained\">explained: {}</div>", esc(e)),
+            None => "<div class=\"unexplained\">unexplained</div>".to_string(),
+        };
+        let evidence = serde_json::to_string_pretty(&f.evidence).unwrap_or_default();
+        let _ = write!(
+            o,
+            "<tr><td class=\"sev\"><span class=\"{0}\">{0}</span></td><td class=\"rule\">{1}</td><td>{2}{status}<details><summary>evidence</summary><pre>{3}</pre></details></td></tr>",
+            f.severity.word(),
+            esc(f.rule),
+            esc(&f.message),
+            esc(&evidence)
         );
-        for f in &r.findings {
-            let status = match &f.explanation {
-                Some(e) => format!("<div class=\"explained\">explained: {}</div>", esc(e)),
-                None => "<div class=\"unexplained\">unexplained</div>".to_string(),
-            };
-            let evidence = serde_json::to_string_pretty(&f.evidence).unwrap_or_default();
+    }
+    o.push_str("</tbody></table>");
+}
+
+/// One badge per severity with its count (zero counts only with `zeros`).
+fn badges(o: &mut String, s: &crate::findings::Summary, zeros: bool) {
+    o.push_str("<span class=\"badges\">");
+    for (sev, n) in [
+        (Severity::Critical, s.critical),
+        (Severity::High, s.high),
+        (Severity::Medium, s.medium),
+        (Severity::Low, s.low),
+        (Severity::Info, s.info),
+    ] {
+        if n > 0 || zeros {
+            let _ = write!(o, "<span class=\"{0}\">{n} {0}</span>", sev.word());
+        }
+    }
+    o.push_str("</span>");
+}
+
+/// The fleet overview of `bootaudit fleet --format html`: the groups with
+/// their host and outlier counts, then per group each outlier host with its
+/// findings (departures from the group and, with baselines, from its own
+/// baseline), and the snapshots that could not be read. `outliers` holds
+/// the records the run kept (outliers and unreadable snapshots).
+pub fn fleet(s: &FleetSummary, outliers: &[HostRecord], threshold: Severity) -> String {
+    let mut o = String::with_capacity(16 << 10);
+    o.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    let _ = write!(
+        o,
+        "<title>bootaudit fleet</title><style>{STYLE}</style></head><body>"
+    );
+    let _ = write!(
+        o,
+        "<h1>bootaudit fleet</h1><p>{} hosts in {} groups; <strong>{} outliers</strong> (an unexplained finding at or above {}){}.</p>",
+        s.hosts,
+        s.groups.len(),
+        s.outliers,
+        threshold.word(),
+        if s.unreadable > 0 {
+            format!("; {} snapshots unreadable", s.unreadable)
+        } else {
+            String::new()
+        }
+    );
+    o.push_str("<h2>Groups</h2><table><thead><tr><th>Manufacturer</th><th>Product</th><th>BIOS</th><th>FW rev</th><th>Hosts</th><th>Outliers</th><th>Note</th></tr></thead><tbody>");
+    for (i, g) in s.groups.iter().enumerate() {
+        let n = if g.outliers > 0 {
+            format!("<a href=\"#g{i}\">{}</a>", g.outliers)
+        } else {
+            "0".into()
+        };
+        let mut note = Vec::new();
+        if !g.consensus {
+            note.push("too few hosts for a consensus".to_string());
+        }
+        if !g.varied.is_empty() {
+            note.push(format!(
+                "no consensus value (presence only): {}",
+                g.varied.join(", ")
+            ));
+        }
+        if g.saturated {
+            note.push("too many distinct keys: later ones not judged".to_string());
+        }
+        let _ = write!(
+            o,
+            "<tr class=\"group\"><td>{}</td><td>{}</td><td>{}</td><td>{:#x}</td><td>{}</td><td class=\"outliers\">{n}</td><td class=\"note\">{}</td></tr>",
+            esc(&g.group.manufacturer),
+            esc(&g.group.product),
+            esc(&g.group.bios_version),
+            g.group.firmware_revision,
+            g.hosts,
+            esc(&note.join("; "))
+        );
+    }
+    o.push_str("</tbody></table>");
+    for (i, g) in s.groups.iter().enumerate().filter(|(_, g)| g.outliers > 0) {
+        let _ = write!(
+            o,
+            "<h2 id=\"g{i}\">{} {} (BIOS {}): {} of {} hosts</h2>",
+            esc(&g.group.manufacturer),
+            esc(&g.group.product),
+            esc(&g.group.bios_version),
+            g.outliers,
+            g.hosts
+        );
+        for h in outliers.iter().filter(|h| h.outlier && h.group == g.group) {
             let _ = write!(
                 o,
-                "<tr><td class=\"sev\"><span class=\"{0}\">{0}</span></td><td class=\"rule\">{1}</td><td>{2}{status}<details><summary>evidence</summary><pre>{3}</pre></details></td></tr>",
-                f.severity.word(),
-                esc(f.rule),
-                esc(&f.message),
-                esc(&evidence)
+                "<details class=\"host\"><summary><strong>{}</strong> <span class=\"files\">{}</span> ",
+                esc(&h.host),
+                esc(&h.source)
+            );
+            badges(&mut o, &h.summary, false);
+            o.push_str("</summary><h3>Departures from the group</h3>");
+            findings_table(&mut o, &h.findings);
+            if let Some(b) = &h.baseline_findings {
+                o.push_str("<h3>Against its own baseline</h3>");
+                findings_table(&mut o, b);
+            }
+            o.push_str("</details>");
+        }
+    }
+    let bad: Vec<&HostRecord> = outliers.iter().filter(|h| h.error.is_some()).collect();
+    if !bad.is_empty() {
+        let _ = write!(o, "<h2>Unreadable snapshots ({})</h2><ul>", bad.len());
+        for h in bad {
+            let _ = write!(
+                o,
+                "<li class=\"unreadable\">{}</li>",
+                esc(h.error.as_deref().unwrap_or_default())
             );
         }
-        o.push_str("</tbody></table>");
+        o.push_str("</ul>");
     }
     o.push_str("</body></html>\n");
     o

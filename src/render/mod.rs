@@ -4,6 +4,7 @@
 pub mod diff;
 pub mod esp;
 pub mod eventlog;
+pub mod fleet;
 pub mod html;
 pub mod ingest;
 pub mod quote;

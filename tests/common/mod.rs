@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod chromium;
+pub mod fleet;
 pub mod optionrom;
 
 use std::collections::BTreeMap;

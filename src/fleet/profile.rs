@@ -1,0 +1,199 @@
+//! A host's profile: its group (platform and firmware identity) and the
+//! artefacts a fleet compares between identical siblings, each as a key and
+//! a value. Keys that name a thing that may be absent (a firmware driver,
+//! an ACPI table, a runtime region) have presence as their value, so that a
+//! host that lacks what its peers have departs as well.
+
+use crate::eventlog::{decode::EventData, HashAlg};
+use crate::snapshot::{self, Snapshot};
+use std::collections::BTreeMap;
+
+/// What kind of artefact a key names; it decides the rule a departure maps
+/// to (the rule ids are `diff`'s).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// A PCR value (0, 2 or 7) of the SHA-256 bank, else SHA-1.
+    Pcr(u32),
+    /// A firmware blob's digest, by base and length (PCR0 events).
+    Blob,
+    /// A firmware driver (FvFile) that is loaded; value: its build.
+    Driver,
+    /// A driver loaded from a PCI device's expansion ROM, by device path;
+    /// value: its build.
+    OptionRom,
+    /// An ACPI table by signature, OEM table ID and instance; value: its
+    /// content hash.
+    Acpi,
+    /// A runtime/reserved/ACPI NVS/MMIO region by type and size (addresses
+    /// shift with RAM); value: present.
+    Region,
+    /// The dbx variable; value: size and hash.
+    Dbx,
+}
+
+/// Which hosts are identical siblings: SMBIOS manufacturer and product,
+/// BIOS version, and the UEFI firmware revision.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct Group {
+    /// SMBIOS system manufacturer.
+    pub manufacturer: String,
+    /// SMBIOS product name.
+    pub product: String,
+    /// SMBIOS BIOS version.
+    pub bios_version: String,
+    /// EFI_SYSTEM_TABLE.FirmwareRevision (0 when unknown, as on a running
+    /// Linux host).
+    pub firmware_revision: u32,
+}
+
+/// One host's profile.
+#[derive(Clone, Debug, Default)]
+pub struct Profile {
+    /// (kind, key) → value.
+    pub items: BTreeMap<(Kind, String), String>,
+}
+
+/// Which host this is, for baselines and reports: machine-id, else the
+/// SMBIOS UUID (when set), serial, hostname; else `fallback` (the file).
+pub fn host_id(s: &Snapshot, fallback: &str) -> String {
+    let id = s.identity.as_ref();
+    let sm = id.and_then(|i| i.smbios.as_ref());
+    let usable = |v: &str| {
+        !v.is_empty() && v.chars().any(|c| c != '0' && c != '-') && !v.eq_ignore_ascii_case("none")
+    };
+    id.and_then(|i| i.machine_id.clone())
+        .filter(|v| usable(v))
+        .or_else(|| sm.map(|s| s.system_uuid.clone()).filter(|v| usable(v)))
+        .or_else(|| sm.map(|s| s.system_serial.clone()).filter(|v| usable(v)))
+        .or_else(|| id.and_then(|i| i.hostname.clone()).filter(|v| usable(v)))
+        .unwrap_or_else(|| fallback.to_string())
+}
+
+/// The host's group.
+pub fn group(s: &Snapshot) -> Group {
+    let id = s.identity.as_ref();
+    let sm = id.and_then(|i| i.smbios.as_ref());
+    let f =
+        |g: fn(&crate::snapshot::Smbios) -> &String| sm.map(|s| g(s).clone()).unwrap_or_default();
+    Group {
+        manufacturer: f(|s| &s.system_manufacturer),
+        product: f(|s| &s.system_product),
+        bios_version: f(|s| &s.bios_version),
+        firmware_revision: id.map(|i| i.firmware_revision).unwrap_or(0),
+    }
+}
+
+/// Region types compared: those that survive into the OS.
+const PERSISTENT: &[u32] = &[0, 5, 6, 9, 10, 11, 12, 14];
+/// Tables whose bytes hold addresses; compared only by their masked hash.
+const POINTER_TABLES: &[&str] = &["XSDT", "RSDT", "FACP", "TPM2", "BGRT", "FACS"];
+
+/// The profile of a snapshot.
+pub fn profile(s: &Snapshot) -> Profile {
+    let mut p = Profile::default();
+    let mut put = |k: Kind, key: String, v: String| {
+        p.items.insert((k, key), v);
+    };
+    if let Some(t) = &s.tpm {
+        let bank = if t.pcrs.contains_key("sha256") {
+            "sha256"
+        } else {
+            "sha1"
+        };
+        for pcr in [0u32, 2, 7] {
+            if let Some(v) = t.pcrs.get(bank).and_then(|b| b.get(&pcr)) {
+                put(Kind::Pcr(pcr), format!("{bank} PCR{pcr}"), v.clone());
+            }
+        }
+        if let Ok(Some(log)) = snapshot::event_log(t, "fleet") {
+            for e in log.events.iter().filter(|e| e.pcr == 0) {
+                let key = match e.decode() {
+                    EventData::FirmwareBlob { base, length } => {
+                        format!("blob {base:#x}+{length:#x}")
+                    }
+                    EventData::FirmwareBlob2 {
+                        description,
+                        base,
+                        length,
+                    } => {
+                        format!("{description} {base:#x}+{length:#x}")
+                    }
+                    _ => continue,
+                };
+                let d = e
+                    .digest(HashAlg::Sha256)
+                    .or_else(|| e.digests.first().map(|d| d.digest.as_slice()))
+                    .map(crate::hexser::encode)
+                    .unwrap_or_default();
+                put(Kind::Blob, key, d);
+            }
+        }
+    }
+    // Images from disk are left out: their paths name the host's own
+    // partition GUIDs.
+    for i in s.loaded_images.iter().flatten() {
+        let kind = if i.device_path.contains("FvFile(") {
+            Kind::Driver
+        } else if crate::diff::images::is_option_rom(&i.device_path) {
+            Kind::OptionRom
+        } else {
+            continue;
+        };
+        put(
+            kind,
+            i.device_path.clone(),
+            format!("{:?}/{:?}", i.size_of_image, i.timestamp),
+        );
+    }
+    if let Some(a) = &s.acpi {
+        let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for t in &a.tables {
+            if ["XSDT", "RSDT", "FACS"].contains(&t.signature.as_str()) || t.via == "sysfs-data" {
+                continue;
+            }
+            let n = seen
+                .entry((t.signature.clone(), t.oem_table_id.clone()))
+                .or_default();
+            *n += 1;
+            let value = if POINTER_TABLES.contains(&t.signature.as_str()) {
+                t.content_sha256.clone().unwrap_or_default()
+            } else {
+                t.sha256.clone()
+            };
+            put(
+                Kind::Acpi,
+                format!("{} {} #{n}", t.signature, t.oem_table_id),
+                value,
+            );
+        }
+    }
+    // The collector's entry map, or a host's runtime map.
+    let map = s
+        .memory_maps
+        .iter()
+        .find(|m| m.label == "entry" || m.label == crate::collect::RUNTIME_MAP);
+    if let Some(m) = map {
+        let mut seen: BTreeMap<(u32, u64), usize> = BTreeMap::new();
+        for d in m.descriptors.iter().filter(|d| PERSISTENT.contains(&d.ty)) {
+            let n = seen.entry((d.ty, d.pages)).or_default();
+            *n += 1;
+            put(
+                Kind::Region,
+                format!(
+                    "{} {} pages #{n}",
+                    snapshot::memory_type_name(d.ty),
+                    d.pages
+                ),
+                "present".into(),
+            );
+        }
+    }
+    if let Some(v) = s
+        .secure_boot
+        .as_ref()
+        .and_then(|sb| sb.variables.iter().find(|v| v.name == "dbx"))
+    {
+        put(Kind::Dbx, "dbx".into(), format!("{} {}", v.size, v.sha256));
+    }
+    p
+}
