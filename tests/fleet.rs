@@ -302,6 +302,17 @@ fn exit_codes_follow_diff() {
         text.contains("No host has an unexplained finding"),
         "{text}"
     );
+    // In a pipe there is no progress bar: stderr stays empty.
+    let out = Command::new(env!("CARGO_BIN_EXE_bootaudit"))
+        .args(["fleet", dir, "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // An unreadable snapshot, and no outlier: 2.
     std::fs::write(d.path().join("group-0/broken.json"), b"{\"format\":").unwrap();
     let (code, lines, text) = run(&[dir, "--format", "json"], None);
