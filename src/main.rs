@@ -7,7 +7,7 @@ use bootaudit::pcrs::PcrSource;
 use bootaudit::render::{self, Format};
 use clap::{Parser, Subcommand};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -304,10 +304,9 @@ fn run_fleet(
     // JSON lines go out as they are made (to stdout, or to a temporary file
     // renamed into place at the end); table and HTML keep the outliers.
     let mut file = match (&output, format) {
-        (Some(p), DiffFormat::Json) => Some(
-            bootaudit::fsutil::AtomicFile::create(p)
-                .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?,
-        ),
+        (Some(p), DiffFormat::Json) => {
+            Some(bootaudit::fsutil::AtomicFile::create(p).map_err(cannot_write(p))?)
+        }
         _ => None,
     };
     let mut stdout = std::io::BufWriter::new(std::io::stdout());
@@ -354,8 +353,7 @@ fn run_fleet(
             sink.write_all(b"\n")?;
             quiet_pipe(sink.flush())?;
             if let (Some(f), Some(p)) = (file, &output) {
-                f.commit()
-                    .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?;
+                f.commit().map_err(cannot_write(p))?;
             }
         }
         DiffFormat::Table | DiffFormat::Html => {
@@ -364,13 +362,7 @@ fn run_fleet(
             } else {
                 render::fleet::table(&summary, &outliers, fail_on)
             };
-            match &output {
-                Some(p) => bootaudit::fsutil::write_atomic(p, text.as_bytes())
-                    .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?,
-                None => {
-                    quiet_pipe(sink.write_all(text.as_bytes()).and_then(|_| sink.flush()))?;
-                }
-            }
+            deliver(output.as_deref(), text.as_bytes())?;
         }
     }
     Ok(if summary.outliers > 0 {
@@ -407,8 +399,30 @@ fn parse_nonce(s: &str) -> Result<Nonce, String> {
 }
 
 fn emit(s: &str) -> anyhow::Result<()> {
+    emit_bytes(s.as_bytes())
+}
+
+fn emit_bytes(b: &[u8]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    quiet_pipe(out.write_all(s.as_bytes()).and_then(|_| out.flush()))
+    quiet_pipe(out.write_all(b).and_then(|_| out.flush()))
+}
+
+/// The error of a failed write, naming the file.
+fn cannot_write(path: &Path) -> impl Fn(std::io::Error) -> anyhow::Error + '_ {
+    move |e| anyhow::anyhow!("{}: cannot write: {e}", path.display())
+}
+
+/// Writes `bytes` to `path` atomically, the error naming the file.
+fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    bootaudit::fsutil::write_atomic(path, bytes).map_err(cannot_write(path))
+}
+
+/// A report goes to `-o FILE` (atomically) or to stdout.
+fn deliver(output: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match output {
+        Some(p) => write_file(p, bytes),
+        None => emit_bytes(bytes),
+    }
 }
 
 fn emit_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
@@ -483,11 +497,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 render::DiffFormat::Html => render::html::diff(&r),
             };
-            match &output {
-                Some(p) => bootaudit::fsutil::write_atomic(p, text.as_bytes())
-                    .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?,
-                None => emit(&text)?,
-            }
+            deliver(output.as_deref(), text.as_bytes())?;
             Ok(if bootaudit::findings::fails(&r.findings, fail_on) {
                 ExitCode::from(1)
             } else {
@@ -503,8 +513,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let b = bootaudit::baseline::create(&snaps)
                 .ok_or_else(|| anyhow::anyhow!("no snapshot given"))?;
-            bootaudit::baseline::write(&b, &out)
-                .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", out.display()))?;
+            bootaudit::baseline::write(&b, &out).map_err(cannot_write(&out))?;
             emit(&format!(
                 "{}: baseline of {} snapshots, {} varying findings learned\n",
                 out.display(),
@@ -526,8 +535,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .or_else(|| std::env::var("USER").ok())
                 .unwrap_or_else(|| "unknown".into());
             let b = bootaudit::baseline::accept(b, &findings, &reason, &by);
-            bootaudit::baseline::write(&b, &out)
-                .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", out.display()))?;
+            bootaudit::baseline::write(&b, &out).map_err(cannot_write(&out))?;
             emit(&format!(
                 "{}: {} accepted findings\n",
                 out.display(),
@@ -556,16 +564,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let quoted = snap.tpm.as_ref().and_then(|t| t.quote.as_ref());
             if let (Some(p), Some(q)) = (&ak_pub_out, quoted) {
                 let ak = hex::decode(&q.ak_public)?;
-                bootaudit::fsutil::write_atomic(p, &ak)
-                    .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?;
+                write_file(p, &ak)?;
             }
             let mut v = serde_json::to_vec_pretty(&snap)?;
             v.push(b'\n');
-            match &output {
-                Some(p) => bootaudit::fsutil::write_atomic(p, &v)
-                    .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?,
-                None => emit(&String::from_utf8(v)?)?,
-            }
+            deliver(output.as_deref(), &v)?;
             // The snapshot is written either way; a quote that was asked
             // for and could not be made is an unreadable input (exit 2).
             if quote && quoted.is_none() {
