@@ -15,7 +15,11 @@ use std::collections::BTreeMap;
 /// (`content_sha256`, see `bootaudit_snapshot::mask_acpi_addresses`), and
 /// not at all when a snapshot lacks it (older collectors). The XSDT, RSDT
 /// and FACS are never compared by content (see `content_differs`).
-const POINTER_TABLES: &[&str] = &["XSDT", "RSDT", "FACP", "TPM2", "BGRT", "FACS"];
+pub(crate) const POINTER_TABLES: &[&str] = &["XSDT", "RSDT", "FACP", "TPM2", "BGRT", "FACS"];
+/// Tables never compared by content: the XSDT and RSDT are lists of the
+/// other tables, which are compared one by one (a new entry is a new
+/// table); the FACS is written at run time.
+pub(crate) const NEVER_BY_CONTENT: &[&str] = &["XSDT", "RSDT", "FACS"];
 /// Tables whose change under the same OEM revision nothing explains.
 const CRITICAL_CONTENT: &[&str] = &[
     "DSDT", "SSDT", "FACP", "MCFG", "DMAR", "IVRS", "TPM2", "WSMT", "WPBT",
@@ -24,10 +28,7 @@ const CRITICAL_CONTENT: &[&str] = &[
 /// Whether two instances of a table differ in what they say: by the whole
 /// table's hash, or for tables full of addresses by the masked hash.
 fn content_differs(x: &AcpiTable, y: &AcpiTable) -> bool {
-    // The XSDT and RSDT are lists of the other tables, which are compared
-    // one by one (a new entry is a new table); the FACS is written at run
-    // time.
-    if x.sha256 == y.sha256 || ["XSDT", "RSDT", "FACS"].contains(&y.signature.as_str()) {
+    if x.sha256 == y.sha256 || NEVER_BY_CONTENT.contains(&y.signature.as_str()) {
         return false;
     }
     if !POINTER_TABLES.contains(&y.signature.as_str()) {
@@ -36,6 +37,16 @@ fn content_differs(x: &AcpiTable, y: &AcpiTable) -> bool {
     match (&x.content_sha256, &y.content_sha256) {
         (Some(a), Some(b)) => a != b,
         _ => false,
+    }
+}
+
+/// How much a table that was not there before weighs: a WPBT above all,
+/// then an SSDT (new AML), then any other.
+pub(crate) fn added_severity(signature: &str) -> Severity {
+    match signature {
+        "WPBT" => Severity::Critical,
+        "SSDT" => Severity::High,
+        _ => Severity::Medium,
     }
 }
 
@@ -80,22 +91,17 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
     for (k, tb) in &ib {
         let ta = ia.get(k).map(Vec::as_slice).unwrap_or(&[]);
         for t in tb.iter().skip(ta.len()) {
-            let (sev, why, ex) = match t.signature.as_str() {
+            let sev = added_severity(&t.signature);
+            let (why, ex) = match t.signature.as_str() {
                 "WPBT" => (
-                    Severity::Critical,
                     "a WPBT makes Windows run a firmware-supplied binary at every boot",
                     Explainers::default(),
                 ),
                 "SSDT" => (
-                    Severity::High,
                     "extra AML code for the OS's ACPI interpreter",
                     Explainers::default(),
                 ),
-                _ => (
-                    Severity::Medium,
-                    "a table the firmware did not publish before",
-                    fw,
-                ),
+                _ => ("a table the firmware did not publish before", fw),
             };
             f.push(
                 Finding::new(

@@ -12,9 +12,20 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 /// Types that persist past ExitBootServices (or describe hardware).
-const PERSISTENT: &[u32] = &[0, 5, 6, 9, 10, 11, 12, 14];
+pub(crate) const PERSISTENT: &[u32] = &[0, 5, 6, 9, 10, 11, 12, 14];
 /// Types that churn.
 const CHURN: &[u32] = &[1, 2, 3, 4, 7];
+
+/// How much a new region of type `ty` weighs: runtime services code or
+/// data (memory that survives into the OS with firmware code in it) is
+/// critical, any other persistent region high.
+pub(crate) fn added_severity(ty: u32) -> Severity {
+    if matches!(ty, 5 | 6) {
+        Severity::Critical
+    } else {
+        Severity::High
+    }
+}
 
 /// The map taken at the collector's entry (or the first one).
 pub(super) fn entry(s: &Snapshot) -> Option<&MemoryMap> {
@@ -202,11 +213,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
                 Finding::new(
                     "memory-map.region.added",
                     Category::MemoryMap,
-                    if matches!(d.ty, 5 | 6) {
-                        Severity::Critical
-                    } else {
-                        Severity::High
-                    },
+                    added_severity(d.ty),
                     format!(
                         "new {} region at {:#x} ({} pages): runtime memory survives into the OS",
                         memory_type_name(d.ty),

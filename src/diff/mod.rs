@@ -4,13 +4,13 @@
 //! explanations the evidence supports (a firmware update explains firmware
 //! changes; a RAM change explains memory totals moving).
 
-mod acpi;
+pub(crate) mod acpi;
 mod bootapps;
 mod esp;
 mod identity;
 pub(crate) mod images;
 pub mod indicators;
-mod memmap;
+pub(crate) mod memmap;
 pub mod picture;
 mod secure_boot;
 mod tpm;

@@ -257,19 +257,12 @@ fn finding(
             S::Low,
             format!("does not run option-ROM driver {key}, which its peers run"),
         ),
-        Kind::Acpi if added => {
-            let sev = match key.split(' ').next() {
-                Some("WPBT") => S::Critical,
-                Some("SSDT") => S::High,
-                _ => S::Medium,
-            };
-            (
-                "acpi.table.added",
-                C::Acpi,
-                sev,
-                format!("has ACPI table {key}, which its peers do not"),
-            )
-        }
+        Kind::Acpi if added => (
+            "acpi.table.added",
+            C::Acpi,
+            crate::diff::acpi::added_severity(key.split(' ').next().unwrap_or_default()),
+            format!("has ACPI table {key}, which its peers do not"),
+        ),
         Kind::Acpi if present => (
             "acpi.table.changed",
             C::Acpi,
@@ -282,20 +275,13 @@ fn finding(
             S::Medium,
             format!("lacks ACPI table {key}, which its peers have"),
         ),
-        Kind::Region if present => {
-            let sev = if key.starts_with("RuntimeServices") {
-                S::Critical
-            } else {
-                S::High
-            };
-            (
-                "memory-map.region.added",
-                C::MemoryMap,
-                sev,
-                format!("has a {key} region its peers do not"),
-            )
-        }
-        Kind::Region => (
+        Kind::Region(ty) if present => (
+            "memory-map.region.added",
+            C::MemoryMap,
+            crate::diff::memmap::added_severity(*ty),
+            format!("has a {key} region its peers do not"),
+        ),
+        Kind::Region(_) => (
             "memory-map.region.removed",
             C::MemoryMap,
             S::Low,
@@ -447,7 +433,7 @@ mod tests {
         let mut c = Consensus::default();
         let many = Profile {
             items: (0..MAX_KEYS + 10)
-                .map(|i| ((Kind::Region, format!("r{i}")), "present".to_string()))
+                .map(|i| ((Kind::Region(6), format!("r{i}")), "present".to_string()))
                 .collect(),
         };
         for _ in 0..3 {
@@ -457,7 +443,7 @@ mod tests {
         assert_eq!(c.values.len(), MAX_KEYS);
         // Unlearned keys are not judged, learned ones are.
         let mut odd = many.clone();
-        odd.items.remove(&(Kind::Region, "r0".to_string()));
+        odd.items.remove(&(Kind::Region(6), "r0".to_string()));
         c.add(&many);
         c.add(&many);
         c.add(&many);

@@ -24,9 +24,9 @@ pub enum Kind {
     /// An ACPI table by signature, OEM table ID and instance; value: its
     /// content hash.
     Acpi,
-    /// A runtime/reserved/ACPI NVS/MMIO region by type and size (addresses
-    /// shift with RAM); value: present.
-    Region,
+    /// A runtime/reserved/ACPI NVS/MMIO region of this type, by size
+    /// (addresses shift with RAM); value: present.
+    Region(u32),
     /// The dbx variable; value: size and hash.
     Dbx,
 }
@@ -83,10 +83,8 @@ pub fn group(s: &Snapshot) -> Group {
     }
 }
 
-/// Region types compared: those that survive into the OS.
-const PERSISTENT: &[u32] = &[0, 5, 6, 9, 10, 11, 12, 14];
-/// Tables whose bytes hold addresses; compared only by their masked hash.
-const POINTER_TABLES: &[&str] = &["XSDT", "RSDT", "FACP", "TPM2", "BGRT", "FACS"];
+use crate::diff::acpi::{NEVER_BY_CONTENT, POINTER_TABLES};
+use crate::diff::memmap::PERSISTENT;
 
 /// The profile of a snapshot.
 pub fn profile(s: &Snapshot) -> Profile {
@@ -148,7 +146,7 @@ pub fn profile(s: &Snapshot) -> Profile {
     if let Some(a) = &s.acpi {
         let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
         for t in &a.tables {
-            if ["XSDT", "RSDT", "FACS"].contains(&t.signature.as_str()) || t.via == "sysfs-data" {
+            if NEVER_BY_CONTENT.contains(&t.signature.as_str()) || t.via == "sysfs-data" {
                 continue;
             }
             let n = seen
@@ -178,7 +176,7 @@ pub fn profile(s: &Snapshot) -> Profile {
             let n = seen.entry((d.ty, d.pages)).or_default();
             *n += 1;
             put(
-                Kind::Region,
+                Kind::Region(d.ty),
                 format!(
                     "{} {} pages #{n}",
                     snapshot::memory_type_name(d.ty),
