@@ -1,17 +1,16 @@
 //! The EFI System Partition as evidence: a mounted directory, or a raw disk
 //! image read in-process (a bare FAT file system, or the FAT partition of an
 //! MBR or GPT disk), never mounted and never modified. The image is opened
-//! read-only; whatever the FAT driver wants to write (a dirty flag) lands in
-//! an in-memory overlay, so the evidence file stays byte-for-byte intact.
+//! read-only and read by bootaudit's own FAT reader ([`crate::fat`]), so the
+//! evidence file stays byte-for-byte intact. In a directory, symbolic links
+//! and special files are not followed.
 //!
 //! Images come from machines that may be compromised: partition tables are
 //! bounds-checked against the image size, the walk is bounded in depth,
 //! file count and bytes read, and every error names the image and what was
 //! wrong.
 
-use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// The ESP partition type GUID C12A7328-F81F-11D2-BA4B-00A0C93EC93B, as
@@ -25,9 +24,6 @@ pub const MAX_BYTES: u64 = 1 << 30;
 /// The most files read out of one ESP.
 pub const MAX_FILES: usize = 100_000;
 const MAX_DEPTH: usize = 16;
-/// A FAT directory holds at most 65,536 entries; a cyclic cluster chain in
-/// a hostile image would otherwise list one forever.
-const MAX_DIR_ENTRIES: usize = 65_536;
 const SECTOR: u64 = 512;
 
 /// Why an ESP could not be read.
@@ -205,77 +201,6 @@ fn read_at<R: Read + Seek>(r: &mut R, at: u64, buf: &mut [u8]) -> io::Result<()>
     r.read_exact(buf)
 }
 
-/// A window onto `[offset, offset + length)` of a read-only source. Writes
-/// go to an in-memory overlay (bounded), never to the source.
-pub struct Overlay<R> {
-    inner: R,
-    offset: u64,
-    length: u64,
-    pos: u64,
-    written: BTreeMap<u64, u8>,
-}
-
-impl<R: Read + Seek> Overlay<R> {
-    /// A window of `length` bytes at `offset`.
-    pub fn new(inner: R, offset: u64, length: u64) -> Self {
-        Overlay {
-            inner,
-            offset,
-            length,
-            pos: 0,
-            written: BTreeMap::new(),
-        }
-    }
-}
-
-impl<R: Read + Seek> Read for Overlay<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = self.length.saturating_sub(self.pos);
-        let n = (buf.len() as u64).min(left) as usize;
-        if n == 0 {
-            return Ok(0);
-        }
-        self.inner.seek(SeekFrom::Start(self.offset + self.pos))?;
-        self.inner.read_exact(&mut buf[..n])?;
-        for (&at, &b) in self.written.range(self.pos..self.pos + n as u64) {
-            buf[(at - self.pos) as usize] = b;
-        }
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R> Write for Overlay<R> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.written.len() + buf.len() > 1 << 20 {
-            return Err(io::Error::other(
-                "read-only evidence: too many writes to the overlay",
-            ));
-        }
-        for (i, &b) in buf.iter().enumerate() {
-            self.written.insert(self.pos + i as u64, b);
-        }
-        self.pos += buf.len() as u64;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<R> Seek for Overlay<R> {
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let new = match to {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => self.length.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        self.pos =
-            new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek out of range"))?;
-        Ok(self.pos)
-    }
-}
-
 /// One file read from an ESP: its path relative to the ESP root, with `/`
 /// separators, and its bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -295,13 +220,21 @@ pub fn read_tree(source: &Path, subdir: &str) -> Result<(String, Vec<EspFile>), 
         what: what.to_string(),
         cause,
     };
-    if source.is_dir() {
+    let ft = std::fs::symlink_metadata(source)
+        .map_err(|e| io("open", e))?
+        .file_type();
+    if ft.is_dir() {
         let mut out = Vec::new();
         let mut budget = MAX_BYTES;
+        // The entry must itself be a directory, not a link to one: nothing
+        // outside the ESP that was named is read.
         let Some(dir) = std::fs::read_dir(source)
             .map_err(|e| io("list", e))?
             .flatten()
-            .find(|e| e.file_name().to_string_lossy().eq_ignore_ascii_case(subdir))
+            .find(|e| {
+                e.file_name().to_string_lossy().eq_ignore_ascii_case(subdir)
+                    && e.file_type().is_ok_and(|t| t.is_dir())
+            })
         else {
             return Ok(("directory".into(), out));
         };
@@ -315,19 +248,28 @@ pub fn read_tree(source: &Path, subdir: &str) -> Result<(String, Vec<EspFile>), 
         )?;
         return Ok(("directory".into(), out));
     }
-    let f = File::open(source).map_err(|e| io("open", e))?;
+    if !ft.is_file() {
+        return Err(io(
+            "open",
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{}, neither a directory nor an image file",
+                    crate::fsutil::kind_of(&ft)
+                ),
+            ),
+        ));
+    }
+    let f = crate::fsutil::open_input(source).map_err(|e| io("open", e))?;
     let size = f.metadata().map_err(|e| io("size", e))?.len();
     read_image(f, size, subdir, &name)
 }
 
 /// Reads every file under `subdir` of the FAT volume in an image of `size`
-/// bytes; `name` names the image in errors.
-///
-/// The FAT driver (the `fatfs` crate, 0.3) can panic on a hostile image (a
-/// directory entry or chain pointing at cluster 0 or 1 underflows its
-/// cluster arithmetic: found by the `esp_image` fuzz target). Its panics are
-/// caught here and reported as a malformed image, so no input takes the
-/// process down.
+/// bytes; `name` names the image in errors. The FAT is read by
+/// [`crate::fat`], which ends every walk with an error naming the cluster
+/// or entry and never reads more than the volume holds; a panic, were one
+/// left, is still caught and reported as a malformed image.
 pub fn read_image<R: Read + Seek>(
     f: R,
     size: u64,
@@ -337,7 +279,7 @@ pub fn read_image<R: Read + Seek>(
     crate::guard::quietly(|| read_image_inner(f, size, subdir, name)).unwrap_or_else(|| {
         Err(EspError::Layout {
             path: name.to_string(),
-            why: "the FAT file system is malformed (the FAT reader gave up on it)".into(),
+            why: "the FAT file system is malformed (the FAT reader failed on it)".into(),
         })
     })
 }
@@ -353,23 +295,24 @@ fn read_image_inner<R: Read + Seek>(
         path: name.clone(),
         why,
     })?;
-    let fs = fatfs::FileSystem::new(
-        Overlay::new(f, vol.offset, vol.length),
-        fatfs::FsOptions::new(),
-    )
-    .map_err(|e| EspError::Layout {
+    let fat_err = |e: crate::fat::FatError| EspError::Layout {
         path: name.clone(),
-        why: format!("byte offset {}: not a FAT file system ({e})", vol.offset),
-    })?;
+        why: e.to_string(),
+    };
+    let mut fs =
+        crate::fat::Volume::open(f, vol.offset, vol.length).map_err(|e| EspError::Layout {
+            path: name.clone(),
+            why: format!("not a FAT file system: {e}"),
+        })?;
     let mut out = Vec::new();
-    let mut budget = MAX_BYTES;
-    let root = fs.root_dir();
-    let found = root
+    // Nothing read from the image exceeds its own size, nor the cap.
+    let mut budget = MAX_BYTES.min(vol.length);
+    let root = fs.root().map_err(fat_err)?;
+    if let Some(d) = root
         .iter()
-        .flatten()
-        .find(|e| e.is_dir() && e.file_name().eq_ignore_ascii_case(subdir));
-    if let Some(d) = found {
-        walk_fat(&d.to_dir(), &d.file_name(), 0, &mut out, &mut budget, &name)?;
+        .find(|e| e.is_dir && e.name.eq_ignore_ascii_case(subdir))
+    {
+        walk_fat(&mut fs, d, &d.name, 0, &mut out, &mut budget, &name)?;
     }
     Ok((vol.layout, out))
 }
@@ -407,7 +350,10 @@ fn walk_dir(
     name: &str,
 ) -> Result<(), EspError> {
     if depth > MAX_DEPTH {
-        return Ok(());
+        return Err(EspError::Layout {
+            path: name.into(),
+            why: format!("{rel}: directories nested deeper than {MAX_DEPTH}"),
+        });
     }
     let io = |what: String, cause| EspError::Io {
         path: name.to_string(),
@@ -420,12 +366,21 @@ fn walk_dir(
     {
         let p = e.path();
         let child = format!("{rel}/{}", e.file_name().to_string_lossy());
+        // Not followed: a symbolic link (to a file or a directory) and any
+        // special file are left out, so nothing outside the ESP is read.
         let ft = e.file_type().map_err(|c| io(child.clone(), c))?;
+        if out.len() >= MAX_FILES {
+            return Err(EspError::TooLarge {
+                path: name.into(),
+                limit: MAX_FILES as u64,
+                what: "files",
+            });
+        }
         if ft.is_dir() {
             walk_dir(&p, &child, depth + 1, out, budget, name)?;
         } else if ft.is_file() {
             let mut bytes = Vec::new();
-            File::open(&p)
+            crate::fsutil::open_input(&p)
                 .and_then(|f| f.take(*budget + 1).read_to_end(&mut bytes))
                 .map_err(|c| io(child.clone(), c))?;
             push(out, budget, EspFile { path: child, bytes }, name)?;
@@ -434,47 +389,48 @@ fn walk_dir(
     Ok(())
 }
 
-fn walk_fat<T: fatfs::ReadWriteSeek>(
-    dir: &fatfs::Dir<T>,
+fn walk_fat<R: Read + Seek>(
+    fs: &mut crate::fat::Volume<R>,
+    dir: &crate::fat::DirEntry,
     rel: &str,
     depth: usize,
     out: &mut Vec<EspFile>,
     budget: &mut u64,
     name: &str,
 ) -> Result<(), EspError> {
+    let layout = |e: crate::fat::FatError| EspError::Layout {
+        path: name.into(),
+        why: e.to_string(),
+    };
     if depth > MAX_DEPTH {
-        return Ok(());
-    }
-    for e in dir.iter().take(MAX_DIR_ENTRIES) {
-        let e = e.map_err(|c| EspError::Io {
+        return Err(EspError::Layout {
             path: name.into(),
-            what: format!("list {rel}"),
-            cause: c,
-        })?;
-        let fname = e.file_name();
-        if fname == "." || fname == ".." {
+            why: format!("{rel}: directories nested deeper than {MAX_DEPTH}"),
+        });
+    }
+    let entries = fs.dir_at(dir.cluster, rel).map_err(layout)?;
+    for e in entries {
+        if e.name == "." || e.name == ".." {
             continue;
         }
-        let child = format!("{rel}/{fname}");
-        if e.is_dir() {
-            walk_fat(&e.to_dir(), &child, depth + 1, out, budget, name)?;
+        let child = format!("{rel}/{}", e.name);
+        // Directories count against the file limit too: a tree of empty
+        // directories is no cheaper to walk than one of files.
+        if out.len() >= MAX_FILES {
+            return Err(EspError::TooLarge {
+                path: name.into(),
+                limit: MAX_FILES as u64,
+                what: "files",
+            });
+        }
+        if e.is_dir {
+            walk_fat(fs, &e, &child, depth + 1, out, budget, name)?;
         } else {
-            if e.len() > *budget {
-                return Err(EspError::TooLarge {
-                    path: name.into(),
-                    limit: MAX_BYTES,
-                    what: "bytes",
-                });
-            }
-            let mut bytes = Vec::with_capacity(e.len() as usize);
-            e.to_file()
-                .take(e.len())
-                .read_to_end(&mut bytes)
-                .map_err(|c| EspError::Io {
-                    path: name.into(),
-                    what: child.clone(),
-                    cause: c,
-                })?;
+            // A size past the budget (the image's own size, at most
+            // MAX_BYTES) is an error naming the file, before any read.
+            let bytes = fs.read_file(&e, &child, budget).map_err(layout)?;
+            // `push` counts the bytes again against its own budget copy.
+            *budget += bytes.len() as u64;
             push(out, budget, EspFile { path: child, bytes }, name)?;
         }
     }
