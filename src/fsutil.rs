@@ -1,8 +1,201 @@
-//! Files written so that nothing is ever half-written: a temporary file in
-//! the same directory, flushed to disk, then renamed over the target.
+//! Files read and written safely.
+//!
+//! Reading: every input file is opened with [`open_input`], which refuses
+//! a symbolic link and anything that is not a regular file (a FIFO or a
+//! device would block or never end) without blocking on it.
+//!
+//! Writing: nothing is ever half-written. A temporary file in the same
+//! directory is flushed to disk, then renamed over the target. A target
+//! that exists and is not a regular file (a device node, a FIFO, a
+//! symlink, a directory) is refused, temporaries left by a process that was
+//! killed are removed by the next write to the same target, and
+//! temporaries of this process are removed on SIGINT and SIGTERM.
 
 use std::io::Write;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// What a path is, when it is not a regular file.
+pub fn kind_of(ft: &std::fs::FileType) -> &'static str {
+    if ft.is_symlink() {
+        "a symbolic link"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Opens a file the user named (or one found under a directory the user
+/// named) for reading: a symbolic link is refused (`O_NOFOLLOW`), the open
+/// does not block (`O_NONBLOCK`: a FIFO with no writer would wait
+/// forever), and anything that is not a regular file is refused.
+pub fn open_input(path: &Path) -> std::io::Result<std::fs::File> {
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "a symbolic link; bootaudit reads only regular files",
+                )
+            } else {
+                e
+            }
+        })?;
+    let ft = f.metadata()?.file_type();
+    if !ft.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{}, not a regular file", kind_of(&ft)),
+        ));
+    }
+    Ok(f)
+}
+
+/// Reads a whole input file of at most `max` bytes (see [`open_input`]);
+/// a larger one is an error, not an allocation.
+pub fn read_input(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut v = Vec::new();
+    open_input(path)?
+        .take(max.saturating_add(1))
+        .read_to_end(&mut v)?;
+    if v.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("larger than {max} bytes"),
+        ));
+    }
+    Ok(v)
+}
+
+/// Checks that a directory the user named is a directory and not a
+/// symbolic link to one.
+pub fn check_input_dir(path: &Path) -> std::io::Result<()> {
+    let ft = std::fs::symlink_metadata(path)?.file_type();
+    if ft.is_dir() {
+        Ok(())
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{}, not a directory", kind_of(&ft)),
+        ))
+    }
+}
+
+/// Temporary files of this process, removed by the signal handler.
+static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Registers a temporary file to be removed if the process is ended by
+/// SIGINT or SIGTERM (see [`remove_temporaries_on_signals`]).
+pub fn register_temporary(p: &Path) {
+    if let Ok(mut t) = TEMPORARIES.lock() {
+        t.push(p.to_path_buf());
+    }
+}
+
+/// Forgets a temporary file (renamed into place, or removed).
+pub fn forget_temporary(p: &Path) {
+    if let Ok(mut t) = TEMPORARIES.lock() {
+        t.retain(|x| x != p);
+    }
+}
+
+/// Installs handlers for SIGINT, SIGTERM and SIGHUP that remove this
+/// process's registered temporary files and then end the process with the
+/// conventional status (128 + the signal). Call once, from `main`.
+pub fn remove_temporaries_on_signals() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                if let Ok(t) = TEMPORARIES.lock() {
+                    for p in t.iter() {
+                        let _ = std::fs::remove_file(p);
+                    }
+                }
+                std::process::exit(128 + sig);
+            }
+        })?;
+    Ok(())
+}
+
+/// Checks that a report may be written at `path`: it does not exist, or is
+/// a regular file (not a device node, FIFO, symlink or directory, which a
+/// rename would replace: `-o /dev/null` as root must not replace
+/// /dev/null).
+pub fn check_output(path: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_file() => Ok(()),
+        Ok(m) => Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!(
+                "exists and is {}; refusing to replace it (only a regular file is replaced)",
+                kind_of(&m.file_type())
+            ),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// True when process `pid` no longer runs.
+fn gone(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    // SAFETY: kill with signal 0 sends nothing; it only checks existence.
+    let r = unsafe { libc::kill(pid, 0) };
+    r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+/// Removes the temporaries `.NAME.tmp-PID-N` beside `path` left by
+/// processes that no longer run (a writer killed with SIGKILL).
+fn remove_stale_temporaries(path: &Path) {
+    let Some(name) = path.file_name() else {
+        return;
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let Ok(rd) = std::fs::read_dir(dir_of(path)) else {
+        return;
+    };
+    for e in rd.flatten().take(1 << 16) {
+        let f = e.file_name();
+        let f = f.to_string_lossy();
+        let Some(rest) = f.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some((pid, serial)) = rest.split_once('-') else {
+            continue;
+        };
+        let (Ok(pid), true) = (
+            pid.parse::<u32>(),
+            !serial.is_empty() && serial.bytes().all(|b| b.is_ascii_digit()),
+        ) else {
+            continue;
+        };
+        let is_file = e.file_type().is_ok_and(|t| t.is_file());
+        if is_file && pid != std::process::id() && gone(pid) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
 
 /// Writes `bytes` to `path` atomically (temp file + fsync + rename + fsync
 /// of the directory). A reader sees the old file or the new one, never a
@@ -32,12 +225,27 @@ fn dir_of(path: &Path) -> &Path {
 }
 
 impl AtomicFile {
-    /// Starts a temporary file in `path`'s directory.
+    /// Starts a temporary file in `path`'s directory. Refuses a target
+    /// that is not a regular file, and a name so long that the temporary's
+    /// name would pass the file system's limit; removes the temporaries of
+    /// earlier writers of the same target that were killed.
     pub fn create(path: &Path) -> std::io::Result<AtomicFile> {
         static SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let name = path
             .file_name()
             .ok_or_else(|| std::io::Error::other("no file name"))?;
+        check_output(path)?;
+        // ".NAME.tmp-PID-SERIAL" must fit NAME_MAX (255 bytes).
+        if name.len() + 32 > 255 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "file name of {} bytes is too long to be written atomically (at most 223)",
+                    name.len()
+                ),
+            ));
+        }
+        remove_stale_temporaries(path);
         let mut tmp_name = std::ffi::OsString::from(".");
         tmp_name.push(name);
         tmp_name.push(format!(
@@ -49,7 +257,9 @@ impl AtomicFile {
         let f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&tmp)?;
+        register_temporary(&tmp);
         Ok(AtomicFile {
             out: Some(std::io::BufWriter::new(f)),
             tmp,
@@ -67,7 +277,10 @@ impl AtomicFile {
         let f = out.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         drop(f);
+        // The target may have been replaced by something else meanwhile.
+        check_output(&self.path)?;
         std::fs::rename(&self.tmp, &self.path)?;
+        forget_temporary(&self.tmp);
         if let Ok(d) = std::fs::File::open(dir_of(&self.path)) {
             let _ = d.sync_all();
         }
@@ -81,6 +294,7 @@ impl Drop for AtomicFile {
         if self.out.take().is_some() || self.tmp.exists() {
             let _ = std::fs::remove_file(&self.tmp);
         }
+        forget_temporary(&self.tmp);
     }
 }
 

@@ -101,6 +101,15 @@ fn one(f: &EspFile, all: &[EspFile], out: &Path) -> Ingested {
         error: None,
         acpi_files: 0,
     };
+    // The same cap as for a snapshot file given by path.
+    if f.bytes.len() as u64 > crate::snapshot::MAX_SNAPSHOT_SIZE {
+        r.error = Some(format!(
+            "{}: larger than the {} bytes a snapshot may have",
+            f.path,
+            crate::snapshot::MAX_SNAPSHOT_SIZE
+        ));
+        return r;
+    }
     let snap = match crate::snapshot::parse(&f.bytes, &f.path) {
         Ok(s) => s,
         Err(e) => {
@@ -114,38 +123,95 @@ fn one(f: &EspFile, all: &[EspFile], out: &Path) -> Ingested {
     // digest (the snapshot refers to its ACPI directory by name).
     let mut dir = out.to_path_buf();
     let target = out.join(&file);
-    if target.exists() && std::fs::read(&target).ok().as_deref() != Some(&f.bytes[..]) {
+    if target.exists()
+        && crate::fsutil::read_input(&target, f.bytes.len() as u64)
+            .ok()
+            .as_deref()
+            != Some(&f.bytes[..])
+    {
         dir = out.join(&sha[..16]);
+    }
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|_| crate::fsutil::check_input_dir(&dir))
+    {
+        r.error = Some(format!("{}: cannot write: {e}", dir.display()));
+        return r;
     }
     let acpi_prefix = format!(
         "{}/{stem}.acpi/",
         f.path.rsplit_once('/').map_or("", |x| x.0)
     );
-    let written = (|| -> std::io::Result<usize> {
-        std::fs::create_dir_all(&dir)?;
-        let mut n = 0;
-        for a in all.iter().filter(|a| a.path.starts_with(&acpi_prefix)) {
-            let leaf = &a.path[acpi_prefix.len()..];
-            if leaf.is_empty() || leaf.contains('/') || leaf.starts_with('.') {
-                continue;
-            }
-            let d = dir.join(format!("{stem}.acpi"));
-            std::fs::create_dir_all(&d)?;
-            write_atomic(&d.join(leaf), &a.bytes)?;
-            n += 1;
+    // All or nothing: every name is checked before anything is written,
+    // and whatever this snapshot wrote is removed if a later write fails.
+    let mut plan: Vec<(std::path::PathBuf, &[u8])> = Vec::new();
+    let d = dir.join(format!("{stem}.acpi"));
+    for a in all.iter().filter(|a| a.path.starts_with(&acpi_prefix)) {
+        let leaf = &a.path[acpi_prefix.len()..];
+        if leaf.is_empty() || leaf.contains('/') || leaf.starts_with('.') {
+            continue;
         }
-        if let Some(s) = side {
-            write_atomic(&dir.join(format!("{stem}.sha256")), &s.bytes)?;
-        }
-        write_atomic(&dir.join(&file), &f.bytes)?;
-        Ok(n)
-    })();
+        plan.push((d.join(leaf), &a.bytes));
+    }
+    if let Some(s) = side {
+        plan.push((dir.join(format!("{stem}.sha256")), &s.bytes));
+    }
+    plan.push((dir.join(&file), &f.bytes));
+    let n_acpi = plan.len() - 1 - usize::from(side.is_some());
+    let written = write_all_or_nothing(&plan, &d, n_acpi > 0);
     match written {
-        Ok(n) => {
-            r.acpi_files = n;
+        Ok(()) => {
+            r.acpi_files = n_acpi;
             r.written = Some(dir.join(&file).display().to_string());
         }
-        Err(e) => r.error = Some(format!("{}: cannot write: {e}", dir.display())),
+        Err((p, e)) => {
+            r.error = Some(format!(
+                "{}: cannot write: {e}; nothing of this snapshot was written",
+                p.display()
+            ))
+        }
     }
     r
+}
+
+/// Writes every planned file atomically, or none: on the first failure,
+/// the files already written (and the sidecar directory, if this created
+/// it) are removed, and the failing path is returned.
+fn write_all_or_nothing(
+    plan: &[(std::path::PathBuf, &[u8])],
+    acpi_dir: &Path,
+    needs_acpi_dir: bool,
+) -> Result<(), (std::path::PathBuf, std::io::Error)> {
+    // Names too long for an atomic write are refused before any write.
+    for (p, _) in plan {
+        if p.file_name().is_none_or(|n| n.len() + 32 > 255) {
+            return Err((
+                p.clone(),
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "file name too long to be written atomically",
+                ),
+            ));
+        }
+    }
+    let made_dir = needs_acpi_dir && !acpi_dir.exists();
+    if needs_acpi_dir {
+        std::fs::create_dir_all(acpi_dir).map_err(|e| (acpi_dir.to_path_buf(), e))?;
+        crate::fsutil::check_input_dir(acpi_dir).map_err(|e| (acpi_dir.to_path_buf(), e))?;
+    }
+    let mut done: Vec<&Path> = Vec::new();
+    for (p, bytes) in plan {
+        let existed = p.exists();
+        if let Err(e) = write_atomic(p, bytes) {
+            for q in &done {
+                let _ = std::fs::remove_file(q);
+            }
+            if made_dir {
+                let _ = std::fs::remove_dir(acpi_dir);
+            }
+            return Err((p.clone(), e));
+        }
+        if !existed {
+            done.push(p);
+        }
+    }
+    Ok(())
 }

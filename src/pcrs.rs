@@ -107,7 +107,7 @@ fn read_bounded(p: &Path) -> Result<Vec<u8>, PcrError> {
         path: p.display().to_string(),
         cause,
     };
-    let f = std::fs::File::open(p).map_err(io)?;
+    let f = crate::fsutil::open_input(p).map_err(io)?;
     let mut buf = Vec::new();
     f.take(MAX_PCR_FILE + 1).read_to_end(&mut buf).map_err(io)?;
     if buf.len() as u64 > MAX_PCR_FILE {
@@ -231,6 +231,10 @@ pub struct PcrVerdict {
     /// The real value (hex), when the source has one.
     #[serde(serialize_with = "opt_hex")]
     pub actual: Option<Vec<u8>>,
+    /// Why the verdict is what it is, when the values alone do not say
+    /// (a PCR the log cannot replay).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 fn opt_hex<S: serde::Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
@@ -244,6 +248,26 @@ fn opt_hex<S: serde::Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::
 /// source's values. PCRs the log never extends are not judged: the OS extends
 /// some (IMA's PCR10) after the firmware log ends.
 pub fn compare(replayed: &PcrBanks, actual: &PcrBanks, only: &[u32]) -> Vec<PcrVerdict> {
+    compare_replay(
+        &crate::eventlog::replay::Replay {
+            banks: replayed.clone(),
+            ..Default::default()
+        },
+        actual,
+        only,
+    )
+}
+
+/// Compares a replay with real values, as [`compare`], and also gives a
+/// mismatch for every PCR the replay could not compute because an event
+/// lacks that bank's digest: such a PCR is never dropped from the
+/// comparison, whatever value the source holds.
+pub fn compare_replay(
+    rep: &crate::eventlog::replay::Replay,
+    actual: &PcrBanks,
+    only: &[u32],
+) -> Vec<PcrVerdict> {
+    let replayed = &rep.banks;
     let mut out = Vec::new();
     for (bank, pcrs) in replayed {
         for (&pcr, value) in pcrs {
@@ -262,9 +286,26 @@ pub fn compare(replayed: &PcrBanks, actual: &PcrBanks, only: &[u32]) -> Vec<PcrV
                 verdict,
                 replayed: value.clone(),
                 actual: a.cloned(),
+                note: None,
             });
         }
     }
+    for &(bank, pcr) in &rep.unreplayable {
+        if !only.is_empty() && !only.contains(&pcr) {
+            continue;
+        }
+        out.push(PcrVerdict {
+            bank,
+            pcr,
+            verdict: Verdict::Mismatch,
+            replayed: Vec::new(),
+            actual: actual.get(&bank).and_then(|b| b.get(&pcr)).cloned(),
+            note: Some(format!(
+                "an event of the log lacks its {bank} digest: what was extended into {bank} PCR{pcr} is not in the log"
+            )),
+        });
+    }
+    out.sort_by_key(|v| (v.bank, v.pcr));
     out
 }
 

@@ -58,6 +58,85 @@ pub enum SnapshotError {
     },
 }
 
+/// The most JSON values (strings, numbers, objects, arrays, ...) one
+/// snapshot may hold. A real snapshot holds a few thousand (the event log
+/// is one hex string); each value costs a few dozen bytes once parsed, so
+/// this cap keeps a document of millions of tiny strings from costing many
+/// times its size in memory.
+pub const MAX_VALUES: usize = 1_000_000;
+
+/// Counts the JSON values of `bytes` (object keys not counted) in one
+/// linear scan, without parsing, and fails at the first value past
+/// [`MAX_VALUES`] with its byte offset. Malformed JSON is left to the
+/// parser that follows.
+pub fn check_value_count(bytes: &[u8], path: &str) -> Result<(), SnapshotError> {
+    // Containers open, innermost last: true for an object. Deeper than the
+    // parser's own limit (128) is not tracked: the parser rejects it.
+    let mut stack: Vec<bool> = Vec::new();
+    let mut deep = 0usize;
+    let mut n = 0usize;
+    let (mut in_str, mut esc) = (false, false);
+    // A value may start here (after `[`, `:`, an array's `,`, or at the
+    // start of the document).
+    let mut expect_value = true;
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_str {
+            if esc {
+                esc = false;
+            } else if b == b'\\' {
+                esc = true;
+            } else if b == b'"' {
+                in_str = false;
+            }
+            continue;
+        }
+        if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            continue;
+        }
+        let in_object = deep == 0 && stack.last() == Some(&true);
+        match b {
+            b',' => expect_value = !in_object,
+            b':' => expect_value = true,
+            b']' | b'}' => {
+                if deep > 0 {
+                    deep -= 1;
+                } else {
+                    stack.pop();
+                }
+                expect_value = false;
+            }
+            _ => {
+                if expect_value {
+                    n += 1;
+                    if n > MAX_VALUES {
+                        return Err(SnapshotError::Invalid {
+                            path: path.to_string(),
+                            field: ".".into(),
+                            why: format!(
+                                "more than {MAX_VALUES} JSON values (at byte offset {i}); no snapshot holds so many"
+                            ),
+                        });
+                    }
+                }
+                expect_value = false;
+                match b {
+                    b'"' => in_str = true,
+                    b'[' | b'{' => {
+                        if stack.len() < 256 && deep == 0 {
+                            stack.push(b == b'{');
+                        } else {
+                            deep += 1;
+                        }
+                        expect_value = b == b'[';
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[derive(serde::Deserialize)]
 struct FormatOnly {
     format: String,
@@ -70,6 +149,7 @@ pub fn parse(bytes: &[u8], path: &str) -> Result<Snapshot, SnapshotError> {
         field,
         why,
     };
+    check_value_count(bytes, path)?;
     // The version first, so that a future major version is reported as such
     // rather than as whatever field changed.
     let de = &mut serde_json::Deserializer::from_slice(bytes);
@@ -120,7 +200,7 @@ pub fn read_bytes(p: &Path) -> Result<Vec<u8>, SnapshotError> {
         path: path.clone(),
         cause,
     };
-    let f = std::fs::File::open(p).map_err(io)?;
+    let f = crate::fsutil::open_input(p).map_err(io)?;
     let mut buf = Vec::new();
     f.take(MAX_SNAPSHOT_SIZE + 1)
         .read_to_end(&mut buf)
@@ -166,7 +246,7 @@ pub fn event_log(t: &Tpm, path: &str) -> Result<Option<EventLog>, eventlog::LogR
 
 /// How the snapshot's own log compares with its own PCR values.
 pub fn self_check(t: &Tpm, log: &EventLog) -> Vec<PcrVerdict> {
-    pcrs::compare(&replay::replay(log).banks, &pcr_banks(t), &[])
+    pcrs::compare_replay(&replay::replay(log), &pcr_banks(t), &[])
 }
 
 /// Pages and regions per memory type of one map.

@@ -56,7 +56,9 @@ pub(crate) fn reason(e: &std::io::Error) -> &'static str {
 /// report a size of 4096 whatever they hold, so the size is not trusted.
 pub(crate) fn read_capped(p: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     let mut v = Vec::new();
-    std::fs::File::open(p)?.take(max + 1).read_to_end(&mut v)?;
+    crate::fsutil::open_input(p)?
+        .take(max + 1)
+        .read_to_end(&mut v)?;
     if v.len() as u64 > max {
         return Err(std::io::Error::other(format!("longer than {max} bytes")));
     }

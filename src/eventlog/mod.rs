@@ -239,7 +239,7 @@ pub fn read_all(r: impl Read, path: &str) -> Result<Vec<u8>, LogReadError> {
 /// file's reported size.
 pub fn read_file(path: &Path) -> Result<EventLog, LogReadError> {
     let name = path.display().to_string();
-    let f = std::fs::File::open(path).map_err(|cause| LogReadError::Io {
+    let f = crate::fsutil::open_input(path).map_err(|cause| LogReadError::Io {
         path: name.clone(),
         cause,
     })?;
