@@ -431,6 +431,80 @@ mod tests {
     }
 }
 
+/// The PCRs a quote must cover, bank by bank: every PCR the snapshot
+/// records for a quoted bank and every PCR the log extends, narrowed to
+/// `narrow` when that is not empty. Fails when the quote selects no PCR,
+/// when nothing is left to cover, or when a required PCR is not quoted.
+fn coverage(
+    selection: &[(HashAlg, Vec<u32>)],
+    pcrs: &BTreeMap<String, BTreeMap<u32, Vec<u8>>>,
+    log: Option<&crate::eventlog::EventLog>,
+    narrow: &[u32],
+) -> Check {
+    use std::collections::BTreeSet;
+    let keep = |i: &u32| narrow.is_empty() || narrow.contains(i);
+    let extended: BTreeSet<u32> = log
+        .map(|l| {
+            l.events
+                .iter()
+                .filter(|e| {
+                    e.event_type != crate::eventlog::types::ev::NO_ACTION
+                        && e.pcr < crate::eventlog::replay::PCR_COUNT
+                })
+                .map(|e| e.pcr)
+                .collect()
+        })
+        .unwrap_or_default();
+    let fail = |detail: String| Check {
+        check: "pcr-selection",
+        ok: false,
+        detail,
+    };
+    let quoted_any = selection.iter().any(|(_, i)| !i.is_empty());
+    if !quoted_any {
+        return fail("the quote selects no PCR: it vouches for nothing".into());
+    }
+    let mut missing = Vec::new();
+    let mut covered = 0usize;
+    for (bank, idx) in selection.iter().filter(|(_, i)| !i.is_empty()) {
+        let quoted: BTreeSet<u32> = idx.iter().copied().collect();
+        let mut required: BTreeSet<u32> = extended.iter().copied().filter(keep).collect();
+        if let Some(b) = pcrs.get(&bank.name()) {
+            required.extend(b.keys().copied().filter(keep));
+        }
+        covered += required.len();
+        missing.extend(
+            required
+                .difference(&quoted)
+                .map(|i| format!("{bank} PCR{i}")),
+        );
+    }
+    if covered == 0 {
+        return fail(
+            "no PCR to cover: the snapshot records none for the quoted banks and the log extends none"
+                .into(),
+        );
+    }
+    if !missing.is_empty() {
+        return fail(format!(
+            "the quote does not cover {} (recorded by the snapshot or extended by its log)",
+            missing.join(", ")
+        ));
+    }
+    Check {
+        check: "pcr-selection",
+        ok: true,
+        detail: format!(
+            "the quote covers every PCR the snapshot records and the log extends{}",
+            if narrow.is_empty() {
+                String::new()
+            } else {
+                format!(" among {narrow:?}")
+            }
+        ),
+    }
+}
+
 /// The verdict of `bootaudit verify-quote`.
 #[derive(Clone, Debug, Serialize)]
 pub struct QuoteReport {
@@ -471,12 +545,18 @@ pub enum VerifyError {
 /// verifier chose: the snapshot's AK is the trusted one, the signature
 /// verifies under it, the nonce is in it, the quoted PCR digest is that of
 /// the snapshot's PCR values, and the snapshot's event log replays to them.
+///
+/// The quote must also cover every PCR the snapshot records for each
+/// quoted bank and every PCR the log extends (`narrow`, when not empty,
+/// limits both to those PCRs): a genuine quote over no PCRs, or over one
+/// the log never touches, vouches for nothing.
 pub fn verify_snapshot(
     name: &str,
     s: &crate::snapshot::Snapshot,
     ak: &[u8],
     ak_file: &str,
     nonce: &[u8],
+    narrow: &[u32],
 ) -> Result<QuoteReport, VerifyError> {
     let tpm = s.tpm.as_ref();
     let q = tpm
@@ -515,10 +595,11 @@ pub fn verify_snapshot(
                 .insert(*i, hex("pcrs", v)?);
         }
     }
+    let attest = hex("attest", &q.attest)?;
     checks.extend(
         verify(
             &trusted,
-            &hex("attest", &q.attest)?,
+            &attest,
             &hex("signature", &q.signature)?,
             nonce,
             &pcrs,
@@ -528,6 +609,12 @@ pub fn verify_snapshot(
             source,
         })?,
     );
+    let info = parse_attest(&attest).map_err(|source| VerifyError::Structure {
+        file: name.to_string(),
+        source,
+    })?;
+    let log = tpm.and_then(|t| crate::snapshot::event_log(t, name).ok().flatten());
+    checks.push(coverage(&info.selection, &pcrs, log.as_ref(), narrow));
     // The log against the PCR values the quote vouches for.
     let replay = |ok: bool, detail: String| Check {
         check: "log-replay",

@@ -222,4 +222,41 @@ fn a_quote_from_collect_verifies_and_fails_on_any_change() {
     let (code, v) = verify(&e, nonce);
     assert_eq!(code, 1);
     assert_eq!(failed(&v), ["pcr-digest", "log-replay"]);
+
+    // A genuine quote, signed by the same AK, over PCR23 only, and over no
+    // PCR at all: the signature, the nonce and the digest all check out,
+    // but the quote does not cover what the snapshot records.
+    for pcrs in [vec![23u32], vec![]] {
+        let conf = TctiNameConf::from_str(&tpm.tcti()).unwrap();
+        let mut ctx = Context::new(conf).unwrap();
+        let nonce_bytes = hex::decode(nonce).unwrap();
+        let q = bootaudit::pcrs::tpm::quote_pcrs(&mut ctx, &nonce_bytes, HashAlg::Sha256, &pcrs)
+            .unwrap();
+        drop(ctx);
+        assert_eq!(q.ak_public, ak_bytes, "the same AK");
+        let mut narrow = s.clone();
+        narrow["tpm"]["quote"]["attest"] = Value::String(hex::encode(&q.attest));
+        narrow["tpm"]["quote"]["signature"] = Value::String(hex::encode(&q.signature));
+        let e = d.path().join("narrow.json");
+        std::fs::write(&e, serde_json::to_vec(&narrow).unwrap()).unwrap();
+        let (code, v) = verify(&e, nonce);
+        assert_eq!(code, 1, "{pcrs:?}: {v}");
+        assert_eq!(failed(&v), ["pcr-selection"], "{pcrs:?}: {v}");
+    }
+    // The genuine quote with a fabricated log of 8 events without digests:
+    // nothing in it replays, so it cannot vouch for the quoted values.
+    let mut fake = common::craft::agile_header();
+    for pcr in 0..8u32 {
+        fake.extend(pcr.to_le_bytes());
+        fake.extend(0x8000_0007u32.to_le_bytes());
+        fake.extend(0u32.to_le_bytes());
+        fake.extend(0u32.to_le_bytes());
+    }
+    let mut fabricated = s.clone();
+    fabricated["tpm"]["event_log"] = Value::String(hex::encode(&fake));
+    let e = d.path().join("fabricated.json");
+    std::fs::write(&e, serde_json::to_vec(&fabricated).unwrap()).unwrap();
+    let (code, v) = verify(&e, nonce);
+    assert_eq!(code, 1, "{v}");
+    assert!(failed(&v).contains(&"log-replay".to_string()), "{v}");
 }

@@ -48,8 +48,11 @@ pub struct DigestMismatch {
 pub struct DigestReport {
     /// Per event (indexed like `EventLog::events`).
     pub status: Vec<DigestStatus>,
-    /// Every mismatch, bank by bank.
+    /// Every mismatch, bank by bank (the first
+    /// [`super::replay::MAX_LISTED`]).
     pub mismatches: Vec<DigestMismatch>,
+    /// Mismatches past those listed, counted only.
+    pub mismatches_omitted: usize,
     /// Events whose digests were verified.
     pub verified: usize,
 }
@@ -127,6 +130,10 @@ pub fn check(log: &EventLog) -> DigestReport {
                 .any(|m| d.algorithm.matches(m, &d.digest))
             {
                 ok = false;
+                if r.mismatches.len() >= super::replay::MAX_LISTED {
+                    r.mismatches_omitted += 1;
+                    continue;
+                }
                 let computed = d.algorithm.hash(&[alternatives[0]]).unwrap_or_default();
                 r.mismatches
                     .push(mismatch(e, d.algorithm, &d.digest, computed, rule));

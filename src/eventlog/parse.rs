@@ -54,6 +54,14 @@ pub enum ParseErrorKind {
     },
     /// The Spec ID event is malformed.
     BadSpecId(String),
+    /// A second Spec ID event after the first event: two logs concatenated,
+    /// or a header planted to change how the rest is read.
+    SecondSpecId,
+    /// One event carries two digests of the same algorithm.
+    DuplicateDigest {
+        /// The TPM_ALG_ID.
+        alg: u16,
+    },
 }
 
 impl fmt::Display for ParseErrorKind {
@@ -77,6 +85,14 @@ impl fmt::Display for ParseErrorKind {
                 "digest algorithm 0x{alg:04x} is not listed in the Spec ID event, so its size is unknown"
             ),
             ParseErrorKind::BadSpecId(why) => write!(f, "malformed Spec ID event: {why}"),
+            ParseErrorKind::SecondSpecId => write!(
+                f,
+                "a second Spec ID event: a log has one header, as its first event (two logs concatenated?)"
+            ),
+            ParseErrorKind::DuplicateDigest { alg } => write!(
+                f,
+                "digest algorithm 0x{alg:04x} appears twice in one event"
+            ),
         }
     }
 }
@@ -139,6 +155,21 @@ impl<'a> Cursor<'a> {
 }
 
 const SPEC_ID_03: &[u8] = b"Spec ID Event03\0";
+const SPEC_ID_PREFIX: &[u8] = b"Spec ID Event";
+
+/// True when the bytes at `at` are a Spec ID header laid out as a
+/// TCG_PCR_EVENT (the header of a crypto-agile log, or a TPM 1.2 log's),
+/// whatever the current log's format: read as a TCG_PCR_EVENT2 it would
+/// otherwise pass as two events without digests.
+fn second_header_at(buf: &[u8], at: usize, format: LogFormat) -> bool {
+    // PCRIndex, EventType, a 20-byte digest, EventSize, then the signature.
+    let sig_at = at + 32;
+    format == LogFormat::CryptoAgile
+        && crate::le::u32_at(buf, at + 4) == Some(ev::NO_ACTION)
+        && buf
+            .get(sig_at..sig_at + SPEC_ID_PREFIX.len())
+            .is_some_and(|s| s == SPEC_ID_PREFIX)
+}
 
 /// Parses a whole log held in memory.
 pub fn parse(buf: &[u8]) -> Result<EventLog, ParseError> {
@@ -157,11 +188,20 @@ pub fn parse(buf: &[u8]) -> Result<EventLog, ParseError> {
     let first = sha1_event(&mut c)?;
     let is_agile =
         first.event_type == ev::NO_ACTION && first.pcr == 0 && first.data.starts_with(SPEC_ID_03);
+    // Room for as many events as the log could hold (16 bytes is the
+    // smallest TCG_PCR_EVENT2, 32 the smallest TCG_PCR_EVENT), reserved
+    // once: growing by doubling would at worst hold twice what is needed,
+    // and a copy of it, at the moment it grows.
+    let most = if is_agile {
+        buf.len() / 16
+    } else {
+        buf.len() / 32
+    };
     let mut log = EventLog {
         format: LogFormat::Sha1,
         spec_id: None,
         header: None,
-        events: Vec::new(),
+        events: Vec::with_capacity(most + 1),
         trailing_zero_bytes: 0,
         warnings: Vec::new(),
     };
@@ -205,10 +245,25 @@ pub fn parse(buf: &[u8]) -> Result<EventLog, ParseError> {
             break;
         }
         c.event += 1;
+        let at = c.pos;
+        if second_header_at(c.buf, at, log.format) {
+            return Err(ParseError {
+                offset: at,
+                event: c.event,
+                kind: ParseErrorKind::SecondSpecId,
+            });
+        }
         let mut e = match &log.spec_id {
             Some(s) if log.format == LogFormat::CryptoAgile => agile_event(&mut c, s)?,
             _ => sha1_event(&mut c)?,
         };
+        if e.event_type == ev::NO_ACTION && e.data.starts_with(SPEC_ID_PREFIX) {
+            return Err(ParseError {
+                offset: at,
+                event: c.event,
+                kind: ParseErrorKind::SecondSpecId,
+            });
+        }
         e.number = log.events.len();
         log.events.push(e);
     }
@@ -255,6 +310,13 @@ fn agile_event(c: &mut Cursor, spec: &SpecId) -> Result<Event, ParseError> {
             c.pos = alg_at;
             return Err(c.err(ParseErrorKind::UnknownDigestAlgorithm { alg }));
         };
+        if digests
+            .iter()
+            .any(|d: &EventDigest| d.algorithm == a.algorithm)
+        {
+            c.pos = alg_at;
+            return Err(c.err(ParseErrorKind::DuplicateDigest { alg }));
+        }
         let digest = c.bytes(a.digest_size as usize, "TPMT_HA.digest")?.to_vec();
         digests.push(EventDigest {
             algorithm: a.algorithm,

@@ -24,15 +24,61 @@ pub struct ReplayAnomaly {
     pub message: String,
 }
 
+/// At most this many anomalies and missing digests are listed one by one;
+/// the rest are counted (a hostile log can have millions of events).
+pub const MAX_LISTED: usize = 1000;
+
+/// An event that lacks the digest of a bank the log declares: the TPM
+/// extended something into that bank's PCR, but the log does not say what.
+/// The spec requires a digest for every declared algorithm in every
+/// TCG_PCR_EVENT2, so this is a finding, and the PCR cannot be replayed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MissingDigest {
+    /// The event number.
+    pub event: usize,
+    /// Byte offset of the event.
+    pub offset: usize,
+    /// The PCR it extends.
+    pub pcr: u32,
+    /// The bank whose digest it lacks.
+    pub bank: HashAlg,
+}
+
 /// The outcome of a replay.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Replay {
-    /// Replayed values of every PCR that at least one event extends.
+    /// Replayed values of every PCR that at least one event extends and
+    /// whose every event carries the bank's digest.
     pub banks: PcrBanks,
     /// The locality PCR0 started from (StartupLocality event), 0 without one.
     pub startup_locality: u8,
-    /// Events that could not be replayed as logged.
+    /// Events that could not be replayed as logged (the first
+    /// [`MAX_LISTED`]).
     pub anomalies: Vec<ReplayAnomaly>,
+    /// Anomalies past [`MAX_LISTED`], counted only.
+    pub anomalies_omitted: usize,
+    /// Events lacking a declared bank's digest (the first [`MAX_LISTED`]).
+    pub missing_digests: Vec<MissingDigest>,
+    /// Missing digests past [`MAX_LISTED`], counted only.
+    pub missing_digests_omitted: usize,
+    /// The PCRs, per bank, that cannot be replayed because an event lacks
+    /// that bank's digest: never a match, whatever the real value is.
+    pub unreplayable: std::collections::BTreeSet<(HashAlg, u32)>,
+}
+
+impl Replay {
+    fn anomaly(&mut self, a: ReplayAnomaly) {
+        if self.anomalies.len() < MAX_LISTED {
+            self.anomalies.push(a);
+        } else {
+            self.anomalies_omitted += 1;
+        }
+    }
+
+    /// True when some event lacks a declared bank's digest.
+    pub fn has_missing_digests(&self) -> bool {
+        !self.missing_digests.is_empty()
+    }
 }
 
 /// The value a PCR holds after TPM2_Startup(CLEAR) before any extend: zero,
@@ -57,15 +103,12 @@ pub fn replay(log: &EventLog) -> Replay {
         .into_iter()
         .filter(|a| a.size().is_some())
         .collect();
-    // PCRs whose value in a bank cannot be known because an event lacks
-    // that bank's digest; they are left out of the result.
-    let mut unknown: Vec<(HashAlg, u32)> = Vec::new();
     for e in &log.events {
         if e.event_type == ev::NO_ACTION {
             if e.pcr == 0 {
                 if let EventData::StartupLocality { locality } = e.decode() {
                     if out.banks.values().any(|b| b.contains_key(&0)) {
-                        out.anomalies.push(ReplayAnomaly {
+                        out.anomaly(ReplayAnomaly {
                             event: e.number,
                             offset: e.offset,
                             message: "StartupLocality event after PCR0 was extended; ignored"
@@ -79,7 +122,7 @@ pub fn replay(log: &EventLog) -> Replay {
             continue;
         }
         if e.pcr >= PCR_COUNT {
-            out.anomalies.push(ReplayAnomaly {
+            out.anomaly(ReplayAnomaly {
                 event: e.number,
                 offset: e.offset,
                 message: format!("PCR index {} is out of range (0-23); not replayed", e.pcr),
@@ -88,12 +131,18 @@ pub fn replay(log: &EventLog) -> Replay {
         }
         for &alg in &banks {
             let Some(d) = e.digest(alg) else {
-                out.anomalies.push(ReplayAnomaly {
+                let m = MissingDigest {
                     event: e.number,
                     offset: e.offset,
-                    message: format!("no {alg} digest; {alg} PCR{} cannot be replayed", e.pcr),
-                });
-                unknown.push((alg, e.pcr));
+                    pcr: e.pcr,
+                    bank: alg,
+                };
+                if out.missing_digests.len() < MAX_LISTED {
+                    out.missing_digests.push(m);
+                } else {
+                    out.missing_digests_omitted += 1;
+                }
+                out.unreplayable.insert((alg, e.pcr));
                 continue;
             };
             let bank = out.banks.entry(alg).or_default();
@@ -104,9 +153,9 @@ pub fn replay(log: &EventLog) -> Replay {
             alg.extend_in_place(cur, d);
         }
     }
-    for (alg, pcr) in unknown {
-        if let Some(b) = out.banks.get_mut(&alg) {
-            b.remove(&pcr);
+    for (alg, pcr) in &out.unreplayable {
+        if let Some(b) = out.banks.get_mut(alg) {
+            b.remove(pcr);
         }
     }
     out.banks.retain(|_, b| !b.is_empty());

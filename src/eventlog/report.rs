@@ -52,13 +52,81 @@ pub struct DigestSummary {
     pub verified: usize,
     /// Events whose digests cover data outside the log.
     pub not_checkable: usize,
-    /// Each bank whose digest does not cover its data.
+    /// Each bank whose digest does not cover its data (the first
+    /// [`replay::MAX_LISTED`]).
     pub mismatches: Vec<DigestMismatch>,
+    /// Mismatches past those listed.
+    pub mismatches_omitted: usize,
+}
+
+/// The events of a report, decoded one at a time as they are written: a
+/// log of millions of events is never held decoded in memory.
+#[derive(Clone, Debug)]
+pub struct Events<'a> {
+    log: &'a EventLog,
+    status: Vec<DigestStatus>,
+    only: Vec<u32>,
+}
+
+impl<'a> Events<'a> {
+    fn selected(&self, pcr: u32) -> bool {
+        self.only.is_empty() || self.only.contains(&pcr)
+    }
+
+    /// The selected events, decoded, in log order.
+    pub fn iter(&self) -> impl Iterator<Item = EventView> + '_ {
+        self.log
+            .events
+            .iter()
+            .zip(&self.status)
+            .filter(|(e, _)| self.selected(e.pcr))
+            .map(|(e, st)| view(e, st))
+    }
+
+    /// How many events are selected.
+    pub fn len(&self) -> usize {
+        self.log
+            .events
+            .iter()
+            .filter(|e| self.selected(e.pcr))
+            .count()
+    }
+
+    /// True when no event is selected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Serialize for Events<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+fn view(e: &super::Event, st: &DigestStatus) -> EventView {
+    let data = e.decode();
+    EventView {
+        number: e.number,
+        offset: e.offset,
+        pcr: e.pcr,
+        event_type: e.type_name(),
+        type_code: e.event_type,
+        digests: e
+            .digests
+            .iter()
+            .map(|d| (d.algorithm, Hex(d.digest.clone())))
+            .collect(),
+        data_size: e.data.len(),
+        summary: data.summary(),
+        data,
+        digest_check: st.clone(),
+    }
 }
 
 /// The full report.
 #[derive(Clone, Debug, Serialize)]
-pub struct EventLogReport {
+pub struct EventLogReport<'a> {
     /// The log file.
     pub file: String,
     /// SHA-1 or crypto-agile.
@@ -66,7 +134,7 @@ pub struct EventLogReport {
     /// The Spec ID header.
     pub spec_id: Option<SpecId>,
     /// Events (only those of the selected PCRs, when a selection was given).
-    pub events: Vec<EventView>,
+    pub events: Events<'a>,
     /// Replayed PCRs: bank → PCR index → value (hex), for every PCR that at
     /// least one event extends (and that was selected).
     pub pcrs: BTreeMap<HashAlg, BTreeMap<u32, Hex>>,
@@ -74,8 +142,16 @@ pub struct EventLogReport {
     pub startup_locality: u8,
     /// Digest checks.
     pub digest_checks: DigestSummary,
-    /// Events replay could not honour.
+    /// Events that lack the digest of a bank the log declares (each a
+    /// failure: the PCR cannot be replayed), the first
+    /// [`replay::MAX_LISTED`].
+    pub missing_digests: Vec<replay::MissingDigest>,
+    /// Missing digests past those listed.
+    pub missing_digests_omitted: usize,
+    /// Events replay could not honour (the first [`replay::MAX_LISTED`]).
     pub replay_anomalies: Vec<ReplayAnomaly>,
+    /// Anomalies past those listed.
+    pub replay_anomalies_omitted: usize,
     /// Departures from the spec the parser tolerated.
     pub warnings: Vec<super::ParseWarning>,
     /// Where the real PCR values came from, with `--pcrs`.
@@ -84,47 +160,23 @@ pub struct EventLogReport {
     /// Per-PCR verdicts, with `--pcrs`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdicts: Option<Vec<PcrVerdict>>,
-    /// True when every check passed: no digest mismatch and no PCR mismatch.
+    /// True when every check passed: no digest mismatch, no event lacking a
+    /// declared bank's digest, and no PCR mismatch.
     /// Replay anomalies and parser warnings are reported but do not fail.
     pub ok: bool,
 }
 
 /// Builds the report: decodes, replays, checks digests and, when real PCR
 /// values are given, compares. `only` restricts events and PCRs (empty: all).
-pub fn build(
+pub fn build<'a>(
     file: &str,
-    log: &EventLog,
+    log: &'a EventLog,
     only: &[u32],
     actual: Option<(String, &replay::PcrBanks)>,
-) -> EventLogReport {
+) -> EventLogReport<'a> {
     let selected = |pcr: u32| only.is_empty() || only.contains(&pcr);
     let rep = replay::replay(log);
     let checks = check::check(log);
-    let events: Vec<EventView> = log
-        .events
-        .iter()
-        .zip(&checks.status)
-        .filter(|(e, _)| selected(e.pcr))
-        .map(|(e, st)| {
-            let data = e.decode();
-            EventView {
-                number: e.number,
-                offset: e.offset,
-                pcr: e.pcr,
-                event_type: e.type_name(),
-                type_code: e.event_type,
-                digests: e
-                    .digests
-                    .iter()
-                    .map(|d| (d.algorithm, Hex(d.digest.clone())))
-                    .collect(),
-                data_size: e.data.len(),
-                summary: data.summary(),
-                data,
-                digest_check: st.clone(),
-            }
-        })
-        .collect();
     let pcrs = rep
         .banks
         .iter()
@@ -148,11 +200,26 @@ pub fn build(
         .iter()
         .filter(|s| **s == DigestStatus::NotCheckable)
         .count();
+    let mismatches_omitted = checks.mismatches_omitted;
+    let events = Events {
+        log,
+        status: checks.status,
+        only: only.to_vec(),
+    };
     let (pcr_source, verdicts) = match actual {
-        Some((src, a)) => (Some(src), Some(pcrs::compare(&rep.banks, a, only))),
+        Some((src, a)) => (Some(src), Some(pcrs::compare_replay(&rep, a, only))),
         None => (None, None),
     };
+    let missing_digests: Vec<replay::MissingDigest> = rep
+        .missing_digests
+        .iter()
+        .filter(|m| selected(m.pcr))
+        .cloned()
+        .collect();
     let ok = mismatches.is_empty()
+        && mismatches_omitted == 0
+        && missing_digests.is_empty()
+        && rep.missing_digests_omitted == 0
         && verdicts
             .as_ref()
             .is_none_or(|v| v.iter().all(|v| v.verdict != Verdict::Mismatch));
@@ -167,8 +234,12 @@ pub fn build(
             verified: checks.verified,
             not_checkable,
             mismatches,
+            mismatches_omitted,
         },
+        missing_digests,
+        missing_digests_omitted: rep.missing_digests_omitted,
         replay_anomalies: rep.anomalies,
+        replay_anomalies_omitted: rep.anomalies_omitted,
         warnings: log.warnings.clone(),
         pcr_source,
         verdicts,

@@ -1,5 +1,8 @@
-//! Tables for `bootaudit eventlog`.
+//! Tables for `bootaudit eventlog`. The event list is written row by row
+//! as the events are decoded (a hostile log can hold millions); the small
+//! tables after it are drawn whole.
 
+use super::escape;
 use super::new_table;
 use crate::eventlog::check::DigestStatus;
 use crate::eventlog::report::EventLogReport;
@@ -7,8 +10,17 @@ use crate::eventlog::{HashAlg, LogFormat};
 use crate::pcrs::Verdict;
 use std::fmt::Write;
 
-/// Renders the report as text tables.
+/// Renders the report as text (for tests and small logs; [`write_table`]
+/// streams).
 pub fn table(r: &EventLogReport) -> String {
+    let mut v = Vec::new();
+    let _ = write_table(r, &mut v);
+    String::from_utf8_lossy(&v).into_owned()
+}
+
+/// Writes the report as text to `w`, the events one row at a time, every
+/// string the log carries escaped for the terminal.
+pub fn write_table(r: &EventLogReport, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut out = String::new();
     let fmt = match r.format {
         LogFormat::Sha1 => "SHA-1 (TCG_PCR_EVENT)",
@@ -22,8 +34,14 @@ pub fn table(r: &EventLogReport) -> String {
         r.events.len(),
         banks.join(", ")
     );
-    let mut t = new_table(&["#", "PCR", "Type", "Digest", "Check", "Event"]);
-    for e in &r.events {
+    let _ = writeln!(
+        out,
+        "{:>7}  {:>3}  {:<28}  {:<8}  {:<8}  Event",
+        "#", "PCR", "Type", "Digest", "Check"
+    );
+    w.write_all(escape::terminal(&out).as_bytes())?;
+    out.clear();
+    for e in r.events.iter() {
         let d = e
             .digests
             .get(&HashAlg::Sha256)
@@ -35,16 +53,22 @@ pub fn table(r: &EventLogReport) -> String {
             DigestStatus::Mismatch => "MISMATCH",
             DigestStatus::NotCheckable => "-",
         };
-        t.add_row(vec![
-            e.number.to_string(),
-            e.pcr.to_string(),
-            e.event_type.trim_start_matches("EV_").to_string(),
+        let _ = writeln!(
+            out,
+            "{:>7}  {:>3}  {:<28}  {:<8}  {:<8}  {}",
+            e.number,
+            e.pcr,
+            e.event_type.trim_start_matches("EV_"),
             d,
-            check.to_string(),
-            e.summary.clone(),
-        ]);
+            check,
+            escape::line(&e.summary)
+        );
+        if out.len() > 32 << 10 {
+            w.write_all(escape::terminal(&out).as_bytes())?;
+            out.clear();
+        }
     }
-    let _ = writeln!(out, "{t}");
+    let _ = writeln!(out);
     let mut p = new_table(&["Bank", "PCR", "Replayed value"]);
     for (bank, pcrs) in &r.pcrs {
         for (i, v) in pcrs {
@@ -66,7 +90,7 @@ pub fn table(r: &EventLogReport) -> String {
         "Digest checks: {} events verified against their data, {} not checkable from the log, {} mismatching banks",
         dc.verified,
         dc.not_checkable,
-        dc.mismatches.len()
+        dc.mismatches.len() + dc.mismatches_omitted
     );
     for m in &dc.mismatches {
         let _ = writeln!(
@@ -82,11 +106,39 @@ pub fn table(r: &EventLogReport) -> String {
             m.rule
         );
     }
+    for m in &r.missing_digests {
+        let _ = writeln!(
+            out,
+            "  MISSING DIGEST event {} (offset {}, PCR {}): no {} digest, though the log declares that bank; {} PCR{} cannot be replayed",
+            m.event, m.offset, m.pcr, m.bank, m.bank, m.pcr
+        );
+    }
+    if r.missing_digests_omitted > 0 {
+        let _ = writeln!(
+            out,
+            "  ... and {} more missing digests",
+            r.missing_digests_omitted
+        );
+    }
+    if dc.mismatches_omitted > 0 {
+        let _ = writeln!(
+            out,
+            "  ... and {} more mismatching banks",
+            dc.mismatches_omitted
+        );
+    }
     for a in &r.replay_anomalies {
         let _ = writeln!(
             out,
             "  REPLAY event {} (offset {}): {}",
             a.event, a.offset, a.message
+        );
+    }
+    if r.replay_anomalies_omitted > 0 {
+        let _ = writeln!(
+            out,
+            "  ... and {} more replay anomalies",
+            r.replay_anomalies_omitted
         );
     }
     if let (Some(src), Some(verdicts)) = (&r.pcr_source, &r.verdicts) {
@@ -102,7 +154,11 @@ pub fn table(r: &EventLogReport) -> String {
                 x.bank.name(),
                 x.pcr.to_string(),
                 verdict.to_string(),
-                short(&x.replayed),
+                if x.note.is_some() {
+                    "unreplayable".into()
+                } else {
+                    short(&x.replayed)
+                },
                 x.actual.as_deref().map(short).unwrap_or_else(|| "-".into()),
             ]);
         }
@@ -114,8 +170,8 @@ pub fn table(r: &EventLogReport) -> String {
         if r.ok {
             "Result: every check passed"
         } else {
-            "Result: the log does not check out (see MISMATCH/REPLAY above)"
+            "Result: the log does not check out (see MISMATCH/MISSING DIGEST above)"
         }
     );
-    out
+    w.write_all(escape::terminal(&out).as_bytes())
 }
