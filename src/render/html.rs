@@ -10,8 +10,11 @@ use crate::findings::{Finding, Severity};
 use crate::fleet::{FleetSummary, HostRecord};
 use std::fmt::Write;
 
-/// Escapes text for HTML element content and attribute values.
+/// Escapes text for HTML element content and attribute values. Control
+/// and bidi characters (which an entity would still render as themselves)
+/// are shown as visible escapes, as in the terminal.
 fn esc(s: &str) -> String {
+    let s = super::escape::terminal(s);
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

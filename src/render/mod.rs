@@ -2,6 +2,7 @@
 //! never compute anything themselves.
 
 pub mod diff;
+pub mod escape;
 pub mod esp;
 pub mod eventlog;
 pub mod fleet;
