@@ -140,11 +140,48 @@ pub fn accept(mut b: Baseline, findings: &[String], reason: &str, by: &str) -> B
     b
 }
 
-/// Serializes and writes a baseline atomically.
-pub fn write(b: &Baseline, path: &Path) -> std::io::Result<()> {
-    let mut v = serde_json::to_vec_pretty(b).map_err(std::io::Error::other)?;
+/// Why a baseline could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The file (or its signature) could not be written.
+    #[error("{path}: cannot write: {cause}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        cause: std::io::Error,
+    },
+    /// It could not be signed.
+    #[error(transparent)]
+    Sign(#[from] crate::signing::SignError),
+}
+
+/// Serializes and writes a baseline atomically; with `sign_key`, also its
+/// detached SSH signature `PATH.sig`. The signature is made before either
+/// file is written and written first: a crash between the two renames
+/// leaves a signature that does not match, which `--allowed-signers`
+/// refuses, never a half-written baseline. Without a key, a stale
+/// signature from an earlier version is removed.
+pub fn write(b: &Baseline, path: &Path, sign_key: Option<&Path>) -> Result<(), WriteError> {
+    let io = |p: &Path| {
+        let p = p.display().to_string();
+        move |cause| WriteError::Io { path: p, cause }
+    };
+    let mut v = serde_json::to_vec_pretty(b).map_err(|e| io(path)(std::io::Error::other(e)))?;
     v.push(b'\n');
-    crate::fsutil::write_atomic(path, &v)
+    let sig = crate::signing::sig_path(path);
+    match sign_key {
+        Some(k) => {
+            let armoured = crate::signing::sign(k, &v)?;
+            crate::fsutil::write_atomic(&sig, armoured.as_bytes()).map_err(io(&sig))?;
+        }
+        None => {
+            if std::fs::symlink_metadata(&sig).is_ok_and(|m| m.is_file()) {
+                std::fs::remove_file(&sig).map_err(io(&sig))?;
+            }
+        }
+    }
+    crate::fsutil::write_atomic(path, &v).map_err(io(path))
 }
 
 /// True when `bytes` is a baseline document (by its `format`).
@@ -162,6 +199,7 @@ pub fn parse(bytes: &[u8], path: &str) -> Result<Baseline, BaselineError> {
         path: path.into(),
         why,
     };
+    snapshot::check_value_count(bytes, path).map_err(|e| invalid(e.to_string()))?;
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let b: Baseline = serde_path_to_error::deserialize(de)
         .map_err(|e| invalid(format!("field `{}`: {}", e.path(), e.inner())))?;
@@ -201,4 +239,140 @@ pub fn apply(b: &Baseline, r: &mut DiffReport) {
     }
     findings::sort(&mut r.findings);
     r.summary = findings::summarize(&r.findings);
+}
+
+/// What a diff's left side says about its signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SignatureStatus {
+    /// The signature was checked against allowed signers and is valid.
+    pub verified: bool,
+    /// The signer, when verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<crate::signing::Verified>,
+    /// In words.
+    pub detail: String,
+}
+
+/// The left side of a diff, loaded: a baseline or a plain snapshot, and
+/// whether its signature was verified.
+pub struct Loaded {
+    /// The file as named.
+    pub name: String,
+    /// What the current snapshot is compared with.
+    pub reference: Snapshot,
+    /// The baseline, when the file is one.
+    pub baseline: Option<Baseline>,
+    /// The signature's status.
+    pub signature: SignatureStatus,
+}
+
+/// Why the left side of a diff was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Not readable as a snapshot-sized file.
+    #[error(transparent)]
+    Read(#[from] snapshot::SnapshotError),
+    /// A baseline that does not parse or was edited.
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    /// Allowed signers were given and the signature is missing or wrong.
+    #[error("{path}: refused: {why}")]
+    Signature {
+        /// The baseline.
+        path: String,
+        /// Why.
+        why: crate::signing::SignError,
+    },
+    /// Of another machine.
+    #[error("{path}: refused: {why} (use --allow-other-machine to compare anyway)")]
+    OtherMachine {
+        /// The baseline.
+        path: String,
+        /// The identities.
+        why: String,
+    },
+}
+
+/// Loads a baseline or a plain snapshot. With `allowed`, its detached
+/// signature (`FILE.sig`) must verify against one of those signers, else
+/// it is refused: the judged host can rewrite a baseline and its SHA-256,
+/// not a signature made with a key it does not hold.
+pub fn load(
+    path: &Path,
+    allowed: Option<&[crate::signing::AllowedSigner]>,
+) -> Result<Loaded, LoadError> {
+    let name = path.display().to_string();
+    let bytes = snapshot::read_bytes(path)?;
+    let signature = match allowed {
+        None => SignatureStatus {
+            verified: false,
+            signer: None,
+            detail: "not checked (no --allowed-signers given)".into(),
+        },
+        Some(a) => {
+            let v = crate::signing::verify(&bytes, &crate::signing::sig_path(path), a).map_err(
+                |why| LoadError::Signature {
+                    path: name.clone(),
+                    why,
+                },
+            )?;
+            SignatureStatus {
+                verified: true,
+                detail: format!("verified: signed by {} ({})", v.principal, v.fingerprint),
+                signer: Some(v),
+            }
+        }
+    };
+    let (reference, baseline) = if is_baseline(&bytes) {
+        let b = parse(&bytes, &name)?;
+        (b.reference.clone(), Some(b))
+    } else {
+        (snapshot::parse(&bytes, &name)?, None)
+    };
+    Ok(Loaded {
+        name,
+        reference,
+        baseline,
+        signature,
+    })
+}
+
+/// The SMBIOS system identity (manufacturer, product, serial, UUID) of a
+/// snapshot, when it has one.
+fn platform(s: &Snapshot) -> Option<[&str; 4]> {
+    let sm = s.identity.as_ref()?.smbios.as_ref()?;
+    Some([
+        &sm.system_manufacturer,
+        &sm.system_product,
+        &sm.system_serial,
+        &sm.system_uuid,
+    ])
+}
+
+/// Refuses a baseline of another machine: both snapshots carry an SMBIOS
+/// system identity and they differ. (Either can be edited, so equality
+/// proves nothing; a difference is reason enough not to judge one machine
+/// by another's known-good state.)
+pub fn check_same_machine(l: &Loaded, current: &Snapshot) -> Result<(), LoadError> {
+    match (platform(&l.reference), platform(current)) {
+        (Some(a), Some(b)) if a != b => Err(LoadError::OtherMachine {
+            path: l.name.clone(),
+            why: format!(
+                "a baseline of another machine: {:?} {:?} serial {:?} uuid {:?}, the snapshot is of {:?} {:?} serial {:?} uuid {:?}",
+                a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Diffs `current` against a loaded left side, applying the baseline's
+/// learned and accepted changes, and records the signature status.
+pub fn diff_against(l: &Loaded, current_name: &str, current: &Snapshot) -> DiffReport {
+    let mut r = diff::diff(&l.name, &l.reference, current_name, current);
+    if let Some(b) = &l.baseline {
+        apply(b, &mut r);
+    }
+    r.baseline_signature = Some(l.signature.clone());
+    r
 }

@@ -54,6 +54,8 @@ pub enum Category {
     LoadedImages,
     /// Platform and firmware identity.
     Identity,
+    /// The baseline a host is judged against.
+    Baseline,
 }
 
 /// One finding.

@@ -285,10 +285,17 @@ fn per_host_baselines_are_diffed_too() {
         hosts[clean.as_str()]["baseline_findings"],
         Value::Array(vec![])
     );
-    // A host without a baseline file has no baseline section.
-    assert!(hosts[f.clean[1].as_str()]
-        .get("baseline_findings")
-        .is_none());
+    // A host without a baseline file cannot escape judgement by it: with
+    // --baselines, that is a finding of its own (high), and it is an
+    // outlier.
+    let none = &hosts[f.clean[1].as_str()];
+    let b = none["baseline_findings"].as_array().unwrap();
+    assert_eq!(b.len(), 1, "{b:?}");
+    assert_eq!(
+        (b[0]["rule"].as_str(), b[0]["severity"].as_str()),
+        (Some("baseline.missing"), Some("high"))
+    );
+    assert_eq!(none["outlier"], true);
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod identity;
 pub(crate) mod images;
 pub mod indicators;
 pub(crate) mod memmap;
+pub use memmap::MAX_REGION_FINDINGS;
 pub mod picture;
 mod secure_boot;
 mod tpm;
@@ -30,6 +31,9 @@ pub struct DiffReport {
     pub findings: Vec<Finding>,
     /// Counts per severity.
     pub summary: Summary,
+    /// Whether the baseline's signature was verified, and by whom.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_signature: Option<crate::baseline::SignatureStatus>,
     /// Both memory maps as pictures, for the HTML report (not in JSON,
     /// whose shape is fixed: findings and summary).
     #[serde(skip)]
@@ -85,5 +89,6 @@ pub fn diff(baseline: &str, before: &Snapshot, current: &str, after: &Snapshot) 
         current: current.to_string(),
         summary: findings::summarize(&f),
         findings: f,
+        baseline_signature: None,
     }
 }

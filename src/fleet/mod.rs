@@ -71,6 +71,10 @@ pub struct Options {
     pub outlier_share: f64,
     /// Per-host baselines, `<dir>/<host id>.json`.
     pub baselines: Option<PathBuf>,
+    /// When given, every per-host baseline must be signed by one of them.
+    pub allowed_signers: Option<Vec<crate::signing::AllowedSigner>>,
+    /// Judge a host against a baseline of another machine.
+    pub allow_other_machine: bool,
     /// Worker threads.
     pub workers: usize,
 }
@@ -138,19 +142,31 @@ pub struct FleetSummary {
     pub groups: Vec<GroupSummary>,
 }
 
-/// Lists the input's snapshots.
+/// Lists the input's snapshots. A directory is walked without following
+/// symbolic links (a link to `.` would make the walk endless); a `*.json`
+/// entry that is not a regular file is listed, and refused when read. A
+/// JSON-lines file is scanned in fixed-size blocks, so that a line of any
+/// length costs no memory here.
 pub fn sources(input: &Input) -> Result<Vec<Source>, std::io::Error> {
     match input {
         Input::Dir(d) => {
+            crate::fsutil::check_input_dir(d)?;
             let mut out = Vec::new();
             let mut stack = vec![(d.clone(), 0usize)];
             while let Some((dir, depth)) = stack.pop() {
                 for e in std::fs::read_dir(&dir)? {
-                    let p = e?.path();
-                    if p.is_dir() && depth < MAX_DEPTH {
-                        stack.push((p, depth + 1));
+                    let e = e?;
+                    let ft = e.file_type()?;
+                    let p = e.path();
+                    if ft.is_dir() {
+                        if depth < MAX_DEPTH {
+                            stack.push((p, depth + 1));
+                        }
                     } else if p.extension().is_some_and(|x| x == "json") {
                         out.push(p);
+                    }
+                    if out.len() > MAX_HOSTS {
+                        return Err(too_many());
                     }
                 }
             }
@@ -158,16 +174,49 @@ pub fn sources(input: &Input) -> Result<Vec<Source>, std::io::Error> {
             Ok(out.into_iter().map(Source::File).collect())
         }
         Input::Lines { path, .. } => {
-            let r = BufReader::new(std::fs::File::open(path)?);
+            let mut r = crate::fsutil::open_input(path)?;
             let mut out = Vec::new();
-            for (i, l) in r.split(b'\n').enumerate() {
-                if !l?.iter().all(u8::is_ascii_whitespace) {
-                    out.push(Source::Line(i + 1));
+            let mut buf = vec![0u8; 64 << 10];
+            let (mut line, mut blank) = (1usize, true);
+            loop {
+                let n = match r.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                for &b in &buf[..n] {
+                    if b == b'\n' {
+                        if !blank {
+                            out.push(Source::Line(line));
+                        }
+                        line += 1;
+                        blank = true;
+                    } else if !b.is_ascii_whitespace() {
+                        blank = false;
+                    }
                 }
+                if out.len() > MAX_HOSTS {
+                    return Err(too_many());
+                }
+            }
+            if !blank {
+                out.push(Source::Line(line));
             }
             Ok(out)
         }
     }
+}
+
+/// The most snapshots one run reads (the list of their places is the one
+/// thing that grows with the fleet: 10 M places are about 400 MB).
+pub const MAX_HOSTS: usize = 10_000_000;
+
+fn too_many() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("more than {MAX_HOSTS} snapshots; shard the fleet"),
+    )
 }
 
 /// Reads the snapshots at `sources` in order, `workers` at a time, and
@@ -213,7 +262,7 @@ fn each(
                         f(&s, parse(&s, &line));
                     });
                 }
-                let read = std::fs::File::open(file).map(BufReader::new);
+                let read = crate::fsutil::open_input(file).map(BufReader::new);
                 if let Ok(mut r) = read {
                     let mut n = 0usize;
                     loop {
@@ -224,11 +273,16 @@ fn each(
                             Ok(0) | Err(_) => break,
                             Ok(_) if line.iter().all(u8::is_ascii_whitespace) => continue,
                             Ok(_) if line.len() as u64 > MAX_LINE => {
+                                drop(line);
                                 f(
                                     &Source::Line(n),
                                     Err(format!("line longer than {MAX_LINE} bytes")),
                                 );
-                                break;
+                                // Skip the rest of the line, a block at a
+                                // time, and go on with the next one.
+                                if skip_line(&mut r).is_err() {
+                                    break;
+                                }
                             }
                             Ok(_) => {
                                 if tx.send((Source::Line(n), line)).is_err() {
@@ -341,22 +395,10 @@ fn judge(
     crate::diff::indicators::check(s, &mut f);
     findings::sort(&mut f);
     let host = profile::host_id(s, name);
-    let baseline_findings = opts.baselines.as_ref().and_then(|dir| {
-        let p = dir.join(format!("{host}.json"));
-        let bytes = snapshot::read_bytes(&p).ok()?;
-        let pname = p.display().to_string();
-        let (reference, base) = if crate::baseline::is_baseline(&bytes) {
-            let b = crate::baseline::parse(&bytes, &pname).ok()?;
-            (b.reference.clone(), Some(b))
-        } else {
-            (snapshot::parse(&bytes, &pname).ok()?, None)
-        };
-        let mut r = crate::diff::diff(&pname, &reference, name, s);
-        if let Some(b) = &base {
-            crate::baseline::apply(b, &mut r);
-        }
-        Some(r.findings)
-    });
+    let baseline_findings = opts
+        .baselines
+        .as_ref()
+        .map(|dir| host_baseline(dir, &host, name, s, opts));
     let mut all = f.clone();
     all.extend(baseline_findings.iter().flatten().cloned());
     HostRecord {
@@ -373,13 +415,115 @@ fn judge(
     }
 }
 
-/// Spools a stream (stdin) into a temporary file, removed when dropped,
-/// so that it can be read twice.
-pub fn spool(mut r: impl Read) -> std::io::Result<tempfile::NamedTempFile> {
-    let mut f = tempfile::Builder::new()
+/// True when a host id can name a file in the baselines directory: the
+/// host chooses its own id, so `../x` or `a/b` must never be joined to it.
+pub fn valid_host_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'))
+}
+
+/// Diffs a host against `DIR/<host id>.json`. A host with no usable
+/// baseline (an id that cannot name a file, no file, a file that does not
+/// parse, is unsigned with allowed signers given, or is of another
+/// machine) gets one high finding saying so: with `--baselines`, a host
+/// must not escape its baseline by choosing an id.
+fn host_baseline(
+    dir: &std::path::Path,
+    host: &str,
+    name: &str,
+    s: &Snapshot,
+    opts: &Options,
+) -> Vec<Finding> {
+    let refuse = |why: String| {
+        vec![Finding::new(
+            "baseline.missing",
+            findings::Category::Baseline,
+            findings::Severity::High,
+            format!("no baseline to judge this host against: {why}"),
+            serde_json::json!({"host": host, "baselines": dir.display().to_string()}),
+        )
+        .about(host.to_string())]
+    };
+    if !valid_host_id(host) {
+        return refuse(format!(
+            "its host id {host:?} cannot name a baseline file (only letters, digits, '.', '_', '-', ':'; no leading '.')"
+        ));
+    }
+    let p = dir.join(format!("{host}.json"));
+    let l = match crate::baseline::load(&p, opts.allowed_signers.as_deref()) {
+        Ok(l) => l,
+        Err(e) => return refuse(e.to_string()),
+    };
+    if !opts.allow_other_machine {
+        if let Err(e) = crate::baseline::check_same_machine(&l, s) {
+            return refuse(e.to_string());
+        }
+    }
+    crate::baseline::diff_against(&l, name, s).findings
+}
+
+/// Reads up to and including the next line feed, without keeping it.
+fn skip_line(r: &mut impl BufRead) -> std::io::Result<()> {
+    loop {
+        let (done, used) = {
+            let b = r.fill_buf()?;
+            if b.is_empty() {
+                return Ok(());
+            }
+            match b.iter().position(|&x| x == b'\n') {
+                Some(i) => (true, i + 1),
+                None => (false, b.len()),
+            }
+        };
+        r.consume(used);
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+/// The default cap on a spooled stdin ([`spool`]): 64 GiB, far above a
+/// fleet's JSON lines and far below an endless stream filling the disk.
+pub const MAX_SPOOL: u64 = 64 << 30;
+
+/// Spools a stream (stdin) into a temporary file, so that it can be read
+/// twice: at most `max` bytes (more is an error, and the file is removed),
+/// removed when dropped and, through the signal handler, on SIGINT and
+/// SIGTERM.
+pub fn spool(r: impl Read, max: u64) -> std::io::Result<Spool> {
+    let f = tempfile::Builder::new()
         .prefix("bootaudit-fleet-")
         .suffix(".jsonl")
         .tempfile()?;
-    std::io::copy(&mut r, &mut f)?;
-    Ok(f)
+    crate::fsutil::register_temporary(f.path());
+    let s = Spool(f);
+    let mut f = &s.0;
+    let n = std::io::copy(&mut r.take(max.saturating_add(1)), &mut f)?;
+    if n > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("more than {max} bytes; raise --max-stdin or give a file"),
+        ));
+    }
+    Ok(s)
+}
+
+/// A spooled stream: a temporary file removed when this is dropped.
+pub struct Spool(tempfile::NamedTempFile);
+
+impl Spool {
+    /// The temporary file.
+    pub fn path(&self) -> &std::path::Path {
+        self.0.path()
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        crate::fsutil::forget_temporary(self.0.path());
+    }
 }
