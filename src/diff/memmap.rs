@@ -93,6 +93,53 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
     map_key(b, f);
 }
 
+/// Region findings of one rule listed one by one; past this many, the rest
+/// are counted in one last finding of that rule. No real map moves more
+/// than a few dozen regions; a crafted one with a million would otherwise
+/// cost a finding (and its evidence) each.
+pub const MAX_REGION_FINDINGS: usize = 256;
+
+/// Region findings, at most [`MAX_REGION_FINDINGS`] per rule.
+struct Capped<'a> {
+    f: &'a mut Vec<Finding>,
+    /// Per rule: listed, and (omitted, worst severity, explainers).
+    counts: BTreeMap<&'static str, (usize, usize, Severity, Explainers)>,
+}
+
+impl Capped<'_> {
+    fn push(&mut self, x: Finding) {
+        let c = self
+            .counts
+            .entry(x.rule)
+            .or_insert((0, 0, Severity::Info, x.explainable_by));
+        if c.0 < MAX_REGION_FINDINGS {
+            c.0 += 1;
+            self.f.push(x);
+        } else {
+            c.1 += 1;
+            c.2 = c.2.max(x.severity);
+        }
+    }
+
+    fn finish(self) {
+        for (rule, (_, omitted, sev, ex)) in self.counts {
+            if omitted > 0 {
+                self.f.push(
+                    Finding::new(
+                        rule,
+                        Category::MemoryMap,
+                        sev,
+                        format!("and {omitted} more regions like the {MAX_REGION_FINDINGS} listed (not listed one by one)"),
+                        json!({"omitted": omitted}),
+                    )
+                    .about("more")
+                    .explainable(ex),
+                );
+            }
+        }
+    }
+}
+
 /// One map against the same kind of map. `totals`: also compare the amount
 /// of RAM and of churning memory (not for a runtime-only map).
 fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, ctx: &mut Context) {
@@ -162,14 +209,19 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
         ram_change: true,
         ..Default::default()
     };
+    let mut f = Capped {
+        f,
+        counts: BTreeMap::new(),
+    };
     // Regions that kept their type and size but not their address: when
     // the amount of RAM changes, the firmware's top-of-memory allocations
     // all shift together. Paired here (in address order within each
     // (type, pages) class), they are "moved", not "added" and "removed".
-    let mut gone: BTreeMap<(u32, u64), Vec<&MemoryDescriptor>> = BTreeMap::new();
+    let mut gone: BTreeMap<(u32, u64), std::collections::VecDeque<&MemoryDescriptor>> =
+        BTreeMap::new();
     for (k, d) in &pa {
         if !pb.contains_key(k) {
-            gone.entry((d.ty, d.pages)).or_default().push(d);
+            gone.entry((d.ty, d.pages)).or_default().push_back(d);
         }
     }
     let mut moved_from: BTreeMap<(u32, u64), &MemoryDescriptor> = BTreeMap::new();
@@ -177,10 +229,10 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
         if pa.contains_key(k) {
             continue;
         }
-        if let Some(v) = gone.get_mut(&(d.ty, d.pages)) {
-            if !v.is_empty() {
-                moved_from.insert(*k, v.remove(0));
-            }
+        // Oldest first, in O(1): a million regions of one class pair in
+        // linear time, not quadratic.
+        if let Some(o) = gone.get_mut(&(d.ty, d.pages)).and_then(|v| v.pop_front()) {
+            moved_from.insert(*k, o);
         }
     }
     for (k, d) in &pb {
@@ -273,6 +325,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
             );
         }
     }
+    f.finish();
 }
 
 /// The quiet-window MapKey evidence, as the collector recorded it.
