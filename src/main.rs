@@ -66,6 +66,15 @@ enum Command {
         /// Exit 1 when an unexplained finding at or above this severity exists.
         #[arg(long, value_enum, default_value = "high")]
         fail_on: bootaudit::findings::Severity,
+        /// Require the baseline to carry a valid SSH signature (BASELINE.sig)
+        /// by a key this allowed-signers file lists (ssh-keygen -Y format);
+        /// an unsigned or wrongly signed baseline is refused (exit 2).
+        #[arg(long, value_name = "FILE")]
+        allowed_signers: Option<PathBuf>,
+        /// Compare even when the baseline's SMBIOS system identity is that
+        /// of another machine (refused by default, exit 2).
+        #[arg(long)]
+        allow_other_machine: bool,
     },
     /// Gather a snapshot on this running Linux host (sysfs, securityfs,
     /// efivarfs): ACPI tables, memory maps, the TPM event log and PCRs,
@@ -113,6 +122,10 @@ enum Command {
         /// The nonce the verifier gave to `collect --quote`, hex.
         #[arg(long, value_name = "HEX", value_parser = parse_nonce)]
         nonce: Nonce,
+        /// Require the quote to cover only these PCRs (by default: every
+        /// PCR the snapshot records and the log extends).
+        #[arg(long = "pcrs", value_name = "N", value_delimiter = ',', num_args = 1.., value_parser = clap::value_parser!(u32).range(0..24))]
+        pcrs: Vec<u32>,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
@@ -166,6 +179,18 @@ enum Command {
         /// Worker threads (default: the machine's cores).
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
         workers: Option<u16>,
+        /// Require every per-host baseline to be signed by a key this
+        /// allowed-signers file lists (a host whose baseline is not is
+        /// reported with `baseline.missing`).
+        #[arg(long, value_name = "FILE", requires = "baselines")]
+        allowed_signers: Option<PathBuf>,
+        /// Judge hosts even against baselines of other machines.
+        #[arg(long, requires = "baselines")]
+        allow_other_machine: bool,
+        /// With `-`, the most bytes read from stdin (it is spooled to a
+        /// temporary file, read twice).
+        #[arg(long, value_name = "BYTES", default_value_t = bootaudit::fleet::MAX_SPOOL)]
+        max_stdin: u64,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish,
     /// powershell) for bootaudit on stdout.
@@ -211,6 +236,10 @@ enum BaselineCmd {
         /// Where to write the baseline (atomically).
         #[arg(short, long)]
         out: PathBuf,
+        /// Sign the baseline with this OpenSSH private key (unencrypted),
+        /// writing OUT.sig beside it, for `diff --allowed-signers`.
+        #[arg(long, value_name = "KEY")]
+        sign_key: Option<PathBuf>,
     },
     /// Accept findings (a rule id, or rule:subject as `diff --format json`
     /// shows them) so that later diffs show them as explained.
@@ -229,15 +258,27 @@ enum BaselineCmd {
         /// Where to write the amended baseline (atomically).
         #[arg(short, long)]
         out: PathBuf,
+        /// Sign the amended baseline with this OpenSSH private key,
+        /// writing OUT.sig beside it.
+        #[arg(long, value_name = "KEY")]
+        sign_key: Option<PathBuf>,
+        /// Require the baseline being amended to be signed by one of these
+        /// allowed signers.
+        #[arg(long, value_name = "FILE")]
+        allowed_signers: Option<PathBuf>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = bootaudit::fsutil::remove_temporaries_on_signals() {
+        eprintln!("bootaudit: warning: no signal handler ({e}); temporaries stay after Ctrl-C");
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("bootaudit: error: {e:#}");
+            let msg = format!("{e:#}");
+            eprintln!("bootaudit: error: {}", render::escape::terminal(&msg));
             ExitCode::from(2)
         }
     }
@@ -253,19 +294,21 @@ fn quiet_pipe(r: std::io::Result<()>) -> anyhow::Result<()> {
 
 fn run_fleet(
     input: PathBuf,
-    baselines: Option<PathBuf>,
+    opts: bootaudit::fleet::Options,
     format: render::DiffFormat,
     output: Option<PathBuf>,
     fail_on: bootaudit::findings::Severity,
-    outlier_share: f64,
-    workers: Option<usize>,
+    max_stdin: u64,
 ) -> anyhow::Result<ExitCode> {
     use bootaudit::fleet;
     use render::DiffFormat;
     use std::io::IsTerminal;
     // stdin is spooled to a file: the analysis reads its input twice.
     let spooled = if input.as_os_str() == "-" {
-        Some(fleet::spool(std::io::stdin().lock()).map_err(|e| anyhow::anyhow!("stdin: {e}"))?)
+        Some(
+            fleet::spool(std::io::stdin().lock(), max_stdin)
+                .map_err(|e| anyhow::anyhow!("stdin: {e}"))?,
+        )
     } else {
         None
     };
@@ -274,18 +317,19 @@ fn run_fleet(
             path: s.path().to_path_buf(),
             name: "-".into(),
         },
-        None if input.is_dir() => fleet::Input::Dir(input.clone()),
-        None if input.is_file() => fleet::Input::Lines {
-            path: input.clone(),
-            name: input.display().to_string(),
+        None => match std::fs::symlink_metadata(&input) {
+            Ok(m) if m.is_dir() => fleet::Input::Dir(input.clone()),
+            Ok(m) if m.is_file() => fleet::Input::Lines {
+                path: input.clone(),
+                name: input.display().to_string(),
+            },
+            Ok(m) => anyhow::bail!(
+                "{}: {}, neither a directory nor a regular file",
+                input.display(),
+                bootaudit::fsutil::kind_of(&m.file_type())
+            ),
+            Err(e) => anyhow::bail!("{}: {e}", input.display()),
         },
-        None => anyhow::bail!("{}: no such directory or file", input.display()),
-    };
-    let opts = fleet::Options {
-        outlier_share,
-        baselines,
-        workers: workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
     };
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = indicatif::ProgressBar::new(0);
@@ -303,6 +347,7 @@ fn run_fleet(
     };
     // JSON lines go out as they are made (to stdout, or to a temporary file
     // renamed into place at the end); table and HTML keep the outliers.
+    let output = output.filter(|p| p.as_os_str() != "-");
     let mut file = match (&output, format) {
         (Some(p), DiffFormat::Json) => {
             Some(bootaudit::fsutil::AtomicFile::create(p).map_err(cannot_write(p))?)
@@ -360,7 +405,8 @@ fn run_fleet(
             let text = if format == DiffFormat::Html {
                 render::html::fleet(&summary, &outliers, fail_on)
             } else {
-                render::fleet::table(&summary, &outliers, fail_on)
+                render::escape::terminal(&render::fleet::table(&summary, &outliers, fail_on))
+                    .into_owned()
             };
             deliver(output.as_deref(), text.as_bytes())?;
         }
@@ -398,8 +444,11 @@ fn parse_nonce(s: &str) -> Result<Nonce, String> {
     Ok(Nonce(b))
 }
 
+/// Prints text for a person: everything the judged machine wrote into it
+/// (names, descriptions, paths) has its control and bidi characters
+/// escaped first.
 fn emit(s: &str) -> anyhow::Result<()> {
-    emit_bytes(s.as_bytes())
+    emit_bytes(render::escape::terminal(s).as_bytes())
 }
 
 fn emit_bytes(b: &[u8]) -> anyhow::Result<()> {
@@ -418,8 +467,9 @@ fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// A report goes to `-o FILE` (atomically) or to stdout.
+/// `-o -` is stdout.
 fn deliver(output: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
-    match output {
+    match output.filter(|p| p.as_os_str() != "-") {
         Some(p) => write_file(p, bytes),
         None => emit_bytes(bytes),
     }
@@ -456,7 +506,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 actual.as_ref().map(|(d, v)| (d.clone(), v)),
             );
             match format {
-                Format::Table => emit(&render::eventlog::table(&r))?,
+                Format::Table => {
+                    let mut out =
+                        std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
+                    quiet_pipe(
+                        render::eventlog::write_table(&r, &mut out).and_then(|_| out.flush()),
+                    )?;
+                }
                 Format::Json => emit_json(&r)?,
             }
             Ok(if r.ok {
@@ -471,25 +527,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             output,
             fail_on,
+            allowed_signers,
+            allow_other_machine,
         } => {
-            let left = bootaudit::snapshot::read_bytes(&baseline)?;
-            let name = baseline.display().to_string();
-            let base = if bootaudit::baseline::is_baseline(&left) {
-                Some(bootaudit::baseline::parse(&left, &name)?)
-            } else {
-                None
-            };
-            let a = match &base {
-                Some(b) => b.reference.clone(),
-                None => bootaudit::snapshot::parse(&left, &name)?,
-            };
+            let allowed = allowed_signers
+                .as_deref()
+                .map(bootaudit::signing::read_allowed_signers)
+                .transpose()?;
+            let l = bootaudit::baseline::load(&baseline, allowed.as_deref())?;
             let b = bootaudit::snapshot::read_file(&current)?;
-            let mut r = bootaudit::diff::diff(&name, &a, &current.display().to_string(), &b);
-            if let Some(base) = &base {
-                bootaudit::baseline::apply(base, &mut r);
+            if !allow_other_machine {
+                bootaudit::baseline::check_same_machine(&l, &b)?;
             }
+            let r = bootaudit::baseline::diff_against(&l, &current.display().to_string(), &b);
             let text = match format {
-                render::DiffFormat::Table => render::diff::table(&r),
+                render::DiffFormat::Table => {
+                    render::escape::terminal(&render::diff::table(&r)).into_owned()
+                }
                 render::DiffFormat::Json => {
                     let mut v = Vec::new();
                     render::json_to(&r, &mut v)?;
@@ -504,7 +558,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Baseline(BaselineCmd::Create { snapshots, out }) => {
+        Command::Baseline(BaselineCmd::Create {
+            snapshots,
+            out,
+            sign_key,
+        }) => {
             let mut snaps = Vec::new();
             for p in &snapshots {
                 let bytes = bootaudit::snapshot::read_bytes(p)?;
@@ -513,7 +571,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let b = bootaudit::baseline::create(&snaps)
                 .ok_or_else(|| anyhow::anyhow!("no snapshot given"))?;
-            bootaudit::baseline::write(&b, &out).map_err(cannot_write(&out))?;
+            bootaudit::baseline::write(&b, &out, sign_key.as_deref())?;
             emit(&format!(
                 "{}: baseline of {} snapshots, {} varying findings learned\n",
                 out.display(),
@@ -528,14 +586,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             reason,
             by,
             out,
+            sign_key,
+            allowed_signers,
         }) => {
-            let bytes = bootaudit::snapshot::read_bytes(&baseline)?;
-            let b = bootaudit::baseline::parse(&bytes, &baseline.display().to_string())?;
+            let allowed = allowed_signers
+                .as_deref()
+                .map(bootaudit::signing::read_allowed_signers)
+                .transpose()?;
+            let l = bootaudit::baseline::load(&baseline, allowed.as_deref())?;
+            let b = l.baseline.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: a snapshot, not a baseline (make one with `baseline create`)",
+                    baseline.display()
+                )
+            })?;
             let by = by
                 .or_else(|| std::env::var("USER").ok())
                 .unwrap_or_else(|| "unknown".into());
             let b = bootaudit::baseline::accept(b, &findings, &reason, &by);
-            bootaudit::baseline::write(&b, &out).map_err(cannot_write(&out))?;
+            bootaudit::baseline::write(&b, &out, sign_key.as_deref())?;
             emit(&format!(
                 "{}: {} accepted findings\n",
                 out.display(),
@@ -622,10 +691,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             snapshot,
             ak_pub,
             nonce,
+            pcrs,
             format,
         } => {
             let s = bootaudit::snapshot::read_file(&snapshot)?;
-            let ak = std::fs::read(&ak_pub)
+            let ak = bootaudit::fsutil::read_input(&ak_pub, 1 << 16)
                 .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", ak_pub.display()))?;
             let r = bootaudit::quote::verify_snapshot(
                 &snapshot.display().to_string(),
@@ -633,6 +703,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &ak,
                 &ak_pub.display().to_string(),
                 &nonce.0,
+                &pcrs,
             )?;
             match format {
                 Format::Table => emit(&render::quote::table(&r))?,
@@ -652,27 +723,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             fail_on,
             outlier_share,
             workers,
-        } => run_fleet(
-            input,
-            baselines,
-            format,
-            output,
-            fail_on,
-            outlier_share,
-            workers.map(usize::from),
-        ),
+            max_stdin,
+            allowed_signers,
+            allow_other_machine,
+        } => {
+            let opts = bootaudit::fleet::Options {
+                outlier_share,
+                baselines,
+                allowed_signers: allowed_signers
+                    .as_deref()
+                    .map(bootaudit::signing::read_allowed_signers)
+                    .transpose()?,
+                allow_other_machine,
+                workers: workers
+                    .map(usize::from)
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+            };
+            run_fleet(input, opts, format, output, fail_on, max_stdin)
+        }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut cmd, "bootaudit", &mut out);
-            emit(&String::from_utf8_lossy(&out))?;
+            emit_bytes(&out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {
             let cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();
             clap_mangen::Man::new(cmd).render(&mut out)?;
-            emit(&String::from_utf8_lossy(&out))?;
+            emit_bytes(&out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Ingest { esp, out, format } => {

@@ -7,24 +7,7 @@
 mod common;
 
 use bootaudit::eventlog::{check, parse, replay, report};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-
-struct Counting;
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let now = CURRENT.fetch_add(l.size(), Relaxed) + l.size();
-        PEAK.fetch_max(now, Relaxed);
-        System.alloc(l)
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        CURRENT.fetch_sub(l.size(), Relaxed);
-        System.dealloc(p, l)
-    }
-}
+use common::counting::Counting;
 
 #[global_allocator]
 static A: Counting = Counting;
@@ -72,8 +55,7 @@ fn mutate(rng: &mut common::Rng, src: &[u8]) -> Vec<u8> {
 }
 
 fn run(input: &[u8]) -> (bool, usize) {
-    let base = CURRENT.load(Relaxed);
-    PEAK.store(base, Relaxed);
+    let base = common::counting::start();
     let ok = match parse(input) {
         Ok(log) => {
             let r = replay::replay(&log);
@@ -95,7 +77,7 @@ fn run(input: &[u8]) -> (bool, usize) {
             false
         }
     };
-    (ok, PEAK.load(Relaxed) - base)
+    (ok, common::counting::peak_since(base))
 }
 
 #[test]

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod chromium;
+pub mod counting;
 pub mod fleet;
 pub mod optionrom;
 

@@ -1,0 +1,181 @@
+//! Peak memory under the size caps, for the input shapes that cost the most
+//! per byte: a log of minimal events, a snapshot of tiny values, a JSON-lines
+//! file that is one line, a diff of many moved regions. The bound is the
+//! project's: at most 8 times the input plus 64 MiB; the logs are held to 8
+//! times their size plus 1 MiB. The allocator below counts every byte;
+//! this file holds a single test so that nothing else allocates while it
+//! measures. (Full-size figures: bench/hostile.sh.)
+
+mod common;
+
+use bootaudit::eventlog::{parse, report};
+use common::counting::{peak_of, Counting};
+
+#[global_allocator]
+static A: Counting = Counting;
+
+const MIB: usize = 1 << 20;
+
+/// A crypto-agile header declaring SHA-1 and SHA-256.
+fn header() -> Vec<u8> {
+    let mut d = b"Spec ID Event03\0".to_vec();
+    d.extend(0u32.to_le_bytes());
+    d.extend([0, 2, 0, 2]);
+    d.extend(2u32.to_le_bytes());
+    d.extend([4, 0, 20, 0, 0x0b, 0, 32, 0]);
+    d.push(0);
+    let mut v = 0u32.to_le_bytes().to_vec();
+    v.extend(3u32.to_le_bytes());
+    v.extend([0u8; 20]);
+    v.extend((d.len() as u32).to_le_bytes());
+    v.extend(d);
+    v
+}
+
+/// The whole `eventlog` pipeline on `log`: parse, build, JSON and table
+/// written to a sink, as the CLI streams them.
+fn eventlog_pipeline(log: &[u8]) -> bool {
+    let l = parse(log).expect("parses");
+    let r = report::build("big", &l, &[], None);
+    serde_json::to_writer(std::io::sink(), &r).unwrap();
+    bootaudit::render::eventlog::write_table(&r, &mut std::io::sink()).unwrap();
+    r.ok
+}
+
+#[test]
+fn peak_memory_stays_within_the_bounds() {
+    // 1. 4 MiB of minimal events (16 bytes each, no digests): the events
+    //    are findings, and the report streams.
+    let mut log = header();
+    while log.len() < 4 * MIB {
+        log.extend(7u32.to_le_bytes());
+        log.extend(0x8000_0007u32.to_le_bytes());
+        log.extend(0u32.to_le_bytes()); // no digests
+        log.extend(0u32.to_le_bytes()); // no data
+    }
+    let (ok, peak) = peak_of(|| eventlog_pipeline(&log));
+    assert!(!ok, "events without digests are findings");
+    eprintln!(
+        "minimal events: {:.2}x the input",
+        peak as f64 / log.len() as f64
+    );
+    assert!(
+        peak <= 8 * log.len() + MIB,
+        "minimal events: peak {peak} for {} bytes",
+        log.len()
+    );
+    // 2. The same size of minimal separators with both digests, wrong.
+    let mut log = header();
+    while log.len() < 4 * MIB {
+        log.extend(0u32.to_le_bytes());
+        log.extend(4u32.to_le_bytes());
+        log.extend(2u32.to_le_bytes());
+        log.extend(4u16.to_le_bytes());
+        log.extend([1u8; 20]);
+        log.extend(0x0bu16.to_le_bytes());
+        log.extend([1u8; 32]);
+        log.extend(0u32.to_le_bytes());
+    }
+    let (ok, peak) = peak_of(|| eventlog_pipeline(&log));
+    assert!(!ok, "every digest is wrong");
+    eprintln!(
+        "mismatching events: {:.2}x the input",
+        peak as f64 / log.len() as f64
+    );
+    assert!(
+        peak <= 8 * log.len() + MIB,
+        "mismatching events: peak {peak} for {} bytes",
+        log.len()
+    );
+
+    // 3. A snapshot of tiny values: 300,000 error records (three JSON values
+    //    each, under the one-million cap) through parse and show.
+    let mut doc = String::from(
+        r#"{"format":"bootaudit-snapshot/1","source":{"kind":"x","version":"1"},"errors":["#,
+    );
+    for i in 0..300_000 {
+        if i > 0 {
+            doc.push(',');
+        }
+        doc.push_str(r#"{"part":"a","what":"b"}"#);
+    }
+    doc.push_str("]}");
+    let (n, peak) = peak_of(|| {
+        let s = bootaudit::snapshot::parse(doc.as_bytes(), "tiny.json").unwrap();
+        let r = bootaudit::show::build("tiny.json", &s);
+        let t = bootaudit::render::show::table(&r);
+        s.errors.len() + t.len() / usize::MAX
+    });
+    assert_eq!(n, 300_000);
+    eprintln!(
+        "tiny values: {:.2}x the input",
+        peak as f64 / doc.len() as f64
+    );
+    assert!(
+        peak <= 8 * doc.len() + 64 * MIB,
+        "tiny values: peak {peak} for {} bytes",
+        doc.len()
+    );
+    // Past the cap: refused, at the cost of the scan only.
+    for _ in 0..40_000 {
+        doc.insert_str(doc.len() - 2, r#",{"part":"a","what":"b"}"#);
+    }
+    let (e, peak) = peak_of(|| bootaudit::snapshot::parse(doc.as_bytes(), "tiny.json").err());
+    let e = e.expect("over the value cap").to_string();
+    assert!(e.contains("more than 1000000 JSON values"), "{e}");
+    assert!(peak < MIB, "refusing costs nothing: {peak}");
+
+    // 4. A JSON-lines file that is one 64 MiB line: listing it costs a
+    //    fixed buffer, not the line.
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("one.jsonl");
+    std::fs::write(&p, vec![b'x'; 64 * MIB]).unwrap();
+    let input = bootaudit::fleet::Input::Lines {
+        path: p.clone(),
+        name: "one.jsonl".into(),
+    };
+    let (srcs, peak) = peak_of(|| bootaudit::fleet::sources(&input).unwrap().len());
+    assert_eq!(srcs, 1);
+    assert!(peak < MIB, "listing one long line: peak {peak}");
+
+    // 5. A diff of two maps of 100,000 runtime regions each, every one
+    //    moved: paired in linear time, and the findings capped.
+    let snap = |shift: u64| {
+        let mut s = String::from(
+            r#"{"format":"bootaudit-snapshot/1","source":{"kind":"efi-collector","version":"1"},"memory_maps":[{"label":"entry","map_key":1,"descriptor_size":48,"descriptor_version":1,"descriptors":["#,
+        );
+        for i in 0..100_000u64 {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&format!(
+                r#"{{"type":6,"physical_start":{},"virtual_start":0,"pages":1,"attributes":0}}"#,
+                (i * 2 + shift) * 4096
+            ));
+        }
+        s.push_str("]}]}");
+        s
+    };
+    let (a, b) = (snap(0), snap(1));
+    let (n, peak) = peak_of(|| {
+        let sa = bootaudit::snapshot::parse(a.as_bytes(), "a.json").unwrap();
+        let sb = bootaudit::snapshot::parse(b.as_bytes(), "b.json").unwrap();
+        let r = bootaudit::diff::diff("a.json", &sa, "b.json", &sb);
+        let mut out = Vec::new();
+        bootaudit::render::json_to(&r, &mut out).unwrap();
+        r.findings
+            .iter()
+            .filter(|f| f.rule == "memory-map.region.moved")
+            .count()
+    });
+    assert_eq!(n, bootaudit::diff::MAX_REGION_FINDINGS + 1);
+    let input = a.len() + b.len();
+    eprintln!(
+        "moved regions: {:.2}x the input",
+        peak as f64 / input as f64
+    );
+    assert!(
+        peak <= 8 * input + 64 * MIB,
+        "moved regions: peak {peak} for {input} bytes"
+    );
+}
