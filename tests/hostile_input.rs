@@ -104,6 +104,25 @@ fn strings_from_the_judged_machine_are_escaped_in_tables_and_exact_in_json() {
         ),
         ("fleet", vec![os("fleet"), d.path().as_os_str()]),
     ];
+    // A file name on the ESP (ingest lists it).
+    let esp = d.path().join("esp/bootaudit");
+    std::fs::create_dir_all(&esp).unwrap();
+    std::fs::copy(
+        fixture("collector/snap-0000.json"),
+        esp.join(format!("snap-{}.json", EVIL.replace(['\0', '/'], ""))),
+    )
+    .unwrap();
+    let (esp_root, ingested) = (d.path().join("esp"), d.path().join("ingested"));
+    let mut cases = cases;
+    cases.push((
+        "ingest",
+        vec![
+            os("ingest"),
+            esp_root.as_os_str(),
+            os("-o"),
+            ingested.as_os_str(),
+        ],
+    ));
     for (what, args) in &cases {
         let o = run(args);
         let out = text(&o.stdout);

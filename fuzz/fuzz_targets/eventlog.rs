@@ -1,6 +1,7 @@
 //! Fuzz target for the event-log parser and everything downstream of it:
 //! decoding, replay, digest checks and the report. Seed the corpus with the
-//! shared fixtures: `cargo fuzz run eventlog ../../shared/fixtures/eventlogs/*/`.
+//! shared fixtures and the hand-made regressions:
+//! `cargo fuzz run eventlog seeds/eventlog ../../shared/fixtures/eventlogs/*/`.
 #![no_main]
 
 use bootaudit::eventlog::{check, parse, replay, report};
@@ -13,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = check::check(&log);
             let rep = report::build("fuzz", &log, &[], Some(("self".into(), &r.banks)));
             let _ = serde_json::to_string(&rep);
+            let _ = bootaudit::render::eventlog::write_table(&rep, &mut std::io::sink());
         }
         Err(e) => {
             assert!(e.offset <= data.len());

@@ -5,6 +5,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(s) = bootaudit::snapshot::parse(data, "fuzz") {
-        let _ = bootaudit::show::build("fuzz", &s);
+        let r = bootaudit::show::build("fuzz", &s);
+        let _ = bootaudit::render::show::table(&r);
     }
 });

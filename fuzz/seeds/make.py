@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Writes the fuzz seeds: the hand-made attacks of the hostile-input tests
+(tests/hostile_input.rs builds the same at test time), as regression seeds
+for cargo-fuzz. Run from fuzz/: python3 seeds/make.py. Needs mkfs.fat and
+mtools for the FAT images."""
+import hashlib, json, os, struct, subprocess, tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+EVIL = "OK\x1b[2J\x1b]0;pwned\x07\x1b]8;;http://x\x1b\\\r\x08\u202eexe.txt\u2066\u009b"
+
+
+def out(target, name, data):
+    d = os.path.join(HERE, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def header():
+    d = b"Spec ID Event03\0" + struct.pack("<I", 0) + bytes([0, 2, 0, 2])
+    d += struct.pack("<I", 2) + bytes([4, 0, 20, 0, 0x0B, 0, 32, 0]) + b"\0"
+    return struct.pack("<II", 0, 3) + bytes(20) + struct.pack("<I", len(d)) + d
+
+
+def event(pcr, ty, data):
+    return (struct.pack("<IIIH", pcr, ty, 2, 4) + hashlib.sha1(data).digest()
+            + struct.pack("<H", 0x0B) + hashlib.sha256(data).digest()
+            + struct.pack("<I", len(data)) + data)
+
+
+def bare(pcr, ty, data):
+    return struct.pack("<III", pcr, ty, 0) + struct.pack("<I", len(data)) + data
+
+
+# Event logs: an event without digests; a log concatenated with itself; two
+# digests of one algorithm; a variable name that drives the terminal.
+log = header() + event(4, 0x80000007, b"Calling EFI Application") + bare(7, 0x80000007, b"evil") + event(7, 4, bytes(4))
+out("eventlog", "missing-digests.bin", log)
+out("eventlog", "concatenated.bin", log + log)
+dup = struct.pack("<IIIH", 7, 4, 2, 0x0B) + bytes(32) + struct.pack("<H", 0x0B) + bytes(32) + struct.pack("<I", 4) + bytes(4)
+out("eventlog", "duplicate-digest.bin", header() + dup)
+name = EVIL.encode("utf-16-le")
+var = b"a" * 16 + struct.pack("<QQ", len(name) // 2, 1) + name + b"\x01"
+out("eventlog", "evil-variable-name.bin", header() + event(7, 0x80000001, var))
+
+# Snapshots: evil strings everywhere, and an evil bank name.
+with open(os.path.join(ROOT, "fixtures/implant/implant.json")) as f:
+    s = json.load(f)
+s["identity"]["smbios"]["system_product"] = "prod" + EVIL
+for t in s["acpi"]["tables"]:
+    t["oem_id"] = "O" + EVIL
+for i in s["loaded_images"]:
+    i["device_path"] += "/" + EVIL
+small = {k: s[k] for k in ("format", "source", "identity", "acpi", "loaded_images")}
+out("snapshot", "evil-strings.json", json.dumps(small).encode())
+small["tpm"] = dict(s["tpm"], pcrs={"sha256" + EVIL: {}}, event_log="")
+out("snapshot", "evil-bank.json", json.dumps(small).encode())
+
+
+# FAT images (128 KiB): a subdirectory pointing back at its parent, a
+# directory chain looping into itself, a 1000 MiB file whose chain loops.
+def mtools(*a):
+    subprocess.run(a, check=True, env=dict(os.environ, MTOOLS_SKIP_CHECK="1"), capture_output=True)
+
+
+def image():
+    t = tempfile.mkdtemp()
+    img = os.path.join(t, "esp.img")
+    mtools("mkfs.fat", "-C", "-n", "ESP", img, "128")
+    mtools("mmd", "-i", img, "::/bootaudit", "::/bootaudit/sub")
+    big = os.path.join(t, "big.bin")
+    with open(big, "wb") as f:
+        f.write(b"\x07" * 3000)
+    mtools("mcopy", "-i", img, big, "::/bootaudit/big.bin")
+    with open(img, "rb") as f:
+        return bytearray(f.read())
+
+
+def entry(b, short):
+    return b.index(short)
+
+
+def cluster(b, at):
+    return struct.unpack_from("<H", b, at + 26)[0]
+
+
+def set_fat12(b, c, v):
+    fat_sectors = struct.unpack_from("<H", b, 22)[0]
+    for n in range(b[16]):
+        o = 512 + n * fat_sectors * 512 + c + c // 2
+        cur = struct.unpack_from("<H", b, o)[0]
+        new = (cur & 0xF000) | (v & 0xFFF) if c % 2 == 0 else (cur & 0x000F) | (v << 4)
+        struct.pack_into("<H", b, o, new)
+
+
+b = image()
+struct.pack_into("<H", b, entry(b, b"SUB        ") + 26, cluster(b, entry(b, b"BOOTAU~1   ")))
+out("esp_image", "back-pointing-subdirectory.img", bytes(b))
+b = image()
+c = cluster(b, entry(b, b"SUB        "))
+set_fat12(b, c, c)
+out("esp_image", "looping-directory.img", bytes(b))
+b = image()
+at = entry(b, b"BIG     BIN")
+struct.pack_into("<I", b, at + 28, 1000 << 20)
+set_fat12(b, cluster(b, at), cluster(b, at))
+out("esp_image", "huge-looping-file.img", bytes(b))
+
+# Firmware tables: the first byte chooses the shape (see the target).
+out("firmware_tables", "facp.bin", bytes([0]) + bytes(244))
+out("firmware_tables", "tpm2.bin", bytes([4]) + bytes(76))
+out("firmware_tables", "smbios3.bin", bytes([1]) + bytes([0, 24, 0, 0]) + b"\x01\x02Vendor\x00\x00" + bytes([127, 4, 0, 0, 0, 0]))
