@@ -34,6 +34,23 @@ impl Severity {
     }
 }
 
+impl Category {
+    /// The word used in JSON and tables.
+    pub fn word(self) -> &'static str {
+        match self {
+            Category::Firmware => "firmware",
+            Category::Acpi => "acpi",
+            Category::MemoryMap => "memory-map",
+            Category::Tpm => "tpm",
+            Category::SecureBoot => "secure-boot",
+            Category::BootEntries => "boot-entries",
+            Category::LoadedImages => "loaded-images",
+            Category::Identity => "identity",
+            Category::Baseline => "baseline",
+        }
+    }
+}
+
 /// What part of the boot chain a finding is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -96,18 +113,17 @@ pub struct Explainers {
 }
 
 impl Finding {
-    /// A new, unexplained finding.
+    /// A new, unexplained finding of a rule of the registry
+    /// ([`crate::rules`]), at the rule's severity.
     pub fn new(
-        rule: &'static str,
-        category: Category,
-        severity: Severity,
+        rule: &'static crate::rules::Rule,
         message: String,
         evidence: serde_json::Value,
     ) -> Finding {
         Finding {
-            rule,
-            category,
-            severity,
+            rule: rule.id,
+            category: rule.category,
+            severity: rule.severity,
             explained: false,
             explanation: None,
             message,
@@ -115,6 +131,13 @@ impl Finding {
             subject: String::new(),
             explainable_by: Explainers::default(),
         }
+    }
+
+    /// Sets the severity the case calls for, as a function of the registry
+    /// decides it (e.g. [`crate::rules::acpi_table_added`]).
+    pub fn at(mut self, severity: Severity) -> Finding {
+        self.severity = severity;
+        self
     }
 
     /// Sets what the finding is about.

@@ -25,6 +25,7 @@ pub mod pcrs;
 pub mod pe;
 pub mod quote;
 pub mod render;
+pub mod rules;
 pub mod show;
 pub mod signing;
 pub mod snapshot;

@@ -192,6 +192,14 @@ enum Command {
         #[arg(long, value_name = "BYTES", default_value_t = bootaudit::fleet::MAX_SPOOL)]
         max_stdin: u64,
     },
+    /// List every rule a finding can carry: its id, category, severity (and
+    /// how it varies), what may explain it, and what it means. For
+    /// suppressions, baseline acceptances and SIEM mappings.
+    Rules {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: render::RulesFormat,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish,
     /// powershell) for bootaudit on stdout.
     Completions {
@@ -740,6 +748,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
             };
             run_fleet(input, opts, format, output, fail_on, max_stdin)
+        }
+        Command::Rules { format } => {
+            let all = bootaudit::rules::ALL;
+            match format {
+                render::RulesFormat::Table => emit(&render::rules::table(all))?,
+                render::RulesFormat::Json => emit_json(&all)?,
+                render::RulesFormat::Markdown => emit(&render::rules::markdown(all))?,
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

@@ -5,7 +5,7 @@
 //! innocent explanation, except a RAM change that rewrote the table's
 //! memory-layout fields in place (same length).
 
-use crate::findings::{Category, Explainers, Finding, Severity};
+use crate::findings::{Explainers, Finding};
 use crate::snapshot::{AcpiTable, Snapshot};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -20,10 +20,6 @@ pub(crate) const POINTER_TABLES: &[&str] = &["XSDT", "RSDT", "FACP", "TPM2", "BG
 /// other tables, which are compared one by one (a new entry is a new
 /// table); the FACS is written at run time.
 pub(crate) const NEVER_BY_CONTENT: &[&str] = &["XSDT", "RSDT", "FACS"];
-/// Tables whose change under the same OEM revision nothing explains.
-const CRITICAL_CONTENT: &[&str] = &[
-    "DSDT", "SSDT", "FACP", "MCFG", "DMAR", "IVRS", "TPM2", "WSMT", "WPBT",
-];
 
 /// Whether two instances of a table differ in what they say: by the whole
 /// table's hash, or for tables full of addresses by the masked hash.
@@ -37,16 +33,6 @@ fn content_differs(x: &AcpiTable, y: &AcpiTable) -> bool {
     match (&x.content_sha256, &y.content_sha256) {
         (Some(a), Some(b)) => a != b,
         _ => false,
-    }
-}
-
-/// How much a table that was not there before weighs: a WPBT above all,
-/// then an SSDT (new AML), then any other.
-pub(crate) fn added_severity(signature: &str) -> Severity {
-    match signature {
-        "WPBT" => Severity::Critical,
-        "SSDT" => Severity::High,
-        _ => Severity::Medium,
     }
 }
 
@@ -91,7 +77,6 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
     for (k, tb) in &ib {
         let ta = ia.get(k).map(Vec::as_slice).unwrap_or(&[]);
         for t in tb.iter().skip(ta.len()) {
-            let sev = added_severity(&t.signature);
             let (why, ex) = match t.signature.as_str() {
                 "WPBT" => (
                     "a WPBT makes Windows run a firmware-supplied binary at every boot",
@@ -105,15 +90,14 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
             };
             f.push(
                 Finding::new(
-                    "acpi.table.added",
-                    Category::Acpi,
-                    sev,
+                    crate::rules::ACPI_TABLE_ADDED,
                     format!(
                         "new ACPI table {} ({} {}): {why}",
                         t.signature, t.oem_id, t.oem_table_id
                     ),
                     json!({"after": ev(t)}),
                 )
+                .at(crate::rules::acpi_table_added(&t.signature))
                 .about(format!("{} {}", t.signature, t.oem_table_id))
                 .explainable(ex),
             );
@@ -123,10 +107,11 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                 continue;
             }
             let same_rev = x.oem_revision == y.oem_revision;
-            let (sev, mut ex) = if same_rev && CRITICAL_CONTENT.contains(&y.signature.as_str()) {
-                (Severity::High, Explainers::default())
+            let sev = crate::rules::acpi_table_changed(&y.signature, same_rev);
+            let mut ex = if sev > crate::rules::ACPI_TABLE_CHANGED.severity {
+                Explainers::default()
             } else {
-                (Severity::Medium, fw)
+                fw
             };
             // Tables encode the memory layout in fixed-width fields (a
             // DSDT's PCI window starts above RAM): a RAM change rewrites
@@ -135,9 +120,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
             ex.ram_change = x.length == y.length;
             f.push(
                 Finding::new(
-                    "acpi.table.changed",
-                    Category::Acpi,
-                    sev,
+                    crate::rules::ACPI_TABLE_CHANGED,
                     format!(
                         "ACPI table {} ({}) changed{}",
                         y.signature,
@@ -150,6 +133,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                     ),
                     json!({"before": ev(x), "after": ev(y)}),
                 )
+                .at(sev)
                 .about(format!("{} {}", y.signature, y.oem_table_id))
                 .explainable(ex),
             );
@@ -158,22 +142,17 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
     for (k, ta) in &ia {
         let tb = ib.get(k).map(Vec::as_slice).unwrap_or(&[]);
         for t in ta.iter().skip(tb.len()) {
-            let sev = if ["DMAR", "IVRS", "TPM2", "WSMT", "TCPA"].contains(&t.signature.as_str()) {
-                Severity::High
-            } else {
-                Severity::Medium
-            };
+            let sev = crate::rules::acpi_table_removed(&t.signature);
             f.push(
                 Finding::new(
-                    "acpi.table.removed",
-                    Category::Acpi,
-                    sev,
+                    crate::rules::ACPI_TABLE_REMOVED,
                     format!(
                         "ACPI table {} ({} {}) is gone",
                         t.signature, t.oem_id, t.oem_table_id
                     ),
                     json!({"before": ev(t)}),
                 )
+                .at(sev)
                 .about(format!("{} {}", t.signature, t.oem_table_id))
                 .explainable(fw),
             );
@@ -182,10 +161,8 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
     if let Some(r) = b.acpi.as_ref().map(|x| &x.rsdp) {
         if !r.checksum_valid || r.extended_checksum_valid == Some(false) {
             f.push(Finding::new(
-                "acpi.rsdp.checksum",
-                Category::Acpi,
-                Severity::High,
-                "the RSDP's checksum is invalid: it was edited after the firmware built it".into(),
+ crate::rules::ACPI_RSDP_CHECKSUM,
+"the RSDP's checksum is invalid: it was edited after the firmware built it".into(),
                 json!({"after": {"address": r.address, "checksum_valid": r.checksum_valid, "extended_checksum_valid": r.extended_checksum_valid}}),
             ));
         }

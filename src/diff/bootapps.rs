@@ -6,7 +6,7 @@
 //! loaded from and whether that place is one of the ESP's known loaders.
 
 use crate::eventlog::{EventLog, HashAlg};
-use crate::findings::{Category, Finding, Severity};
+use crate::findings::Finding;
 use crate::snapshot::{self, Snapshot};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -126,49 +126,41 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
             let o = unmatched_before.remove(pos);
             f.push(
                 Finding::new(
-                    "boot-entries.boot-application.changed",
-                    Category::BootEntries,
-                    Severity::High,
-                    format!(
+ crate::rules::BOOT_APPLICATION_CHANGED,
+format!(
                         "the boot application at {} is another binary (Authenticode SHA-256 {} -> {})",
                         x.device_path, o.digest, x.digest
                     ),
                     json!({"before": ev(o), "after": ev(x)}),
                 )
-                .about(x.file.clone()),
+            .about(x.file.clone()),
             );
             continue;
         }
         let ran_before = before.iter().any(|o| o.file == x.file);
         let known = ran_before || known_loader(&x.file);
-        let (sev, why) = if known {
-            (Severity::High, "an extra run of a known loader's place")
+        let why = if known {
+            "an extra run of a known loader's place"
         } else {
-            (
-                Severity::Critical,
-                "outside the ESP's known loaders and what the baseline ran",
-            )
+            "outside the ESP's known loaders and what the baseline ran"
         };
         f.push(
             Finding::new(
-                "boot-entries.boot-application.added",
-                Category::BootEntries,
-                sev,
+                crate::rules::BOOT_APPLICATION_ADDED,
                 format!(
                     "a boot application the baseline did not run: {} ({why})",
                     x.device_path
                 ),
                 json!({"after": ev(x), "known_loader": known}),
             )
+            .at(crate::rules::boot_application_added(known))
             .about(x.file.clone()),
         );
     }
     for o in unmatched_before {
         f.push(
             Finding::new(
-                "boot-entries.boot-application.removed",
-                Category::BootEntries,
-                Severity::Low,
+                crate::rules::BOOT_APPLICATION_REMOVED,
                 format!("the boot application {} no longer ran", o.device_path),
                 json!({"before": ev(o)}),
             )

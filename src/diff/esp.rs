@@ -4,7 +4,7 @@
 //! the known loaders' places), a removed one.
 
 use super::bootapps::known_loader;
-use crate::findings::{Category, Finding, Severity};
+use crate::findings::Finding;
 use crate::snapshot::{EspBinary, Snapshot};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -32,13 +32,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                 let known = known_loader(&as_file(&y.path));
                 f.push(
                     Finding::new(
-                        "esp.binary.added",
-                        Category::BootEntries,
-                        if known {
-                            Severity::Medium
-                        } else {
-                            Severity::High
-                        },
+                        crate::rules::ESP_BINARY_ADDED,
                         format!(
                             "new EFI binary on the ESP: {}{}",
                             y.path,
@@ -50,15 +44,14 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                         ),
                         json!({"after": ev(y)}),
                     )
+                    .at(crate::rules::esp_binary_added(known))
                     .about(y.path.clone()),
                 );
             }
             Some(x) if x.authenticode_sha256 != y.authenticode_sha256 || x.sha256 != y.sha256 => f
                 .push(
                     Finding::new(
-                        "esp.binary.changed",
-                        Category::BootEntries,
-                        Severity::High,
+                        crate::rules::ESP_BINARY_CHANGED,
                         format!(
                             "{} on the ESP is another binary (Authenticode {} -> {}{})",
                             y.path,
@@ -81,9 +74,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
         if !ib.contains_key(k) {
             f.push(
                 Finding::new(
-                    "esp.binary.removed",
-                    Category::BootEntries,
-                    Severity::Low,
+                    crate::rules::ESP_BINARY_REMOVED,
                     format!("{} is no longer on the ESP", x.path),
                     json!({"before": ev(x)}),
                 )

@@ -3,7 +3,7 @@
 //! finding of its own.
 
 use super::Context;
-use crate::findings::{Category, Finding, Severity};
+use crate::findings::Finding;
 use crate::snapshot::Snapshot;
 use serde_json::json;
 
@@ -54,10 +54,8 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
             fw_a.0, fw_a.1, fw_a.2, fw_a.3, fw_b.0, fw_b.1, fw_b.2, fw_b.3
         );
         f.push(Finding::new(
-            "identity.firmware.changed",
-            Category::Identity,
-            Severity::Info,
-            format!("firmware identity changed: {why}"),
+ crate::rules::IDENTITY_FIRMWARE_CHANGED,
+format!("firmware identity changed: {why}"),
             json!({"before": {"vendor": fw_a.0, "revision": fw_a.1, "bios_version": fw_a.2, "bios_release_date": fw_a.3},
                    "after": {"vendor": fw_b.0, "revision": fw_b.1, "bios_version": fw_b.2, "bios_release_date": fw_b.3}}),
         ));
@@ -73,10 +71,8 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
     };
     if plat(sa) != plat(sb) {
         f.push(Finding::new(
-            "identity.platform.changed",
-            Category::Identity,
-            Severity::Medium,
-            format!(
+ crate::rules::IDENTITY_PLATFORM_CHANGED,
+format!(
                 "platform identity changed: {} {} serial {:?} -> {} {} serial {:?} (another machine, or edited SMBIOS)",
                 sa.system_manufacturer, sa.system_product, sa.system_serial, sb.system_manufacturer, sb.system_product, sb.system_serial
             ),

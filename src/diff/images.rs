@@ -2,7 +2,7 @@
 //! before, under the same firmware version, is the LoJax signature; a new
 //! driver from a PCI option ROM is code a device brought into the firmware.
 
-use crate::findings::{Category, Explainers, Finding, Severity};
+use crate::findings::{Explainers, Finding};
 use crate::snapshot::{LoadedImage, Snapshot};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -43,10 +43,8 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
         match ia.get(p) {
             None if fv => f.push(
                 Finding::new(
-                    "loaded-images.firmware-driver.added",
-                    Category::LoadedImages,
-                    Severity::Critical,
-                    format!("firmware driver {p} is loaded now and was not before"),
+ crate::rules::LOADED_IMAGES_FIRMWARE_DRIVER_ADDED,
+format!("firmware driver {p} is loaded now and was not before"),
                     json!({"after": ev(i)}),
                 )
                 .about(*p)
@@ -58,20 +56,16 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
             // any OS (the MoonBounce-era "option ROM implant" route).
             None if is_option_rom(p) => f.push(
                 Finding::new(
-                    "loaded-images.option-rom.added",
-                    Category::LoadedImages,
-                    Severity::High,
-                    format!("option-ROM driver {p} is loaded now and was not before: code from a PCI device's ROM ran in the firmware"),
+ crate::rules::LOADED_IMAGES_OPTION_ROM_ADDED,
+format!("option-ROM driver {p} is loaded now and was not before: code from a PCI device's ROM ran in the firmware"),
                     json!({"after": ev(i)}),
                 )
                 .about(*p),
             ),
             None => f.push(
                 Finding::new(
-                    "loaded-images.image.added",
-                    Category::LoadedImages,
-                    Severity::High,
-                    format!("image {p} is loaded now and was not before"),
+ crate::rules::LOADED_IMAGES_IMAGE_ADDED,
+format!("image {p} is loaded now and was not before"),
                     json!({"after": ev(i)}),
                 )
                 .about(*p),
@@ -79,10 +73,8 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
             Some(o) if fv && (o.size_of_image != i.size_of_image || o.timestamp != i.timestamp) => {
                 f.push(
                     Finding::new(
-                        "loaded-images.firmware-driver.changed",
-                        Category::LoadedImages,
-                        Severity::High,
-                        format!("firmware driver {p} is a different build (size or timestamp)"),
+ crate::rules::LOADED_IMAGES_FIRMWARE_DRIVER_CHANGED,
+format!("firmware driver {p} is a different build (size or timestamp)"),
                         json!({"before": ev(o), "after": ev(i)}),
                     )
                     .about(*p)
@@ -95,10 +87,8 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
             {
                 f.push(
                     Finding::new(
-                        "loaded-images.option-rom.changed",
-                        Category::LoadedImages,
-                        Severity::High,
-                        format!("option-ROM driver {p} is a different build (size or timestamp): the device's ROM changed"),
+ crate::rules::LOADED_IMAGES_OPTION_ROM_CHANGED,
+format!("option-ROM driver {p} is a different build (size or timestamp): the device's ROM changed"),
                         json!({"before": ev(o), "after": ev(i)}),
                     )
                     .about(*p),
@@ -111,9 +101,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
         if !ib.contains_key(p) {
             f.push(
                 Finding::new(
-                    "loaded-images.image.removed",
-                    Category::LoadedImages,
-                    Severity::Low,
+                    crate::rules::LOADED_IMAGES_IMAGE_REMOVED,
                     format!("image {p} is no longer loaded"),
                     json!({"before": ev(i)}),
                 )

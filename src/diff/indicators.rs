@@ -5,7 +5,7 @@
 //! it. The rule file holds firmware-file GUIDs, the indicators a snapshot
 //! can show; published file hashes need the firmware image and are not here.
 
-use crate::findings::{Category, Finding, Severity};
+use crate::findings::Finding;
 use crate::snapshot::{self, Snapshot};
 use serde::Deserialize;
 use serde_json::json;
@@ -61,10 +61,8 @@ pub fn check(b: &Snapshot, f: &mut Vec<Finding>) {
         }
         f.push(
             Finding::new(
-                "indicator.match",
-                Category::LoadedImages,
-                Severity::Critical,
-                format!(
+ crate::rules::INDICATOR_MATCH,
+format!(
                     "known implant indicator: {} {} (FvFile {}) in {}",
                     i.implant,
                     i.component,

@@ -6,7 +6,7 @@
 
 use super::Context;
 use crate::collect::{FIRMWARE_MAP, RUNTIME_MAP};
-use crate::findings::{Category, Explainers, Finding, Severity};
+use crate::findings::{Explainers, Finding, Severity};
 use crate::snapshot::{memory_type_name, MemoryDescriptor, MemoryMap, Snapshot};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -15,17 +15,6 @@ use std::collections::BTreeMap;
 pub(crate) const PERSISTENT: &[u32] = &[0, 5, 6, 9, 10, 11, 12, 14];
 /// Types that churn.
 const CHURN: &[u32] = &[1, 2, 3, 4, 7];
-
-/// How much a new region of type `ty` weighs: runtime services code or
-/// data (memory that survives into the OS with firmware code in it) is
-/// critical, any other persistent region high.
-pub(crate) fn added_severity(ty: u32) -> Severity {
-    if matches!(ty, 5 | 6) {
-        Severity::Critical
-    } else {
-        Severity::High
-    }
-}
 
 /// The map taken at the collector's entry (or the first one).
 pub(super) fn entry(s: &Snapshot) -> Option<&MemoryMap> {
@@ -79,9 +68,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
     }
     if !compared && !a.memory_maps.is_empty() && !b.memory_maps.is_empty() {
         f.push(Finding::new(
-            "memory-map.not-comparable",
-            Category::MemoryMap,
-            Severity::Info,
+            crate::rules::MEMORY_MAP_NOT_COMPARABLE,
             format!(
                 "the memory maps were not compared: {} and {} record different views of memory",
                 a.source.kind, b.source.kind
@@ -111,7 +98,7 @@ impl Capped<'_> {
         let c = self
             .counts
             .entry(x.rule)
-            .or_insert((0, 0, Severity::Info, x.explainable_by));
+            .or_insert((0, 0, x.severity, x.explainable_by));
         if c.0 < MAX_REGION_FINDINGS {
             c.0 += 1;
             self.f.push(x);
@@ -124,14 +111,16 @@ impl Capped<'_> {
     fn finish(self) {
         for (rule, (_, omitted, sev, ex)) in self.counts {
             if omitted > 0 {
+                let Some(r) = crate::rules::by_id(rule) else {
+                    continue;
+                };
                 self.f.push(
                     Finding::new(
-                        rule,
-                        Category::MemoryMap,
-                        sev,
+                        r,
                         format!("and {omitted} more regions like the {MAX_REGION_FINDINGS} listed (not listed one by one)"),
                         json!({"omitted": omitted}),
                     )
+                    .at(sev)
                     .about("more")
                     .explainable(ex),
                 );
@@ -164,9 +153,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
         let why = format!("{} MiB -> {} MiB of RAM", ra / 256, rb / 256);
         ctx.ram_change = Some(why.clone());
         f.push(Finding::new(
-            "memory-map.ram.changed",
-            Category::MemoryMap,
-            Severity::Info,
+            crate::rules::MEMORY_MAP_RAM_CHANGED,
             format!("the amount of memory changed: {why}"),
             json!({"before_pages": ra, "after_pages": rb}),
         ));
@@ -175,9 +162,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
     if totals && ta != tb {
         f.push(
             Finding::new(
-                "memory-map.usable.changed",
-                Category::MemoryMap,
-                Severity::Low,
+                crate::rules::MEMORY_MAP_USABLE_CHANGED,
                 format!(
                     "usable memory (boot services, loader, conventional) changed: {} MiB -> {} MiB",
                     ta / 256,
@@ -239,9 +224,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
         if let Some(o) = moved_from.get(k) {
             f.push(
                 Finding::new(
-                    "memory-map.region.moved",
-                    Category::MemoryMap,
-                    Severity::Medium,
+                    crate::rules::MEMORY_MAP_REGION_MOVED,
                     format!(
                         "{} region of {} pages moved from {:#x} to {:#x}",
                         memory_type_name(d.ty),
@@ -263,9 +246,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
         match pa.get(k) {
             None => f.push(
                 Finding::new(
-                    "memory-map.region.added",
-                    Category::MemoryMap,
-                    added_severity(d.ty),
+                    crate::rules::MEMORY_MAP_REGION_ADDED,
                     format!(
                         "new {} region at {:#x} ({} pages): runtime memory survives into the OS",
                         memory_type_name(d.ty),
@@ -274,6 +255,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
                     ),
                     json!({"after": ev(d)}),
                 )
+                .at(crate::rules::memory_region_added(d.ty))
                 .about(region(d))
                 .explainable(if d.ty == 0 || d.ty == 11 {
                     ram
@@ -283,9 +265,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
             ),
             Some(o) if d.pages > o.pages => f.push(
                 Finding::new(
-                    "memory-map.region.grew",
-                    Category::MemoryMap,
-                    Severity::High,
+                    crate::rules::MEMORY_MAP_REGION_GREW,
                     format!(
                         "{} region at {:#x} grew from {} to {} pages",
                         memory_type_name(d.ty),
@@ -305,9 +285,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
         if !pb.contains_key(k) && !moved.contains(k) {
             f.push(
                 Finding::new(
-                    "memory-map.region.removed",
-                    Category::MemoryMap,
-                    Severity::Low,
+                    crate::rules::MEMORY_MAP_REGION_REMOVED,
                     format!(
                         "{} region at {:#x} ({} pages) is gone",
                         memory_type_name(d.ty),
@@ -333,10 +311,8 @@ fn map_key(b: &Snapshot, f: &mut Vec<Finding>) {
     if let Some(w) = &b.map_key_watch {
         if w.key_changes > 0 || !w.added.is_empty() || !w.removed.is_empty() {
             f.push(Finding::new(
-                "memory-map.mapkey.moved",
-                Category::MemoryMap,
-                Severity::High,
-                format!(
+ crate::rules::MEMORY_MAP_MAPKEY_MOVED,
+format!(
                     "the MapKey moved {} times in the quiet window ({} polls over {} ms) while the collector allocated nothing: somebody else allocates during boot",
                     w.key_changes,
                     w.polls,

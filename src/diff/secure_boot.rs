@@ -1,7 +1,7 @@
 //! Secure Boot state, key databases and boot entries.
 
 use super::Context;
-use crate::findings::{Category, Finding, Severity};
+use crate::findings::Finding;
 use crate::snapshot::{BootEntry, Snapshot};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -13,16 +13,12 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
     let before = f.len();
     match (sa.secure_boot, sb.secure_boot) {
         (Some(1), Some(x)) if x != 1 => f.push(Finding::new(
-            "secure-boot.disabled",
-            Category::SecureBoot,
-            Severity::Critical,
+            crate::rules::SECURE_BOOT_DISABLED,
             "Secure Boot was on and is off".into(),
             json!({"before": 1, "after": x}),
         )),
         (x, Some(1)) if x != Some(1) => f.push(Finding::new(
-            "secure-boot.enabled",
-            Category::SecureBoot,
-            Severity::Info,
+            crate::rules::SECURE_BOOT_ENABLED,
             "Secure Boot is now on".into(),
             json!({"before": x, "after": 1}),
         )),
@@ -30,9 +26,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
     }
     if sa.setup_mode != Some(1) && sb.setup_mode == Some(1) {
         f.push(Finding::new(
-            "secure-boot.setup-mode",
-            Category::SecureBoot,
-            Severity::High,
+            crate::rules::SECURE_BOOT_SETUP_MODE,
             "the platform is in Setup Mode: no Platform Key, anyone can enrol keys".into(),
             json!({"before": sa.setup_mode, "after": sb.setup_mode}),
         ));
@@ -50,9 +44,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
         match (x, y) {
             (Some(x), Some(y)) if x.sha256 == y.sha256 => {}
             (Some(x), Some(y)) if *name == "dbx" && y.size < x.size => f.push(Finding::new(
-                "secure-boot.dbx.shrank",
-                Category::SecureBoot,
-                Severity::Critical,
+                crate::rules::SECURE_BOOT_DBX_SHRANK,
                 format!(
                     "dbx shrank from {} to {} bytes: revocations were undone",
                     x.size, y.size
@@ -60,26 +52,18 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
                 ev,
             )),
             (Some(_), None) if *name == "dbx" => f.push(Finding::new(
-                "secure-boot.dbx.shrank",
-                Category::SecureBoot,
-                Severity::Critical,
+                crate::rules::SECURE_BOOT_DBX_SHRANK,
                 "dbx is gone: every revocation was undone".into(),
                 ev,
             )),
             (_, _) => {
-                let sev = match *name {
-                    "PK" | "KEK" | "db" => Severity::High,
-                    "dbx" => Severity::Low,
-                    _ => Severity::Medium,
-                };
                 f.push(
                     Finding::new(
-                        "secure-boot.variable.changed",
-                        Category::SecureBoot,
-                        sev,
+                        crate::rules::SECURE_BOOT_VARIABLE_CHANGED,
                         format!("Secure Boot variable {name} changed"),
                         ev,
                     )
+                    .at(crate::rules::secure_boot_variable_changed(name))
                     .about(*name),
                 );
             }
@@ -96,13 +80,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
         match ea.get(e.name.as_str()) {
             None => f.push(
                 Finding::new(
-                    "boot-entries.added",
-                    Category::BootEntries,
-                    if outside_known_loaders(e, &ea) {
-                        Severity::High
-                    } else {
-                        Severity::Medium
-                    },
+                    crate::rules::BOOT_ENTRIES_ADDED,
                     format!(
                         "new boot entry {} \"{}\" -> {}{}",
                         e.name,
@@ -116,23 +94,23 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
                     ),
                     json!({"after": ev(e)}),
                 )
+                .at(crate::rules::boot_entry_added(outside_known_loaders(
+                    e, &ea,
+                )))
                 .about(e.name.as_str()),
             ),
             Some(o) if o.sha256 != e.sha256 => f.push(
                 Finding::new(
-                    "boot-entries.changed",
-                    Category::BootEntries,
-                    if o.device_path != e.device_path {
-                        Severity::High
-                    } else {
-                        Severity::Medium
-                    },
+                    crate::rules::BOOT_ENTRIES_CHANGED,
                     format!(
                         "boot entry {} changed: \"{}\" {} -> \"{}\" {}",
                         e.name, o.description, o.device_path, e.description, e.device_path
                     ),
                     json!({"before": ev(o), "after": ev(e)}),
                 )
+                .at(crate::rules::boot_entry_changed(
+                    o.device_path != e.device_path,
+                ))
                 .about(e.name.as_str()),
             ),
             Some(_) => {}

@@ -5,7 +5,7 @@
 
 use crate::eventlog::check;
 use crate::eventlog::{EventLog, HashAlg};
-use crate::findings::{Category, Explainers, Finding, Severity};
+use crate::findings::{Explainers, Finding};
 use crate::pcrs::Verdict;
 use crate::snapshot::{self, Snapshot};
 use serde_json::json;
@@ -89,9 +89,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
     let (Some(ta), Some(tb)) = (&a.tpm, &b.tpm) else {
         if a.tpm.as_ref().is_some_and(|t| t.present) && b.tpm.is_none() {
             f.push(Finding::new(
-                "tpm.absent",
-                Category::Tpm,
-                Severity::High,
+                crate::rules::TPM_ABSENT,
                 "the TPM is no longer visible to the firmware".into(),
                 json!({}),
             ));
@@ -107,28 +105,22 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
             .collect();
         if !bad.is_empty() {
             f.push(Finding::new(
-                "tpm.log.replay-mismatch",
-                Category::Tpm,
-                Severity::Critical,
-                format!("the event log does not replay to the PCRs the TPM holds ({} PCR values differ): the log is incomplete or false", bad.len()),
+ crate::rules::TPM_LOG_REPLAY_MISMATCH,
+format!("the event log does not replay to the PCRs the TPM holds ({} PCR values differ): the log is incomplete or false", bad.len()),
                 json!({"pcrs": bad}),
             ));
         }
         let mism = check::check(l).mismatches;
         if !mism.is_empty() {
             f.push(Finding::new(
-                "tpm.log.digest-mismatch",
-                Category::Tpm,
-                Severity::Critical,
-                format!("{} event digests do not cover their event data: the log lies about what was measured", mism.len()),
+ crate::rules::TPM_LOG_DIGEST_MISMATCH,
+format!("{} event digests do not cover their event data: the log lies about what was measured", mism.len()),
                 json!({"mismatches": mism}),
             ));
         }
     } else if !tb.event_log.is_empty() {
         f.push(Finding::new(
-            "tpm.log.unreadable",
-            Category::Tpm,
-            Severity::High,
+            crate::rules::TPM_LOG_UNREADABLE,
             "the event log cannot be parsed".into(),
             json!({}),
         ));
@@ -168,74 +160,36 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
             && al.added.is_empty()
             && al.removed.is_empty()
             && al.changed.iter().all(|(x, _)| blob(&x.ty));
-        let (rule, cat, sev, mut ex, role) = match pcr {
-            0 => (
-                "tpm.pcr0.changed",
-                Category::Firmware,
-                Severity::Critical,
-                Explainers {
-                    firmware_update: true,
-                    ..Default::default()
-                },
-                "firmware code",
-            ),
-            2 => (
-                "tpm.pcr2.changed",
-                Category::Firmware,
-                Severity::High,
-                Explainers {
-                    firmware_update: true,
-                    ..Default::default()
-                },
-                "option ROMs and UEFI drivers",
-            ),
-            4 => (
-                "tpm.pcr4.changed",
-                Category::BootEntries,
-                Severity::High,
-                Explainers::default(),
-                "boot applications",
-            ),
+        let (rule, sev) = crate::rules::pcr_changed(*pcr);
+        let fw = Explainers {
+            firmware_update: true,
+            ..Default::default()
+        };
+        let (mut ex, role) = match pcr {
+            0 => (fw, "firmware code"),
+            2 => (fw, "option ROMs and UEFI drivers"),
+            4 => (Explainers::default(), "boot applications"),
             7 => (
-                "tpm.pcr7.changed",
-                Category::SecureBoot,
-                Severity::High,
                 Explainers {
                     secure_boot_change: true,
                     ..Default::default()
                 },
                 "Secure Boot policy",
             ),
-            1 | 3 | 5 | 6 => (
-                "tpm.pcr.changed",
-                Category::Tpm,
-                Severity::Medium,
-                Explainers {
-                    firmware_update: true,
-                    ..Default::default()
-                },
-                "platform configuration",
-            ),
-            _ => (
-                "tpm.pcr.changed",
-                Category::Tpm,
-                Severity::Low,
-                Explainers::default(),
-                "OS and boot loader measurements",
-            ),
+            1 | 3 | 5 | 6 => (fw, "platform configuration"),
+            _ => (Explainers::default(), "OS and boot loader measurements"),
         };
         ex.ram_change = *pcr == 0 && blobs_rehashed_in_place;
         f.push(
             Finding::new(
                 rule,
-                cat,
-                sev,
                 format!("PCR{pcr} ({role}) changed{}", if what.is_empty() { String::new() } else { format!(": {}", what.join("; ")) }),
                 json!({"pcr": pcr, "bank": bank, "before": va, "after": vb,
                        "events_changed": al.changed.iter().map(|(x, y)| json!({"before": ev(x), "after": ev(y)})).collect::<Vec<_>>(),
                        "events_added": al.added.iter().map(|y| ev(y)).collect::<Vec<_>>(),
                        "events_removed": al.removed.iter().map(|x| ev(x)).collect::<Vec<_>>()}),
             )
+            .at(sev)
             .about(format!("PCR{pcr}"))
             .explainable(ex),
         );

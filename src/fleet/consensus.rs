@@ -13,7 +13,7 @@
 //! judged).
 
 use super::profile::{Kind, Profile};
-use crate::findings::{Category, Finding, Severity};
+use crate::findings::Finding;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -182,109 +182,97 @@ fn finding(
                     "hosts_like_this": n, "hosts_with_consensus": m, "group_hosts": hosts});
     let present = mine != Seen::Absent;
     let added = present && major == Seen::Absent;
-    use Category as C;
-    use Severity as S;
-    let (rule, cat, sev, what) = match kind {
+    use crate::rules as R;
+    // The same rule, and the same severity, as `diff` gives the same change.
+    let (rule, sev, what) = match kind {
         Kind::Pcr(0) => (
-            "tpm.pcr0.changed",
-            C::Firmware,
-            S::Critical,
+            R::TPM_PCR0_CHANGED,
+            None,
             format!("{key} differs from its peers'"),
         ),
         Kind::Pcr(2) => (
-            "tpm.pcr2.changed",
-            C::Firmware,
-            S::High,
+            R::TPM_PCR2_CHANGED,
+            None,
             format!("{key} differs from its peers'"),
         ),
         Kind::Pcr(_) => (
-            "tpm.pcr7.changed",
-            C::SecureBoot,
-            S::High,
+            R::TPM_PCR7_CHANGED,
+            None,
             format!("{key} differs from its peers'"),
         ),
         Kind::Blob if added => (
-            "tpm.pcr0.changed",
-            C::Firmware,
-            S::Critical,
+            R::TPM_PCR0_CHANGED,
+            None,
             format!("firmware {key} is measured, and its peers measure no such blob"),
         ),
         Kind::Blob if present => (
-            "tpm.pcr0.changed",
-            C::Firmware,
-            S::Critical,
+            R::TPM_PCR0_CHANGED,
+            None,
             format!("firmware {key} is measured with another digest than its peers'"),
         ),
         Kind::Blob => (
-            "tpm.pcr0.changed",
-            C::Firmware,
-            S::Critical,
+            R::TPM_PCR0_CHANGED,
+            None,
             format!("firmware {key}, which its peers measure, is not measured"),
         ),
         Kind::Driver if added => (
-            "loaded-images.firmware-driver.added",
-            C::LoadedImages,
-            S::Critical,
+            R::LOADED_IMAGES_FIRMWARE_DRIVER_ADDED,
+            None,
             format!("loads firmware driver {key}, which its peers do not"),
         ),
         Kind::Driver if present => (
-            "loaded-images.firmware-driver.changed",
-            C::LoadedImages,
-            S::High,
+            R::LOADED_IMAGES_FIRMWARE_DRIVER_CHANGED,
+            None,
             format!("firmware driver {key} is another build than its peers'"),
         ),
         Kind::Driver => (
-            "loaded-images.image.removed",
-            C::LoadedImages,
-            S::Low,
+            R::LOADED_IMAGES_IMAGE_REMOVED,
+            None,
             format!("does not load firmware driver {key}, which its peers load"),
         ),
         Kind::OptionRom if added => (
-            "loaded-images.option-rom.added",
-            C::LoadedImages,
-            S::High,
+            R::LOADED_IMAGES_OPTION_ROM_ADDED,
+            None,
             format!("runs option-ROM driver {key}, which its peers do not"),
         ),
         Kind::OptionRom if present => (
-            "loaded-images.option-rom.changed",
-            C::LoadedImages,
-            S::High,
+            R::LOADED_IMAGES_OPTION_ROM_CHANGED,
+            None,
             format!("option-ROM driver {key} is another build than its peers'"),
         ),
         Kind::OptionRom => (
-            "loaded-images.image.removed",
-            C::LoadedImages,
-            S::Low,
+            R::LOADED_IMAGES_IMAGE_REMOVED,
+            None,
             format!("does not run option-ROM driver {key}, which its peers run"),
         ),
         Kind::Acpi if added => (
-            "acpi.table.added",
-            C::Acpi,
-            crate::diff::acpi::added_severity(key.split(' ').next().unwrap_or_default()),
+            R::ACPI_TABLE_ADDED,
+            Some(R::acpi_table_added(
+                key.split(' ').next().unwrap_or_default(),
+            )),
             format!("has ACPI table {key}, which its peers do not"),
         ),
         Kind::Acpi if present => (
-            "acpi.table.changed",
-            C::Acpi,
-            S::High,
+            R::ACPI_TABLE_CHANGED,
+            Some(R::acpi_table_changed(
+                key.split(' ').next().unwrap_or_default(),
+                true,
+            )),
             format!("ACPI table {key} differs from its peers'"),
         ),
         Kind::Acpi => (
-            "acpi.table.removed",
-            C::Acpi,
-            S::Medium,
+            R::ACPI_TABLE_REMOVED,
+            None,
             format!("lacks ACPI table {key}, which its peers have"),
         ),
         Kind::Region(ty) if present => (
-            "memory-map.region.added",
-            C::MemoryMap,
-            crate::diff::memmap::added_severity(*ty),
+            R::MEMORY_MAP_REGION_ADDED,
+            Some(R::memory_region_added(*ty)),
             format!("has a {key} region its peers do not"),
         ),
         Kind::Region(_) => (
-            "memory-map.region.removed",
-            C::MemoryMap,
-            S::Low,
+            R::MEMORY_MAP_REGION_REMOVED,
+            None,
             format!("lacks the {key} region its peers have"),
         ),
         Kind::Dbx => {
@@ -298,27 +286,30 @@ fn finding(
             };
             if size(mine) < size(major) {
                 (
-                    "secure-boot.dbx.shrank",
-                    C::SecureBoot,
-                    S::Critical,
+                    R::SECURE_BOOT_DBX_SHRANK,
+                    None,
                     "its dbx is smaller than its peers': revocations are missing".to_string(),
                 )
             } else {
                 (
-                    "secure-boot.variable.changed",
-                    C::SecureBoot,
-                    S::Low,
+                    R::SECURE_BOOT_VARIABLE_CHANGED,
+                    Some(R::secure_boot_variable_changed("dbx")),
                     "its dbx differs from its peers'".to_string(),
                 )
             }
         }
     };
-    Finding::new(rule, cat, sev, format!("{what} ({peers})"), ev).about(key.clone())
+    let f = Finding::new(rule, format!("{what} ({peers})"), ev).about(key.clone());
+    match sev {
+        Some(s) => f.at(s),
+        None => f,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::findings::Severity;
 
     fn profile(items: &[(Kind, &str, &str)]) -> Profile {
         let mut p = Profile::default();

@@ -440,9 +440,7 @@ fn host_baseline(
 ) -> Vec<Finding> {
     let refuse = |why: String| {
         vec![Finding::new(
-            "baseline.missing",
-            findings::Category::Baseline,
-            findings::Severity::High,
+            crate::rules::BASELINE_MISSING,
             format!("no baseline to judge this host against: {why}"),
             serde_json::json!({"host": host, "baselines": dir.display().to_string()}),
         )

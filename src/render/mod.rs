@@ -9,6 +9,7 @@ pub mod fleet;
 pub mod html;
 pub mod ingest;
 pub mod quote;
+pub mod rules;
 pub mod show;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
@@ -32,6 +33,17 @@ pub enum DiffFormat {
     Json,
     /// A self-contained HTML report with both memory maps drawn.
     Html,
+}
+
+/// Output formats of `bootaudit rules`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RulesFormat {
+    /// Human-readable table.
+    Table,
+    /// One JSON array of rules.
+    Json,
+    /// The Markdown table the README carries.
+    Markdown,
 }
 
 /// A table that fits the terminal, or 100 columns when stdout is not one.

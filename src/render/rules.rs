@@ -1,0 +1,52 @@
+//! The rule list of `bootaudit rules`: a table for a person, and the
+//! Markdown table the README carries (a test checks the two agree).
+
+use super::new_table;
+use crate::rules::Rule;
+
+/// The severity column: the usual severity, and how it varies.
+fn severity(r: &Rule) -> String {
+    match r.severity_varies {
+        Some(v) => format!("{} ({v})", r.severity.word()),
+        None => r.severity.word().to_string(),
+    }
+}
+
+/// Renders the rules as a text table.
+pub fn table(rules: &[&Rule]) -> String {
+    let mut t = new_table(&[
+        "Rule",
+        "Category",
+        "Severity",
+        "Explained by",
+        "Description",
+    ]);
+    for r in rules {
+        t.add_row(vec![
+            r.id.to_string(),
+            r.category.word().to_string(),
+            severity(r),
+            r.explained_by.unwrap_or("-").to_string(),
+            r.description.to_string(),
+        ]);
+    }
+    format!("{t}\n{} rules\n", rules.len())
+}
+
+/// Renders the rules as a Markdown table (the README's).
+pub fn markdown(rules: &[&Rule]) -> String {
+    let mut out = String::from(
+        "| rule | category | severity | explained by | description |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for r in rules {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            r.id,
+            r.category.word(),
+            severity(r),
+            r.explained_by.unwrap_or("-"),
+            r.description.replace('|', "\\|")
+        ));
+    }
+    out
+}

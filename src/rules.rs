@@ -1,0 +1,290 @@
+//! The rule registry: every finding bootaudit can report, with its id,
+//! category, severity and what may explain it. This is the only place a
+//! rule id or a severity is written: `diff`, `fleet` and every later
+//! checker take their rules (and, where the severity depends on the case,
+//! the function that decides it) from here. `bootaudit rules` lists them;
+//! the README's rule table is checked against this list by a test.
+
+use crate::findings::{Category, Severity};
+use serde::Serialize;
+
+/// One rule.
+#[derive(Debug, Serialize)]
+pub struct Rule {
+    /// The stable id (`acpi.table.added`): what suppressions, baselines and
+    /// SIEM mappings name.
+    pub id: &'static str,
+    /// The artefact it is about.
+    pub category: Category,
+    /// Its severity (the usual one, where it depends on the case).
+    pub severity: Severity,
+    /// How the severity depends on the case, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity_varies: Option<&'static str>,
+    /// What evidence may explain it (and so lower its weight), in words;
+    /// `None` when nothing may.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explained_by: Option<&'static str>,
+    /// What it means, in one line.
+    pub description: &'static str,
+}
+
+macro_rules! rules {
+    ($($name:ident = $id:literal, $cat:ident, $sev:ident, $varies:expr, $explained:expr, $desc:literal;)*) => {
+        $(
+            #[doc = $desc]
+            pub const $name: &Rule = &Rule {
+                id: $id,
+                category: Category::$cat,
+                severity: Severity::$sev,
+                severity_varies: $varies,
+                explained_by: $explained,
+                description: $desc,
+            };
+        )*
+        /// Every rule, in the order `bootaudit rules` lists them.
+        pub const ALL: &[&Rule] = &[$($name),*];
+    };
+}
+
+const FW: Option<&str> = Some("a firmware update");
+const NONE: Option<&str> = None;
+
+rules! {
+    IDENTITY_FIRMWARE_CHANGED = "identity.firmware.changed", Identity, Info, NONE, NONE,
+        "The firmware's identity (vendor, revision, BIOS version or date) changed; it explains other firmware findings.";
+    IDENTITY_PLATFORM_CHANGED = "identity.platform.changed", Identity, Medium, NONE, NONE,
+        "The SMBIOS system identity changed: another machine, or edited SMBIOS (diff refuses it unless --allow-other-machine).";
+    MEMORY_MAP_RAM_CHANGED = "memory-map.ram.changed", MemoryMap, Info, NONE, NONE,
+        "The amount of memory changed; it explains regions that moved and tables rewritten in place.";
+    MEMORY_MAP_USABLE_CHANGED = "memory-map.usable.changed", MemoryMap, Low, NONE,
+        Some("a RAM change, a firmware update"),
+        "Boot-services, loader and conventional memory changed in total.";
+    MEMORY_MAP_REGION_MOVED = "memory-map.region.moved", MemoryMap, Medium, NONE,
+        Some("a RAM change, a firmware update"),
+        "A persistent region kept its type and size but not its address.";
+    MEMORY_MAP_REGION_ADDED = "memory-map.region.added", MemoryMap, High,
+        Some("critical for runtime services code or data"),
+        Some("a RAM change, for reserved and MMIO regions only"),
+        "A new region that survives into the OS: where an implant's runtime code lives.";
+    MEMORY_MAP_REGION_GREW = "memory-map.region.grew", MemoryMap, High, NONE, NONE,
+        "A persistent region grew.";
+    MEMORY_MAP_REGION_REMOVED = "memory-map.region.removed", MemoryMap, Low, NONE,
+        Some("a RAM change, a firmware update"),
+        "A persistent region is gone.";
+    MEMORY_MAP_NOT_COMPARABLE = "memory-map.not-comparable", MemoryMap, Info, NONE, NONE,
+        "The two snapshots record different views of memory (before the OS, and after the kernel reshaped it).";
+    MEMORY_MAP_MAPKEY_MOVED = "memory-map.mapkey.moved", MemoryMap, High, NONE, NONE,
+        "The MapKey moved in the collector's quiet window: something else allocates during boot.";
+    SECURE_BOOT_DISABLED = "secure-boot.disabled", SecureBoot, Critical, NONE, NONE,
+        "Secure Boot was on and is off.";
+    SECURE_BOOT_ENABLED = "secure-boot.enabled", SecureBoot, Info, NONE, NONE,
+        "Secure Boot was off and is on.";
+    SECURE_BOOT_SETUP_MODE = "secure-boot.setup-mode", SecureBoot, High, NONE, NONE,
+        "The platform is in setup mode: anyone may enroll keys.";
+    SECURE_BOOT_DBX_SHRANK = "secure-boot.dbx.shrank", SecureBoot, Critical, NONE, NONE,
+        "The revocation list lost entries (or is gone): revoked boot code may run again.";
+    SECURE_BOOT_VARIABLE_CHANGED = "secure-boot.variable.changed", SecureBoot, Medium,
+        Some("high for PK, KEK and db; low for dbx"), NONE,
+        "A Secure Boot variable changed; it explains a PCR7 change.";
+    BOOT_ENTRIES_ADDED = "boot-entries.added", BootEntries, Medium,
+        Some("high when it points outside the ESP's known loaders"), NONE,
+        "A new Boot#### entry.";
+    BOOT_ENTRIES_CHANGED = "boot-entries.changed", BootEntries, Medium,
+        Some("high when its device path changed"), NONE,
+        "A Boot#### entry changed.";
+    ACPI_TABLE_ADDED = "acpi.table.added", Acpi, Medium,
+        Some("critical for a WPBT (code Windows runs at boot), high for an SSDT"),
+        Some("a firmware update, except for a WPBT or an SSDT"),
+        "A new ACPI table.";
+    ACPI_TABLE_CHANGED = "acpi.table.changed", Acpi, Medium,
+        Some("high for DSDT, SSDT, FACP, MCFG, DMAR, IVRS, TPM2, WSMT and WPBT changed under the same OEM revision"),
+        Some("a firmware update (not for those), a RAM change when rewritten at the same length"),
+        "An ACPI table's content changed.";
+    ACPI_TABLE_REMOVED = "acpi.table.removed", Acpi, Medium,
+        Some("high for DMAR, IVRS, TPM2, WSMT and TCPA"), FW,
+        "An ACPI table is gone.";
+    ACPI_RSDP_CHECKSUM = "acpi.rsdp.checksum", Acpi, High, NONE, NONE,
+        "The RSDP's checksum is invalid: it was edited after the firmware built it.";
+    LOADED_IMAGES_FIRMWARE_DRIVER_ADDED = "loaded-images.firmware-driver.added", LoadedImages, Critical, NONE, FW,
+        "A firmware-volume driver is loaded that was not before: the LoJax case.";
+    LOADED_IMAGES_OPTION_ROM_ADDED = "loaded-images.option-rom.added", LoadedImages, High, NONE, NONE,
+        "Code from a PCI device's expansion ROM ran in the firmware that did not before.";
+    LOADED_IMAGES_IMAGE_ADDED = "loaded-images.image.added", LoadedImages, High, NONE, NONE,
+        "An image is loaded that was not before.";
+    LOADED_IMAGES_FIRMWARE_DRIVER_CHANGED = "loaded-images.firmware-driver.changed", LoadedImages, High, NONE, FW,
+        "A firmware-volume driver is another build (size or timestamp).";
+    LOADED_IMAGES_OPTION_ROM_CHANGED = "loaded-images.option-rom.changed", LoadedImages, High, NONE, NONE,
+        "An option-ROM driver is another build: the device's ROM changed.";
+    LOADED_IMAGES_IMAGE_REMOVED = "loaded-images.image.removed", LoadedImages, Low, NONE, FW,
+        "An image is no longer loaded.";
+    TPM_ABSENT = "tpm.absent", Tpm, High, NONE, NONE,
+        "The TPM (or its event log) is gone: measured boot no longer vouches for anything.";
+    TPM_LOG_REPLAY_MISMATCH = "tpm.log.replay-mismatch", Tpm, Critical, NONE, NONE,
+        "The snapshot's event log does not replay to the PCRs the TPM holds: the log is not what was measured.";
+    TPM_LOG_DIGEST_MISMATCH = "tpm.log.digest-mismatch", Tpm, Critical, NONE, NONE,
+        "An event's digest does not cover its own data: the log lies.";
+    TPM_LOG_UNREADABLE = "tpm.log.unreadable", Tpm, High, NONE, NONE,
+        "The snapshot's event log does not parse.";
+    TPM_PCR0_CHANGED = "tpm.pcr0.changed", Firmware, Critical, NONE,
+        Some("a firmware update; a RAM change when only firmware blobs were re-hashed in place"),
+        "PCR0 (firmware code) changed.";
+    TPM_PCR2_CHANGED = "tpm.pcr2.changed", Firmware, High, NONE, FW,
+        "PCR2 (option ROMs and UEFI drivers) changed.";
+    TPM_PCR4_CHANGED = "tpm.pcr4.changed", BootEntries, High, NONE, NONE,
+        "PCR4 (boot applications) changed.";
+    TPM_PCR7_CHANGED = "tpm.pcr7.changed", SecureBoot, High, NONE,
+        Some("a Secure Boot variable change"),
+        "PCR7 (Secure Boot policy) changed.";
+    TPM_PCR_CHANGED = "tpm.pcr.changed", Tpm, Medium,
+        Some("low for PCRs 8-23 (OS and boot loader measurements)"),
+        Some("a firmware update, for PCRs 1, 3, 5 and 6"),
+        "Another PCR changed.";
+    BOOT_APPLICATION_CHANGED = "boot-entries.boot-application.changed", BootEntries, High, NONE, NONE,
+        "A boot application at the same place has another Authenticode hash.";
+    BOOT_APPLICATION_ADDED = "boot-entries.boot-application.added", BootEntries, Critical,
+        Some("high for an extra run of a known loader's place"), NONE,
+        "A boot application ran that did not before (a pre-loader, a bootkit).";
+    BOOT_APPLICATION_REMOVED = "boot-entries.boot-application.removed", BootEntries, Low, NONE, NONE,
+        "A boot application no longer ran.";
+    ESP_BINARY_ADDED = "esp.binary.added", BootEntries, High,
+        Some("medium at a known loader's place"), NONE,
+        "A new EFI binary on the ESP.";
+    ESP_BINARY_CHANGED = "esp.binary.changed", BootEntries, High, NONE, NONE,
+        "An EFI binary on the ESP has another Authenticode hash.";
+    ESP_BINARY_REMOVED = "esp.binary.removed", BootEntries, Low, NONE, NONE,
+        "An EFI binary is no longer on the ESP.";
+    INDICATOR_MATCH = "indicator.match", LoadedImages, Critical, NONE, NONE,
+        "A published implant indicator (a GUID, a hash, a name) matches.";
+    BASELINE_MISSING = "baseline.missing", Baseline, High, NONE, NONE,
+        "With --baselines, a host has no usable baseline: none, unreadable, unsigned, of another machine, or an id that cannot name one.";
+}
+
+/// The severity of a new ACPI table.
+pub fn acpi_table_added(signature: &str) -> Severity {
+    match signature {
+        "WPBT" => Severity::Critical,
+        "SSDT" => Severity::High,
+        _ => ACPI_TABLE_ADDED.severity,
+    }
+}
+
+/// Tables whose content is code or security policy: changed under the same
+/// OEM revision, they are high and no firmware update explains them.
+pub const CRITICAL_CONTENT: &[&str] = &[
+    "DSDT", "SSDT", "FACP", "MCFG", "DMAR", "IVRS", "TPM2", "WSMT", "WPBT",
+];
+
+/// The severity of a changed ACPI table.
+pub fn acpi_table_changed(signature: &str, same_revision: bool) -> Severity {
+    if same_revision && CRITICAL_CONTENT.contains(&signature) {
+        Severity::High
+    } else {
+        ACPI_TABLE_CHANGED.severity
+    }
+}
+
+/// The severity of a removed ACPI table: the tables that enable a
+/// protection (DMA remapping, the TPM, SMM mitigations) weigh more.
+pub fn acpi_table_removed(signature: &str) -> Severity {
+    if ["DMAR", "IVRS", "TPM2", "WSMT", "TCPA"].contains(&signature) {
+        Severity::High
+    } else {
+        ACPI_TABLE_REMOVED.severity
+    }
+}
+
+/// The severity of a new persistent region of EFI memory type `ty`:
+/// runtime services code or data (memory that survives into the OS with
+/// firmware code in it) is critical, any other persistent region high.
+pub fn memory_region_added(ty: u32) -> Severity {
+    if matches!(ty, 5 | 6) {
+        Severity::Critical
+    } else {
+        MEMORY_MAP_REGION_ADDED.severity
+    }
+}
+
+/// The severity of a changed Secure Boot variable.
+pub fn secure_boot_variable_changed(name: &str) -> Severity {
+    match name {
+        "PK" | "KEK" | "db" => Severity::High,
+        "dbx" => Severity::Low,
+        _ => SECURE_BOOT_VARIABLE_CHANGED.severity,
+    }
+}
+
+/// The severity of a new Boot#### entry.
+pub fn boot_entry_added(outside_known_loaders: bool) -> Severity {
+    if outside_known_loaders {
+        Severity::High
+    } else {
+        BOOT_ENTRIES_ADDED.severity
+    }
+}
+
+/// The severity of a changed Boot#### entry.
+pub fn boot_entry_changed(device_path_changed: bool) -> Severity {
+    if device_path_changed {
+        Severity::High
+    } else {
+        BOOT_ENTRIES_CHANGED.severity
+    }
+}
+
+/// The severity of a new boot application.
+pub fn boot_application_added(at_known_loader: bool) -> Severity {
+    if at_known_loader {
+        Severity::High
+    } else {
+        BOOT_APPLICATION_ADDED.severity
+    }
+}
+
+/// The severity of a new binary on the ESP.
+pub fn esp_binary_added(at_known_loader: bool) -> Severity {
+    if at_known_loader {
+        Severity::Medium
+    } else {
+        ESP_BINARY_ADDED.severity
+    }
+}
+
+/// The rule for a changed PCR, and its severity.
+pub fn pcr_changed(pcr: u32) -> (&'static Rule, Severity) {
+    match pcr {
+        0 => (TPM_PCR0_CHANGED, TPM_PCR0_CHANGED.severity),
+        2 => (TPM_PCR2_CHANGED, TPM_PCR2_CHANGED.severity),
+        4 => (TPM_PCR4_CHANGED, TPM_PCR4_CHANGED.severity),
+        7 => (TPM_PCR7_CHANGED, TPM_PCR7_CHANGED.severity),
+        1 | 3 | 5 | 6 => (TPM_PCR_CHANGED, TPM_PCR_CHANGED.severity),
+        _ => (TPM_PCR_CHANGED, Severity::Low),
+    }
+}
+
+/// The rule with this id.
+pub fn by_id(id: &str) -> Option<&'static Rule> {
+    ALL.iter().copied().find(|r| r.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut ids: Vec<&str> = super::ALL.iter().map(|r| r.id).collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "a rule id is defined twice");
+        for id in ids {
+            assert!(
+                id.contains('.')
+                    && id.bytes().all(|b| b.is_ascii_lowercase()
+                        || b.is_ascii_digit()
+                        || b == b'.'
+                        || b == b'-'),
+                "{id}"
+            );
+        }
+    }
+}
