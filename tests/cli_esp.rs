@@ -138,6 +138,7 @@ fn boot_applications_are_matched_to_the_esp_they_ran_from() {
 fn mutated_pe_files_are_errors_or_facts_never_panics() {
     let (shim, _) = common::debian_signed_efi();
     let mut rng = common::Rng(0xa17e_c0de);
+    let (mut ok, mut bad) = (0, 0);
     for src in [collector_efi(), shim] {
         let orig = std::fs::read(&src).unwrap();
         // The headers are where a reader can go wrong: mutate the first
@@ -151,9 +152,30 @@ fn mutated_pe_files_are_errors_or_facts_never_panics() {
             if i % 3 == 0 {
                 b.truncate((rng.next() as usize) % b.len());
             }
-            let _ = bootaudit::pe::inspect(&b);
+            let before = bootaudit::guard::fallbacks();
+            match bootaudit::pe::inspect(&b) {
+                Ok(_) => ok += 1,
+                Err(e) => {
+                    assert!(!e.0.is_empty());
+                    bad += 1
+                }
+            }
+            assert_eq!(
+                bootaudit::guard::fallbacks(),
+                before,
+                "the PE reader panicked at {:?}",
+                bootaudit::guard::last_panic()
+            );
         }
     }
+    // Both outcomes happen, and none of them is the guard catching a panic
+    // of the PE reader: each is the reader's own answer.
+    assert!(ok > 50 && bad > 50, "read {ok}, rejected {bad}");
+    assert_eq!(
+        bootaudit::guard::fallbacks(),
+        0,
+        "the PE reader panicked and the guard caught it"
+    );
 }
 
 #[test]
@@ -176,6 +198,7 @@ fn a_bogus_section_table_is_an_error_naming_the_file() {
     std::fs::write(dir.join("MANY.EFI"), &many).unwrap();
     let (code, v) = esp(&[d.path().join("esp").as_os_str()]);
     assert_eq!(code, 0, "{v}");
+    assert_eq!(v["binaries"].as_array().unwrap().len(), 2, "{v}");
     for b in v["binaries"].as_array().unwrap() {
         let e = b["error"]
             .as_str()
@@ -183,4 +206,31 @@ fn a_bogus_section_table_is_an_error_naming_the_file() {
         assert!(e.starts_with("not a readable PE image"), "{e}");
         assert_eq!(b["authenticode_sha256"], "");
     }
+}
+
+#[test]
+fn every_truncation_of_a_real_pe_image_is_an_answer_not_a_panic() {
+    // Debian's signed shim: cut at every 16th byte of its headers and at
+    // every 4 KiB after. Every cut is an error or a reading of what is
+    // left, given by the PE reader itself, never a panic the guard caught;
+    // the whole file reads, and its Authenticode hash is pesign's (above).
+    let (shim, _) = common::debian_signed_efi();
+    let b = std::fs::read(&shim).unwrap();
+    let cuts = (0..4096.min(b.len()))
+        .step_by(16)
+        .chain((4096..b.len()).step_by(4096));
+    let (mut ok, mut bad) = (0, 0);
+    for n in cuts {
+        match bootaudit::pe::inspect(&b[..n]) {
+            Ok(_) => ok += 1,
+            Err(_) => bad += 1,
+        }
+    }
+    assert!(bad > 256, "the cut headers are errors: {bad}");
+    assert!(bootaudit::pe::inspect(&b).is_ok());
+    assert_eq!(
+        bootaudit::guard::fallbacks(),
+        0,
+        "the PE reader panicked on a truncation ({ok} read, {bad} rejected)"
+    );
 }

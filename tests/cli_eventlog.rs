@@ -260,14 +260,29 @@ fn table_output_fits_100_columns() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Replayed PCRs"));
-    for line in text
-        .lines()
-        .filter(|l| l.starts_with('│') || l.starts_with('╭') || l.starts_with('├'))
-    {
+    let log = bootaudit::eventlog::read_file(&common::log(LOG)).unwrap();
+    // Every table line: the event rows (and their wrapped event text) and
+    // the boxed PCR tables.
+    let mut checked = 0;
+    for line in text.lines().filter(|l| {
+        l.starts_with('│') || l.starts_with('┌') || l.starts_with("     ") || l.starts_with("    ")
+    }) {
         assert!(
             line.chars().count() <= 100,
             "{} columns: {line}",
             line.chars().count()
         );
+        checked += 1;
     }
+    // At least one line per event and per replayed PCR was measured.
+    let pcrs = bootaudit::eventlog::replay::replay(&log)
+        .banks
+        .values()
+        .map(|b| b.len())
+        .sum::<usize>();
+    assert!(
+        checked >= log.events.len() + pcrs,
+        "{checked} lines checked for {} events and {pcrs} PCRs",
+        log.events.len()
+    );
 }

@@ -115,6 +115,7 @@ fn a_tampered_digest_or_data_byte_is_exit_1() {
 fn mutated_snapshots_never_panic() {
     let good = std::fs::read(fixture()).unwrap();
     let mut rng = common::Rng(0xfeed_5eed);
+    let (mut summarised, mut rejected) = (0, 0);
     for _ in 0..300 {
         let mut m = good.clone();
         for _ in 0..1 + rng.next() % 4 {
@@ -127,8 +128,22 @@ fn mutated_snapshots_never_panic() {
                 }
             }
         }
-        if let Ok(s) = bootaudit::snapshot::parse(&m, "mutant") {
-            let _ = bootaudit::show::build("mutant", &s);
+        match bootaudit::snapshot::parse(&m, "mutant") {
+            Ok(s) => {
+                let r = bootaudit::show::build("mutant", &s);
+                let t = bootaudit::render::show::table(&r);
+                assert!(t.contains("mutant"));
+                summarised += 1;
+            }
+            Err(e) => {
+                assert!(e.to_string().starts_with("mutant: "), "{e}");
+                rejected += 1;
+            }
         }
     }
+    // Both paths are taken: mutants reach the summary and its table.
+    assert!(
+        summarised > 20 && rejected > 100,
+        "summarised {summarised}, rejected {rejected}"
+    );
 }

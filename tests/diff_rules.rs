@@ -278,7 +278,24 @@ fn the_shipped_implant_fixture_shows_every_implant_trace() {
     // fixtures/implant (make.sh): the README's quick-start diff. The traces
     // are the ones the test implant is built to leave (see
     // efi-collector/implant), as the real-boot scenario asserts too.
+    // baseline.json was made by `bootaudit baseline create` over two plain
+    // boots (make.sh), so it is our own output used as the expected
+    // baseline: what it holds is checked here against what it must be.
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/implant");
+    let b: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("baseline.json")).unwrap()).unwrap();
+    // Two sources, the first of which is the reference: its SMBIOS and
+    // ACPI tables are those of a plain boot (no WPBT, the implant's table).
+    assert_eq!(b["sources"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        b["varies"],
+        serde_json::json!([]),
+        "two plain boots vary in nothing judged"
+    );
+    assert_eq!(b["accepted"], serde_json::json!([]));
+    let tables = b["reference"]["acpi"]["tables"].as_array().unwrap();
+    assert!(tables.iter().all(|t| t["signature"] != "WPBT"));
+    assert!(tables.iter().any(|t| t["signature"] == "DSDT"));
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_bootaudit"))
         .args(["diff", "--format", "json"])
         .arg(dir.join("baseline.json"))

@@ -82,10 +82,68 @@ format!(
 mod tests {
     #[test]
     fn the_rule_file_parses_and_every_rule_cites_a_source() {
+        // The published indicators, as ../shared/indicators.md lists them
+        // (an independent record): each rule's GUID must be a GUID of that
+        // list, in the row of its implant, and cite that row's source.
+        let md = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/indicators.md");
+        let md = std::fs::read_to_string(&md).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (the shared indicators beside the project)",
+                md.display()
+            )
+        });
         let r = super::rules();
         assert_eq!(r.len(), 5);
         for i in &r {
-            assert!(!i.source.is_empty() && i.fvfile_guid.len() == 36, "{i:?}");
+            let g = &i.fvfile_guid;
+            let parts: Vec<&str> = g.split('-').collect();
+            assert_eq!(
+                parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+                [8, 4, 4, 4, 12],
+                "{g}"
+            );
+            assert!(
+                parts
+                    .iter()
+                    .all(|p| u64::from_str_radix(p, 16).is_ok() && *p == p.to_uppercase()),
+                "{g}"
+            );
+            let row = md
+                .lines()
+                .find(|l| l.contains(g.as_str()))
+                .unwrap_or_else(|| panic!("{g} ({}) is not a published indicator", i.id));
+            let implant = i.implant.split(" (").next().unwrap();
+            let source_of = |l: &str| {
+                l.rsplit('|')
+                    .nth(1)
+                    .map(str::trim)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            // "same" refers to the row above.
+            let mut source = source_of(row);
+            if source == "same" {
+                let above = md
+                    .lines()
+                    .take_while(|l| *l != row)
+                    .filter(|l| l.starts_with('|') && source_of(l) != "same")
+                    .last()
+                    .unwrap();
+                source = source_of(above);
+            }
+            let author = source.split(',').next().unwrap();
+            assert!(
+                i.source.contains(author),
+                "{}: cites {:?}, the published row {:?}",
+                i.id,
+                i.source,
+                source
+            );
+            assert!(
+                row.contains(implant.split(';').next().unwrap().trim()) || md.contains(implant),
+                "{}",
+                i.id
+            );
         }
     }
 }

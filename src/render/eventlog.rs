@@ -10,6 +10,9 @@ use crate::eventlog::{HashAlg, LogFormat};
 use crate::pcrs::Verdict;
 use std::fmt::Write;
 
+/// Columns of the event text in a row (the row is 100 columns).
+const EVENT_WIDTH: usize = 35;
+
 /// Renders the report as text (for tests and small logs; [`write_table`]
 /// streams).
 pub fn table(r: &EventLogReport) -> String {
@@ -36,7 +39,7 @@ pub fn write_table(r: &EventLogReport, w: &mut dyn std::io::Write) -> std::io::R
     );
     let _ = writeln!(
         out,
-        "{:>7}  {:>3}  {:<28}  {:<8}  {:<8}  Event",
+        "{:>7}  {:>3}  {:<29}  {:<8}  {:<8}  Event",
         "#", "PCR", "Type", "Digest", "Check"
     );
     w.write_all(escape::terminal(&out).as_bytes())?;
@@ -53,16 +56,25 @@ pub fn write_table(r: &EventLogReport, w: &mut dyn std::io::Write) -> std::io::R
             DigestStatus::Mismatch => "MISMATCH",
             DigestStatus::NotCheckable => "-",
         };
+        // The event column is wrapped so that a row fits 100 columns.
+        let summary = escape::line(&e.summary);
+        let chars: Vec<char> = summary.chars().collect();
+        let mut parts = chars
+            .chunks(EVENT_WIDTH)
+            .map(|c| c.iter().collect::<String>());
         let _ = writeln!(
             out,
-            "{:>7}  {:>3}  {:<28}  {:<8}  {:<8}  {}",
+            "{:>7}  {:>3}  {:<29}  {:<8}  {:<8}  {}",
             e.number,
             e.pcr,
             e.event_type.trim_start_matches("EV_"),
             d,
             check,
-            escape::line(&e.summary)
+            parts.next().unwrap_or_default()
         );
+        for p in parts {
+            let _ = writeln!(out, "{:width$}{p}", "", width = 100 - EVENT_WIDTH);
+        }
         if out.len() > 32 << 10 {
             w.write_all(escape::terminal(&out).as_bytes())?;
             out.clear();
