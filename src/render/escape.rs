@@ -53,6 +53,41 @@ pub fn line(s: &str) -> Cow<'_, str> {
     escape_with(s, false)
 }
 
+/// Cuts an escaped value into lines of at most `width` characters, never
+/// inside one of the escapes [`line`] writes (`\x1b`, `\u{202e}`), so a
+/// wrapped table cell still shows each escape whole.
+pub fn wrap(s: &str, width: usize) -> Vec<String> {
+    let width = width.max(12);
+    let chars: Vec<char> = s.chars().collect();
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    let mut n = 0;
+    let mut i = 0;
+    while i < chars.len() {
+        // One token: an escape, or one character.
+        let len = match (chars.get(i), chars.get(i + 1)) {
+            (Some('\\'), Some('x')) => 4,
+            (Some('\\'), Some('u')) if chars.get(i + 2) == Some(&'{') => chars[i..]
+                .iter()
+                .position(|&c| c == '}')
+                .map_or(1, |p| p + 1),
+            _ => 1,
+        }
+        .min(chars.len() - i);
+        if n + len > width && n > 0 {
+            lines.push(std::mem::take(&mut cur));
+            n = 0;
+        }
+        cur.extend(&chars[i..i + len]);
+        n += len;
+        i += len;
+    }
+    if !cur.is_empty() || lines.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +104,13 @@ mod tests {
             "evil\\u{202e}fdp.exe \\u{2066}\\u{85}\\u{9b}"
         );
         assert!(matches!(terminal("plain ÿ é 中"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn wrapping_keeps_escapes_whole() {
+        let s = line("abcdefghij\u{202e}klm\u{1b}");
+        let w = wrap(&s, 12);
+        assert_eq!(w, ["abcdefghij", "\\u{202e}klm", "\\x1b"]);
+        assert_eq!(wrap("", 20), [""]);
     }
 }

@@ -58,10 +58,7 @@ pub fn write_table(r: &EventLogReport, w: &mut dyn std::io::Write) -> std::io::R
         };
         // The event column is wrapped so that a row fits 100 columns.
         let summary = escape::line(&e.summary);
-        let chars: Vec<char> = summary.chars().collect();
-        let mut parts = chars
-            .chunks(EVENT_WIDTH)
-            .map(|c| c.iter().collect::<String>());
+        let mut parts = escape::wrap(&summary, EVENT_WIDTH).into_iter();
         let _ = writeln!(
             out,
             "{:>7}  {:>3}  {:<29}  {:<8}  {:<8}  {}",
