@@ -58,8 +58,7 @@ fn main() {
     });
 
     let read = || {
-        let left = bootaudit::snapshot::read_bytes(&base).unwrap();
-        let b = bootaudit::baseline::parse(&left, "baseline").unwrap();
+        let b = bootaudit::baseline::load(&base, None).unwrap();
         let s = bootaudit::snapshot::read_file(&now).unwrap();
         (b, s)
     };
@@ -68,9 +67,7 @@ fn main() {
         black_box(read());
     });
     let diff = mean(budget, || {
-        let mut r = bootaudit::diff::diff("baseline", &b.reference, "now", &s);
-        bootaudit::baseline::apply(&b, &mut r);
-        black_box(r);
+        black_box(bootaudit::baseline::diff_against(&b, "now", &s));
     });
     println!("bootaudit diff on fixtures/implant (baseline of 2 boots vs. the implant boot):");
     println!(

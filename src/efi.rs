@@ -1,5 +1,5 @@
-//! Small UEFI data types shared by every artefact module: GUIDs, UCS-2
-//! strings and `EFI_LOAD_OPTION` (the content of `Boot####` variables).
+//! Small UEFI data types shared by every artefact module: GUIDs and UCS-2
+//! strings (`EFI_LOAD_OPTION` is [`crate::loadoption`]).
 //!
 //! Everything here decodes bytes that come from a machine that may be
 //! compromised, so every function is total: it never panics and never
@@ -99,37 +99,6 @@ pub fn ascii_string(b: &[u8]) -> Option<String> {
     }
 }
 
-/// An `EFI_LOAD_OPTION` (UEFI 2.10 §3.1.3): what a `Boot####` or
-/// `Driver####` variable holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct LoadOption {
-    /// LOAD_OPTION_* bits (0x1 active, 0x8 hidden, ...).
-    pub attributes: u32,
-    /// The human-readable description shown by the boot manager.
-    pub description: String,
-    /// The file path list rendered as device-path text.
-    pub device_path: String,
-    /// Bytes after the file path list, passed to the image (hex).
-    #[serde(serialize_with = "crate::hexser::bytes")]
-    pub optional_data: Vec<u8>,
-}
-
-impl LoadOption {
-    /// Decodes a load option; `None` when the structure does not fit in `b`.
-    pub fn parse(b: &[u8]) -> Option<LoadOption> {
-        let attributes = u32::from_le_bytes(b.get(0..4)?.try_into().ok()?);
-        let fpl_len = u16::from_le_bytes(b.get(4..6)?.try_into().ok()?) as usize;
-        let (description, rest) = split_ucs2_z(b.get(6..)?)?;
-        let fpl = rest.get(..fpl_len)?;
-        Some(LoadOption {
-            attributes,
-            description,
-            device_path: crate::devpath::to_text(fpl),
-            optional_data: rest[fpl_len..].to_vec(),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,18 +125,5 @@ mod tests {
             Some(("A".into(), &b"rest"[..]))
         );
         assert_eq!(split_ucs2_z(b"A\0B\0"), None);
-    }
-
-    #[test]
-    fn load_option_rejects_a_path_list_longer_than_the_data() {
-        let mut b = vec![1, 0, 0, 0, 0xff, 0x00];
-        b.extend_from_slice(b"X\0\0\0");
-        b.extend_from_slice(&[0x7f, 0xff, 4, 0]);
-        assert!(LoadOption::parse(&b).is_none());
-        b[4] = 4;
-        let lo = LoadOption::parse(&b).unwrap();
-        assert_eq!(lo.description, "X");
-        assert_eq!(lo.attributes, 1);
-        assert!(lo.optional_data.is_empty());
     }
 }

@@ -41,7 +41,7 @@ pub fn binary(path: &str, bytes: &[u8]) -> EspBinary {
         Err(e) => EspBinary {
             path: path.to_string(),
             size: bytes.len() as u64,
-            sha256: crate::collect::sha256_hex(bytes),
+            sha256: crate::hexser::sha256(bytes),
             error: Some(e.to_string()),
             ..EspBinary::default()
         },

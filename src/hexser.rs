@@ -24,6 +24,12 @@ pub fn bytes<S: Serializer, T: AsRef<[u8]>>(v: &T, s: S) -> Result<S::Ok, S::Err
     s.serialize_str(&encode(v.as_ref()))
 }
 
+/// Lowercase hex of the SHA-256 of `b`.
+pub fn sha256(b: &[u8]) -> String {
+    use sha2::Digest;
+    encode(sha2::Sha256::digest(b))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -5,6 +5,8 @@
 //! its parsing and model: [`eventlog`] for the TPM measured-boot log, [`pcrs`]
 //! for the PCR values it is checked against.
 
+#![warn(missing_docs)]
+
 pub mod baseline;
 pub mod collect;
 pub mod devpath;
@@ -21,6 +23,7 @@ pub mod guard;
 pub mod hexser;
 pub mod ingest;
 pub mod le;
+pub mod loadoption;
 pub mod pcrs;
 pub mod pe;
 pub mod quote;

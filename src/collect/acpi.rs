@@ -5,7 +5,7 @@
 //! SHA-256 and masked content hash the collector records. The RSDP address
 //! comes from /sys/firmware/efi/systab (`ACPI20=`, else `ACPI=`).
 
-use super::{entries, failed, read_or_record, read_text, sha256_hex, under};
+use super::{entries, failed, read_or_record, read_text, under};
 use crate::snapshot::{Acpi, AcpiTable, CollectError, Rsdp};
 use std::path::Path;
 
@@ -41,10 +41,10 @@ fn table(p: &Path, via: &str, errors: &mut Vec<CollectError>) -> Option<AcpiTabl
             "malformed",
         );
     }
-    t.sha256 = sha256_hex(&bytes);
+    t.sha256 = crate::hexser::sha256(&bytes);
     let mut masked = bytes.clone();
     if bootaudit_snapshot::mask_acpi_addresses(&mut masked) {
-        t.content_sha256 = Some(sha256_hex(&masked));
+        t.content_sha256 = Some(crate::hexser::sha256(&masked));
     }
     Some(t)
 }
@@ -57,7 +57,7 @@ fn data(p: &Path, errors: &mut Vec<CollectError>) -> Option<AcpiTable> {
     Some(AcpiTable {
         signature: p.file_name()?.to_string_lossy().into_owned(),
         length: bytes.len() as u32,
-        sha256: sha256_hex(&bytes),
+        sha256: crate::hexser::sha256(&bytes),
         via: "sysfs-data".into(),
         ..AcpiTable::default()
     })

@@ -4,7 +4,7 @@
 //! the same hashes (of the value), as the collector reads through
 //! GetVariable.
 
-use super::{failed, read_capped, sha256_hex, under};
+use super::{failed, read_capped, under};
 use crate::snapshot::{BootEntry, CollectError, SecureBoot, Variable};
 use std::path::Path;
 
@@ -59,7 +59,7 @@ fn byte(dir: &Path, name: &str, errors: &mut Vec<CollectError>) -> Option<u8> {
 fn boot_entry(dir: &Path, num: u16, errors: &mut Vec<CollectError>) -> Option<BootEntry> {
     let name = format!("Boot{num:04X}");
     let (_, v) = get(dir, &name, GLOBAL, errors)?;
-    let (attributes, description, device_path) = match crate::efi::LoadOption::parse(&v) {
+    let (attributes, description, device_path) = match crate::loadoption::LoadOption::parse(&v) {
         Some(o) => (o.attributes, o.description, o.device_path),
         None => (0, "(malformed load option)".into(), String::new()),
     };
@@ -69,7 +69,7 @@ fn boot_entry(dir: &Path, num: u16, errors: &mut Vec<CollectError>) -> Option<Bo
         description,
         device_path,
         size: v.len() as u64,
-        sha256: sha256_hex(&v),
+        sha256: crate::hexser::sha256(&v),
     })
 }
 
@@ -108,7 +108,7 @@ pub(super) fn collect(root: &Path, errors: &mut Vec<CollectError>) -> Option<Sec
                 vendor: guid.to_ascii_uppercase(),
                 attributes,
                 size: v.len() as u64,
-                sha256: sha256_hex(&v),
+                sha256: crate::hexser::sha256(&v),
             });
         }
     }

@@ -5,7 +5,7 @@
 //! fleet: kernel release, hostname, machine-id. The UEFI system table's
 //! vendor and revision are not exposed by Linux and stay empty.
 
-use super::{failed, read_or_record, read_text, sha256_hex, under};
+use super::{failed, read_or_record, read_text, under};
 use crate::snapshot::{CollectError, Identity, Smbios};
 use bootaudit_snapshot::smbios;
 use std::path::Path;
@@ -30,7 +30,7 @@ fn from_tables(root: &Path, errors: &mut Vec<CollectError>) -> Option<Smbios> {
     let table = read_or_record(&dir.join("DMI"), MAX_TABLE, "smbios", errors)?;
     let mut s = smbios::parse(&ep, &table);
     let used = (s.table_length as usize).min(table.len());
-    s.sha256 = sha256_hex(&table[..used]);
+    s.sha256 = crate::hexser::sha256(&table[..used]);
     Some(s)
 }
 

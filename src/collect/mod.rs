@@ -136,12 +136,6 @@ pub(crate) fn entries(
     Some(v)
 }
 
-/// Lowercase hex of SHA-256.
-pub(crate) fn sha256_hex(b: &[u8]) -> String {
-    use sha2::Digest;
-    crate::hexser::encode(sha2::Sha256::digest(b))
-}
-
 /// Collects a snapshot of the host.
 pub fn collect(opts: &Options) -> Snapshot {
     let t0 = std::time::Instant::now();

@@ -5,8 +5,9 @@
 use super::parse::spec_id;
 use super::types::ev;
 use super::SpecId;
-use crate::efi::{ascii_string, split_ucs2_z, ucs2_to_string, Guid, LoadOption};
+use crate::efi::{ascii_string, split_ucs2_z, ucs2_to_string, Guid};
 use crate::hexser;
+use crate::loadoption::LoadOption;
 use serde::Serialize;
 
 /// Decoded event data.

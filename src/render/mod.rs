@@ -15,37 +15,6 @@ pub mod show;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 
-/// Output formats a person can choose with `--format`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Human-readable tables.
-    Table,
-    /// One JSON object on stdout.
-    Json,
-}
-
-/// Output formats of `bootaudit diff`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum DiffFormat {
-    /// Human-readable table.
-    Table,
-    /// One JSON object: findings and summary.
-    Json,
-    /// A self-contained HTML report with both memory maps drawn.
-    Html,
-}
-
-/// Output formats of `bootaudit rules`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum RulesFormat {
-    /// Human-readable table.
-    Table,
-    /// One JSON array of rules.
-    Json,
-    /// The Markdown table the README carries.
-    Markdown,
-}
-
 /// A table that fits the terminal, or 100 columns when stdout is not one.
 pub fn new_table(header: &[&str]) -> Table {
     let mut t = Table::new();

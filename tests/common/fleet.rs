@@ -58,13 +58,9 @@ fn root() -> PathBuf {
 /// The real snapshots the groups are made of.
 pub fn templates() -> Vec<Snapshot> {
     let read = |rel: &str| {
-        let p = root().join(rel);
-        let bytes = snapshot::read_bytes(&p).unwrap();
-        if bootaudit::baseline::is_baseline(&bytes) {
-            bootaudit::baseline::parse(&bytes, rel).unwrap().reference
-        } else {
-            snapshot::parse(&bytes, rel).unwrap()
-        }
+        bootaudit::baseline::load(&root().join(rel), None)
+            .unwrap()
+            .reference
     };
     let host = bootaudit::collect::collect(&bootaudit::collect::Options {
         root: root().join("fixtures/linux-host/root"),

@@ -1,0 +1,77 @@
+//! `bootaudit collect`: Gather a snapshot on this running Linux host (sysfs, securityfs, efivarfs): ACPI tables, memory maps, the TPM event log and PCRs, Secure Boot variables and boot entries, identity. What is missing or unreadable is recorded in the snapshot with the reason.
+
+use super::*;
+
+/// The arguments of `bootaudit collect`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Write the snapshot here (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Read the kernel's trees under this root instead of `/` (a copied
+    /// tree, a mounted disk, an unpacked tarball of /sys).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// Read PCRs from the TPM through this TCTI when sysfs has none
+    /// (e.g. `device:/dev/tpmrm0`, `swtpm:host=127.0.0.1,port=2321`).
+    #[arg(long, value_name = "TCTI")]
+    pub tpm: Option<String>,
+    /// The ESP whose EFI binaries to hash (a mounted directory or an
+    /// image); by default <root>/boot/efi or <root>/efi.
+    #[arg(long, value_name = "PATH")]
+    pub esp: Option<PathBuf>,
+    /// Quote the PCRs with the TPM (through --tpm, default
+    /// device:/dev/tpmrm0) and bootaudit's attestation key.
+    #[arg(long, requires = "nonce")]
+    pub quote: bool,
+    /// The verifier's nonce for --quote, hex (up to 64 bytes).
+    #[arg(long, value_name = "HEX", value_parser = parse_nonce)]
+    pub nonce: Option<Nonce>,
+    /// Also write the attestation key's public part (TPMT_PUBLIC) here,
+    /// to enrol it with the verifier.
+    #[arg(long, value_name = "FILE", requires = "quote")]
+    pub ak_pub_out: Option<PathBuf>,
+}
+
+/// Runs `bootaudit collect`.
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let Args {
+        output,
+        root,
+        tpm,
+        esp,
+        quote,
+        nonce,
+        ak_pub_out,
+    } = a;
+
+    if !root.is_dir() {
+        anyhow::bail!("{}: not a directory", root.display());
+    }
+    let snap = bootaudit::collect::collect(&bootaudit::collect::Options {
+        root,
+        tpm_tcti: tpm,
+        esp,
+        quote_nonce: if quote { nonce.map(|n| n.0) } else { None },
+    });
+    let quoted = snap.tpm.as_ref().and_then(|t| t.quote.as_ref());
+    if let (Some(p), Some(q)) = (&ak_pub_out, quoted) {
+        let ak = hex::decode(&q.ak_public)?;
+        write_file(p, &ak)?;
+    }
+    let mut v = serde_json::to_vec_pretty(&snap)?;
+    v.push(b'\n');
+    deliver(output.as_deref(), &v)?;
+    // The snapshot is written either way; a quote that was asked
+    // for and could not be made is an unreadable input (exit 2).
+    if quote && quoted.is_none() {
+        let why: Vec<_> = snap
+            .errors
+            .iter()
+            .filter(|e| e.part == "tpm")
+            .map(|e| e.what.clone())
+            .collect();
+        anyhow::bail!("no quote: {}", why.join("; "));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,67 @@
+//! `bootaudit diff`: Compare a snapshot with a baseline snapshot of the same machine: every difference as a finding with a severity and, when the evidence has one, an explanation. Exit 1 when an unexplained finding at or above --fail-on exists.
+
+use super::*;
+
+/// The arguments of `bootaudit diff`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The baseline: a snapshot of the machine in a known-good state, or
+    /// a baseline made by `bootaudit baseline create`.
+    pub baseline: PathBuf,
+    /// The snapshot to check.
+    pub current: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: DiffFormat,
+    /// Write the report to this file (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when an unexplained finding at or above this severity exists.
+    #[arg(long, value_enum, default_value = "high")]
+    pub fail_on: FailOn,
+    /// Require the baseline to carry a valid SSH signature (BASELINE.sig)
+    /// by a key this allowed-signers file lists (ssh-keygen -Y format);
+    /// an unsigned or wrongly signed baseline is refused (exit 2).
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
+    /// Compare even when the baseline's SMBIOS system identity is that
+    /// of another machine (refused by default, exit 2).
+    #[arg(long)]
+    pub allow_other_machine: bool,
+}
+
+/// Runs `bootaudit diff`.
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let Args {
+        baseline,
+        current,
+        format,
+        output,
+        fail_on,
+        allowed_signers,
+        allow_other_machine,
+    } = a;
+    let fail_on: bootaudit::findings::Severity = fail_on.into();
+
+    let allowed = allowed_signers
+        .as_deref()
+        .map(bootaudit::signing::read_allowed_signers)
+        .transpose()?;
+    let l = bootaudit::baseline::load(&baseline, allowed.as_deref())?;
+    let b = bootaudit::snapshot::read_file(&current)?;
+    if !allow_other_machine {
+        bootaudit::baseline::check_same_machine(&l, &b)?;
+    }
+    let r = bootaudit::baseline::diff_against(&l, &current.display().to_string(), &b);
+    let text = match format {
+        DiffFormat::Table => render::escape::terminal(&render::diff::table(&r)).into_owned(),
+        DiffFormat::Json => {
+            let mut v = Vec::new();
+            render::json_to(&r, &mut v)?;
+            String::from_utf8(v)?
+        }
+        DiffFormat::Html => render::html::diff(&r),
+    };
+    deliver(output.as_deref(), text.as_bytes())?;
+    Ok(exit_if(bootaudit::findings::fails(&r.findings, fail_on)))
+}

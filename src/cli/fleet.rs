@@ -1,0 +1,203 @@
+//! `bootaudit fleet`: Check a fleet: group hosts by platform and firmware identity, build each group's consensus, and report every host that departs from it (and, with --baselines, from its own baseline). Exit 1 when a host has an unexplained finding at or above --fail-on, else 2 when a snapshot was unreadable, else 0.
+
+use super::*;
+
+/// The arguments of `bootaudit fleet`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A directory of snapshots (searched recursively for *.json), a
+    /// JSON-lines file of snapshots, or - for JSON lines on stdin.
+    pub input: PathBuf,
+    /// Per-host baselines: DIR/<host id>.json (host id: machine-id,
+    /// else SMBIOS UUID or serial, else hostname).
+    #[arg(long, value_name = "DIR")]
+    pub baselines: Option<PathBuf>,
+    /// table: per-group summary and the outliers; json: one record per
+    /// host (JSON lines, for a SIEM), then a summary record; html: a
+    /// self-contained overview (groups, outliers, their findings).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: DiffFormat,
+    /// Write the report to this file (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The threshold for outliers and the exit status.
+    #[arg(long, value_enum, default_value = "high")]
+    pub fail_on: FailOn,
+    /// A value held by at most this share of a group's hosts (and by
+    /// fewer than hold another) is a departure.
+    #[arg(long, default_value_t = 0.05, value_parser = share)]
+    pub outlier_share: f64,
+    /// Worker threads (default: the machine's cores).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: Option<u16>,
+    /// Require every per-host baseline to be signed by a key this
+    /// allowed-signers file lists (a host whose baseline is not is
+    /// reported with `baseline.missing`).
+    #[arg(long, value_name = "FILE", requires = "baselines")]
+    pub allowed_signers: Option<PathBuf>,
+    /// Judge hosts even against baselines of other machines.
+    #[arg(long, requires = "baselines")]
+    pub allow_other_machine: bool,
+    /// With `-`, the most bytes read from stdin (it is spooled to a
+    /// temporary file, read twice).
+    #[arg(long, value_name = "BYTES", default_value_t = bootaudit::fleet::MAX_SPOOL)]
+    pub max_stdin: u64,
+}
+
+/// Runs `bootaudit fleet`.
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let Args {
+        input,
+        baselines,
+        format,
+        output,
+        fail_on,
+        outlier_share,
+        workers,
+        max_stdin,
+        allowed_signers,
+        allow_other_machine,
+    } = a;
+    let fail_on: bootaudit::findings::Severity = fail_on.into();
+
+    let opts = bootaudit::fleet::Options {
+        outlier_share,
+        baselines,
+        allowed_signers: allowed_signers
+            .as_deref()
+            .map(bootaudit::signing::read_allowed_signers)
+            .transpose()?,
+        allow_other_machine,
+        workers: workers
+            .map(usize::from)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+    };
+    run_fleet(input, opts, format, output, fail_on, max_stdin)
+}
+
+fn run_fleet(
+    input: PathBuf,
+    opts: bootaudit::fleet::Options,
+    format: DiffFormat,
+    output: Option<PathBuf>,
+    fail_on: bootaudit::findings::Severity,
+    max_stdin: u64,
+) -> anyhow::Result<ExitCode> {
+    use bootaudit::fleet;
+    use std::io::IsTerminal;
+    // stdin is spooled to a file: the analysis reads its input twice.
+    let spooled = if input.as_os_str() == "-" {
+        Some(
+            fleet::spool(std::io::stdin().lock(), max_stdin)
+                .map_err(|e| anyhow::anyhow!("stdin: {e}"))?,
+        )
+    } else {
+        None
+    };
+    let src = match &spooled {
+        Some(s) => fleet::Input::Lines {
+            path: s.path().to_path_buf(),
+            name: "-".into(),
+        },
+        None => match std::fs::symlink_metadata(&input) {
+            Ok(m) if m.is_dir() => fleet::Input::Dir(input.clone()),
+            Ok(m) if m.is_file() => fleet::Input::Lines {
+                path: input.clone(),
+                name: input.display().to_string(),
+            },
+            Ok(m) => anyhow::bail!(
+                "{}: {}, neither a directory nor a regular file",
+                input.display(),
+                bootaudit::fsutil::kind_of(&m.file_type())
+            ),
+            Err(e) => anyhow::bail!("{}: {e}", input.display()),
+        },
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} (two passes) {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let progress = |n: usize, total: usize| {
+        if let Some(b) = &bar {
+            b.set_length(total as u64);
+            b.set_position(n as u64);
+        }
+    };
+    // JSON lines go out as they are made (to stdout, or to a temporary file
+    // renamed into place at the end); table and HTML keep the outliers.
+    let output = output.filter(|p| p.as_os_str() != "-");
+    let mut file = match (&output, format) {
+        (Some(p), DiffFormat::Json) => {
+            Some(bootaudit::fsutil::AtomicFile::create(p).map_err(cannot_write(p))?)
+        }
+        _ => None,
+    };
+    let mut stdout = std::io::BufWriter::new(std::io::stdout());
+    let sink: &mut (dyn Write + Send) = match &mut file {
+        Some(f) => f,
+        None => &mut stdout,
+    };
+    let keep = std::sync::Mutex::new(Vec::new());
+    let lines = std::sync::Mutex::new((&mut *sink, Ok(())));
+    let summary = fleet::run(&src, &opts, fail_on, &progress, &|rec| match format {
+        DiffFormat::Json => {
+            if let Ok(mut g) = lines.lock() {
+                let (w, res) = &mut *g;
+                if res.is_ok() {
+                    *res = serde_json::to_writer(&mut **w, &rec)
+                        .map_err(std::io::Error::from)
+                        .and_then(|_| w.write_all(b"\n"));
+                }
+            }
+        }
+        DiffFormat::Table | DiffFormat::Html => {
+            if rec.outlier || rec.error.is_some() {
+                if let Ok(mut o) = keep.lock() {
+                    o.push(rec);
+                }
+            }
+        }
+    })
+    .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let (_, written) = lines
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("output lock poisoned"))?;
+    quiet_pipe(written)?;
+    let mut outliers = keep.into_inner().unwrap_or_default();
+    outliers.sort_by(|a, b| a.host.cmp(&b.host).then(a.source.cmp(&b.source)));
+    match format {
+        DiffFormat::Json => {
+            let mut v = serde_json::to_value(&summary)?;
+            v["type"] = serde_json::Value::String("summary".into());
+            serde_json::to_writer(&mut *sink, &v)?;
+            sink.write_all(b"\n")?;
+            quiet_pipe(sink.flush())?;
+            if let (Some(f), Some(p)) = (file, &output) {
+                f.commit().map_err(cannot_write(p))?;
+            }
+        }
+        DiffFormat::Table | DiffFormat::Html => {
+            let text = if format == DiffFormat::Html {
+                render::html::fleet(&summary, &outliers, fail_on)
+            } else {
+                render::escape::terminal(&render::fleet::table(&summary, &outliers, fail_on))
+                    .into_owned()
+            };
+            deliver(output.as_deref(), text.as_bytes())?;
+        }
+    }
+    Ok(if summary.outliers > 0 {
+        ExitCode::from(1)
+    } else if summary.unreadable > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

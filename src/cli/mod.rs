@@ -1,0 +1,172 @@
+//! The subcommands of the `bootaudit` command line, one file each: every
+//! file parses its arguments, calls the library and renders, and nothing
+//! else. What they share is here: the output formats a person chooses
+//! (mapped onto the library's types here, so the library does not depend
+//! on clap), and one way to print, write and exit.
+
+pub mod baseline;
+pub mod collect;
+pub mod diff;
+pub mod esp;
+pub mod eventlog;
+pub mod fleet;
+pub mod ingest;
+pub mod rules;
+pub mod show;
+pub mod verify_quote;
+
+pub(crate) use bootaudit::eventlog::report;
+pub(crate) use bootaudit::pcrs::PcrSource;
+pub(crate) use bootaudit::render;
+pub(crate) use std::io::Write;
+pub(crate) use std::path::{Path, PathBuf};
+pub(crate) use std::process::ExitCode;
+
+/// Output formats a person can choose with `--format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable tables.
+    Table,
+    /// One JSON object on stdout.
+    Json,
+}
+
+/// Output formats of `bootaudit diff` and `fleet`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// Human-readable table.
+    Table,
+    /// One JSON object (diff) or JSON lines (fleet).
+    Json,
+    /// A self-contained HTML report.
+    Html,
+}
+
+/// Output formats of `bootaudit rules`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RulesFormat {
+    /// Human-readable table.
+    Table,
+    /// One JSON array of rules.
+    Json,
+    /// The Markdown table the README carries.
+    Markdown,
+}
+
+/// `--fail-on`: the library's severities, as the command line names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Only critical findings fail.
+    Critical,
+    /// High and critical.
+    High,
+    /// Medium and above.
+    Medium,
+    /// Low and above.
+    Low,
+    /// Any finding.
+    Info,
+}
+
+impl From<FailOn> for bootaudit::findings::Severity {
+    fn from(f: FailOn) -> Self {
+        use bootaudit::findings::Severity as S;
+        match f {
+            FailOn::Critical => S::Critical,
+            FailOn::High => S::High,
+            FailOn::Medium => S::Medium,
+            FailOn::Low => S::Low,
+            FailOn::Info => S::Info,
+        }
+    }
+}
+
+/// A verifier's nonce (one value, not a list of bytes, to clap).
+#[derive(Clone, Debug)]
+pub struct Nonce(pub Vec<u8>);
+
+/// Prints a report for a person (a table, escaped for the terminal) or as
+/// JSON: the one way every subcommand with `--format table|json` prints.
+pub(crate) fn print<T: serde::Serialize>(
+    format: Format,
+    report: &T,
+    table: impl FnOnce(&T) -> String,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Table => emit(&table(report)),
+        Format::Json => emit_json(report),
+    }
+}
+
+/// Exit 1 when `fails`, else 0.
+pub(crate) fn exit_if(fails: bool) -> ExitCode {
+    if fails {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// A closed pipe (`| head`) is not an error worth exit code 2.
+pub(crate) fn quiet_pipe(r: std::io::Result<()>) -> anyhow::Result<()> {
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
+
+/// `--outlier-share`: a share of a group, at least 0 and under one half
+/// (a value half the group holds is not an outlier).
+pub(crate) fn share(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..0.5).contains(&v) {
+        Ok(v)
+    } else {
+        Err("must be at least 0 and under 0.5".into())
+    }
+}
+
+/// A nonce on the command line: hex, 1 to 64 bytes (TPM2B_DATA's limit).
+pub(crate) fn parse_nonce(s: &str) -> Result<Nonce, String> {
+    let b = hex::decode(s).map_err(|e| format!("not hex: {e}"))?;
+    if b.is_empty() || b.len() > 64 {
+        return Err(format!("{} bytes; a nonce has 1 to 64", b.len()));
+    }
+    Ok(Nonce(b))
+}
+
+/// Prints text for a person: everything the judged machine wrote into it
+/// (names, descriptions, paths) has its control and bidi characters
+/// escaped first.
+pub(crate) fn emit(s: &str) -> anyhow::Result<()> {
+    emit_bytes(render::escape::terminal(s).as_bytes())
+}
+
+pub(crate) fn emit_bytes(b: &[u8]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    quiet_pipe(out.write_all(b).and_then(|_| out.flush()))
+}
+
+/// The error of a failed write, naming the file.
+pub(crate) fn cannot_write(path: &Path) -> impl Fn(std::io::Error) -> anyhow::Error + '_ {
+    move |e| anyhow::anyhow!("{}: cannot write: {e}", path.display())
+}
+
+/// Writes `bytes` to `path` atomically, the error naming the file.
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    bootaudit::fsutil::write_atomic(path, bytes).map_err(cannot_write(path))
+}
+
+/// A report goes to `-o FILE` (atomically) or to stdout.
+/// `-o -` is stdout.
+pub(crate) fn deliver(output: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match output.filter(|p| p.as_os_str() != "-") {
+        Some(p) => write_file(p, bytes),
+        None => emit_bytes(bytes),
+    }
+}
+
+pub(crate) fn emit_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    let out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
+    quiet_pipe(render::json_to(v, out))
+}

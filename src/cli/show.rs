@@ -1,0 +1,23 @@
+//! `bootaudit show`: Summarise a snapshot: identity, memory maps, MapKey evidence, TPM, and whether its event log replays to the PCRs it recorded.
+
+use super::*;
+
+/// The arguments of `bootaudit show`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The snapshot (JSON, from the collector or `bootaudit ingest`).
+    pub snapshot: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+/// Runs `bootaudit show`.
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let Args { snapshot, format } = a;
+
+    let s = bootaudit::snapshot::read_file(&snapshot)?;
+    let r = bootaudit::show::build(&snapshot.display().to_string(), &s);
+    print(format, &r, render::show::table)?;
+    Ok(exit_if(!r.consistent))
+}
