@@ -13,7 +13,6 @@ pub mod devpath;
 pub mod diff;
 pub mod efi;
 pub mod esp;
-pub mod espbin;
 pub mod eventlog;
 pub mod fat;
 pub mod findings;

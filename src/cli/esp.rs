@@ -27,7 +27,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         format,
     } = a;
 
-    let (layout, binaries) = bootaudit::espbin::scan(&esp)?;
+    let (layout, binaries) = bootaudit::esp::binaries::scan(&esp)?;
     let log = match (&eventlog, &snapshot) {
         (Some(p), _) => Some(bootaudit::eventlog::read_file(p)?),
         (None, Some(p)) => {
@@ -39,12 +39,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
         (None, None) => None,
     };
-    let report = bootaudit::espbin::EspReport {
+    let report = bootaudit::esp::binaries::EspReport {
         esp: esp.display().to_string(),
         layout,
         boot_applications: log
             .as_ref()
-            .map(|l| bootaudit::espbin::match_log(&binaries, l)),
+            .map(|l| bootaudit::esp::binaries::match_log(&binaries, l)),
         binaries,
     };
     print(format, &report, render::esp::table)?;

@@ -8,7 +8,7 @@
 //!
 //! One module per artefact, as in the collector: ACPI tables, memory maps,
 //! the TPM, Secure Boot variables and boot entries, identity; and the ESP's
-//! EFI binaries ([`crate::espbin`]).
+//! EFI binaries ([`crate::esp::binaries`]).
 
 mod acpi;
 mod efivars;
@@ -166,7 +166,7 @@ pub fn collect(opts: &Options) -> Snapshot {
     s
 }
 
-/// The ESP's EFI binaries (see [`crate::espbin`]).
+/// The ESP's EFI binaries (see [`crate::esp::binaries`]).
 fn esp(
     root: &Path,
     given: Option<&Path>,
@@ -187,7 +187,7 @@ fn esp(
         );
         return None;
     };
-    match crate::espbin::scan(&dir) {
+    match crate::esp::binaries::scan(&dir) {
         Ok((_, b)) => Some(b),
         Err(e) => {
             failed(errors, "esp", e.to_string(), "unreadable");

@@ -5,56 +5,25 @@
 //! path (the ESPecter / BlackLotus family) is named here, with where it was
 //! loaded from and whether that place is one of the ESP's known loaders.
 
+use crate::esp::path::EspPath;
 use crate::eventlog::{EventLog, HashAlg};
 use crate::findings::Finding;
 use crate::snapshot::{self, Snapshot};
 use serde_json::json;
 use std::collections::BTreeMap;
 
-/// File names of the loaders the UEFI specification, the distributions'
-/// shim/grub/systemd-boot packages and Windows install on an ESP.
-const KNOWN_LOADER_FILES: &[&str] = &[
-    "bootx64.efi",
-    "bootia32.efi",
-    "bootaa64.efi",
-    "shimx64.efi",
-    "shimia32.efi",
-    "shimaa64.efi",
-    "grubx64.efi",
-    "grubia32.efi",
-    "grubaa64.efi",
-    "mmx64.efi",
-    "fbx64.efi",
-    "systemd-bootx64.efi",
-    "bootmgfw.efi",
-    "bootmgr.efi",
-];
-
 /// The file part of a device path's text (`\EFI\BOOT\BOOTX64.EFI`),
 /// lowercased (FAT names are case-insensitive); the whole text lowercased
 /// when it has no file part (an application from a firmware volume).
 pub(super) fn file_part(device_path: &str) -> String {
-    let f: Vec<&str> = device_path
-        .split('/')
-        .filter(|n| n.starts_with('\\'))
-        .collect();
-    if f.is_empty() {
-        device_path.to_ascii_lowercase()
-    } else {
-        f.concat().replace("\\\\", "\\").to_ascii_lowercase()
-    }
+    EspPath::from_device_path(device_path)
+        .map(|p| p.backslash())
+        .unwrap_or_else(|| device_path.to_ascii_lowercase())
 }
 
-/// Whether a file part is one of the places a loader is installed:
-/// `\EFI\<dir>\<known loader>` or a unified kernel image under
-/// `\EFI\Linux\`.
+/// Whether a file part is one of the places a loader is installed.
 pub(super) fn known_loader(file: &str) -> bool {
-    let parts: Vec<&str> = file.trim_start_matches('\\').split('\\').collect();
-    match parts.as_slice() {
-        ["efi", "linux", name] => name.ends_with(".efi"),
-        ["efi", _, name] => KNOWN_LOADER_FILES.contains(name),
-        _ => false,
-    }
+    EspPath::parse(file).is_known_loader()
 }
 
 /// One started application.

@@ -6,7 +6,6 @@
 
 pub(crate) mod acpi;
 mod bootapps;
-mod esp;
 mod identity;
 pub(crate) mod images;
 pub mod indicators;
@@ -62,7 +61,7 @@ pub fn diff(baseline: &str, before: &Snapshot, current: &str, after: &Snapshot) 
     images::diff(before, after, &mut f);
     tpm::diff(before, after, &mut f);
     bootapps::diff(before, after, &mut f);
-    esp::diff(before, after, &mut f);
+    crate::esp::diff::diff(before, after, &mut f);
     indicators::check(after, &mut f);
     for x in &mut f {
         let e = x.explainable_by;

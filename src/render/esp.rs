@@ -2,7 +2,7 @@
 //! each boot application the log says ran.
 
 use super::new_table;
-use crate::espbin::{EspReport, Verdict};
+use crate::esp::binaries::{EspReport, Verdict};
 use std::fmt::Write;
 
 /// Renders the report.

@@ -3,7 +3,7 @@
 //! or an update `baseline accept` records), a new binary (critical outside
 //! the known loaders' places), a removed one.
 
-use super::bootapps::known_loader;
+use super::path::EspPath;
 use crate::findings::Finding;
 use crate::snapshot::{EspBinary, Snapshot};
 use serde_json::json;
@@ -15,11 +15,8 @@ fn ev(b: &EspBinary) -> serde_json::Value {
 }
 
 /// A path as the known-loader test wants it: `\\efi\\boot\\bootx64.efi`.
-fn as_file(path: &str) -> String {
-    format!("\\{}", path.replace('/', "\\")).to_ascii_lowercase()
-}
 
-pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
+pub(crate) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
     let (Some(ea), Some(eb)) = (&a.esp, &b.esp) else {
         return;
     };
@@ -29,7 +26,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
     for (k, y) in &ib {
         match ia.get(k) {
             None => {
-                let known = known_loader(&as_file(&y.path));
+                let known = EspPath::parse(&y.path).is_known_loader();
                 f.push(
                     Finding::new(
                         crate::rules::ESP_BINARY_ADDED,

@@ -6,7 +6,8 @@
 //! measured (a loader swapped after boot, the ESPecter and BlackLotus
 //! family), is what a responder looks for.
 
-use crate::esp::{self, EspError};
+use super::path::EspPath;
+use super::{self as esp, EspError};
 use crate::eventlog::{EventLog, HashAlg};
 use crate::snapshot::EspBinary;
 use serde::Serialize;
@@ -81,30 +82,16 @@ pub struct BootApp {
     pub file_at_path: Option<String>,
 }
 
-/// The ESP path a device path's file part names ("EFI/BOOT/BOOTX64.EFI"),
-/// without case, for comparison.
-fn esp_path(device_path: &str) -> Option<String> {
-    let file: Vec<&str> = device_path
-        .split('/')
-        .filter(|n| n.starts_with('\\'))
-        .collect();
-    if file.is_empty() {
-        return None;
-    }
-    let joined = file.concat().replace('\\', "/").replace("//", "/");
-    Some(joined.trim_start_matches('/').to_ascii_lowercase())
-}
-
 /// Matches every PCR4 EV_EFI_BOOT_SERVICES_APPLICATION of `log` to the ESP.
 pub fn match_log(binaries: &[EspBinary], log: &EventLog) -> Vec<BootApp> {
     log.boot_applications()
         .into_iter()
         .map(|a| {
             let (i, e, device_path) = (a.event, a.record, a.device_path);
-            let at = esp_path(&device_path).and_then(|p| {
+            let at = EspPath::from_device_path(&device_path).and_then(|p| {
                 binaries
                     .iter()
-                    .find(|b| b.path.to_ascii_lowercase() == p)
+                    .find(|b| EspPath::parse(&b.path) == p)
                     .map(|b| b.path.clone())
             });
             let Some(d) = e.digest(HashAlg::Sha256) else {
@@ -163,24 +150,5 @@ impl EspReport {
             .iter()
             .flatten()
             .any(|a| matches!(a.verdict, Verdict::DiffersFromFile | Verdict::NotOnEsp))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn esp_paths_from_device_paths() {
-        assert_eq!(
-            super::esp_path(
-                "PciRoot(0x0)/Pci(0x1F,0x2)/Sata(0x0,0xFFFF,0x0)/\\EFI\\BOOT\\BOOTX64.EFI"
-            )
-            .as_deref(),
-            Some("efi/boot/bootx64.efi")
-        );
-        assert_eq!(
-            super::esp_path("HD(1,GPT,x)/\\EFI\\/\\debian\\grubx64.efi").as_deref(),
-            Some("efi/debian/grubx64.efi")
-        );
-        assert_eq!(super::esp_path("Fv(1)/FvFile(2)"), None);
     }
 }

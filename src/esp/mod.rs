@@ -10,6 +10,10 @@
 //! file count and bytes read, and every error names the image and what was
 //! wrong.
 
+pub mod binaries;
+pub(crate) mod diff;
+pub mod path;
+
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 
