@@ -14,8 +14,8 @@ fn ev(b: &EspBinary) -> serde_json::Value {
            "authenticode_sha256": b.authenticode_sha256, "certificates": b.certificates})
 }
 
-/// A path as the known-loader test wants it: `\\efi\\boot\\bootx64.efi`.
-
+/// The ESP findings of `diff`: binaries added, changed (another
+/// Authenticode hash) and removed.
 pub(crate) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
     let (Some(ea), Some(eb)) = (&a.esp, &b.esp) else {
         return;
