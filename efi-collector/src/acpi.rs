@@ -19,7 +19,7 @@ const MAX_TABLES: usize = 256;
 
 /// Reads `n` bytes of physical memory.
 ///
-/// Safety: the caller passes an address the firmware published as an ACPI
+/// SAFETY: the caller passes an address the firmware published as an ACPI
 /// structure; UEFI maps physical memory one to one.
 unsafe fn phys(addr: u64, n: usize) -> &'static [u8] {
     core::slice::from_raw_parts(addr as usize as *const u8, n)
@@ -45,6 +45,7 @@ fn table(addr: u64, via: &str, errors: &mut Vec<CollectError>) -> Option<(AcpiTa
     if addr == 0 {
         return None;
     }
+    // SAFETY: addr is an ACPI table the firmware published (RSDT/XSDT entry, FADT pointer); its header is 8 bytes at least.
     let head = unsafe { phys(addr, 8) };
     let sig = text(&head[..4]);
     let len = le32(head, 4) as usize;
@@ -58,6 +59,7 @@ fn table(addr: u64, via: &str, errors: &mut Vec<CollectError>) -> Option<(AcpiTa
         );
         return None;
     }
+    // SAFETY: the table's own length, checked against MAX_TABLE above.
     let bytes = unsafe { phys(addr, len) }.to_vec();
     let mut t = bootaudit_snapshot::acpi_table_facts(&bytes, addr, via)?;
     t.sha256 = crate::hex(&Sha256::digest(&bytes));
@@ -84,6 +86,7 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Option<(Acpi, Vec<Vec<u8>>)> {
         );
         return None;
     };
+    // SAFETY: ra is the RSDP the firmware published in its configuration table; the ACPI 1.0 RSDP is 20 bytes.
     let r = unsafe { phys(ra, 20) };
     if &r[..8] != b"RSD PTR " {
         crate::failed(
@@ -105,8 +108,10 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Option<(Acpi, Vec<Vec<u8>>)> {
         xsdt_address: None,
     };
     if revision >= 2 {
+        // SAFETY: revision 2 RSDPs are 36 bytes.
         let r36 = unsafe { phys(ra, 36) };
         let len = (le32(r36, 20) as usize).clamp(36, 1024);
+        // SAFETY: len is the RSDP's own Length, clamped to 36..1024.
         rsdp.extended_checksum_valid = Some(sums_to_zero(unsafe { phys(ra, len) }));
         rsdp.xsdt_address = Some(le64(r36, 24)).filter(|a| *a != 0);
     }

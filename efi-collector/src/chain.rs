@@ -28,7 +28,7 @@ pub fn run(path: &str, options: Option<&str>) -> Result<Status, String> {
         agent: boot::image_handle(),
         controller: None,
     };
-    // Safety: GET_PROTOCOL; the ESP's device path lives as long as its handle.
+    // SAFETY: GET_PROTOCOL; the ESP's device path lives as long as its handle.
     let dev_path =
         unsafe { boot::open_protocol::<DevicePath>(params, OpenProtocolAttributes::GetProtocol) }
             .map_err(|e| format!("the ESP's device path: {:?}", e.status()))?;
@@ -58,7 +58,7 @@ pub fn run(path: &str, options: Option<&str>) -> Result<Status, String> {
     if let Some(o) = &opts {
         let mut li = boot::open_protocol_exclusive::<LoadedImage>(child)
             .map_err(|e| format!("child LoadedImage: {:?}", e.status()))?;
-        // Safety: `o` outlives the child's run (StartImage returns before it
+        // SAFETY: `o` outlives the child's run (StartImage returns before it
         // is dropped); the size is in bytes, including the NUL.
         unsafe { li.set_load_options(o.as_ptr().cast(), (o.num_bytes()) as u32) };
     }

@@ -13,7 +13,7 @@ pub struct Clock {
 }
 
 fn tsc() -> u64 {
-    // Safety: RDTSC has no side effects and exists on every x86_64 CPU.
+    // SAFETY: RDTSC has no side effects and exists on every x86_64 CPU.
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 

@@ -123,7 +123,7 @@ pub fn run(disturb: bool) -> ! {
     let mut rec = vec![0u8; RECORD_MAX];
     let image = boot::image_handle();
     let bs = match uefi::table::system_table_raw() {
-        // Safety: a valid system table while boot services run.
+        // SAFETY: a valid system table while boot services run.
         Some(st) => unsafe { (*st.as_ptr()).boot_services },
         None => runtime::reset(ResetType::COLD, Status::ABORTED, None),
     };
@@ -143,7 +143,7 @@ pub fn run(disturb: bool) -> ! {
             // Somebody allocates after GetMemoryMap: the key is now stale.
             let _ = boot::allocate_pool(uefi::boot::MemoryType::LOADER_DATA, 4096);
         }
-        // Safety: `bs` is the boot services table; the image handle is ours.
+        // SAFETY: `bs` is the boot services table; the image handle is ours.
         let st = unsafe { ((*bs).exit_boot_services)(image.as_ptr(), meta.key) };
         *status = st.0 as u64;
         attempts = i + 1;

@@ -26,7 +26,7 @@ fn open<P: ProtocolPointer + ?Sized>(h: Handle) -> Option<ScopedProtocol<P>> {
         agent: boot::image_handle(),
         controller: None,
     };
-    // Safety: GET_PROTOCOL does not take the protocol from its owner; we
+    // SAFETY: GET_PROTOCOL does not take the protocol from its owner; we
     // only read it while the handle exists (within this function's caller).
     unsafe { boot::open_protocol::<P>(params, OpenProtocolAttributes::GetProtocol).ok() }
 }
@@ -44,7 +44,7 @@ fn headers(base: *const u8, size: u64, img: &mut LoadedImage) {
         return;
     }
     let size = size.min(64 << 20) as usize;
-    // Safety: [base, base + size) is the loaded image (ImageBase/ImageSize).
+    // SAFETY: [base, base + size) is the loaded image (ImageBase/ImageSize).
     let b = unsafe { core::slice::from_raw_parts(base, size) };
     let u16at = |o: usize| b.get(o..o + 2).map(|x| u16::from_le_bytes([x[0], x[1]]));
     let u32at = |o: usize| {

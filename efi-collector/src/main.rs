@@ -10,6 +10,8 @@
 
 #![no_std]
 #![no_main]
+// Every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 extern crate alloc;
 

@@ -37,7 +37,7 @@ pub(crate) fn raw(buf: &mut [u8]) -> Result<Meta, (Status, usize)> {
         desc_size: 0,
         version: 0,
     };
-    // Safety: the system table pointer is valid while boot services run (we
+    // SAFETY: the system table pointer is valid while boot services run (we
     // are an application, so they do); the buffer is ours and `m.size` says
     // how large it is.
     let status = unsafe {

@@ -18,7 +18,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
             );
         });
         let _ = boot::set_watchdog_timer(0, 0x1_0000, None);
-        // Safety: we are an image started by the firmware; Exit() ends it
+        // SAFETY: we are an image started by the firmware; Exit() ends it
         // and returns to whoever called StartImage on it.
         unsafe {
             boot::exit(

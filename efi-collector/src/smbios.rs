@@ -15,7 +15,7 @@ const SMBIOS3: uefi::Guid = uefi::guid!("f2fd1544-9794-4a2c-992e-e5bbcf20e394");
 const SMBIOS2: uefi::Guid = uefi::guid!("eb9d2d31-2d88-11d3-9a16-0090273fc14d");
 const MAX_TABLE: usize = 1 << 20;
 
-/// Safety: `addr` was published by the firmware as an SMBIOS structure.
+/// SAFETY: `addr` was published by the firmware as an SMBIOS structure.
 unsafe fn phys(addr: u64, n: usize) -> &'static [u8] {
     core::slice::from_raw_parts(addr as usize as *const u8, n)
 }
@@ -32,11 +32,13 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Option<Smbios> {
                 .map(|e| e.address as u64),
         )
     });
-    // Safety: the firmware publishes the entry point at these addresses;
+    // SAFETY: the firmware publishes the entry point at these addresses;
     // 24 and 31 bytes are the SMBIOS 3 and 2 entry points' sizes.
     let ep = if let Some(a) = g3.filter(|a| *a != 0) {
+        // SAFETY: the firmware publishes the SMBIOS 3 entry point (24 bytes) at this address.
         smbios::entry_point(unsafe { phys(a, 24) })
     } else if let Some(a) = g2.filter(|a| *a != 0) {
+        // SAFETY: the firmware publishes the SMBIOS 2 entry point (31 bytes) at this address.
         smbios::entry_point(unsafe { phys(a, 31) })
     } else {
         Err("no SMBIOS entry point in the configuration table".to_string())
@@ -60,7 +62,7 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Option<Smbios> {
         );
         return None;
     }
-    // Safety: the entry point describes this table.
+    // SAFETY: the entry point describes this table.
     let table = unsafe { phys(ep.table_address, ep.table_length) };
     let mut s = smbios::parse(&ep, table);
     s.sha256 = crate::hex(&Sha256::digest(&table[..s.table_length as usize]));

@@ -28,16 +28,19 @@ const MAX_LOG: usize = 16 << 20;
 use crate::hex;
 
 fn le32(p: *const u8) -> u32 {
-    // Safety: callers pass pointers inside the firmware's log area.
+    // SAFETY: callers pass pointers inside the firmware's log area.
     u32::from_le_bytes(unsafe { [*p, *p.add(1), *p.add(2), *p.add(3)] })
 }
 fn le16(p: *const u8) -> u16 {
+    // SAFETY: callers pass pointers inside the firmware's log area, as le32.
     u16::from_le_bytes(unsafe { [*p, *p.add(1)] })
 }
 
 /// (TPM_ALG_ID, digest size) pairs from the Spec ID event at `log`.
 fn spec_algorithms(log: *const u8) -> Option<Vec<(u16, usize)>> {
+    // SAFETY: the Spec ID event's data starts 32 bytes into the log's first record, which the firmware returned.
     let data = unsafe { log.add(32) };
+    // SAFETY: numberOfAlgorithms sits 24 bytes into the Spec ID data, inside that record.
     let n = le32(unsafe { data.add(24) }) as usize;
     if n == 0 || n > 16 {
         return None;
@@ -45,7 +48,9 @@ fn spec_algorithms(log: *const u8) -> Option<Vec<(u16, usize)>> {
     Some(
         (0..n)
             .map(|i| {
+                // SAFETY: entry i of the algorithm list (n is at most 16), inside the Spec ID record.
                 let p = unsafe { data.add(28 + 4 * i) };
+                // SAFETY: the digest size follows the algorithm id in the same 4-byte entry.
                 (le16(p), le16(unsafe { p.add(2) }) as usize)
             })
             .collect(),
@@ -54,16 +59,19 @@ fn spec_algorithms(log: *const u8) -> Option<Vec<(u16, usize)>> {
 
 /// Size of the TCG_PCR_EVENT2 at `p`, or None when it does not make sense.
 fn event2_size(p: *const u8, algs: &[(u16, usize)]) -> Option<usize> {
+    // SAFETY: the digest count follows PCRIndex and EventType, inside the record at p.
     let count = le32(unsafe { p.add(8) }) as usize;
     if count > algs.len() {
         return None;
     }
     let mut off = 12;
     for _ in 0..count {
+        // SAFETY: off stays inside the record: each step adds a digest size the Spec ID declared.
         let alg = le16(unsafe { p.add(off) });
         let size = algs.iter().find(|a| a.0 == alg)?.1;
         off += 2 + size;
     }
+    // SAFETY: the EventSize field follows the digests.
     let data = le32(unsafe { p.add(off) }) as usize;
     let total = off + 4 + data;
     (total <= MAX_LOG).then_some(total)
@@ -114,9 +122,10 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Option<Tpm> {
     let p: &mut Tcg2Protocol = &mut proto.0;
     let mut tpm = Tpm::default();
 
-    // Safety: all-zero is a valid value of this plain C structure.
+    // SAFETY: all-zero is a valid value of this plain C structure.
     let mut cap: Tcg2BootServiceCapability = unsafe { core::mem::zeroed() };
     cap.size = core::mem::size_of::<Tcg2BootServiceCapability>() as u8;
+    // SAFETY: p is the firmware's EFI_TCG2_PROTOCOL; cap is ours and its size field says how large it is.
     let st = unsafe { (p.get_capability)(p, &mut cap) };
     if st != Status::SUCCESS {
         crate::failed(errors, "tpm", "GetCapability".to_string(), Some(st));
@@ -162,6 +171,7 @@ fn event_log(
         Tcg2EventLogFormat::TCG_1_2
     };
     let (mut loc, mut last, mut trunc) = (0u64, 0u64, 0u8);
+    // SAFETY: p is the firmware's EFI_TCG2_PROTOCOL; the out-parameters are ours.
     let st = unsafe { (p.get_event_log)(p, fmt, &mut loc, &mut last, &mut trunc) };
     if st != Status::SUCCESS {
         crate::failed(errors, "tpm", "GetEventLog".to_string(), Some(st));
@@ -185,11 +195,13 @@ fn event_log(
     let algs = if agile { spec_algorithms(base) } else { None };
     let last_len = if agile {
         if last == loc {
+            // SAFETY: a TCG_PCR_EVENT header is 32 bytes; its EventSize is at offset 28, inside the first record.
             Some(32 + le32(unsafe { base.add(28) }) as usize)
         } else {
             algs.as_ref().and_then(|a| event2_size(lastp, a))
         }
     } else {
+        // SAFETY: the same, for the last record, which GetEventLog returned.
         Some(32 + le32(unsafe { lastp.add(28) }) as usize)
     };
     let Some(last_len) = last_len.filter(|n| *n <= MAX_LOG) else {
@@ -202,7 +214,7 @@ fn event_log(
         return None;
     };
     let len = (last - loc) as usize + last_len;
-    // Safety: the firmware owns [loc, last + last_len), its log area.
+    // SAFETY: the firmware owns [loc, last + last_len), its log area.
     let bytes = unsafe { core::slice::from_raw_parts(base, len) };
     tpm.event_log = hex(bytes);
     algs
@@ -216,6 +228,7 @@ fn final_events(algs: &[(u16, usize)], tpm: &mut Tpm, errors: &mut Vec<CollectEr
     });
     let Some(t) = table else { return };
     let count =
+        // SAFETY: the final-events table the firmware published: a version (u64) then the count (u64).
         u64::from_le_bytes(unsafe { core::ptr::read_unaligned(t.add(8).cast::<[u8; 8]>()) });
     if count > 10_000 {
         crate::failed(
@@ -228,6 +241,7 @@ fn final_events(algs: &[(u16, usize)], tpm: &mut Tpm, errors: &mut Vec<CollectEr
     }
     let mut off = 16usize;
     for _ in 0..count {
+        // SAFETY: off advances by the size of each event of the table, bounded by MAX_LOG.
         match event2_size(unsafe { t.add(off) }, algs) {
             Some(n) if off + n <= MAX_LOG => off += n,
             _ => {
@@ -242,6 +256,7 @@ fn final_events(algs: &[(u16, usize)], tpm: &mut Tpm, errors: &mut Vec<CollectEr
         }
     }
     tpm.final_events_count = count;
+    // SAFETY: [t + 16, t + off) is the table's events, as just walked.
     tpm.final_events = hex(unsafe { core::slice::from_raw_parts(t.add(16), off - 16) });
 }
 
@@ -270,6 +285,7 @@ fn read_pcrs(
         cmd[17..20].copy_from_slice(&want.to_le_bytes()[..3]);
         resp.fill(0);
         let st =
+            // SAFETY: p is the firmware's EFI_TCG2_PROTOCOL; cmd and resp are ours, with the sizes passed.
             unsafe { (p.submit_command)(p, 20, cmd.as_ptr(), resp_len as u32, resp.as_mut_ptr()) };
         if st != Status::SUCCESS {
             return Err(format!("SubmitCommand: {st:?}"));

@@ -21,6 +21,8 @@
 
 #![no_std]
 #![no_main]
+// Every unsafe block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 use core::ffi::c_void;
 use core::ptr::NonNull;
@@ -45,7 +47,7 @@ static STOPPED: AtomicBool = AtomicBool::new(false);
 fn panic(_: &core::panic::PanicInfo) -> ! {
     // A driver that panics must not hang the boot: leave through Exit().
     if uefi::table::system_table_raw().is_some() {
-        // Safety: we are an image started by the firmware.
+        // SAFETY: we are an image started by the firmware.
         unsafe {
             boot::exit(
                 boot::image_handle(),
@@ -76,7 +78,7 @@ fn runtime_region() -> u64 {
         RUNTIME_PAGES,
     ) {
         Ok(p) => {
-            // Safety: the fresh pages are ours; the marker is shorter.
+            // SAFETY: the fresh pages are ours; the marker is shorter.
             unsafe {
                 core::ptr::write_bytes(p.as_ptr(), 0, RUNTIME_PAGES * 4096);
                 core::ptr::copy_nonoverlapping(MARKER.as_ptr(), p.as_ptr(), MARKER.len());
@@ -113,7 +115,7 @@ fn install_wpbt(handoff: u64) -> Status {
     let Some(st) = uefi::table::system_table_raw() else {
         return Status::NOT_READY;
     };
-    // Safety: the system table and its boot services are valid while boot
+    // SAFETY: the system table and its boot services are valid while boot
     // services run; LocateProtocol writes one interface pointer.
     unsafe {
         let bs = &*(*st.as_ptr()).boot_services;
@@ -137,7 +139,7 @@ unsafe extern "efiapi" fn tick(_: Event, _: Option<NonNull<c_void>>) {
     }
     let held = HELD.swap(0, Ordering::Relaxed);
     if let Some(p) = NonNull::new(held as *mut u8) {
-        // Safety: the page was allocated below and nothing refers to it.
+        // SAFETY: the page was allocated below and nothing refers to it.
         let _ = unsafe { boot::free_pages(p, 1) };
     } else if let Ok(p) =
         boot::allocate_pages(AllocateType::AnyPages, MemoryType::BOOT_SERVICES_DATA, 1)
@@ -151,7 +153,7 @@ unsafe extern "efiapi" fn stop(_: Event, _: Option<NonNull<c_void>>) {
 }
 
 fn start_timer() {
-    // Safety: both callbacks only touch atomics and boot services, and
+    // SAFETY: both callbacks only touch atomics and boot services, and
     // `tick` does nothing once `stop` ran at ExitBootServices.
     unsafe {
         if let Ok(e) = boot::create_event(
