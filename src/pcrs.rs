@@ -61,6 +61,24 @@ impl PcrSource {
     }
 }
 
+/// What failed in a conversation with the TPM (which call, and what the
+/// TSS or the TPM answered).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TpmError(pub String);
+
+impl From<String> for TpmError {
+    fn from(s: String) -> Self {
+        TpmError(s)
+    }
+}
+
+impl From<&str> for TpmError {
+    fn from(s: &str) -> Self {
+        TpmError(s.to_string())
+    }
+}
+
 /// Why PCR values could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum PcrError {
@@ -120,13 +138,35 @@ fn read_bounded(p: &Path) -> Result<Vec<u8>, PcrError> {
     Ok(buf)
 }
 
-fn parse_value(alg: HashAlg, s: &str) -> Result<Vec<u8>, String> {
+/// Why a PCR value given as text is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    /// Not hexadecimal.
+    #[error("not hex: {0}")]
+    NotHex(String),
+    /// Hex of the wrong length for the bank.
+    #[error("{got} bytes, {alg} values are {want}")]
+    Size {
+        /// Bytes given.
+        got: usize,
+        /// The bank.
+        alg: HashAlg,
+        /// Bytes a value of that bank has.
+        want: usize,
+    },
+}
+
+fn parse_value(alg: HashAlg, s: &str) -> Result<Vec<u8>, ValueError> {
     let s = s.trim();
     let s = s.strip_prefix("0x").unwrap_or(s);
-    let v = hex::decode(s).map_err(|e| format!("not hex: {e}"))?;
-    if let Some(n) = alg.size() {
-        if v.len() != n {
-            return Err(format!("{} bytes, {alg} values are {n}", v.len()));
+    let v = hex::decode(s).map_err(|e| ValueError::NotHex(e.to_string()))?;
+    if let Some(want) = alg.size() {
+        if v.len() != want {
+            return Err(ValueError::Size {
+                got: v.len(),
+                alg,
+                want,
+            });
         }
     }
     Ok(v)
@@ -159,7 +199,7 @@ pub fn read_json(p: &Path) -> Result<PcrBanks, PcrError> {
                 .ok()
                 .filter(|&i| i < PCR_COUNT)
                 .ok_or_else(|| fmt(field.clone(), "PCR index must be 0-23".into()))?;
-            let value = parse_value(alg, &val).map_err(|why| fmt(field, why))?;
+            let value = parse_value(alg, &val).map_err(|why| fmt(field, why.to_string()))?;
             out.entry(alg).or_default().insert(i, value);
         }
     }
@@ -192,7 +232,7 @@ pub fn read_sysfs(root: &Path) -> Result<PcrBanks, PcrError> {
             let v = parse_value(alg, &text).map_err(|why| PcrError::Format {
                 path: f.display().to_string(),
                 field: format!("{alg}.{i}"),
-                why,
+                why: why.to_string(),
             })?;
             out.entry(alg).or_default().insert(i, v);
         }

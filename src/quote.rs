@@ -295,46 +295,71 @@ pub fn parse_signature(b: &[u8]) -> Result<QuoteSignature, QuoteError> {
     }
 }
 
-fn verify_signature(ak: &AkPublic, sig: &QuoteSignature, message: &[u8]) -> Result<(), String> {
+/// Why a quote's signature does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// The AK's modulus or exponent is not a usable RSA key.
+    #[error("the AK is not a usable RSA key: {0}")]
+    BadRsaKey(String),
+    /// A hash this verifier does not compute.
+    #[error("hash {0} is not supported")]
+    UnsupportedHash(HashAlg),
+    /// The AK's point is not on P-256.
+    #[error("the AK is not a point on P-256")]
+    NotOnCurve,
+    /// r or s is not a valid scalar.
+    #[error("malformed ECDSA signature")]
+    MalformedEcdsa,
+    /// A valid signature by another key, or over other bytes.
+    #[error("the signature does not verify under the AK")]
+    DoesNotVerify,
+    /// An RSA signature with an ECC key, or the reverse.
+    #[error("the signature's scheme does not match the AK's type")]
+    SchemeMismatch,
+}
+
+fn verify_signature(
+    ak: &AkPublic,
+    sig: &QuoteSignature,
+    message: &[u8],
+) -> Result<(), SignatureError> {
     match (ak, sig) {
         (AkPublic::Rsa { n, e }, QuoteSignature::RsaSsa { hash, sig }) => {
             use rsa::{BigUint, Pkcs1v15Sign, RsaPublicKey};
             let key = RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from(*e))
-                .map_err(|e| format!("the AK is not a usable RSA key: {e}"))?;
+                .map_err(|e| SignatureError::BadRsaKey(e.to_string()))?;
             let scheme = match hash {
                 HashAlg::Sha1 => Pkcs1v15Sign::new::<Sha1>(),
                 HashAlg::Sha256 => Pkcs1v15Sign::new::<Sha256>(),
                 HashAlg::Sha384 => Pkcs1v15Sign::new::<Sha384>(),
                 HashAlg::Sha512 => Pkcs1v15Sign::new::<Sha512>(),
-                h => return Err(format!("hash {h} is not supported")),
+                h => return Err(SignatureError::UnsupportedHash(*h)),
             };
-            let d = digest(*hash, message).ok_or("unsupported hash")?;
+            let d = digest(*hash, message).ok_or(SignatureError::UnsupportedHash(*hash))?;
             key.verify(scheme, &d, sig)
-                .map_err(|_| "the signature does not verify under the AK".to_string())
+                .map_err(|_| SignatureError::DoesNotVerify)
         }
         (AkPublic::P256 { x, y }, QuoteSignature::Ecdsa { hash, r, s }) => {
             use p256::ecdsa::signature::hazmat::PrehashVerifier;
             use p256::ecdsa::{Signature, VerifyingKey};
-            let pad = |v: &[u8]| -> Result<[u8; 32], String> {
+            // Big-endian values, left-padded (or cut) to 32 bytes.
+            let pad = |v: &[u8]| -> [u8; 32] {
                 let v = &v[v.len().saturating_sub(32)..];
                 let mut o = [0u8; 32];
                 o[32 - v.len()..].copy_from_slice(v);
-                Ok(o)
+                o
             };
-            let point = p256::EncodedPoint::from_affine_coordinates(
-                &pad(x)?.into(),
-                &pad(y)?.into(),
-                false,
-            );
-            let key = VerifyingKey::from_encoded_point(&point)
-                .map_err(|_| "the AK is not a point on P-256".to_string())?;
-            let sig = Signature::from_scalars(pad(r)?, pad(s)?)
-                .map_err(|_| "malformed ECDSA signature".to_string())?;
-            let d = digest(*hash, message).ok_or("unsupported hash")?;
+            let point =
+                p256::EncodedPoint::from_affine_coordinates(&pad(x).into(), &pad(y).into(), false);
+            let key =
+                VerifyingKey::from_encoded_point(&point).map_err(|_| SignatureError::NotOnCurve)?;
+            let sig = Signature::from_scalars(pad(r), pad(s))
+                .map_err(|_| SignatureError::MalformedEcdsa)?;
+            let d = digest(*hash, message).ok_or(SignatureError::UnsupportedHash(*hash))?;
             key.verify_prehash(&d, &sig)
-                .map_err(|_| "the signature does not verify under the AK".to_string())
+                .map_err(|_| SignatureError::DoesNotVerify)
         }
-        _ => Err("the signature's scheme does not match the AK's type".into()),
+        _ => Err(SignatureError::SchemeMismatch),
     }
 }
 
@@ -365,7 +390,7 @@ pub fn verify(
     out.push(Check {
         check: "signature",
         ok: signed.is_ok(),
-        detail: signed.err().unwrap_or_else(|| "valid under the AK".into()),
+        detail: signed.map_or_else(|e| e.to_string(), |()| "valid under the AK".into()),
     });
     out.push(Check {
         check: "nonce",

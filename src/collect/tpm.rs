@@ -125,13 +125,13 @@ fn from_sysfs(root: &Path, tcti: Option<&str>, errors: &mut Vec<CollectError>) -
 }
 
 #[cfg(feature = "tpm")]
-fn live(tcti: &str) -> Result<crate::eventlog::replay::PcrBanks, String> {
-    crate::pcrs::tpm::read_pcrs(tcti).map_err(|e| e.to_string())
+fn live(tcti: &str) -> Result<crate::eventlog::replay::PcrBanks, crate::pcrs::PcrError> {
+    crate::pcrs::tpm::read_pcrs(tcti)
 }
 
 #[cfg(not(feature = "tpm"))]
-fn live(_: &str) -> Result<crate::eventlog::replay::PcrBanks, String> {
-    Err("this build has no TPM support (feature `tpm`)".into())
+fn live(_: &str) -> Result<crate::eventlog::replay::PcrBanks, crate::pcrs::PcrError> {
+    Err(crate::pcrs::PcrError::NoTpmSupport)
 }
 
 /// Reads the PCRs from the TPM and quotes them (the sha256 bank when the
@@ -140,9 +140,9 @@ fn live(_: &str) -> Result<crate::eventlog::replay::PcrBanks, String> {
 fn live_quote(
     tcti: &str,
     nonce: &[u8],
-) -> Result<(crate::eventlog::replay::PcrBanks, crate::snapshot::TpmQuote), String> {
+) -> Result<(crate::eventlog::replay::PcrBanks, crate::snapshot::TpmQuote), crate::pcrs::TpmError> {
     use crate::eventlog::HashAlg;
-    let mut ctx = crate::pcrs::tpm::open(tcti).map_err(|e| e.to_string())?;
+    let mut ctx = crate::pcrs::tpm::open(tcti).map_err(|e| crate::pcrs::TpmError(e.to_string()))?;
     let pcrs = crate::pcrs::tpm::read_pcrs_with(&mut ctx)?;
     let bank = if pcrs.contains_key(&HashAlg::Sha256) {
         HashAlg::Sha256
@@ -153,7 +153,9 @@ fn live_quote(
     // The PCRs must not have moved between the read and the quote.
     let again = crate::pcrs::tpm::read_pcrs_with(&mut ctx)?;
     if again != pcrs {
-        return Err("the PCRs changed while quoting; try again".into());
+        return Err(crate::pcrs::TpmError::from(
+            "the PCRs changed while quoting; try again",
+        ));
     }
     let hex = crate::hexser::encode;
     Ok((
@@ -171,6 +173,8 @@ fn live_quote(
 fn live_quote(
     _: &str,
     _: &[u8],
-) -> Result<(crate::eventlog::replay::PcrBanks, crate::snapshot::TpmQuote), String> {
-    Err("this build has no TPM support (feature `tpm`)".into())
+) -> Result<(crate::eventlog::replay::PcrBanks, crate::snapshot::TpmQuote), crate::pcrs::TpmError> {
+    Err(crate::pcrs::TpmError::from(
+        crate::pcrs::PcrError::NoTpmSupport.to_string(),
+    ))
 }

@@ -94,10 +94,10 @@ fn le64(b: &[u8], o: usize) -> u64 {
 /// Finds the FAT volume in an image of `size` bytes: a bare FAT file
 /// system, else the ESP of a GPT disk (its first FAT partition when no ESP
 /// type is set), else the first FAT partition of an MBR disk.
-pub fn find_volume<R: Read + Seek>(r: &mut R, size: u64) -> Result<Volume, String> {
+pub fn find_volume<R: Read + Seek>(r: &mut R, size: u64) -> Result<Volume, LayoutError> {
     let mut s0 = [0u8; 512];
     read_at(r, 0, &mut s0)
-        .map_err(|e| format!("byte offset 0: cannot read the first sector: {e}"))?;
+        .map_err(|e| LayoutError::at(0, format!("cannot read the first sector: {e}")))?;
     if looks_fat(&s0) {
         return Ok(Volume {
             offset: 0,
@@ -106,7 +106,10 @@ pub fn find_volume<R: Read + Seek>(r: &mut R, size: u64) -> Result<Volume, Strin
         });
     }
     if s0[510] != 0x55 || s0[511] != 0xaa {
-        return Err("byte offset 510: no boot signature (55 AA): neither a FAT file system nor a partitioned disk".into());
+        return Err(LayoutError::at(
+            510,
+            "no boot signature (55 AA): neither a FAT file system nor a partitioned disk",
+        ));
     }
     let parts: Vec<(u8, u64, u64)> = (0..4)
         .map(|i| {
@@ -126,10 +129,12 @@ pub fn find_volume<R: Read + Seek>(r: &mut R, size: u64) -> Result<Volume, Strin
             continue;
         }
         if start.checked_add(len).is_none_or(|end| end > size) {
-            return Err(format!(
-                "byte offset {}: MBR partition {} ({start}+{len} bytes) runs past the {size}-byte image",
-                446 + 16 * i,
-                i + 1
+            return Err(LayoutError::at(
+                446 + 16 * i as u64,
+                format!(
+                    "MBR partition {} ({start}+{len} bytes) runs past the {size}-byte image",
+                    i + 1
+                ),
             ));
         }
         let mut b = [0u8; 512];
@@ -141,37 +146,42 @@ pub fn find_volume<R: Read + Seek>(r: &mut R, size: u64) -> Result<Volume, Strin
             });
         }
     }
-    Err("byte offset 446: no FAT partition in the MBR".into())
+    Err(LayoutError::at(446, "no FAT partition in the MBR"))
 }
 
-fn gpt<R: Read + Seek>(r: &mut R, size: u64) -> Result<Volume, String> {
+fn gpt<R: Read + Seek>(r: &mut R, size: u64) -> Result<Volume, LayoutError> {
     let mut h = [0u8; 92];
     read_at(r, SECTOR, &mut h)
-        .map_err(|e| format!("byte offset 512: cannot read the GPT header: {e}"))?;
+        .map_err(|e| LayoutError::at(512, format!("cannot read the GPT header: {e}")))?;
     if &h[..8] != b"EFI PART" {
-        return Err("byte offset 512: protective MBR but no \"EFI PART\" header".into());
+        return Err(LayoutError::at(
+            512,
+            "protective MBR but no \"EFI PART\" header",
+        ));
     }
     let entries_lba = le64(&h, 72);
     let count = le32(&h, 80) as u64;
     let esize = le32(&h, 84) as u64;
     if !(128..=4096).contains(&esize) || count > 4096 {
-        return Err(format!(
-            "byte offset 592: {count} partition entries of {esize} bytes"
+        return Err(LayoutError::at(
+            592,
+            format!("{count} partition entries of {esize} bytes"),
         ));
     }
     let table_at = entries_lba
         .checked_mul(SECTOR)
         .filter(|&o| o.saturating_add(count * esize) <= size);
     let Some(table_at) = table_at else {
-        return Err(format!(
-            "byte offset 584: partition entries at LBA {entries_lba} lie outside the image"
+        return Err(LayoutError::at(
+            584,
+            format!("partition entries at LBA {entries_lba} lie outside the image"),
         ));
     };
     let mut first_fat = None;
     for i in 0..count {
         let mut e = [0u8; 128];
         let at = table_at + i * esize;
-        read_at(r, at, &mut e).map_err(|x| format!("byte offset {at}: {x}"))?;
+        read_at(r, at, &mut e).map_err(|x| LayoutError::at(at, x.to_string()))?;
         if e[..16] == [0; 16] {
             continue;
         }
@@ -179,9 +189,12 @@ fn gpt<R: Read + Seek>(r: &mut R, size: u64) -> Result<Volume, String> {
         let start = first.saturating_mul(SECTOR);
         let end = last.saturating_add(1).saturating_mul(SECTOR);
         if last < first || end > size {
-            return Err(format!(
-                "byte offset {at}: GPT partition {} (LBA {first}-{last}) runs past the image",
-                i + 1
+            return Err(LayoutError::at(
+                at,
+                format!(
+                    "GPT partition {} (LBA {first}-{last}) runs past the image",
+                    i + 1
+                ),
             ));
         }
         let v = Volume {
@@ -197,7 +210,31 @@ fn gpt<R: Read + Seek>(r: &mut R, size: u64) -> Result<Volume, String> {
             first_fat = Some(v);
         }
     }
-    first_fat.ok_or_else(|| "no EFI System Partition (nor any FAT partition) in the GPT".into())
+    first_fat.ok_or_else(|| {
+        LayoutError::at(
+            table_at,
+            "no EFI System Partition (nor any FAT partition) in the GPT",
+        )
+    })
+}
+
+/// Why no FAT volume could be found in an image, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("byte offset {offset}: {why}")]
+pub struct LayoutError {
+    /// Byte offset of the structure that was wrong.
+    pub offset: u64,
+    /// What was wrong with it.
+    pub why: String,
+}
+
+impl LayoutError {
+    fn at(offset: u64, why: impl Into<String>) -> LayoutError {
+        LayoutError {
+            offset,
+            why: why.into(),
+        }
+    }
 }
 
 fn read_at<R: Read + Seek>(r: &mut R, at: u64, buf: &mut [u8]) -> io::Result<()> {
@@ -295,9 +332,9 @@ fn read_image_inner<R: Read + Seek>(
     name: &str,
 ) -> Result<(String, Vec<EspFile>), EspError> {
     let name = name.to_string();
-    let vol = find_volume(&mut f, size).map_err(|why| EspError::Layout {
+    let vol = find_volume(&mut f, size).map_err(|e| EspError::Layout {
         path: name.clone(),
-        why,
+        why: e.to_string(),
     })?;
     let fat_err = |e: crate::fat::FatError| EspError::Layout {
         path: name.clone(),

@@ -4,6 +4,7 @@
 //! with less than asked cannot make bootaudit spin.
 
 use super::PcrError;
+pub use super::TpmError;
 use crate::eventlog::replay::{PcrBanks, PCR_COUNT};
 use crate::eventlog::HashAlg;
 use std::str::FromStr;
@@ -53,17 +54,19 @@ pub fn read_pcrs(tcti: &str) -> Result<PcrBanks, PcrError> {
     let mut ctx = open(tcti)?;
     read_pcrs_with(&mut ctx).map_err(|why| PcrError::Tpm {
         tcti: tcti.to_string(),
-        why,
+        why: why.to_string(),
     })
 }
 
 /// Reads PCRs 0-23 of every allocated bank through an open context.
-pub fn read_pcrs_with(ctx: &mut Context) -> Result<PcrBanks, String> {
+pub fn read_pcrs_with(ctx: &mut Context) -> Result<PcrBanks, TpmError> {
     let (cap, _) = ctx
         .get_capability(CapabilityType::AssignedPcr, 0, 1)
-        .map_err(|e| format!("TPM2_GetCapability(PCRS): {e}"))?;
+        .map_err(|e| TpmError::from(format!("TPM2_GetCapability(PCRS): {e}")))?;
     let CapabilityData::AssignedPcr(assigned) = cap else {
-        return Err("TPM2_GetCapability(PCRS) returned another capability".into());
+        return Err(TpmError::from(
+            "TPM2_GetCapability(PCRS) returned another capability",
+        ));
     };
     let mut out = PcrBanks::new();
     for sel in assigned.get_selections() {
@@ -85,10 +88,10 @@ pub fn read_pcrs_with(ctx: &mut Context) -> Result<PcrBanks, String> {
             let list = PcrSelectionListBuilder::new()
                 .with_selection(h, &slots)
                 .build()
-                .map_err(|e| format!("PCR selection: {e}"))?;
+                .map_err(|e| TpmError::from(format!("PCR selection: {e}")))?;
             let (_, read, digests) = ctx
                 .pcr_read(list)
-                .map_err(|e| format!("TPM2_PCR_Read({alg}): {e}"))?;
+                .map_err(|e| TpmError::from(format!("TPM2_PCR_Read({alg}): {e}")))?;
             let got: Vec<PcrSlot> = read
                 .get_selections()
                 .iter()
@@ -96,11 +99,11 @@ pub fn read_pcrs_with(ctx: &mut Context) -> Result<PcrBanks, String> {
                 .flat_map(|s| s.selected())
                 .collect();
             if got.len() != digests.len() {
-                return Err(format!(
+                return Err(TpmError::from(format!(
                     "TPM2_PCR_Read({alg}) returned {} digests for {} PCRs",
                     digests.len(),
                     got.len()
-                ));
+                )));
             }
             for (slot, d) in got.iter().zip(digests.value()) {
                 let idx = (*slot as u32).trailing_zeros();
@@ -109,7 +112,7 @@ pub fn read_pcrs_with(ctx: &mut Context) -> Result<PcrBanks, String> {
         }
     }
     if out.is_empty() {
-        return Err("the TPM reports no readable PCR bank".into());
+        return Err(TpmError::from("the TPM reports no readable PCR bank"));
     }
     Ok(out)
 }
@@ -131,7 +134,7 @@ pub struct QuoteBlobs {
 /// derives a primary key from its hierarchy seed and the template, so the
 /// same TPM gives the same AK every time (until the owner hierarchy is
 /// cleared) without storing anything in its NV memory.
-pub fn quote(ctx: &mut Context, nonce: &[u8], bank: HashAlg) -> Result<QuoteBlobs, String> {
+pub fn quote(ctx: &mut Context, nonce: &[u8], bank: HashAlg) -> Result<QuoteBlobs, TpmError> {
     let all: Vec<u32> = (0..PCR_COUNT).collect();
     quote_pcrs(ctx, nonce, bank, &all)
 }
@@ -144,7 +147,7 @@ pub fn quote_pcrs(
     nonce: &[u8],
     bank: HashAlg,
     pcrs: &[u32],
-) -> Result<QuoteBlobs, String> {
+) -> Result<QuoteBlobs, TpmError> {
     use tss_esapi::attributes::ObjectAttributesBuilder;
     use tss_esapi::interface_types::algorithm::PublicAlgorithm;
     use tss_esapi::interface_types::key_bits::RsaKeyBits;
@@ -154,7 +157,8 @@ pub fn quote_pcrs(
         RsaScheme, SignatureScheme,
     };
     use tss_esapi::traits::Marshall;
-    let h = from_alg(bank).ok_or_else(|| format!("bank {bank} cannot be quoted"))?;
+    let h =
+        from_alg(bank).ok_or_else(|| TpmError::from(format!("bank {bank} cannot be quoted")))?;
     let attributes = ObjectAttributesBuilder::new()
         .with_fixed_tpm(true)
         .with_fixed_parent(true)
@@ -163,7 +167,7 @@ pub fn quote_pcrs(
         .with_restricted(true)
         .with_sign_encrypt(true)
         .build()
-        .map_err(|e| format!("AK attributes: {e}"))?;
+        .map_err(|e| TpmError::from(format!("AK attributes: {e}")))?;
     let params = PublicRsaParametersBuilder::new()
         .with_scheme(RsaScheme::RsaSsa(HashScheme::new(HashingAlgorithm::Sha256)))
         .with_key_bits(RsaKeyBits::Rsa2048)
@@ -171,7 +175,7 @@ pub fn quote_pcrs(
         .with_is_signing_key(true)
         .with_restricted(true)
         .build()
-        .map_err(|e| format!("AK parameters: {e}"))?;
+        .map_err(|e| TpmError::from(format!("AK parameters: {e}")))?;
     let template = PublicBuilder::new()
         .with_public_algorithm(PublicAlgorithm::Rsa)
         .with_name_hashing_algorithm(HashingAlgorithm::Sha256)
@@ -179,12 +183,12 @@ pub fn quote_pcrs(
         .with_rsa_parameters(params)
         .with_rsa_unique_identifier(PublicKeyRsa::default())
         .build()
-        .map_err(|e| format!("AK template: {e}"))?;
+        .map_err(|e| TpmError::from(format!("AK template: {e}")))?;
     let ak = ctx
         .execute_with_nullauth_session(|c| {
             c.create_primary(Hierarchy::Owner, template, None, None, None, None)
         })
-        .map_err(|e| format!("TPM2_CreatePrimary (the AK): {e}"))?;
+        .map_err(|e| TpmError::from(format!("TPM2_CreatePrimary (the AK): {e}")))?;
     let slots: Vec<PcrSlot> = pcrs
         .iter()
         .filter(|&&i| i < PCR_COUNT)
@@ -193,22 +197,24 @@ pub fn quote_pcrs(
     let selection = PcrSelectionListBuilder::new()
         .with_selection(h, &slots)
         .build()
-        .map_err(|e| format!("PCR selection: {e}"))?;
-    let data = Data::try_from(nonce.to_vec()).map_err(|e| format!("nonce: {e}"))?;
+        .map_err(|e| TpmError::from(format!("PCR selection: {e}")))?;
+    let data = Data::try_from(nonce.to_vec()).map_err(|e| TpmError::from(format!("nonce: {e}")))?;
     let quoted = ctx.execute_with_nullauth_session(|c| {
         c.quote(ak.key_handle, data, SignatureScheme::Null, selection)
     });
     let flushed = ctx.flush_context(ak.key_handle.into());
-    let (attest, signature) = quoted.map_err(|e| format!("TPM2_Quote: {e}"))?;
-    flushed.map_err(|e| format!("TPM2_FlushContext (the AK): {e}"))?;
+    let (attest, signature) = quoted.map_err(|e| TpmError::from(format!("TPM2_Quote: {e}")))?;
+    flushed.map_err(|e| TpmError::from(format!("TPM2_FlushContext (the AK): {e}")))?;
     Ok(QuoteBlobs {
         ak_public: ak
             .out_public
             .marshall()
-            .map_err(|e| format!("AK public: {e}"))?,
-        attest: attest.marshall().map_err(|e| format!("TPMS_ATTEST: {e}"))?,
+            .map_err(|e| TpmError::from(format!("AK public: {e}")))?,
+        attest: attest
+            .marshall()
+            .map_err(|e| TpmError::from(format!("TPMS_ATTEST: {e}")))?,
         signature: signature
             .marshall()
-            .map_err(|e| format!("TPMT_SIGNATURE: {e}"))?,
+            .map_err(|e| TpmError::from(format!("TPMT_SIGNATURE: {e}")))?,
     })
 }
