@@ -197,8 +197,8 @@ pub fn acpi_table_removed(signature: &str) -> Severity {
 /// The severity of a new persistent region of EFI memory type `ty`:
 /// runtime services code or data (memory that survives into the OS with
 /// firmware code in it) is critical, any other persistent region high.
-pub fn memory_region_added(ty: u32) -> Severity {
-    if matches!(ty, 5 | 6) {
+pub fn memory_region_added(ty: crate::snapshot::MemoryType) -> Severity {
+    if ty.is_runtime() {
         Severity::Critical
     } else {
         MEMORY_MAP_REGION_ADDED.severity

@@ -253,7 +253,7 @@ pub fn self_check(t: &Tpm, log: &EventLog) -> Vec<PcrVerdict> {
 pub fn map_summary(m: &MemoryMap) -> BTreeMap<u32, (usize, u64)> {
     let mut s: BTreeMap<u32, (usize, u64)> = BTreeMap::new();
     for d in &m.descriptors {
-        let e = s.entry(d.ty).or_default();
+        let e = s.entry(d.ty.0).or_default();
         e.0 += 1;
         e.1 = e.1.saturating_add(d.pages);
     }

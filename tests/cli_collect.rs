@@ -127,7 +127,7 @@ fn on_this_machine_every_acpi_table_and_memory_range_is_recorded() {
                 e.display()
             ),
         };
-        assert_eq!(d.ty, want, "{}", e.display());
+        assert_eq!(d.ty.0, want, "{}", e.display());
     }
     // What this machine does not have is recorded, with the reason.
     if !Path::new("/sys/firmware/efi").exists() {

@@ -417,7 +417,7 @@ fn boot_variations_ram_extra_acpi_table_and_ovmf_build() {
     let conventional: u64 = s.memory_maps[0]
         .descriptors
         .iter()
-        .filter(|d| d.ty == 7)
+        .filter(|d| d.ty.0 == 7)
         .map(|d| d.pages)
         .sum();
     assert!(conventional * 4096 > 1536 << 20, "{conventional} pages");

@@ -38,7 +38,7 @@ fn the_html_report_renders_with_both_maps_and_the_change_highlighted() {
     b.memory_maps[0]
         .descriptors
         .push(bootaudit::snapshot::MemoryDescriptor {
-            ty: 6,
+            ty: bootaudit::snapshot::MemoryType(6),
             physical_start: 0x7e00_0000,
             virtual_start: 0,
             pages: 16,

@@ -105,7 +105,7 @@ fn a_new_runtime_region_and_a_moving_mapkey_are_flagged() {
     let a = base();
     let mut b = a.clone();
     let d = MemoryDescriptor {
-        ty: 6,
+        ty: bootaudit::snapshot::MemoryType(6),
         physical_start: 0x7e00_0000,
         virtual_start: 0,
         pages: 16,
@@ -175,7 +175,7 @@ fn a_published_implant_guid_is_critical_and_cites_its_source() {
 /// 1 GiB more conventional memory: a RAM change.
 fn add_a_gib(s: &mut Snapshot) {
     s.memory_maps[0].descriptors.push(MemoryDescriptor {
-        ty: 7,
+        ty: bootaudit::snapshot::MemoryType(7),
         physical_start: 0x1_0000_0000,
         virtual_start: 0,
         pages: 0x40000,
@@ -189,7 +189,7 @@ fn a_moved_runtime_region_is_explained_only_by_a_ram_change() {
     let rt = a.memory_maps[0]
         .descriptors
         .iter()
-        .position(|d| d.ty == 6)
+        .position(|d| d.ty.0 == 6)
         .expect("the fixture has a RuntimeServicesData region");
     let mut b = a.clone();
     b.memory_maps[0].descriptors[rt].physical_start += 0x4000_0000;

@@ -90,7 +90,7 @@ pub fn previous(errors: &mut Vec<CollectError>) -> Option<ExitBootServicesRecord
                 break;
             };
             descriptors.push(MemoryDescriptor {
-                ty,
+                ty: bootaudit_snapshot::MemoryType(ty),
                 physical_start: ps,
                 virtual_start: vs,
                 pages: pg,

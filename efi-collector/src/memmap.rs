@@ -74,7 +74,9 @@ fn decode(label: &str, buf: &[u8], m: &Meta) -> MemoryMap {
         .map(|d| {
             let u64at = |o: usize| u64::from_le_bytes(d[o..o + 8].try_into().unwrap_or([0; 8]));
             MemoryDescriptor {
-                ty: u32::from_le_bytes(d[0..4].try_into().unwrap_or([0; 4])),
+                ty: bootaudit_snapshot::MemoryType(u32::from_le_bytes(
+                    d[0..4].try_into().unwrap_or([0; 4]),
+                )),
                 physical_start: u64at(8),
                 virtual_start: u64at(16),
                 pages: u64at(24),

@@ -163,11 +163,9 @@ pub struct MemoryMap {
 /// One EFI_MEMORY_DESCRIPTOR.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemoryDescriptor {
-    /// EFI_MEMORY_TYPE (0 Reserved, 1 LoaderCode, ..., 5 RuntimeServicesCode,
-    /// 6 RuntimeServicesData, 7 Conventional, 9 ACPIReclaim, 10 ACPINVS,
-    /// 11 MMIO, ...); see [`memory_type_name`].
+    /// EFI_MEMORY_TYPE (a number in JSON).
     #[serde(rename = "type")]
-    pub ty: u32,
+    pub ty: MemoryType,
     /// PhysicalStart, bytes.
     pub physical_start: u64,
     /// VirtualStart, bytes (0 before SetVirtualAddressMap).
@@ -176,6 +174,72 @@ pub struct MemoryDescriptor {
     pub pages: u64,
     /// Attribute bits (EFI_MEMORY_UC, ..., EFI_MEMORY_RUNTIME = 1 << 63).
     pub attributes: u64,
+}
+
+/// An EFI_MEMORY_TYPE (UEFI 2.10 §7.2.1), named as the specification names
+/// it. Any value is kept (the OEM and OS-vendor ranges, and values newer
+/// than this reader); in JSON it is the plain number.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct MemoryType(pub u32);
+
+impl MemoryType {
+    /// EfiReservedMemoryType.
+    pub const RESERVED: MemoryType = MemoryType(0);
+    /// EfiLoaderCode.
+    pub const LOADER_CODE: MemoryType = MemoryType(1);
+    /// EfiLoaderData.
+    pub const LOADER_DATA: MemoryType = MemoryType(2);
+    /// EfiBootServicesCode.
+    pub const BOOT_SERVICES_CODE: MemoryType = MemoryType(3);
+    /// EfiBootServicesData.
+    pub const BOOT_SERVICES_DATA: MemoryType = MemoryType(4);
+    /// EfiRuntimeServicesCode: firmware code that survives into the OS.
+    pub const RUNTIME_SERVICES_CODE: MemoryType = MemoryType(5);
+    /// EfiRuntimeServicesData.
+    pub const RUNTIME_SERVICES_DATA: MemoryType = MemoryType(6);
+    /// EfiConventionalMemory.
+    pub const CONVENTIONAL: MemoryType = MemoryType(7);
+    /// EfiUnusableMemory.
+    pub const UNUSABLE: MemoryType = MemoryType(8);
+    /// EfiACPIReclaimMemory.
+    pub const ACPI_RECLAIM: MemoryType = MemoryType(9);
+    /// EfiACPIMemoryNVS.
+    pub const ACPI_NVS: MemoryType = MemoryType(10);
+    /// EfiMemoryMappedIO.
+    pub const MMIO: MemoryType = MemoryType(11);
+    /// EfiMemoryMappedIOPortSpace.
+    pub const MMIO_PORT_SPACE: MemoryType = MemoryType(12);
+    /// EfiPalCode.
+    pub const PAL_CODE: MemoryType = MemoryType(13);
+    /// EfiPersistentMemory.
+    pub const PERSISTENT: MemoryType = MemoryType(14);
+    /// EfiUnacceptedMemoryType.
+    pub const UNACCEPTED: MemoryType = MemoryType(15);
+
+    /// The specification's name ([`memory_type_name`]).
+    pub fn name(self) -> &'static str {
+        memory_type_name(self.0)
+    }
+
+    /// Runtime services code or data: memory the firmware keeps, with its
+    /// code in it, after the OS takes over.
+    pub fn is_runtime(self) -> bool {
+        self == Self::RUNTIME_SERVICES_CODE || self == Self::RUNTIME_SERVICES_DATA
+    }
+
+    /// Memory-mapped I/O (either kind).
+    pub fn is_mmio(self) -> bool {
+        self == Self::MMIO || self == Self::MMIO_PORT_SPACE
+    }
+}
+
+impl core::fmt::Display for MemoryType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The spec's name of an EFI_MEMORY_TYPE.

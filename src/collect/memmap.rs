@@ -8,7 +8,7 @@
 //! ACPIReclaim; ...); its ranges are in bytes, recorded in whole pages.
 
 use super::{entries, failed, read_text, under};
-use crate::snapshot::{CollectError, MemoryDescriptor, MemoryMap};
+use crate::snapshot::{CollectError, MemoryDescriptor, MemoryMap, MemoryType};
 use std::path::Path;
 
 /// More entries than any real map holds.
@@ -20,15 +20,14 @@ pub const FIRMWARE_MAP: &str = "firmware-memmap";
 pub const RUNTIME_MAP: &str = "efi-runtime-map";
 
 /// The EFI memory type that means what a firmware-map type name means.
-fn efi_type(name: &str) -> u32 {
+fn efi_type(name: &str) -> MemoryType {
     match name {
-        "System RAM" => 7,
-        "ACPI Tables" => 9,
-        "ACPI Non-volatile Storage" => 10,
-        "Unusable memory" => 8,
-        "Persistent Memory" | "Persistent Memory (legacy)" => 14,
-        "Soft Reserved" => 7,
-        _ => 0, // Reserved, and anything unknown
+        "System RAM" | "Soft Reserved" => MemoryType::CONVENTIONAL,
+        "ACPI Tables" => MemoryType::ACPI_RECLAIM,
+        "ACPI Non-volatile Storage" => MemoryType::ACPI_NVS,
+        "Unusable memory" => MemoryType::UNUSABLE,
+        "Persistent Memory" | "Persistent Memory (legacy)" => MemoryType::PERSISTENT,
+        _ => MemoryType::RESERVED, // Reserved, and anything unknown
     }
 }
 
@@ -90,7 +89,7 @@ fn runtime_map(root: &Path, errors: &mut Vec<CollectError>) -> Option<MemoryMap>
         ) {
             (Some(ty), Some(p), Some(n), Some(a), va) if ty <= u32::MAX as u64 => {
                 v.push(MemoryDescriptor {
-                    ty: ty as u32,
+                    ty: MemoryType(ty as u32),
                     physical_start: p,
                     virtual_start: va.unwrap_or(0),
                     pages: n,

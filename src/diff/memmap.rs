@@ -7,14 +7,29 @@
 use super::Context;
 use crate::collect::{FIRMWARE_MAP, RUNTIME_MAP};
 use crate::findings::{Explainers, Finding, Severity};
-use crate::snapshot::{memory_type_name, MemoryDescriptor, MemoryMap, Snapshot};
+use crate::snapshot::{MemoryDescriptor, MemoryMap, MemoryType, Snapshot};
 use serde_json::json;
 use std::collections::BTreeMap;
 
 /// Types that persist past ExitBootServices (or describe hardware).
-pub(crate) const PERSISTENT: &[u32] = &[0, 5, 6, 9, 10, 11, 12, 14];
+pub(crate) const PERSISTENT: &[MemoryType] = &[
+    MemoryType::RESERVED,
+    MemoryType::RUNTIME_SERVICES_CODE,
+    MemoryType::RUNTIME_SERVICES_DATA,
+    MemoryType::ACPI_RECLAIM,
+    MemoryType::ACPI_NVS,
+    MemoryType::MMIO,
+    MemoryType::MMIO_PORT_SPACE,
+    MemoryType::PERSISTENT,
+];
 /// Types that churn.
-const CHURN: &[u32] = &[1, 2, 3, 4, 7];
+const CHURN: &[MemoryType] = &[
+    MemoryType::LOADER_CODE,
+    MemoryType::LOADER_DATA,
+    MemoryType::BOOT_SERVICES_CODE,
+    MemoryType::BOOT_SERVICES_DATA,
+    MemoryType::CONVENTIONAL,
+];
 
 /// The map taken at the collector's entry (or the first one).
 pub(super) fn entry(s: &Snapshot) -> Option<&MemoryMap> {
@@ -26,11 +41,11 @@ pub(super) fn entry(s: &Snapshot) -> Option<&MemoryMap> {
 
 /// A region's stable name: type and start.
 fn region(d: &MemoryDescriptor) -> String {
-    format!("{}@{:#x}", memory_type_name(d.ty), d.physical_start)
+    format!("{}@{:#x}", d.ty.name(), d.physical_start)
 }
 
 fn ev(d: &MemoryDescriptor) -> serde_json::Value {
-    json!({"type": memory_type_name(d.ty), "start": format!("{:#x}", d.physical_start),
+    json!({"type": d.ty.name(), "start": format!("{:#x}", d.physical_start),
            "end": format!("{:#x}", d.physical_start.saturating_add(d.pages.saturating_mul(4096))),
            "pages": d.pages, "attributes": format!("{:#x}", d.attributes)})
 }
@@ -137,7 +152,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
     let ram = |m: &MemoryMap| -> u64 {
         m.descriptors
             .iter()
-            .filter(|d| !matches!(d.ty, 11 | 12))
+            .filter(|d| !d.ty.is_mmio())
             .map(|d| d.pages)
             .sum()
     };
@@ -202,14 +217,14 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
     // the amount of RAM changes, the firmware's top-of-memory allocations
     // all shift together. Paired here (in address order within each
     // (type, pages) class), they are "moved", not "added" and "removed".
-    let mut gone: BTreeMap<(u32, u64), std::collections::VecDeque<&MemoryDescriptor>> =
+    let mut gone: BTreeMap<(MemoryType, u64), std::collections::VecDeque<&MemoryDescriptor>> =
         BTreeMap::new();
     for (k, d) in &pa {
         if !pb.contains_key(k) {
             gone.entry((d.ty, d.pages)).or_default().push_back(d);
         }
     }
-    let mut moved_from: BTreeMap<(u32, u64), &MemoryDescriptor> = BTreeMap::new();
+    let mut moved_from: BTreeMap<(MemoryType, u64), &MemoryDescriptor> = BTreeMap::new();
     for (k, d) in &pb {
         if pa.contains_key(k) {
             continue;
@@ -227,7 +242,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
                     crate::rules::MEMORY_MAP_REGION_MOVED,
                     format!(
                         "{} region of {} pages moved from {:#x} to {:#x}",
-                        memory_type_name(d.ty),
+                        d.ty.name(),
                         d.pages,
                         o.physical_start,
                         d.physical_start
@@ -249,7 +264,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
                     crate::rules::MEMORY_MAP_REGION_ADDED,
                     format!(
                         "new {} region at {:#x} ({} pages): runtime memory survives into the OS",
-                        memory_type_name(d.ty),
+                        d.ty.name(),
                         d.physical_start,
                         d.pages
                     ),
@@ -257,18 +272,20 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
                 )
                 .at(crate::rules::memory_region_added(d.ty))
                 .about(region(d))
-                .explainable(if d.ty == 0 || d.ty == 11 {
-                    ram
-                } else {
-                    Explainers::default()
-                }),
+                .explainable(
+                    if d.ty == MemoryType::RESERVED || d.ty == MemoryType::MMIO {
+                        ram
+                    } else {
+                        Explainers::default()
+                    },
+                ),
             ),
             Some(o) if d.pages > o.pages => f.push(
                 Finding::new(
                     crate::rules::MEMORY_MAP_REGION_GREW,
                     format!(
                         "{} region at {:#x} grew from {} to {} pages",
-                        memory_type_name(d.ty),
+                        d.ty.name(),
                         d.physical_start,
                         o.pages,
                         d.pages
@@ -288,7 +305,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
                     crate::rules::MEMORY_MAP_REGION_REMOVED,
                     format!(
                         "{} region at {:#x} ({} pages) is gone",
-                        memory_type_name(d.ty),
+                        d.ty.name(),
                         d.physical_start,
                         d.pages
                     ),

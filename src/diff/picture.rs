@@ -6,7 +6,7 @@
 
 use super::memmap::entry;
 use crate::findings::Finding;
-use crate::snapshot::{memory_type_name, Snapshot};
+use crate::snapshot::{MemoryType, Snapshot};
 use std::collections::BTreeSet;
 
 /// The smallest share a region is drawn with, so that a one-page runtime
@@ -53,13 +53,18 @@ pub struct Segment {
 /// The name of a merged run of churning types.
 const USABLE: &str = "boot services / loader / conventional";
 
-fn kind(ty: u32) -> &'static str {
+fn kind(ty: MemoryType) -> &'static str {
+    use MemoryType as M;
     match ty {
-        5 | 6 => "runtime",
-        9 | 10 => "acpi",
-        0 | 8 | 13 | 14 => "reserved",
-        11 | 12 => "mmio",
-        1..=4 | 7 => "usable",
+        M::RUNTIME_SERVICES_CODE | M::RUNTIME_SERVICES_DATA => "runtime",
+        M::ACPI_RECLAIM | M::ACPI_NVS => "acpi",
+        M::RESERVED | M::UNUSABLE | M::PAL_CODE | M::PERSISTENT => "reserved",
+        M::MMIO | M::MMIO_PORT_SPACE => "mmio",
+        M::LOADER_CODE
+        | M::LOADER_DATA
+        | M::BOOT_SERVICES_CODE
+        | M::BOOT_SERVICES_DATA
+        | M::CONVENTIONAL => "usable",
         _ => "other",
     }
 }
@@ -90,19 +95,18 @@ fn picture(label: &'static str, s: &Snapshot, changed: &BTreeSet<u64>) -> Option
             // among themselves (they are compared as totals, not one by
             // one), but never across a marked region.
             Some(l)
-                if (l.ty == memory_type_name(x.ty)
-                    || (l.kind == "usable" && kind(x.ty) == "usable"))
+                if (l.ty == x.ty.name() || (l.kind == "usable" && kind(x.ty) == "usable"))
                     && !l.changed
                     && !mark
                     && end_of_last == Some(x.physical_start) =>
             {
-                if l.ty != memory_type_name(x.ty) {
+                if l.ty != x.ty.name() {
                     l.ty = USABLE;
                 }
                 l.pages = l.pages.saturating_add(x.pages)
             }
             _ => segs.push(Segment {
-                ty: memory_type_name(x.ty),
+                ty: x.ty.name(),
                 kind: kind(x.ty),
                 start: x.physical_start,
                 pages: x.pages,
@@ -149,7 +153,7 @@ mod tests {
                 descriptors: d
                     .iter()
                     .map(|&(ty, start, pages)| MemoryDescriptor {
-                        ty,
+                        ty: MemoryType(ty),
                         physical_start: start,
                         virtual_start: 0,
                         pages,

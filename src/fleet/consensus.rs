@@ -424,7 +424,15 @@ mod tests {
         let mut c = Consensus::default();
         let many = Profile {
             items: (0..MAX_KEYS + 10)
-                .map(|i| ((Kind::Region(6), format!("r{i}")), "present".to_string()))
+                .map(|i| {
+                    (
+                        (
+                            Kind::Region(crate::snapshot::MemoryType::RUNTIME_SERVICES_DATA),
+                            format!("r{i}"),
+                        ),
+                        "present".to_string(),
+                    )
+                })
                 .collect(),
         };
         for _ in 0..3 {
@@ -434,7 +442,10 @@ mod tests {
         assert_eq!(c.values.len(), MAX_KEYS);
         // Unlearned keys are not judged, learned ones are.
         let mut odd = many.clone();
-        odd.items.remove(&(Kind::Region(6), "r0".to_string()));
+        odd.items.remove(&(
+            Kind::Region(crate::snapshot::MemoryType::RUNTIME_SERVICES_DATA),
+            "r0".to_string(),
+        ));
         c.add(&many);
         c.add(&many);
         c.add(&many);

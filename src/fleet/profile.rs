@@ -26,7 +26,7 @@ pub enum Kind {
     Acpi,
     /// A runtime/reserved/ACPI NVS/MMIO region of this type, by size
     /// (addresses shift with RAM); value: present.
-    Region(u32),
+    Region(crate::snapshot::MemoryType),
     /// The dbx variable; value: size and hash.
     Dbx,
 }
@@ -171,17 +171,13 @@ pub fn profile(s: &Snapshot) -> Profile {
         .iter()
         .find(|m| m.label == "entry" || m.label == crate::collect::RUNTIME_MAP);
     if let Some(m) = map {
-        let mut seen: BTreeMap<(u32, u64), usize> = BTreeMap::new();
+        let mut seen: BTreeMap<(crate::snapshot::MemoryType, u64), usize> = BTreeMap::new();
         for d in m.descriptors.iter().filter(|d| PERSISTENT.contains(&d.ty)) {
             let n = seen.entry((d.ty, d.pages)).or_default();
             *n += 1;
             put(
                 Kind::Region(d.ty),
-                format!(
-                    "{} {} pages #{n}",
-                    snapshot::memory_type_name(d.ty),
-                    d.pages
-                ),
+                format!("{} {} pages #{n}", d.ty.name(), d.pages),
                 "present".into(),
             );
         }

@@ -117,8 +117,8 @@ fn make(
         let bs = m
             .descriptors
             .iter()
-            .position(|d| d.ty == 4 && d.pages > shift);
-        let conv = m.descriptors.iter().position(|d| d.ty == 7);
+            .position(|d| d.ty.0 == 4 && d.pages > shift);
+        let conv = m.descriptors.iter().position(|d| d.ty.0 == 7);
         if let (Some(b), Some(c)) = (bs, conv) {
             m.descriptors[b].pages -= shift;
             m.descriptors[c].pages += shift;
@@ -167,7 +167,7 @@ fn make(
         }
         Some(Implant::Runtime) => {
             let d = traces.runtime;
-            let key = format!("{} {} pages", snapshot::memory_type_name(d.ty), d.pages);
+            let key = format!("{} {} pages", d.ty.name(), d.pages);
             let m = s
                 .memory_maps
                 .iter_mut()
@@ -235,7 +235,7 @@ pub fn traces(templates: &[Snapshot]) -> Traces {
     let runtime = *imp.memory_maps[0]
         .descriptors
         .iter()
-        .find(|d| d.ty == 6 && d.pages == 260)
+        .find(|d| d.ty.0 == 6 && d.pages == 260)
         .expect("the implant's 260-page RuntimeServicesData region");
     let mut drivers: Vec<LoadedImage> = templates
         .iter()
