@@ -349,20 +349,28 @@ fn platform(s: &Snapshot) -> Option<[&str; 4]> {
     ])
 }
 
-/// Refuses a baseline of another machine: both snapshots carry an SMBIOS
-/// system identity and they differ. (Either can be edited, so equality
-/// proves nothing; a difference is reason enough not to judge one machine
-/// by another's known-good state.)
+/// Refuses a baseline that is not shown to be of this machine: the two
+/// SMBIOS system identities differ, or one side has none, so that nothing
+/// says whose baseline it is. (Either can be edited, so equality proves
+/// nothing; a difference, or an identity that was left out, is reason
+/// enough not to judge one machine by another's known-good state.)
 pub fn check_same_machine(l: &Loaded, current: &Snapshot) -> Result<(), LoadError> {
-    match (platform(&l.reference), platform(current)) {
-        (Some(a), Some(b)) if a != b => Err(LoadError::OtherMachine {
+    let refuse = |why: String| {
+        Err(LoadError::OtherMachine {
             path: l.name.clone(),
-            why: format!(
-                "a baseline of another machine: {:?} {:?} serial {:?} uuid {:?}, the snapshot is of {:?} {:?} serial {:?} uuid {:?}",
-                a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]
-            ),
-        }),
-        _ => Ok(()),
+            why,
+        })
+    };
+    match (platform(&l.reference), platform(current)) {
+        (Some(a), Some(b)) if a == b => Ok(()),
+        (Some(a), Some(b)) => refuse(format!(
+            "a baseline of another machine: {:?} {:?} serial {:?} uuid {:?}, the snapshot is of {:?} {:?} serial {:?} uuid {:?}",
+            a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]
+        )),
+        (a, _) => refuse(format!(
+            "unknown whether the baseline is of this machine: the {} has no SMBIOS system identity",
+            if a.is_none() { "baseline" } else { "snapshot" }
+        )),
     }
 }
 

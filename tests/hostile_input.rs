@@ -934,6 +934,18 @@ fn a_baseline_of_another_machine_is_refused() {
         .unwrap()
         .iter()
         .any(|f| f["rule"] == "identity.platform.changed"));
+    // A snapshot with its SMBIOS identity left out: whose baseline this is
+    // cannot be told, so it is refused too, not passed.
+    s["identity"]["smbios"] = Value::Null;
+    let bare = d.path().join("bare.json");
+    std::fs::write(&bare, serde_json::to_vec(&s).unwrap()).unwrap();
+    let o = run(&[os("diff"), base.as_os_str(), bare.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("the snapshot has no SMBIOS system identity"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 #[test]
