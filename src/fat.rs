@@ -354,19 +354,19 @@ impl<R: Read + Seek> Volume<R> {
         parse_dir(&self.read_chain(&chain)?, path)
     }
 
-    /// Reads a file's bytes, at most `budget` (which is reduced by what is
-    /// read); `path` names it in errors.
+    /// Reads a file's bytes, if they are at most `budget`; `path` names it
+    /// in errors.
     pub fn read_file(
         &mut self,
         e: &DirEntry,
         path: &str,
-        budget: &mut u64,
+        budget: u64,
     ) -> Result<Vec<u8>, FatError> {
         let size = e.size as u64;
-        if size > *budget {
+        if size > budget {
             return Err(FatError::Budget {
                 entry: path.into(),
-                budget: *budget,
+                budget,
             });
         }
         if size == 0 {
@@ -393,7 +393,6 @@ impl<R: Read + Seek> Volume<R> {
         }
         let mut out = self.read_chain(&chain)?;
         out.truncate(size as usize);
-        *budget -= size;
         Ok(out)
     }
 }

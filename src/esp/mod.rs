@@ -25,7 +25,7 @@ pub const ESP_TYPE: [u8; 16] = [
 /// The most bytes read out of one ESP (files are small; an ESP is at most a
 /// few hundred MiB).
 pub const MAX_BYTES: u64 = 1 << 30;
-/// The most files read out of one ESP.
+/// The most entries (files and directories) walked in one ESP.
 pub const MAX_FILES: usize = 100_000;
 const MAX_DEPTH: usize = 16;
 const SECTOR: u64 = 512;
@@ -265,8 +265,7 @@ pub fn read_tree(source: &Path, subdir: &str) -> Result<(String, Vec<EspFile>), 
         .map_err(|e| io("open", e))?
         .file_type();
     if ft.is_dir() {
-        let mut out = Vec::new();
-        let mut budget = MAX_BYTES;
+        let mut w = Walk::new(&name, MAX_BYTES);
         // The entry must itself be a directory, not a link to one: nothing
         // outside the ESP that was named is read.
         let Some(dir) = std::fs::read_dir(source)
@@ -277,17 +276,10 @@ pub fn read_tree(source: &Path, subdir: &str) -> Result<(String, Vec<EspFile>), 
                     && e.file_type().is_ok_and(|t| t.is_dir())
             })
         else {
-            return Ok(("directory".into(), out));
+            return Ok(("directory".into(), w.out));
         };
-        walk_dir(
-            &dir.path(),
-            &dir.file_name().to_string_lossy(),
-            0,
-            &mut out,
-            &mut budget,
-            &name,
-        )?;
-        return Ok(("directory".into(), out));
+        walk_dir(&mut w, &dir.path(), &dir.file_name().to_string_lossy(), 0)?;
+        return Ok(("directory".into(), w.out));
     }
     if !ft.is_file() {
         return Err(io(
@@ -345,57 +337,80 @@ fn read_image_inner<R: Read + Seek>(
             path: name.clone(),
             why: format!("not a FAT file system: {e}"),
         })?;
-    let mut out = Vec::new();
     // Nothing read from the image exceeds its own size, nor the cap.
-    let mut budget = MAX_BYTES.min(vol.length);
+    let mut w = Walk::new(&name, MAX_BYTES.min(vol.length));
     let root = fs.root().map_err(fat_err)?;
     if let Some(d) = root
         .iter()
         .find(|e| e.is_dir && e.name.eq_ignore_ascii_case(subdir))
     {
-        walk_fat(&mut fs, d, &d.name, 0, &mut out, &mut budget, &name)?;
+        walk_fat(&mut w, &mut fs, d, &d.name, 0)?;
     }
-    Ok((vol.layout, out))
+    Ok((vol.layout, w.out))
 }
 
-fn push(
-    out: &mut Vec<EspFile>,
-    budget: &mut u64,
-    file: EspFile,
-    name: &str,
-) -> Result<(), EspError> {
-    if out.len() >= MAX_FILES {
-        return Err(EspError::TooLarge {
-            path: name.into(),
-            limit: MAX_FILES as u64,
-            what: "files",
-        });
-    }
-    *budget = budget
-        .checked_sub(file.bytes.len() as u64)
-        .ok_or_else(|| EspError::TooLarge {
-            path: name.into(),
-            limit: MAX_BYTES,
-            what: "bytes",
-        })?;
-    out.push(file);
-    Ok(())
+/// What a walk has read so far, and what it may still read: every entry
+/// (directories too: a tree of empty directories is no cheaper to walk
+/// than one of files) counts against [`MAX_FILES`], every file's bytes
+/// against the byte budget.
+struct Walk<'a> {
+    /// The ESP, for errors.
+    name: &'a str,
+    out: Vec<EspFile>,
+    entries: usize,
+    budget: u64,
 }
 
-fn walk_dir(
-    dir: &Path,
-    rel: &str,
-    depth: usize,
-    out: &mut Vec<EspFile>,
-    budget: &mut u64,
-    name: &str,
-) -> Result<(), EspError> {
-    if depth > MAX_DEPTH {
-        return Err(EspError::Layout {
-            path: name.into(),
+impl<'a> Walk<'a> {
+    fn new(name: &'a str, budget: u64) -> Self {
+        Walk {
+            name,
+            out: Vec::new(),
+            entries: 0,
+            budget,
+        }
+    }
+
+    fn too_large(&self, limit: u64, what: &'static str) -> EspError {
+        EspError::TooLarge {
+            path: self.name.into(),
+            limit,
+            what,
+        }
+    }
+
+    /// Counts one more directory entry.
+    fn enter(&mut self) -> Result<(), EspError> {
+        self.entries += 1;
+        if self.entries > MAX_FILES {
+            return Err(self.too_large(MAX_FILES as u64, "files"));
+        }
+        Ok(())
+    }
+
+    /// Keeps a file read, charging its bytes to the budget.
+    fn push(&mut self, file: EspFile) -> Result<(), EspError> {
+        self.budget = self
+            .budget
+            .checked_sub(file.bytes.len() as u64)
+            .ok_or_else(|| self.too_large(MAX_BYTES, "bytes"))?;
+        self.out.push(file);
+        Ok(())
+    }
+
+    fn nested_too_deep(&self, rel: &str) -> EspError {
+        EspError::Layout {
+            path: self.name.into(),
             why: format!("{rel}: directories nested deeper than {MAX_DEPTH}"),
-        });
+        }
     }
+}
+
+fn walk_dir(w: &mut Walk, dir: &Path, rel: &str, depth: usize) -> Result<(), EspError> {
+    if depth > MAX_DEPTH {
+        return Err(w.nested_too_deep(rel));
+    }
+    let name = w.name;
     let io = |what: String, cause| EspError::Io {
         path: name.to_string(),
         what,
@@ -410,44 +425,34 @@ fn walk_dir(
         // Not followed: a symbolic link (to a file or a directory) and any
         // special file are left out, so nothing outside the ESP is read.
         let ft = e.file_type().map_err(|c| io(child.clone(), c))?;
-        if out.len() >= MAX_FILES {
-            return Err(EspError::TooLarge {
-                path: name.into(),
-                limit: MAX_FILES as u64,
-                what: "files",
-            });
-        }
+        w.enter()?;
         if ft.is_dir() {
-            walk_dir(&p, &child, depth + 1, out, budget, name)?;
+            walk_dir(w, &p, &child, depth + 1)?;
         } else if ft.is_file() {
             let mut bytes = Vec::new();
             crate::fsutil::open_input(&p)
-                .and_then(|f| f.take(*budget + 1).read_to_end(&mut bytes))
+                .and_then(|f| f.take(w.budget + 1).read_to_end(&mut bytes))
                 .map_err(|c| io(child.clone(), c))?;
-            push(out, budget, EspFile { path: child, bytes }, name)?;
+            w.push(EspFile { path: child, bytes })?;
         }
     }
     Ok(())
 }
 
 fn walk_fat<R: Read + Seek>(
+    w: &mut Walk,
     fs: &mut crate::fat::Volume<R>,
     dir: &crate::fat::DirEntry,
     rel: &str,
     depth: usize,
-    out: &mut Vec<EspFile>,
-    budget: &mut u64,
-    name: &str,
 ) -> Result<(), EspError> {
+    let name = w.name;
     let layout = |e: crate::fat::FatError| EspError::Layout {
         path: name.into(),
         why: e.to_string(),
     };
     if depth > MAX_DEPTH {
-        return Err(EspError::Layout {
-            path: name.into(),
-            why: format!("{rel}: directories nested deeper than {MAX_DEPTH}"),
-        });
+        return Err(w.nested_too_deep(rel));
     }
     let entries = fs.dir_at(dir.cluster, rel).map_err(layout)?;
     for e in entries {
@@ -455,24 +460,14 @@ fn walk_fat<R: Read + Seek>(
             continue;
         }
         let child = format!("{rel}/{}", e.name);
-        // Directories count against the file limit too: a tree of empty
-        // directories is no cheaper to walk than one of files.
-        if out.len() >= MAX_FILES {
-            return Err(EspError::TooLarge {
-                path: name.into(),
-                limit: MAX_FILES as u64,
-                what: "files",
-            });
-        }
+        w.enter()?;
         if e.is_dir {
-            walk_fat(fs, &e, &child, depth + 1, out, budget, name)?;
+            walk_fat(w, fs, &e, &child, depth + 1)?;
         } else {
             // A size past the budget (the image's own size, at most
             // MAX_BYTES) is an error naming the file, before any read.
-            let bytes = fs.read_file(&e, &child, budget).map_err(layout)?;
-            // `push` counts the bytes again against its own budget copy.
-            *budget += bytes.len() as u64;
-            push(out, budget, EspFile { path: child, bytes }, name)?;
+            let bytes = fs.read_file(&e, &child, w.budget).map_err(layout)?;
+            w.push(EspFile { path: child, bytes })?;
         }
     }
     Ok(())
