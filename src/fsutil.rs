@@ -155,6 +155,15 @@ pub fn check_output(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// The longest file name [`AtomicFile`] can write: its temporary,
+/// `.NAME.tmp-PID-SERIAL`, must fit NAME_MAX (255 bytes).
+pub const MAX_ATOMIC_NAME: usize = 255 - 32;
+
+/// True when a file of this name can be written atomically.
+pub fn fits_atomic_write(name: &std::ffi::OsStr) -> bool {
+    name.len() <= MAX_ATOMIC_NAME
+}
+
 /// True when process `pid` no longer runs.
 fn gone(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
@@ -235,12 +244,11 @@ impl AtomicFile {
             .file_name()
             .ok_or_else(|| std::io::Error::other("no file name"))?;
         check_output(path)?;
-        // ".NAME.tmp-PID-SERIAL" must fit NAME_MAX (255 bytes).
-        if name.len() + 32 > 255 {
+        if !fits_atomic_write(name) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 format!(
-                    "file name of {} bytes is too long to be written atomically (at most 223)",
+                    "file name of {} bytes is too long to be written atomically (at most {MAX_ATOMIC_NAME})",
                     name.len()
                 ),
             ));

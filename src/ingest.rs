@@ -182,7 +182,9 @@ fn write_all_or_nothing(
 ) -> Result<(), (std::path::PathBuf, std::io::Error)> {
     // Names too long for an atomic write are refused before any write.
     for (p, _) in plan {
-        if p.file_name().is_none_or(|n| n.len() + 32 > 255) {
+        if p.file_name()
+            .is_none_or(|n| !crate::fsutil::fits_atomic_write(n))
+        {
             return Err((
                 p.clone(),
                 std::io::Error::new(

@@ -4,7 +4,7 @@
 //! the same hashes (of the value), as the collector reads through
 //! GetVariable.
 
-use super::{failed, read_capped, under};
+use super::{failed, under};
 use crate::snapshot::{BootEntry, CollectError, SecureBoot, Variable};
 use std::path::Path;
 
@@ -25,7 +25,7 @@ fn get(
     errors: &mut Vec<CollectError>,
 ) -> Option<(u32, Vec<u8>)> {
     let p = dir.join(format!("{name}-{guid}"));
-    match read_capped(&p, MAX_VAR + 4) {
+    match crate::fsutil::read_input(&p, MAX_VAR + 4) {
         Ok(b) if b.len() >= 4 => Some((
             u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
             b[4..].to_vec(),

@@ -19,7 +19,6 @@ mod tpm;
 pub use memmap::{FIRMWARE_MAP, RUNTIME_MAP};
 
 use crate::snapshot::{CollectError, Snapshot, Source, FORMAT};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The `source.kind` of a snapshot made by this module.
@@ -51,28 +50,16 @@ pub(crate) fn reason(e: &std::io::Error) -> &'static str {
     }
 }
 
-/// Reads at most `max` bytes of `p`; more is an error (a hostile or broken
-/// tree cannot make the collector allocate without bound). sysfs files
-/// report a size of 4096 whatever they hold, so the size is not trusted.
-pub(crate) fn read_capped(p: &Path, max: u64) -> std::io::Result<Vec<u8>> {
-    let mut v = Vec::new();
-    crate::fsutil::open_input(p)?
-        .take(max + 1)
-        .read_to_end(&mut v)?;
-    if v.len() as u64 > max {
-        return Err(std::io::Error::other(format!("longer than {max} bytes")));
-    }
-    Ok(v)
-}
-
-/// [`read_capped`], with a failure recorded under `part` (None then).
+/// Reads at most `max` bytes of `p` with [`crate::fsutil::read_input`]
+/// (sysfs files report a size of 4096 whatever they hold, so the size is
+/// not trusted), a failure recorded under `part` (None then).
 pub(crate) fn read_or_record(
     p: &Path,
     max: u64,
     part: &str,
     errors: &mut Vec<CollectError>,
 ) -> Option<Vec<u8>> {
-    match read_capped(p, max) {
+    match crate::fsutil::read_input(p, max) {
         Ok(b) => Some(b),
         Err(e) => {
             failed(errors, part, format!("{}: {e}", p.display()), reason(&e));
@@ -83,7 +70,7 @@ pub(crate) fn read_or_record(
 
 /// A short text file (sysfs attribute), trimmed.
 pub(crate) fn read_text(p: &Path) -> std::io::Result<String> {
-    let b = read_capped(p, 64 << 10)?;
+    let b = crate::fsutil::read_input(p, 64 << 10)?;
     Ok(String::from_utf8_lossy(&b).trim().to_string())
 }
 

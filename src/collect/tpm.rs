@@ -3,7 +3,7 @@
 //! from sysfs (/sys/class/tpm/tpm0/pcr-<alg>/<n>, kernels 5.12 and later),
 //! else from the TPM itself through tss-esapi (feature `tpm`, `--tpm TCTI`).
 
-use super::{failed, read_capped, under};
+use super::{failed, under};
 use crate::snapshot::{CollectError, Tpm};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -73,7 +73,7 @@ fn from_sysfs(root: &Path, tcti: Option<&str>, errors: &mut Vec<CollectError>) -
         present: true,
         ..Tpm::default()
     };
-    match read_capped(&log_path, MAX_LOG) {
+    match crate::fsutil::read_input(&log_path, MAX_LOG) {
         Ok(log) => {
             match crate::eventlog::parse(&log) {
                 Ok(l) => {
