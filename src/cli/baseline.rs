@@ -101,10 +101,7 @@ fn accept(a: AcceptArgs) -> anyhow::Result<ExitCode> {
         allowed_signers,
     } = a;
 
-    let allowed = allowed_signers
-        .as_deref()
-        .map(bootaudit::signing::read_allowed_signers)
-        .transpose()?;
+    let allowed = allowed_signers_from(allowed_signers.as_deref())?;
     let l = bootaudit::baseline::load(&baseline, allowed.as_deref())?;
     let b = l.baseline.ok_or_else(|| {
         anyhow::anyhow!(

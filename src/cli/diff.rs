@@ -43,10 +43,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     } = a;
     let fail_on: bootaudit::findings::Severity = fail_on.into();
 
-    let allowed = allowed_signers
-        .as_deref()
-        .map(bootaudit::signing::read_allowed_signers)
-        .transpose()?;
+    let allowed = allowed_signers_from(allowed_signers.as_deref())?;
     let l = bootaudit::baseline::load(&baseline, allowed.as_deref())?;
     let b = bootaudit::snapshot::read_file(&current)?;
     if !allow_other_machine {

@@ -63,10 +63,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let opts = bootaudit::fleet::Options {
         outlier_share,
         baselines,
-        allowed_signers: allowed_signers
-            .as_deref()
-            .map(bootaudit::signing::read_allowed_signers)
-            .transpose()?,
+        allowed_signers: allowed_signers_from(allowed_signers.as_deref())?,
         allow_other_machine,
         workers: workers
             .map(usize::from)

@@ -98,6 +98,15 @@ pub(crate) fn print<T: serde::Serialize>(
     }
 }
 
+/// The allowed signers of `--allowed-signers FILE`, when it was given.
+pub(crate) fn allowed_signers_from(
+    file: Option<&Path>,
+) -> anyhow::Result<Option<Vec<bootaudit::signing::AllowedSigner>>> {
+    Ok(file
+        .map(bootaudit::signing::read_allowed_signers)
+        .transpose()?)
+}
+
 /// Exit 1 when `fails`, else 0.
 pub(crate) fn exit_if(fails: bool) -> ExitCode {
     if fails {
