@@ -288,14 +288,7 @@ fn opt_hex<S: serde::Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::
 /// source's values. PCRs the log never extends are not judged: the OS extends
 /// some (IMA's PCR10) after the firmware log ends.
 pub fn compare(replayed: &PcrBanks, actual: &PcrBanks, only: &[u32]) -> Vec<PcrVerdict> {
-    compare_replay(
-        &crate::eventlog::replay::Replay {
-            banks: replayed.clone(),
-            ..Default::default()
-        },
-        actual,
-        only,
-    )
+    compare_with(replayed, &std::collections::BTreeSet::new(), actual, only)
 }
 
 /// Compares a replay with real values, as [`compare`], and also gives a
@@ -307,7 +300,15 @@ pub fn compare_replay(
     actual: &PcrBanks,
     only: &[u32],
 ) -> Vec<PcrVerdict> {
-    let replayed = &rep.banks;
+    compare_with(&rep.banks, &rep.unreplayable, actual, only)
+}
+
+fn compare_with(
+    replayed: &PcrBanks,
+    unreplayable: &std::collections::BTreeSet<(HashAlg, u32)>,
+    actual: &PcrBanks,
+    only: &[u32],
+) -> Vec<PcrVerdict> {
     let mut out = Vec::new();
     for (bank, pcrs) in replayed {
         for (&pcr, value) in pcrs {
@@ -330,7 +331,7 @@ pub fn compare_replay(
             });
         }
     }
-    for &(bank, pcr) in &rep.unreplayable {
+    for &(bank, pcr) in unreplayable {
         if !only.is_empty() && !only.contains(&pcr) {
             continue;
         }

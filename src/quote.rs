@@ -383,7 +383,18 @@ pub fn verify(
     nonce: &[u8],
     pcrs: &BTreeMap<String, BTreeMap<u32, Vec<u8>>>,
 ) -> Result<Vec<Check>, QuoteError> {
-    let info = parse_attest(attest)?;
+    verify_parsed(ak, &parse_attest(attest)?, attest, signature, nonce, pcrs)
+}
+
+/// [`verify`], with the TPMS_ATTEST already parsed into `info`.
+fn verify_parsed(
+    ak: &AkPublic,
+    info: &QuoteInfo,
+    attest: &[u8],
+    signature: &[u8],
+    nonce: &[u8],
+    pcrs: &BTreeMap<String, BTreeMap<u32, Vec<u8>>>,
+) -> Result<Vec<Check>, QuoteError> {
     let sig = parse_signature(signature)?;
     let mut out = Vec::new();
     let signed = verify_signature(ak, &sig, attest);
@@ -620,56 +631,57 @@ pub fn verify_snapshot(
                 .insert(*i, hex("pcrs", v)?);
         }
     }
+    let structure = |source| VerifyError::Structure {
+        file: name.to_string(),
+        source,
+    };
     let attest = hex("attest", &q.attest)?;
+    let info = parse_attest(&attest).map_err(structure)?;
     checks.extend(
-        verify(
+        verify_parsed(
             &trusted,
+            &info,
             &attest,
             &hex("signature", &q.signature)?,
             nonce,
             &pcrs,
         )
-        .map_err(|source| VerifyError::Structure {
-            file: name.to_string(),
-            source,
-        })?,
+        .map_err(structure)?,
     );
-    let info = parse_attest(&attest).map_err(|source| VerifyError::Structure {
-        file: name.to_string(),
-        source,
-    })?;
-    let log = tpm.and_then(|t| crate::snapshot::event_log(t, name).ok().flatten());
-    checks.push(coverage(&info.selection, &pcrs, log.as_ref(), narrow));
+    // The log, decoded and parsed once for both checks that read it.
+    let log = tpm.map(|t| (t, crate::snapshot::event_log(t, name)));
+    let parsed = log
+        .as_ref()
+        .and_then(|(_, l)| l.as_ref().ok().and_then(Option::as_ref));
+    checks.push(coverage(&info.selection, &pcrs, parsed, narrow));
     // The log against the PCR values the quote vouches for.
     let replay = |ok: bool, detail: String| Check {
         check: "log-replay",
         ok,
         detail,
     };
-    checks.push(
-        match tpm.map(|t| (t, crate::snapshot::event_log(t, name))) {
-            Some((t, Ok(Some(log)))) => {
-                let bad: Vec<String> = crate::snapshot::self_check(t, &log)
-                    .into_iter()
-                    .filter(|v| v.verdict == crate::pcrs::Verdict::Mismatch)
-                    .map(|v| format!("{} PCR{}", v.bank, v.pcr))
-                    .collect();
-                if bad.is_empty() {
-                    replay(
-                        true,
-                        "the event log replays to the quoted PCR values".into(),
-                    )
-                } else {
-                    replay(
-                        false,
-                        format!("the event log does not replay to {}", bad.join(", ")),
-                    )
-                }
+    checks.push(match &log {
+        Some((t, Ok(Some(log)))) => {
+            let bad: Vec<String> = crate::snapshot::self_check(t, log)
+                .into_iter()
+                .filter(|v| v.verdict == crate::pcrs::Verdict::Mismatch)
+                .map(|v| format!("{} PCR{}", v.bank, v.pcr))
+                .collect();
+            if bad.is_empty() {
+                replay(
+                    true,
+                    "the event log replays to the quoted PCR values".into(),
+                )
+            } else {
+                replay(
+                    false,
+                    format!("the event log does not replay to {}", bad.join(", ")),
+                )
             }
-            Some((_, Err(e))) => replay(false, e.to_string()),
-            _ => replay(false, "the snapshot has no event log".into()),
-        },
-    );
+        }
+        Some((_, Err(e))) => replay(false, e.to_string()),
+        _ => replay(false, "the snapshot has no event log".into()),
+    });
     Ok(QuoteReport {
         snapshot: name.to_string(),
         ok: checks.iter().all(|c| c.ok),

@@ -13,14 +13,6 @@ use std::fmt::Write;
 /// Columns of the event text in a row (the row is 100 columns).
 const EVENT_WIDTH: usize = 35;
 
-/// Renders the report as text (for tests and small logs; [`write_table`]
-/// streams).
-pub fn table(r: &EventLogReport) -> String {
-    let mut v = Vec::new();
-    let _ = write_table(r, &mut v);
-    String::from_utf8_lossy(&v).into_owned()
-}
-
 /// Writes the report as text to `w`, the events one row at a time, every
 /// string the log carries escaped for the terminal.
 pub fn write_table(r: &EventLogReport, w: &mut dyn std::io::Write) -> std::io::Result<()> {
