@@ -78,12 +78,9 @@ pub fn ucs2_to_string(b: &[u8]) -> String {
         .collect()
 }
 
-/// Splits a NUL-terminated UCS-2 string off the front of `b`: returns the
-/// string and the bytes after its terminator, or `None` without a terminator.
-pub fn split_ucs2_z(b: &[u8]) -> Option<(String, &[u8])> {
-    let end = b.chunks_exact(2).position(|c| c == [0, 0])? * 2;
-    Some((ucs2_to_string(&b[..end]), &b[end + 2..]))
-}
+/// Splits a NUL-terminated UCS-2 string off the front of `b` (defined once,
+/// in the snapshot crate, for the collector and the host).
+pub use crate::snapshot::efivar::split_ucs2_z;
 
 /// Renders bytes as text when they are printable ASCII (a trailing NUL
 /// allowed), for event data that firmware logs as strings.

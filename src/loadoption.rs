@@ -3,10 +3,12 @@
 //! device-path renderer ([`crate::devpath`]) and the small UEFI types it
 //! uses do not import each other.
 //!
-//! The bytes come from a machine that may be compromised: parsing is total,
-//! never panics and never allocates more than the input's size.
+//! The structure is split by [`RawLoadOption`], the one parser the collector
+//! shares; this adds the host's device-path text. The bytes come from a
+//! machine that may be compromised: parsing is total, never panics and
+//! never allocates more than the input's size.
 
-use crate::efi::split_ucs2_z;
+use crate::snapshot::efivar::RawLoadOption;
 use serde::Serialize;
 
 /// An `EFI_LOAD_OPTION` (UEFI 2.10 §3.1.3): what a `Boot####` or
@@ -27,15 +29,12 @@ pub struct LoadOption {
 impl LoadOption {
     /// Decodes a load option; `None` when the structure does not fit in `b`.
     pub fn parse(b: &[u8]) -> Option<LoadOption> {
-        let attributes = u32::from_le_bytes(b.get(0..4)?.try_into().ok()?);
-        let fpl_len = u16::from_le_bytes(b.get(4..6)?.try_into().ok()?) as usize;
-        let (description, rest) = split_ucs2_z(b.get(6..)?)?;
-        let fpl = rest.get(..fpl_len)?;
+        let raw = RawLoadOption::parse(b)?;
         Some(LoadOption {
-            attributes,
-            description,
-            device_path: crate::devpath::to_text(fpl),
-            optional_data: rest[fpl_len..].to_vec(),
+            attributes: raw.attributes,
+            description: raw.description,
+            device_path: crate::devpath::to_text(raw.file_path_list),
+            optional_data: raw.optional_data.to_vec(),
         })
     }
 }

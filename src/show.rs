@@ -103,7 +103,7 @@ pub fn build(file: &str, s: &Snapshot) -> ShowReport {
         .memory_maps
         .iter()
         .map(|m| MapView {
-            label: m.label.clone(),
+            label: m.label.to_string(),
             map_key: m.map_key,
             descriptors: m.descriptors.len(),
             by_type: snapshot::map_summary(m)

@@ -298,7 +298,29 @@ mod tests {
             "s.json",
         )
         .unwrap();
-        assert_eq!(s.source.kind, "x");
+        assert_eq!(s.source.kind.as_str(), "x");
+    }
+
+    #[test]
+    fn values_a_newer_producer_may_write_are_kept_and_written_back() {
+        // A later collector with a new source kind, a new map label and a
+        // new part: this reader accepts the file, knows none of them, and
+        // writes each back exactly as it came.
+        let doc = br#"{"format": "bootaudit-snapshot/1", "source": {"kind": "bmc-agent", "version": "9"},
+            "memory_maps": [{"label": "pre-exit", "map_key": 1, "descriptor_size": 48, "descriptor_version": 1, "descriptors": []},
+                            {"label": "entry", "map_key": 2, "descriptor_size": 48, "descriptor_version": 1, "descriptors": []}],
+            "errors": [{"part": "spdm", "what": "GetMeasurements"}, {"part": "tpm", "what": "x"}]}"#;
+        let s = parse(doc, "s.json").unwrap();
+        assert_eq!(s.source.kind, SourceKind::Unknown("bmc-agent".into()));
+        assert_eq!(s.memory_maps[0].label, MapLabel::Unknown("pre-exit".into()));
+        assert_eq!(s.memory_maps[1].label, MapLabel::Entry);
+        assert_eq!(s.errors[0].part, Part::Unknown("spdm".into()));
+        assert_eq!(s.errors[1].part, Part::Tpm);
+        let back = serde_json::to_value(&s).unwrap();
+        assert_eq!(back["source"]["kind"], "bmc-agent");
+        assert_eq!(back["memory_maps"][0]["label"], "pre-exit");
+        assert_eq!(back["memory_maps"][1]["label"], "entry");
+        assert_eq!(back["errors"][0]["part"], "spdm");
     }
 
     #[test]

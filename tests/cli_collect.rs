@@ -51,7 +51,7 @@ fn on_this_machine_every_acpi_table_and_memory_range_is_recorded() {
         "this test needs a machine that shows its ACPI tables in /sys (the CI machine does)"
     );
     let s = collect(Path::new("/"));
-    assert_eq!(s.source.kind, "linux-host");
+    assert_eq!(s.source.kind.as_str(), "linux-host");
     let acpi = s.acpi.as_ref().unwrap();
     let mut files: Vec<PathBuf> = std::fs::read_dir(tables)
         .unwrap()
@@ -92,7 +92,7 @@ fn on_this_machine_every_acpi_table_and_memory_range_is_recorded() {
     let map = s
         .memory_maps
         .iter()
-        .find(|m| m.label == "firmware-memmap")
+        .find(|m| m.label.as_str() == "firmware-memmap")
         .unwrap();
     let dir = Path::new("/sys/firmware/memmap");
     let n = std::fs::read_dir(dir).unwrap().count();
@@ -135,7 +135,8 @@ fn on_this_machine_every_acpi_table_and_memory_range_is_recorded() {
         assert!(s
             .errors
             .iter()
-            .any(|e| e.part == "secure-boot" && e.status.as_deref().unwrap().contains("no EFI")));
+            .any(|e| e.part.as_str() == "secure-boot"
+                && e.status.as_deref().unwrap().contains("no EFI")));
     }
 }
 
@@ -208,7 +209,7 @@ fn the_copied_tree_of_a_real_host_gives_every_part() {
     let rt = s
         .memory_maps
         .iter()
-        .find(|m| m.label == "efi-runtime-map")
+        .find(|m| m.label.as_str() == "efi-runtime-map")
         .unwrap();
     let n = std::fs::read_dir(root.join("sys/firmware/efi/runtime-map"))
         .unwrap()

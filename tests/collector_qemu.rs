@@ -41,7 +41,7 @@ fn two_plain_boots_give_consistent_snapshots() {
         );
 
         let s = snapshot::read_file(snap_path).unwrap();
-        assert_eq!(s.source.kind, "efi-collector");
+        assert_eq!(s.source.kind.as_str(), "efi-collector");
         assert!(s.errors.is_empty(), "{:?}", s.errors);
         let labels: Vec<&str> = s.memory_maps.iter().map(|m| m.label.as_str()).collect();
         assert_eq!(labels, ["entry", "quiet-1", "quiet-2", "after"]);
@@ -257,7 +257,11 @@ fn exit_boot_services_retry_loop_survives_a_disturbed_map() {
     // conventional memory ranges' neighbourhood as the pre-exit map, i.e.
     // its total pages equal those of the map the first boot took last.
     let total = |d: &[snapshot::MemoryDescriptor]| d.iter().map(|x| x.pages).sum::<u64>();
-    let after = s0.memory_maps.iter().find(|m| m.label == "after").unwrap();
+    let after = s0
+        .memory_maps
+        .iter()
+        .find(|m| m.label.as_str() == "after")
+        .unwrap();
     assert_eq!(total(&r.descriptors), total(&after.descriptors));
     // Reported once: the variable was deleted, so a later plain collection
     // in the same machine would not see it again (snap-0001 is the last).

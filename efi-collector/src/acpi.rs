@@ -7,7 +7,7 @@
 use alloc::format;
 use alloc::string::ToString;
 use alloc::vec::Vec;
-use bootaudit_snapshot::{Acpi, AcpiTable, CollectError, Rsdp};
+use bootaudit_snapshot::{Acpi, AcpiTable, CollectError, Part, Rsdp};
 use sha2::{Digest, Sha256};
 use uefi::prelude::*;
 
@@ -53,7 +53,7 @@ fn table(addr: u64, via: &str, errors: &mut Vec<CollectError>) -> Option<(AcpiTa
     if len < if facs { 8 } else { 36 } || len > MAX_TABLE {
         crate::failed(
             errors,
-            "acpi",
+            Part::Acpi,
             format!("table {sig} at {addr:#x}: length {len}"),
             None,
         );
@@ -80,7 +80,7 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Option<(Acpi, Vec<Vec<u8>>)> {
     let Some(ra) = rsdp_addr.filter(|a| *a != 0) else {
         crate::failed(
             errors,
-            "acpi",
+            Part::Acpi,
             "no ACPI table in the configuration table".to_string(),
             None,
         );
@@ -91,7 +91,7 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Option<(Acpi, Vec<Vec<u8>>)> {
     if &r[..8] != b"RSD PTR " {
         crate::failed(
             errors,
-            "acpi",
+            Part::Acpi,
             format!("no RSDP signature at {ra:#x}"),
             None,
         );

@@ -14,7 +14,7 @@ use alloc::format;
 use alloc::string::ToString;
 use alloc::vec;
 use alloc::vec::Vec;
-use bootaudit_snapshot::{CollectError, ExitBootServicesRecord, MemoryDescriptor};
+use bootaudit_snapshot::{CollectError, ExitBootServicesRecord, MemoryDescriptor, Part};
 use uefi::prelude::*;
 use uefi::runtime::{ResetType, VariableAttributes, VariableVendor};
 use uefi::CStr16;
@@ -40,7 +40,7 @@ pub fn previous(errors: &mut Vec<CollectError>) -> Option<ExitBootServicesRecord
         Err(e) => {
             crate::failed(
                 errors,
-                "exit-boot-services",
+                Part::ExitBootServices,
                 "read the lab record".to_string(),
                 Some(e.status()),
             );
@@ -62,7 +62,7 @@ pub fn previous(errors: &mut Vec<CollectError>) -> Option<ExitBootServicesRecord
     if v.len() < HEADER || &v[..8] != MAGIC {
         crate::failed(
             errors,
-            "exit-boot-services",
+            Part::ExitBootServices,
             "lab record malformed".to_string(),
             None,
         );

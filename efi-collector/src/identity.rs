@@ -3,7 +3,7 @@
 use alloc::format;
 use alloc::string::ToString;
 use alloc::vec::Vec;
-use bootaudit_snapshot::{CollectError, Identity};
+use bootaudit_snapshot::{CollectError, Identity, Part};
 use uefi::prelude::*;
 
 /// Collects what the system table and GetTime say.
@@ -31,7 +31,12 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Identity {
             ));
             id.timezone_minutes = t.time_zone();
         }
-        Err(e) => crate::failed(errors, "identity", "GetTime".to_string(), Some(e.status())),
+        Err(e) => crate::failed(
+            errors,
+            Part::Identity,
+            "GetTime".to_string(),
+            Some(e.status()),
+        ),
     }
     id
 }

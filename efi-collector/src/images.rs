@@ -9,7 +9,7 @@
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use bootaudit_snapshot::{CollectError, LoadedImage};
+use bootaudit_snapshot::{CollectError, LoadedImage, Part};
 use uefi::boot::{OpenProtocolAttributes, OpenProtocolParams, ScopedProtocol};
 use uefi::prelude::*;
 use uefi::proto::device_path::text::{AllowShortcuts, DisplayOnly};
@@ -81,7 +81,7 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Vec<LoadedImage> {
         Err(e) => {
             crate::failed(
                 errors,
-                "loaded-images",
+                Part::LoadedImages,
                 "LocateHandle(LoadedImage)".to_string(),
                 Some(e.status()),
             );
@@ -112,7 +112,7 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Vec<LoadedImage> {
     if out.is_empty() {
         crate::failed(
             errors,
-            "loaded-images",
+            Part::LoadedImages,
             "none of the image handles could be opened".to_string(),
             None,
         );

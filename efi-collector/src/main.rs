@@ -32,7 +32,7 @@ mod tpm;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use bootaudit_snapshot::{CollectError, Snapshot, Source, FORMAT};
+use bootaudit_snapshot::{CollectError, MapLabel, Part, Snapshot, Source, SourceKind, FORMAT};
 use uefi::prelude::*;
 use uefi::runtime::ResetType;
 
@@ -51,9 +51,9 @@ pub fn hex(b: &[u8]) -> String {
 }
 
 /// Records a failed part.
-pub fn failed(errors: &mut Vec<CollectError>, part: &str, what: String, status: Option<Status>) {
+pub fn failed(errors: &mut Vec<CollectError>, part: Part, what: String, status: Option<Status>) {
     errors.push(CollectError {
-        part: part.to_string(),
+        part,
         what,
         status: status.map(|s| format!("{s:?}")),
     });
@@ -72,7 +72,7 @@ fn main() -> Status {
     let mut snap = Snapshot {
         format: FORMAT.to_string(),
         source: Source {
-            kind: "efi-collector".to_string(),
+            kind: SourceKind::EfiCollector,
             version: VERSION.to_string(),
             collection_us: None,
         },
@@ -80,7 +80,7 @@ fn main() -> Status {
     };
     let mut errors = Vec::new();
 
-    memmap::take(&mut snap, "entry", &mut errors);
+    memmap::take(&mut snap, MapLabel::Entry, &mut errors);
     snap.previous_exit_boot_services = ebs::previous(&mut errors);
     let lab_cycle_done = snap.previous_exit_boot_services.is_some();
     let mut id = identity::collect(&mut errors);
@@ -95,7 +95,7 @@ fn main() -> Status {
         tables = raw;
     }
     memmap::quiet_window(&mut snap, &mut errors);
-    memmap::take(&mut snap, "after", &mut errors);
+    memmap::take(&mut snap, MapLabel::After, &mut errors);
     snap.errors = errors;
     snap.source.collection_us = Some(clock.elapsed_us());
 

@@ -6,7 +6,9 @@ use alloc::format;
 use alloc::string::ToString;
 use alloc::vec;
 use alloc::vec::Vec;
-use bootaudit_snapshot::{CollectError, MapKeyWatch, MemoryDescriptor, MemoryMap, Snapshot};
+use bootaudit_snapshot::{
+    CollectError, MapKeyWatch, MapLabel, MemoryDescriptor, MemoryMap, Part, Snapshot,
+};
 use core::time::Duration;
 use uefi::prelude::*;
 
@@ -68,7 +70,7 @@ pub(crate) fn buffer() -> Result<Vec<u8>, Status> {
     Ok(vec![0u8; size])
 }
 
-fn decode(label: &str, buf: &[u8], m: &Meta) -> MemoryMap {
+fn decode(label: MapLabel, buf: &[u8], m: &Meta) -> MemoryMap {
     let descriptors = buf[..m.size]
         .chunks_exact(m.desc_size)
         .map(|d| {
@@ -85,7 +87,7 @@ fn decode(label: &str, buf: &[u8], m: &Meta) -> MemoryMap {
         })
         .collect();
     MemoryMap {
-        label: label.to_string(),
+        label,
         map_key: m.key as u64,
         descriptor_size: m.desc_size as u64,
         descriptor_version: m.version,
@@ -94,7 +96,7 @@ fn decode(label: &str, buf: &[u8], m: &Meta) -> MemoryMap {
 }
 
 /// Appends one labelled map to the snapshot.
-pub fn take(snap: &mut Snapshot, label: &str, errors: &mut Vec<CollectError>) {
+pub fn take(snap: &mut Snapshot, label: MapLabel, errors: &mut Vec<CollectError>) {
     // The map can grow between sizing and reading (our own allocation adds
     // to it): a bounded number of attempts.
     for _ in 0..4 {
@@ -103,7 +105,7 @@ pub fn take(snap: &mut Snapshot, label: &str, errors: &mut Vec<CollectError>) {
             Err(s) => {
                 crate::failed(
                     errors,
-                    "memory-map",
+                    Part::MemoryMap,
                     format!("GetMemoryMap size ({label})"),
                     Some(s),
                 );
@@ -112,14 +114,14 @@ pub fn take(snap: &mut Snapshot, label: &str, errors: &mut Vec<CollectError>) {
         };
         match raw(&mut buf) {
             Ok(m) => {
-                snap.memory_maps.push(decode(label, &buf, &m));
+                snap.memory_maps.push(decode(label.clone(), &buf, &m));
                 return;
             }
             Err((Status::BUFFER_TOO_SMALL, _)) => continue,
             Err((s, _)) => {
                 crate::failed(
                     errors,
-                    "memory-map",
+                    Part::MemoryMap,
                     format!("GetMemoryMap ({label})"),
                     Some(s),
                 );
@@ -129,7 +131,7 @@ pub fn take(snap: &mut Snapshot, label: &str, errors: &mut Vec<CollectError>) {
     }
     crate::failed(
         errors,
-        "memory-map",
+        Part::MemoryMap,
         format!("GetMemoryMap ({label}): map kept growing"),
         None,
     );
@@ -143,7 +145,7 @@ pub fn quiet_window(snap: &mut Snapshot, errors: &mut Vec<CollectError>) {
         (Err(s), _) | (_, Err(s)) => {
             crate::failed(
                 errors,
-                "memory-map",
+                Part::MemoryMap,
                 "quiet window buffers".to_string(),
                 Some(s),
             );
@@ -170,8 +172,8 @@ pub fn quiet_window(snap: &mut Snapshot, errors: &mut Vec<CollectError>) {
     // --- end of the quiet window ---
     match (first, last) {
         (Ok(ma), Ok(mb)) => {
-            let ka = decode("quiet-1", &a, &ma);
-            let kb = decode("quiet-2", &b, &mb);
+            let ka = decode(MapLabel::Quiet1, &a, &ma);
+            let kb = decode(MapLabel::Quiet2, &b, &mb);
             let removed = ka
                 .descriptors
                 .iter()
@@ -197,7 +199,7 @@ pub fn quiet_window(snap: &mut Snapshot, errors: &mut Vec<CollectError>) {
         (Err((s, _)), _) | (_, Err((s, _))) => {
             crate::failed(
                 errors,
-                "memory-map",
+                Part::MemoryMap,
                 "quiet window GetMemoryMap".to_string(),
                 Some(s),
             );

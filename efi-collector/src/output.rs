@@ -60,7 +60,7 @@ pub fn write(snap: &mut Snapshot, tables: &[Vec<u8>]) -> Result<String, String> 
                 }
             }
             Err(e) => snap.errors.push(bootaudit_snapshot::CollectError {
-                part: "acpi".into(),
+                part: bootaudit_snapshot::Part::Acpi,
                 what: format!("create {full}: {e:?}"),
                 status: None,
             }),

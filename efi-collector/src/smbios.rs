@@ -7,7 +7,7 @@ use alloc::format;
 use alloc::string::ToString;
 use alloc::vec::Vec;
 use bootaudit_snapshot::smbios;
-use bootaudit_snapshot::{CollectError, Smbios};
+use bootaudit_snapshot::{CollectError, Part, Smbios};
 use sha2::{Digest, Sha256};
 use uefi::prelude::*;
 
@@ -46,14 +46,14 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Option<Smbios> {
     let ep = match ep {
         Ok(ep) => ep,
         Err(e) => {
-            crate::failed(errors, "smbios", e, None);
+            crate::failed(errors, Part::Smbios, e, None);
             return None;
         }
     };
     if ep.table_address == 0 || ep.table_length == 0 || ep.table_length > MAX_TABLE {
         crate::failed(
             errors,
-            "smbios",
+            Part::Smbios,
             format!(
                 "implausible table {:#x} length {}",
                 ep.table_address, ep.table_length

@@ -7,7 +7,7 @@ use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use bootaudit_snapshot::{CollectError, Tpm};
+use bootaudit_snapshot::{CollectError, Part, Tpm};
 use uefi::prelude::*;
 use uefi::proto::unsafe_protocol;
 use uefi_raw::protocol::tcg::v2::{
@@ -100,7 +100,7 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Option<Tpm> {
         Err(e) => {
             crate::failed(
                 errors,
-                "tpm",
+                Part::Tpm,
                 "locate EFI_TCG2_PROTOCOL".to_string(),
                 Some(e.status()),
             );
@@ -112,7 +112,7 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Option<Tpm> {
         Err(e) => {
             crate::failed(
                 errors,
-                "tpm",
+                Part::Tpm,
                 "open EFI_TCG2_PROTOCOL".to_string(),
                 Some(e.status()),
             );
@@ -128,7 +128,7 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Option<Tpm> {
     // SAFETY: p is the firmware's EFI_TCG2_PROTOCOL; cap is ours and its size field says how large it is.
     let st = unsafe { (p.get_capability)(p, &mut cap) };
     if st != Status::SUCCESS {
-        crate::failed(errors, "tpm", "GetCapability".to_string(), Some(st));
+        crate::failed(errors, Part::Tpm, "GetCapability".to_string(), Some(st));
         return Some(tpm);
     }
     tpm.present = cap.tpm_present_flag != 0;
@@ -150,7 +150,12 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Option<Tpm> {
             Ok(vals) => {
                 tpm.pcrs.insert(name.to_string(), vals);
             }
-            Err(e) => crate::failed(errors, "tpm", format!("TPM2_PCR_Read({name}): {e}"), None),
+            Err(e) => crate::failed(
+                errors,
+                Part::Tpm,
+                format!("TPM2_PCR_Read({name}): {e}"),
+                None,
+            ),
         }
     }
     Some(tpm)
@@ -174,7 +179,7 @@ fn event_log(
     // SAFETY: p is the firmware's EFI_TCG2_PROTOCOL; the out-parameters are ours.
     let st = unsafe { (p.get_event_log)(p, fmt, &mut loc, &mut last, &mut trunc) };
     if st != Status::SUCCESS {
-        crate::failed(errors, "tpm", "GetEventLog".to_string(), Some(st));
+        crate::failed(errors, Part::Tpm, "GetEventLog".to_string(), Some(st));
         return None;
     }
     tpm.log_format = if agile { "crypto-agile" } else { "sha1" }.to_string();
@@ -183,7 +188,7 @@ fn event_log(
         if loc != 0 {
             crate::failed(
                 errors,
-                "tpm",
+                Part::Tpm,
                 format!("GetEventLog: implausible range {loc:#x}..{last:#x}"),
                 None,
             );
@@ -207,7 +212,7 @@ fn event_log(
     let Some(last_len) = last_len.filter(|n| *n <= MAX_LOG) else {
         crate::failed(
             errors,
-            "tpm",
+            Part::Tpm,
             "GetEventLog: cannot size the last entry".to_string(),
             None,
         );
@@ -233,7 +238,7 @@ fn final_events(algs: &[(u16, usize)], tpm: &mut Tpm, errors: &mut Vec<CollectEr
     if count > 10_000 {
         crate::failed(
             errors,
-            "tpm",
+            Part::Tpm,
             format!("final events table claims {count} events"),
             None,
         );
@@ -247,7 +252,7 @@ fn final_events(algs: &[(u16, usize)], tpm: &mut Tpm, errors: &mut Vec<CollectEr
             _ => {
                 crate::failed(
                     errors,
-                    "tpm",
+                    Part::Tpm,
                     "final events table: malformed event".to_string(),
                     None,
                 );

@@ -21,7 +21,11 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
+pub mod efivar;
+pub mod kind;
 pub mod smbios;
+
+pub use kind::{MapLabel, Part, SourceKind};
 
 /// The value of [`Snapshot::format`] this crate writes.
 pub const FORMAT: &str = "bootaudit-snapshot/1";
@@ -75,7 +79,7 @@ pub struct Snapshot {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
     /// `efi-collector` (in the firmware, before any OS) or `linux-host`.
-    pub kind: String,
+    pub kind: SourceKind,
     /// The producer's version (its Cargo package version).
     pub version: String,
     /// How long the collection took, in microseconds, from entry to just
@@ -148,8 +152,9 @@ pub struct Smbios {
 /// One UEFI memory map (GetMemoryMap) at a labelled moment.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemoryMap {
-    /// When it was taken: `entry`, `quiet-1`, `quiet-2`, `after`.
-    pub label: String,
+    /// When it was taken (`entry`, `quiet-1`, `quiet-2`, `after`), or, on a
+    /// running host, which of the kernel's maps it is.
+    pub label: MapLabel,
     /// The MapKey GetMemoryMap returned.
     pub map_key: u64,
     /// DescriptorSize in bytes (often larger than the structure).
@@ -636,7 +641,7 @@ pub struct LoadedImage {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollectError {
     /// The part ("tpm", "memory-map", ...).
-    pub part: String,
+    pub part: Part,
     /// What was attempted.
     pub what: String,
     /// The EFI status (e.g. "NOT_FOUND"), when there is one.

@@ -68,7 +68,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         let why: Vec<_> = snap
             .errors
             .iter()
-            .filter(|e| e.part == "tpm")
+            .filter(|e| e.part == bootaudit::snapshot::Part::Tpm)
             .map(|e| e.what.clone())
             .collect();
         anyhow::bail!("no quote: {}", why.join("; "));

@@ -6,7 +6,7 @@
 //! comes from /sys/firmware/efi/systab (`ACPI20=`, else `ACPI=`).
 
 use super::{entries, failed, read_or_record, read_text, under};
-use crate::snapshot::{Acpi, AcpiTable, CollectError, Rsdp};
+use crate::snapshot::{Acpi, AcpiTable, CollectError, Part, Rsdp};
 use std::path::Path;
 
 /// No real table is larger (as in the collector).
@@ -14,11 +14,11 @@ const MAX_TABLE: u64 = 4 << 20;
 const MAX_TABLES: usize = 512;
 
 fn table(p: &Path, via: &str, errors: &mut Vec<CollectError>) -> Option<AcpiTable> {
-    let bytes = read_or_record(p, MAX_TABLE, "acpi", errors)?;
+    let bytes = read_or_record(p, MAX_TABLE, Part::Acpi, errors)?;
     let Some(mut t) = bootaudit_snapshot::acpi_table_facts(&bytes, 0, via) else {
         failed(
             errors,
-            "acpi",
+            Part::Acpi,
             format!(
                 "{}: {} bytes, shorter than a table header",
                 p.display(),
@@ -31,7 +31,7 @@ fn table(p: &Path, via: &str, errors: &mut Vec<CollectError>) -> Option<AcpiTabl
     if t.length as usize != bytes.len() {
         failed(
             errors,
-            "acpi",
+            Part::Acpi,
             format!(
                 "{}: header length {} but the file holds {} bytes",
                 p.display(),
@@ -53,7 +53,7 @@ fn table(p: &Path, via: &str, errors: &mut Vec<CollectError>) -> Option<AcpiTabl
 /// BERT's error records, the BGRT's image), recorded by its name, size and
 /// SHA-256.
 fn data(p: &Path, errors: &mut Vec<CollectError>) -> Option<AcpiTable> {
-    let bytes = read_or_record(p, MAX_TABLE, "acpi", errors)?;
+    let bytes = read_or_record(p, MAX_TABLE, Part::Acpi, errors)?;
     Some(AcpiTable {
         signature: p.file_name()?.to_string_lossy().into_owned(),
         length: bytes.len() as u32,
@@ -90,7 +90,7 @@ fn rsdp_address(root: &Path) -> Option<u64> {
 /// Collects the ACPI part; None when the kernel shows no tables.
 pub(super) fn collect(root: &Path, errors: &mut Vec<CollectError>) -> Option<Acpi> {
     let dir = under(root, "/sys/firmware/acpi/tables");
-    let mut files = entries(&dir, MAX_TABLES, "acpi", errors)?;
+    let mut files = entries(&dir, MAX_TABLES, Part::Acpi, errors)?;
     files.sort_by_key(|p| table_order(p));
     let mut acpi = Acpi {
         rsdp: Rsdp {
@@ -104,7 +104,7 @@ pub(super) fn collect(root: &Path, errors: &mut Vec<CollectError>) -> Option<Acp
     for f in files {
         if f.is_dir() {
             let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            for g in entries(&f, MAX_TABLES, "acpi", errors).unwrap_or_default() {
+            for g in entries(&f, MAX_TABLES, Part::Acpi, errors).unwrap_or_default() {
                 if !g.is_file() {
                     continue;
                 }

@@ -6,7 +6,7 @@
 //! vendor and revision are not exposed by Linux and stay empty.
 
 use super::{failed, read_or_record, read_text, under};
-use crate::snapshot::{CollectError, Identity, Smbios};
+use crate::snapshot::{CollectError, Identity, Part, Smbios};
 use bootaudit_snapshot::smbios;
 use std::path::Path;
 
@@ -14,20 +14,20 @@ const MAX_TABLE: u64 = 1 << 20;
 
 fn from_tables(root: &Path, errors: &mut Vec<CollectError>) -> Option<Smbios> {
     let dir = under(root, "/sys/firmware/dmi/tables");
-    let ep = read_or_record(&dir.join("smbios_entry_point"), 64, "smbios", errors)?;
+    let ep = read_or_record(&dir.join("smbios_entry_point"), 64, Part::Smbios, errors)?;
     let ep = match smbios::entry_point(&ep) {
         Ok(ep) => ep,
         Err(e) => {
             failed(
                 errors,
-                "smbios",
+                Part::Smbios,
                 format!("{}/smbios_entry_point: {e}", dir.display()),
                 "malformed",
             );
             return None;
         }
     };
-    let table = read_or_record(&dir.join("DMI"), MAX_TABLE, "smbios", errors)?;
+    let table = read_or_record(&dir.join("DMI"), MAX_TABLE, Part::Smbios, errors)?;
     let mut s = smbios::parse(&ep, &table);
     let used = (s.table_length as usize).min(table.len());
     s.sha256 = crate::hexser::sha256(&table[..used]);

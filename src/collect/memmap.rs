@@ -8,16 +8,11 @@
 //! ACPIReclaim; ...); its ranges are in bytes, recorded in whole pages.
 
 use super::{entries, failed, read_text, under};
-use crate::snapshot::{CollectError, MemoryDescriptor, MemoryMap, MemoryType};
+use crate::snapshot::{CollectError, MapLabel, MemoryDescriptor, MemoryMap, MemoryType, Part};
 use std::path::Path;
 
 /// More entries than any real map holds.
 const MAX_ENTRIES: usize = 4096;
-
-/// The label of the kernel's copy of the firmware map.
-pub const FIRMWARE_MAP: &str = "firmware-memmap";
-/// The label of the EFI runtime map.
-pub const RUNTIME_MAP: &str = "efi-runtime-map";
 
 /// The EFI memory type that means what a firmware-map type name means.
 fn efi_type(name: &str) -> MemoryType {
@@ -38,7 +33,7 @@ fn hex(s: &str) -> Option<u64> {
 fn firmware_map(root: &Path, errors: &mut Vec<CollectError>) -> Option<MemoryMap> {
     let dir = under(root, "/sys/firmware/memmap");
     let mut v = Vec::new();
-    for e in entries(&dir, MAX_ENTRIES, "memory-map", errors)? {
+    for e in entries(&dir, MAX_ENTRIES, Part::MemoryMap, errors)? {
         let field = |f: &str| read_text(&e.join(f));
         match (field("start"), field("end"), field("type")) {
             (Ok(s), Ok(en), Ok(ty)) => match (hex(&s), hex(&en)) {
@@ -51,14 +46,14 @@ fn firmware_map(root: &Path, errors: &mut Vec<CollectError>) -> Option<MemoryMap
                 }),
                 _ => failed(
                     errors,
-                    "memory-map",
+                    Part::MemoryMap,
                     format!("{}: start {s:?} end {en:?}", e.display()),
                     "malformed",
                 ),
             },
             (Err(x), _, _) | (_, Err(x), _) | (_, _, Err(x)) => failed(
                 errors,
-                "memory-map",
+                Part::MemoryMap,
                 format!("{}: {x}", e.display()),
                 super::reason(&x),
             ),
@@ -66,7 +61,7 @@ fn firmware_map(root: &Path, errors: &mut Vec<CollectError>) -> Option<MemoryMap
     }
     v.sort_by_key(|d| d.physical_start);
     Some(MemoryMap {
-        label: FIRMWARE_MAP.into(),
+        label: MapLabel::FirmwareMemmap,
         descriptors: v,
         ..MemoryMap::default()
     })
@@ -78,7 +73,7 @@ fn runtime_map(root: &Path, errors: &mut Vec<CollectError>) -> Option<MemoryMap>
         return None;
     }
     let mut v = Vec::new();
-    for e in entries(&dir, MAX_ENTRIES, "memory-map", errors)? {
+    for e in entries(&dir, MAX_ENTRIES, Part::MemoryMap, errors)? {
         let field = |f: &str| read_text(&e.join(f)).ok().and_then(|s| hex(&s));
         match (
             field("type"),
@@ -98,7 +93,7 @@ fn runtime_map(root: &Path, errors: &mut Vec<CollectError>) -> Option<MemoryMap>
             }
             _ => failed(
                 errors,
-                "memory-map",
+                Part::MemoryMap,
                 format!("{}: missing or malformed fields", e.display()),
                 "malformed",
             ),
@@ -106,7 +101,7 @@ fn runtime_map(root: &Path, errors: &mut Vec<CollectError>) -> Option<MemoryMap>
     }
     v.sort_by_key(|d| d.physical_start);
     Some(MemoryMap {
-        label: RUNTIME_MAP.into(),
+        label: MapLabel::EfiRuntimeMap,
         descriptors: v,
         ..MemoryMap::default()
     })

@@ -16,13 +16,8 @@ mod identity;
 mod memmap;
 mod tpm;
 
-pub use memmap::{FIRMWARE_MAP, RUNTIME_MAP};
-
-use crate::snapshot::{CollectError, Snapshot, Source, FORMAT};
+use crate::snapshot::{CollectError, Part, Snapshot, Source, SourceKind, FORMAT};
 use std::path::{Path, PathBuf};
-
-/// The `source.kind` of a snapshot made by this module.
-pub const KIND: &str = "linux-host";
 
 /// What to collect from where.
 #[derive(Clone, Debug)]
@@ -56,7 +51,7 @@ pub(crate) fn reason(e: &std::io::Error) -> &'static str {
 pub(crate) fn read_or_record(
     p: &Path,
     max: u64,
-    part: &str,
+    part: Part,
     errors: &mut Vec<CollectError>,
 ) -> Option<Vec<u8>> {
     match crate::fsutil::read_input(p, max) {
@@ -80,9 +75,9 @@ pub(crate) fn under(root: &Path, abs: &str) -> PathBuf {
 }
 
 /// Records a part that could not be read.
-pub(crate) fn failed(errors: &mut Vec<CollectError>, part: &str, what: String, why: &str) {
+pub(crate) fn failed(errors: &mut Vec<CollectError>, part: Part, what: String, why: &str) {
     errors.push(CollectError {
-        part: part.to_string(),
+        part,
         what,
         status: Some(why.to_string()),
     });
@@ -93,13 +88,13 @@ pub(crate) fn failed(errors: &mut Vec<CollectError>, part: &str, what: String, w
 pub(crate) fn entries(
     p: &Path,
     max: usize,
-    part: &str,
+    part: Part,
     errors: &mut Vec<CollectError>,
 ) -> Option<Vec<PathBuf>> {
     let rd = match std::fs::read_dir(p) {
         Ok(r) => r,
         Err(e) => {
-            failed(errors, part, format!("{}", p.display()), reason(&e));
+            failed(errors, part.clone(), format!("{}", p.display()), reason(&e));
             return None;
         }
     };
@@ -131,7 +126,7 @@ pub fn collect(opts: &Options) -> Snapshot {
     let mut s = Snapshot {
         format: FORMAT.to_string(),
         source: Source {
-            kind: KIND.to_string(),
+            kind: SourceKind::LinuxHost,
             version: env!("CARGO_PKG_VERSION").to_string(),
             collection_us: None,
         },
@@ -168,7 +163,7 @@ fn esp(
     let Some(dir) = found else {
         failed(
             errors,
-            "esp",
+            Part::Esp,
             "no ESP at /boot/efi or /efi (mounted?); --esp names one".into(),
             "absent",
         );
@@ -177,7 +172,7 @@ fn esp(
     match crate::esp::binaries::scan(&dir) {
         Ok((_, b)) => Some(b),
         Err(e) => {
-            failed(errors, "esp", e.to_string(), "unreadable");
+            failed(errors, Part::Esp, e.to_string(), "unreadable");
             None
         }
     }

@@ -4,7 +4,7 @@
 //! else from the TPM itself through tss-esapi (feature `tpm`, `--tpm TCTI`).
 
 use super::{failed, under};
-use crate::snapshot::{CollectError, Tpm};
+use crate::snapshot::{CollectError, Part, Tpm};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -48,7 +48,7 @@ pub(super) fn collect(
             }
             Err(e) => failed(
                 errors,
-                "tpm",
+                Part::Tpm,
                 format!("quote through {tcti}: {e}"),
                 "quote failed",
             ),
@@ -66,7 +66,7 @@ fn from_sysfs(root: &Path, tcti: Option<&str>, errors: &mut Vec<CollectError>) -
     let dev = under(root, "/sys/class/tpm/tpm0");
     let log_path = under(root, "/sys/kernel/security/tpm0/binary_bios_measurements");
     if !dev.exists() && !log_path.exists() && tcti.is_none() {
-        failed(errors, "tpm", "no /sys/class/tpm/tpm0".into(), "no TPM");
+        failed(errors, Part::Tpm, "no /sys/class/tpm/tpm0".into(), "no TPM");
         return None;
     }
     let mut t = Tpm {
@@ -86,7 +86,7 @@ fn from_sysfs(root: &Path, tcti: Option<&str>, errors: &mut Vec<CollectError>) -
                 }
                 Err(e) => failed(
                     errors,
-                    "tpm",
+                    Part::Tpm,
                     format!("{}: {e}", log_path.display()),
                     "malformed",
                 ),
@@ -95,7 +95,7 @@ fn from_sysfs(root: &Path, tcti: Option<&str>, errors: &mut Vec<CollectError>) -
         }
         Err(e) => failed(
             errors,
-            "tpm",
+            Part::Tpm,
             format!("{}: {e}", log_path.display()),
             super::reason(&e),
         ),
@@ -112,12 +112,17 @@ fn from_sysfs(root: &Path, tcti: Option<&str>, errors: &mut Vec<CollectError>) -
                     Ok(b) => t.pcrs = banks_to_hex(&b),
                     Err(e) => failed(
                         errors,
-                        "tpm",
+                        Part::Tpm,
                         format!("PCRs from the TPM ({tcti}): {e}"),
                         "unreadable",
                     ),
                 },
-                None => failed(errors, "tpm", format!("PCRs from sysfs: {why}"), "absent"),
+                None => failed(
+                    errors,
+                    Part::Tpm,
+                    format!("PCRs from sysfs: {why}"),
+                    "absent",
+                ),
             }
         }
     }

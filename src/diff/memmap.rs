@@ -5,9 +5,8 @@
 //! evidence is reported as it was recorded.
 
 use super::Context;
-use crate::collect::{FIRMWARE_MAP, RUNTIME_MAP};
 use crate::findings::{Explainers, Finding, Severity};
-use crate::snapshot::{MemoryDescriptor, MemoryMap, MemoryType, Snapshot};
+use crate::snapshot::{MapLabel, MemoryDescriptor, MemoryMap, MemoryType, Snapshot};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -35,7 +34,7 @@ const CHURN: &[MemoryType] = &[
 pub(super) fn entry(s: &Snapshot) -> Option<&MemoryMap> {
     s.memory_maps
         .iter()
-        .find(|m| m.label == "entry")
+        .find(|m| m.label == MapLabel::Entry)
         .or(s.memory_maps.first())
 }
 
@@ -55,25 +54,25 @@ fn ev(d: &MemoryDescriptor) -> serde_json::Value {
 /// firmware map and its EFI runtime map. A collector's map and a host's are
 /// different views (before the OS loader, and after the kernel reshaped
 /// it) and are never compared region by region.
-const COMPARED: &[&str] = &["entry", FIRMWARE_MAP, RUNTIME_MAP];
+const COMPARED: &[MapLabel] = &[
+    MapLabel::Entry,
+    MapLabel::FirmwareMemmap,
+    MapLabel::EfiRuntimeMap,
+];
 
-fn labelled<'a>(s: &'a Snapshot, label: &str) -> Option<&'a MemoryMap> {
-    s.memory_maps.iter().find(|m| m.label == label)
+fn labelled<'a>(s: &'a Snapshot, label: &MapLabel) -> Option<&'a MemoryMap> {
+    s.memory_maps.iter().find(|m| &m.label == label)
 }
 
 pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut Context) {
     let mut compared = false;
-    for &label in COMPARED {
+    for label in COMPARED {
         if let (Some(ma), Some(mb)) = (labelled(a, label), labelled(b, label)) {
-            compare(ma, mb, label != RUNTIME_MAP, f, ctx);
+            compare(ma, mb, *label != MapLabel::EfiRuntimeMap, f, ctx);
             compared = true;
         }
     }
-    let unlabelled = |s: &Snapshot| {
-        s.memory_maps
-            .iter()
-            .all(|m| !COMPARED.contains(&m.label.as_str()))
-    };
+    let unlabelled = |s: &Snapshot| s.memory_maps.iter().all(|m| !COMPARED.contains(&m.label));
     if !compared && unlabelled(a) && unlabelled(b) {
         // Maps of an unknown producer: the first of each, as they come.
         if let (Some(ma), Some(mb)) = (a.memory_maps.first(), b.memory_maps.first()) {

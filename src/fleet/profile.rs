@@ -5,7 +5,7 @@
 //! host that lacks what its peers have departs as well.
 
 use crate::eventlog::{decode::EventData, HashAlg};
-use crate::snapshot::{self, Snapshot};
+use crate::snapshot::{self, MapLabel, Snapshot};
 use std::collections::BTreeMap;
 
 /// What kind of artefact a key names; it decides the rule a departure maps
@@ -169,7 +169,7 @@ pub fn profile(s: &Snapshot) -> Profile {
     let map = s
         .memory_maps
         .iter()
-        .find(|m| m.label == "entry" || m.label == crate::collect::RUNTIME_MAP);
+        .find(|m| matches!(m.label, MapLabel::Entry | MapLabel::EfiRuntimeMap));
     if let Some(m) = map {
         let mut seen: BTreeMap<(crate::snapshot::MemoryType, u64), usize> = BTreeMap::new();
         for d in m.descriptors.iter().filter(|d| PERSISTENT.contains(&d.ty)) {

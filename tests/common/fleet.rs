@@ -23,7 +23,7 @@
 
 use super::Rng;
 use bootaudit::eventlog::{self, HashAlg};
-use bootaudit::snapshot::{self, LoadedImage, MemoryDescriptor, Snapshot};
+use bootaudit::snapshot::{self, LoadedImage, MapLabel, MemoryDescriptor, Snapshot};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -171,7 +171,7 @@ fn make(
             let m = s
                 .memory_maps
                 .iter_mut()
-                .find(|m| m.label == "entry" || m.label == bootaudit::collect::RUNTIME_MAP)
+                .find(|m| matches!(m.label, MapLabel::Entry | MapLabel::EfiRuntimeMap))
                 .expect("a memory map");
             m.descriptors.push(d);
             key
