@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 start=$(date +%s%N)
-efi-collector/boot.sh "$out" >/dev/null
+cargo xtask boot "$out" >/dev/null
 end=$(date +%s%N)
 efi=efi-collector/target/x86_64-unknown-uefi/release/efi-collector.efi
 size=$(stat -c %s "$efi")

@@ -1,7 +1,7 @@
 //! `bootaudit collect`: on the machine the tests run on (which shows ACPI
 //! tables and a memory map in /sys), and on fixtures/linux-host/root, a
 //! copy of what a real Linux host showed (Debian's kernel booted by OVMF
-//! with Secure Boot on and a swtpm TPM; see its make.sh) for the parts this
+//! with Secure Boot on and a swtpm TPM; made by `cargo xtask regen linux-host`) for the parts this
 //! machine lacks: EFI variables, the TPM, SMBIOS. Each fact is checked
 //! against another reader: sha256sum, iasl, the kernel's own DMI summary,
 //! tpm2_eventlog.
@@ -154,7 +154,7 @@ fn the_copied_tree_of_a_real_host_gives_every_part() {
         Some("5b0a7d1e2c3f4a5b8c9d0e1f2a3b4c5d")
     );
     // SMBIOS from the raw tables agrees with the kernel's own parse of them
-    // (/sys/class/dmi/id), and with what make.sh told QEMU.
+    // (/sys/class/dmi/id), and with what the xtask told QEMU.
     let sm = id.smbios.as_ref().unwrap();
     let dmi = |f: &str| {
         std::fs::read_to_string(root.join("sys/class/dmi/id").join(f))
@@ -418,7 +418,7 @@ fn a_host_snapshot_against_a_collector_one_compares_what_both_see() {
     )
     .unwrap();
     // The same virtual machine (firmware, keys, SMBIOS), seen by the
-    // collector before any OS (make.sh boots both).
+    // collector before any OS (`cargo xtask regen linux-host` boots both).
     let collector = fixture_root().with_file_name("collector.json");
     let (_, v) = diff_json(&collector, &host);
     let r = rules(&v);

@@ -98,7 +98,7 @@ fn boot_applications_are_matched_to_the_esp_they_ran_from() {
     let snap = common::boot_collector(&d.path().join("boot"), &[]);
     let root = d.path().join("esp");
     std::fs::create_dir_all(root.join("EFI/BOOT")).unwrap();
-    // boot.sh booted the binary it had just built, this one.
+    // xtask boot booted the binary it had just built, this one.
     let loader = root.join("EFI/BOOT/BOOTX64.EFI");
     std::fs::copy(collector_efi(), &loader).unwrap();
     let args = |r: &Path| -> Vec<std::ffi::OsString> {

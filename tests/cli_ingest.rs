@@ -100,7 +100,7 @@ fn from_a_directory_a_fat_image_and_a_gpt_disk() {
     assert_eq!(v["snapshots"][0]["acpi_files"], 10);
     same_tree(&src, &t.path().join("out-dir"));
 
-    // A bare FAT image, as the collector's ESP is in boot.sh.
+    // A bare FAT image, as the collector's ESP is in xtask boot.
     let fat = common::fat_image(t.path(), &src, "16384");
     let before = sha(&fat);
     let (code, v, err) = ingest(&fat, &t.path().join("out-fat"));

@@ -1,4 +1,4 @@
-//! The collector booted for real: efi-collector/boot.sh builds it, boots
+//! The collector booted for real: `cargo xtask boot` builds it, boots
 //! OVMF + swtpm under QEMU and hands back the snapshot. Checked with
 //! independent means where there are some: tpm2_eventlog replays the
 //! collected log, sha256 is recomputed here, and two boots of the same
@@ -334,16 +334,15 @@ fn a_failing_collector_hands_the_boot_back_to_the_firmware() {
     let nsh = dir.path().join("startup.nsh");
     std::fs::write(&nsh, "reset -s\r\n").unwrap();
     let out = dir.path().join("out");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("efi-collector/boot.sh");
-    let st = Command::new("bash")
-        .arg(&script)
+    let st = common::xtask()
+        .arg("boot")
         .arg(&out)
         .args(["--config", "test-panic=1", "--file"])
         .arg(format!("{}=startup.nsh", nsh.display()))
         .output()
         .unwrap();
     let console = std::fs::read_to_string(out.join("console.txt")).unwrap();
-    // boot.sh fails only because there is no snapshot; QEMU powered off.
+    // xtask boot fails only because there is no snapshot; QEMU powered off.
     assert_eq!(st.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&st.stderr).contains("no snapshot"),
@@ -361,7 +360,7 @@ fn a_failing_collector_hands_the_boot_back_to_the_firmware() {
 
 #[test]
 fn boot_variations_ram_extra_acpi_table_and_ovmf_build() {
-    // boot.sh's options for the tampering scenarios: an extra SSDT compiled
+    // xtask boot's options for the tampering scenarios: an extra SSDT compiled
     // here with iasl and passed with -acpitable, 2 GiB of RAM, and the
     // Secure Boot build of OVMF.
     let dir = tempfile::tempdir().unwrap();

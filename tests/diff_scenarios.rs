@@ -1,6 +1,6 @@
 //! `bootaudit diff` proven in real boots: a plain OVMF + swtpm boot is the
 //! baseline; each scenario boots again with one change (collector's QEMU
-//! command, efi-collector/boot.sh) and asserts the rule ids and severities
+//! command, `cargo xtask boot`) and asserts the rule ids and severities
 //! it expects, and that nothing else is flagged.
 
 mod common;
@@ -346,7 +346,7 @@ fn an_extra_boot_application_before_the_loader_is_reported() {
 
 #[test]
 fn secure_boot_with_test_keys_changes_the_policy_and_pcr7() {
-    // OVMF's secboot build with Debian's snakeoil PK/KEK/db enrolled; boot.sh
+    // OVMF's secboot build with Debian's snakeoil PK/KEK/db enrolled; xtask boot
     // signs the collector with the snakeoil key (Secure Boot refuses it
     // otherwise).
     let d = tempfile::tempdir().unwrap();
@@ -400,24 +400,20 @@ fn secure_boot_with_test_keys_changes_the_policy_and_pcr7() {
 /// Builds the test implant (efi-collector/implant) and wraps it as a PCI
 /// option ROM for QEMU's pci-testdev (1b36:0005).
 fn implant_rom(dir: &Path) -> PathBuf {
-    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("efi-collector");
-    let st = Command::new("cargo")
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "bootaudit-test-implant",
-        ])
-        .current_dir(&ws)
-        .status()
-        .unwrap();
-    assert!(st.success(), "building the test implant failed");
-    let efi =
-        std::fs::read(ws.join("target/x86_64-unknown-uefi/release/bootaudit-test-implant.efi"))
-            .unwrap();
+    let (_, implant) = common::built_efi();
     let rom = dir.join("implant.rom");
-    std::fs::write(&rom, common::optionrom::build(&efi, 0x1b36, 0x0005)).unwrap();
+    let o = common::xtask()
+        .arg("option-rom")
+        .arg(&implant)
+        .arg(&rom)
+        .args(["1b36", "0005"])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "xtask option-rom: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     rom
 }
 

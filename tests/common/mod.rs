@@ -6,7 +6,6 @@
 pub mod chromium;
 pub mod counting;
 pub mod fleet;
-pub mod optionrom;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -109,39 +108,62 @@ pub fn parse_pcrs_yaml(y: &str) -> BTreeMap<String, BTreeMap<u32, String>> {
     out
 }
 
-/// Boots the collector once with `efi-collector/boot.sh OUT ARGS...` (QEMU +
+/// `cargo xtask` (xtask/, its own workspace and target directory, so it
+/// builds while `cargo test` holds the root one), built once per test
+/// binary: it builds the collector and the implant and boots them.
+pub fn xtask() -> Command {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let bin = BUILT.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("xtask");
+        let st = Command::new("cargo")
+            .args(["build", "--quiet", "--manifest-path"])
+            .arg(dir.join("Cargo.toml"))
+            .status()
+            .expect("cargo could not run");
+        assert!(st.success(), "building xtask failed");
+        dir.join("target/debug/xtask")
+    });
+    Command::new(bin)
+}
+
+/// Boots the collector once with `cargo xtask boot OUT ARGS...` (QEMU +
 /// OVMF + swtpm) and returns the path of the first snapshot it wrote.
 pub fn boot_collector(out: &Path, args: &[&str]) -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("efi-collector/boot.sh");
-    let st = Command::new("bash")
-        .arg(&script)
+    let st = xtask()
+        .arg("boot")
         .arg(out)
         .args(args)
         .status()
-        .unwrap_or_else(|e| panic!("{} could not run: {e}", script.display()));
+        .unwrap_or_else(|e| panic!("xtask could not run: {e}"));
     assert!(
         st.success(),
-        "boot.sh {args:?} failed (needs qemu-system-x86, ovmf, swtpm, mtools, dosfstools and the x86_64-unknown-uefi target, all installed by .ci/run); console: {}",
+        "xtask boot {args:?} failed (needs qemu-system-x86, ovmf, swtpm, mtools, dosfstools and the x86_64-unknown-uefi target, all installed by .ci/run); console: {}",
         std::fs::read_to_string(out.join("console.txt")).unwrap_or_default()
     );
     out.join("bootaudit/snap-0000.json")
 }
 
-/// Builds the collector (release, as boot.sh does) and copies it to `dst`:
-/// a second UEFI application to put on an ESP.
+/// The collector and the test implant, built (release) by `cargo xtask
+/// build`: (collector, implant).
+pub fn built_efi() -> (PathBuf, PathBuf) {
+    let o = xtask().arg("build").output().unwrap();
+    assert!(
+        o.status.success(),
+        "xtask build: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = String::from_utf8(o.stdout).unwrap();
+    let mut lines = text.lines().map(PathBuf::from);
+    let (Some(c), Some(i)) = (lines.next(), lines.next()) else {
+        panic!("xtask build printed {text:?}, not two paths");
+    };
+    (c, i)
+}
+
+/// Builds the collector (release, as `xtask boot` does) and copies it to
+/// `dst`: a second UEFI application to put on an ESP.
 pub fn collector_copy(dst: &Path) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("efi-collector");
-    let st = Command::new("cargo")
-        .args(["build", "--release", "--quiet"])
-        .current_dir(&dir)
-        .status()
-        .unwrap();
-    assert!(st.success(), "building the collector failed");
-    std::fs::copy(
-        dir.join("target/x86_64-unknown-uefi/release/efi-collector.efi"),
-        dst,
-    )
-    .unwrap();
+    std::fs::copy(built_efi().0, dst).unwrap();
 }
 
 /// A FAT image (mkfs.fat, mtools) of `kib` KiB holding a copy of the

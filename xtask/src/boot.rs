@@ -1,0 +1,271 @@
+//! `cargo xtask boot`: the collector booted for real. Builds it, makes a
+//! FAT ESP image with it as the removable-media loader
+//! (`\EFI\BOOT\BOOTX64.EFI`) and `\bootaudit\config`, boots QEMU q35 +
+//! OVMF + swtpm under TCG, waits for the collector to power the machine
+//! off, and copies `\bootaudit\` (the snapshot, its sidecar, the ACPI
+//! tables) out of the image. No root, no mount: mkfs.fat and mtools.
+
+use crate::util::{run, Result, WorkDir};
+use crate::vm::{Machine, Ovmf, Swtpm};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What one boot gets.
+#[derive(Clone, Debug)]
+pub struct Boot {
+    /// RAM in MiB.
+    pub ram_mib: u32,
+    /// The OVMF build.
+    pub ovmf: Ovmf,
+    /// Further QEMU arguments (`-acpitable`, `-smbios`, `-device`).
+    pub qemu: Vec<OsString>,
+    /// Files put on the ESP: (source, ESP path with `\` or `/`).
+    pub files: Vec<(PathBuf, String)>,
+    /// `\bootaudit\config`.
+    pub config: String,
+    /// Keep the ESP image here.
+    pub keep_esp: Option<PathBuf>,
+}
+
+impl Default for Boot {
+    fn default() -> Self {
+        Boot {
+            ram_mib: 1024,
+            ovmf: Ovmf::Plain,
+            qemu: Vec::new(),
+            files: Vec::new(),
+            config: "mode=shutdown".into(),
+            keep_esp: None,
+        }
+    }
+}
+
+/// The usage of `cargo xtask boot`.
+pub const USAGE: &str = "\
+cargo xtask boot OUT [--ram MB] [--ovmf plain|secboot|ms|snakeoil]
+                     [--acpitable FILE]... [--file SRC=ESP\\PATH]...
+                     [--smbios ARGS]... [--device ARGS]... [--config TEXT]
+                     [--keep-esp FILE]
+
+Boots the collector once in QEMU q35 + OVMF + swtpm (TCG) and copies
+\\bootaudit\\ from its ESP into OUT/bootaudit; the serial console is
+OUT/console.txt. --config replaces \\bootaudit\\config (default
+\"mode=shutdown\"); --device adds a QEMU device, e.g.
+\"pci-testdev,romfile=/abs/implant.rom\"; --ovmf snakeoil signs the
+collector with Debian's test key and boots with Secure Boot on.
+Exit 1 when QEMU does not power off or no snapshot was written.";
+
+/// Parses `boot`'s options (after OUT).
+pub fn parse(args: &[String]) -> Result<Boot> {
+    let mut b = Boot::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{a} needs a value"))
+        };
+        match a.as_str() {
+            "--ram" => {
+                let v = value()?;
+                b.ram_mib = v.parse().map_err(|_| format!("--ram {v}: MiB"))?;
+            }
+            "--ovmf" => b.ovmf = Ovmf::parse(&value()?)?,
+            "--acpitable" => {
+                let p = std::path::absolute(value()?).map_err(|e| e.to_string())?;
+                let mut s = OsString::from("file=");
+                s.push(p);
+                b.qemu.extend(["-acpitable".into(), s]);
+            }
+            "--smbios" => b.qemu.extend(["-smbios".into(), value()?.into()]),
+            "--device" => b.qemu.extend(["-device".into(), value()?.into()]),
+            "--file" => {
+                let v = value()?;
+                let (src, dst) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("--file {v}: SRC=ESP\\PATH"))?;
+                b.files.push((PathBuf::from(src), dst.to_string()));
+            }
+            "--config" => b.config = value()?,
+            "--keep-esp" => b.keep_esp = Some(PathBuf::from(value()?)),
+            _ => return Err(format!("unknown option {a}")),
+        }
+    }
+    Ok(b)
+}
+
+/// Builds the collector (release, for x86_64-unknown-uefi) and returns its
+/// path.
+pub fn build_collector() -> Result<PathBuf> {
+    let ws = crate::util::root().join("efi-collector");
+    crate::util::run_in(
+        "cargo",
+        ["build", "--release", "--quiet", "-p", "efi-collector"],
+        Some(&ws),
+        "rustup target add x86_64-unknown-uefi",
+    )?;
+    Ok(ws.join("target/x86_64-unknown-uefi/release/efi-collector.efi"))
+}
+
+/// Builds the test implant (a DXE driver) and returns its path.
+pub fn build_implant() -> Result<PathBuf> {
+    let ws = crate::util::root().join("efi-collector");
+    crate::util::run_in(
+        "cargo",
+        [
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "bootaudit-test-implant",
+        ],
+        Some(&ws),
+        "rustup target add x86_64-unknown-uefi",
+    )?;
+    Ok(ws.join("target/x86_64-unknown-uefi/release/bootaudit-test-implant.efi"))
+}
+
+/// Makes a 64 MiB FAT ESP image at `esp` holding `loader` as
+/// `\EFI\BOOT\BOOTX64.EFI`, `config` as `\bootaudit\config`, and `files`.
+pub fn make_esp(
+    esp: &Path,
+    loader: &Path,
+    config: &str,
+    files: &[(PathBuf, String)],
+    work: &Path,
+) -> Result<()> {
+    let img = esp.as_os_str();
+    run(
+        "mkfs.fat",
+        [
+            "-C".as_ref(),
+            "-n".as_ref(),
+            "BOOTAUDIT".as_ref(),
+            img,
+            "65536".as_ref(),
+        ],
+        "dosfstools",
+    )?;
+    let mtools = "mtools";
+    run(
+        "mmd",
+        [
+            "-i".as_ref(),
+            img,
+            "::/EFI".as_ref(),
+            "::/EFI/BOOT".as_ref(),
+            "::/bootaudit".as_ref(),
+        ],
+        mtools,
+    )?;
+    run(
+        "mcopy",
+        [
+            "-i".as_ref(),
+            img,
+            loader.as_os_str(),
+            "::/EFI/BOOT/BOOTX64.EFI".as_ref(),
+        ],
+        mtools,
+    )?;
+    let cfg = work.join("config");
+    std::fs::write(&cfg, format!("{config}\n")).map_err(|e| format!("{}: {e}", cfg.display()))?;
+    run(
+        "mcopy",
+        [
+            "-i".as_ref(),
+            img,
+            cfg.as_os_str(),
+            "::/bootaudit/config".as_ref(),
+        ],
+        mtools,
+    )?;
+    for (src, dst) in files {
+        let dst = format!("::/{}", dst.replace('\\', "/").trim_start_matches('/'));
+        run(
+            "mcopy",
+            ["-i".as_ref(), img, src.as_os_str(), dst.as_ref()],
+            mtools,
+        )?;
+    }
+    Ok(())
+}
+
+/// Boots the collector as `b` says and copies `\bootaudit\` into
+/// `out/bootaudit`; returns that directory.
+pub fn boot(out: &Path, b: &Boot) -> Result<PathBuf> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let out = std::path::absolute(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut loader = build_collector()?;
+    let work = WorkDir::new("boot")?;
+    let w = work.path();
+    if b.ovmf == Ovmf::Snakeoil {
+        // Secure Boot on with the snakeoil db: unsigned, the firmware
+        // refuses the collector (Access Denied).
+        let signed = w.join("collector.efi");
+        crate::vm::snakeoil_sign(&loader, &signed, w)?;
+        loader = signed;
+    }
+    let esp = w.join("esp.img");
+    make_esp(&esp, &loader, &b.config, &b.files, w)?;
+    let tpm = Swtpm::start(&w.join("tpm"))?;
+    let mut extra: Vec<OsString> = vec!["-drive".into(), {
+        let mut s = OsString::from("format=raw,file=");
+        s.push(&esp);
+        s
+    }];
+    extra.extend(b.qemu.iter().cloned());
+    let console = out.join("console.txt");
+    let clean = Machine {
+        ovmf: b.ovmf,
+        vars_copy: w.join("vars.fd"),
+        ram_mib: b.ram_mib,
+        tpm: &tpm,
+        extra,
+        console: console.clone(),
+        timeout: Duration::from_secs(300),
+    }
+    .boot()?;
+    drop(tpm);
+    if !clean {
+        return Err(format!(
+            "QEMU did not power off cleanly; console in {}",
+            console.display()
+        ));
+    }
+    // mcopy -n: overwrite without asking; a missing \bootaudit\ is the
+    // error below.
+    let _ = run(
+        "mcopy",
+        [
+            "-i".as_ref(),
+            esp.as_os_str(),
+            "-s".as_ref(),
+            "-n".as_ref(),
+            "::/bootaudit".as_ref(),
+            out.as_os_str(),
+        ],
+        "mtools",
+    );
+    if let Some(keep) = &b.keep_esp {
+        crate::util::copy(&esp, keep)?;
+    }
+    let dir = out.join("bootaudit");
+    let has_snapshot = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok()).any(|e| {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                n.starts_with("snap-") && n.ends_with(".json")
+            })
+        })
+        .unwrap_or(false);
+    if !has_snapshot {
+        return Err(format!(
+            "no snapshot on the ESP; console in {}",
+            console.display()
+        ));
+    }
+    Ok(dir)
+}

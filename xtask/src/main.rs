@@ -1,0 +1,94 @@
+//! bootaudit's developer tasks, in Rust rather than shell (uefi-rs's
+//! `xtask` convention): build the collector and the test implant, make
+//! ESP images and option ROMs, boot them in QEMU q35 + OVMF + swtpm under
+//! TCG, and regenerate every shipped fixture from real boots.
+//!
+//! ```text
+//! cargo xtask build
+//! cargo xtask boot OUT [options]        (cargo xtask boot --help)
+//! cargo xtask option-rom DRIVER.efi OUT.rom VENDOR DEVICE
+//! cargo xtask regen collector|implant|ovmf-swtpm|linux-host|all
+//! ```
+//!
+//! Needs what .ci/run installs: qemu-system-x86, ovmf, swtpm, swtpm-tools,
+//! mtools, dosfstools, the x86_64-unknown-uefi target; sbsigntool and
+//! openssl for `--ovmf snakeoil`; linux-image-amd64, busybox-static and
+//! cpio for the kernel boots of `regen ovmf-swtpm` and `regen linux-host`.
+
+mod boot;
+mod linux;
+mod optionrom;
+mod regen;
+mod util;
+mod vm;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask build
+       cargo xtask boot OUT [options]       (cargo xtask boot --help)
+       cargo xtask option-rom DRIVER.efi OUT.rom VENDOR DEVICE   (hex ids)
+       cargo xtask regen collector|implant|ovmf-swtpm|linux-host|all...";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((task, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match task.as_str() {
+        "build" => boot::build_collector()
+            .and_then(|c| Ok((c, boot::build_implant()?)))
+            .map(|(c, i)| println!("{}\n{}", c.display(), i.display())),
+        "boot" => match rest.split_first() {
+            Some((h, _)) if h == "--help" || h == "-h" => {
+                println!("{}", boot::USAGE);
+                Ok(())
+            }
+            Some((out, opts)) if !out.starts_with("--") => match boot::parse(opts) {
+                Ok(b) => {
+                    boot::boot(std::path::Path::new(out), &b).map(|d| println!("{}", d.display()))
+                }
+                Err(e) => return usage(&e, boot::USAGE),
+            },
+            _ => return usage("boot needs OUT", boot::USAGE),
+        },
+        "option-rom" => match rest {
+            [efi, out, vendor, device] => option_rom(efi, out, vendor, device),
+            _ => return usage("option-rom needs four arguments", USAGE),
+        },
+        "regen" if !rest.is_empty() => {
+            let names: Vec<&str> = if rest.iter().any(|r| r == "all") {
+                regen::FIXTURES.to_vec()
+            } else {
+                rest.iter().map(String::as_str).collect()
+            };
+            names.into_iter().try_for_each(regen::regen)
+        }
+        _ => return usage(&format!("unknown task {task:?}"), USAGE),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {task}: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn usage(why: &str, usage: &str) -> ExitCode {
+    eprintln!("xtask: {why}\n{usage}");
+    ExitCode::from(2)
+}
+
+/// Wraps a UEFI driver in a PCI expansion ROM for QEMU's `romfile=`.
+fn option_rom(efi: &str, out: &str, vendor: &str, device: &str) -> util::Result<()> {
+    let hex =
+        |s: &str| u16::from_str_radix(s, 16).map_err(|_| format!("{s} is not a 16-bit hex number"));
+    let (v, d) = (hex(vendor)?, hex(device)?);
+    let bytes = std::fs::read(efi).map_err(|e| format!("{efi}: {e}"))?;
+    if bytes.len() <= 0x40 || &bytes[..2] != b"MZ" {
+        return Err(format!("{efi}: not a PE image"));
+    }
+    util::write_atomic(std::path::Path::new(out), &optionrom::build(&bytes, v, d))
+}

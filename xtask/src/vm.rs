@@ -1,0 +1,240 @@
+//! The virtual machine every boot uses: QEMU q35 under TCG (this kind of
+//! host's nested KVM crashes OVMF), Debian's OVMF builds, and a swtpm TPM
+//! 2.0 with SHA-1 and SHA-256 banks on a Unix socket.
+
+use crate::util::{run, Result};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Where Debian's ovmf package puts its builds.
+const OVMF_DIR: &str = "/usr/share/OVMF";
+
+/// An OVMF build and the variable store it starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ovmf {
+    /// OVMF_CODE_4M.fd: no Secure Boot.
+    Plain,
+    /// The Secure Boot capable build with an empty variable store (setup
+    /// mode, Secure Boot off).
+    Secboot,
+    /// The Secure Boot build with Microsoft's keys enrolled.
+    Ms,
+    /// The Secure Boot build with Debian's snakeoil test keys enrolled and
+    /// Secure Boot on: what it boots must be signed with that key.
+    Snakeoil,
+}
+
+impl Ovmf {
+    /// Parses `plain|secboot|ms|snakeoil`.
+    pub fn parse(s: &str) -> Result<Ovmf> {
+        Ok(match s {
+            "plain" => Ovmf::Plain,
+            "secboot" => Ovmf::Secboot,
+            "ms" => Ovmf::Ms,
+            "snakeoil" => Ovmf::Snakeoil,
+            _ => return Err(format!("--ovmf {s}: plain, secboot, ms or snakeoil")),
+        })
+    }
+
+    /// The code and variable-store files.
+    pub fn files(self) -> (PathBuf, PathBuf) {
+        let (code, vars) = match self {
+            Ovmf::Plain => ("OVMF_CODE_4M.fd", "OVMF_VARS_4M.fd"),
+            Ovmf::Secboot => ("OVMF_CODE_4M.secboot.fd", "OVMF_VARS_4M.fd"),
+            Ovmf::Ms => ("OVMF_CODE_4M.ms.fd", "OVMF_VARS_4M.ms.fd"),
+            Ovmf::Snakeoil => ("OVMF_CODE_4M.secboot.fd", "OVMF_VARS_4M.snakeoil.fd"),
+        };
+        (
+            Path::new(OVMF_DIR).join(code),
+            Path::new(OVMF_DIR).join(vars),
+        )
+    }
+}
+
+/// Debian's snakeoil signing key (passphrase "snakeoil", ovmf's
+/// README.Debian) and its certificate.
+pub const SNAKEOIL_KEY: &str = "/usr/share/ovmf/PkKek-1-snakeoil.key";
+/// The snakeoil certificate, enrolled as PK, KEK and db in
+/// OVMF_VARS_4M.snakeoil.fd.
+pub const SNAKEOIL_CERT: &str = "/usr/share/ovmf/PkKek-1-snakeoil.pem";
+
+/// Signs the PE image `src` into `dst` with the snakeoil key (sbsign),
+/// working in `work`.
+pub fn snakeoil_sign(src: &Path, dst: &Path, work: &Path) -> Result<()> {
+    let key = work.join("snakeoil.key");
+    run(
+        "openssl",
+        [
+            "pkey".as_ref(),
+            "-in".as_ref(),
+            SNAKEOIL_KEY.as_ref(),
+            "-passin".as_ref(),
+            "pass:snakeoil".as_ref(),
+            "-out".as_ref(),
+            key.as_os_str(),
+        ],
+        "openssl",
+    )?;
+    run(
+        "sbsign",
+        [
+            "--key".as_ref(),
+            key.as_os_str(),
+            "--cert".as_ref(),
+            SNAKEOIL_CERT.as_ref(),
+            "--output".as_ref(),
+            dst.as_os_str(),
+            src.as_os_str(),
+        ],
+        "sbsigntool",
+    )
+}
+
+/// A running swtpm, stopped when dropped.
+pub struct Swtpm {
+    child: Child,
+    sock: PathBuf,
+}
+
+impl Swtpm {
+    /// Makes a fresh TPM 2.0 state in `dir` (absolute: swtpm resolves
+    /// relative paths elsewhere) and serves it on `dir/sock`.
+    pub fn start(dir: &Path) -> Result<Swtpm> {
+        let dir = std::path::absolute(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        run(
+            "swtpm_setup",
+            [
+                "--tpm2".as_ref(),
+                "--overwrite".as_ref(),
+                "--pcr-banks".as_ref(),
+                "sha1,sha256".as_ref(),
+                "--tpmstate".as_ref(),
+                dir.as_os_str(),
+            ],
+            "swtpm-tools",
+        )?;
+        let sock = dir.join("sock");
+        let mut state = OsString::from("dir=");
+        state.push(&dir);
+        let mut ctrl = OsString::from("type=unixio,path=");
+        ctrl.push(&sock);
+        let child = Command::new("swtpm")
+            .args(["socket", "--tpm2", "--tpmstate"])
+            .arg(state)
+            .arg("--ctrl")
+            .arg(ctrl)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("swtpm could not run (package swtpm): {e}"))?;
+        let mut tpm = Swtpm { child, sock };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !tpm.sock.exists() {
+            if let Ok(Some(st)) = tpm.child.try_wait() {
+                return Err(format!("swtpm exited at once ({st})"));
+            }
+            if Instant::now() > deadline {
+                return Err(format!("swtpm made no socket at {}", tpm.sock.display()));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(tpm)
+    }
+
+    /// QEMU's arguments for a TIS TPM on this swtpm.
+    pub fn qemu_args(&self) -> Vec<OsString> {
+        let mut chardev = OsString::from("socket,id=chrtpm,path=");
+        chardev.push(&self.sock);
+        vec![
+            "-chardev".into(),
+            chardev,
+            "-tpmdev".into(),
+            "emulator,id=tpm0,chardev=chrtpm".into(),
+            "-device".into(),
+            "tpm-tis,tpmdev=tpm0".into(),
+        ]
+    }
+}
+
+impl Drop for Swtpm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One QEMU run: the machine, its firmware, and what else it gets.
+pub struct Machine<'a> {
+    /// The OVMF build.
+    pub ovmf: Ovmf,
+    /// A writable copy of the variable store is made here.
+    pub vars_copy: PathBuf,
+    /// RAM in MiB.
+    pub ram_mib: u32,
+    /// The TPM.
+    pub tpm: &'a Swtpm,
+    /// Further QEMU arguments (drives, -kernel, -smbios, devices).
+    pub extra: Vec<OsString>,
+    /// The serial console is written here.
+    pub console: PathBuf,
+    /// QEMU is killed after this long.
+    pub timeout: Duration,
+}
+
+impl Machine<'_> {
+    /// Boots the machine and waits until it powers off. `Ok(true)` when
+    /// QEMU exited cleanly, `Ok(false)` when it failed or was killed at the
+    /// timeout; the console holds what happened.
+    pub fn boot(&self) -> Result<bool> {
+        let (code, vars) = self.ovmf.files();
+        crate::util::copy(&vars, &self.vars_copy)?;
+        let console = std::fs::File::create(&self.console)
+            .map_err(|e| format!("{}: {e}", self.console.display()))?;
+        let console2 = console
+            .try_clone()
+            .map_err(|e| format!("{}: {e}", self.console.display()))?;
+        let mut pflash0 = OsString::from("if=pflash,format=raw,unit=0,readonly=on,file=");
+        pflash0.push(&code);
+        let mut pflash1 = OsString::from("if=pflash,format=raw,unit=1,file=");
+        pflash1.push(&self.vars_copy);
+        let mut child = Command::new("qemu-system-x86_64")
+            .args([
+                "-machine",
+                "q35",
+                "-accel",
+                "tcg",
+                "-nographic",
+                "-net",
+                "none",
+            ])
+            .arg("-m")
+            .arg(self.ram_mib.to_string())
+            .arg("-drive")
+            .arg(pflash0)
+            .arg("-drive")
+            .arg(pflash1)
+            .args(self.tpm.qemu_args())
+            .args(&self.extra)
+            .stdin(Stdio::null())
+            .stdout(console)
+            .stderr(console2)
+            .spawn()
+            .map_err(|e| format!("qemu-system-x86_64 could not run (qemu-system-x86): {e}"))?;
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            match child.try_wait() {
+                Ok(Some(st)) => return Ok(st.success()),
+                Ok(None) if Instant::now() > deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Ok(false);
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+                Err(e) => return Err(format!("waiting for QEMU: {e}")),
+            }
+        }
+    }
+}
