@@ -275,18 +275,45 @@ fn a_rehashed_firmware_blob_is_explained_only_by_a_ram_change() {
 
 #[test]
 fn the_shipped_implant_fixture_shows_every_implant_trace() {
-    // fixtures/implant (make.sh): the README's quick-start diff. The traces
-    // are the ones the test implant is built to leave (see
-    // efi-collector/implant), as the real-boot scenario asserts too.
-    // baseline.json was made by `bootaudit baseline create` over two plain
-    // boots (make.sh), so it is our own output used as the expected
-    // baseline: what it holds is checked here against what it must be.
+    // fixtures/implant (`cargo xtask regen implant`): the README's
+    // quick-start diff. The traces are the ones the test implant is built to
+    // leave (see efi-collector/implant), as the real-boot scenario asserts
+    // too. baseline.json was made by `bootaudit baseline create` over the
+    // two plain boots shipped beside it (plain-a.json, plain-b.json), so it
+    // is our own output used as the expected baseline: what it holds is
+    // checked here against the snapshots it came from.
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/implant");
-    let b: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("baseline.json")).unwrap()).unwrap();
-    // Two sources, the first of which is the reference: its SMBIOS and
-    // ACPI tables are those of a plain boot (no WPBT, the implant's table).
-    assert_eq!(b["sources"].as_array().unwrap().len(), 2);
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.join(name)).unwrap()).unwrap()
+    };
+    let b = read("baseline.json");
+    // Its sources are the two shipped files, by name and by digest
+    // (sha256sum, not ours).
+    let sources = b["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 2);
+    for (src, name) in sources.iter().zip(["plain-a.json", "plain-b.json"]) {
+        assert_eq!(src["file"], format!("fixtures/implant/{name}"));
+        let o = std::process::Command::new("sha256sum")
+            .arg(dir.join(name))
+            .output()
+            .unwrap();
+        let sum = String::from_utf8(o.stdout).unwrap();
+        assert_eq!(
+            src["sha256"],
+            sum.split_whitespace().next().unwrap(),
+            "{name}"
+        );
+    }
+    // The reference is the first boot as it was written, field for field.
+    assert_eq!(b["reference"], read("plain-a.json"));
+    // What two plain boots differ in, read from the snapshots themselves:
+    // nothing that diff judges. Their PCRs, ACPI tables and loaded images
+    // are equal; so the baseline must learn no variation.
+    let (pa, pb) = (read("plain-a.json"), read("plain-b.json"));
+    assert_eq!(pa["tpm"]["pcrs"], pb["tpm"]["pcrs"]);
+    assert_eq!(pa["acpi"]["tables"], pb["acpi"]["tables"]);
+    assert_eq!(pa["loaded_images"], pb["loaded_images"]);
+    assert_ne!(pa, pb, "two real boots, not one file twice");
     assert_eq!(
         b["varies"],
         serde_json::json!([]),
