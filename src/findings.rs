@@ -47,6 +47,7 @@ impl Category {
             Category::LoadedImages => "loaded-images",
             Category::Identity => "identity",
             Category::Baseline => "baseline",
+            Category::Windows => "windows",
         }
     }
 }
@@ -73,6 +74,8 @@ pub enum Category {
     Identity,
     /// The baseline a host is judged against.
     Baseline,
+    /// The Windows boot, as its measured SIPA records describe it.
+    Windows,
 }
 
 /// One finding.

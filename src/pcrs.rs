@@ -22,6 +22,10 @@ pub enum PcrSource {
     /// A live TPM through a TSS2 TCTI string (`device:/dev/tpmrm0`,
     /// `swtpm:host=127.0.0.1,port=2321`).
     Tpm(String),
+    /// An Intel TDX guest's RTMR values in a JSON file, `{"rtmr0": "hex",
+    /// ...}` (as a TD quote's body or the guest's sysfs gives them), for a
+    /// CC event log: RTMRn is MR index n+1, SHA-384.
+    Rtmrs(PathBuf),
 }
 
 impl PcrSource {
@@ -45,6 +49,7 @@ impl PcrSource {
             PcrSource::Json(p) => format!("JSON file {}", p.display()),
             PcrSource::Sysfs(r) => format!("sysfs under {}", r.display()),
             PcrSource::Tpm(t) => format!("TPM via {t}"),
+            PcrSource::Rtmrs(p) => format!("RTMR JSON file {}", p.display()),
         }
     }
 
@@ -52,6 +57,7 @@ impl PcrSource {
     pub fn read(&self) -> Result<PcrBanks, PcrError> {
         match self {
             PcrSource::Json(p) => read_json(p),
+            PcrSource::Rtmrs(p) => read_rtmr_json(p),
             PcrSource::Sysfs(r) => read_sysfs(r),
             #[cfg(feature = "tpm")]
             PcrSource::Tpm(t) => tpm::read_pcrs(t),
@@ -172,22 +178,29 @@ fn parse_value(alg: HashAlg, s: &str) -> Result<Vec<u8>, ValueError> {
     Ok(v)
 }
 
-/// Reads `{"bank": {"index": "hex"}}`.
-pub fn read_json(p: &Path) -> Result<PcrBanks, PcrError> {
+/// Reads a small JSON document of shape `T` from `p`, and a maker of
+/// errors that name the file and a field.
+fn json_doc<T: serde::de::DeserializeOwned>(
+    p: &Path,
+    shape: &str,
+) -> Result<(T, impl Fn(String, String) -> PcrError), PcrError> {
     let path = p.display().to_string();
     let buf = read_bounded(p)?;
-    let fmt = |field: String, why: String| PcrError::Format {
+    let fmt = move |field: String, why: String| PcrError::Format {
         path: path.clone(),
         field,
         why,
     };
-    let v: BTreeMap<String, BTreeMap<String, String>> =
-        serde_json::from_slice(&buf).map_err(|e| {
-            fmt(
-                "(document)".into(),
-                format!("expected {{\"sha256\": {{\"0\": \"hex\"}}}}: {e}"),
-            )
-        })?;
+    let v = serde_json::from_slice(&buf)
+        .map_err(|e| fmt("(document)".into(), format!("expected {shape}: {e}")))?;
+    Ok((v, fmt))
+}
+
+/// Reads `{"bank": {"index": "hex"}}`.
+pub fn read_json(p: &Path) -> Result<PcrBanks, PcrError> {
+    let path = p.display().to_string();
+    let (v, fmt): (BTreeMap<String, BTreeMap<String, String>>, _) =
+        json_doc(p, "{\"sha256\": {\"0\": \"hex\"}}")?;
     let mut out = PcrBanks::new();
     for (bank, pcrs) in v {
         let alg = HashAlg::from_name(&bank)
@@ -202,6 +215,30 @@ pub fn read_json(p: &Path) -> Result<PcrBanks, PcrError> {
             let value = parse_value(alg, &val).map_err(|why| fmt(field, why.to_string()))?;
             out.entry(alg).or_default().insert(i, value);
         }
+    }
+    if out.is_empty() {
+        return Err(PcrError::Empty(path));
+    }
+    Ok(out)
+}
+
+/// Reads `{"rtmr0": "hex", ..., "rtmr3": "hex"}` (keys in any case, each
+/// value 48 bytes) as the SHA-384 registers of a CC event log, keyed by MR
+/// index (RTMRn is n+1), so that they compare with its replay.
+pub fn read_rtmr_json(p: &Path) -> Result<PcrBanks, PcrError> {
+    let path = p.display().to_string();
+    let (v, fmt): (BTreeMap<String, String>, _) = json_doc(p, "{\"rtmr0\": \"hex\", ...}")?;
+    let mut out = PcrBanks::new();
+    for (key, val) in v {
+        let n = key
+            .to_ascii_lowercase()
+            .strip_prefix("rtmr")
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|&n| n < crate::eventlog::replay::CC_RTMR_COUNT)
+            .ok_or_else(|| fmt(key.clone(), "expected rtmr0, rtmr1, rtmr2 or rtmr3".into()))?;
+        let value =
+            parse_value(HashAlg::Sha384, &val).map_err(|why| fmt(key.clone(), why.to_string()))?;
+        out.entry(HashAlg::Sha384).or_default().insert(n + 1, value);
     }
     if out.is_empty() {
         return Err(PcrError::Empty(path));
@@ -261,8 +298,11 @@ pub enum Verdict {
 pub struct PcrVerdict {
     /// Bank.
     pub bank: HashAlg,
-    /// PCR index.
+    /// PCR index (a CC event log's MR index).
     pub pcr: u32,
+    /// A CC event log's register name for the index (RTMR0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub register: Option<String>,
     /// The verdict.
     pub verdict: Verdict,
     /// The replayed value (hex).
@@ -324,6 +364,7 @@ fn compare_with(
             out.push(PcrVerdict {
                 bank: *bank,
                 pcr,
+                register: None,
                 verdict,
                 replayed: value.clone(),
                 actual: a.cloned(),
@@ -338,6 +379,7 @@ fn compare_with(
         out.push(PcrVerdict {
             bank,
             pcr,
+            register: None,
             verdict: Verdict::Mismatch,
             replayed: Vec::new(),
             actual: actual.get(&bank).and_then(|b| b.get(&pcr)).cloned(),

@@ -156,6 +156,16 @@ rules! {
         "An EFI binary is no longer on the ESP.";
     INDICATOR_MATCH = "indicator.match", LoadedImages, Critical, NONE, NONE,
         "A published implant indicator (a GUID, a hash, a name) matches.";
+    WINDOWS_TEST_SIGNING = "windows.test-signing", Windows, High, NONE, NONE,
+        "Windows booted with test signing on: any self-signed driver loads.";
+    WINDOWS_DEBUGGING = "windows.debugging", Windows, High, NONE, NONE,
+        "Windows booted with boot, kernel or hypervisor debugging on: a debugger can rewrite the running system.";
+    WINDOWS_CODE_INTEGRITY_OFF = "windows.code-integrity.off", Windows, Critical, NONE, NONE,
+        "Windows booted with code integrity off: unsigned kernel code loads.";
+    WINDOWS_DEP_OFF = "windows.dep.off", Windows, Medium, NONE, NONE,
+        "Windows booted with the NX policy AlwaysOff: data execution prevention is off.";
+    WINDOWS_VSM_STOPPED = "windows.vsm.stopped", Windows, High, NONE, NONE,
+        "Virtualization-based security ran in the baseline's boot and did not in this one.";
     BASELINE_MISSING = "baseline.missing", Baseline, High, NONE, NONE,
         "With --baselines, a host has no usable baseline: none, unreadable, unsigned, of another machine, or an id that cannot name one.";
 }

@@ -89,7 +89,9 @@ fn thousands_of_mutated_logs_never_panic_nor_over_allocate() {
         .collect();
     let (mut parsed, mut rejected, mut total) = (0, 0, 0);
     for src in &logs {
-        for _ in 0..300 {
+        // The 256 KiB CCEL log area is mostly fill: fewer of its mutants.
+        let rounds = if src.len() > 100_000 { 60 } else { 300 };
+        for _ in 0..rounds {
             let m = mutate(&mut rng, src);
             let (ok, peak) = run(&m);
             // The report holds each event decoded plus its hex for JSON:

@@ -6,12 +6,23 @@ use super::*;
 #[derive(clap::Args)]
 pub struct Args {
     /// The binary log (e.g. a copy of
-    /// /sys/kernel/security/tpm0/binary_bios_measurements).
+    /// /sys/kernel/security/tpm0/binary_bios_measurements), or a Windows
+    /// MeasuredBoot directory (C:\\Windows\\Logs\\MeasuredBoot, one
+    /// `BOOT-RESUME.log` per boot), of which the newest boot is read.
     pub file: PathBuf,
+    /// With a MeasuredBoot directory: report every boot's log, oldest
+    /// first (JSON: an array of reports), not only the newest.
+    #[arg(long, conflicts_with_all = ["pcrs", "tpm", "rtmrs"])]
+    pub all_boots: bool,
     /// Real PCR values: a JSON file ({"sha256": {"0": "hex"}}), `sysfs`,
     /// `sysfs:ROOT`, or `tpm:TCTI`.
     #[arg(long, value_name = "SOURCE", conflicts_with = "tpm")]
     pub pcrs: Option<String>,
+    /// For a CC event log (Intel TDX CCEL): the real RTMR values, a JSON
+    /// file {"rtmr0": "hex", ..., "rtmr3": "hex"} (from a TD quote, or the
+    /// guest's /sys/class/misc/tdx_guest/measurements).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["pcrs", "tpm"])]
+    pub rtmrs: Option<PathBuf>,
     /// Read real PCR values from a live TPM through this TCTI
     /// (e.g. device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321).
     #[arg(long, value_name = "TCTI")]
@@ -29,16 +40,51 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let Args {
         file,
         pcrs,
+        rtmrs,
         tpm,
         format,
         pcr,
+        all_boots,
     } = a;
 
+    let files = if file.is_dir() {
+        let all = bootaudit::eventlog::measured_boot::logs(&file)?;
+        if all_boots {
+            all
+        } else {
+            all.into_iter().last().into_iter().collect()
+        }
+    } else {
+        vec![file]
+    };
+    if all_boots {
+        let logs = files
+            .iter()
+            .map(|f| bootaudit::eventlog::read_file(f).map(|l| (f.display().to_string(), l)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let reports: Vec<_> = logs
+            .iter()
+            .map(|(f, l)| report::build(f, l, &pcr, None))
+            .collect();
+        match format {
+            Format::Table => {
+                let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
+                for r in &reports {
+                    quiet_pipe(render::eventlog::write_table(r, &mut out))?;
+                }
+                quiet_pipe(out.flush())?;
+            }
+            Format::Json => emit_json(&reports)?,
+        }
+        return Ok(exit_if(reports.iter().any(|r| !r.ok)));
+    }
+    let file = files.into_iter().next().unwrap_or_default();
     let log = bootaudit::eventlog::read_file(&file)?;
-    let source = match (pcrs, tpm) {
-        (Some(s), _) => Some(PcrSource::parse(&s)),
-        (None, Some(t)) => Some(PcrSource::Tpm(t)),
-        (None, None) => None,
+    let source = match (pcrs, tpm, rtmrs) {
+        (Some(s), _, _) => Some(PcrSource::parse(&s)),
+        (None, Some(t), _) => Some(PcrSource::Tpm(t)),
+        (None, None, Some(r)) => Some(PcrSource::Rtmrs(r)),
+        (None, None, None) => None,
     };
     let actual = source
         .as_ref()

@@ -14,6 +14,7 @@ pub use memmap::MAX_REGION_FINDINGS;
 pub mod picture;
 mod secure_boot;
 mod tpm;
+mod windows;
 
 use crate::findings::{self, Finding, Summary};
 use crate::snapshot::Snapshot;
@@ -59,7 +60,14 @@ pub fn diff(baseline: &str, before: &Snapshot, current: &str, after: &Snapshot) 
     secure_boot::diff(before, after, &mut f, &mut ctx);
     acpi::diff(before, after, &mut f);
     images::diff(before, after, &mut f);
-    tpm::diff(before, after, &mut f);
+    let log = |s: &Snapshot, side: &str| {
+        s.tpm
+            .as_ref()
+            .and_then(|t| crate::snapshot::event_log(t, side).ok().flatten())
+    };
+    let (la, lb) = (log(before, "baseline"), log(after, "current"));
+    tpm::diff(before, after, la.as_ref(), lb.as_ref(), &mut f);
+    windows::diff(la.as_ref(), lb.as_ref(), &mut f);
     bootapps::diff(before, after, &mut f);
     crate::esp::diff::diff(before, after, &mut f);
     indicators::check(after, &mut f);

@@ -85,7 +85,13 @@ fn ev(x: &Item) -> serde_json::Value {
     json!({"event": x.event, "type": x.ty, "summary": x.summary, "digest": x.digest})
 }
 
-pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
+pub(super) fn diff(
+    a: &Snapshot,
+    b: &Snapshot,
+    la: Option<&EventLog>,
+    lb: Option<&EventLog>,
+    f: &mut Vec<Finding>,
+) {
     let (Some(ta), Some(tb)) = (&a.tpm, &b.tpm) else {
         if a.tpm.as_ref().is_some_and(|t| t.present) && b.tpm.is_none() {
             f.push(Finding::new(
@@ -96,9 +102,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
         }
         return;
     };
-    let la = snapshot::event_log(ta, "baseline").ok().flatten();
-    let lb = snapshot::event_log(tb, "current").ok().flatten();
-    if let Some(l) = &lb {
+    if let Some(l) = lb {
         let bad: Vec<_> = snapshot::self_check(tb, l)
             .into_iter()
             .filter(|v| v.verdict == Verdict::Mismatch)
@@ -138,7 +142,7 @@ format!("{} event digests do not cover their event data: the log lies about what
         if va == vb {
             continue;
         }
-        let (a_items, b_items) = (items(la.as_ref(), *pcr), items(lb.as_ref(), *pcr));
+        let (a_items, b_items) = (items(la, *pcr), items(lb, *pcr));
         let al = align(&a_items, &b_items);
         let short = |x: &Item| format!("{} {}", x.ty.trim_start_matches("EV_"), x.summary);
         let what: Vec<String> = al

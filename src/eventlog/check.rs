@@ -18,7 +18,24 @@ pub enum DigestStatus {
     Mismatch,
     /// The digest covers something outside the log (firmware, images, files).
     NotCheckable,
+    /// The digest does not cover the data, for an event type that firmware
+    /// is known to hash otherwise ([`UNCONFIRMED_RULE`]): the data is not
+    /// confirmed by the measurement, and is shown as such, but the log is
+    /// not called a liar for it.
+    Unconfirmed,
 }
+
+/// Why an EV_S_CRTM_VERSION whose digest does not cover its text is a
+/// warning, not a mismatch. The S-CRTM measures its own version, often
+/// from ROM or an authenticated code module, and some hash a structure
+/// other than the text they log: go-tpm-tools' gdc-host.bin (a Google
+/// Distributed Cloud host, startup locality 3) logs UCS-2 "2.3.5" under a
+/// SHA-256 that is no hash of the text in ASCII, UCS-2, with or without its
+/// NUL. Such firmware cannot be told from a log whose text was edited, so
+/// the text is only unconfirmed; bootaudit never takes it as evidence of a
+/// firmware version, and PCR0 is judged by replay against the TPM.
+pub const UNCONFIRMED_RULE: &str =
+    "S-CRTM version: the digest is not of the logged text (firmware known to measure otherwise); the text is unconfirmed";
 
 /// One bank whose digest does not cover the event data.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -55,6 +72,9 @@ pub struct DigestReport {
     pub mismatches_omitted: usize,
     /// Events whose digests were verified.
     pub verified: usize,
+    /// Banks whose digest does not cover the data of an event type firmware
+    /// is known to hash otherwise (the first [`super::replay::MAX_LISTED`]).
+    pub unconfirmed: Vec<DigestMismatch>,
 }
 
 /// Which bytes the digest covers, by event type; each alternative is one
@@ -73,8 +93,16 @@ fn measured(e: &Event) -> Option<(&'static str, Vec<&[u8]>)> {
         | ev::S_CRTM_VERSION
         | ev::OMIT_BOOT_DEVICE_EVENTS
         | ev::EFI_GPT_EVENT
-        | ev::EFI_GPT_EVENT2
-        | ev::EFI_HCRTM_EVENT => ("digest over the event data", vec![d]),
+        | ev::EFI_GPT_EVENT2 => ("digest over the event data", vec![d]),
+        // Windows' SIPA records: the digest is of the tagged event itself
+        // (go-attestation verifies them so). Other tags (the Linux EFI
+        // stub's, in PCR 9) measure what they describe.
+        ev::EVENT_TAG if crate::le::u32_at(d, 0).is_some_and(super::sipa::is_sipa_id) => {
+            ("Windows SIPA: digest over the tagged event", vec![d])
+        }
+        // EV_EFI_HCRTM_EVENT's data is the string "HCRTM"; its digest is of
+        // what the H-CRTM measured before the firmware ran (PFP §10.4.1,
+        // §3.3.2): not checkable from the log.
         ev::EFI_VARIABLE_DRIVER_CONFIG
         | ev::EFI_VARIABLE_AUTHORITY
         | ev::EFI_VARIABLE_BOOT
@@ -118,6 +146,7 @@ pub fn check(log: &EventLog) -> DigestReport {
             r.status.push(DigestStatus::NotCheckable);
             continue;
         };
+        let lenient = e.event_type == ev::S_CRTM_VERSION;
         let mut ok = true;
         for d in &e.digests {
             if d.algorithm.size().is_none() {
@@ -130,6 +159,19 @@ pub fn check(log: &EventLog) -> DigestReport {
                 .any(|m| d.algorithm.matches(m, &d.digest))
             {
                 ok = false;
+                if lenient {
+                    if r.unconfirmed.len() < super::replay::MAX_LISTED {
+                        let computed = d.algorithm.hash(&[alternatives[0]]).unwrap_or_default();
+                        r.unconfirmed.push(mismatch(
+                            e,
+                            d.algorithm,
+                            &d.digest,
+                            computed,
+                            UNCONFIRMED_RULE,
+                        ));
+                    }
+                    continue;
+                }
                 if r.mismatches.len() >= super::replay::MAX_LISTED {
                     r.mismatches_omitted += 1;
                     continue;
@@ -142,6 +184,8 @@ pub fn check(log: &EventLog) -> DigestReport {
         if ok {
             r.verified += 1;
             r.status.push(DigestStatus::Verified);
+        } else if lenient {
+            r.status.push(DigestStatus::Unconfirmed);
         } else {
             r.status.push(DigestStatus::Mismatch);
         }

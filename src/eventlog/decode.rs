@@ -87,6 +87,12 @@ pub enum EventData {
         /// The string.
         text: String,
     },
+    /// Windows' boot configuration records (SIPA, wbcl.h) in an
+    /// EV_EVENT_TAG.
+    Sipa {
+        /// The records, each a tree.
+        records: Vec<super::sipa::SipaRecord>,
+    },
     /// TCG_PCClientTaggedEvent.
     EventTag {
         /// taggedEventID.
@@ -95,6 +101,37 @@ pub enum EventData {
         #[serde(serialize_with = "hexser::bytes")]
         data: Vec<u8>,
     },
+    /// A GUID (EV_S_CRTM_VERSION of 16 bytes that are no text: AMI and
+    /// Insyde firmware log the S-CRTM's GUID there).
+    Guid {
+        /// The GUID.
+        guid: Guid,
+    },
+    /// EV_COMPACT_HASH of four bytes (Windows' boot manager logs a 32-bit
+    /// value in PCR 11).
+    CompactHash {
+        /// The value, little-endian.
+        value: u32,
+    },
+    /// EV_NONHOST_INFO of Google Compute Engine ("GCE NonHostInfo"): which
+    /// confidential-computing technology the VM runs under.
+    GceNonHostInfo {
+        /// The technology's number (0 none, 1 AMD SEV, 2 AMD SEV-ES, 3
+        /// Intel TDX, 4 AMD SEV-SNP).
+        technology: u8,
+        /// Its name, or "unknown".
+        name: String,
+    },
+    /// EV_TABLE_OF_DEVICES laid out as handoff-table pointers (count, then
+    /// GUID and address pairs), as Intel server firmware logs it.
+    TableOfDevices {
+        /// The entries.
+        tables: Vec<HandoffTable>,
+    },
+    /// The SP 800-155 platform-ID event (EV_NO_ACTION "SP800-155 Event",
+    /// "Event2" or "Event3", PFP 1.06 §10.4.5.1): who made the platform and
+    /// its firmware, and where the vendor's reference measurements are.
+    Sp800155(Sp800155),
     /// Data bootaudit keeps raw (unknown types, SPDM events, ...).
     Raw {
         /// The data (hex).
@@ -108,6 +145,82 @@ pub enum EventData {
         /// The data (hex).
         #[serde(serialize_with = "hexser::bytes")]
         raw: Vec<u8>,
+    },
+}
+
+/// The SP 800-155 platform-ID event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Sp800155 {
+    /// "SP800-155 Event", "SP800-155 Event2" or "SP800-155 Event3".
+    pub signature: String,
+    /// The platform manufacturer's IANA enterprise number.
+    pub vendor_id: u32,
+    /// The reference manifest's GUID: which static configuration of code
+    /// the vendor's reference measurements describe.
+    pub reference_manifest_guid: Guid,
+    /// Event2 and Event3: the platform manufacturer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_manufacturer: Option<String>,
+    /// Event2 and Event3: the platform model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_model: Option<String>,
+    /// Event2 and Event3: the platform version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_version: Option<String>,
+    /// Event2 and Event3: the firmware manufacturer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firmware_manufacturer: Option<String>,
+    /// Event2 and Event3: the firmware manufacturer's IANA number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firmware_manufacturer_id: Option<u32>,
+    /// Event2 and Event3: the firmware version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firmware_version: Option<String>,
+    /// Event3: where the reference integrity manifest is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rim_locator: Option<Locator>,
+    /// Event3: where the platform certificate is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_cert_locator: Option<Locator>,
+    /// Bytes after the structure (GCE pads its Event3 with six zeros).
+    pub trailing_bytes: usize,
+}
+
+/// A TCG locator (PFP 1.06 §10.4.5.1): where a manifest or a certificate
+/// can be fetched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Locator {
+    /// Type 0: the data itself (hex).
+    Raw {
+        /// The data.
+        #[serde(serialize_with = "hexser::bytes")]
+        data: Vec<u8>,
+    },
+    /// Type 1: a URI.
+    Uri {
+        /// The URI.
+        uri: String,
+    },
+    /// Type 2: an EFI device path.
+    DevicePath {
+        /// The path as text.
+        path: String,
+    },
+    /// Type 3: a UEFI variable (vendor GUID, then a NUL-terminated UCS-2 name).
+    Variable {
+        /// Vendor GUID.
+        guid: Guid,
+        /// Variable name.
+        name: String,
+    },
+    /// Another type, kept raw.
+    Other {
+        /// The type number.
+        kind: u32,
+        /// The data.
+        #[serde(serialize_with = "hexser::bytes")]
+        data: Vec<u8>,
     },
 }
 
@@ -186,9 +299,16 @@ pub fn decode(t: u32, d: &[u8]) -> EventData {
     match t {
         ev::NO_ACTION => no_action(d),
         ev::S_CRTM_VERSION => {
-            // A UCS-2 string in practice; some firmware writes ASCII or a GUID.
+            // A UCS-2 string in practice; some firmware writes ASCII, and
+            // AMI and Insyde builds a 16-byte GUID.
             if let Some(s) = ascii_string(d) {
                 EventData::Text { text: s }
+            } else if let Some(text) = printable_ucs2(d) {
+                EventData::Text { text }
+            } else if d.len() == 16 {
+                EventData::Guid {
+                    guid: Guid::from_slice(d).expect("16 bytes"),
+                }
             } else if d.len() % 2 == 0 {
                 EventData::Text {
                     text: ucs2_to_string(d),
@@ -197,6 +317,22 @@ pub fn decode(t: u32, d: &[u8]) -> EventData {
                 raw(d)
             }
         }
+        ev::PLATFORM_CONFIG_FLAGS | ev::CPU_MICROCODE => match text(d) {
+            Some(text) => EventData::Text { text },
+            None => raw(d),
+        },
+        ev::COMPACT_HASH => match (d.len(), text(d)) {
+            (4, _) => EventData::CompactHash {
+                value: le32(d, 0).unwrap_or_default(),
+            },
+            (_, Some(text)) => EventData::Text { text },
+            _ => raw(d),
+        },
+        ev::NONHOST_INFO => gce_nonhost_info(d).unwrap_or_else(|| raw(d)),
+        ev::TABLE_OF_DEVICES => match handoff(d, false) {
+            EventData::HandoffTables { tables, .. } => EventData::TableOfDevices { tables },
+            _ => raw(d),
+        },
         ev::POST_CODE | ev::S_CRTM_CONTENTS | ev::POST_CODE2 => {
             if let Some(s) = ascii_string(d) {
                 EventData::Text { text: s }
@@ -248,6 +384,12 @@ pub fn decode(t: u32, d: &[u8]) -> EventData {
             Err(_) => raw(d),
         },
         ev::IPL => ipl(d),
+        ev::EVENT_TAG if le32(d, 0).is_some_and(super::sipa::is_sipa_id) => {
+            match super::sipa::parse(d) {
+                Ok(records) => EventData::Sipa { records },
+                Err(why) => invalid(&format!("SIPA records: {why}"), d),
+            }
+        }
         ev::EVENT_TAG => match (le32(d, 0), le32(d, 4)) {
             (Some(id), Some(n)) if d.len() - 8 == n as usize => EventData::EventTag {
                 id,
@@ -259,7 +401,136 @@ pub fn decode(t: u32, d: &[u8]) -> EventData {
     }
 }
 
+/// UTF-8 text that holds no control character other than tab, newline
+/// and carriage return (a trailing NUL allowed): what firmware and boot
+/// loaders log as strings. Escaping for a terminal is the renderer's job.
+fn text(d: &[u8]) -> Option<String> {
+    let d = d.strip_suffix(&[0]).unwrap_or(d);
+    let s = std::str::from_utf8(d).ok()?;
+    (!s.is_empty()
+        && s.chars()
+            .all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r')))
+    .then(|| s.to_string())
+}
+
+/// UCS-2 text of printable ASCII characters, NUL-terminated or not: how
+/// EDK2-based firmware logs its S-CRTM version. Anything else is None, so
+/// that 16 bytes of a GUID (which decode to CJK characters) are not taken
+/// for text.
+fn printable_ucs2(d: &[u8]) -> Option<String> {
+    if d.len() < 2 || d.len() % 2 != 0 {
+        return None;
+    }
+    let mut units: Vec<u16> = d
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    while units.last() == Some(&0) {
+        units.pop();
+    }
+    units
+        .iter()
+        .all(|&u| (0x20..0x7f).contains(&u))
+        .then(|| units.iter().map(|&u| u as u8 as char).collect())
+}
+
+/// The confidential-computing technologies GCE names in its
+/// EV_NONHOST_INFO (go-tpm-tools, the GCEConfidentialTechnology enum).
+const GCE_TECHNOLOGIES: [&str; 5] = ["none", "AMD SEV", "AMD SEV-ES", "Intel TDX", "AMD SEV-SNP"];
+
+fn gce_nonhost_info(d: &[u8]) -> Option<EventData> {
+    let rest = d.strip_prefix(b"GCE NonHostInfo\0")?;
+    let technology = *rest.first()?;
+    Some(EventData::GceNonHostInfo {
+        technology,
+        name: GCE_TECHNOLOGIES
+            .get(technology as usize)
+            .unwrap_or(&"unknown")
+            .to_string(),
+    })
+}
+
+/// A byte-length-prefixed string of the SP 800-155 event, its NUL dropped.
+fn sized_str(d: &[u8], at: &mut usize) -> Option<String> {
+    let n = *d.get(*at)? as usize;
+    let s = d.get(*at + 1..*at + 1 + n)?;
+    *at += 1 + n;
+    Some(String::from_utf8_lossy(s.split(|&b| b == 0).next().unwrap_or(&[])).into_owned())
+}
+
+fn locator(d: &[u8], at: &mut usize) -> Option<Locator> {
+    let kind = le32(d, *at)?;
+    let len = le32(d, *at + 4)? as usize;
+    let data = d.get(*at + 8..(*at + 8).checked_add(len)?)?;
+    *at += 8 + len;
+    let nul_trimmed =
+        |b: &[u8]| String::from_utf8_lossy(b.split(|&c| c == 0).next().unwrap_or(&[])).into_owned();
+    Some(match kind {
+        0 => Locator::Raw {
+            data: data.to_vec(),
+        },
+        1 => Locator::Uri {
+            uri: nul_trimmed(data),
+        },
+        2 => Locator::DevicePath {
+            path: crate::devpath::to_text(data),
+        },
+        3 if data.len() >= 16 => Locator::Variable {
+            guid: Guid::from_slice(data)?,
+            name: ucs2_to_string(&data[16..]),
+        },
+        _ => Locator::Other {
+            kind,
+            data: data.to_vec(),
+        },
+    })
+}
+
+/// Decodes the SP 800-155 platform-ID event (EDK2's
+/// TCG_Sp800_155_PlatformId_Event2/3 layout).
+fn sp800_155(d: &[u8]) -> Option<Sp800155> {
+    let signature = String::from_utf8_lossy(d.get(..16)?.split(|&b| b == 0).next()?).into_owned();
+    let vendor_id = le32(d, 16)?;
+    let reference_manifest_guid = Guid::from_slice(d.get(20..36)?)?;
+    let mut s = Sp800155 {
+        signature,
+        vendor_id,
+        reference_manifest_guid,
+        platform_manufacturer: None,
+        platform_model: None,
+        platform_version: None,
+        firmware_manufacturer: None,
+        firmware_manufacturer_id: None,
+        firmware_version: None,
+        rim_locator: None,
+        platform_cert_locator: None,
+        trailing_bytes: 0,
+    };
+    let mut at = 36;
+    if s.signature != "SP800-155 Event" {
+        s.platform_manufacturer = Some(sized_str(d, &mut at)?);
+        s.platform_model = Some(sized_str(d, &mut at)?);
+        s.platform_version = Some(sized_str(d, &mut at)?);
+        s.firmware_manufacturer = Some(sized_str(d, &mut at)?);
+        s.firmware_manufacturer_id = Some(le32(d, at)?);
+        at += 4;
+        s.firmware_version = Some(sized_str(d, &mut at)?);
+    }
+    if s.signature == "SP800-155 Event3" {
+        s.rim_locator = Some(locator(d, &mut at)?);
+        s.platform_cert_locator = Some(locator(d, &mut at)?);
+    }
+    s.trailing_bytes = d.len() - at;
+    Some(s)
+}
+
 fn no_action(d: &[u8]) -> EventData {
+    if d.starts_with(b"SP800-155 Event") {
+        return match sp800_155(d) {
+            Some(s) => EventData::Sp800155(s),
+            None => invalid("SP 800-155 event does not fit its structure", d),
+        };
+    }
     if d.starts_with(b"Spec ID Event") {
         if let Ok((s, _)) = spec_id(d) {
             return EventData::SpecId(s);
@@ -457,7 +728,8 @@ fn gpt(d: &[u8]) -> Option<Gpt> {
 pub const GRUB_PREFIXES: [&str; 3] = ["grub_cmd: ", "kernel_cmdline: ", "module_cmdline: "];
 
 fn ipl(d: &[u8]) -> EventData {
-    if let Some(text) = ascii_string(d) {
+    // grub logs its commands as UTF-8, with newlines and tabs inside.
+    if let Some(text) = text(d) {
         let source = if GRUB_PREFIXES.iter().any(|p| text.starts_with(p)) {
             "grub"
         } else if text.starts_with("Mok") || text == "SbatLevel" {
@@ -580,6 +852,42 @@ impl EventData {
             }
             EventData::Ipl { source, text } => format!("[{source}] {text}"),
             EventData::EventTag { id, data } => format!("tag 0x{id:x} ({} bytes)", data.len()),
+            EventData::Guid { guid } => guid.to_string(),
+            EventData::Sipa { records } => {
+                let all: Vec<&super::sipa::SipaRecord> =
+                    records.iter().flat_map(|r| r.walk()).collect();
+                format!(
+                    "Windows {} ({} records)",
+                    records
+                        .iter()
+                        .map(|r| r.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    all.len()
+                )
+            }
+            EventData::CompactHash { value } => format!("0x{value:08x}"),
+            EventData::GceNonHostInfo { technology, name } => {
+                format!("GCE confidential technology {technology} ({name})")
+            }
+            EventData::TableOfDevices { tables } => format!(
+                "{} devices: {}",
+                tables.len(),
+                tables
+                    .iter()
+                    .map(|t| format!("{}@{:#x}", t.guid, t.address))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            EventData::Sp800155(s) => format!(
+                "{}: {} {} firmware {} {}, manifest {}",
+                s.signature,
+                s.platform_manufacturer.as_deref().unwrap_or("?"),
+                s.platform_model.as_deref().unwrap_or(""),
+                s.firmware_manufacturer.as_deref().unwrap_or("?"),
+                s.firmware_version.as_deref().unwrap_or(""),
+                s.reference_manifest_guid
+            ),
             EventData::Raw { raw } => {
                 let h = crate::hexser::encode(&raw[..raw.len().min(24)]);
                 if raw.len() > 24 {

@@ -10,10 +10,13 @@
 pub mod alg;
 pub mod check;
 pub mod decode;
+pub mod measured_boot;
 mod parse;
 pub mod replay;
 pub mod report;
+pub mod sipa;
 pub mod types;
+pub mod windows;
 
 pub use alg::HashAlg;
 pub use parse::{parse, ParseError, ParseErrorKind};
@@ -115,9 +118,39 @@ impl Event {
     }
 }
 
+/// What a log's index field counts: a TPM's PCRs, or the measurement
+/// registers of a confidential VM.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogKind {
+    /// A TPM event log (TCG PC Client PFP): the index is a PCR, 0-23.
+    #[default]
+    Tpm,
+    /// A confidential-computing event log (UEFI 2.10 §38.4, EFI_CC_EVENT;
+    /// Intel TDX publishes it through the ACPI CCEL table): the index is a
+    /// measurement register, 0 MRTD and 1-4 RTMR0-3, extended in SHA-384.
+    /// Recognised by its Spec ID event's index, which a TPM log must give
+    /// as 0 and a CC log gives as 1 (RTMR0).
+    Ccel,
+}
+
+impl LogKind {
+    /// The register an event's index names: `PCR7`, `RTMR0`, `MRTD`.
+    pub fn register_name(self, index: u32) -> String {
+        match (self, index) {
+            (LogKind::Tpm, i) => format!("PCR{i}"),
+            (LogKind::Ccel, 0) => "MRTD".into(),
+            (LogKind::Ccel, i @ 1..=4) => format!("RTMR{}", i - 1),
+            (LogKind::Ccel, i) => format!("MR{i}"),
+        }
+    }
+}
+
 /// A parsed event log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventLog {
+    /// What the index field counts: PCRs or CC measurement registers.
+    pub kind: LogKind,
     /// The layout of the records.
     pub format: LogFormat,
     /// The Spec ID header of a crypto-agile log (the header record is not
@@ -131,6 +164,10 @@ pub struct EventLog {
     /// Zero bytes after the last record (firmware log areas are often
     /// zero-padded); counted, not parsed.
     pub trailing_zero_bytes: usize,
+    /// 0xFF bytes after the last record: the unused part of a log area in
+    /// flash-erased state (a CCEL area is handed over 0xFF-filled to the
+    /// size its ACPI table gives); counted, not parsed.
+    pub trailing_fill_bytes: usize,
     /// Departures from the spec that the parser tolerated.
     pub warnings: Vec<ParseWarning>,
 }

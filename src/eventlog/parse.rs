@@ -186,8 +186,14 @@ pub fn parse(buf: &[u8]) -> Result<EventLog, ParseError> {
         event: 0,
     };
     let first = sha1_event(&mut c)?;
-    let is_agile =
-        first.event_type == ev::NO_ACTION && first.pcr == 0 && first.data.starts_with(SPEC_ID_03);
+    // The Spec ID event is known by its type and signature, whatever its
+    // index: a TPM log gives 0, a CC event log (CCEL) 1.
+    let is_agile = first.event_type == ev::NO_ACTION && first.data.starts_with(SPEC_ID_03);
+    let kind = if is_agile && first.pcr != 0 {
+        super::LogKind::Ccel
+    } else {
+        super::LogKind::Tpm
+    };
     // Room for as many events as the log could hold (16 bytes is the
     // smallest TCG_PCR_EVENT2, 32 the smallest TCG_PCR_EVENT), reserved
     // once: growing by doubling would at worst hold twice what is needed,
@@ -198,11 +204,13 @@ pub fn parse(buf: &[u8]) -> Result<EventLog, ParseError> {
         buf.len() / 32
     };
     let mut log = EventLog {
+        kind,
         format: LogFormat::Sha1,
         spec_id: None,
         header: None,
         events: Vec::with_capacity(most + 1),
         trailing_zero_bytes: 0,
+        trailing_fill_bytes: 0,
         warnings: Vec::new(),
     };
     if is_agile {
@@ -242,6 +250,10 @@ pub fn parse(buf: &[u8]) -> Result<EventLog, ParseError> {
         }
         if c.buf[c.pos..].iter().all(|&b| b == 0) {
             log.trailing_zero_bytes = c.left();
+            break;
+        }
+        if c.buf[c.pos..].iter().all(|&b| b == 0xff) {
+            log.trailing_fill_bytes = c.left();
             break;
         }
         c.event += 1;

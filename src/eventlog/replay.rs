@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 /// The number of PCRs of a PC Client TPM.
 pub const PCR_COUNT: u32 = 24;
 
+/// The RTMRs of an Intel TDX guest (MR indices 1-4 of a CC event log).
+pub const CC_RTMR_COUNT: u32 = 4;
+
 /// PCR values per bank: bank → PCR index → value.
 pub type PcrBanks = BTreeMap<HashAlg, BTreeMap<u32, Vec<u8>>>;
 
@@ -103,9 +106,10 @@ pub fn replay(log: &EventLog) -> Replay {
         .into_iter()
         .filter(|a| a.size().is_some())
         .collect();
+    let ccel = log.kind == super::LogKind::Ccel;
     for e in &log.events {
         if e.event_type == ev::NO_ACTION {
-            if e.pcr == 0 {
+            if e.pcr == 0 && !ccel {
                 if let EventData::StartupLocality { locality } = e.decode() {
                     if out.banks.values().any(|b| b.contains_key(&0)) {
                         out.anomaly(ReplayAnomaly {
@@ -119,6 +123,22 @@ pub fn replay(log: &EventLog) -> Replay {
                     }
                 }
             }
+            continue;
+        }
+        if ccel && !(1..=CC_RTMR_COUNT).contains(&e.pcr) {
+            let message = if e.pcr == 0 {
+                "MR index 0 is MRTD, which the TDX module measures as the TD is built; no event extends it, so this one is not replayed".to_string()
+            } else {
+                format!(
+                    "MR index {} names no RTMR (1-4 are RTMR0-3); not replayed",
+                    e.pcr
+                )
+            };
+            out.anomaly(ReplayAnomaly {
+                event: e.number,
+                offset: e.offset,
+                message,
+            });
             continue;
         }
         if e.pcr >= PCR_COUNT {
@@ -147,9 +167,14 @@ pub fn replay(log: &EventLog) -> Replay {
             };
             let bank = out.banks.entry(alg).or_default();
             let locality = out.startup_locality;
-            let cur = bank
-                .entry(e.pcr)
-                .or_insert_with(|| initial_value(alg, e.pcr, locality).unwrap_or_default());
+            let cur = bank.entry(e.pcr).or_insert_with(|| {
+                if ccel {
+                    // RTMRs start at zero (TDX module spec, TDG.MR.RTMR.EXTEND).
+                    vec![0; alg.size().unwrap_or_default()]
+                } else {
+                    initial_value(alg, e.pcr, locality).unwrap_or_default()
+                }
+            });
             alg.extend_in_place(cur, d);
         }
     }

@@ -16,8 +16,11 @@ pub struct EventView {
     pub number: usize,
     /// Byte offset in the log.
     pub offset: usize,
-    /// PCR index.
+    /// PCR index (a CC event log's MR index).
     pub pcr: u32,
+    /// A CC event log's register name for the index (RTMR0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub register: Option<String>,
     /// Event type name ("EV_SEPARATOR").
     #[serde(rename = "type")]
     pub event_type: String,
@@ -57,6 +60,10 @@ pub struct DigestSummary {
     pub mismatches: Vec<DigestMismatch>,
     /// Mismatches past those listed.
     pub mismatches_omitted: usize,
+    /// Banks whose digest does not cover the data of an event type that
+    /// firmware is known to hash otherwise: the data is unconfirmed, the
+    /// check does not fail ([`check::UNCONFIRMED_RULE`]).
+    pub unconfirmed: Vec<DigestMismatch>,
 }
 
 /// The events of a report, decoded one at a time as they are written: a
@@ -80,7 +87,7 @@ impl<'a> Events<'a> {
             .iter()
             .zip(&self.status)
             .filter(|(e, _)| self.selected(e.pcr))
-            .map(|(e, st)| view(e, st))
+            .map(|(e, st)| view(e, st, self.log.kind))
     }
 
     /// How many events are selected.
@@ -104,12 +111,13 @@ impl Serialize for Events<'_> {
     }
 }
 
-fn view(e: &super::Event, st: &DigestStatus) -> EventView {
+fn view(e: &super::Event, st: &DigestStatus, kind: super::LogKind) -> EventView {
     let data = e.decode();
     EventView {
         number: e.number,
         offset: e.offset,
         pcr: e.pcr,
+        register: (kind == super::LogKind::Ccel).then(|| kind.register_name(e.pcr)),
         event_type: e.type_name(),
         type_code: e.event_type,
         digests: e
@@ -154,6 +162,15 @@ pub struct EventLogReport<'a> {
     pub replay_anomalies_omitted: usize,
     /// Departures from the spec the parser tolerated.
     pub warnings: Vec<super::ParseWarning>,
+    /// What the log is: a TPM log, or a confidential VM's CC event log.
+    pub kind: super::LogKind,
+    /// A CC event log's replayed registers by name (RTMR0-3), the same
+    /// values as `pcrs` keyed by MR index.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registers: Option<BTreeMap<HashAlg, BTreeMap<String, Hex>>>,
+    /// The Windows boot its verified SIPA records describe, when it has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows: Option<super::windows::WindowsBoot>,
     /// Where the real PCR values came from, with `--pcrs`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pcr_source: Option<String>,
@@ -201,13 +218,35 @@ pub fn build<'a>(
         .filter(|s| **s == DigestStatus::NotCheckable)
         .count();
     let mismatches_omitted = checks.mismatches_omitted;
+    let windows = super::windows::from_log(log, &checks.status);
+    let registers = (log.kind == super::LogKind::Ccel).then(|| {
+        rep.banks
+            .iter()
+            .map(|(alg, b)| {
+                (
+                    *alg,
+                    b.iter()
+                        .map(|(i, v)| (log.kind.register_name(*i), Hex(v.clone())))
+                        .collect(),
+                )
+            })
+            .collect()
+    });
     let events = Events {
         log,
         status: checks.status,
         only: only.to_vec(),
     };
     let (pcr_source, verdicts) = match actual {
-        Some((src, a)) => (Some(src), Some(pcrs::compare_replay(&rep, a, only))),
+        Some((src, a)) => {
+            let mut v = pcrs::compare_replay(&rep, a, only);
+            if log.kind == super::LogKind::Ccel {
+                for x in &mut v {
+                    x.register = Some(log.kind.register_name(x.pcr));
+                }
+            }
+            (Some(src), Some(v))
+        }
         None => (None, None),
     };
     let missing_digests: Vec<replay::MissingDigest> = rep
@@ -235,12 +274,20 @@ pub fn build<'a>(
             not_checkable,
             mismatches,
             mismatches_omitted,
+            unconfirmed: checks
+                .unconfirmed
+                .into_iter()
+                .filter(|m| selected(m.pcr))
+                .collect(),
         },
         missing_digests,
         missing_digests_omitted: rep.missing_digests_omitted,
         replay_anomalies: rep.anomalies,
         replay_anomalies_omitted: rep.anomalies_omitted,
         warnings: log.warnings.clone(),
+        kind: log.kind,
+        registers,
+        windows,
         pcr_source,
         verdicts,
         ok,

@@ -6,7 +6,8 @@ use super::escape;
 use super::new_table;
 use crate::eventlog::check::DigestStatus;
 use crate::eventlog::report::EventLogReport;
-use crate::eventlog::{HashAlg, LogFormat};
+use crate::eventlog::windows::{Reported, WindowsBoot};
+use crate::eventlog::{HashAlg, LogFormat, LogKind};
 use crate::pcrs::Verdict;
 use std::fmt::Write;
 
@@ -17,9 +18,12 @@ const EVENT_WIDTH: usize = 35;
 /// string the log carries escaped for the terminal.
 pub fn write_table(r: &EventLogReport, w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut out = String::new();
-    let fmt = match r.format {
-        LogFormat::Sha1 => "SHA-1 (TCG_PCR_EVENT)",
-        LogFormat::CryptoAgile => "crypto-agile (TCG_PCR_EVENT2)",
+    let fmt = match (r.kind, r.format) {
+        (LogKind::Ccel, _) => {
+            "confidential-computing event log (CCEL; indices are MRs: 1-4 are RTMR0-3)"
+        }
+        (_, LogFormat::Sha1) => "SHA-1 (TCG_PCR_EVENT)",
+        (_, LogFormat::CryptoAgile) => "crypto-agile (TCG_PCR_EVENT2)",
     };
     let banks: Vec<String> = r.pcrs.keys().map(|a| a.name()).collect();
     let _ = writeln!(
@@ -32,7 +36,11 @@ pub fn write_table(r: &EventLogReport, w: &mut dyn std::io::Write) -> std::io::R
     let _ = writeln!(
         out,
         "{:>7}  {:>3}  {:<29}  {:<8}  {:<8}  Event",
-        "#", "PCR", "Type", "Digest", "Check"
+        "#",
+        if r.kind == LogKind::Ccel { "MR" } else { "PCR" },
+        "Type",
+        "Digest",
+        "Check"
     );
     w.write_all(escape::terminal(&out).as_bytes())?;
     out.clear();
@@ -47,6 +55,7 @@ pub fn write_table(r: &EventLogReport, w: &mut dyn std::io::Write) -> std::io::R
             DigestStatus::Verified => "ok",
             DigestStatus::Mismatch => "MISMATCH",
             DigestStatus::NotCheckable => "-",
+            DigestStatus::Unconfirmed => "unconf.",
         };
         // The event column is wrapped so that a row fits 100 columns.
         let summary = escape::line(&e.summary);
@@ -70,21 +79,34 @@ pub fn write_table(r: &EventLogReport, w: &mut dyn std::io::Write) -> std::io::R
         }
     }
     let _ = writeln!(out);
-    let mut p = new_table(&["Bank", "PCR", "Replayed value"]);
-    for (bank, pcrs) in &r.pcrs {
-        for (i, v) in pcrs {
-            p.add_row(vec![
-                bank.name(),
-                i.to_string(),
-                crate::hexser::encode(&v.0),
-            ]);
+    if let Some(regs) = &r.registers {
+        let mut p = new_table(&["Bank", "Register", "Replayed value"]);
+        for (bank, rs) in regs {
+            for (name, v) in rs {
+                p.add_row(vec![bank.name(), name.clone(), crate::hexser::encode(&v.0)]);
+            }
         }
+        let _ = writeln!(out, "Replayed measurement registers:\n{p}");
+    } else {
+        let mut p = new_table(&["Bank", "PCR", "Replayed value"]);
+        for (bank, pcrs) in &r.pcrs {
+            for (i, v) in pcrs {
+                p.add_row(vec![
+                    bank.name(),
+                    i.to_string(),
+                    crate::hexser::encode(&v.0),
+                ]);
+            }
+        }
+        let _ = writeln!(
+            out,
+            "Replayed PCRs (startup locality {}):\n{p}",
+            r.startup_locality
+        );
     }
-    let _ = writeln!(
-        out,
-        "Replayed PCRs (startup locality {}):\n{p}",
-        r.startup_locality
-    );
+    if let Some(w) = &r.windows {
+        write_windows(&mut out, w);
+    }
     let dc = &r.digest_checks;
     let _ = writeln!(
         out,
@@ -93,10 +115,15 @@ pub fn write_table(r: &EventLogReport, w: &mut dyn std::io::Write) -> std::io::R
         dc.not_checkable,
         dc.mismatches.len() + dc.mismatches_omitted
     );
-    for m in &dc.mismatches {
+    for (m, word) in dc
+        .mismatches
+        .iter()
+        .map(|m| (m, "MISMATCH"))
+        .chain(dc.unconfirmed.iter().map(|m| (m, "UNCONFIRMED")))
+    {
         let _ = writeln!(
             out,
-            "  MISMATCH event {} (offset {}, PCR {}, {}) {}: logged {} but the data hashes to {} ({})",
+            "  {word} event {} (offset {}, PCR {}, {}) {}: logged {} but the data hashes to {} ({})",
             m.event,
             m.offset,
             m.pcr,
@@ -153,7 +180,7 @@ pub fn write_table(r: &EventLogReport, w: &mut dyn std::io::Write) -> std::io::R
             let short = |b: &[u8]| crate::hexser::encode(&b[..b.len().min(8)]);
             v.add_row(vec![
                 x.bank.name(),
-                x.pcr.to_string(),
+                x.register.clone().unwrap_or_else(|| x.pcr.to_string()),
                 verdict.to_string(),
                 if x.note.is_some() {
                     "unreplayable".into()
@@ -175,4 +202,81 @@ pub fn write_table(r: &EventLogReport, w: &mut dyn std::io::Write) -> std::io::R
         }
     );
     w.write_all(escape::terminal(&out).as_bytes())
+}
+
+/// The Windows boot section: what the verified SIPA records say.
+fn write_windows(out: &mut String, w: &WindowsBoot) {
+    let word = |r: Reported| match r {
+        Reported::On => "on",
+        Reported::Off => "OFF",
+        Reported::Unknown => "not reported",
+    };
+    let yes = |b: bool| if b { "ON" } else { "off" };
+    let _ = writeln!(
+        out,
+        "Windows boot ({} verified SIPA events{}{}):",
+        w.events,
+        if w.unverified_events > 0 {
+            format!(", {} unverified and not read", w.unverified_events)
+        } else {
+            String::new()
+        },
+        if w.after_separator > 0 {
+            format!(", {} after the WBCL separator", w.after_separator)
+        } else {
+            String::new()
+        }
+    );
+    let module = |m: &Option<crate::eventlog::windows::Module>| {
+        m.as_ref()
+            .map(|m| {
+                format!(
+                    "{} ({}{})",
+                    m.path.as_deref().unwrap_or("?"),
+                    crate::hexser::encode(&m.authenticode_hash),
+                    m.publisher
+                        .as_deref()
+                        .map(|p| format!(", signed by {p}"))
+                        .unwrap_or_default()
+                )
+            })
+            .unwrap_or_else(|| "not named".into())
+    };
+    let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+    let _ = writeln!(out, "  boot counter {}", opt(w.boot_count));
+    let _ = writeln!(out, "  boot manager {}", module(&w.boot_manager));
+    let _ = writeln!(out, "  OS loader    {}", module(&w.os_loader));
+    let _ = writeln!(
+        out,
+        "  debugging: boot {}, kernel {}, hypervisor {}; test signing {}; flight signing {}",
+        yes(w.boot_debugging),
+        yes(w.kernel_debugging),
+        yes(w.hypervisor_debugging),
+        yes(w.test_signing),
+        yes(w.flight_signing)
+    );
+    let _ = writeln!(
+        out,
+        "  code integrity {}; DEP {} (NX policy {}); hypervisor launch type {}; VSM launch type {}; HVCI policy {}",
+        word(w.code_integrity),
+        word(w.dep),
+        opt(w.dep_policy),
+        opt(w.hypervisor_launch_type),
+        opt(w.vsm_launch_type),
+        opt(w.hvci_policy)
+    );
+    let _ = writeln!(
+        out,
+        "  BitLocker unlocks {:?}; ELAM {}; {} modules measured",
+        w.bitlocker_unlocks,
+        w.elam
+            .iter()
+            .map(|e| e.key_name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        w.modules.len()
+    );
+    for c in &w.conflicts {
+        let _ = writeln!(out, "  CONFLICT {c}");
+    }
 }

@@ -51,12 +51,80 @@ pub const ORACLE_LOGS: &[&str] = &[
     "go-attestation/ubuntu_2104_shielded_vm_no_secure_boot_eventlog",
 ];
 
+/// The logs added to the fixtures later (INDEX.md's second table): real
+/// servers, laptops with Windows boot logs, confidential VMs, and an Intel
+/// TDX CCEL log.
+pub const LATER_LOGS: &[&str] = &[
+    "keylime-uefi-eventlog/ideapad-ideapad1.bin",
+    "keylime-uefi-eventlog/inspur-inspur.bin",
+    "keylime-uefi-eventlog/intel_svr-intel_svr.bin",
+    "keylime-uefi-eventlog/puiterwijk-puiterwijk.bin",
+    "keylime-uefi-eventlog/rhcos-rhcos.bin",
+    "keylime-uefi-eventlog/rhel-bootlog-5.0.0-rhel-20210423T133156Z_8b0347a.bin",
+    "keylime-uefi-eventlog/sr645-rk049-s26.bin",
+    "keylime-uefi-eventlog/supermicro-201123-eventlog.bin",
+    "keylime-uefi-eventlog/thinkpad-p511.bin",
+    "keylime-uefi-eventlog/ubuntu_qemu-css-flex14vm4-bootlog.bin",
+    "go-tpm-tools/confidential-gke-debug-251000_eventlog.bin",
+    "go-tpm-tools/eventlogwithsp800155.bin",
+    "go-tpm-tools/gdc-host.bin",
+    "go-tpm-tools/ubuntu-2204-intel-tdx.bin",
+    "go-tpm-tools/ubuntu-2404-amd-sevsnp.bin",
+    "go-eventlog/cos-113-intel-tdx.bin",
+];
+
 /// Every binary log in the fixtures.
 pub fn all_logs() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = ORACLE_LOGS.iter().map(|r| log(r)).collect();
     v.push(log("go-attestation/option_rom_eventlog"));
     v.push(log("go-attestation/short_no_action_eventlog"));
+    v.extend(LATER_LOGS.iter().map(|r| log(r)));
     v
+}
+
+/// The raw event log of go-attestation's windows_gcp_shielded_vm.json (a
+/// Windows GCP Shielded VM's boot).
+pub fn gcp_windows_log() -> Vec<u8> {
+    use base64::Engine;
+    let p = eventlogs().join("go-attestation/windows_gcp_shielded_vm.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    base64::engine::general_purpose::STANDARD
+        .decode(v["Log"]["Raw"].as_str().unwrap())
+        .unwrap()
+}
+
+/// Replays `file` with tests/oracle/tcg_replay.py (Python's hashlib, no
+/// code shared with bootaudit): (kind, bank -> index -> hex).
+pub fn python_replay(file: &Path) -> (String, BTreeMap<String, BTreeMap<u32, String>>) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/tcg_replay.py");
+    let o = Command::new("python3")
+        .arg(&script)
+        .arg(file)
+        .output()
+        .expect("python3 (installed by .ci/run)");
+    assert!(
+        o.status.success(),
+        "{}: {}",
+        file.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let banks = v["banks"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(b, m)| {
+            (
+                b.clone(),
+                m.as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(i, h)| (i.parse().unwrap(), h.as_str().unwrap().to_string()))
+                    .collect(),
+            )
+        })
+        .collect();
+    (v["kind"].as_str().unwrap().to_string(), banks)
 }
 
 /// Runs `tpm2_eventlog FILE` and returns its `pcrs:` section: bank → PCR →

@@ -1,0 +1,75 @@
+//! Findings on the Windows boot the current snapshot's log describes
+//! ([`crate::eventlog::windows`]): settings that weaken the boot, judged on
+//! their own, and VSM stopping against the baseline's boot.
+
+use crate::eventlog::windows::{Reported, WindowsBoot};
+use crate::eventlog::{check, windows, EventLog};
+use crate::findings::Finding;
+use serde_json::json;
+
+fn boot(log: Option<&EventLog>) -> Option<WindowsBoot> {
+    let log = log?;
+    windows::from_log(log, &check::check(log).status)
+}
+
+pub(super) fn diff(a: Option<&EventLog>, b: Option<&EventLog>, f: &mut Vec<Finding>) {
+    let Some(wb) = boot(b) else {
+        return;
+    };
+    let ev = |w: &WindowsBoot| {
+        json!({"boot_count": w.boot_count, "sipa_events": w.events,
+               "os_loader": w.os_loader.as_ref().and_then(|m| m.path.clone())})
+    };
+    if wb.test_signing {
+        f.push(Finding::new(
+            crate::rules::WINDOWS_TEST_SIGNING,
+            "Windows booted with test signing on".into(),
+            ev(&wb),
+        ));
+    }
+    if wb.debugging() {
+        let on: Vec<&str> = [
+            (wb.boot_debugging, "boot"),
+            (wb.kernel_debugging, "kernel"),
+            (wb.hypervisor_debugging, "hypervisor"),
+        ]
+        .iter()
+        .filter(|(x, _)| *x)
+        .map(|(_, n)| *n)
+        .collect();
+        f.push(Finding::new(
+            crate::rules::WINDOWS_DEBUGGING,
+            format!("Windows booted with {} debugging on", on.join(", ")),
+            ev(&wb),
+        ));
+    }
+    if wb.code_integrity == Reported::Off {
+        f.push(Finding::new(
+            crate::rules::WINDOWS_CODE_INTEGRITY_OFF,
+            "Windows booted with code integrity off".into(),
+            ev(&wb),
+        ));
+    }
+    if wb.dep == Reported::Off {
+        f.push(Finding::new(
+            crate::rules::WINDOWS_DEP_OFF,
+            "Windows booted with the NX policy AlwaysOff".into(),
+            ev(&wb),
+        ));
+    }
+    if let Some(wa) = boot(a) {
+        if wa.vsm_running() && !wb.vsm_running() {
+            f.push(Finding::new(
+                crate::rules::WINDOWS_VSM_STOPPED,
+                format!(
+                    "virtualization-based security ran in the baseline's boot (VSM launch type {}) and not in this one ({})",
+                    wa.vsm_launch_type.unwrap_or_default(),
+                    wb.vsm_launch_type
+                        .map(|t| format!("launch type {t}"))
+                        .unwrap_or_else(|| "not reported".into())
+                ),
+                json!({"before": ev(&wa), "after": ev(&wb)}),
+            ));
+        }
+    }
+}
