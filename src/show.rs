@@ -54,6 +54,27 @@ pub struct TpmView {
     pub log_error: Option<String>,
 }
 
+/// A confidential VM's CC event log, summarised.
+#[derive(Clone, Debug, Serialize)]
+pub struct CcView {
+    /// The CCEL table's CC type, named ("Intel TDX").
+    pub technology: String,
+    /// LASA, where the log area is.
+    pub log_area_start_address: u64,
+    /// Log area size in bytes.
+    pub log_bytes: usize,
+    /// Number of events (without the Spec ID header).
+    pub events: usize,
+    /// The replayed registers (RTMR0-3), SHA-384, hex. What they must
+    /// equal is in a TD quote, which the snapshot does not hold.
+    pub registers: std::collections::BTreeMap<String, String>,
+    /// Banks whose logged digest does not cover the event's data.
+    pub digest_mismatches: Vec<crate::eventlog::check::DigestMismatch>,
+    /// The log could not be parsed, or is not a CC event log: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_error: Option<String>,
+}
+
 /// The loaded images, counted.
 #[derive(Clone, Debug, Serialize)]
 pub struct ImagesView {
@@ -84,6 +105,9 @@ pub struct ShowReport {
     pub previous_exit_boot_services: Option<crate::snapshot::ExitBootServicesRecord>,
     /// The TPM.
     pub tpm: Option<TpmView>,
+    /// A confidential VM's CC event log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cc_event_log: Option<CcView>,
     /// The ACPI part as collected (RSDP and table facts).
     pub acpi: Option<crate::snapshot::Acpi>,
     /// Secure Boot state, key databases and boot entries, as collected.
@@ -95,6 +119,10 @@ pub struct ShowReport {
     /// False when the snapshot's own log does not replay to its own PCRs,
     /// cannot be parsed, or has digests that do not cover their data.
     pub consistent: bool,
+    /// What the consistency check rested on, in words; empty when the
+    /// snapshot holds nothing measured to check (no TPM log, no CC event
+    /// log), which is not a pass.
+    pub checked: Vec<String>,
 }
 
 /// Builds the summary.
@@ -139,11 +167,32 @@ pub fn build(file: &str, s: &Snapshot) -> ShowReport {
         }
         v
     });
+    let cc_event_log = s.cc_event_log.as_ref().map(|c| cc_view(file, c));
+    let mut checked = Vec::new();
+    if let Some(t) = &tpm {
+        if t.log_error.is_none() && t.events > 0 {
+            checked.push(if t.verdicts.is_empty() {
+                "the event log's digests cover their data (no PCR values were recorded to replay it against)".to_string()
+            } else {
+                "the event log replays to the PCRs it recorded".to_string()
+            });
+        }
+    }
+    if let Some(c) = &cc_event_log {
+        if c.log_error.is_none() && c.events > 0 {
+            checked.push(
+                "the CC event log's digests cover their data (its RTMRs are in a TD quote, which the snapshot does not hold)"
+                    .to_string(),
+            );
+        }
+    }
     let consistent = tpm.as_ref().is_none_or(|t| {
         t.log_error.is_none()
             && t.digest_mismatches.is_empty()
             && t.verdicts.iter().all(|v| v.verdict != Verdict::Mismatch)
-    });
+    }) && cc_event_log
+        .as_ref()
+        .is_none_or(|c| c.log_error.is_none() && c.digest_mismatches.is_empty());
     ShowReport {
         file: file.to_string(),
         format: s.format.clone(),
@@ -153,6 +202,7 @@ pub fn build(file: &str, s: &Snapshot) -> ShowReport {
         map_key_watch: s.map_key_watch.clone(),
         previous_exit_boot_services: s.previous_exit_boot_services.clone(),
         tpm,
+        cc_event_log,
         acpi: s.acpi.clone(),
         secure_boot: s.secure_boot.clone(),
         loaded_images: s.loaded_images.as_ref().map(|l| {
@@ -172,5 +222,54 @@ pub fn build(file: &str, s: &Snapshot) -> ShowReport {
         }),
         errors: s.errors.clone(),
         consistent,
+        checked,
     }
+}
+
+/// The CC event log of a snapshot: parsed, checked, replayed.
+fn cc_view(file: &str, c: &crate::snapshot::CcEventLog) -> CcView {
+    let raw = hex::decode(&c.event_log);
+    let mut v = CcView {
+        technology: match c.cc_type {
+            1 => "AMD SEV".into(),
+            2 => "Intel TDX".into(),
+            t => format!("CC type {t}"),
+        },
+        log_area_start_address: c.log_area_start_address,
+        log_bytes: raw.as_ref().map_or(0, |r| r.len()),
+        events: 0,
+        registers: Default::default(),
+        digest_mismatches: Vec::new(),
+        log_error: None,
+    };
+    let raw = match raw {
+        Ok(r) => r,
+        Err(e) => {
+            v.log_error = Some(format!(
+                "{file} (field cc_event_log.event_log): not hex: {e}"
+            ));
+            return v;
+        }
+    };
+    match crate::eventlog::parse(&raw) {
+        Ok(log) if log.kind == crate::eventlog::LogKind::Ccel => {
+            v.events = log.events.len();
+            v.digest_mismatches = crate::eventlog::check::check(&log).mismatches;
+            for (alg, regs) in crate::eventlog::replay::replay(&log).banks {
+                for (i, val) in regs {
+                    v.registers.insert(
+                        format!("{} {}", alg.name(), log.kind.register_name(i)),
+                        crate::hexser::encode(&val),
+                    );
+                }
+            }
+        }
+        Ok(_) => {
+            v.log_error = Some(format!(
+                "{file} (field cc_event_log.event_log): a TPM event log, not a CC event log"
+            ))
+        }
+        Err(e) => v.log_error = Some(format!("{file} (field cc_event_log.event_log): {e}")),
+    }
+    v
 }

@@ -410,3 +410,104 @@ fn grub_commands_in_utf8_with_newlines_and_tabs_are_text() {
         EventData::Raw { .. }
     ));
 }
+
+#[test]
+fn a_tdx_guests_ccel_table_and_log_are_collected_and_shown() {
+    // A copied /sys of a TDX guest: the CCEL ACPI table and its log area
+    // where Linux exposes them.
+    let d = tempfile::tempdir().unwrap();
+    let tables = d.path().join("sys/firmware/acpi/tables");
+    std::fs::create_dir_all(tables.join("data")).unwrap();
+    let table = std::fs::read(common::log("go-eventlog/cos-113-intel-tdx.table.bin")).unwrap();
+    let area = std::fs::read(common::log("go-eventlog/cos-113-intel-tdx.bin")).unwrap();
+    std::fs::write(tables.join("CCEL"), &table).unwrap();
+    std::fs::write(tables.join("data/CCEL"), &area).unwrap();
+    let snap = d.path().join("s.json");
+    let o = common::bootaudit()
+        .args(["collect", "--root"])
+        .arg(d.path())
+        .arg("-o")
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&snap).unwrap()).unwrap();
+    let cc = &s["cc_event_log"];
+    // The table's fields, read by hand from its 56 bytes (the ACPI CC
+    // Event Log table: header, CC type at 36, subtype, reserved, LAML at
+    // 40, LASA at 48); 2 is Intel TDX.
+    assert_eq!(table[36], 2);
+    assert_eq!(cc["cc_type"], 2);
+    assert_eq!(
+        cc["log_area_minimum_length"].as_u64(),
+        Some(u64::from_le_bytes(table[40..48].try_into().unwrap()))
+    );
+    assert_eq!(cc["log_area_minimum_length"], 0x40000);
+    assert_eq!(
+        cc["log_area_start_address"].as_u64(),
+        Some(u64::from_le_bytes(table[48..56].try_into().unwrap()))
+    );
+    assert_eq!(cc["event_log"].as_str().unwrap(), hex::encode(&area));
+    // show replays the RTMRs as the Python replay does.
+    let (_, py) = common::python_replay(&common::log("go-eventlog/cos-113-intel-tdx.bin"));
+    let o = common::bootaudit()
+        .args(["show", "--format", "json"])
+        .arg(&snap)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let regs = &v["cc_event_log"]["registers"];
+    for (i, val) in &py["sha384"] {
+        assert_eq!(regs[format!("sha384 RTMR{}", i - 1)], val.as_str());
+    }
+    assert_eq!(v["cc_event_log"]["events"], 43);
+    assert_eq!(v["consistent"], true);
+    // With no TPM, show names what it checked: the CC log, not a replay.
+    let checked = v["checked"].as_array().unwrap();
+    assert_eq!(checked.len(), 1);
+    assert!(checked[0].as_str().unwrap().contains("CC event log"));
+}
+
+#[test]
+fn show_names_absent_evidence_as_absent() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("bare.json");
+    std::fs::write(
+        &p,
+        br#"{"format": "bootaudit-snapshot/1", "source": {"kind": "efi-collector", "version": "0.1.0"}}"#,
+    )
+    .unwrap();
+    let o = common::bootaudit().arg("show").arg(&p).output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.contains("replays to the PCRs"), "{out}");
+    assert!(out.contains("nothing measured to check"), "{out}");
+}
+
+#[test]
+fn mutated_ccel_tables_never_panic() {
+    let table = std::fs::read(common::log("go-eventlog/cos-113-intel-tdx.table.bin")).unwrap();
+    assert!(bootaudit::snapshot::ccel_table(&table).is_some());
+    for n in 0..table.len() {
+        assert_eq!(
+            bootaudit::snapshot::ccel_table(&table[..n]),
+            None,
+            "{n} bytes"
+        );
+    }
+    let mut rng = common::Rng(0xcce1);
+    let (mut some, mut none) = (0, 0);
+    for _ in 0..5000 {
+        let mut t = table.clone();
+        for _ in 0..1 + rng.next() % 3 {
+            let at = (rng.next() as usize) % t.len();
+            t[at] = rng.next() as u8;
+        }
+        match bootaudit::snapshot::ccel_table(&t) {
+            Some(_) => some += 1,
+            None => none += 1,
+        }
+    }
+    // Both outcomes happen: a byte in the signature or the length refuses
+    // it, one elsewhere does not.
+    assert!(some > 1000 && none > 100, "{some} {none}");
+}

@@ -1,6 +1,6 @@
 //! Fuzz target for the firmware-table readers `collect` and the collector
-//! share: an ACPI table's header facts and address masking, and an SMBIOS
-//! entry point and structure table.
+//! share: an ACPI table's header facts and address masking, a CCEL table,
+//! and an SMBIOS entry point and structure table.
 //!
 //! Raw bytes almost never carry a known ACPI signature with a consistent
 //! length and checksum, nor an SMBIOS anchor (31 million runs reached 159
@@ -10,11 +10,11 @@
 //! point whose table length is that of the rest; or the raw bytes as before.
 #![no_main]
 
-use bootaudit::snapshot::{acpi_table_facts, mask_acpi_addresses, smbios};
+use bootaudit::snapshot::{acpi_table_facts, ccel_table, mask_acpi_addresses, smbios};
 use libfuzzer_sys::fuzz_target;
 
-const SIGNATURES: [&[u8; 4]; 9] = [
-    b"FACP", b"TPM2", b"BGRT", b"XSDT", b"RSDT", b"FACS", b"WPBT", b"SSDT", b"DSDT",
+const SIGNATURES: [&[u8; 4]; 10] = [
+    b"FACP", b"TPM2", b"BGRT", b"XSDT", b"RSDT", b"FACS", b"WPBT", b"SSDT", b"DSDT", b"CCEL",
 ];
 
 fn acpi(sig: &[u8; 4], body: &[u8]) {
@@ -33,6 +33,8 @@ fn acpi(sig: &[u8; 4], body: &[u8]) {
     let mut m = t.clone();
     let _ = mask_acpi_addresses(&mut m);
     assert_eq!(m.len(), t.len());
+    // A CCEL table is read only when it holds its 56 bytes.
+    assert_eq!(ccel_table(&t).is_some(), sig == b"CCEL" && t.len() >= 56);
 }
 
 fn smbios_with(ep: &[u8], table: &[u8]) {

@@ -141,6 +141,8 @@ string_kind! {
         ExitBootServices = "exit-boot-services",
         /// The ESP's binaries.
         Esp = "esp",
+        /// A confidential VM's event log (CCEL).
+        CcEventLog = "cc-event-log",
     }
 }
 

@@ -57,6 +57,10 @@ pub struct Snapshot {
     /// The TPM: capability, event log and PCR values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tpm: Option<Tpm>,
+    /// A confidential VM's event log (Intel TDX: the ACPI CCEL table and
+    /// the log area it names), absent on other machines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cc_event_log: Option<CcEventLog>,
     /// The ACPI tables the firmware publishes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acpi: Option<Acpi>,
@@ -309,6 +313,58 @@ pub struct ExitBootServicesRecord {
     /// The final map's descriptors (all of them, unless the variable's size
     /// limit cut the list: compare with `descriptors_total`).
     pub descriptors: Vec<MemoryDescriptor>,
+}
+
+/// A confidential-computing event log (UEFI 2.10 §38.4) and the ACPI CCEL
+/// table that publishes it: the firmware's measurements into a TDX guest's
+/// RTMRs, the counterpart of a TPM's event log.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CcEventLog {
+    /// The CCEL table's CC type (1 AMD SEV, 2 Intel TDX).
+    pub cc_type: u8,
+    /// Its CC subtype.
+    pub cc_subtype: u8,
+    /// LAML: the log area's minimum length in bytes.
+    pub log_area_minimum_length: u64,
+    /// LASA: the log area's physical address.
+    pub log_area_start_address: u64,
+    /// The log area (hex), 0xFF-filled after the last event.
+    pub event_log: String,
+}
+
+/// The fields of an ACPI CCEL table (signature "CCEL", 56 bytes: the
+/// 36-byte header, CC type, subtype, two reserved bytes, LAML, LASA).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CcelTable {
+    /// CC type (1 AMD SEV, 2 Intel TDX).
+    pub cc_type: u8,
+    /// CC subtype.
+    pub cc_subtype: u8,
+    /// LAML.
+    pub log_area_minimum_length: u64,
+    /// LASA.
+    pub log_area_start_address: u64,
+}
+
+/// Reads a CCEL table; None when `b` is not one (another signature, or
+/// shorter than 56 bytes or than its own header length says).
+pub fn ccel_table(b: &[u8]) -> Option<CcelTable> {
+    if b.get(..4)? != b"CCEL" {
+        return None;
+    }
+    let len = u32::from_le_bytes(b.get(4..8)?.try_into().ok()?) as usize;
+    if len < 56 || b.len() < len {
+        return None;
+    }
+    let u64_at = |at: usize| -> Option<u64> {
+        Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+    };
+    Some(CcelTable {
+        cc_type: b[36],
+        cc_subtype: b[37],
+        log_area_minimum_length: u64_at(40)?,
+        log_area_start_address: u64_at(48)?,
+    })
 }
 
 /// The TPM as the firmware sees it (EFI_TCG2_PROTOCOL).

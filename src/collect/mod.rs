@@ -11,6 +11,7 @@
 //! EFI binaries ([`crate::esp::binaries`]).
 
 mod acpi;
+mod ccel;
 mod efivars;
 mod identity;
 mod memmap;
@@ -135,6 +136,7 @@ pub fn collect(opts: &Options) -> Snapshot {
     s.identity = Some(identity::collect(root, &mut errors));
     s.memory_maps = memmap::collect(root, &mut errors);
     s.acpi = acpi::collect(root, &mut errors);
+    s.cc_event_log = ccel::collect(root, &mut errors);
     s.tpm = tpm::collect(
         root,
         opts.tpm_tcti.as_deref(),

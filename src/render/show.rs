@@ -85,6 +85,26 @@ pub fn table(r: &ShowReport) -> String {
             e.descriptors_total
         );
     }
+    if let Some(cc) = &r.cc_event_log {
+        let _ = writeln!(
+            out,
+            "CC event log: {}, log area at {:#x}, {} bytes, {} events",
+            cc.technology, cc.log_area_start_address, cc.log_bytes, cc.events
+        );
+        if let Some(e) = &cc.log_error {
+            let _ = writeln!(out, "  CC event log unreadable: {e}");
+        }
+        for (name, val) in &cc.registers {
+            let _ = writeln!(out, "  {name} replays to {val}");
+        }
+        for m in &cc.digest_mismatches {
+            let _ = writeln!(
+                out,
+                "  DIGEST MISMATCH event {} (offset {}, MR {}, {}) {}",
+                m.event, m.offset, m.pcr, m.event_type, m.algorithm
+            );
+        }
+    }
     if let Some(tpm) = &r.tpm {
         let _ = writeln!(
             out,
@@ -232,14 +252,18 @@ pub fn table(r: &ShowReport) -> String {
             e.status.clone().unwrap_or_default()
         );
     }
-    let _ = writeln!(
-        out,
-        "{}",
-        if r.consistent {
-            "Result: the snapshot's event log replays to the PCRs it recorded"
-        } else {
+    let _ = if !r.consistent {
+        writeln!(
+            out,
             "Result: the snapshot's event log does NOT check out against itself (see MISMATCH above)"
-        }
-    );
+        )
+    } else if r.checked.is_empty() {
+        writeln!(
+            out,
+            "Result: nothing measured to check: the snapshot holds no TPM event log and no CC event log"
+        )
+    } else {
+        writeln!(out, "Result: {}", r.checked.join("; and "))
+    };
     out
 }
