@@ -101,8 +101,17 @@ pub fn check_input_dir(path: &Path) -> std::io::Result<()> {
 static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// Registers a temporary file to be removed if the process is ended by
-/// SIGINT or SIGTERM (see [`remove_temporaries_on_signals`]).
+/// SIGINT, SIGTERM or SIGHUP. The handler ([`remove_temporaries_on_signals`])
+/// is installed with the first temporary, before it is recorded: a run that
+/// writes no temporary (most `eventlog` and `show` runs) pays nothing for
+/// it, no signal thread, no pipe.
 pub fn register_temporary(p: &Path) {
+    static HANDLER: std::sync::Once = std::sync::Once::new();
+    HANDLER.call_once(|| {
+        if let Err(e) = remove_temporaries_on_signals() {
+            eprintln!("bootaudit: warning: no signal handler ({e}); temporaries stay after Ctrl-C");
+        }
+    });
     if let Ok(mut t) = TEMPORARIES.lock() {
         t.push(p.to_path_buf());
     }
@@ -117,7 +126,8 @@ pub fn forget_temporary(p: &Path) {
 
 /// Installs handlers for SIGINT, SIGTERM and SIGHUP that remove this
 /// process's registered temporary files and then end the process with the
-/// conventional status (128 + the signal). Call once, from `main`.
+/// conventional status (128 + the signal). [`register_temporary`] calls
+/// it once, with the first temporary.
 pub fn remove_temporaries_on_signals() -> std::io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;

@@ -90,9 +90,6 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = bootaudit::fsutil::remove_temporaries_on_signals() {
-        eprintln!("bootaudit: warning: no signal handler ({e}); temporaries stay after Ctrl-C");
-    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

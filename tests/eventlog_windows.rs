@@ -77,6 +77,13 @@ fn the_gcp_windows_boot_matches_go_attestations_reading() {
         hex::encode(&w.elam[0].measured),
         "067d5b9dc5627f97dcf3feff602a342ed698d2cc"
     );
+    // The boot manager the firmware measured into PCR 4.
+    let bm = w.boot_manager.as_ref().unwrap();
+    assert!(bm
+        .path
+        .as_deref()
+        .unwrap()
+        .ends_with(r"\EFI\Microsoft\Boot\bootmgfw.efi"));
     // The OS loader it names.
     assert_eq!(
         w.os_loader.as_ref().and_then(|m| m.path.as_deref()),

@@ -122,6 +122,13 @@ pub enum EventData {
         /// Its name, or "unknown".
         name: String,
     },
+    /// EV_IPL_PARTITION_DATA of a BIOS boot: the MBR's partition entries
+    /// (16 bytes each: boot flag, CHS start, type, CHS end, first LBA,
+    /// sector count).
+    IplPartitions {
+        /// The entries, empty ones included.
+        partitions: Vec<MbrPartition>,
+    },
     /// EV_TABLE_OF_DEVICES laid out as handoff-table pointers (count, then
     /// GUID and address pairs), as Intel server firmware logs it.
     TableOfDevices {
@@ -146,6 +153,19 @@ pub enum EventData {
         #[serde(serialize_with = "hexser::bytes")]
         raw: Vec<u8>,
     },
+}
+
+/// One MBR partition entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MbrPartition {
+    /// 0x80 for the active (boot) partition.
+    pub boot_flag: u8,
+    /// The partition type (0x07 NTFS, 0x83 Linux, 0xEE GPT protective).
+    pub partition_type: u8,
+    /// The first sector (LBA).
+    pub first_lba: u32,
+    /// The number of sectors.
+    pub sectors: u32,
 }
 
 /// The SP 800-155 platform-ID event.
@@ -329,6 +349,20 @@ pub fn decode(t: u32, d: &[u8]) -> EventData {
             _ => raw(d),
         },
         ev::NONHOST_INFO => gce_nonhost_info(d).unwrap_or_else(|| raw(d)),
+        // The MBR's partition table: one to four 16-byte entries.
+        ev::IPL_PARTITION_DATA if !d.is_empty() && d.len() % 16 == 0 && d.len() <= 64 => {
+            EventData::IplPartitions {
+                partitions: d
+                    .chunks_exact(16)
+                    .map(|e| MbrPartition {
+                        boot_flag: e[0],
+                        partition_type: e[4],
+                        first_lba: le32(e, 8).unwrap_or_default(),
+                        sectors: le32(e, 12).unwrap_or_default(),
+                    })
+                    .collect(),
+            }
+        }
         ev::TABLE_OF_DEVICES => match handoff(d, false) {
             EventData::HandoffTables { tables, .. } => EventData::TableOfDevices { tables },
             _ => raw(d),
@@ -853,6 +887,20 @@ impl EventData {
             EventData::Ipl { source, text } => format!("[{source}] {text}"),
             EventData::EventTag { id, data } => format!("tag 0x{id:x} ({} bytes)", data.len()),
             EventData::Guid { guid } => guid.to_string(),
+            EventData::IplPartitions { partitions } => partitions
+                .iter()
+                .filter(|p| p.partition_type != 0)
+                .map(|p| {
+                    format!(
+                        "{}type 0x{:02x} at {} ({} sectors)",
+                        if p.boot_flag == 0x80 { "*" } else { "" },
+                        p.partition_type,
+                        p.first_lba,
+                        p.sectors
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
             EventData::Sipa { records } => {
                 let all: Vec<&super::sipa::SipaRecord> =
                     records.iter().flat_map(|r| r.walk()).collect();
@@ -961,6 +1009,44 @@ mod tests {
         assert!(matches!(
             decode(ev::EFI_HANDOFF_TABLES, &[0xff; 40]),
             EventData::Invalid { .. }
+        ));
+    }
+
+    #[test]
+    fn ipl_partition_data_is_the_mbr_partition_table() {
+        // Two entries written out by hand from the MBR layout (offset
+        // 0x1BE of sector 0): an active NTFS partition at LBA 2048 of
+        // 1,024,000 sectors, then a Linux one, then two empty entries.
+        let mut d = vec![0u8; 64];
+        d[0] = 0x80;
+        d[4] = 0x07;
+        d[8..12].copy_from_slice(&2048u32.to_le_bytes());
+        d[12..16].copy_from_slice(&1_024_000u32.to_le_bytes());
+        d[16 + 4] = 0x83;
+        d[16 + 8..16 + 12].copy_from_slice(&1_026_048u32.to_le_bytes());
+        d[16 + 12..16 + 16].copy_from_slice(&4096u32.to_le_bytes());
+        let e = decode(ev::IPL_PARTITION_DATA, &d);
+        let EventData::IplPartitions { partitions } = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!(partitions.len(), 4);
+        assert_eq!(
+            partitions[0],
+            MbrPartition {
+                boot_flag: 0x80,
+                partition_type: 0x07,
+                first_lba: 2048,
+                sectors: 1_024_000
+            }
+        );
+        // (Summaries are cut at 72 characters.)
+        assert!(e
+            .summary()
+            .starts_with("*type 0x07 at 2048 (1024000 sectors), type 0x83 at 1026048"));
+        // Not a whole number of entries: raw.
+        assert!(matches!(
+            decode(ev::IPL_PARTITION_DATA, &d[..20]),
+            EventData::Raw { .. }
         ));
     }
 

@@ -214,7 +214,24 @@ pub fn from_log(log: &EventLog, status: &[DigestStatus]) -> Option<WindowsBoot> 
             })
             .cloned()
     };
-    w.boot_manager = find(&["\\bootmgfw.efi", "\\bootmgr.efi"]);
+    w.boot_manager = find(&["\\bootmgfw.efi", "\\bootmgr.efi"]).or_else(|| {
+        // The firmware measured the boot manager into PCR 4; its digest
+        // there is the image's Authenticode hash.
+        log.boot_applications().into_iter().find_map(|a| {
+            let p = a.device_path.to_ascii_lowercase();
+            (p.ends_with("\\bootmgfw.efi") && status.get(a.event) != Some(&DigestStatus::Mismatch))
+                .then(|| Module {
+                    path: Some(a.device_path.clone()),
+                    authenticode_hash: a
+                        .record
+                        .digest(super::HashAlg::Sha256)
+                        .or_else(|| a.record.digests.first().map(|d| d.digest.as_slice()))
+                        .unwrap_or_default()
+                        .to_vec(),
+                    ..Module::default()
+                })
+        })
+    });
     w.os_loader = find(&["\\winload.efi", "\\winresume.efi", "\\winload.exe"]);
     Some(w)
 }
