@@ -47,6 +47,12 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         all_boots,
     } = a;
 
+    if all_boots && !file.is_dir() {
+        anyhow::bail!(
+            "{}: --all-boots reads a Windows MeasuredBoot directory, and this is not a directory",
+            file.display()
+        );
+    }
     let files = if file.is_dir() {
         let all = bootaudit::eventlog::measured_boot::logs(&file)?;
         if all_boots {
@@ -58,25 +64,34 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         vec![file]
     };
     if all_boots {
-        let logs = files
-            .iter()
-            .map(|f| bootaudit::eventlog::read_file(f).map(|l| (f.display().to_string(), l)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let reports: Vec<_> = logs
-            .iter()
-            .map(|(f, l)| report::build(f, l, &pcr, None))
-            .collect();
-        match format {
-            Format::Table => {
-                let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
-                for r in &reports {
-                    quiet_pipe(render::eventlog::write_table(r, &mut out))?;
-                }
-                quiet_pipe(out.flush())?;
-            }
-            Format::Json => emit_json(&reports)?,
+        // One log at a time, read, reported and dropped: a MeasuredBoot
+        // directory of years of boots is never held in memory at once.
+        let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
+        let mut all_ok = true;
+        if format == Format::Json {
+            quiet_pipe(out.write_all(b"["))?;
         }
-        return Ok(exit_if(reports.iter().any(|r| !r.ok)));
+        for (i, f) in files.iter().enumerate() {
+            let log = bootaudit::eventlog::read_file(f)?;
+            let r = report::build(&f.display().to_string(), &log, &pcr, None);
+            all_ok &= r.ok;
+            match format {
+                Format::Table => quiet_pipe(render::eventlog::write_table(&r, &mut out))?,
+                Format::Json => {
+                    if i > 0 {
+                        quiet_pipe(out.write_all(b","))?;
+                    }
+                    quiet_pipe(
+                        serde_json::to_writer_pretty(&mut out, &r).map_err(std::io::Error::from),
+                    )?;
+                }
+            }
+        }
+        if format == Format::Json {
+            quiet_pipe(out.write_all(b"]\n"))?;
+        }
+        quiet_pipe(out.flush())?;
+        return Ok(exit_if(!all_ok));
     }
     let file = files.into_iter().next().unwrap_or_default();
     let log = bootaudit::eventlog::read_file(&file)?;

@@ -908,7 +908,7 @@ impl EventData {
                     "Windows {} ({} records)",
                     records
                         .iter()
-                        .map(|r| r.name.as_str())
+                        .map(|r| r.name.as_ref())
                         .collect::<Vec<_>>()
                         .join(","),
                     all.len()

@@ -13,6 +13,12 @@ use serde::Serialize;
 /// Records nested deeper than this are refused (Windows nests three deep).
 pub const MAX_DEPTH: usize = 8;
 
+/// At most this many records in one tagged event (a real one holds a few
+/// hundred). Each record is 8 bytes on the wire and about 80 decoded: a
+/// crafted event of millions of empty records would otherwise decode to
+/// ten times its size.
+pub const MAX_RECORDS: usize = 100_000;
+
 /// SIPAEVENTTYPE_AGGREGATION: the record holds records.
 const AGGREGATION: u32 = 0x4000_0000;
 
@@ -61,8 +67,10 @@ pub enum SipaValue {
 pub struct SipaRecord {
     /// The id (SIPAEVENT_*).
     pub id: u32,
-    /// wbcl.h's name without its prefix ("BOOTCOUNTER"), or the id in hex.
-    pub name: String,
+    /// wbcl.h's name without its prefix ("BOOTCOUNTER"), or the id in hex
+    /// (borrowed from the id table when known: a record costs no
+    /// allocation for its name).
+    pub name: std::borrow::Cow<'static, str>,
     /// The value.
     pub value: SipaValue,
 }
@@ -229,10 +237,16 @@ pub fn is_sipa_id(id: u32) -> bool {
 
 /// Parses a sequence of SIPA records filling `d` exactly.
 pub fn parse(d: &[u8]) -> Result<Vec<SipaRecord>, String> {
-    records(d, 0, 0)
+    let mut budget = MAX_RECORDS;
+    records(d, 0, 0, &mut budget)
 }
 
-fn records(d: &[u8], depth: usize, base: usize) -> Result<Vec<SipaRecord>, String> {
+fn records(
+    d: &[u8],
+    depth: usize,
+    base: usize,
+    budget: &mut usize,
+) -> Result<Vec<SipaRecord>, String> {
     if depth > MAX_DEPTH {
         return Err(format!("records nested deeper than {MAX_DEPTH}"));
     }
@@ -259,13 +273,21 @@ fn records(d: &[u8], depth: usize, base: usize) -> Result<Vec<SipaRecord>, Strin
                 )
             })?;
         let payload = &d[start..end];
+        if *budget == 0 {
+            return Err(format!(
+                "byte {}: more than {MAX_RECORDS} records in one event",
+                base + at
+            ));
+        }
+        *budget -= 1;
         let known = IDS.iter().find(|(i, _, _)| *i == id);
-        let name = known
-            .map(|(_, n, _)| n.to_string())
-            .unwrap_or_else(|| format!("0x{id:08x}"));
+        let name = match known {
+            Some((_, n, _)) => std::borrow::Cow::Borrowed(*n),
+            None => std::borrow::Cow::Owned(format!("0x{id:08x}")),
+        };
         let value = if id & AGGREGATION != 0 {
             SipaValue::Container {
-                records: records(payload, depth + 1, base + start)?,
+                records: records(payload, depth + 1, base + start, budget)?,
             }
         } else {
             value(known.map(|k| k.2).unwrap_or(Shape::Bytes), payload)
@@ -405,6 +427,14 @@ mod tests {
             d = rec(0x4001_0001, &d);
         }
         assert!(parse(&d).unwrap_err().contains("deeper"));
+    }
+
+    #[test]
+    fn an_event_of_too_many_records_is_refused() {
+        let one = rec(0x0002_0001, &[]);
+        let d = one.repeat(MAX_RECORDS + 1);
+        assert!(parse(&d).unwrap_err().contains("more than"));
+        assert_eq!(parse(&one.repeat(MAX_RECORDS)).unwrap().len(), MAX_RECORDS);
     }
 
     #[test]

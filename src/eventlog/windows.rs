@@ -12,6 +12,17 @@ use super::sipa::{id, SipaRecord};
 use super::EventLog;
 use serde::Serialize;
 
+/// At most this many modules, ELAM drivers and conflicts are kept; past
+/// them, modules are counted ([`WindowsBoot::modules_omitted`]). A real
+/// boot measures a few hundred modules; each decoded one costs ten times
+/// the record it came from, so a crafted log of millions of tiny module
+/// records would otherwise decode to ten times its size.
+pub const MAX_KEPT: usize = 10_000;
+
+/// At most this many load addresses are kept per module (an image loaded
+/// at more than a handful is already odd).
+const MAX_BASES: usize = 64;
+
 /// BcdOSLoader_NxPolicy's NxPolicyAlwaysOff.
 const NX_ALWAYS_OFF: u64 = 2;
 
@@ -145,10 +156,20 @@ pub struct WindowsBoot {
     pub bitlocker_unlocks: Vec<u64>,
     /// Early-launch anti-malware drivers.
     pub elam: Vec<Elam>,
-    /// Every module measured, by Authenticode hash, in first-seen order.
+    /// Every module measured, by Authenticode hash, in first-seen order
+    /// (the first [`MAX_KEPT`]).
     pub modules: Vec<Module>,
+    /// Modules past [`MAX_KEPT`], counted only.
+    pub modules_omitted: usize,
     /// Records that disagree (two boot counters), with the event number.
     pub conflicts: Vec<String>,
+    /// Where each Authenticode hash is in `modules`, and each ELAM key in
+    /// `elam`: merging stays linear however many records a log holds.
+    #[serde(skip)]
+    index: (
+        std::collections::HashMap<Vec<u8>, usize>,
+        std::collections::HashMap<String, usize>,
+    ),
 }
 
 impl WindowsBoot {
@@ -243,9 +264,12 @@ impl WindowsBoot {
             id::BOOTCOUNTER => {
                 if let Some(v) = r.integer() {
                     match self.boot_count {
-                        Some(c) if c != v => self
-                            .conflicts
-                            .push(format!("event {event}: boot counter {v}, earlier {c}")),
+                        Some(c) if c != v => {
+                            if self.conflicts.len() < MAX_KEPT {
+                                self.conflicts
+                                    .push(format!("event {event}: boot counter {v}, earlier {c}"))
+                            }
+                        }
                         _ => self.boot_count = Some(v),
                     }
                 }
@@ -266,7 +290,9 @@ impl WindowsBoot {
             id::VSM_LAUNCH_TYPE => self.vsm_launch_type = r.integer(),
             id::VBS_VSM_REQUIRED => self.vsm_required = r.integer().map(|v| v != 0),
             id::VBS_HVCI_POLICY => self.hvci_policy = r.integer(),
-            id::BITLOCKER_UNLOCK if pcr == 12 => self.bitlocker_unlocks.extend(r.integer()),
+            id::BITLOCKER_UNLOCK if pcr == 12 && self.bitlocker_unlocks.len() < MAX_KEPT => {
+                self.bitlocker_unlocks.extend(r.integer())
+            }
             id::LOADEDMODULE_AGGREGATION => self.module(r),
             id::ELAM_AGGREGATION => self.elam(r),
             _ => {
@@ -300,14 +326,15 @@ impl WindowsBoot {
         }
         // The same image is measured in PCR 12 (hash and base) and in PCR
         // 13 (path and signer): one module, the details merged.
-        match self
-            .modules
-            .iter_mut()
-            .find(|x| !m.authenticode_hash.is_empty() && x.authenticode_hash == m.authenticode_hash)
-        {
+        let at = if m.authenticode_hash.is_empty() {
+            None
+        } else {
+            self.index.0.get(&m.authenticode_hash).copied()
+        };
+        match at.and_then(|i| self.modules.get_mut(i)) {
             Some(x) => {
                 for b in m.image_base {
-                    if !x.image_base.contains(&b) {
+                    if x.image_base.len() < MAX_BASES && !x.image_base.contains(&b) {
                         x.image_base.push(b);
                     }
                 }
@@ -324,7 +351,18 @@ impl WindowsBoot {
                     x.thumbprint = m.thumbprint;
                 }
             }
-            None => self.modules.push(m),
+            None => {
+                if self.modules.len() < MAX_KEPT {
+                    if !m.authenticode_hash.is_empty() {
+                        self.index
+                            .0
+                            .insert(m.authenticode_hash.clone(), self.modules.len());
+                    }
+                    self.modules.push(m)
+                } else {
+                    self.modules_omitted += 1
+                }
+            }
         }
     }
 
@@ -339,7 +377,8 @@ impl WindowsBoot {
                 _ => {}
             }
         }
-        match self.elam.iter_mut().find(|x| x.key_name == e.key_name) {
+        let at = self.index.1.get(&e.key_name).copied();
+        match at.and_then(|i| self.elam.get_mut(i)) {
             Some(x) => {
                 if x.measured.is_empty() {
                     x.measured = e.measured;
@@ -351,7 +390,12 @@ impl WindowsBoot {
                     x.policy = e.policy;
                 }
             }
-            None => self.elam.push(e),
+            None => {
+                if self.elam.len() < MAX_KEPT {
+                    self.index.1.insert(e.key_name.clone(), self.elam.len());
+                    self.elam.push(e)
+                }
+            }
         }
     }
 }
