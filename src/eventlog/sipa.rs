@@ -235,8 +235,44 @@ pub fn is_sipa_id(id: u32) -> bool {
     (1..=0x0c).contains(&ty) && id & 0x3f00_0000 == 0
 }
 
+/// Why a tagged event's SIPA records could not be read, and where.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SipaError {
+    /// Fewer than 8 bytes left where a record header should be.
+    #[error("byte {offset}: {left} bytes left, less than a record header")]
+    ShortHeader {
+        /// Offset in the event data.
+        offset: usize,
+        /// Bytes left.
+        left: usize,
+    },
+    /// A record's size runs past its container.
+    #[error(
+        "byte {offset}: record 0x{id:08x} of {size} bytes runs past its container ({left} left)"
+    )]
+    Overrun {
+        /// Offset in the event data.
+        offset: usize,
+        /// The record's id.
+        id: u32,
+        /// Its claimed size.
+        size: u32,
+        /// Bytes left after its header.
+        left: usize,
+    },
+    /// Aggregations nested deeper than [`MAX_DEPTH`].
+    #[error("records nested deeper than {MAX_DEPTH}")]
+    TooDeep,
+    /// More than [`MAX_RECORDS`] records in one event.
+    #[error("byte {offset}: more than {MAX_RECORDS} records in one event")]
+    TooMany {
+        /// Offset in the event data.
+        offset: usize,
+    },
+}
+
 /// Parses a sequence of SIPA records filling `d` exactly.
-pub fn parse(d: &[u8]) -> Result<Vec<SipaRecord>, String> {
+pub fn parse(d: &[u8]) -> Result<Vec<SipaRecord>, SipaError> {
     let mut budget = MAX_RECORDS;
     records(d, 0, 0, &mut budget)
 }
@@ -246,38 +282,33 @@ fn records(
     depth: usize,
     base: usize,
     budget: &mut usize,
-) -> Result<Vec<SipaRecord>, String> {
+) -> Result<Vec<SipaRecord>, SipaError> {
     if depth > MAX_DEPTH {
-        return Err(format!("records nested deeper than {MAX_DEPTH}"));
+        return Err(SipaError::TooDeep);
     }
     let mut out = Vec::new();
     let mut at = 0usize;
     while at < d.len() {
         let (Some(id), Some(size)) = (crate::le::u32_at(d, at), crate::le::u32_at(d, at + 4))
         else {
-            return Err(format!(
-                "byte {}: {} bytes left, less than a record header",
-                base + at,
-                d.len() - at
-            ));
+            return Err(SipaError::ShortHeader {
+                offset: base + at,
+                left: d.len() - at,
+            });
         };
         let start = at + 8;
         let end = start
             .checked_add(size as usize)
             .filter(|&e| e <= d.len())
-            .ok_or_else(|| {
-                format!(
-                    "byte {}: record 0x{id:08x} of {size} bytes runs past its container ({} left)",
-                    base + at,
-                    d.len() - start
-                )
+            .ok_or(SipaError::Overrun {
+                offset: base + at,
+                id,
+                size,
+                left: d.len().saturating_sub(start),
             })?;
         let payload = &d[start..end];
         if *budget == 0 {
-            return Err(format!(
-                "byte {}: more than {MAX_RECORDS} records in one event",
-                base + at
-            ));
+            return Err(SipaError::TooMany { offset: base + at });
         }
         *budget -= 1;
         let known = IDS.iter().find(|(i, _, _)| *i == id);
@@ -416,8 +447,14 @@ mod tests {
     fn sizes_that_do_not_fit_are_errors_not_panics() {
         let mut d = rec(id::BOOTCOUNTER, &7u64.to_le_bytes());
         d[4] = 9;
-        assert!(parse(&d).unwrap_err().contains("runs past"));
-        assert!(parse(&d[..5]).unwrap_err().contains("header"));
+        assert!(matches!(
+            parse(&d),
+            Err(SipaError::Overrun { offset: 0, .. })
+        ));
+        assert_eq!(
+            parse(&d[..5]),
+            Err(SipaError::ShortHeader { offset: 0, left: 5 })
+        );
         // A flag of two bytes is kept, as invalid.
         let r = parse(&rec(id::TESTSIGNING, &[1, 0])).unwrap();
         assert!(matches!(r[0].value, SipaValue::Invalid { .. }));
@@ -426,14 +463,14 @@ mod tests {
         for _ in 0..=MAX_DEPTH + 1 {
             d = rec(0x4001_0001, &d);
         }
-        assert!(parse(&d).unwrap_err().contains("deeper"));
+        assert_eq!(parse(&d), Err(SipaError::TooDeep));
     }
 
     #[test]
     fn an_event_of_too_many_records_is_refused() {
         let one = rec(0x0002_0001, &[]);
         let d = one.repeat(MAX_RECORDS + 1);
-        assert!(parse(&d).unwrap_err().contains("more than"));
+        assert!(matches!(parse(&d), Err(SipaError::TooMany { .. })));
         assert_eq!(parse(&one.repeat(MAX_RECORDS)).unwrap().len(), MAX_RECORDS);
     }
 
