@@ -65,7 +65,13 @@ pub fn diff(baseline: &str, before: &Snapshot, current: &str, after: &Snapshot) 
             .as_ref()
             .and_then(|t| crate::snapshot::event_log(t, side).ok().flatten())
     };
-    let (la, lb) = (log(before, "baseline"), log(after, "current"));
+    // The current log's digest checks serve both the TPM findings and the
+    // Windows summary, which reads only verified events: made once.
+    let la = log(before, "baseline");
+    let lb = log(after, "current").map(|l| {
+        let c = crate::eventlog::check::check(&l);
+        (l, c)
+    });
     tpm::diff(before, after, la.as_ref(), lb.as_ref(), &mut f);
     windows::diff(la.as_ref(), lb.as_ref(), &mut f);
     bootapps::diff(before, after, &mut f);

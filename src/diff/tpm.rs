@@ -89,7 +89,7 @@ pub(super) fn diff(
     a: &Snapshot,
     b: &Snapshot,
     la: Option<&EventLog>,
-    lb: Option<&EventLog>,
+    lb: Option<&(EventLog, check::DigestReport)>,
     f: &mut Vec<Finding>,
 ) {
     let (Some(ta), Some(tb)) = (&a.tpm, &b.tpm) else {
@@ -102,7 +102,7 @@ pub(super) fn diff(
         }
         return;
     };
-    if let Some(l) = lb {
+    if let Some((l, checks)) = lb {
         let bad: Vec<_> = snapshot::self_check(tb, l)
             .into_iter()
             .filter(|v| v.verdict == Verdict::Mismatch)
@@ -114,7 +114,7 @@ format!("the event log does not replay to the PCRs the TPM holds ({} PCR values 
                 json!({"pcrs": bad}),
             ));
         }
-        let mism = check::check(l).mismatches;
+        let mism = &checks.mismatches;
         if !mism.is_empty() {
             f.push(Finding::new(
  crate::rules::TPM_LOG_DIGEST_MISMATCH,
@@ -142,7 +142,7 @@ format!("{} event digests do not cover their event data: the log lies about what
         if va == vb {
             continue;
         }
-        let (a_items, b_items) = (items(la, *pcr), items(lb, *pcr));
+        let (a_items, b_items) = (items(la, *pcr), items(lb.map(|(l, _)| l), *pcr));
         let al = align(&a_items, &b_items);
         let short = |x: &Item| format!("{} {}", x.ty.trim_start_matches("EV_"), x.summary);
         let what: Vec<String> = al

@@ -7,13 +7,15 @@ use crate::eventlog::{check, windows, EventLog};
 use crate::findings::Finding;
 use serde_json::json;
 
-fn boot(log: Option<&EventLog>) -> Option<WindowsBoot> {
-    let log = log?;
-    windows::from_log(log, &check::check(log).status)
-}
-
-pub(super) fn diff(a: Option<&EventLog>, b: Option<&EventLog>, f: &mut Vec<Finding>) {
-    let Some(wb) = boot(b) else {
+/// `b` comes with its digest checks (made once for every current-log
+/// finding); the baseline's log is checked only when the current boot is
+/// a Windows boot.
+pub(super) fn diff(
+    a: Option<&EventLog>,
+    b: Option<&(EventLog, check::DigestReport)>,
+    f: &mut Vec<Finding>,
+) {
+    let Some(wb) = b.and_then(|(l, c)| windows::from_log(l, &c.status)) else {
         return;
     };
     let ev = |w: &WindowsBoot| {
@@ -57,7 +59,7 @@ pub(super) fn diff(a: Option<&EventLog>, b: Option<&EventLog>, f: &mut Vec<Findi
             ev(&wb),
         ));
     }
-    if let Some(wa) = boot(a) {
+    if let Some(wa) = a.and_then(|l| windows::from_log(l, &check::check(l).status)) {
         if wa.vsm_running() && !wb.vsm_running() {
             f.push(Finding::new(
                 crate::rules::WINDOWS_VSM_STOPPED,
