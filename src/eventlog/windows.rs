@@ -163,13 +163,17 @@ pub struct WindowsBoot {
     pub modules_omitted: usize,
     /// Records that disagree (two boot counters), with the event number.
     pub conflicts: Vec<String>,
-    /// Where each Authenticode hash is in `modules`, and each ELAM key in
-    /// `elam`: merging stays linear however many records a log holds.
-    #[serde(skip)]
-    index: (
-        std::collections::HashMap<Vec<u8>, usize>,
-        std::collections::HashMap<String, usize>,
-    ),
+}
+
+/// The summary while records are read, with where each Authenticode hash
+/// is in `modules` and each ELAM key in `elam`: merging stays linear
+/// however many records a log holds, and the index is dropped with the
+/// reading.
+#[derive(Default)]
+struct Reader {
+    w: WindowsBoot,
+    module_at: std::collections::HashMap<Vec<u8>, usize>,
+    elam_at: std::collections::HashMap<String, usize>,
 }
 
 impl WindowsBoot {
@@ -187,7 +191,7 @@ impl WindowsBoot {
 /// The Windows boot of `log`, when it has SIPA events; `status` is the
 /// digest check of each event ([`super::check::check`]).
 pub fn from_log(log: &EventLog, status: &[DigestStatus]) -> Option<WindowsBoot> {
-    let mut w = WindowsBoot::default();
+    let mut rd = Reader::default();
     let mut seen = false;
     // Windows closes PCRs 12 and 13 with a separator whose data is "WBCL";
     // records after it are not the boot's (go-attestation skips them too).
@@ -205,7 +209,7 @@ pub fn from_log(log: &EventLog, status: &[DigestStatus]) -> Option<WindowsBoot> 
             continue;
         }
         if closed[pcr] {
-            w.after_separator += 1;
+            rd.w.after_separator += 1;
             continue;
         }
         let EventData::Sipa { records } = e.decode() else {
@@ -213,17 +217,18 @@ pub fn from_log(log: &EventLog, status: &[DigestStatus]) -> Option<WindowsBoot> 
         };
         seen = true;
         if status.get(i) != Some(&DigestStatus::Verified) {
-            w.unverified_events += 1;
+            rd.w.unverified_events += 1;
             continue;
         }
-        w.events += 1;
+        rd.w.events += 1;
         for r in &records {
-            w.read(r, e.number, e.pcr);
+            rd.read(r, e.number, e.pcr);
         }
     }
     if !seen {
         return None;
     }
+    let mut w = rd.w;
     let find = |names: &[&str]| {
         w.modules
             .iter()
@@ -257,41 +262,42 @@ pub fn from_log(log: &EventLog, status: &[DigestStatus]) -> Option<WindowsBoot> 
     Some(w)
 }
 
-impl WindowsBoot {
+impl Reader {
     fn read(&mut self, r: &SipaRecord, event: usize, pcr: u32) {
         let on = || r.integer().is_some_and(|v| v != 0);
         match r.id {
             id::BOOTCOUNTER => {
                 if let Some(v) = r.integer() {
-                    match self.boot_count {
+                    match self.w.boot_count {
                         Some(c) if c != v => {
-                            if self.conflicts.len() < MAX_KEPT {
-                                self.conflicts
+                            if self.w.conflicts.len() < MAX_KEPT {
+                                self.w
+                                    .conflicts
                                     .push(format!("event {event}: boot counter {v}, earlier {c}"))
                             }
                         }
-                        _ => self.boot_count = Some(v),
+                        _ => self.w.boot_count = Some(v),
                     }
                 }
             }
-            id::BOOTDEBUGGING => self.boot_debugging |= on(),
-            id::OSKERNELDEBUG => self.kernel_debugging |= on(),
-            id::HYPERVISOR_DEBUG => self.hypervisor_debugging |= on(),
-            id::TESTSIGNING => self.test_signing |= on(),
-            id::FLIGHTSIGNING => self.flight_signing |= on(),
-            id::CODEINTEGRITY if r.integer().is_some() => self.code_integrity.record(on()),
+            id::BOOTDEBUGGING => self.w.boot_debugging |= on(),
+            id::OSKERNELDEBUG => self.w.kernel_debugging |= on(),
+            id::HYPERVISOR_DEBUG => self.w.hypervisor_debugging |= on(),
+            id::TESTSIGNING => self.w.test_signing |= on(),
+            id::FLIGHTSIGNING => self.w.flight_signing |= on(),
+            id::CODEINTEGRITY if r.integer().is_some() => self.w.code_integrity.record(on()),
             id::DATAEXECUTIONPREVENTION => {
                 if let Some(v) = r.integer() {
-                    self.dep.record(v != NX_ALWAYS_OFF);
-                    self.dep_policy = Some(v);
+                    self.w.dep.record(v != NX_ALWAYS_OFF);
+                    self.w.dep_policy = Some(v);
                 }
             }
-            id::HYPERVISOR_LAUNCH_TYPE => self.hypervisor_launch_type = r.integer(),
-            id::VSM_LAUNCH_TYPE => self.vsm_launch_type = r.integer(),
-            id::VBS_VSM_REQUIRED => self.vsm_required = r.integer().map(|v| v != 0),
-            id::VBS_HVCI_POLICY => self.hvci_policy = r.integer(),
-            id::BITLOCKER_UNLOCK if pcr == 12 && self.bitlocker_unlocks.len() < MAX_KEPT => {
-                self.bitlocker_unlocks.extend(r.integer())
+            id::HYPERVISOR_LAUNCH_TYPE => self.w.hypervisor_launch_type = r.integer(),
+            id::VSM_LAUNCH_TYPE => self.w.vsm_launch_type = r.integer(),
+            id::VBS_VSM_REQUIRED => self.w.vsm_required = r.integer().map(|v| v != 0),
+            id::VBS_HVCI_POLICY => self.w.hvci_policy = r.integer(),
+            id::BITLOCKER_UNLOCK if pcr == 12 && self.w.bitlocker_unlocks.len() < MAX_KEPT => {
+                self.w.bitlocker_unlocks.extend(r.integer())
             }
             id::LOADEDMODULE_AGGREGATION => self.module(r),
             id::ELAM_AGGREGATION => self.elam(r),
@@ -329,9 +335,9 @@ impl WindowsBoot {
         let at = if m.authenticode_hash.is_empty() {
             None
         } else {
-            self.index.0.get(&m.authenticode_hash).copied()
+            self.module_at.get(&m.authenticode_hash).copied()
         };
-        match at.and_then(|i| self.modules.get_mut(i)) {
+        match at.and_then(|i| self.w.modules.get_mut(i)) {
             Some(x) => {
                 for b in m.image_base {
                     if x.image_base.len() < MAX_BASES && !x.image_base.contains(&b) {
@@ -352,15 +358,14 @@ impl WindowsBoot {
                 }
             }
             None => {
-                if self.modules.len() < MAX_KEPT {
+                if self.w.modules.len() < MAX_KEPT {
                     if !m.authenticode_hash.is_empty() {
-                        self.index
-                            .0
-                            .insert(m.authenticode_hash.clone(), self.modules.len());
+                        self.module_at
+                            .insert(m.authenticode_hash.clone(), self.w.modules.len());
                     }
-                    self.modules.push(m)
+                    self.w.modules.push(m)
                 } else {
-                    self.modules_omitted += 1
+                    self.w.modules_omitted += 1
                 }
             }
         }
@@ -377,8 +382,8 @@ impl WindowsBoot {
                 _ => {}
             }
         }
-        let at = self.index.1.get(&e.key_name).copied();
-        match at.and_then(|i| self.elam.get_mut(i)) {
+        let at = self.elam_at.get(&e.key_name).copied();
+        match at.and_then(|i| self.w.elam.get_mut(i)) {
             Some(x) => {
                 if x.measured.is_empty() {
                     x.measured = e.measured;
@@ -391,9 +396,9 @@ impl WindowsBoot {
                 }
             }
             None => {
-                if self.elam.len() < MAX_KEPT {
-                    self.index.1.insert(e.key_name.clone(), self.elam.len());
-                    self.elam.push(e)
+                if self.w.elam.len() < MAX_KEPT {
+                    self.elam_at.insert(e.key_name.clone(), self.w.elam.len());
+                    self.w.elam.push(e)
                 }
             }
         }
