@@ -34,10 +34,15 @@ pub enum MeasuredBootError {
 
 /// The (boot, resume) numbers of a Windows log name, when it has them.
 fn counters(name: &str) -> Option<(u64, u64)> {
-    let stem = name.strip_suffix(".log")?;
-    let (b, r) = stem.split_once('-')?;
-    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
-    (all_digits(b) && all_digits(r)).then(|| Some((b.parse().ok()?, r.parse().ok()?)))?
+    let (b, r) = name.strip_suffix(".log")?.split_once('-')?;
+    // Digits only: u64's parser would also take a leading '+'.
+    let number = |s: &str| {
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse::<u64>().ok())
+            .flatten()
+    };
+    Some((number(b)?, number(r)?))
 }
 
 /// Every `*.log` in `dir`, oldest first: by boot counter, then resume
