@@ -511,3 +511,33 @@ fn mutated_ccel_tables_never_panic() {
     // it, one elsewhere does not.
     assert!(some > 1000 && none > 100, "{some} {none}");
 }
+
+#[test]
+fn a_comparison_that_compares_nothing_is_unknown_not_a_pass() {
+    // Real RTMR3 only, which the CCEL log never extends: not one replayed
+    // register meets a real value.
+    let d = tempfile::tempdir().unwrap();
+    let only3 = d.path().join("rtmr3.json");
+    std::fs::write(&only3, format!(r#"{{"rtmr3": "{}"}}"#, "00".repeat(48))).unwrap();
+    let o = common::bootaudit()
+        .args(["eventlog", "--rtmrs"])
+        .arg(&only3)
+        .arg(common::log("go-eventlog/cos-113-intel-tdx.bin"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Result: unknown"));
+    // A log of its header alone against a full set of real PCRs.
+    let pcrs =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ovmf-swtpm/pcrs.json");
+    let o = common::bootaudit()
+        .args(["eventlog", "--format", "json", "--pcrs"])
+        .arg(&pcrs)
+        .arg(common::log("tpm2-tools/specid-vendordata.bin"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["nothing_compared"], true);
+    assert_eq!(v["ok"], false);
+}

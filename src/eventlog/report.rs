@@ -177,8 +177,15 @@ pub struct EventLogReport<'a> {
     /// Per-PCR verdicts, with `--pcrs`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdicts: Option<Vec<PcrVerdict>>,
+    /// True when real values were given but not one replayed value matched
+    /// one of them (the log extends nothing they hold, or they hold nothing
+    /// the log extends): the comparison checked nothing, which is not a
+    /// pass.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub nothing_compared: bool,
     /// True when every check passed: no digest mismatch, no event lacking a
-    /// declared bank's digest, and no PCR mismatch.
+    /// declared bank's digest, no PCR mismatch, and, when real values were
+    /// given, at least one replayed value matched.
     /// Replay anomalies and parser warnings are reported but do not fail.
     pub ok: bool,
 }
@@ -255,7 +262,11 @@ pub fn build<'a>(
         .filter(|m| selected(m.pcr))
         .cloned()
         .collect();
-    let ok = mismatches.is_empty()
+    let nothing_compared = verdicts
+        .as_ref()
+        .is_some_and(|v| !v.iter().any(|x| x.verdict == Verdict::Match));
+    let ok = !nothing_compared
+        && mismatches.is_empty()
         && mismatches_omitted == 0
         && missing_digests.is_empty()
         && rep.missing_digests_omitted == 0
@@ -290,6 +301,7 @@ pub fn build<'a>(
         windows,
         pcr_source,
         verdicts,
+        nothing_compared,
         ok,
     }
 }

@@ -197,6 +197,11 @@ pub fn write_table(r: &EventLogReport, w: &mut dyn std::io::Write) -> std::io::R
         "{}",
         if r.ok {
             "Result: every check passed"
+        } else if r.nothing_compared
+            && r.digest_checks.mismatches.is_empty()
+            && r.missing_digests.is_empty()
+        {
+            "Result: unknown: not one replayed value could be compared with the real values given"
         } else {
             "Result: the log does not check out (see MISMATCH/MISSING DIGEST above)"
         }
