@@ -19,6 +19,28 @@ impl Guid {
         Some(Guid(arr))
     }
 
+    /// Parses the text form (`8be4df61-93ca-11d2-aa0d-00e098032b8c`, any
+    /// case); `None` unless it is 36 characters of hex in 8-4-4-4-12 groups.
+    pub fn parse(s: &str) -> Option<Guid> {
+        let groups: Vec<&str> = s.split('-').collect();
+        if groups.iter().map(|g| g.len()).ne([8, 4, 4, 4, 12]) {
+            return None;
+        }
+        let hex: String = groups.concat();
+        if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        let mut b = [0u8; 16];
+        for (i, x) in b.iter_mut().enumerate() {
+            *x = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        // The first three fields are little-endian in memory.
+        b[0..4].reverse();
+        b[4..6].reverse();
+        b[6..8].reverse();
+        Some(Guid(b))
+    }
+
     /// EFI_GLOBAL_VARIABLE (8BE4DF61-93CA-11D2-AA0D-00E098032B8C), the vendor
     /// GUID of SecureBoot, PK, KEK, BootOrder and Boot####.
     pub const GLOBAL_VARIABLE: Guid = Guid([

@@ -16,6 +16,7 @@ pub mod esp;
 pub mod eventlog;
 pub mod fat;
 pub mod findings;
+pub mod firmware;
 pub mod fleet;
 pub mod fsutil;
 pub mod guard;

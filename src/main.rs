@@ -55,6 +55,13 @@ enum Command {
     /// or the file at its place has another hash.
     Esp(cli::esp::Args),
 
+    /// Inventory a UEFI firmware image (an OVMF .fd, a full SPI dump, a
+    /// vendor's capsule): every volume and FFS file, with UI names, body
+    /// hashes and dependency expressions. `firmware diff KNOWN-GOOD IMAGE`
+    /// compares two images. Exit 1 on structural problems (inventory) or
+    /// findings at or above --fail-on (diff), 2 when unreadable.
+    Firmware(cli::firmware::Args),
+
     /// Check a fleet: group hosts by platform and firmware identity, build
     /// each group's consensus, and report every host that departs from it
     /// (and, with --baselines, from its own baseline). Exit 1 when a host
@@ -108,6 +115,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Collect(a) => cli::collect::run(a),
         Command::VerifyQuote(a) => cli::verify_quote::run(a),
         Command::Esp(a) => cli::esp::run(a),
+        Command::Firmware(a) => cli::firmware::run(a),
         Command::Fleet(a) => cli::fleet::run(a),
         Command::Rules(a) => cli::rules::run(a),
         Command::Completions { shell } => {

@@ -166,6 +166,23 @@ rules! {
         "Windows booted with the NX policy AlwaysOff: data execution prevention is off.";
     WINDOWS_VSM_STOPPED = "windows.vsm.stopped", Windows, High, NONE, NONE,
         "Virtualization-based security ran in the baseline's boot and did not in this one.";
+    FIRMWARE_FILE_ADDED = "firmware.file.added", Firmware, Critical,
+        Some("medium for a file that holds no code (raw, freeform, pad)"), NONE,
+        "A firmware image holds an FFS file the known-good image does not: an executable one is how an implant enters the flash (LoJax's SecDxe).";
+    FIRMWARE_FILE_CHANGED = "firmware.file.changed", Firmware, High,
+        Some("medium for a file without code, or one whose executable body is unchanged"), NONE,
+        "An FFS file has the same GUID and volume as in the known-good image but other bytes: a patched module (MoonBounce patched the DXE core).";
+    FIRMWARE_FILE_REMOVED = "firmware.file.removed", Firmware, Medium, NONE, NONE,
+        "An FFS file of the known-good image is missing: a protection may have been taken out.";
+    FIRMWARE_VOLUME_ADDED = "firmware.volume.added", Firmware, High, NONE, NONE,
+        "A firmware volume the known-good image does not have.";
+    FIRMWARE_VOLUME_CHANGED = "firmware.volume.changed", Firmware, Low,
+        Some("high when none of its files changed: data outside the files (free space, padding)"), NONE,
+        "A firmware volume's bytes differ from the known-good image's.";
+    FIRMWARE_VOLUME_REMOVED = "firmware.volume.removed", Firmware, Medium, NONE, NONE,
+        "A firmware volume of the known-good image is missing.";
+    FIRMWARE_STRUCTURE_DAMAGED = "firmware.structure.damaged", Firmware, Medium, NONE, NONE,
+        "A firmware image has a structural problem the known-good one does not: a bad checksum, data hidden in free space, a section that cannot be opened.";
     BASELINE_MISSING = "baseline.missing", Baseline, High, NONE, NONE,
         "With --baselines, a host has no usable baseline: none, unreadable, unsigned, of another machine, or an id that cannot name one.";
 }
@@ -269,6 +286,33 @@ pub fn pcr_changed(pcr: u32) -> (&'static Rule, Severity) {
         7 => (TPM_PCR7_CHANGED, TPM_PCR7_CHANGED.severity),
         1 | 3 | 5 | 6 => (TPM_PCR_CHANGED, TPM_PCR_CHANGED.severity),
         _ => (TPM_PCR_CHANGED, Severity::Low),
+    }
+}
+
+/// The severity of an FFS file the known-good image does not hold.
+pub fn firmware_file_added(executable: bool) -> Severity {
+    if executable {
+        FIRMWARE_FILE_ADDED.severity
+    } else {
+        Severity::Medium
+    }
+}
+
+/// The severity of an FFS file whose bytes changed.
+pub fn firmware_file_changed(executable: bool, same_body: bool) -> Severity {
+    if executable && !same_body {
+        FIRMWARE_FILE_CHANGED.severity
+    } else {
+        Severity::Medium
+    }
+}
+
+/// The severity of a changed volume.
+pub fn firmware_volume_changed(files_same: bool) -> Severity {
+    if files_same {
+        Severity::High
+    } else {
+        FIRMWARE_VOLUME_CHANGED.severity
     }
 }
 

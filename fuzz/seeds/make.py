@@ -111,3 +111,63 @@ out("esp_image", "huge-looping-file.img", bytes(b))
 out("firmware_tables", "facp.bin", bytes([0]) + bytes(244))
 out("firmware_tables", "tpm2.bin", bytes([4]) + bytes(76))
 out("firmware_tables", "smbios3.bin", bytes([1]) + bytes([0, 24, 0, 0]) + b"\x01\x02Vendor\x00\x00" + bytes([127, 4, 0, 0, 0, 0]))
+
+
+# Firmware images: a volume holding a driver (depex, PE32 stub, UI), an
+# LZMA section around a nested volume, and a chain of encapsulations.
+import lzma as _lzma
+
+
+def guid(s):
+    import uuid
+    return uuid.UUID(s).bytes_le
+
+
+def section(ty, body):
+    return struct.pack("<I", len(body) + 4)[:3] + bytes([ty]) + body
+
+
+def sections(parts):
+    v = b""
+    for p in parts:
+        v += b"\0" * (-len(v) % 4) + p
+    return v
+
+
+def ffs(name, ty, body):
+    h = bytearray(name + bytes([0, 0xAA, ty, 0]) + struct.pack("<I", len(body) + 24)[:3] + b"\0")
+    h[16] = (-(sum(h) - 0xAA)) & 0xFF
+    h[23] = 0xF8
+    return bytes(h) + body
+
+
+def volume(name, files, size):
+    h = bytearray(16) + guid("8c8ce578-8a3d-4f1c-9935-896185c32dd3") + struct.pack("<Q", size)
+    h += b"_FVH" + struct.pack("<IHHHBB", 0x0004FEFF, 0x48, 0, 0x48, 0, 2)
+    h += struct.pack("<II", size // 0x1000, 0x1000) + bytes(8)
+    s = sum(struct.unpack("<%dH" % (len(h) // 2), bytes(h))) & 0xFFFF
+    h[50:52] = struct.pack("<H", (-s) & 0xFFFF)
+    v = bytes(h) + name + struct.pack("<I", 20)
+    for f in files:
+        v += b"\xff" * (-len(v) % 8) + f
+    return v + b"\xff" * (size - len(v))
+
+
+def edk2_lzma(data):
+    c = _lzma.compress(data, format=_lzma.FORMAT_ALONE)
+    return c[:5] + struct.pack("<Q", len(data)) + c[13:]
+
+
+name = guid("5eed0000-0000-4000-8000-000000000001")
+ui = section(0x15, "Seed".encode("utf-16-le") + b"\0\0")
+depex = section(0x13, b"\x02" + name + b"\x06\x03\x08")
+pe = section(0x10, b"MZ" + bytes(62))
+driver = ffs(name, 0x07, sections([depex, pe, ui]))
+inner = volume(guid("5eed0000-0000-4000-8000-000000000002"), [driver], 0x1000)
+lz = section(0x02, guid("ee4e5898-3914-4259-9d6e-dc7bd79403cf") + struct.pack("<HH", 24, 1)
+             + edk2_lzma(section(0x17, inner)))
+out("firmware_image", "nested-lzma.fd", volume(name, [driver, ffs(guid("5eed0000-0000-4000-8000-000000000003"), 0x0B, lz)], 0x4000))
+deep = section(0x19, b"x")
+for _ in range(40):
+    deep = section(0x01, struct.pack("<I", len(deep)) + b"\0" + deep)
+out("firmware_image", "deep.fd", volume(name, [ffs(name, 0x02, deep)], 0x2000))

@@ -9,6 +9,7 @@ pub mod collect;
 pub mod diff;
 pub mod esp;
 pub mod eventlog;
+pub mod firmware;
 pub mod fleet;
 pub mod ingest;
 pub mod rules;

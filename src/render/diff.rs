@@ -13,8 +13,19 @@ pub fn table(r: &DiffReport) -> String {
         let _ = writeln!(out, "No differences.");
         return out;
     }
+    findings(&mut out, &r.findings, &r.summary);
+    out
+}
+
+/// The findings table and the counts line, shared by every report made of
+/// findings.
+pub fn findings(
+    out: &mut String,
+    findings: &[crate::findings::Finding],
+    s: &crate::findings::Summary,
+) {
     let mut t = new_table(&["Severity", "Rule", "Finding"]);
-    for f in &r.findings {
+    for f in findings {
         let msg = match &f.explanation {
             Some(e) => format!("{}\n  explained: {e}", f.message),
             None => f.message.clone(),
@@ -26,11 +37,9 @@ pub fn table(r: &DiffReport) -> String {
         };
         t.add_row(vec![sev, f.rule.to_string(), msg]);
     }
-    let s = &r.summary;
     let _ = writeln!(
         out,
         "{t}\n{} critical, {} high, {} medium, {} low, {} info; {} unexplained (marked !)",
         s.critical, s.high, s.medium, s.low, s.info, s.unexplained
     );
-    out
 }

@@ -5,6 +5,7 @@ pub mod diff;
 pub mod escape;
 pub mod esp;
 pub mod eventlog;
+pub mod firmware;
 pub mod fleet;
 pub mod html;
 pub mod ingest;

@@ -6,6 +6,7 @@
 pub mod chromium;
 pub mod counting;
 pub mod fleet;
+pub mod fwbuild;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -279,6 +280,18 @@ pub fn debian_signed_efi() -> (PathBuf, PathBuf) {
         root.display()
     );
     (shim, grub)
+}
+
+/// The project's Python venv (`.venv/`, made by .ci/run) with the Python
+/// oracles: uefi_firmware, virt-firmware.
+pub fn venv_python() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        p.is_file(),
+        "{} is missing: .ci/run makes the venv (python3 -m venv .venv; .venv/bin/pip install uefi_firmware virt-firmware)",
+        p.display()
+    );
+    p
 }
 
 /// Path of the built `bootaudit` binary.

@@ -1,0 +1,70 @@
+//! `bootaudit firmware`: inventory a UEFI firmware image, or (`firmware
+//! diff`) compare a known-good image with another.
+
+use super::*;
+
+/// The arguments of `bootaudit firmware`.
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Sub>,
+    /// The image: an OVMF .fd, a full SPI flash dump, a capsule.
+    #[arg(required = true)]
+    pub image: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+/// `bootaudit firmware` subcommands.
+#[derive(clap::Subcommand)]
+pub enum Sub {
+    /// Compare a known-good image (the vendor's) with another (a dump of a
+    /// machine's flash): files and volumes added, removed and changed.
+    /// Exit 1 when a finding at or above --fail-on exists.
+    Diff(DiffArgs),
+}
+
+/// The arguments of `bootaudit firmware diff`.
+#[derive(clap::Args)]
+pub struct DiffArgs {
+    /// The known-good image.
+    pub known_good: PathBuf,
+    /// The image to judge.
+    pub image: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Exit 1 when a finding at or above this severity exists.
+    #[arg(long, value_enum, default_value = "high")]
+    pub fail_on: FailOn,
+}
+
+/// Runs `bootaudit firmware`.
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    match (a.command, a.image) {
+        (Some(Sub::Diff(d)), _) => {
+            let x = bootaudit::firmware::read_file(&d.known_good)?;
+            let y = bootaudit::firmware::read_file(&d.image)?;
+            let r = bootaudit::firmware::diff::diff(
+                &d.known_good.display().to_string(),
+                &x,
+                &d.image.display().to_string(),
+                &y,
+            );
+            print(d.format, &r, render::firmware::diff)?;
+            Ok(exit_if(bootaudit::findings::fails(
+                &r.findings,
+                d.fail_on.into(),
+            )))
+        }
+        (None, Some(image)) => {
+            let inv = bootaudit::firmware::read_file(&image)?;
+            let name = image.display().to_string();
+            print(a.format, &inv, |i| render::firmware::inventory(&name, i))?;
+            Ok(exit_if(!inv.problems.is_empty()))
+        }
+        (None, None) => anyhow::bail!("bootaudit firmware: give an IMAGE, or `firmware diff A B`"),
+    }
+}

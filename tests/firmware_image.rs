@@ -1,0 +1,485 @@
+//! `bootaudit firmware` against an oracle that is not ours: UEFIExtract
+//! (Debian's uefitool-cli) must list the same volumes and the same files
+//! (GUID, type, size), in the same order, on Debian's OVMF builds and on an
+//! OVMF with a DXE driver inserted by `common::fwbuild`. Then `firmware
+//! diff` must find that driver, and hostile images must be read around.
+
+mod common;
+
+use common::fwbuild;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PLAIN: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+const SECBOOT: &str = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
+/// The GUID the tests give the inserted driver.
+const IMPLANT_GUID: &str = "8BA1D0E5-71AE-4B3B-9C1E-0A5E1E7B00A7";
+
+fn ovmf(p: &str) -> Vec<u8> {
+    std::fs::read(p)
+        .unwrap_or_else(|e| panic!("{p}: {e} (Debian package ovmf, installed by .ci/run)"))
+}
+
+/// (kind, GUID, size, UEFIExtract's subtype) of every volume and non-pad
+/// file in `UEFIExtract IMAGE report`, in its order.
+fn uefiextract(image: &Path) -> Vec<(String, String, u64, String)> {
+    let d = tempfile::tempdir().unwrap();
+    let copy = d.path().join("image.fd");
+    std::fs::copy(image, &copy).unwrap();
+    let o = Command::new("UEFIExtract")
+        .arg(&copy)
+        .arg("report")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("UEFIExtract: {e} (Debian package uefitool-cli, installed by .ci/run)")
+        });
+    assert!(
+        o.status.success(),
+        "UEFIExtract failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report = std::fs::read_to_string(d.path().join("image.fd.report.txt")).unwrap();
+    let mut out = Vec::new();
+    for line in report.lines().skip(1) {
+        let cols: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cols.len() < 6 || !(cols[0] == "Volume" || cols[0] == "File") || cols[1] == "Pad" {
+            continue;
+        }
+        let name = cols[5].trim_start_matches('-').trim();
+        let guid = name.split_whitespace().next().unwrap_or("").to_string();
+        let size = u64::from_str_radix(cols[3], 16).unwrap();
+        out.push((cols[0].to_string(), guid, size, cols[1].to_string()));
+    }
+    out
+}
+
+/// UEFIExtract's file subtype for our EFI_FV_FILETYPE.
+fn subtype(t: u64) -> &'static str {
+    match t {
+        0x01 => "Raw",
+        0x02 => "Freeform",
+        0x03 => "SEC core",
+        0x04 => "PEI core",
+        0x05 => "DXE core",
+        0x06 => "PEI module",
+        0x07 => "DXE driver",
+        0x09 => "Application",
+        0x0a => "SMM module",
+        0x0b => "Volume image",
+        0x0d => "SMM core",
+        _ => panic!("file type {t:#x} is not in OVMF"),
+    }
+}
+
+fn inventory(image: &Path) -> (i32, Value) {
+    let o = common::bootaudit()
+        .args(["firmware", "--format", "json"])
+        .arg(image)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    (o.status.code().unwrap(), v)
+}
+
+/// Ours, in UEFIExtract's tree order: each volume, then its files, a
+/// file's nested volumes right after it.
+fn ours(v: &Value) -> Vec<(String, String, u64, String)> {
+    let vols = v["volumes"].as_array().unwrap();
+    let files = v["files"].as_array().unwrap();
+    let mut out = Vec::new();
+    fn walk(
+        vi: usize,
+        vols: &[Value],
+        files: &[Value],
+        out: &mut Vec<(String, String, u64, String)>,
+    ) {
+        let vol = &vols[vi];
+        let name = vol["name"]
+            .as_str()
+            .or(vol["file_system"].as_str())
+            .unwrap();
+        out.push((
+            "Volume".into(),
+            name.into(),
+            vol["size"].as_u64().unwrap(),
+            "FFSv2".into(),
+        ));
+        for f in files
+            .iter()
+            .filter(|f| f["volume"] == vi && f["file_type"] != 0xf0)
+        {
+            out.push((
+                "File".into(),
+                f["guid"].as_str().unwrap().into(),
+                f["size"].as_u64().unwrap(),
+                subtype(f["file_type"].as_u64().unwrap()).into(),
+            ));
+            for (ni, _) in vols
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n["parent_file"] == f["index"])
+            {
+                walk(ni, vols, files, out);
+            }
+        }
+    }
+    for (i, _) in vols
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| x["parent_file"].is_null())
+    {
+        walk(i, vols, files, &mut out);
+    }
+    out
+}
+
+fn assert_same_as_uefiextract(image: &Path) -> Value {
+    let (code, v) = inventory(image);
+    assert_eq!(code, 0, "{}: problems {}", image.display(), v["problems"]);
+    let theirs = uefiextract(image);
+    let mine = ours(&v);
+    assert!(
+        theirs.len() > 100,
+        "UEFIExtract listed only {} items",
+        theirs.len()
+    );
+    for (i, (a, b)) in mine.iter().zip(&theirs).enumerate() {
+        assert_eq!(a, b, "{}: item {i} differs", image.display());
+    }
+    assert_eq!(mine.len(), theirs.len(), "{}", image.display());
+    v
+}
+
+fn implanted(dir: &Path, depex: Option<&[u8]>) -> PathBuf {
+    let (_, implant) = common::built_efi();
+    let pe = std::fs::read(implant).unwrap();
+    let file = fwbuild::driver_file(
+        fwbuild::guid(IMPLANT_GUID),
+        &pe,
+        "BootauditTestImplant",
+        depex,
+    );
+    let out = fwbuild::insert_into_ovmf_dxe(&ovmf(PLAIN), &[file]);
+    let p = dir.join("implanted.fd");
+    std::fs::write(&p, out).unwrap();
+    p
+}
+
+#[test]
+fn ovmf_inventories_match_uefiextract() {
+    let v = assert_same_as_uefiextract(Path::new(PLAIN));
+    // The DXE volume's SHA-256 is the digest OVMF's real boot measured
+    // into PCR0 (fixtures/ovmf-swtpm's log, event EV_EFI_PLATFORM_FIRMWARE_BLOB2);
+    // the PEI volume's is virt-fw-measure's prediction.
+    let by_name = |n: &str| {
+        v["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == n)
+            .unwrap()["sha256"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(by_name("7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1").starts_with("82a04452"));
+    assert!(by_name("6938079B-B503-4E3D-9D24-B28337A25806").starts_with("471281a7"));
+    assert_same_as_uefiextract(Path::new(SECBOOT));
+}
+
+#[test]
+fn an_inserted_dxe_driver_is_listed_and_found_by_firmware_diff() {
+    let d = tempfile::tempdir().unwrap();
+    let img = implanted(d.path(), None);
+    let v = assert_same_as_uefiextract(&img);
+    let f = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["guid"] == IMPLANT_GUID)
+        .expect("the inserted driver is not listed");
+    assert_eq!(f["ui_name"], "BootauditTestImplant");
+    assert_eq!(f["compressed"], true);
+    // The body hashes agree with the driver file itself (sha256sum and
+    // pesign's Authenticode digest are the oracles).
+    let (_, implant) = common::built_efi();
+    let sha = Command::new("sha256sum").arg(&implant).output().unwrap();
+    let sha = String::from_utf8(sha.stdout).unwrap();
+    assert_eq!(f["body"]["sha256"], sha.split_whitespace().next().unwrap());
+    let pesign = Command::new("pesign")
+        .args(["-h", "-P", "-i"])
+        .arg(&implant)
+        .output()
+        .expect("pesign (installed by .ci/run)");
+    let text = String::from_utf8_lossy(&pesign.stdout).to_lowercase();
+    let auth = f["body"]["authenticode_sha256"].as_str().unwrap();
+    assert!(text.contains(auth), "pesign says {text:?}, we say {auth}");
+
+    let o = common::bootaudit()
+        .args(["firmware", "diff", "--format", "json", PLAIN])
+        .arg(&img)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let findings = r["findings"].as_array().unwrap();
+    let added: Vec<_> = findings
+        .iter()
+        .filter(|x| x["rule"] == "firmware.file.added")
+        .collect();
+    assert_eq!(added.len(), 1, "{findings:#?}");
+    assert_eq!(added[0]["severity"], "critical");
+    assert_eq!(added[0]["evidence"]["guid"], IMPLANT_GUID);
+    assert_eq!(
+        added[0]["evidence"]["volume"],
+        fwbuild::OVMF_DXEFV.to_uppercase()
+    );
+    // Nothing else of the DXE volume changed; the compressed volume and its
+    // holder changed because the driver is in them.
+    for x in findings
+        .iter()
+        .filter(|x| x["rule"] != "firmware.file.added")
+    {
+        assert!(
+            ["firmware.volume.changed", "firmware.file.changed"]
+                .contains(&x["rule"].as_str().unwrap())
+                && x["severity"] != "critical",
+            "{x:#}"
+        );
+    }
+    // The same image is no finding against itself.
+    let o = common::bootaudit()
+        .args(["firmware", "diff", PLAIN, PLAIN])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+#[test]
+fn a_driver_that_can_never_run_is_listed_with_its_dependency() {
+    let d = tempfile::tempdir().unwrap();
+    let img = implanted(d.path(), Some(&fwbuild::never_depex()));
+    let (_, v) = inventory(&img);
+    let f = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["guid"] == IMPLANT_GUID)
+        .unwrap();
+    assert_eq!(f["depex"]["dispatcher"], "dxe");
+    assert_eq!(
+        f["depex"]["expression"],
+        "B00D1E55-0000-4000-8000-0000000000DE"
+    );
+    assert_eq!(f["depex"]["well_formed"], true);
+}
+
+#[test]
+fn a_flash_descriptor_and_a_capsule_hold_the_same_volumes() {
+    let img = ovmf(PLAIN);
+    let d = tempfile::tempdir().unwrap();
+    // A 16 MiB SPI image: descriptor region 0-4 KiB, ME 4 KiB-8 MiB (0xFF,
+    // with a decoy volume a BIOS reader must not list), BIOS region at the
+    // top holding OVMF.
+    let mut spi = vec![0xffu8; 16 << 20];
+    spi[16..20].copy_from_slice(&0x0ff0_a55au32.to_le_bytes());
+    spi[20..24].copy_from_slice(&0x0204_0003u32.to_le_bytes());
+    let reg = |base: u32, limit: u32| ((limit >> 12) << 16) | (base >> 12);
+    let bios = (16 << 20) - img.len();
+    spi[0x40..0x44].copy_from_slice(&reg(0, 0xfff).to_le_bytes());
+    spi[0x44..0x48].copy_from_slice(&reg(bios as u32, (16 << 20) - 1).to_le_bytes());
+    spi[0x48..0x4c].copy_from_slice(&reg(0x1000, 0x7f_ffff).to_le_bytes());
+    let decoy = fwbuild::volume(
+        fwbuild::guid("decafbad-0000-4000-8000-000000000001"),
+        &[],
+        0x1000,
+    );
+    spi[0x2000..0x3000].copy_from_slice(&decoy);
+    spi[bios..].copy_from_slice(&img);
+    let p = d.path().join("spi.bin");
+    std::fs::write(&p, &spi).unwrap();
+    let (_, base) = inventory(Path::new(PLAIN));
+    let (code, v) = inventory(&p);
+    assert_eq!(code, 0);
+    assert_eq!(v["container"]["kind"], "flash-descriptor");
+    assert_eq!(ours(&v), ours(&base));
+    assert_eq!(v["volumes"][0]["offset"], bios as u64);
+    // An FMP capsule: EFI_CAPSULE_HEADER, then the image.
+    let mut cap = fwbuild::guid("6dcbd5ed-e82d-4c44-bda1-7194199ad92a").to_vec();
+    cap.extend_from_slice(&32u32.to_le_bytes());
+    cap.extend_from_slice(&0u32.to_le_bytes());
+    cap.extend_from_slice(&((img.len() + 32) as u32).to_le_bytes());
+    cap.resize(32, 0);
+    cap.extend_from_slice(&img);
+    let p = d.path().join("fw.cap");
+    std::fs::write(&p, &cap).unwrap();
+    let (code, v) = inventory(&p);
+    assert_eq!(code, 0);
+    assert_eq!(v["container"]["format"], "FMP");
+    assert_eq!(ours(&v), ours(&base));
+}
+
+#[test]
+fn hostile_images_are_read_around_and_named() {
+    let d = tempfile::tempdir().unwrap();
+    let name = fwbuild::guid("0badf00d-0000-4000-8000-000000000001");
+    // Encapsulations nested a thousand deep: bounded, a problem, no crash.
+    let mut s = fwbuild::section(fwbuild::RAW, b"x");
+    for _ in 0..1000 {
+        let mut body = vec![0u8; 4];
+        body[..4].copy_from_slice(&(s.len() as u32).to_le_bytes());
+        body.push(0); // EFI_NOT_COMPRESSED
+        body.extend_from_slice(&s);
+        s = fwbuild::section(0x01, &body);
+    }
+    let file = fwbuild::ffs(name, 0x02, &s);
+    let fv = fwbuild::volume(name, &[file], 0x40000);
+    let p = d.path().join("deep.fd");
+    std::fs::write(&p, &fv).unwrap();
+    let (code, v) = inventory(&p);
+    assert_eq!(code, 1);
+    assert!(
+        v["problems"].to_string().contains("deeper than 8"),
+        "{}",
+        v["problems"]
+    );
+    // An LZMA section that claims 64 GiB: refused before allocation.
+    let mut bomb = fwbuild::lzma_section(&fwbuild::section(fwbuild::RAW, &[0u8; 64]));
+    let at = 4 + 20 + 5;
+    bomb[at..at + 8].copy_from_slice(&(64u64 << 30).to_le_bytes());
+    let file = fwbuild::ffs(name, 0x02, &bomb);
+    let fv = fwbuild::volume(name, &[file], 0x10000);
+    let p = d.path().join("bomb.fd");
+    std::fs::write(&p, &fv).unwrap();
+    let (code, v) = inventory(&p);
+    assert_eq!(code, 1);
+    let problems = v["problems"].to_string();
+    assert!(
+        problems.contains("ratio cap") && problems.contains("LZMA"),
+        "{problems}"
+    );
+    // Data hidden in a volume's free space is a problem, at its offset.
+    let mut fv = fwbuild::volume(name, &[], 0x10000);
+    fv[0x8000..0x8010].copy_from_slice(b"hidden payload!!");
+    let p = d.path().join("hidden.fd");
+    std::fs::write(&p, &fv).unwrap();
+    let (code, v) = inventory(&p);
+    assert_eq!(code, 1);
+    assert_eq!(v["problems"][0]["offset"], 0x8000);
+    assert_eq!(v["problems"][0]["structure"], "volume free space");
+    // No volume at all: exit 2, the file named.
+    let p = d.path().join("nothing.bin");
+    std::fs::write(&p, vec![0u8; 4096]).unwrap();
+    let o = common::bootaudit()
+        .arg("firmware")
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("nothing.bin") && e.contains("no UEFI firmware volume"),
+        "{e}"
+    );
+    // A symbolic link is refused.
+    let l = d.path().join("link.fd");
+    std::os::unix::fs::symlink(PLAIN, &l).unwrap();
+    let o = common::bootaudit()
+        .arg("firmware")
+        .arg(&l)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// Compresses `data` with EDK II's own EFI or Tiano compressor (the C code
+/// of uefi_firmware, in the project's venv): an independent writer.
+fn edk2_compress(algo: &str, data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut child = Command::new(common::venv_python())
+        .args([
+            "-c",
+            &format!(
+                "import sys, uefi_firmware.efi_compressor as e\n\
+                 d = sys.stdin.buffer.read()\n\
+                 sys.stdout.buffer.write(e.{algo}Compress(d, len(d)))"
+            ),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    o.stdout
+}
+
+#[test]
+fn efi_and_tiano_compressed_sections_are_opened() {
+    // The SEC core's PE32 from OVMF (real code), wrapped as a driver file
+    // whose sections are EFI-compressed (EFI_COMPRESSION_SECTION type 1)
+    // and, in a second file, Tiano-compressed (the GUID-defined form).
+    let (_, v) = inventory(Path::new(PLAIN));
+    let sec = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["type_name"] == "SEC core")
+        .unwrap();
+    let img = ovmf(PLAIN);
+    let off = sec["offset"].as_u64().unwrap() as usize;
+    let size = sec["size"].as_u64().unwrap() as usize;
+    // The SEC file's first PE32 section, found by its type byte.
+    let file = &img[off..off + size];
+    let mut pos = 24;
+    let pe = loop {
+        let n = u32::from_le_bytes([file[pos], file[pos + 1], file[pos + 2], 0]) as usize;
+        if file[pos + 3] == fwbuild::PE32 {
+            break file[pos + 4..pos + n].to_vec();
+        }
+        pos = (pos + n + 3) & !3;
+    };
+    let inner = fwbuild::sections(&[fwbuild::section(fwbuild::PE32, &pe), fwbuild::ui("Packed")]);
+    let mut efi = (inner.len() as u32).to_le_bytes().to_vec();
+    efi.push(1);
+    efi.extend_from_slice(&edk2_compress("Efi", &inner));
+    let mut tiano = fwbuild::guid("a31280ad-481e-41b6-95e8-127f4c984779").to_vec();
+    tiano.extend_from_slice(&24u16.to_le_bytes());
+    tiano.extend_from_slice(&1u16.to_le_bytes());
+    tiano.extend_from_slice(&edk2_compress("Tiano", &inner));
+    let g1 = fwbuild::guid("11111111-2222-4333-8444-555555555501");
+    let g2 = fwbuild::guid("11111111-2222-4333-8444-555555555502");
+    let fv = fwbuild::volume(
+        g1,
+        &[
+            fwbuild::ffs(g1, fwbuild::DRIVER, &fwbuild::section(0x01, &efi)),
+            fwbuild::ffs(g2, fwbuild::DRIVER, &fwbuild::section(0x02, &tiano)),
+        ],
+        0x40000,
+    );
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("packed.fd");
+    std::fs::write(&p, &fv).unwrap();
+    let (code, v) = inventory(&p);
+    assert_eq!(code, 0, "{}", v["problems"]);
+    let files = v["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    for f in files {
+        assert_eq!(f["ui_name"], "Packed");
+        assert_eq!(f["body"]["sha256"], sec["body"]["sha256"], "{f:#}");
+    }
+    assert_eq!(v["decompressed"], 2 * inner.len() as u64);
+}
