@@ -377,7 +377,18 @@ pub fn check_same_machine(l: &Loaded, current: &Snapshot) -> Result<(), LoadErro
 /// Diffs `current` against a loaded left side, applying the baseline's
 /// learned and accepted changes, and records the signature status.
 pub fn diff_against(l: &Loaded, current_name: &str, current: &Snapshot) -> DiffReport {
-    let mut r = diff::diff(&l.name, &l.reference, current_name, current);
+    diff_against_with(l, current_name, current, &[])
+}
+
+/// [`diff_against`], with the current boot judged against vendor
+/// references too.
+pub fn diff_against_with(
+    l: &Loaded,
+    current_name: &str,
+    current: &Snapshot,
+    refs: &[crate::firmware::reference::Reference],
+) -> DiffReport {
+    let mut r = diff::diff_with(&l.name, &l.reference, current_name, current, refs);
     if let Some(b) = &l.baseline {
         apply(b, &mut r);
     }

@@ -164,6 +164,13 @@ impl Finding {
         self
     }
 
+    /// Notes a partial explanation: the finding stays unexplained, and is
+    /// lowered to `floor` at most (never raised).
+    pub fn qualify(&mut self, why: String, floor: Severity) {
+        self.explanation = Some(why);
+        self.severity = self.severity.min(floor);
+    }
+
     /// Marks the finding explained and downgrades it to at most `low`.
     pub fn explain(&mut self, why: String) {
         self.explained = true;

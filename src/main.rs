@@ -62,6 +62,12 @@ enum Command {
     /// findings at or above --fail-on (diff), 2 when unreadable.
     Firmware(cli::firmware::Args),
 
+    /// Manage the reference store: `reference add IMAGE --vendor V
+    /// --version X -o DIR` writes what a vendor image will measure and load
+    /// (its volumes' digests, its files), for `diff --references DIR`.
+    #[command(subcommand)]
+    Reference(cli::reference::Command),
+
     /// Check a fleet: group hosts by platform and firmware identity, build
     /// each group's consensus, and report every host that departs from it
     /// (and, with --baselines, from its own baseline). Exit 1 when a host
@@ -116,6 +122,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::VerifyQuote(a) => cli::verify_quote::run(a),
         Command::Esp(a) => cli::esp::run(a),
         Command::Firmware(a) => cli::firmware::run(a),
+        Command::Reference(c) => cli::reference::run(c),
         Command::Fleet(a) => cli::fleet::run(a),
         Command::Rules(a) => cli::rules::run(a),
         Command::Completions { shell } => {

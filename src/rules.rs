@@ -52,7 +52,7 @@ const NONE: Option<&str> = None;
 
 rules! {
     IDENTITY_FIRMWARE_CHANGED = "identity.firmware.changed", Identity, Info, NONE, NONE,
-        "The firmware's identity (vendor, revision, BIOS version or date) changed; it explains other firmware findings.";
+        "The firmware's identity (vendor, revision, BIOS version or date) changed. It explains other firmware findings only as far as measurements back it: verified by a reference (low), corroborated by the S-CRTM version or system-table revision (at least medium), or claimed by SMBIOS alone (nothing).";
     IDENTITY_PLATFORM_CHANGED = "identity.platform.changed", Identity, Medium, NONE, NONE,
         "The SMBIOS system identity changed: another machine, or edited SMBIOS (diff refuses it unless --allow-other-machine).";
     MEMORY_MAP_RAM_CHANGED = "memory-map.ram.changed", MemoryMap, Info, NONE, NONE,
@@ -183,6 +183,17 @@ rules! {
         "A firmware volume of the known-good image is missing.";
     FIRMWARE_STRUCTURE_DAMAGED = "firmware.structure.damaged", Firmware, Medium, NONE, NONE,
         "A firmware image has a structural problem the known-good one does not: a bad checksum, data hidden in free space, a section that cannot be opened.";
+    FIRMWARE_BLOB_NOT_IN_REFERENCE = "firmware.blob.not-in-reference", Firmware, Critical,
+        Some("high when no reference has a volume of the blob's size"), NONE,
+        "With --references, a PCR0 firmware blob measured a digest no reference volume has: the firmware that ran is not the vendor's.";
+    FIRMWARE_DRIVER_NOT_IN_REFERENCE = "firmware.driver.not-in-reference", Firmware, Critical, NONE, NONE,
+        "With --references, a firmware driver (Fv/FvFile) was loaded that the vendor's firmware does not hold: the LoJax signature, with or without a baseline.";
+    FIRMWARE_DRIVER_DIFFERS_FROM_REFERENCE = "firmware.driver.differs-from-reference", Firmware, High, NONE, NONE,
+        "With --references, a loaded firmware driver's SizeOfImage is not that of the vendor's file of the same GUID: a patched driver.";
+    FIRMWARE_REFERENCE_UNCHECKED = "firmware.reference.unchecked", Firmware, High, NONE, NONE,
+        "With --references, nothing in the snapshot could be compared with them (no PCR0 blob, no firmware driver, or none of the references' volumes): unknown, not a pass.";
+    IDENTITY_FIRMWARE_UNBACKED = "identity.firmware.unbacked", Identity, High, NONE, NONE,
+        "The firmware's SMBIOS strings claim an update that its measurements (S-CRTM version, system-table revision) do not show, while its code changed.";
     BASELINE_MISSING = "baseline.missing", Baseline, High, NONE, NONE,
         "With --baselines, a host has no usable baseline: none, unreadable, unsigned, of another machine, or an id that cannot name one.";
 }
@@ -315,6 +326,20 @@ pub fn firmware_volume_changed(files_same: bool) -> Severity {
         FIRMWARE_VOLUME_CHANGED.severity
     }
 }
+
+/// The severity of a PCR0 blob no reference holds: critical when a
+/// reference says which volume it should have been.
+pub fn firmware_blob_not_in_reference(volume_known: bool) -> Severity {
+    if volume_known {
+        FIRMWARE_BLOB_NOT_IN_REFERENCE.severity
+    } else {
+        Severity::High
+    }
+}
+
+/// The most a firmware update that is claimed and corroborated by the
+/// measured identity, but verified by no reference, may lower a finding to.
+pub const CORROBORATED_FLOOR: Severity = Severity::Medium;
 
 /// The rule with this id.
 pub fn by_id(id: &str) -> Option<&'static Rule> {

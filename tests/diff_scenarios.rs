@@ -218,8 +218,80 @@ fn another_build_of_the_same_firmware_version_is_the_lojax_case() {
     );
 }
 
+/// `diff` with `--references DIR`.
+fn diff_with_refs(now: &Path, fail_on: &str, refs: &Path) -> (i32, Value) {
+    let out = common::bootaudit()
+        .args([
+            "diff",
+            "--format",
+            "json",
+            "--fail-on",
+            fail_on,
+            "--references",
+        ])
+        .arg(refs)
+        .arg(baseline())
+        .arg(now)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), v)
+}
+
+/// A reference store holding `image` (`bootaudit reference add`).
+fn reference_store(dir: &Path, image: &str, vendor: &str, version: &str) -> PathBuf {
+    let store = dir.join("refs");
+    let o = common::bootaudit()
+        .args([
+            "reference",
+            "add",
+            image,
+            "--vendor",
+            vendor,
+            "--version",
+            version,
+            "-o",
+        ])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    store
+}
+
+/// A firmware update that only SMBIOS claims, next to new firmware code:
+/// nothing explained, plus `identity.firmware.unbacked`. Returns the
+/// (rule, severity, explained) list and the report.
+fn assert_claimed_update_with_new_code(now: &Path) -> (Vec<(String, String, bool)>, Value) {
+    let (code, v) = diff(now, "high");
+    assert_eq!(code, 1);
+    let r = rules(&v);
+    assert_eq!(
+        v["firmware_update"]["grade"], "claimed",
+        "{:#}",
+        v["firmware_update"]
+    );
+    for (rule, sev) in [
+        ("identity.firmware.changed", "info"),
+        ("identity.firmware.unbacked", "high"),
+        ("loaded-images.firmware-driver.added", "critical"),
+        ("tpm.pcr0.changed", "critical"),
+    ] {
+        assert!(
+            r.contains(&(rule.into(), sev.into(), false)),
+            "{rule} {sev}: {r:?}"
+        );
+    }
+    (r, v)
+}
+
 #[test]
-fn the_same_swap_with_a_new_bios_version_is_explained_by_the_firmware_update() {
+fn the_same_swap_with_a_new_bios_version_explains_nothing_until_a_reference_verifies_it() {
+    // The secboot build with a new SMBIOS BIOS version and date. The
+    // measurements show no update (the S-CRTM version event and the system
+    // table's revision are those of the plain build): the version string
+    // is the firmware's word about itself, and explains nothing.
     let d = tempfile::tempdir().unwrap();
     let now = boot(
         d.path(),
@@ -230,13 +302,45 @@ fn the_same_swap_with_a_new_bios_version_is_explained_by_the_firmware_update() {
             "type=0,version=bootaudit-fw-2.0,date=11/24/2026",
         ],
     );
-    let (_, v) = diff(&now, "high");
+    assert_claimed_update_with_new_code(&now);
+    // With the vendor's secboot image as the reference, under the version
+    // the SMBIOS claims: the PCR0 DXE-volume blob is that image's, the PEI
+    // blob a boot-dependent volume of it, every loaded driver is in it. A
+    // verified update: the firmware code findings drop to low, explained.
+    let refs = reference_store(
+        d.path(),
+        "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
+        "Debian OVMF",
+        "bootaudit-fw-2.0",
+    );
+    let (_, v) = diff_with_refs(&now, "high", &refs);
     let r = rules(&v);
+    assert_eq!(
+        v["firmware_update"]["grade"], "verified",
+        "{:#}",
+        v["firmware_update"]
+    );
+    assert_eq!(
+        v["firmware_update"]["reference"],
+        "Debian OVMF bootaudit-fw-2.0"
+    );
+    let blobs = v["references"]["blobs"].as_array().unwrap();
+    assert_eq!(blobs.len(), 2, "{blobs:#?}");
+    assert!(blobs.iter().any(
+        |b| b["verdict"] == "matched" && b["volume"] == "7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1"
+    ));
+    assert!(blobs.iter().any(|b| b["verdict"] == "boot-dependent"));
+    for rule in ["loaded-images.firmware-driver.added", "tpm.pcr0.changed"] {
+        let hits: Vec<_> = r.iter().filter(|x| x.0 == rule).collect();
+        assert!(!hits.is_empty(), "{rule}: {r:?}");
+        assert!(hits.iter().all(|x| x.2 && x.1 == "low"), "{rule}: {hits:?}");
+    }
     assert!(
-        r.contains(&("identity.firmware.changed".into(), "info".into(), false)),
+        !r.iter()
+            .any(|x| x.0.starts_with("firmware.") || x.0 == "identity.firmware.unbacked"),
         "{r:?}"
     );
-    // What a firmware update cannot explain stays flagged: new runtime
+    // What the reference does not cover stays flagged: new runtime
     // regions, and ACPI content changed under the same OEM revision (this
     // build has SMM, so its DSDT and memory map differ).
     for x in r.iter().filter(|x| !x.2) {
@@ -251,11 +355,169 @@ fn the_same_swap_with_a_new_bios_version_is_explained_by_the_firmware_update() {
             "{x:?} in {r:?}"
         );
     }
-    for rule in ["loaded-images.firmware-driver.added", "tpm.pcr0.changed"] {
-        let hits: Vec<_> = r.iter().filter(|x| x.0 == rule).collect();
-        assert!(!hits.is_empty(), "{rule}: {r:?}");
-        assert!(hits.iter().all(|x| x.2 && x.1 == "low"), "{rule}: {hits:?}");
-    }
+}
+
+/// The GUID the firmware-implant scenarios give the inserted driver.
+const FW_IMPLANT_GUID: &str = "8BA1D0E5-71AE-4B3B-9C1E-0A5E1E7B00A7";
+
+/// OVMF_CODE_4M.fd with the test implant inserted into its DXE volume
+/// (inside FVMAIN_COMPACT's LZMA section): the firmware dispatches it
+/// itself at every boot. Made once per test binary.
+fn implanted_ovmf() -> &'static Path {
+    static F: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, p) = F.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        let (_, implant) = common::built_efi();
+        let pe = std::fs::read(implant).unwrap();
+        let file = common::fwbuild::driver_file(
+            common::fwbuild::guid(FW_IMPLANT_GUID),
+            &pe,
+            "BootauditTestImplant",
+            None,
+        );
+        let img = std::fs::read("/usr/share/OVMF/OVMF_CODE_4M.fd").unwrap();
+        let out = common::fwbuild::insert_into_ovmf_dxe(&img, &[file]);
+        let p = d.path().join("implanted.fd");
+        std::fs::write(&p, out).unwrap();
+        (d, p)
+    });
+    p
+}
+
+fn finding<'a>(v: &'a Value, rule: &str) -> Vec<&'a Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}
+
+#[test]
+fn an_implant_in_the_firmware_volume_is_critical_with_and_without_a_baseline() {
+    let d = tempfile::tempdir().unwrap();
+    let img = implanted_ovmf().to_str().unwrap().to_string();
+    let now = boot(&d.path().join("out"), &["--ovmf-code", &img]);
+    let (code, v) = diff(&now, "high");
+    assert_eq!(code, 1);
+    let r = rules(&v);
+    let added = finding(&v, "loaded-images.firmware-driver.added");
+    assert_eq!(added.len(), 1, "{r:?}");
+    assert_eq!(added[0]["severity"], "critical");
+    assert_eq!(added[0]["explained"], false);
+    assert!(
+        added[0]["subject"]
+            .as_str()
+            .unwrap()
+            .to_uppercase()
+            .contains(&format!("FVFILE({FW_IMPLANT_GUID})")),
+        "{:#}",
+        added[0]
+    );
+    assert!(
+        r.contains(&("tpm.pcr0.changed".into(), "critical".into(), false)),
+        "{r:?}"
+    );
+    assert!(
+        !r.iter().any(|x| x.0 == "identity.firmware.changed"),
+        "{r:?}"
+    );
+    // With the genuine image as the reference: the driver is not the
+    // vendor's, and the PCR0 blob names the DXE volume it should have been.
+    let refs = reference_store(
+        d.path(),
+        "/usr/share/OVMF/OVMF_CODE_4M.fd",
+        "Debian OVMF",
+        "0.0.0",
+    );
+    let (code, v) = diff_with_refs(&now, "high", &refs);
+    assert_eq!(code, 1);
+    let dxe = "7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1";
+    let not_in = finding(&v, "firmware.driver.not-in-reference");
+    assert_eq!(not_in.len(), 1, "{:?}", rules(&v));
+    assert_eq!(not_in[0]["severity"], "critical");
+    assert_eq!(not_in[0]["evidence"]["guid"], FW_IMPLANT_GUID);
+    assert_eq!(not_in[0]["evidence"]["volume"], dxe);
+    let blob = finding(&v, "firmware.blob.not-in-reference");
+    assert_eq!(blob.len(), 1, "{:?}", rules(&v));
+    assert_eq!(blob[0]["severity"], "critical");
+    assert!(
+        blob[0]["message"].as_str().unwrap().contains(dxe),
+        "{:#}",
+        blob[0]
+    );
+    // Without a baseline: the boot judged by the reference alone.
+    let o = common::bootaudit()
+        .args(["firmware", "check", "--format", "json", "--references"])
+        .arg(&refs)
+        .arg(&now)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let c: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rs: Vec<&str> = c["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rs,
+        [
+            "firmware.blob.not-in-reference",
+            "firmware.driver.not-in-reference"
+        ],
+        "{c:#}"
+    );
+    // And the genuine boot, judged alone, is clean: every blob and driver
+    // is the vendor's (the baseline's first boot).
+    let o = common::bootaudit()
+        .args([
+            "firmware",
+            "check",
+            "--format",
+            "json",
+            "--fail-on",
+            "low",
+            "--references",
+        ])
+        .arg(&refs)
+        .arg(&baseline_files().1)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+#[test]
+fn a_forged_smbios_version_does_not_explain_an_implanted_firmware() {
+    // The LoJax case of the issue: the implanted firmware, booted with a
+    // forged BIOS version and date. Nothing measured changed with them.
+    let d = tempfile::tempdir().unwrap();
+    let img = implanted_ovmf().to_str().unwrap().to_string();
+    let now = boot(
+        &d.path().join("out"),
+        &[
+            "--ovmf-code",
+            &img,
+            "--smbios",
+            "type=0,version=9.9.9-forged,date=01/01/2027",
+        ],
+    );
+    let (r, _) = assert_claimed_update_with_new_code(&now);
+    assert!(
+        !r.iter().any(|x| x.2 && x.0 != "memory-map.ram.changed"),
+        "something was explained: {r:?}"
+    );
 }
 
 #[test]

@@ -412,3 +412,68 @@ fn the_html_overview_renders_and_drills_down() {
         assert!(dom.contains(&format!("id=\"{l}\"")), "{l}");
     }
 }
+
+#[test]
+fn references_judge_every_host_without_baselines() {
+    // Two real boots of plain OVMF; the second with one more firmware
+    // driver loaded from the DXE volume, one the vendor image lacks.
+    let d = tempfile::tempdir().unwrap();
+    let snaps = d.path().join("snaps");
+    std::fs::create_dir_all(&snaps).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let plain = std::fs::read(root.join("fixtures/implant/plain-a.json")).unwrap();
+    std::fs::write(snaps.join("a.json"), &plain).unwrap();
+    let mut b: Value = serde_json::from_slice(&plain).unwrap();
+    b["identity"]["smbios"]["system_uuid"] = "11111111-2222-3333-4444-555555555555".into();
+    let extra =
+        "Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(8BA1D0E5-71AE-4B3B-9C1E-0A5E1E7B00A7)";
+    let mut img = b["loaded_images"][1].clone();
+    img["device_path"] = extra.into();
+    b["loaded_images"].as_array_mut().unwrap().push(img);
+    std::fs::write(snaps.join("b.json"), serde_json::to_vec(&b).unwrap()).unwrap();
+    let store = d.path().join("refs");
+    let o = Command::new(env!("CARGO_BIN_EXE_bootaudit"))
+        .args([
+            "reference",
+            "add",
+            "/usr/share/OVMF/OVMF_CODE_4M.fd",
+            "--vendor",
+            "Debian OVMF",
+            "--version",
+            "x",
+            "-o",
+        ])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (code, lines, text) = run(
+        &[
+            snaps.to_str().unwrap(),
+            "--references",
+            store.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(code, Some(1), "{text}");
+    let (hosts, _) = records(lines);
+    let by_source = |s: &str| {
+        hosts
+            .values()
+            .find(|h| h["source"].as_str().unwrap().ends_with(s))
+            .unwrap()
+    };
+    assert_eq!(
+        by_source("a.json")["reference_findings"],
+        Value::Array(vec![])
+    );
+    let f = by_source("b.json")["reference_findings"]
+        .as_array()
+        .unwrap();
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0]["rule"], "firmware.driver.not-in-reference");
+    assert_eq!(f[0]["evidence"]["device_path"], extra);
+    assert_eq!(by_source("b.json")["outlier"], true);
+}

@@ -28,6 +28,12 @@ pub struct Args {
     /// of another machine (refused by default, exit 2).
     #[arg(long)]
     pub allow_other_machine: bool,
+    /// A reference store (`bootaudit reference add`): the current boot's
+    /// PCR0 firmware blobs and loaded firmware drivers are judged against
+    /// the vendor images it holds, and only a match with one verifies a
+    /// firmware update.
+    #[arg(long, value_name = "DIR")]
+    pub references: Option<PathBuf>,
 }
 
 /// Runs `bootaudit diff`.
@@ -40,6 +46,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         fail_on,
         allowed_signers,
         allow_other_machine,
+        references,
     } = a;
     let fail_on: bootaudit::findings::Severity = fail_on.into();
 
@@ -49,7 +56,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if !allow_other_machine {
         bootaudit::baseline::check_same_machine(&l, &b)?;
     }
-    let r = bootaudit::baseline::diff_against(&l, &current.display().to_string(), &b);
+    let refs = load_references(references.as_deref())?;
+    let r = bootaudit::baseline::diff_against_with(&l, &current.display().to_string(), &b, &refs);
     let text = match format {
         DiffFormat::Table => render::escape::terminal(&render::diff::table(&r)).into_owned(),
         DiffFormat::Json => {

@@ -24,6 +24,27 @@ pub enum Sub {
     /// machine's flash): files and volumes added, removed and changed.
     /// Exit 1 when a finding at or above --fail-on exists.
     Diff(DiffArgs),
+    /// Judge the boot a snapshot recorded against a reference store, with
+    /// no baseline: every PCR0 firmware blob must be a reference volume's
+    /// digest and every loaded firmware driver a file of that reference.
+    /// Exit 1 when a finding at or above --fail-on exists.
+    Check(CheckArgs),
+}
+
+/// The arguments of `bootaudit firmware check`.
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// The snapshot.
+    pub snapshot: PathBuf,
+    /// The reference store (`bootaudit reference add`).
+    #[arg(long, value_name = "DIR")]
+    pub references: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Exit 1 when a finding at or above this severity exists.
+    #[arg(long, value_enum, default_value = "high")]
+    pub fail_on: FailOn,
 }
 
 /// The arguments of `bootaudit firmware diff`.
@@ -57,6 +78,17 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             Ok(exit_if(bootaudit::findings::fails(
                 &r.findings,
                 d.fail_on.into(),
+            )))
+        }
+        (Some(Sub::Check(c)), _) => {
+            let refs = load_references(Some(&c.references))?;
+            let snap = bootaudit::snapshot::read_file(&c.snapshot)?;
+            let r =
+                bootaudit::firmware::judge::check(&c.snapshot.display().to_string(), &snap, &refs);
+            print(c.format, &r, render::firmware::check)?;
+            Ok(exit_if(bootaudit::findings::fails(
+                &r.findings,
+                c.fail_on.into(),
             )))
         }
         (None, Some(image)) => {

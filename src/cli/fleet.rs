@@ -38,6 +38,12 @@ pub struct Args {
     /// Judge hosts even against baselines of other machines.
     #[arg(long, requires = "baselines")]
     pub allow_other_machine: bool,
+    /// A reference store (`bootaudit reference add`): every host's PCR0
+    /// firmware blobs and loaded firmware drivers are judged against the
+    /// vendor images it holds (with --baselines, within each host's
+    /// baseline diff, where a match also verifies a firmware update).
+    #[arg(long, value_name = "DIR")]
+    pub references: Option<PathBuf>,
     /// With `-`, the most bytes read from stdin (it is spooled to a
     /// temporary file, read twice).
     #[arg(long, value_name = "BYTES", default_value_t = bootaudit::fleet::MAX_SPOOL)]
@@ -57,6 +63,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         max_stdin,
         allowed_signers,
         allow_other_machine,
+        references,
     } = a;
     let fail_on: bootaudit::findings::Severity = fail_on.into();
 
@@ -65,6 +72,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         baselines,
         allowed_signers: allowed_signers_from(allowed_signers.as_deref())?,
         allow_other_machine,
+        references: std::sync::Arc::new(load_references(references.as_deref())?),
         workers: workers
             .map(usize::from)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),

@@ -12,6 +12,7 @@ pub mod eventlog;
 pub mod firmware;
 pub mod fleet;
 pub mod ingest;
+pub mod reference;
 pub mod rules;
 pub mod show;
 pub mod verify_quote;
@@ -106,6 +107,19 @@ pub(crate) fn allowed_signers_from(
     Ok(file
         .map(bootaudit::signing::read_allowed_signers)
         .transpose()?)
+}
+
+/// The references of `--references DIR`, when it was given.
+pub(crate) fn load_references(
+    dir: Option<&Path>,
+) -> anyhow::Result<Vec<bootaudit::firmware::reference::Reference>> {
+    Ok(match dir {
+        Some(d) => bootaudit::firmware::reference::load_dir(d)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect(),
+        None => Vec::new(),
+    })
 }
 
 /// Exit 1 when `fails`, else 0.

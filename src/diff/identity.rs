@@ -1,13 +1,13 @@
-//! Identity: a firmware update (version, revision, release date) is the
-//! evidence that explains firmware changes; a different platform is a
-//! finding of its own.
+//! Identity: a changed firmware identity (version, revision, release date)
+//! is reported, and what it may explain is graded by
+//! [`super::firmware_update`] from measurements, never from the strings
+//! themselves; a different platform is a finding of its own.
 
-use super::Context;
 use crate::findings::Finding;
 use crate::snapshot::Snapshot;
 use serde_json::json;
 
-pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut Context) {
+pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
     let (Some(ia), Some(ib)) = (&a.identity, &b.identity) else {
         return;
     };
@@ -59,7 +59,6 @@ format!("firmware identity changed: {why}"),
             json!({"before": {"vendor": fw_a.0, "revision": fw_a.1, "bios_version": fw_a.2, "bios_release_date": fw_a.3},
                    "after": {"vendor": fw_b.0, "revision": fw_b.1, "bios_version": fw_b.2, "bios_release_date": fw_b.3}}),
         ));
-        ctx.firmware_update = Some(why);
     }
     let plat = |s: &crate::snapshot::Smbios| {
         (

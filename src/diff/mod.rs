@@ -6,6 +6,7 @@
 
 pub(crate) mod acpi;
 mod bootapps;
+pub mod firmware_update;
 mod identity;
 pub(crate) mod images;
 pub mod indicators;
@@ -38,13 +39,20 @@ pub struct DiffReport {
     /// whose shape is fixed: findings and summary).
     #[serde(skip)]
     pub memory_maps: Option<[picture::MapPicture; 2]>,
+    /// The firmware update between the two boots and what backs it, when
+    /// the firmware's identity or measurements changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firmware_update: Option<firmware_update::FirmwareUpdate>,
+    /// The current boot judged against `--references`, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub references: Option<crate::firmware::judge::Judgement>,
 }
 
 /// What changed between the two snapshots that can explain other changes.
 #[derive(Clone, Debug, Default)]
 pub struct Context {
-    /// "firmware version X -> Y", when the firmware identity changed.
-    pub firmware_update: Option<String>,
+    /// The firmware update and its grade, when there is one.
+    pub firmware_update: Option<firmware_update::FirmwareUpdate>,
     /// "RAM X MiB -> Y MiB", when the amount of memory changed.
     pub ram_change: Option<String>,
     /// True when a Secure Boot variable or state changed.
@@ -53,9 +61,21 @@ pub struct Context {
 
 /// Compares `before` (the baseline) with `after`.
 pub fn diff(baseline: &str, before: &Snapshot, current: &str, after: &Snapshot) -> DiffReport {
+    diff_with(baseline, before, current, after, &[])
+}
+
+/// Compares `before` (the baseline) with `after`, judging `after` against
+/// the vendor references `refs` as well (none: no judgement).
+pub fn diff_with(
+    baseline: &str,
+    before: &Snapshot,
+    current: &str,
+    after: &Snapshot,
+    refs: &[crate::firmware::reference::Reference],
+) -> DiffReport {
     let mut f = Vec::new();
     let mut ctx = Context::default();
-    identity::diff(before, after, &mut f, &mut ctx);
+    identity::diff(before, after, &mut f);
     memmap::diff(before, after, &mut f, &mut ctx);
     secure_boot::diff(before, after, &mut f, &mut ctx);
     acpi::diff(before, after, &mut f);
@@ -77,12 +97,58 @@ pub fn diff(baseline: &str, before: &Snapshot, current: &str, after: &Snapshot) 
     bootapps::diff(before, after, &mut f);
     crate::esp::diff::diff(before, after, &mut f);
     indicators::check(after, &mut f);
+    let judgement = (!refs.is_empty())
+        .then(|| crate::firmware::judge::judge(after, lb.as_ref().map(|(l, _)| l), refs));
+    if let Some(j) = &judgement {
+        f.extend(j.findings.iter().cloned());
+    }
+    let changes = firmware_update::changes(before, after, la.as_ref(), lb.as_ref().map(|(l, _)| l));
+    ctx.firmware_update = firmware_update::grade(&changes, after, judgement.as_ref());
+    if let Some(u) = &ctx.firmware_update {
+        let code_changed = f.iter().any(|x| {
+            x.rule == crate::rules::LOADED_IMAGES_FIRMWARE_DRIVER_ADDED.id
+                || x.rule == crate::rules::TPM_PCR0_CHANGED.id
+        });
+        if u.grade == firmware_update::Grade::Claimed && code_changed {
+            f.push(
+                Finding::new(
+                    crate::rules::IDENTITY_FIRMWARE_UNBACKED,
+                    format!(
+                        "the firmware claims an update that its measurements do not show: {}",
+                        u.why
+                    ),
+                    serde_json::json!({"changes": changes, "why": u.why}),
+                )
+                .about("firmware"),
+            );
+        }
+    }
     for x in &mut f {
         let e = x.explainable_by;
         if e.firmware_update {
-            if let Some(why) = &ctx.firmware_update {
-                x.explain(format!("firmware update: {why}"));
-                continue;
+            match &ctx.firmware_update {
+                Some(
+                    u @ firmware_update::FirmwareUpdate {
+                        grade: firmware_update::Grade::Verified { .. },
+                        ..
+                    },
+                ) => {
+                    x.explain(format!("firmware update: {}", u.why));
+                    continue;
+                }
+                Some(
+                    u @ firmware_update::FirmwareUpdate {
+                        grade: firmware_update::Grade::Corroborated,
+                        ..
+                    },
+                ) => {
+                    x.qualify(
+                        format!("firmware update: {}", u.why),
+                        crate::rules::CORROBORATED_FLOOR,
+                    );
+                    continue;
+                }
+                _ => {}
             }
         }
         if e.ram_change {
@@ -103,5 +169,7 @@ pub fn diff(baseline: &str, before: &Snapshot, current: &str, after: &Snapshot) 
         summary: findings::summarize(&f),
         findings: f,
         baseline_signature: None,
+        firmware_update: ctx.firmware_update,
+        references: judgement,
     }
 }

@@ -18,7 +18,9 @@
 pub mod decompress;
 pub mod depex;
 pub mod diff;
+pub mod judge;
 mod layout;
+pub mod reference;
 mod section;
 mod volume;
 
@@ -121,6 +123,10 @@ pub struct Volume {
     /// SHA-256 of the volume's bytes: what EDK II measures as an
     /// EV_EFI_PLATFORM_FIRMWARE_BLOB(2) when it measures a volume.
     pub sha256: String,
+    /// SHA-1 and SHA-384 of the volume's bytes too, for the TPM banks a
+    /// log may use; only when asked for ([`read_with_all_banks`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_digests: Option<std::collections::BTreeMap<String, String>>,
     /// Bytes of free space (erase bytes) after the last file.
     pub free_space: u64,
     /// Where it sits: `FV@0x0`, `FV@0x0/<file GUID>/LZMA/FV@0x0`.
@@ -143,6 +149,10 @@ pub struct Body {
     pub machine: Option<u16>,
     /// Subsystem of a PE32 body (11 boot-service driver, 12 runtime).
     pub subsystem: Option<u16>,
+    /// A PE32 body's SizeOfImage: what the loaded-image protocol of the
+    /// running firmware reports for it, so a loaded driver can be matched
+    /// to the stored one.
+    pub size_of_image: Option<u32>,
     /// Why a PE32 body could not be read as PE, when it could not.
     pub error: Option<String>,
 }
@@ -251,6 +261,16 @@ impl Inventory {
 
 /// Reads an image.
 pub fn read(image: &[u8]) -> Result<Inventory, FirmwareError> {
+    read_inner(image, false)
+}
+
+/// Reads an image, and hashes every volume in the SHA-1 and SHA-384 banks
+/// as well (for a reference, which a log of any bank is matched with).
+pub fn read_with_all_banks(image: &[u8]) -> Result<Inventory, FirmwareError> {
+    read_inner(image, true)
+}
+
+fn read_inner(image: &[u8], all_banks: bool) -> Result<Inventory, FirmwareError> {
     let container = layout::detect(image);
     let (start, end) = container.volume_area(image.len());
     let mut r = Reader {
@@ -266,6 +286,7 @@ pub fn read(image: &[u8]) -> Result<Inventory, FirmwareError> {
             decompressed: 0,
         },
         total_budget: 0,
+        all_banks,
     };
     r.total_budget = r.budget.remaining;
     let area = image.get(start..end).unwrap_or_default();
@@ -323,6 +344,8 @@ pub(crate) struct Reader {
     pub budget: decompress::Budget,
     pub inv: Inventory,
     total_budget: u64,
+    /// Hash volumes in every bank.
+    pub all_banks: bool,
 }
 
 impl Reader {

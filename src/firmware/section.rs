@@ -258,6 +258,7 @@ fn body(ty: u8, content: &[u8]) -> Body {
         authenticode_sha256: None,
         machine: None,
         subsystem: None,
+        size_of_image: None,
         error: None,
     };
     if ty == 0x10 {
@@ -266,6 +267,12 @@ fn body(ty: u8, content: &[u8]) -> Body {
                 b.authenticode_sha256 = Some(p.authenticode_sha256);
                 b.machine = Some(p.machine);
                 b.subsystem = Some(p.subsystem);
+                // SizeOfImage sits at byte 56 of the optional header in
+                // PE32 and PE32+ alike; inspect() has checked the headers.
+                b.size_of_image = le::<4>(content, 0x3c)
+                    .map(|x| u32::from_le_bytes(x) as usize)
+                    .and_then(|pe| le::<4>(content, pe.checked_add(24 + 56)?))
+                    .map(u32::from_le_bytes);
             }
             Err(e) => b.error = Some(e.to_string()),
         }

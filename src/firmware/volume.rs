@@ -182,6 +182,13 @@ impl Reader {
             compressed: at.compressed,
             depth: at.depth,
             sha256: crate::hexser::sha256(fv),
+            other_digests: self.all_banks.then(|| {
+                use crate::eventlog::alg::HashAlg;
+                [HashAlg::Sha1, HashAlg::Sha384]
+                    .iter()
+                    .filter_map(|a| Some((a.name(), crate::hexser::encode(a.hash(&[fv])?))))
+                    .collect()
+            }),
             free_space: 0,
             path: path.clone(),
         });

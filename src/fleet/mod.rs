@@ -75,6 +75,9 @@ pub struct Options {
     pub allowed_signers: Option<Vec<crate::signing::AllowedSigner>>,
     /// Judge a host against a baseline of another machine.
     pub allow_other_machine: bool,
+    /// Vendor references every host's firmware is judged against (none:
+    /// no judgement).
+    pub references: std::sync::Arc<Vec<crate::firmware::reference::Reference>>,
     /// Worker threads.
     pub workers: usize,
 }
@@ -99,7 +102,11 @@ pub struct HostRecord {
     /// one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_findings: Option<Vec<Finding>>,
-    /// Counts over both.
+    /// Findings against the vendor references (with `--references` and no
+    /// `--baselines`; with both, they are among the baseline findings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_findings: Option<Vec<Finding>>,
+    /// Counts over all of them.
     pub summary: Summary,
     /// It has an unexplained finding at or above the run's threshold.
     pub outlier: bool,
@@ -341,6 +348,7 @@ pub fn run(
                     group_hosts: 0,
                     findings: Vec::new(),
                     baseline_findings: None,
+                    reference_findings: None,
                     summary: Summary::default(),
                     outlier: false,
                     error: Some(e),
@@ -399,8 +407,11 @@ fn judge(
         .baselines
         .as_ref()
         .map(|dir| host_baseline(dir, &host, name, s, opts));
+    let reference_findings = (!opts.references.is_empty() && opts.baselines.is_none())
+        .then(|| crate::firmware::judge::check(name, s, &opts.references).findings);
     let mut all = f.clone();
     all.extend(baseline_findings.iter().flatten().cloned());
+    all.extend(reference_findings.iter().flatten().cloned());
     HostRecord {
         record: "host",
         host,
@@ -411,6 +422,7 @@ fn judge(
         outlier: findings::fails(&all, threshold),
         findings: f,
         baseline_findings,
+        reference_findings,
         error: None,
     }
 }
@@ -461,7 +473,7 @@ fn host_baseline(
             return refuse(e.to_string());
         }
     }
-    crate::baseline::diff_against(&l, name, s).findings
+    crate::baseline::diff_against_with(&l, name, s, &opts.references).findings
 }
 
 /// Reads up to and including the next line feed, without keeping it.

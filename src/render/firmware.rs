@@ -106,3 +106,74 @@ pub fn diff(r: &FirmwareDiff) -> String {
     super::diff::findings(&mut out, &r.findings, &r.summary);
     out
 }
+
+/// Renders `bootaudit reference list`.
+pub fn references(rows: &[crate::firmware::reference::Listed]) -> String {
+    let mut t = new_table(&[
+        "Vendor",
+        "Version",
+        "Image SHA-256",
+        "Volumes",
+        "Files",
+        "File",
+    ]);
+    for r in rows {
+        t.add_row(vec![
+            r.vendor.clone(),
+            r.version.clone(),
+            r.image_sha256.clone(),
+            r.volumes.to_string(),
+            r.files.to_string(),
+            r.file.clone(),
+        ]);
+    }
+    format!("{t}\n")
+}
+
+/// Renders `bootaudit firmware check`: the blobs and their verdicts, then
+/// the findings.
+pub fn check(r: &crate::firmware::judge::FirmwareCheck) -> String {
+    use crate::firmware::judge::BlobVerdict;
+    let mut out = String::new();
+    let j = &r.judgement;
+    let _ = writeln!(
+        out,
+        "{}: judged by {}; {} firmware drivers found in it; the log {} the recorded PCRs",
+        r.snapshot,
+        if j.judged_by.is_empty() {
+            "no reference".to_string()
+        } else {
+            j.judged_by.join(", ")
+        },
+        j.drivers_matched,
+        if j.log_replays {
+            "replays to"
+        } else {
+            "does NOT replay to"
+        }
+    );
+    let mut t = new_table(&["Event", "Blob", "Digest", "Verdict"]);
+    for b in &j.blobs {
+        t.add_row(vec![
+            b.event.to_string(),
+            format!("{:#x}+{:#x}", b.base, b.length),
+            b.digest.clone(),
+            match &b.verdict {
+                BlobVerdict::Matched { reference, volume } => {
+                    format!("volume {volume} of {reference}")
+                }
+                BlobVerdict::BootDependent { reference, volume } => {
+                    format!("boot-dependent volume {volume} of {reference}: not checkable")
+                }
+                BlobVerdict::Unknown { .. } => "in no reference".into(),
+            },
+        ]);
+    }
+    let _ = writeln!(out, "{t}");
+    if r.findings.is_empty() {
+        let _ = writeln!(out, "Every blob and firmware driver is the vendor's.");
+    } else {
+        super::diff::findings(&mut out, &r.findings, &r.summary);
+    }
+    out
+}

@@ -18,6 +18,8 @@ pub struct Boot {
     pub ram_mib: u32,
     /// The OVMF build.
     pub ovmf: Ovmf,
+    /// `--ovmf-code FILE`: another code image, the build's variables.
+    pub code: Option<PathBuf>,
     /// Further QEMU arguments (`-acpitable`, `-smbios`, `-device`).
     pub qemu: Vec<OsString>,
     /// Files put on the ESP: (source, ESP path with `\` or `/`).
@@ -33,6 +35,7 @@ impl Default for Boot {
         Boot {
             ram_mib: 1024,
             ovmf: Ovmf::Plain,
+            code: None,
             qemu: Vec::new(),
             files: Vec::new(),
             config: "mode=shutdown".into(),
@@ -44,6 +47,7 @@ impl Default for Boot {
 /// The usage of `cargo xtask boot`.
 pub const USAGE: &str = "\
 cargo xtask boot OUT [--ram MB] [--ovmf plain|secboot|ms|snakeoil]
+                     [--ovmf-code FILE]
                      [--acpitable FILE]... [--file SRC=ESP\\PATH]...
                      [--smbios ARGS]... [--device ARGS]... [--config TEXT]
                      [--keep-esp FILE]
@@ -53,7 +57,9 @@ Boots the collector once in QEMU q35 + OVMF + swtpm (TCG) and copies
 OUT/console.txt. --config replaces \\bootaudit\\config (default
 \"mode=shutdown\"); --device adds a QEMU device, e.g.
 \"pci-testdev,romfile=/abs/implant.rom\"; --ovmf snakeoil signs the
-collector with Debian's test key and boots with Secure Boot on.
+collector with Debian's test key and boots with Secure Boot on;
+--ovmf-code boots another firmware code image with that build's
+variable store.
 Exit 1 when QEMU does not power off or no snapshot was written.";
 
 /// Parses `boot`'s options (after OUT).
@@ -72,6 +78,7 @@ pub fn parse(args: &[String]) -> Result<Boot> {
                 b.ram_mib = v.parse().map_err(|_| format!("--ram {v}: MiB"))?;
             }
             "--ovmf" => b.ovmf = Ovmf::parse(&value()?)?,
+            "--ovmf-code" => b.code = Some(PathBuf::from(value()?)),
             "--acpitable" => {
                 let p = std::path::absolute(value()?).map_err(|e| e.to_string())?;
                 let mut s = OsString::from("file=");
@@ -219,6 +226,7 @@ pub fn boot(out: &Path, b: &Boot) -> Result<PathBuf> {
     let console = out.join("console.txt");
     let clean = Machine {
         ovmf: b.ovmf,
+        code: b.code.clone(),
         vars_copy: w.join("vars.fd"),
         ram_mib: b.ram_mib,
         tpm: &tpm,

@@ -158,6 +158,7 @@ impl KernelBoot<'_> {
         let console = w.join("console.txt");
         Machine {
             ovmf: self.ovmf,
+            code: None,
             vars_copy: w.join("vars.fd"),
             ram_mib: 1024,
             tpm: &tpm,

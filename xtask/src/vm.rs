@@ -170,6 +170,9 @@ impl Drop for Swtpm {
 pub struct Machine<'a> {
     /// The OVMF build.
     pub ovmf: Ovmf,
+    /// Another firmware code image in place of the build's (an OVMF with
+    /// a driver inserted); the build's variable store is kept.
+    pub code: Option<PathBuf>,
     /// A writable copy of the variable store is made here.
     pub vars_copy: PathBuf,
     /// RAM in MiB.
@@ -190,6 +193,10 @@ impl Machine<'_> {
     /// timeout; the console holds what happened.
     pub fn boot(&self) -> Result<bool> {
         let (code, vars) = self.ovmf.files();
+        let code = match &self.code {
+            Some(c) => std::path::absolute(c).map_err(|e| format!("{}: {e}", c.display()))?,
+            None => code,
+        };
         crate::util::copy(&vars, &self.vars_copy)?;
         let console = std::fs::File::create(&self.console)
             .map_err(|e| format!("{}: {e}", self.console.display()))?;
