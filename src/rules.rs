@@ -167,13 +167,15 @@ rules! {
     WINDOWS_VSM_STOPPED = "windows.vsm.stopped", Windows, High, NONE, NONE,
         "Virtualization-based security ran in the baseline's boot and did not in this one.";
     FIRMWARE_FILE_ADDED = "firmware.file.added", Firmware, Critical,
-        Some("medium for a file that holds no code (raw, freeform, pad)"), NONE,
-        "A firmware image holds an FFS file the known-good image does not: an executable one is how an implant enters the flash (LoJax's SecDxe).";
+        Some("medium for a file that holds no code (raw, freeform, pad)"), FW,
+        "A firmware image (or the firmware's own volume inventory) holds an FFS file the known-good one does not: an executable one is how an implant enters the flash (LoJax's SecDxe).";
     FIRMWARE_FILE_CHANGED = "firmware.file.changed", Firmware, High,
-        Some("medium for a file without code, or one whose executable body is unchanged"), NONE,
+        Some("medium for a file without code, or one whose executable body is unchanged"), FW,
         "An FFS file has the same GUID and volume as in the known-good image but other bytes: a patched module (MoonBounce patched the DXE core).";
-    FIRMWARE_FILE_REMOVED = "firmware.file.removed", Firmware, Medium, NONE, NONE,
+    FIRMWARE_FILE_REMOVED = "firmware.file.removed", Firmware, Medium, NONE, FW,
         "An FFS file of the known-good image is missing: a protection may have been taken out.";
+    FIRMWARE_FLASH_CHANGED = "firmware.flash.changed", Firmware, High, NONE, FW,
+        "The copy of the machine's flash has another hash than in the baseline: another firmware (firmware diff the two copies).";
     FIRMWARE_VOLUME_ADDED = "firmware.volume.added", Firmware, High, NONE, NONE,
         "A firmware volume the known-good image does not have.";
     FIRMWARE_VOLUME_CHANGED = "firmware.volume.changed", Firmware, Low,
@@ -190,6 +192,11 @@ rules! {
         "With --references, a firmware driver (Fv/FvFile) was loaded that the vendor's firmware does not hold: the LoJax signature, with or without a baseline.";
     FIRMWARE_DRIVER_DIFFERS_FROM_REFERENCE = "firmware.driver.differs-from-reference", Firmware, High, NONE, NONE,
         "With --references, a loaded firmware driver's SizeOfImage is not that of the vendor's file of the same GUID: a patched driver.";
+    FIRMWARE_STORED_FILE_NOT_IN_REFERENCE = "firmware.stored-file.not-in-reference", Firmware, Critical,
+        Some("medium for a file that holds no code"), NONE,
+        "With --references, the firmware's own volume inventory lists a file the vendor's firmware does not hold: stored, whether or not it was ever dispatched.";
+    FIRMWARE_FLASH_DIFFERS_FROM_REFERENCE = "firmware.flash.differs-from-reference", Firmware, High, NONE, NONE,
+        "With --references, the copy of the machine's flash is not the vendor's image of the same size (firmware diff names what differs).";
     FIRMWARE_REFERENCE_UNCHECKED = "firmware.reference.unchecked", Firmware, High, NONE, NONE,
         "With --references, nothing in the snapshot could be compared with them (no PCR0 blob, no firmware driver, or none of the references' volumes): unknown, not a pass.";
     IDENTITY_FIRMWARE_UNBACKED = "identity.firmware.unbacked", Identity, High, NONE, NONE,
@@ -334,6 +341,15 @@ pub fn firmware_blob_not_in_reference(volume_known: bool) -> Severity {
         FIRMWARE_BLOB_NOT_IN_REFERENCE.severity
     } else {
         Severity::High
+    }
+}
+
+/// The severity of a stored file no reference holds.
+pub fn firmware_stored_file_not_in_reference(executable: bool) -> Severity {
+    if executable {
+        FIRMWARE_STORED_FILE_NOT_IN_REFERENCE.severity
+    } else {
+        Severity::Medium
     }
 }
 

@@ -114,6 +114,12 @@ pub struct ShowReport {
     pub secure_boot: Option<crate::snapshot::SecureBoot>,
     /// Loaded images: how many, and how many are firmware drivers (FvFile).
     pub loaded_images: Option<ImagesView>,
+    /// The firmware's own volume inventory: (volume, files, bodies hashed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firmware_volumes: Option<Vec<(String, usize, usize)>>,
+    /// The flash copy, as recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firmware_flash: Option<crate::snapshot::FirmwareFlash>,
     /// What the collector could not collect.
     pub errors: Vec<CollectError>,
     /// False when the snapshot's own log does not replay to its own PCRs,
@@ -220,6 +226,18 @@ pub fn build(file: &str, s: &Snapshot) -> ShowReport {
                     .collect(),
             }
         }),
+        firmware_volumes: s.firmware_volumes.as_ref().map(|vols| {
+            vols.iter()
+                .map(|v| {
+                    (
+                        v.name.clone().unwrap_or_else(|| v.device_path.clone()),
+                        v.files.len(),
+                        v.files.iter().filter(|f| f.body_sha256.is_some()).count(),
+                    )
+                })
+                .collect()
+        }),
+        firmware_flash: s.firmware_flash.clone(),
         errors: s.errors.clone(),
         consistent,
         checked,

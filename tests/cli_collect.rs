@@ -494,3 +494,103 @@ fn the_esp_binaries_go_into_the_snapshot_and_diff_sees_a_swapped_loader() {
         "{r:?}"
     );
 }
+
+/// `collect --root fixtures --firmware DUMP -o OUT`, which must exit 0.
+fn collect_with_firmware(dump: &Path, out: &Path) {
+    let o = common::bootaudit()
+        .args(["collect", "--root"])
+        .arg(fixture_root())
+        .arg("--firmware")
+        .arg(dump)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// `firmware check --format json --references STORE SNAPSHOT`.
+fn check_firmware(store: &Path, snap: &Path) -> serde_json::Value {
+    let o = common::bootaudit()
+        .args(["firmware", "check", "--format", "json", "--references"])
+        .arg(store)
+        .arg(snap)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn a_flash_dump_is_hashed_and_judged_against_the_vendor_image() {
+    // A dump as flashrom would make it: here, Debian's OVMF code image.
+    let d = tempfile::tempdir().unwrap();
+    let dump = d.path().join("bios.bin");
+    std::fs::copy("/usr/share/OVMF/OVMF_CODE_4M.fd", &dump).unwrap();
+    let out = d.path().join("host.json");
+    collect_with_firmware(&dump, &out);
+    let s = snapshot::read_file(&out).unwrap();
+    let fl = s.firmware_flash.as_ref().expect("firmware_flash");
+    assert_eq!(fl.sha256, sha256sum(&std::fs::read(&dump).unwrap()));
+    assert_eq!(fl.size, 3_653_632);
+    // Judged by the reference of the same image: byte for byte the vendor's.
+    let store = d.path().join("refs");
+    let o = common::bootaudit()
+        .args([
+            "reference",
+            "add",
+            "/usr/share/OVMF/OVMF_CODE_4M.fd",
+            "--vendor",
+            "v",
+            "--version",
+            "1",
+            "-o",
+        ])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let v = check_firmware(&store, &out);
+    assert_eq!(
+        v["judgement"]["flash"], "byte for byte the vendor's image v 1",
+        "{v:#}"
+    );
+    // One flipped byte in a driver: the flash is not the vendor's.
+    let mut bytes = std::fs::read(&dump).unwrap();
+    bytes[0x34_0000] ^= 1;
+    std::fs::write(&dump, &bytes).unwrap();
+    collect_with_firmware(&dump, &out);
+    let v = check_firmware(&store, &out);
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"firmware.flash.differs-from-reference"),
+        "{rules:?}"
+    );
+    // Not a firmware image, or a symbolic link: recorded as an error naming it.
+    std::fs::write(&dump, b"not firmware").unwrap();
+    let link = d.path().join("link.bin");
+    std::os::unix::fs::symlink("/usr/share/OVMF/OVMF_CODE_4M.fd", &link).unwrap();
+    for p in [&dump, &link] {
+        collect_with_firmware(p, &out);
+        let s = snapshot::read_file(&out).unwrap();
+        assert!(s.firmware_flash.is_none());
+        let e: Vec<_> = s
+            .errors
+            .iter()
+            .filter(|e| e.part.as_str() == "firmware-flash")
+            .collect();
+        assert!(
+            e.len() == 1 && e[0].what.contains(p.file_name().unwrap().to_str().unwrap()),
+            "{e:?}"
+        );
+    }
+}

@@ -300,6 +300,9 @@ fn the_same_swap_with_a_new_bios_version_explains_nothing_until_a_reference_veri
             "secboot",
             "--smbios",
             "type=0,version=bootaudit-fw-2.0,date=11/24/2026",
+            // The SMM build's maps do not describe its flash: named here.
+            "--config",
+            "mode=shutdown flash-window=0x400000",
         ],
     );
     assert_claimed_update_with_new_code(&now);
@@ -335,10 +338,20 @@ fn the_same_swap_with_a_new_bios_version_explains_nothing_until_a_reference_veri
         assert!(!hits.is_empty(), "{rule}: {r:?}");
         assert!(hits.iter().all(|x| x.2 && x.1 == "low"), "{rule}: {hits:?}");
     }
+    // The firmware's own inventory changed with it (the secboot build's
+    // files): explained too. Nothing of the reference's is unexplained,
+    // and the flash copy is the secboot image byte for byte.
     assert!(
         !r.iter()
-            .any(|x| x.0.starts_with("firmware.") || x.0 == "identity.firmware.unbacked"),
+            .any(|x| (x.0.starts_with("firmware.") && !x.2) || x.0 == "identity.firmware.unbacked"),
         "{r:?}"
+    );
+    assert!(
+        v["references"]["flash"].as_str().is_some_and(
+            |f| f.starts_with("byte for byte the vendor's image Debian OVMF bootaudit-fw-2.0")
+        ),
+        "{:#}",
+        v["references"]
     );
     // What the reference does not cover stays flagged: new runtime
     // regions, and ACPI content changed under the same OEM revision (this
@@ -359,10 +372,14 @@ fn the_same_swap_with_a_new_bios_version_explains_nothing_until_a_reference_veri
 
 /// The GUID the firmware-implant scenarios give the inserted driver.
 const FW_IMPLANT_GUID: &str = "8BA1D0E5-71AE-4B3B-9C1E-0A5E1E7B00A7";
+/// A second copy, inserted with a dependency expression that is never
+/// satisfied: stored, never dispatched.
+const FW_DORMANT_GUID: &str = "8BA1D0E5-71AE-4B3B-9C1E-0A5E1E7B00D0";
 
 /// OVMF_CODE_4M.fd with the test implant inserted into its DXE volume
 /// (inside FVMAIN_COMPACT's LZMA section): the firmware dispatches it
-/// itself at every boot. Made once per test binary.
+/// itself at every boot. A dormant copy whose dependency is never met sits
+/// beside it. Made once per test binary.
 fn implanted_ovmf() -> &'static Path {
     static F: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     let (_, p) = F.get_or_init(|| {
@@ -375,8 +392,14 @@ fn implanted_ovmf() -> &'static Path {
             "BootauditTestImplant",
             None,
         );
+        let dormant = common::fwbuild::driver_file(
+            common::fwbuild::guid(FW_DORMANT_GUID),
+            &pe,
+            "BootauditDormant",
+            Some(&common::fwbuild::never_depex()),
+        );
         let img = std::fs::read("/usr/share/OVMF/OVMF_CODE_4M.fd").unwrap();
-        let out = common::fwbuild::insert_into_ovmf_dxe(&img, &[file]);
+        let out = common::fwbuild::insert_into_ovmf_dxe(&img, &[file, dormant]);
         let p = d.path().join("implanted.fd");
         std::fs::write(&p, out).unwrap();
         (d, p)
@@ -422,6 +445,55 @@ fn an_implant_in_the_firmware_volume_is_critical_with_and_without_a_baseline() {
         !r.iter().any(|x| x.0 == "identity.firmware.changed"),
         "{r:?}"
     );
+    // The firmware's own inventory holds both inserted drivers; only one
+    // was dispatched (the dormant one's dependency is never met).
+    let stored: Vec<String> = finding(&v, "firmware.file.added")
+        .iter()
+        .map(|f| format!("{} {}", f["severity"], f["evidence"]["after"]["guid"]))
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            format!("\"critical\" \"{FW_IMPLANT_GUID}\""),
+            format!("\"critical\" \"{FW_DORMANT_GUID}\"")
+        ],
+        "{r:?}"
+    );
+    let snap: Value = serde_json::from_slice(&std::fs::read(&now).unwrap()).unwrap();
+    assert!(
+        !snap["loaded_images"].to_string().contains(FW_DORMANT_GUID),
+        "the dormant driver was loaded"
+    );
+    assert!(
+        r.contains(&("firmware.flash.changed".into(), "high".into(), false)),
+        "{r:?}"
+    );
+    // The flash copy is the implanted image byte for byte, and `firmware
+    // diff` of the vendor's image and that copy names both drivers.
+    let flash = now
+        .parent()
+        .unwrap()
+        .join(snap["firmware_flash"]["file"].as_str().unwrap());
+    assert!(std::fs::read(&flash).unwrap() == std::fs::read(implanted_ovmf()).unwrap());
+    let o = common::bootaudit()
+        .args([
+            "firmware",
+            "diff",
+            "--format",
+            "json",
+            "/usr/share/OVMF/OVMF_CODE_4M.fd",
+        ])
+        .arg(&flash)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let fd: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut added: Vec<String> = finding(&fd, "firmware.file.added")
+        .iter()
+        .map(|f| f["evidence"]["guid"].as_str().unwrap().to_string())
+        .collect();
+    added.sort();
+    assert_eq!(added, [FW_IMPLANT_GUID, FW_DORMANT_GUID]);
     // With the genuine image as the reference: the driver is not the
     // vendor's, and the PCR0 blob names the DXE volume it should have been.
     let refs = reference_store(
@@ -470,10 +542,15 @@ fn an_implant_in_the_firmware_volume_is_critical_with_and_without_a_baseline() {
         rs,
         [
             "firmware.blob.not-in-reference",
-            "firmware.driver.not-in-reference"
+            "firmware.driver.not-in-reference",
+            "firmware.stored-file.not-in-reference",
+            "firmware.flash.differs-from-reference"
         ],
         "{c:#}"
     );
+    let dormant = finding(&c, "firmware.stored-file.not-in-reference");
+    assert_eq!(dormant[0]["evidence"]["guid"], FW_DORMANT_GUID);
+    assert_eq!(dormant[0]["severity"], "critical");
     // And the genuine boot, judged alone, is clean: every blob and driver
     // is the vendor's (the baseline's first boot).
     let o = common::bootaudit()

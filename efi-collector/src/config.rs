@@ -35,6 +35,12 @@ pub struct Config {
     /// Tests only (`test-panic=1`): panic at once, to prove that a failing
     /// collector hands the boot back to the firmware.
     pub test_panic: bool,
+    /// `flash-window=BYTES` (decimal or 0x hex, a multiple of 4 KiB, at
+    /// most 32 MiB): the size of the BIOS flash decoded below 4 GiB, for a
+    /// firmware whose memory map and GCD map do not describe it (variables
+    /// kept in SMM). The operator names it; the collector reads nothing
+    /// below 4 GiB it was not told of.
+    pub flash_window: Option<u64>,
 }
 
 fn parse(text: &str, cfg: &mut Config) {
@@ -47,6 +53,14 @@ fn parse(text: &str, cfg: &mut Config) {
             "test-panic=1" => cfg.test_panic = true,
             "mode=chain" => cfg.mode = Mode::Chain,
             w if w.starts_with("chain=") => cfg.chain = Some(w["chain=".len()..].to_string()),
+            w if w.starts_with("flash-window=") => {
+                let v = &w["flash-window=".len()..];
+                let n = match v.strip_prefix("0x") {
+                    Some(h) => u64::from_str_radix(h, 16).ok(),
+                    None => v.parse().ok(),
+                };
+                cfg.flash_window = n.filter(|n| *n > 0 && n % 4096 == 0 && *n <= 32 << 20);
+            }
             w if w.starts_with("chain-options=") => {
                 cfg.chain_options = Some(w["chain-options=".len()..].to_string())
             }
@@ -63,6 +77,7 @@ pub fn load() -> Config {
         chain: None,
         chain_options: None,
         test_panic: false,
+        flash_window: None,
     };
     if let Ok(sfs) = boot::get_image_file_system(boot::image_handle()) {
         let mut fs = FileSystem::new(sfs);

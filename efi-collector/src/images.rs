@@ -31,7 +31,7 @@ fn open<P: ProtocolPointer + ?Sized>(h: Handle) -> Option<ScopedProtocol<P>> {
     unsafe { boot::open_protocol::<P>(params, OpenProtocolAttributes::GetProtocol).ok() }
 }
 
-fn text(dp: &DevicePath) -> String {
+pub(crate) fn text(dp: &DevicePath) -> String {
     dp.to_string16(DisplayOnly(false), AllowShortcuts(false))
         .map(|s| s.to_string())
         .unwrap_or_else(|_| "(device path not convertible)".to_string())

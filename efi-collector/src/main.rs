@@ -20,6 +20,7 @@ mod chain;
 mod clock;
 mod config;
 mod ebs;
+mod firmware;
 mod identity;
 mod images;
 mod memmap;
@@ -89,6 +90,18 @@ fn main() -> Status {
     snap.tpm = tpm::collect(&mut errors);
     snap.secure_boot = Some(secure_boot::collect(&mut errors));
     snap.loaded_images = Some(images::collect(&mut errors));
+    let loaded: Vec<String> = snap
+        .loaded_images
+        .iter()
+        .flatten()
+        .map(|i| i.device_path.to_uppercase())
+        .collect();
+    snap.firmware_volumes = firmware::volumes(&mut errors, &clock, &loaded);
+    let flash =
+        firmware::flash(&snap.memory_maps, cfg.flash_window, &mut errors).map(|(rec, bytes)| {
+            snap.firmware_flash = Some(rec);
+            bytes
+        });
     let mut tables = Vec::new();
     if let Some((acpi, raw)) = acpi::collect(&mut errors) {
         snap.acpi = Some(acpi);
@@ -99,7 +112,7 @@ fn main() -> Status {
     snap.errors = errors;
     snap.source.collection_us = Some(clock.elapsed_us());
 
-    let written = output::write(&mut snap, &tables);
+    let written = output::write(&mut snap, &tables, flash.as_deref());
     print_status(&written);
 
     // Disarm the watchdog before handing over.

@@ -22,10 +22,15 @@ fn path(s: &str) -> Result<PathBuf, String> {
         .map_err(|_| format!("path {s} is not UCS-2"))
 }
 
-/// Writes the snapshot, and the raw ACPI tables (in the order of
-/// `snap.acpi.tables`) as sidecar files in `snap-NNNN.acpi\`; returns the
-/// snapshot's file name.
-pub fn write(snap: &mut Snapshot, tables: &[Vec<u8>]) -> Result<String, String> {
+/// Writes the snapshot, the raw ACPI tables (in the order of
+/// `snap.acpi.tables`) as sidecar files in `snap-NNNN.acpi\`, and the
+/// flash copy as `snap-NNNN.flash` (read back and compared with the hash
+/// the snapshot records); returns the snapshot's file name.
+pub fn write(
+    snap: &mut Snapshot,
+    tables: &[Vec<u8>],
+    flash: Option<&[u8]>,
+) -> Result<String, String> {
     let sfs = boot::get_image_file_system(boot::image_handle())
         .map_err(|e| format!("the ESP's file system: {:?}", e.status()))?;
     let mut fs = FileSystem::new(sfs);
@@ -64,6 +69,25 @@ pub fn write(snap: &mut Snapshot, tables: &[Vec<u8>]) -> Result<String, String> 
                 what: format!("create {full}: {e:?}"),
                 status: None,
             }),
+        }
+    }
+    if let (Some(rec), Some(bytes)) = (snap.firmware_flash.as_mut(), flash) {
+        let file = format!("snap-{n:04}.flash");
+        let full = path(&format!("{DIR}\\{file}"))?;
+        let ok = fs.write(full.as_ref() as &Path, bytes).is_ok()
+            && fs
+                .read(full.as_ref() as &Path)
+                .is_ok_and(|back| crate::hex(&Sha256::digest(&back)) == rec.sha256);
+        if ok {
+            rec.file = Some(file);
+        } else {
+            snap.errors.push(bootaudit_snapshot::CollectError {
+                part: bootaudit_snapshot::Part::FirmwareFlash,
+                what: format!(
+                    "write or read back {file} failed: the copy is recorded by its hash only"
+                ),
+                status: None,
+            });
         }
     }
     let json = serde_json::to_vec_pretty(&*snap).map_err(|e| format!("serialize: {e}"))?;

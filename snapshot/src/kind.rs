@@ -143,6 +143,10 @@ string_kind! {
         Esp = "esp",
         /// A confidential VM's event log (CCEL).
         CcEventLog = "cc-event-log",
+        /// The firmware's volumes (EFI_FIRMWARE_VOLUME2_PROTOCOL).
+        FirmwareVolumes = "firmware-volumes",
+        /// The copy of the machine's flash.
+        FirmwareFlash = "firmware-flash",
     }
 }
 

@@ -74,6 +74,16 @@ pub struct Snapshot {
     /// esp`), absent when the producer did not read the ESP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub esp: Option<Vec<EspBinary>>,
+    /// The firmware's own inventory of its volumes: every
+    /// EFI_FIRMWARE_VOLUME2_PROTOCOL instance and the files it holds, so
+    /// that a driver that is stored but was never dispatched is seen too
+    /// (added in format 1, later minor version; absent when not read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware_volumes: Option<Vec<FirmwareVolume>>,
+    /// A copy of the machine's own flash, hashed, in a sidecar file
+    /// (added in format 1, later minor version; absent when not read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware_flash: Option<FirmwareFlash>,
     /// What could not be collected, and why.
     #[serde(default)]
     pub errors: Vec<CollectError>,
@@ -661,6 +671,76 @@ pub struct BootEntry {
     pub size: u64,
     /// SHA-256 of the variable's value (hex).
     pub sha256: String,
+}
+
+/// The most firmware volumes a producer records.
+pub const MAX_FIRMWARE_VOLUMES: usize = 64;
+/// The most files recorded per volume (the rest are counted).
+pub const MAX_VOLUME_FILES: usize = 4096;
+/// The largest flash copy a producer writes.
+pub const MAX_FLASH: u64 = 64 << 20;
+
+/// One firmware volume as the running firmware exposes it
+/// (EFI_FIRMWARE_VOLUME2_PROTOCOL).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmwareVolume {
+    /// The volume's name GUID (upper case), from its handle's device path
+    /// (`Fv(GUID)`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Its handle's device path as text.
+    #[serde(default)]
+    pub device_path: String,
+    /// Its base address, from the handle's
+    /// EFI_FIRMWARE_VOLUME_BLOCK2_PROTOCOL, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<u64>,
+    /// FvLength, from the volume header at `base`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// EFI_FV_ATTRIBUTES.
+    #[serde(default)]
+    pub attributes: u64,
+    /// Its files, in GetNextFile order.
+    #[serde(default)]
+    pub files: Vec<FirmwareVolumeFile>,
+    /// Files past [`MAX_VOLUME_FILES`], counted.
+    #[serde(default)]
+    pub files_dropped: u32,
+}
+
+/// One file of a [`FirmwareVolume`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmwareVolumeFile {
+    /// The file's name GUID (upper case).
+    pub guid: String,
+    /// EFI_FV_FILETYPE.
+    pub file_type: u8,
+    /// Its size as GetNextFile reports it.
+    pub size: u64,
+    /// `pe32` or `te`: the body read with ReadSection, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// SHA-256 of that section's content (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_sha256: Option<String>,
+}
+
+/// A copy of the flash the machine runs from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmwareFlash {
+    /// Where it was read: the physical address of its first byte (or 0 for
+    /// a file or device on a running host).
+    pub base: u64,
+    /// Its size.
+    pub size: u64,
+    /// SHA-256 of the copy (hex).
+    pub sha256: String,
+    /// The sidecar file holding the copy, beside the snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// How it was found and read, for a person.
+    pub how: String,
 }
 
 /// One loaded image (EFI_LOADED_IMAGE_PROTOCOL).

@@ -31,6 +31,10 @@ pub struct Args {
     /// to enrol it with the verifier.
     #[arg(long, value_name = "FILE", requires = "quote")]
     pub ak_pub_out: Option<PathBuf>,
+    /// A dump of this host's flash (made with flashrom or CHIPSEC): its
+    /// hash goes into the snapshot, for `firmware check --references`.
+    #[arg(long, value_name = "FILE")]
+    pub firmware: Option<PathBuf>,
 }
 
 /// Runs `bootaudit collect`.
@@ -43,6 +47,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         quote,
         nonce,
         ak_pub_out,
+        firmware,
     } = a;
 
     if !root.is_dir() {
@@ -53,6 +58,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         tpm_tcti: tpm,
         esp,
         quote_nonce: if quote { nonce.map(|n| n.0) } else { None },
+        firmware,
     });
     let quoted = snap.tpm.as_ref().and_then(|t| t.quote.as_ref());
     if let (Some(p), Some(q)) = (&ak_pub_out, quoted) {

@@ -35,6 +35,9 @@ pub struct Options {
     /// The mounted ESP (or an image of it) whose EFI binaries to record;
     /// `None` looks for `<root>/boot/efi` and `<root>/efi`.
     pub esp: Option<PathBuf>,
+    /// A dump of this host's flash (flashrom, CHIPSEC) to hash into the
+    /// snapshot's `firmware_flash`; `None` records none.
+    pub firmware: Option<PathBuf>,
 }
 
 /// Why a file could not be read, in the words `errors` records.
@@ -145,9 +148,50 @@ pub fn collect(opts: &Options) -> Snapshot {
     );
     s.secure_boot = efivars::collect(root, &mut errors);
     s.esp = esp(root, opts.esp.as_deref(), &mut errors);
+    s.firmware_flash = opts
+        .firmware
+        .as_deref()
+        .and_then(|p| flash_dump(p, &mut errors));
     s.errors = errors;
     s.source.collection_us = Some(t0.elapsed().as_micros() as u64);
     s
+}
+
+/// A flash dump named with `--firmware`: hashed when it reads as a
+/// firmware image (the same reader as `bootaudit firmware`), else an error
+/// naming the file.
+fn flash_dump(p: &Path, errors: &mut Vec<CollectError>) -> Option<crate::snapshot::FirmwareFlash> {
+    let fail = |errors: &mut Vec<CollectError>, what: String| {
+        errors.push(CollectError {
+            part: crate::snapshot::Part::FirmwareFlash,
+            what,
+            status: None,
+        })
+    };
+    let bytes = match crate::fsutil::read_input(p, crate::snapshot::MAX_FLASH) {
+        Ok(b) => b,
+        Err(e) => {
+            fail(errors, format!("{}: {e}", p.display()));
+            return None;
+        }
+    };
+    if let Err(e) = crate::firmware::read(&bytes) {
+        fail(
+            errors,
+            format!("{}: not a firmware image: {e}", p.display()),
+        );
+        return None;
+    }
+    Some(crate::snapshot::FirmwareFlash {
+        base: 0,
+        size: bytes.len() as u64,
+        sha256: crate::hexser::sha256(&bytes),
+        file: None,
+        how: format!(
+            "the dump {} given with --firmware (flashrom, CHIPSEC)",
+            p.display()
+        ),
+    })
 }
 
 /// The ESP's EFI binaries (see [`crate::esp::binaries`]).

@@ -7,6 +7,7 @@
 pub(crate) mod acpi;
 mod bootapps;
 pub mod firmware_update;
+mod firmware_volumes;
 mod identity;
 pub(crate) mod images;
 pub mod indicators;
@@ -80,6 +81,7 @@ pub fn diff_with(
     secure_boot::diff(before, after, &mut f, &mut ctx);
     acpi::diff(before, after, &mut f);
     images::diff(before, after, &mut f);
+    firmware_volumes::diff(before, after, &mut f);
     let log = |s: &Snapshot, side: &str| {
         s.tpm
             .as_ref()
@@ -108,6 +110,8 @@ pub fn diff_with(
         let code_changed = f.iter().any(|x| {
             x.rule == crate::rules::LOADED_IMAGES_FIRMWARE_DRIVER_ADDED.id
                 || x.rule == crate::rules::TPM_PCR0_CHANGED.id
+                || x.rule == crate::rules::FIRMWARE_FILE_ADDED.id
+                || x.rule == crate::rules::FIRMWARE_FLASH_CHANGED.id
         });
         if u.grade == firmware_update::Grade::Claimed && code_changed {
             f.push(

@@ -16,6 +16,7 @@ use crate::findings::Finding;
 use crate::snapshot::Snapshot;
 use serde::Serialize;
 use serde_json::json;
+use std::collections::HashMap;
 
 /// What became of one PCR0 firmware-blob event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -69,6 +70,17 @@ pub struct Judgement {
     pub blobs: Vec<Blob>,
     /// Loaded firmware drivers found in the chosen references.
     pub drivers_matched: usize,
+    /// Files of the firmware's own inventory (`firmware_volumes`) found in
+    /// the references, with the same body where it was hashed.
+    pub stored_files_matched: usize,
+    /// Executable files of the inventory whose body the collector did not
+    /// hash (its time budget): present, but their content unchecked.
+    pub stored_bodies_unchecked: usize,
+    /// Inventoried volumes no reference names.
+    pub unknown_volumes: Vec<String>,
+    /// What became of the flash copy (`firmware_flash`), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flash: Option<String>,
     /// True when the log replays to the PCRs the snapshot recorded.
     pub log_replays: bool,
     /// The findings.
@@ -140,7 +152,14 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
             .all(|v| v.verdict != crate::pcrs::Verdict::Mismatch),
         _ => false,
     };
-    // Blobs, each against every reference.
+    // Blobs, each against the reference volumes of its length (indexed
+    // once: linear in the log).
+    let mut by_size: HashMap<u64, Vec<(usize, &RefVolume)>> = HashMap::new();
+    for (i, r) in refs.iter().enumerate() {
+        for v in &r.volumes {
+            by_size.entry(v.size).or_default().push((i, v));
+        }
+    }
     let mut blobs = Vec::new();
     let mut hits = vec![0usize; refs.len()];
     for e in log.iter().flat_map(|l| &l.events).filter(|e| e.pcr == 0) {
@@ -160,42 +179,32 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
                 )
             })
             .unwrap_or_default();
+        let same: &[(usize, &RefVolume)] = by_size.get(&length).map_or(&[], |v| v.as_slice());
         let mut verdict = None;
-        for (i, r) in refs.iter().enumerate() {
-            if let Some(v) = r.volumes.iter().find(|v| {
-                v.measurement == Measurement::Predicted && v.size == length && digest_matches(v, e)
-            }) {
-                hits[i] += 1;
+        let mut counted = std::collections::HashSet::new();
+        for (i, v) in same {
+            if v.measurement == Measurement::Predicted && digest_matches(v, e) && counted.insert(*i)
+            {
+                hits[*i] += 1;
                 verdict.get_or_insert(BlobVerdict::Matched {
-                    reference: r.label(),
+                    reference: refs[*i].label(),
                     volume: v.name.clone(),
                 });
             }
         }
         let verdict = verdict.unwrap_or_else(|| {
-            let dependent = refs.iter().find_map(|r| {
-                r.volumes
-                    .iter()
-                    .find(|v| {
-                        v.size == length
-                            && matches!(v.measurement, Measurement::BootDependent { .. })
-                    })
-                    .map(|v| (r, v))
-            });
-            match dependent {
-                Some((r, v)) => BlobVerdict::BootDependent {
-                    reference: r.label(),
+            match same
+                .iter()
+                .find(|(_, v)| matches!(v.measurement, Measurement::BootDependent { .. }))
+            {
+                Some((i, v)) => BlobVerdict::BootDependent {
+                    reference: refs[*i].label(),
                     volume: v.name.clone(),
                 },
                 None => BlobVerdict::Unknown {
-                    same_size: refs
+                    same_size: same
                         .iter()
-                        .flat_map(|r| {
-                            r.volumes
-                                .iter()
-                                .filter(move |v| v.size == length)
-                                .map(move |v| format!("{}: {}", r.label(), v.name))
-                        })
+                        .map(|(i, v)| format!("{}: {}", refs[*i].label(), v.name))
                         .collect(),
                 },
             }
@@ -210,12 +219,14 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
     }
     // The references to judge the drivers by.
     let best = hits.iter().copied().max().unwrap_or(0);
-    let loaded: Vec<(String, Option<String>, String)> = s
+    let loaded: Vec<(&crate::snapshot::LoadedImage, Option<String>, String)> = s
         .loaded_images
         .iter()
         .flatten()
-        .filter_map(|i| fv_file(&i.device_path).map(|(v, g)| (i.device_path.clone(), v, g)))
+        .filter_map(|i| fv_file(&i.device_path).map(|(v, g)| (i, v, g)))
         .collect();
+    let loaded_volumes: std::collections::HashSet<String> =
+        loaded.iter().filter_map(|(_, v, _)| v.clone()).collect();
     let chosen: Vec<&Reference> = if best > 0 {
         refs.iter()
             .zip(&hits)
@@ -225,10 +236,9 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
     } else {
         refs.iter()
             .filter(|r| {
-                loaded.iter().any(|(_, v, _)| {
-                    v.as_ref()
-                        .is_some_and(|v| r.volumes.iter().any(|x| &x.name == v))
-                })
+                r.volumes
+                    .iter()
+                    .any(|x| loaded_volumes.contains(&x.name.to_ascii_uppercase()))
             })
             .collect()
     };
@@ -267,20 +277,26 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
             ));
         }
     } else {
-        for (path, vol, guid) in &loaded {
-            let i = s
-                .loaded_images
-                .iter()
+        // The chosen references' files by GUID (upper case): one lookup per
+        // loaded driver, linear in the snapshot.
+        let mut by_guid: HashMap<String, Vec<&super::reference::RefFile>> = HashMap::new();
+        for x in chosen.iter().flat_map(|r| &r.files) {
+            by_guid
+                .entry(x.guid.to_ascii_uppercase())
+                .or_default()
+                .push(x);
+        }
+        for (img, vol, guid) in &loaded {
+            let path = &img.device_path;
+            let i = Some(*img);
+            let found: Vec<&super::reference::RefFile> = by_guid
+                .get(guid)
+                .into_iter()
                 .flatten()
-                .find(|i| &i.device_path == path);
-            let found: Vec<(&Reference, &super::reference::RefFile)> = chosen
-                .iter()
-                .flat_map(|r| r.files.iter().map(move |x| (*r, x)))
-                .filter(|(_, x)| {
-                    x.guid.eq_ignore_ascii_case(guid)
-                        && vol
-                            .as_ref()
-                            .is_none_or(|v| x.volume.eq_ignore_ascii_case(v))
+                .copied()
+                .filter(|x| {
+                    vol.as_ref()
+                        .is_none_or(|v| x.volume.eq_ignore_ascii_case(v))
                 })
                 .collect();
             if found.is_empty() {
@@ -299,7 +315,7 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
                 continue;
             }
             let size = i.and_then(|i| i.size_of_image);
-            let sizes: Vec<u32> = found.iter().filter_map(|(_, x)| x.size_of_image).collect();
+            let sizes: Vec<u32> = found.iter().filter_map(|x| x.size_of_image).collect();
             if let Some(size) = size.filter(|s| *s != 0 && !sizes.is_empty() && !sizes.contains(s))
             {
                 f.push(
@@ -319,10 +335,148 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
             drivers_matched += 1;
         }
     }
-    if blobs.is_empty() && loaded.is_empty() {
+    // The firmware's own inventory: every stored file, dispatched or not.
+    let mut stored_files_matched = 0;
+    let mut stored_bodies_unchecked = 0;
+    let mut unknown_volumes = Vec::new();
+    let reported: Vec<String> = f
+        .iter()
+        .filter_map(|x| x.evidence["guid"].as_str().map(str::to_string))
+        .collect();
+    if let Some(vols) = &s.firmware_volumes {
+        let names: std::collections::HashSet<String> = vols
+            .iter()
+            .filter_map(|v| v.name.as_ref().map(|n| n.to_ascii_uppercase()))
+            .collect();
+        let by: Vec<&Reference> = if chosen.is_empty() {
+            refs.iter()
+                .filter(|r| {
+                    r.volumes
+                        .iter()
+                        .any(|x| names.contains(&x.name.to_ascii_uppercase()))
+                })
+                .collect()
+        } else {
+            chosen.clone()
+        };
+        let by_names: Vec<String> = by.iter().map(|r| r.label()).collect();
+        let mut index: HashMap<(String, String), Vec<&super::reference::RefFile>> = HashMap::new();
+        for x in by.iter().flat_map(|r| &r.files) {
+            index
+                .entry((x.volume.to_ascii_uppercase(), x.guid.to_ascii_uppercase()))
+                .or_default()
+                .push(x);
+        }
+        let known_volumes: std::collections::HashSet<String> = by
+            .iter()
+            .flat_map(|r| r.volumes.iter().map(|x| x.name.to_ascii_uppercase()))
+            .collect();
+        let reported: std::collections::HashSet<String> =
+            reported.iter().map(|g| g.to_ascii_uppercase()).collect();
+        for v in vols {
+            let name = v.name.clone().unwrap_or_default();
+            if !known_volumes.contains(&name.to_ascii_uppercase()) {
+                unknown_volumes.push(if name.is_empty() {
+                    v.device_path.clone()
+                } else {
+                    name
+                });
+                continue;
+            }
+            for x in v.files.iter().filter(|x| x.file_type != 0xf0) {
+                let exec = matches!(x.file_type, 0x03..=0x0a | 0x0c..=0x0f);
+                let found: Vec<&super::reference::RefFile> = index
+                    .get(&(name.to_ascii_uppercase(), x.guid.to_ascii_uppercase()))
+                    .cloned()
+                    .unwrap_or_default();
+                if found.is_empty() {
+                    if reported.contains(&x.guid.to_ascii_uppercase()) {
+                        continue;
+                    }
+                    f.push(
+                        Finding::new(
+                            crate::rules::FIRMWARE_STORED_FILE_NOT_IN_REFERENCE,
+                            format!(
+                                "file {} (type {:#04x}) is stored in volume {name}, as the firmware itself lists it, and is not in the vendor's firmware {}{}",
+                                x.guid,
+                                x.file_type,
+                                by_names.join(", "),
+                                if exec { ": an executable that was not dispatched, or not yet" } else { "" }
+                            ),
+                            json!({"volume": name, "guid": x.guid, "file_type": x.file_type, "size": x.size,
+                                   "body_sha256": x.body_sha256, "references": by_names}),
+                        )
+                        .at(crate::rules::firmware_stored_file_not_in_reference(exec))
+                        .about(format!("{name}/{}", x.guid)),
+                    );
+                    continue;
+                }
+                match &x.body_sha256 {
+                    Some(h) if found.iter().any(|r| r.body_sha256.is_some()) => {
+                        if found.iter().any(|r| {
+                            r.body_sha256
+                                .as_deref()
+                                .is_some_and(|b| b.eq_ignore_ascii_case(h))
+                        }) {
+                            stored_files_matched += 1;
+                        } else {
+                            f.push(
+                                Finding::new(
+                                    crate::rules::FIRMWARE_DRIVER_DIFFERS_FROM_REFERENCE,
+                                    format!(
+                                        "file {} in volume {name} has a body (SHA-256 {h}) the vendor's firmware {} does not: a patched module",
+                                        x.guid,
+                                        by_names.join(", ")
+                                    ),
+                                    json!({"volume": name, "guid": x.guid, "body_sha256": h,
+                                           "reference_body_sha256": found.iter().filter_map(|r| r.body_sha256.clone()).collect::<Vec<_>>(),
+                                           "references": by_names}),
+                                )
+                                .about(format!("{name}/{}", x.guid)),
+                            );
+                        }
+                    }
+                    None if exec => stored_bodies_unchecked += 1,
+                    _ => stored_files_matched += 1,
+                }
+            }
+        }
+    }
+    // The flash copy, against the images of the same size.
+    let flash = s.firmware_flash.as_ref().map(|fl| {
+        let pool: Vec<&Reference> = if chosen.is_empty() { refs.iter().collect() } else { chosen.clone() };
+        let same: Vec<&&Reference> = pool.iter().filter(|r| r.image_size == fl.size).collect();
+        if let Some(r) = same.iter().find(|r| r.image_sha256.eq_ignore_ascii_case(&fl.sha256)) {
+            format!("byte for byte the vendor's image {}", r.label())
+        } else if same.is_empty() {
+            format!("{} bytes, the size of no reference image: not compared", fl.size)
+        } else {
+            let names: Vec<String> = same.iter().map(|r| r.label()).collect();
+            f.push(
+                Finding::new(
+                    crate::rules::FIRMWARE_FLASH_DIFFERS_FROM_REFERENCE,
+                    format!(
+                        "the machine's flash ({} bytes, SHA-256 {}) is not the vendor's image {} of the same size: `bootaudit firmware diff` the image and {} names what differs",
+                        fl.size,
+                        fl.sha256,
+                        names.join(", "),
+                        fl.file.as_deref().unwrap_or("the flash copy")
+                    ),
+                    json!({"flash": fl, "references": names}),
+                )
+                .about("flash"),
+            );
+            "differs from the vendor's images of its size".to_string()
+        }
+    });
+    if blobs.is_empty()
+        && loaded.is_empty()
+        && s.firmware_volumes.is_none()
+        && s.firmware_flash.is_none()
+    {
         f.push(Finding::new(
             crate::rules::FIRMWARE_REFERENCE_UNCHECKED,
-            "the snapshot holds no PCR0 firmware blob and no loaded firmware driver: nothing to compare with the references".into(),
+            "the snapshot holds no PCR0 firmware blob, no loaded firmware driver, no firmware inventory and no flash copy: nothing to compare with the references".into(),
             json!({"references": refs.iter().map(|r| r.label()).collect::<Vec<_>>()}),
         ));
     }
@@ -330,6 +484,10 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
         judged_by: names,
         blobs,
         drivers_matched,
+        stored_files_matched,
+        stored_bodies_unchecked,
+        unknown_volumes,
+        flash,
         log_replays,
         findings: f,
     }

@@ -245,9 +245,17 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    /// The files of a volume.
-    pub fn files_of(&self, volume: usize) -> impl Iterator<Item = &FfsFile> {
-        self.files.iter().filter(move |f| f.volume == volume)
+    /// The files of every volume, indexed by volume (one pass: an image may
+    /// hold many volumes and files, and a per-volume scan would be
+    /// quadratic).
+    pub fn files_by_volume(&self) -> Vec<Vec<&FfsFile>> {
+        let mut out: Vec<Vec<&FfsFile>> = vec![Vec::new(); self.volumes.len()];
+        for f in &self.files {
+            if let Some(v) = out.get_mut(f.volume) {
+                v.push(f);
+            }
+        }
+        out
     }
 
     /// The display name of a volume: its name GUID, else its file system.

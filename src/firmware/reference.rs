@@ -129,14 +129,15 @@ pub enum ReferenceError {
 /// [`super::read_with_all_banks`].
 pub fn build(inv: &Inventory, vendor: &str, version: &str) -> Reference {
     let mut unpredictable = Vec::new();
+    let by_volume = inv.files_by_volume();
     let volumes = inv
         .volumes
         .iter()
         .map(|v| {
             let mut digests = v.other_digests.clone().unwrap_or_default();
             digests.insert("sha256".into(), v.sha256.clone());
-            let peims = inv
-                .files_of(v.index)
+            let peims = by_volume[v.index]
+                .iter()
                 .filter(|f| matches!(f.file_type, 0x04 | 0x06 | 0x08))
                 .count();
             let measurement = if v.compressed && peims > 0 {

@@ -31,6 +31,7 @@ pub fn inventory(name: &str, inv: &Inventory) -> String {
         inv.decompressed,
         inv.sha256
     );
+    let by_volume = inv.files_by_volume();
     for v in &inv.volumes {
         let at = match v.offset {
             Some(o) => format!("at {o:#x}"),
@@ -47,8 +48,8 @@ pub fn inventory(name: &str, inv: &Inventory) -> String {
             v.path,
             v.sha256
         );
-        let files: Vec<_> = inv
-            .files_of(v.index)
+        let files: Vec<_> = by_volume[v.index]
+            .iter()
             .filter(|f| f.file_type != 0xf0)
             .collect();
         if files.is_empty() {
@@ -170,8 +171,25 @@ pub fn check(r: &crate::firmware::judge::FirmwareCheck) -> String {
         ]);
     }
     let _ = writeln!(out, "{t}");
+    let _ = writeln!(
+        out,
+        "The firmware's inventory: {} stored files found in the references, {} bodies unhashed (unchecked){}",
+        j.stored_files_matched,
+        j.stored_bodies_unchecked,
+        if j.unknown_volumes.is_empty() {
+            String::new()
+        } else {
+            format!("; volumes no reference names: {}", j.unknown_volumes.join(", "))
+        }
+    );
+    if let Some(fl) = &j.flash {
+        let _ = writeln!(out, "The flash copy: {fl}");
+    }
     if r.findings.is_empty() {
-        let _ = writeln!(out, "Every blob and firmware driver is the vendor's.");
+        let _ = writeln!(
+            out,
+            "Every blob, firmware driver and stored file compared is the vendor's."
+        );
     } else {
         super::diff::findings(&mut out, &r.findings, &r.summary);
     }

@@ -243,6 +243,26 @@ pub fn table(r: &ShowReport) -> String {
             let _ = writeln!(out, "  {o}");
         }
     }
+    for (name, files, hashed) in r.firmware_volumes.iter().flatten() {
+        let _ = writeln!(
+            out,
+            "Firmware volume {name}: {files} files, {hashed} bodies hashed"
+        );
+    }
+    if let Some(f) = &r.firmware_flash {
+        let _ = writeln!(
+            out,
+            "Flash copy: {} bytes at {:#x}, SHA-256 {}{} ({})",
+            f.size,
+            f.base,
+            f.sha256,
+            f.file
+                .as_ref()
+                .map(|x| format!(", in {x}"))
+                .unwrap_or_default(),
+            f.how
+        );
+    }
     for e in &r.errors {
         let _ = writeln!(
             out,

@@ -67,6 +67,7 @@ pub fn templates() -> Vec<Snapshot> {
         tpm_tcti: None,
         quote_nonce: None,
         esp: None,
+        firmware: None,
     });
     vec![
         read("fixtures/implant/baseline.json"),

@@ -1,0 +1,425 @@
+//! The firmware's own inventory and a copy of its flash.
+//!
+//! - Every EFI_FIRMWARE_VOLUME2_PROTOCOL instance: its name (the `Fv(GUID)`
+//!   of its handle's device path), base (EFI_FIRMWARE_VOLUME_BLOCK2's
+//!   GetPhysicalAddress) and size (the header there), and every file with
+//!   GetNextFile, each executable body read with ReadSection and hashed. A
+//!   driver that is stored but never dispatched (a dependency that is never
+//!   met) is here and not among the loaded images.
+//! - The flash the machine runs from, as ESET found LoJax: the
+//!   memory-mapped I/O region of the UEFI memory map that ends at 4 GiB
+//!   (where the reset vector is) is the BIOS window. Only that region is
+//!   read, never a blind address. Within it, the volumes that chain
+//!   downward from 4 GiB (each ending where the one above begins) are the
+//!   code; the chain stops at a variable store, which changes at every
+//!   boot and is recorded by the Secure Boot part instead.
+//!
+//! Bounded: at most [`MAX_FIRMWARE_VOLUMES`] volumes and
+//! [`MAX_VOLUME_FILES`] files each, [`MAX_BODY_BYTES`] hashed in all, and
+//! [`MAX_FLASH`] copied.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use bootaudit_snapshot::{
+    CollectError, FirmwareFlash, FirmwareVolume, FirmwareVolumeFile, MemoryMap, Part,
+    MAX_FIRMWARE_VOLUMES, MAX_FLASH, MAX_VOLUME_FILES,
+};
+use core::ffi::c_void;
+use sha2::{Digest, Sha256};
+use uefi::prelude::*;
+use uefi::proto::device_path::DevicePath;
+use uefi::proto::unsafe_protocol;
+use uefi_raw::protocol::firmware_volume::{
+    FirmwareVolume2Protocol, FirmwareVolumeBlock2Protocol, FvAttributes, FvFileAttributes,
+    FvFiletype, SectionType,
+};
+
+/// EFI_FIRMWARE_VOLUME2_PROTOCOL, called through its raw function table.
+#[repr(transparent)]
+#[unsafe_protocol("220e73b6-6bdb-4413-8405-b974b108619a")]
+struct RawFv2(FirmwareVolume2Protocol);
+
+/// EFI_FIRMWARE_VOLUME_BLOCK2_PROTOCOL, likewise.
+#[repr(transparent)]
+#[unsafe_protocol("8f644fa9-e850-4db1-9ce2-0b44698e8da4")]
+struct RawFvb2(FirmwareVolumeBlock2Protocol);
+
+/// The most body bytes hashed over every volume.
+const MAX_BODY_BYTES: usize = 64 << 20;
+/// The largest key GetNextFile may ask for.
+const MAX_KEY: usize = 256;
+/// EfiMemoryMappedIO.
+const MMIO: u32 = 11;
+const FOUR_GIB: u64 = 1 << 32;
+/// The variable-store file systems (EFI_SYSTEM_NV_DATA_FV_GUID and
+/// gEdkiiWorkingBlockSignatureGuid), where the code chain stops.
+const NV_STORES: [[u8; 16]; 2] = [
+    [
+        0x8d, 0x2b, 0xf1, 0xff, 0x96, 0x76, 0x8b, 0x4c, 0xa9, 0x85, 0x27, 0x47, 0x07, 0x5b, 0x4f,
+        0x50,
+    ],
+    [
+        0xa3, 0xb9, 0xf5, 0xce, 0x6d, 0x47, 0x7f, 0x49, 0x9f, 0xdc, 0xe9, 0x81, 0x43, 0xe0, 0x42,
+        0x2c,
+    ],
+];
+
+fn guid_text(g: &uefi::Guid) -> String {
+    format!("{g}").to_uppercase()
+}
+
+/// `Fv(GUID)` in a device path's text.
+fn fv_name(text: &str) -> Option<String> {
+    let at = text.find("Fv(")? + 3;
+    let end = text[at..].find(')')?;
+    Some(text[at..at + end].to_uppercase())
+}
+
+/// The volume header at `base`: FvLength, when `_FVH` is there.
+fn header_len(base: u64) -> Option<u64> {
+    if base == 0 {
+        return None;
+    }
+    // SAFETY: the FVB protocol gave `base` as the volume's physical
+    // address; the firmware maps it, and 56 bytes is the smallest header.
+    let h = unsafe { core::slice::from_raw_parts(base as *const u8, 56) };
+    (&h[40..44] == b"_FVH").then(|| u64::from_le_bytes(h[32..40].try_into().unwrap_or_default()))
+}
+
+/// Reads the first section of `ty` of file `name`; its SHA-256.
+fn section_sha(
+    fv: &RawFv2,
+    name: &uefi::Guid,
+    ty: SectionType,
+    budget: &mut usize,
+) -> Option<String> {
+    let mut buf: *mut c_void = core::ptr::null_mut();
+    let mut size = 0usize;
+    let mut auth = 0u32;
+    // SAFETY: ReadSection with a null buffer allocates one from pool and
+    // returns it with its size; we free it below.
+    let st = unsafe { (fv.0.read_section)(&fv.0, name, ty, 0, &mut buf, &mut size, &mut auth) };
+    if st != uefi_raw::Status::SUCCESS || buf.is_null() {
+        return None;
+    }
+    let out = (size <= *budget).then(|| {
+        *budget -= size;
+        // SAFETY: the firmware wrote `size` bytes at `buf`.
+        let b = unsafe { core::slice::from_raw_parts(buf as *const u8, size) };
+        crate::hex(&Sha256::digest(b))
+    });
+    // SAFETY: `buf` came from the firmware's pool (ReadSection allocated it).
+    let _ = unsafe { boot::free_pool(core::ptr::NonNull::new_unchecked(buf as *mut u8)) };
+    out
+}
+
+fn open<P: uefi::proto::ProtocolPointer + ?Sized>(h: Handle) -> Option<boot::ScopedProtocol<P>> {
+    let params = boot::OpenProtocolParams {
+        handle: h,
+        agent: boot::image_handle(),
+        controller: None,
+    };
+    // SAFETY: GET_PROTOCOL does not take the protocol from its owner; we
+    // only read it while the handle exists (within this module's calls).
+    unsafe { boot::open_protocol::<P>(params, boot::OpenProtocolAttributes::GetProtocol).ok() }
+}
+
+/// How long body hashing may take, over every volume. SHA-256 runs at
+/// about 10 MB/s in QEMU under TCG (OVMF's DXE volume holds 5 MB of
+/// bodies), and a few milliseconds on hardware: past the budget, the rest
+/// is recorded unhashed and said so, never silently.
+const HASH_BUDGET_US: u64 = 200_000;
+
+/// What body hashing may still spend.
+struct Budget<'a> {
+    bytes: usize,
+    clock: &'a crate::clock::Clock,
+    deadline_us: u64,
+    unhashed: u32,
+}
+
+fn volume(h: Handle, budget: &mut Budget, loaded: &[String]) -> FirmwareVolume {
+    let device_path = open::<DevicePath>(h)
+        .map(|dp| crate::images::text(&dp))
+        .unwrap_or_default();
+    let mut v = FirmwareVolume {
+        name: fv_name(&device_path),
+        device_path,
+        ..FirmwareVolume::default()
+    };
+    if let Some(fvb) = open::<RawFvb2>(h) {
+        let mut addr = 0u64;
+        // SAFETY: GetPhysicalAddress writes one address.
+        if unsafe { (fvb.0.get_physical_address)(&fvb.0, &mut addr) } == uefi_raw::Status::SUCCESS {
+            v.base = Some(addr);
+            v.size = header_len(addr);
+        }
+    }
+    let Some(fv) = open::<RawFv2>(h) else {
+        return v;
+    };
+    let mut attrs = FvAttributes::empty();
+    // SAFETY: GetVolumeAttributes writes one attribute word.
+    if unsafe { (fv.0.get_volume_attributes)(&fv.0, &mut attrs) } == uefi_raw::Status::SUCCESS {
+        v.attributes = attrs.bits();
+    }
+    let key_size = (fv.0.key_size as usize).min(MAX_KEY);
+    if key_size < fv.0.key_size as usize {
+        return v;
+    }
+    let mut key = [0u8; MAX_KEY];
+    let mut names = Vec::new();
+    for _ in 0..MAX_VOLUME_FILES + 1 {
+        let mut ty = FvFiletype::ALL;
+        let mut name = uefi::Guid::ZERO;
+        let mut fattr = FvFileAttributes::empty();
+        let mut size = 0usize;
+        // SAFETY: the key buffer holds KeySize bytes, zeroed to start the
+        // search; the out parameters are plain values.
+        let st = unsafe {
+            (fv.0.get_next_file)(
+                &fv.0,
+                key.as_mut_ptr().cast(),
+                &mut ty,
+                &mut name,
+                &mut fattr,
+                &mut size,
+            )
+        };
+        if st != uefi_raw::Status::SUCCESS {
+            break;
+        }
+        if v.files.len() >= MAX_VOLUME_FILES {
+            v.files_dropped = v.files_dropped.saturating_add(1);
+            continue;
+        }
+        v.files.push(FirmwareVolumeFile {
+            guid: guid_text(&name),
+            file_type: ty.0,
+            size: size as u64,
+            ..FirmwareVolumeFile::default()
+        });
+        names.push(name);
+    }
+    // Bodies within the budget: drivers before applications (an implant is
+    // a driver), those never dispatched first (what the loaded-image list
+    // cannot show), the smallest first (as many as the budget allows).
+    let mut order: Vec<usize> = (0..v.files.len())
+        .filter(|&i| matches!(v.files[i].file_type, 0x03..=0x0a | 0x0c..=0x0f))
+        .collect();
+    order.sort_by_key(|&i| {
+        let f = &v.files[i];
+        (
+            f.file_type == 0x09,
+            loaded.iter().any(|g| g.contains(&f.guid)),
+            f.size,
+        )
+    });
+    for i in order {
+        if budget.clock.elapsed_us() > budget.deadline_us {
+            budget.unhashed += 1;
+            continue;
+        }
+        for (sec, label) in [(SectionType::PE32, "pe32"), (SectionType::TE, "te")] {
+            if let Some(h) = section_sha(&fv, &names[i], sec, &mut budget.bytes) {
+                v.files[i].body = Some(label.to_string());
+                v.files[i].body_sha256 = Some(h);
+                break;
+            }
+        }
+    }
+    v
+}
+
+/// Every firmware volume the firmware exposes; `loaded` are the loaded
+/// images' device paths (their bodies are hashed last).
+pub fn volumes(
+    errors: &mut Vec<CollectError>,
+    clock: &crate::clock::Clock,
+    loaded: &[String],
+) -> Option<Vec<FirmwareVolume>> {
+    let handles = match boot::find_handles::<RawFv2>() {
+        Ok(h) => h,
+        Err(e) => {
+            crate::failed(
+                errors,
+                Part::FirmwareVolumes,
+                "LocateHandle(FirmwareVolume2)".to_string(),
+                Some(e.status()),
+            );
+            return None;
+        }
+    };
+    let mut budget = Budget {
+        bytes: MAX_BODY_BYTES,
+        clock,
+        deadline_us: clock.elapsed_us() + HASH_BUDGET_US,
+        unhashed: 0,
+    };
+    let out = handles
+        .into_iter()
+        .take(MAX_FIRMWARE_VOLUMES)
+        .map(|h| volume(h, &mut budget, loaded))
+        .collect();
+    if budget.unhashed > 0 {
+        crate::failed(
+            errors,
+            Part::FirmwareVolumes,
+            format!(
+                "{} executable files' bodies were not hashed: the {} ms hashing budget was spent (applications, then the largest loaded drivers, are the ones left)",
+                budget.unhashed,
+                HASH_BUDGET_US / 1000
+            ),
+            None,
+        );
+    }
+    Some(out)
+}
+
+/// EFI_GCD_MEMORY_SPACE_DESCRIPTOR (PI, vol. 2).
+#[repr(C)]
+#[derive(Default)]
+struct GcdDescriptor {
+    base: u64,
+    length: u64,
+    capabilities: u64,
+    attributes: u64,
+    gcd_type: u32,
+    image: usize,
+    device: usize,
+}
+
+/// EfiGcdMemoryTypeMemoryMappedIo.
+const GCD_MMIO: u32 = 3;
+
+/// The largest flash window taken from the GCD map (a BIOS region is at
+/// most 32 MiB; a larger MMIO range holds other devices).
+const MAX_GCD_WINDOW: u64 = 32 << 20;
+
+/// The GCD memory-space descriptor at 4 GiB - 4 KiB, through the DXE
+/// services table (GetMemorySpaceDescriptor, its fifth service): where a
+/// firmware whose variables live in SMM keeps its flash, which its UEFI
+/// memory map then leaves out.
+fn gcd_window() -> Option<(u64, u64)> {
+    let dxe = uefi::system::with_config_table(|t| {
+        t.iter()
+            .find(|e| e.guid == uefi::table::cfg::ConfigTableEntry::DXE_SERVICES_GUID)
+            .map(|e| e.address as usize)
+    })?;
+    if dxe == 0 {
+        return None;
+    }
+    type GetDescriptor = unsafe extern "efiapi" fn(u64, *mut GcdDescriptor) -> uefi_raw::Status;
+    // SAFETY: the DXE services table starts with EFI_TABLE_HEADER (24
+    // bytes) and then its services, GetMemorySpaceDescriptor the fifth; its
+    // signature is checked first.
+    let get: GetDescriptor = unsafe {
+        let sig = core::ptr::read_unaligned(dxe as *const u64);
+        if sig != 0x5652_4553_5f45_5844 {
+            // "DXE_SERV"
+            return None;
+        }
+        core::ptr::read_unaligned((dxe + 24 + 4 * 8) as *const GetDescriptor)
+    };
+    let mut d = GcdDescriptor::default();
+    // SAFETY: the service fills one descriptor.
+    let st = unsafe { get(FOUR_GIB - 4096, &mut d) };
+    let end = d.base.checked_add(d.length)?;
+    (st == uefi_raw::Status::SUCCESS
+        && d.gcd_type == GCD_MMIO
+        && end == FOUR_GIB
+        && d.length <= MAX_GCD_WINDOW)
+        .then_some((d.base, d.length))
+}
+
+/// The MMIO region that ends at 4 GiB: the UEFI memory map's, else the GCD
+/// map's, else the one the configuration names (`flash-window=`); (base,
+/// size, where it came from).
+fn window(maps: &[MemoryMap], named: Option<u64>) -> Option<(u64, u64, &'static str)> {
+    memory_map_window(maps)
+        .map(|(b, s)| (b, s, "the memory map's"))
+        .or_else(|| gcd_window().map(|(b, s)| (b, s, "the GCD map's")))
+        .or_else(|| named.map(|n| (FOUR_GIB - n, n, "the configured (flash-window=)")))
+}
+
+fn memory_map_window(maps: &[MemoryMap]) -> Option<(u64, u64)> {
+    let m = maps.first()?;
+    m.descriptors.iter().find_map(|d| {
+        let end = d.physical_start.checked_add(d.pages.checked_mul(4096)?)?;
+        (d.ty.0 == MMIO && end == FOUR_GIB && d.pages * 4096 <= MAX_FLASH)
+            .then_some((d.physical_start, d.pages * 4096))
+    })
+}
+
+/// Reads `len` bytes of the flash window at `addr`.
+fn flash_bytes(addr: u64, len: usize) -> &'static [u8] {
+    // SAFETY: callers stay inside the memory map's MMIO region that ends at
+    // 4 GiB, which the firmware maps (identity) for its own runtime use.
+    unsafe { core::slice::from_raw_parts(addr as *const u8, len) }
+}
+
+/// The copy of the code flash, and its record (the file name is set when
+/// the sidecar is written).
+pub fn flash(
+    maps: &[MemoryMap],
+    named: Option<u64>,
+    errors: &mut Vec<CollectError>,
+) -> Option<(FirmwareFlash, Vec<u8>)> {
+    let Some((lo, size, from)) = window(maps, named) else {
+        crate::failed(
+            errors,
+            Part::FirmwareFlash,
+            "no memory-mapped I/O region of the memory map or the GCD map ends at 4 GiB, and no flash-window= is configured: the flash is not read"
+                .to_string(),
+            None,
+        );
+        return None;
+    };
+    // Walk down from 4 GiB: each volume ends where the one above begins.
+    let mut base = FOUR_GIB;
+    let mut volumes = 0;
+    'chain: while base > lo {
+        let mut start = base - 4096;
+        while start >= lo {
+            let h = flash_bytes(start, 56);
+            if &h[40..44] == b"_FVH" {
+                let len = u64::from_le_bytes(h[32..40].try_into().unwrap_or_default());
+                let fs: [u8; 16] = h[16..32].try_into().unwrap_or_default();
+                if start.checked_add(len) == Some(base) {
+                    if NV_STORES.contains(&fs) {
+                        break 'chain;
+                    }
+                    base = start;
+                    volumes += 1;
+                    continue 'chain;
+                }
+            }
+            if start < lo + 4096 {
+                break;
+            }
+            start -= 4096;
+        }
+        break;
+    }
+    if volumes == 0 {
+        crate::failed(
+            errors,
+            Part::FirmwareFlash,
+            format!("no firmware volume ends at 4 GiB in the window {lo:#x}+{size:#x}"),
+            None,
+        );
+        return None;
+    }
+    let copy = flash_bytes(base, (FOUR_GIB - base) as usize).to_vec();
+    let rec = FirmwareFlash {
+        base,
+        size: copy.len() as u64,
+        sha256: crate::hex(&Sha256::digest(&copy)),
+        file: None,
+        how: format!(
+            "{volumes} firmware volumes chained down from 4 GiB, inside {from} MMIO window {lo:#x}+{size:#x}"
+        ),
+    };
+    Some((rec, copy))
+}
