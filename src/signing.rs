@@ -17,6 +17,10 @@ use std::path::{Path, PathBuf};
 
 /// The SSHSIG namespace of baseline signatures.
 pub const NAMESPACE: &str = "bootaudit-baseline";
+/// The SSHSIG namespace of reference signatures (`bootaudit reference add
+/// --sign-key`): another namespace, so that a baseline's signature can
+/// never pass for a reference's, nor the other way round.
+pub const REFERENCE_NAMESPACE: &str = "bootaudit-reference";
 
 /// The largest key, signature or allowed-signers file read.
 const MAX_FILE: u64 = 1 << 20;
@@ -64,6 +68,11 @@ pub fn sig_path(baseline: &Path) -> PathBuf {
 /// key in an agent or on a token, sign with `ssh-keygen -Y sign`), giving
 /// the armoured signature.
 pub fn sign(key: &Path, bytes: &[u8]) -> Result<String, SignError> {
+    sign_in(NAMESPACE, key, bytes)
+}
+
+/// [`sign`] in the namespace `ns`.
+pub fn sign_in(ns: &str, key: &Path, bytes: &[u8]) -> Result<String, SignError> {
     let name = key.display().to_string();
     let pem = crate::fsutil::read_input(key, MAX_FILE).map_err(|cause| SignError::Io {
         path: name.clone(),
@@ -76,13 +85,11 @@ pub fn sign(key: &Path, bytes: &[u8]) -> Result<String, SignError> {
     if k.is_encrypted() {
         return Err(SignError::Format {
             path: name,
-            why:
-                "the key is encrypted; sign with `ssh-keygen -Y sign -n bootaudit-baseline` instead"
-                    .into(),
+            why: format!("the key is encrypted; sign with `ssh-keygen -Y sign -n {ns}` instead"),
         });
     }
     let sig = k
-        .sign(NAMESPACE, HashAlg::Sha512, bytes)
+        .sign(ns, HashAlg::Sha512, bytes)
         .map_err(|e| SignError::Format {
             path: name.clone(),
             why: format!("cannot sign with this key: {e}"),
@@ -207,19 +214,29 @@ pub fn verify(
     sig_file: &Path,
     allowed: &[AllowedSigner],
 ) -> Result<Verified, SignError> {
+    verify_in(NAMESPACE, bytes, sig_file, allowed)
+}
+
+/// [`verify`] in the namespace `ns`.
+pub fn verify_in(
+    ns: &str,
+    bytes: &[u8],
+    sig_file: &Path,
+    allowed: &[AllowedSigner],
+) -> Result<Verified, SignError> {
     let name = sig_file.display().to_string();
     let pem = crate::fsutil::read_input(sig_file, MAX_FILE).map_err(|cause| SignError::Io {
         path: name.clone(),
-        cause: std::io::Error::new(cause.kind(), format!("the baseline's signature: {cause}")),
+        cause: std::io::Error::new(cause.kind(), format!("the signature: {cause}")),
     })?;
     let bad = |why: String| SignError::Format {
         path: name.clone(),
         why,
     };
     let sig = SshSig::from_pem(&pem).map_err(|e| bad(format!("not an SSH signature: {e}")))?;
-    if sig.namespace() != NAMESPACE {
+    if sig.namespace() != ns {
         return Err(bad(format!(
-            "signed in namespace {:?}, not {NAMESPACE:?}",
+            "signed in namespace {:?}, not {ns:?}",
             sig.namespace()
         )));
     }
@@ -229,19 +246,19 @@ pub fn verify(
         .filter(|a| {
             a.namespaces
                 .as_ref()
-                .is_none_or(|n| n.iter().any(|x| x == NAMESPACE || x == "*"))
+                .is_none_or(|n| n.iter().any(|x| x == ns || x == "*"))
         })
         .find(|a| a.key.key_data() == sig.public_key())
         .ok_or_else(|| {
             let fp = PublicKey::from(sig.public_key().clone()).fingerprint(HashAlg::Sha256);
             bad(format!(
-                "made by key {fp}, which no allowed signer lists for {NAMESPACE}"
+                "made by key {fp}, which no allowed signer lists for {ns}"
             ))
         })?;
     signer
         .key
-        .verify(NAMESPACE, bytes, &sig)
-        .map_err(|e| bad(format!("does not verify over the baseline's bytes: {e}")))?;
+        .verify(ns, bytes, &sig)
+        .map_err(|e| bad(format!("does not verify over the file's bytes: {e}")))?;
     Ok(Verified {
         principal: signer.principals.clone(),
         fingerprint: signer.key.fingerprint(HashAlg::Sha256).to_string(),

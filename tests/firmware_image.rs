@@ -483,3 +483,98 @@ fn efi_and_tiano_compressed_sections_are_opened() {
     }
     assert_eq!(v["decompressed"], 2 * inner.len() as u64);
 }
+
+#[test]
+fn lzma_f86_large_files_and_extended_sections_are_read() {
+    use liblzma::stream::{Action, Filters, LzmaOptions, Stream};
+    // The SEC core's body from OVMF, as real x86 code to filter.
+    let (_, v) = inventory(Path::new(PLAIN));
+    let sec = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["type_name"] == "SEC core")
+        .unwrap();
+    let img = ovmf(PLAIN);
+    let file =
+        &img[sec["offset"].as_u64().unwrap() as usize..][..sec["size"].as_u64().unwrap() as usize];
+    let mut pos = 24;
+    let pe = loop {
+        let n = u32::from_le_bytes([file[pos], file[pos + 1], file[pos + 2], 0]) as usize;
+        if file[pos + 3] == fwbuild::PE32 {
+            break file[pos + 4..pos + n].to_vec();
+        }
+        pos = (pos + n + 3) & !3;
+    };
+    let inner = fwbuild::sections(&[fwbuild::section(fwbuild::PE32, &pe)]);
+    // liblzma's own x86 (BCJ) filter makes the filtered bytes: a raw
+    // [x86, LZMA2] stream decoded with LZMA2 alone. EDK II's LZMA-F86 is
+    // LZMA over exactly those bytes.
+    let opts = LzmaOptions::new_preset(1).unwrap();
+    let mut f = Filters::new();
+    f.x86().lzma2(&opts);
+    let mut packed = Vec::with_capacity(inner.len() * 2 + 4096);
+    Stream::new_raw_encoder(&f)
+        .unwrap()
+        .process_vec(&inner, &mut packed, Action::Finish)
+        .unwrap();
+    let mut g = Filters::new();
+    g.lzma2(&opts);
+    let mut filtered = Vec::with_capacity(inner.len() + 64);
+    Stream::new_raw_decoder(&g)
+        .unwrap()
+        .process_vec(&packed, &mut filtered, Action::Finish)
+        .unwrap();
+    assert_ne!(filtered, inner, "the filter changed nothing");
+    let mut body = fwbuild::guid("d42ae6bd-1352-4bfb-909a-ca72a6eae889").to_vec();
+    body.extend_from_slice(&24u16.to_le_bytes());
+    body.extend_from_slice(&1u16.to_le_bytes());
+    body.extend_from_slice(&fwbuild::lzma(&filtered));
+    let g1 = fwbuild::guid("22222222-2222-4333-8444-555555555501");
+    let f86 = fwbuild::ffs(g1, fwbuild::DRIVER, &fwbuild::section(0x02, &body));
+    // A large file (FFS_ATTRIB_LARGE_FILE, EFI_FFS_FILE_HEADER2) holding a
+    // raw section in the extended section header form (size 0xFFFFFF then
+    // a 32-bit size), 17 MiB: both forms, read by their own sizes.
+    let big_raw = vec![0x5a; 17 << 20];
+    let mut sec = vec![0xff, 0xff, 0xff, fwbuild::RAW];
+    sec.extend_from_slice(&((big_raw.len() + 8) as u32).to_le_bytes());
+    sec.extend_from_slice(&big_raw);
+    let g2 = fwbuild::guid("22222222-2222-4333-8444-555555555502");
+    let mut large = g2.to_vec();
+    large.extend_from_slice(&[0, 0xaa, 0x02, 0x01]); // freeform, LARGE_FILE
+    large.extend_from_slice(&[0, 0, 0, 0]); // Size[3] unused, State
+    large.extend_from_slice(&((sec.len() + 32) as u64).to_le_bytes());
+    let sum = large
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 17 && *i != 23)
+        .fold(0u8, |s, (_, b)| s.wrapping_add(*b));
+    large[16] = sum.wrapping_neg();
+    large[23] = !0x07;
+    large.extend_from_slice(&sec);
+    let mut fv = fwbuild::volume(g1, &[f86, large], 18 << 20);
+    // FFSv3: large files are that file system's.
+    fv[16..32].copy_from_slice(&fwbuild::guid("5473c07a-3dcb-4dca-bd6f-1e9689e7349a"));
+    fv[50..52].copy_from_slice(&[0, 0]);
+    let hsum = fv[..0x48].chunks_exact(2).fold(0u16, |s, c| {
+        s.wrapping_add(u16::from_le_bytes([c[0], c[1]]))
+    });
+    fv[50..52].copy_from_slice(&hsum.wrapping_neg().to_le_bytes());
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("v3.fd");
+    std::fs::write(&p, &fv).unwrap();
+    let (code, v) = inventory(&p);
+    assert_eq!(code, 0, "{}", v["problems"]);
+    assert_eq!(v["volumes"][0]["format"], "FFSv3");
+    let files = v["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0]["body"]["sha256"], sec_body_sha(&pe));
+    assert_eq!(files[1]["size"], (sec.len() + 32) as u64);
+    assert_eq!(files[1]["sections"], 1);
+    assert_eq!(files[1]["header_checksum_ok"], true);
+}
+
+fn sec_body_sha(pe: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(pe))
+}

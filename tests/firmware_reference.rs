@@ -260,3 +260,113 @@ fn a_reference_store_is_hostile_input_too() {
                 .is_none()
     );
 }
+
+fn keygen(dir: &Path, name: &str) -> PathBuf {
+    let k = dir.join(name);
+    let o = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+        .arg(&k)
+        .output()
+        .expect("ssh-keygen (openssh-client)");
+    assert!(o.status.success());
+    k
+}
+
+#[test]
+fn signed_references_verify_and_a_rewritten_or_unsigned_one_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let key = keygen(d.path(), "vendor-keeper");
+    let pubkey = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let allowed = d.path().join("allowed_signers");
+    std::fs::write(
+        &allowed,
+        format!("ops@example.org namespaces=\"bootaudit-reference\" {pubkey}"),
+    )
+    .unwrap();
+    let store = d.path().join("store");
+    let o = common::bootaudit()
+        .args([
+            "reference",
+            "add",
+            PLAIN,
+            "--vendor",
+            "Debian OVMF",
+            "--version",
+            "v1",
+            "--sign-key",
+        ])
+        .arg(&key)
+        .arg("-o")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file: PathBuf = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    // OpenSSH's own verifier accepts it, in the reference namespace.
+    let v = Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-f"])
+        .arg(&allowed)
+        .args(["-I", "ops@example.org", "-n", "bootaudit-reference", "-s"])
+        .arg(file.with_extension("json.sig"))
+        .stdin(std::fs::File::open(&file).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        v.status.success(),
+        "ssh-keygen -Y verify: {}",
+        String::from_utf8_lossy(&v.stderr)
+    );
+    let plain = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/implant/plain-a.json");
+    let check = |extra: &[&std::ffi::OsStr]| {
+        let o = common::bootaudit()
+            .args(["firmware", "check", "--references"])
+            .arg(&store)
+            .args(extra)
+            .arg(&plain)
+            .output()
+            .unwrap();
+        (
+            o.status.code().unwrap(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let signers = ["--reference-signers".as_ref(), allowed.as_os_str()];
+    assert_eq!(check(&signers).0, 0);
+    // A rewritten reference (the judged side adding its own driver's
+    // version, say) no longer verifies.
+    let good = std::fs::read(&file).unwrap();
+    let text = String::from_utf8(good.clone())
+        .unwrap()
+        .replace("\"v1\"", "\"v2\"");
+    std::fs::write(&file, text).unwrap();
+    let (code, e) = check(&signers);
+    assert_eq!(code, 2);
+    assert!(
+        e.contains(file.file_name().unwrap().to_str().unwrap()),
+        "{e}"
+    );
+    // Without --reference-signers the same store is read (the default
+    // trusts the store the user named).
+    assert_eq!(check(&[]).0, 0);
+    std::fs::write(&file, &good).unwrap();
+    // A signature made in the baseline namespace is no reference signature.
+    std::fs::remove_file(file.with_extension("json.sig")).unwrap();
+    let o = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "bootaudit-baseline", "-f"])
+        .arg(&key)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let (code, e) = check(&signers);
+    assert_eq!(code, 2);
+    assert!(e.contains("namespace"), "{e}");
+    // An unsigned reference beside it: the store is refused.
+    std::fs::remove_file(file.with_extension("json.sig")).unwrap();
+    let (code, e) = check(&signers);
+    assert_eq!(code, 2, "{e}");
+}

@@ -34,6 +34,11 @@ pub struct Args {
     /// firmware update.
     #[arg(long, value_name = "DIR")]
     pub references: Option<PathBuf>,
+    /// Require every reference to carry a valid SSH signature
+    /// (FILE.json.sig, namespace bootaudit-reference) by a key this
+    /// allowed-signers file lists; an unsigned store is refused (exit 2).
+    #[arg(long, value_name = "FILE", requires = "references")]
+    pub reference_signers: Option<PathBuf>,
 }
 
 /// Runs `bootaudit diff`.
@@ -47,6 +52,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         allowed_signers,
         allow_other_machine,
         references,
+        reference_signers,
     } = a;
     let fail_on: bootaudit::findings::Severity = fail_on.into();
 
@@ -56,7 +62,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if !allow_other_machine {
         bootaudit::baseline::check_same_machine(&l, &b)?;
     }
-    let refs = load_references(references.as_deref())?;
+    let refs = load_references(references.as_deref(), reference_signers.as_deref())?;
     let r = bootaudit::baseline::diff_against_with(&l, &current.display().to_string(), &b, &refs);
     let text = match format {
         DiffFormat::Table => render::escape::terminal(&render::diff::table(&r)).into_owned(),

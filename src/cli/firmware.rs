@@ -39,6 +39,12 @@ pub struct CheckArgs {
     /// The reference store (`bootaudit reference add`).
     #[arg(long, value_name = "DIR")]
     pub references: PathBuf,
+    /// Require every reference to carry a valid SSH signature
+    /// (FILE.json.sig, namespace bootaudit-reference) by a key this
+    /// allowed-signers file lists; an unsigned store is refused (exit 2).
+    #[arg(long, value_name = "FILE", requires = "references")]
+    pub reference_signers: Option<PathBuf>,
+
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -81,7 +87,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             )))
         }
         (Some(Sub::Check(c)), _) => {
-            let refs = load_references(Some(&c.references))?;
+            let refs = load_references(Some(&c.references), c.reference_signers.as_deref())?;
             let snap = bootaudit::snapshot::read_file(&c.snapshot)?;
             let r =
                 bootaudit::firmware::judge::check(&c.snapshot.display().to_string(), &snap, &refs);

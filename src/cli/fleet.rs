@@ -44,6 +44,11 @@ pub struct Args {
     /// baseline diff, where a match also verifies a firmware update).
     #[arg(long, value_name = "DIR")]
     pub references: Option<PathBuf>,
+    /// Require every reference to carry a valid SSH signature
+    /// (FILE.json.sig, namespace bootaudit-reference) by a key this
+    /// allowed-signers file lists; an unsigned store is refused (exit 2).
+    #[arg(long, value_name = "FILE", requires = "references")]
+    pub reference_signers: Option<PathBuf>,
     /// With `-`, the most bytes read from stdin (it is spooled to a
     /// temporary file, read twice).
     #[arg(long, value_name = "BYTES", default_value_t = bootaudit::fleet::MAX_SPOOL)]
@@ -64,6 +69,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         allowed_signers,
         allow_other_machine,
         references,
+        reference_signers,
     } = a;
     let fail_on: bootaudit::findings::Severity = fail_on.into();
 
@@ -72,7 +78,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         baselines,
         allowed_signers: allowed_signers_from(allowed_signers.as_deref())?,
         allow_other_machine,
-        references: std::sync::Arc::new(load_references(references.as_deref())?),
+        references: std::sync::Arc::new(load_references(
+            references.as_deref(),
+            reference_signers.as_deref(),
+        )?),
         workers: workers
             .map(usize::from)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),

@@ -112,9 +112,11 @@ pub(crate) fn allowed_signers_from(
 /// The references of `--references DIR`, when it was given.
 pub(crate) fn load_references(
     dir: Option<&Path>,
+    signers: Option<&Path>,
 ) -> anyhow::Result<Vec<bootaudit::firmware::reference::Reference>> {
+    let allowed = allowed_signers_from(signers)?;
     Ok(match dir {
-        Some(d) => bootaudit::firmware::reference::load_dir(d)?
+        Some(d) => bootaudit::firmware::reference::load_dir(d, allowed.as_deref())?
             .into_iter()
             .map(|(_, r)| r)
             .collect(),

@@ -28,6 +28,11 @@ pub struct AddArgs {
     /// The reference store.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
+    /// Sign the reference with this OpenSSH private key (unencrypted):
+    /// FILE.json.sig beside it, namespace bootaudit-reference (or sign with
+    /// `ssh-keygen -Y sign -n bootaudit-reference`).
+    #[arg(long, value_name = "KEY")]
+    pub sign_key: Option<PathBuf>,
 }
 
 /// The arguments of `bootaudit reference list`.
@@ -35,6 +40,10 @@ pub struct AddArgs {
 pub struct ListArgs {
     /// The reference store.
     pub dir: PathBuf,
+    /// Verify every reference's signature against this allowed-signers
+    /// file.
+    #[arg(long, value_name = "FILE")]
+    pub reference_signers: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -57,7 +66,7 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
                 );
             }
             let r = reference::build(&inv, &a.vendor, &a.version);
-            let p = reference::add(&a.output, &r)?;
+            let p = reference::add(&a.output, &r, a.sign_key.as_deref())?;
             emit(&format!(
                 "{}: {} volumes, {} files -> {}\n",
                 r.label(),
@@ -68,7 +77,8 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::List(a) => {
-            let refs = reference::load_dir(&a.dir)?;
+            let allowed = allowed_signers_from(a.reference_signers.as_deref())?;
+            let refs = reference::load_dir(&a.dir, allowed.as_deref())?;
             let list = reference::list(&refs);
             print(a.format, &list, |l| render::firmware::references(l))?;
             Ok(ExitCode::SUCCESS)

@@ -22,6 +22,8 @@ pub const FORMAT: &str = "bootaudit-reference/1";
 pub const MAX_REFERENCE_FILE: u64 = 64 << 20;
 /// The most references a store may hold.
 pub const MAX_REFERENCES: usize = 1000;
+/// The most bytes a store's references may hold in all.
+pub const MAX_STORE: u64 = 256 << 20;
 
 /// Whether a volume's measurement can be predicted from the image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +116,14 @@ pub enum ReferenceError {
         path: PathBuf,
         /// What went wrong.
         message: String,
+    },
+    /// A signature could not be made, or does not verify.
+    #[error("{path}: {why}")]
+    Signature {
+        /// The reference.
+        path: PathBuf,
+        /// Why.
+        why: crate::signing::SignError,
     },
     /// A file is not a reference.
     #[error("{path}: not a bootaudit reference: {message}")]
@@ -215,8 +225,11 @@ pub fn file_name(r: &Reference) -> String {
 }
 
 /// Writes a reference into the store `dir` (created when missing, never
-/// through a symbolic link), atomically; returns its path.
-pub fn add(dir: &Path, r: &Reference) -> Result<PathBuf, ReferenceError> {
+/// through a symbolic link), atomically; with `sign_key`, its detached SSH
+/// signature `FILE.sig` too (namespace
+/// [`crate::signing::REFERENCE_NAMESPACE`]), made and written first, as a
+/// baseline's is. Returns its path.
+pub fn add(dir: &Path, r: &Reference, sign_key: Option<&Path>) -> Result<PathBuf, ReferenceError> {
     let io = |path: &Path, e: std::io::Error| ReferenceError::Io {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -234,17 +247,49 @@ pub fn add(dir: &Path, r: &Reference) -> Result<PathBuf, ReferenceError> {
         message: e.to_string(),
     })?;
     bytes.push(b'\n');
+    let sig = crate::signing::sig_path(&path);
+    match sign_key {
+        Some(k) => {
+            let armoured = crate::signing::sign_in(crate::signing::REFERENCE_NAMESPACE, k, &bytes)
+                .map_err(|why| ReferenceError::Signature {
+                    path: path.clone(),
+                    why,
+                })?;
+            crate::fsutil::write_atomic(&sig, armoured.as_bytes()).map_err(|e| io(&sig, e))?;
+        }
+        None => {
+            if std::fs::symlink_metadata(&sig).is_ok_and(|m| m.is_file()) {
+                std::fs::remove_file(&sig).map_err(|e| io(&sig, e))?;
+            }
+        }
+    }
     crate::fsutil::write_atomic(&path, &bytes).map_err(|e| io(&path, e))?;
     Ok(path)
 }
 
-/// Reads one reference file.
-pub fn read_file(path: &Path) -> Result<Reference, ReferenceError> {
+/// Reads one reference file; with `allowed`, its signature (`FILE.sig`)
+/// must verify against one of those signers.
+pub fn read_file(
+    path: &Path,
+    allowed: Option<&[crate::signing::AllowedSigner]>,
+) -> Result<Reference, ReferenceError> {
     let bytes =
         crate::fsutil::read_input(path, MAX_REFERENCE_FILE).map_err(|e| ReferenceError::Io {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
+    if let Some(a) = allowed {
+        crate::signing::verify_in(
+            crate::signing::REFERENCE_NAMESPACE,
+            &bytes,
+            &crate::signing::sig_path(path),
+            a,
+        )
+        .map_err(|why| ReferenceError::Signature {
+            path: path.to_path_buf(),
+            why,
+        })?;
+    }
     let de = &mut serde_json::Deserializer::from_slice(&bytes);
     let r: Reference =
         serde_path_to_error::deserialize(de).map_err(|e| ReferenceError::Invalid {
@@ -261,9 +306,14 @@ pub fn read_file(path: &Path) -> Result<Reference, ReferenceError> {
 }
 
 /// Reads every `*.json` reference of a store (a directory, not a symbolic
-/// link to one), sorted by file name. A file that is not a reference is an
-/// error naming it: a store is the user's known-good and must be whole.
-pub fn load_dir(dir: &Path) -> Result<Vec<(PathBuf, Reference)>, ReferenceError> {
+/// link to one), sorted by file name. A file that is not a reference, or
+/// (with `allowed`) whose signature does not verify, is an error naming it:
+/// a store is the user's known-good and must be whole. At most
+/// [`MAX_REFERENCES`] files and [`MAX_STORE`] bytes in all.
+pub fn load_dir(
+    dir: &Path,
+    allowed: Option<&[crate::signing::AllowedSigner]>,
+) -> Result<Vec<(PathBuf, Reference)>, ReferenceError> {
     let io = |path: &Path, e: std::io::Error| ReferenceError::Io {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -285,8 +335,16 @@ pub fn load_dir(dir: &Path) -> Result<Vec<(PathBuf, Reference)>, ReferenceError>
     }
     paths.sort();
     let mut out = Vec::new();
+    let mut total = 0u64;
     for p in paths {
-        let r = read_file(&p)?;
+        total = total.saturating_add(std::fs::symlink_metadata(&p).map(|m| m.len()).unwrap_or(0));
+        if total > MAX_STORE {
+            return Err(ReferenceError::Invalid {
+                path: dir.to_path_buf(),
+                message: format!("the references hold more than {MAX_STORE} bytes in all"),
+            });
+        }
+        let r = read_file(&p, allowed)?;
         out.push((p, r));
     }
     if out.is_empty() {
