@@ -445,6 +445,25 @@ fn an_implant_in_the_firmware_volume_is_critical_with_and_without_a_baseline() {
         !r.iter().any(|x| x.0 == "identity.firmware.changed"),
         "{r:?}"
     );
+    // The PCR0 finding names the volumes its blobs measured (from the
+    // firmware's own inventory: the DXE volume at the blob's base and
+    // length) and the driver findings it goes with.
+    let pcr0 = finding(&v, "tpm.pcr0.changed");
+    let vols = pcr0[0]["evidence"]["volumes"].as_array().unwrap();
+    assert!(
+        vols.iter()
+            .any(|x| x["volume"] == "7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1"
+                && x["named_by"] == "the firmware's inventory"
+                && x["length"] == 0xc0_0000),
+        "{vols:?}"
+    );
+    assert!(
+        pcr0[0]["evidence"]["related_findings"]
+            .to_string()
+            .contains(&format!("loaded-images.firmware-driver.added:Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile({FW_IMPLANT_GUID})")),
+        "{:#}",
+        pcr0[0]["evidence"]["related_findings"]
+    );
     // The firmware's own inventory holds both inserted drivers; only one
     // was dispatched (the dormant one's dependency is never met).
     let stored: Vec<String> = finding(&v, "firmware.file.added")

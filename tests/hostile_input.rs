@@ -991,3 +991,75 @@ fn a_host_cannot_choose_its_own_baseline_file_or_escape_one() {
         .unwrap()
         .contains("cannot name a baseline file"));
 }
+
+// ---- firmware inventories and references ---------------------------------------
+
+#[test]
+fn tens_of_thousands_of_inventoried_files_and_drivers_are_judged_and_escaped() {
+    // A snapshot claiming 30,000 loaded firmware drivers and an inventory
+    // of 30,000 files (near the snapshot reader's cap of a million JSON
+    // values), one of each with the attacker's string as its GUID: judged
+    // against a real reference (indexed lookups, linear in the snapshot),
+    // every string escaped on the terminal.
+    let d = tempfile::tempdir().unwrap();
+    let mut s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("implant/plain-a.json")).unwrap()).unwrap();
+    let img = s["loaded_images"][1].clone();
+    let mut images = vec![];
+    let mut files = vec![];
+    for i in 0..30_000u32 {
+        let g = if i == 7 {
+            EVIL.to_string()
+        } else {
+            format!("{i:08X}-0000-4000-8000-000000000000")
+        };
+        let mut x = img.clone();
+        x["device_path"] = format!("Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile({g})").into();
+        images.push(x);
+        files.push(serde_json::json!({"guid": g, "file_type": 7, "size": 4096, "body": "pe32", "body_sha256": "00"}));
+    }
+    s["loaded_images"] = images.into();
+    s["firmware_volumes"] = serde_json::json!([{"name": "7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1", "device_path": EVIL, "attributes": 0, "files": files, "files_dropped": 0}]);
+    let snap = d.path().join("many.json");
+    std::fs::write(&snap, serde_json::to_vec(&s).unwrap()).unwrap();
+    let store = d.path().join("refs");
+    let o = common::bootaudit()
+        .args([
+            "reference",
+            "add",
+            "/usr/share/OVMF/OVMF_CODE_4M.fd",
+            "--vendor",
+            "v",
+            "--version",
+            "1",
+            "-o",
+        ])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = d.path().join("out.txt");
+    let mut child = common::bootaudit()
+        .args(["firmware", "check", "--references"])
+        .arg(&store)
+        .arg(&snap)
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > Duration::from_secs(300) {
+            let _ = child.kill();
+            panic!("firmware check still running after 300 s: not linear");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1));
+    let table = std::fs::read_to_string(&out).unwrap();
+    assert!(table.contains("firmware.driver.not-in-reference"));
+    assert_no_raw_controls(&table, "firmware check");
+}

@@ -92,3 +92,76 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
         }
     }
 }
+
+/// Names the volumes the current log's PCR0 firmware blobs measured, in
+/// the PCR0 finding: from the snapshot's own inventory (a volume at the
+/// blob's base and of its length), else from the references (the volume
+/// the judgement matched, or the one of that length it should have been).
+/// The finding also lists the firmware-code findings it goes with.
+pub(super) fn name_blob_volumes(
+    f: &mut [Finding],
+    b: &Snapshot,
+    lb: Option<&crate::eventlog::EventLog>,
+    j: Option<&crate::firmware::judge::Judgement>,
+) {
+    use crate::firmware::judge::BlobVerdict;
+    let Some(l) = lb else { return };
+    let mut named = Vec::new();
+    for e in l.events.iter().filter(|e| e.pcr == 0) {
+        let (base, length) = match e.decode() {
+            crate::eventlog::decode::EventData::FirmwareBlob { base, length }
+            | crate::eventlog::decode::EventData::FirmwareBlob2 { base, length, .. } => {
+                (base, length)
+            }
+            _ => continue,
+        };
+        let own = b
+            .firmware_volumes
+            .iter()
+            .flatten()
+            .find(|v| v.base == Some(base) && v.size == Some(length))
+            .and_then(|v| v.name.clone());
+        let from_refs =
+            j.and_then(|j| j.blobs.iter().find(|x| x.event == e.number))
+                .and_then(|x| match &x.verdict {
+                    BlobVerdict::Matched { volume, .. }
+                    | BlobVerdict::BootDependent { volume, .. } => Some(volume.clone()),
+                    BlobVerdict::Unknown { same_size } => same_size
+                        .first()
+                        .map(|s| s.rsplit(": ").next().unwrap_or("").to_string()),
+                });
+        let (volume, from) = match (own, from_refs) {
+            (Some(v), _) => (v, "the firmware's inventory"),
+            (None, Some(v)) => (v, "the references"),
+            (None, None) => continue,
+        };
+        named.push(json!({"event": e.number, "base": base, "length": length, "volume": volume, "named_by": from}));
+    }
+    if named.is_empty() {
+        return;
+    }
+    let related: Vec<String> = f
+        .iter()
+        .filter(|x| {
+            [
+                crate::rules::LOADED_IMAGES_FIRMWARE_DRIVER_ADDED.id,
+                crate::rules::FIRMWARE_FILE_ADDED.id,
+                crate::rules::FIRMWARE_DRIVER_NOT_IN_REFERENCE.id,
+                crate::rules::FIRMWARE_STORED_FILE_NOT_IN_REFERENCE.id,
+            ]
+            .contains(&x.rule)
+        })
+        .map(|x| x.key())
+        .collect();
+    for x in f
+        .iter_mut()
+        .filter(|x| x.rule == crate::rules::TPM_PCR0_CHANGED.id)
+    {
+        let names: Vec<&str> = named.iter().filter_map(|n| n["volume"].as_str()).collect();
+        x.message = format!("{} [volumes measured: {}]", x.message, names.join(", "));
+        if let Some(o) = x.evidence.as_object_mut() {
+            o.insert("volumes".into(), json!(named));
+            o.insert("related_findings".into(), json!(related));
+        }
+    }
+}

@@ -104,6 +104,12 @@ pub fn diff_with(
     if let Some(j) = &judgement {
         f.extend(j.findings.iter().cloned());
     }
+    firmware_volumes::name_blob_volumes(
+        &mut f,
+        after,
+        lb.as_ref().map(|(l, _)| l),
+        judgement.as_ref(),
+    );
     let changes = firmware_update::changes(before, after, la.as_ref(), lb.as_ref().map(|(l, _)| l));
     ctx.firmware_update = firmware_update::grade(&changes, after, judgement.as_ref());
     if let Some(u) = &ctx.firmware_update {
