@@ -188,6 +188,8 @@ rules! {
     FIRMWARE_BLOB_NOT_IN_REFERENCE = "firmware.blob.not-in-reference", Firmware, Critical,
         Some("high when no reference has a volume of the blob's size"), NONE,
         "With --references, a PCR0 firmware blob measured a digest no reference volume has: the firmware that ran is not the vendor's.";
+    FIRMWARE_BLOB_UNCHECKABLE = "firmware.blob.uncheckable", Firmware, Medium, NONE, NONE,
+        "With --references, a PCR0 blob measures a volume whose measurement depends on the boot (a PEI volume run in place from RAM), and no flash copy proves it is the vendor's: unknown, not a pass.";
     FIRMWARE_DRIVER_NOT_IN_REFERENCE = "firmware.driver.not-in-reference", Firmware, Critical, NONE, NONE,
         "With --references, a firmware driver (Fv/FvFile) was loaded that the vendor's firmware does not hold: the LoJax signature, with or without a baseline.";
     FIRMWARE_DRIVER_DIFFERS_FROM_REFERENCE = "firmware.driver.differs-from-reference", Firmware, High, NONE, NONE,

@@ -563,7 +563,8 @@ fn an_implant_in_the_firmware_volume_is_critical_with_and_without_a_baseline() {
             "firmware.blob.not-in-reference",
             "firmware.driver.not-in-reference",
             "firmware.stored-file.not-in-reference",
-            "firmware.flash.differs-from-reference"
+            "firmware.flash.differs-from-reference",
+            "firmware.blob.uncheckable"
         ],
         "{c:#}"
     );

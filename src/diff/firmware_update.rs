@@ -52,7 +52,7 @@ pub struct Changes {
     pub smbios: bool,
     /// The system table's firmware vendor or revision.
     pub system_table: bool,
-    /// The EV_S_CRTM_VERSION event's digest.
+    /// The EV_S_CRTM_VERSION event's digest (both logs carry one).
     pub scrtm_version: bool,
     /// The PCR0 firmware-blob digests.
     pub firmware_blobs: bool,
@@ -102,7 +102,10 @@ pub fn changes(
         }
     }
     if let (Some(la), Some(lb)) = (la, lb) {
-        c.scrtm_version = pcr0_digests(la, false) != pcr0_digests(lb, false);
+        // Both logs must carry the S-CRTM version event for a change of it
+        // to count: a firmware that drops the event corroborates nothing.
+        let (va, vb) = (pcr0_digests(la, false), pcr0_digests(lb, false));
+        c.scrtm_version = !va.is_empty() && !vb.is_empty() && va != vb;
         c.firmware_blobs = pcr0_digests(la, true) != pcr0_digests(lb, true);
     }
     c
@@ -166,4 +169,44 @@ pub fn grade(
                 .into()
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A SHA-1-format log of TCG_PCR_EVENT records (pcr, type, data).
+    fn log(events: &[(u32, u32, &[u8])]) -> EventLog {
+        use sha1::Digest;
+        let mut v = Vec::new();
+        for (pcr, ty, data) in events {
+            v.extend(pcr.to_le_bytes());
+            v.extend(ty.to_le_bytes());
+            v.extend(sha1::Sha1::digest(data));
+            v.extend((data.len() as u32).to_le_bytes());
+            v.extend_from_slice(data);
+        }
+        crate::eventlog::parse(&v).expect("a SHA-1 log")
+    }
+
+    const SCRTM: u32 = 0x0000_0008;
+    const BLOB: u32 = 0x8000_0008;
+
+    #[test]
+    fn a_dropped_s_crtm_version_event_corroborates_nothing() {
+        let s = Snapshot::default();
+        let blob_a: &[u8] = &[0, 0, 0x90, 0, 0, 0, 0, 0, 0, 0, 0xc0, 0, 0, 0, 0, 0];
+        let a = log(&[(0, SCRTM, b"1\0"), (0, BLOB, blob_a)]);
+        // Another firmware blob digest (other data), no S-CRTM event.
+        let blob_b: &[u8] = &[0, 0, 0x91, 0, 0, 0, 0, 0, 0, 0, 0xc0, 0, 0, 0, 0, 0];
+        let b = log(&[(0, BLOB, blob_b)]);
+        let c = changes(&s, &s, Some(&a), Some(&b));
+        assert!(c.firmware_blobs && !c.scrtm_version, "{c:?}");
+        // Both carry it, with other versions: that is a measured change.
+        let b2 = log(&[(0, SCRTM, b"2\0"), (0, BLOB, blob_b)]);
+        let c = changes(&s, &s, Some(&a), Some(&b2));
+        assert!(c.firmware_blobs && c.scrtm_version, "{c:?}");
+        let g = grade(&c, &s, None).unwrap();
+        assert_eq!(g.grade, Grade::Corroborated);
+    }
 }

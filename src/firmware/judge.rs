@@ -443,10 +443,12 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
         }
     }
     // The flash copy, against the images of the same size.
+    let mut flash_is: Option<String> = None;
     let flash = s.firmware_flash.as_ref().map(|fl| {
         let pool: Vec<&Reference> = if chosen.is_empty() { refs.iter().collect() } else { chosen.clone() };
         let same: Vec<&&Reference> = pool.iter().filter(|r| r.image_size == fl.size).collect();
         if let Some(r) = same.iter().find(|r| r.image_sha256.eq_ignore_ascii_case(&fl.sha256)) {
+            flash_is = Some(r.label());
             format!("byte for byte the vendor's image {}", r.label())
         } else if same.is_empty() {
             format!("{} bytes, the size of no reference image: not compared", fl.size)
@@ -469,6 +471,27 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
             "differs from the vendor's images of its size".to_string()
         }
     });
+    // A blob whose measurement cannot be predicted proves nothing by
+    // itself (an implant in OVMF's PEI volume would hide there); only a
+    // flash copy that is the reference's image byte for byte covers it.
+    for b in &blobs {
+        if let BlobVerdict::BootDependent { reference, volume } = &b.verdict {
+            if flash_is.as_deref() != Some(reference.as_str()) {
+                f.push(
+                    Finding::new(
+                        crate::rules::FIRMWARE_BLOB_UNCHECKABLE,
+                        format!(
+                            "PCR0 firmware blob {:#x}+{:#x} (event {}) measures volume {volume} of {reference}, whose measurement depends on the boot, and no flash copy of this machine is that image byte for byte: its content is unknown",
+                            b.base, b.length, b.event
+                        ),
+                        json!({"event": b.event, "base": b.base, "length": b.length, "digest": b.digest,
+                               "volume": volume, "reference": reference, "flash": flash_is}),
+                    )
+                    .about(format!("volume {volume}")),
+                );
+            }
+        }
+    }
     if blobs.is_empty()
         && loaded.is_empty()
         && s.firmware_volumes.is_none()

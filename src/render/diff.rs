@@ -26,9 +26,10 @@ pub fn findings(
 ) {
     let mut t = new_table(&["Severity", "Rule", "Finding"]);
     for f in findings {
-        let msg = match &f.explanation {
-            Some(e) => format!("{}\n  explained: {e}", f.message),
-            None => f.message.clone(),
+        let msg = match (&f.explanation, f.explained) {
+            (Some(e), true) => format!("{}\n  explained: {e}", f.message),
+            (Some(e), false) => format!("{}\n  noted (not an explanation): {e}", f.message),
+            (None, _) => f.message.clone(),
         };
         let sev = if f.explained {
             f.severity.word().to_string()

@@ -155,9 +155,13 @@ fn findings_table(o: &mut String, findings: &[Finding]) {
         "<table><thead><tr><th>Severity</th><th>Rule</th><th>Finding</th></tr></thead><tbody>",
     );
     for f in findings {
-        let status = match &f.explanation {
-            Some(e) => format!("<div class=\"explained\">explained: {}</div>", esc(e)),
-            None => "<div class=\"unexplained\">unexplained</div>".to_string(),
+        let status = match (&f.explanation, f.explained) {
+            (Some(e), true) => format!("<div class=\"explained\">explained: {}</div>", esc(e)),
+            (Some(e), false) => format!(
+                "<div class=\"unexplained\">unexplained; noted: {}</div>",
+                esc(e)
+            ),
+            (None, _) => "<div class=\"unexplained\">unexplained</div>".to_string(),
         };
         let evidence = serde_json::to_string_pretty(&f.evidence).unwrap_or_default();
         let _ = write!(
