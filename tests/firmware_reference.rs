@@ -184,6 +184,38 @@ fn a_boot_with_nothing_to_compare_is_unchecked_not_a_pass() {
     let (code, v, _) = check(&p, &store);
     assert_eq!(code, 1, "{v:#}");
     assert_eq!(v["findings"][0]["rule"], "firmware.reference.unchecked");
+    // Its loaded drivers but no TPM part: the drivers are judged, and the
+    // firmware code measured into PCR0 is named as unknown (high).
+    let mut s: Value = serde_json::from_slice(&std::fs::read(&plain).unwrap()).unwrap();
+    s.as_object_mut().unwrap().remove("tpm");
+    std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
+    let (code, v, _) = check(&p, &store);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["judgement"]["drivers_matched"], 103);
+    assert!(
+        v["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no readable TPM event log"),
+        "{v:#}"
+    );
+    // A log that does not parse is said to be unreadable.
+    let mut s: Value = serde_json::from_slice(&std::fs::read(&plain).unwrap()).unwrap();
+    // One SHA-1 record whose data size runs past the end.
+    s["tpm"]["event_log"] = format!("0000000003000000{}ffffff7f", "00".repeat(20)).into();
+    std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
+    let (code, v, _) = check(&p, &store);
+    assert_eq!(code, 1, "{v:#}");
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"tpm.log.unreadable") && rules.contains(&"firmware.reference.unchecked"),
+        "{rules:?}"
+    );
     // A secboot reference only: the plain boot's DXE blob is in no
     // reference, and it names the volume of that size it should be.
     let other = d.path().join("other");

@@ -502,6 +502,17 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
             "the snapshot holds no PCR0 firmware blob, no loaded firmware driver, no firmware inventory and no flash copy: nothing to compare with the references".into(),
             json!({"references": refs.iter().map(|r| r.label()).collect::<Vec<_>>()}),
         ));
+    } else if log.is_none() {
+        // The drivers and the inventory were judged, but what the firmware
+        // measured of its own code was not: named, not passed over.
+        f.push(
+            Finding::new(
+                crate::rules::FIRMWARE_REFERENCE_UNCHECKED,
+                "the snapshot holds no readable TPM event log: no PCR0 firmware blob could be compared with the references, so the firmware code that ran is unknown".into(),
+                json!({"references": refs.iter().map(|r| r.label()).collect::<Vec<_>>()}),
+            )
+            .about("pcr0"),
+        );
     }
     Judgement {
         judged_by: names,
@@ -534,12 +545,19 @@ pub struct FirmwareCheck {
 /// log that cannot be read, or that does not replay to the snapshot's
 /// PCRs, is a finding: its blobs are not evidence.
 pub fn check(name: &str, s: &Snapshot, refs: &[Reference]) -> FirmwareCheck {
-    let log = s
-        .tpm
+    let read = s.tpm.as_ref().map(|t| crate::snapshot::event_log(t, name));
+    let log = read
         .as_ref()
-        .and_then(|t| crate::snapshot::event_log(t, name).ok().flatten());
+        .and_then(|r| r.as_ref().ok().cloned().flatten());
     let j = judge(s, log.as_ref(), refs);
     let mut f = j.findings.clone();
+    if let Some(Err(e)) = &read {
+        f.push(Finding::new(
+            crate::rules::TPM_LOG_UNREADABLE,
+            format!("the event log cannot be parsed: {e}"),
+            json!({}),
+        ));
+    }
     if log.is_some() && !j.log_replays {
         f.push(Finding::new(
             crate::rules::TPM_LOG_REPLAY_MISMATCH,
