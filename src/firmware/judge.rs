@@ -115,6 +115,20 @@ impl Judgement {
     }
 }
 
+/// The most references (or volumes) one finding names: a hostile log or
+/// snapshot can make one finding per event or driver, and each must stay
+/// small.
+const MAX_NAMED: usize = 8;
+
+/// At most [`MAX_NAMED`] labels, and how many more there are.
+fn few(labels: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = labels.iter().take(MAX_NAMED).cloned().collect();
+    if labels.len() > MAX_NAMED {
+        v.push(format!("and {} more", labels.len() - MAX_NAMED));
+    }
+    v
+}
+
 fn blob_of(e: &crate::eventlog::Event) -> Option<(u64, u64)> {
     use crate::eventlog::decode::EventData;
     match e.decode() {
@@ -152,6 +166,7 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
             .all(|v| v.verdict != crate::pcrs::Verdict::Mismatch),
         _ => false,
     };
+    let all_labels: Vec<String> = refs.iter().map(|r| r.label()).collect();
     // Blobs, each against the reference volumes of its length (indexed
     // once: linear in the log).
     let mut by_size: HashMap<u64, Vec<(usize, &RefVolume)>> = HashMap::new();
@@ -204,6 +219,7 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
                 None => BlobVerdict::Unknown {
                     same_size: same
                         .iter()
+                        .take(MAX_NAMED)
                         .map(|(i, v)| format!("{}: {}", refs[*i].label(), v.name))
                         .collect(),
                 },
@@ -260,7 +276,7 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
                         ),
                     },
                     json!({"event": b.event, "base": b.base, "length": b.length, "digest": b.digest,
-                           "expected_volume": same_size, "references": refs.iter().map(|r| r.label()).collect::<Vec<_>>()}),
+                           "expected_volume": same_size, "references": few(&all_labels)}),
                 )
                 .at(crate::rules::firmware_blob_not_in_reference(named.is_some()))
                 .about(named.map_or_else(|| format!("blob+{:#x}", b.length), |v| format!("volume {}", v.split(": ").last().unwrap_or(""))))
@@ -273,7 +289,7 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
             f.push(Finding::new(
                 crate::rules::FIRMWARE_REFERENCE_UNCHECKED,
                 "no reference matches this firmware's measurements or the volumes its drivers were loaded from: the boot cannot be judged by the references".into(),
-                json!({"references": refs.iter().map(|r| r.label()).collect::<Vec<_>>(), "blobs": blobs.len(), "loaded_firmware_drivers": loaded.len()}),
+                json!({"references": few(&all_labels), "blobs": blobs.len(), "loaded_firmware_drivers": loaded.len()}),
             ));
         }
     } else {
@@ -306,16 +322,20 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
                         format!(
                             "firmware driver {guid} in volume {} was loaded and is not in the vendor's firmware {}",
                             vol.as_deref().unwrap_or("(unnamed)"),
-                            names.join(", ")
+                            few(&names).join(", ")
                         ),
-                        json!({"device_path": path, "volume": vol, "guid": guid, "references": names}),
+                        json!({"device_path": path, "volume": vol, "guid": guid, "references": few(&names)}),
                     )
                     .about(path.clone()),
                 );
                 continue;
             }
             let size = i.and_then(|i| i.size_of_image);
-            let sizes: Vec<u32> = found.iter().filter_map(|x| x.size_of_image).collect();
+            let sizes: Vec<u32> = found
+                .iter()
+                .filter_map(|x| x.size_of_image)
+                .take(MAX_NAMED)
+                .collect();
             if let Some(size) = size.filter(|s| *s != 0 && !sizes.is_empty() && !sizes.contains(s))
             {
                 f.push(
@@ -323,10 +343,10 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
                         crate::rules::FIRMWARE_DRIVER_DIFFERS_FROM_REFERENCE,
                         format!(
                             "firmware driver {guid} was loaded with SizeOfImage {size:#x}; the vendor's firmware {} holds it with {}",
-                            names.join(", "),
+                            few(&names).join(", "),
                             sizes.iter().map(|s| format!("{s:#x}")).collect::<Vec<_>>().join(", ")
                         ),
-                        json!({"device_path": path, "size_of_image": size, "reference_sizes": sizes, "references": names}),
+                        json!({"device_path": path, "size_of_image": size, "reference_sizes": sizes, "references": few(&names)}),
                     )
                     .about(path.clone()),
                 );
@@ -400,11 +420,11 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
                                 "file {} (type {:#04x}) is stored in volume {name}, as the firmware itself lists it, and is not in the vendor's firmware {}{}",
                                 x.guid,
                                 x.file_type,
-                                by_names.join(", "),
+                                few(&by_names).join(", "),
                                 if exec { ": an executable that was not dispatched, or not yet" } else { "" }
                             ),
                             json!({"volume": name, "guid": x.guid, "file_type": x.file_type, "size": x.size,
-                                   "body_sha256": x.body_sha256, "references": by_names}),
+                                   "body_sha256": x.body_sha256, "references": few(&by_names)}),
                         )
                         .at(crate::rules::firmware_stored_file_not_in_reference(exec))
                         .about(format!("{name}/{}", x.guid)),
@@ -426,11 +446,11 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
                                     format!(
                                         "file {} in volume {name} has a body (SHA-256 {h}) the vendor's firmware {} does not: a patched module",
                                         x.guid,
-                                        by_names.join(", ")
+                                        few(&by_names).join(", ")
                                     ),
                                     json!({"volume": name, "guid": x.guid, "body_sha256": h,
-                                           "reference_body_sha256": found.iter().filter_map(|r| r.body_sha256.clone()).collect::<Vec<_>>(),
-                                           "references": by_names}),
+                                           "reference_body_sha256": found.iter().filter_map(|r| r.body_sha256.clone()).take(MAX_NAMED).collect::<Vec<_>>(),
+                                           "references": few(&by_names)}),
                                 )
                                 .about(format!("{name}/{}", x.guid)),
                             );
@@ -461,10 +481,10 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
                         "the machine's flash ({} bytes, SHA-256 {}) is not the vendor's image {} of the same size: `bootaudit firmware diff` the image and {} names what differs",
                         fl.size,
                         fl.sha256,
-                        names.join(", "),
+                        few(&names).join(", "),
                         fl.file.as_deref().unwrap_or("the flash copy")
                     ),
-                    json!({"flash": fl, "references": names}),
+                    json!({"flash": fl, "references": few(&names)}),
                 )
                 .about("flash"),
             );
@@ -500,7 +520,7 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
         f.push(Finding::new(
             crate::rules::FIRMWARE_REFERENCE_UNCHECKED,
             "the snapshot holds no PCR0 firmware blob, no loaded firmware driver, no firmware inventory and no flash copy: nothing to compare with the references".into(),
-            json!({"references": refs.iter().map(|r| r.label()).collect::<Vec<_>>()}),
+            json!({"references": few(&all_labels)}),
         ));
     } else if log.is_none() {
         // The drivers and the inventory were judged, but what the firmware
@@ -509,7 +529,7 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
             Finding::new(
                 crate::rules::FIRMWARE_REFERENCE_UNCHECKED,
                 "the snapshot holds no readable TPM event log: no PCR0 firmware blob could be compared with the references, so the firmware code that ran is unknown".into(),
-                json!({"references": refs.iter().map(|r| r.label()).collect::<Vec<_>>()}),
+                json!({"references": few(&all_labels)}),
             )
             .about("pcr0"),
         );
@@ -576,6 +596,15 @@ pub fn check(name: &str, s: &Snapshot, refs: &[Reference]) -> FirmwareCheck {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_finding_names_a_few_references_and_counts_the_rest() {
+        let labels: Vec<String> = (0..1000).map(|i| format!("r{i}")).collect();
+        let f = super::few(&labels);
+        assert_eq!(f.len(), super::MAX_NAMED + 1);
+        assert_eq!(f.last().unwrap(), "and 992 more");
+        assert_eq!(super::few(&labels[..3]), ["r0", "r1", "r2"]);
+    }
+
     #[test]
     fn fv_file_paths() {
         assert_eq!(
