@@ -206,7 +206,7 @@ fn volume(h: Handle, budget: &mut Budget, loaded: &[String]) -> FirmwareVolume {
     // a driver), those never dispatched first (what the loaded-image list
     // cannot show), the smallest first (as many as the budget allows).
     let mut order: Vec<usize> = (0..v.files.len())
-        .filter(|&i| matches!(v.files[i].file_type, 0x03..=0x0a | 0x0c..=0x0f))
+        .filter(|&i| bootaudit_snapshot::is_executable_file_type(v.files[i].file_type))
         .collect();
     order.sort_by_key(|&i| {
         let f = &v.files[i];

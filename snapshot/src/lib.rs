@@ -709,6 +709,14 @@ pub struct FirmwareVolume {
     pub files_dropped: u32,
 }
 
+/// True for an EFI_FV_FILETYPE the dispatchers run: SEC, PEI and DXE
+/// cores, PEIMs, DXE and MM drivers, combined files and applications.
+/// Defined once for the collector (which hashes these bodies first) and the
+/// host (which weighs an added one as critical).
+pub fn is_executable_file_type(t: u8) -> bool {
+    matches!(t, 0x03..=0x0a | 0x0c..=0x0f)
+}
+
 /// One file of a [`FirmwareVolume`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FirmwareVolumeFile {

@@ -54,10 +54,7 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
     use bootaudit::firmware::reference;
     match c {
         Command::Add(a) => {
-            let bytes = bootaudit::fsutil::read_input(&a.image, bootaudit::firmware::MAX_IMAGE)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", a.image.display()))?;
-            let inv = bootaudit::firmware::read_with_all_banks(&bytes)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", a.image.display()))?;
+            let inv = bootaudit::firmware::read_file_with_all_banks(&a.image)?;
             if !inv.problems.is_empty() {
                 anyhow::bail!(
                     "{}: {} structural problems (see `bootaudit firmware`); a damaged image is no known-good",

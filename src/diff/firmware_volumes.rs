@@ -26,7 +26,7 @@ fn files(s: &Snapshot) -> Option<BTreeMap<(String, String), &FirmwareVolumeFile>
 }
 
 fn executable(f: &FirmwareVolumeFile) -> bool {
-    matches!(f.file_type, 0x03..=0x0a | 0x0c..=0x0f)
+    crate::snapshot::is_executable_file_type(f.file_type)
 }
 
 pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
@@ -108,12 +108,8 @@ pub(super) fn name_blob_volumes(
     let Some(l) = lb else { return };
     let mut named = Vec::new();
     for e in l.events.iter().filter(|e| e.pcr == 0) {
-        let (base, length) = match e.decode() {
-            crate::eventlog::decode::EventData::FirmwareBlob { base, length }
-            | crate::eventlog::decode::EventData::FirmwareBlob2 { base, length, .. } => {
-                (base, length)
-            }
-            _ => continue,
+        let Some((base, length)) = e.firmware_blob() else {
+            continue;
         };
         let own = b
             .firmware_volumes

@@ -112,6 +112,16 @@ impl Event {
         types::event_type_name(self.event_type)
     }
 
+    /// The base and length of an EV_EFI_PLATFORM_FIRMWARE_BLOB(2) event:
+    /// the firmware region it measured.
+    pub fn firmware_blob(&self) -> Option<(u64, u64)> {
+        match self.decode() {
+            decode::EventData::FirmwareBlob { base, length }
+            | decode::EventData::FirmwareBlob2 { base, length, .. } => Some((base, length)),
+            _ => None,
+        }
+    }
+
     /// Decodes the event data into typed fields.
     pub fn decode(&self) -> decode::EventData {
         decode::decode(self.event_type, &self.data)

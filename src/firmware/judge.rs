@@ -129,15 +129,6 @@ fn few(labels: &[String]) -> Vec<String> {
     v
 }
 
-fn blob_of(e: &crate::eventlog::Event) -> Option<(u64, u64)> {
-    use crate::eventlog::decode::EventData;
-    match e.decode() {
-        EventData::FirmwareBlob { base, length } => Some((base, length)),
-        EventData::FirmwareBlob2 { base, length, .. } => Some((base, length)),
-        _ => None,
-    }
-}
-
 fn digest_matches(v: &RefVolume, e: &crate::eventlog::Event) -> bool {
     e.digests.iter().any(|d| {
         v.digests
@@ -178,7 +169,7 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
     let mut blobs = Vec::new();
     let mut hits = vec![0usize; refs.len()];
     for e in log.iter().flat_map(|l| &l.events).filter(|e| e.pcr == 0) {
-        let Some((base, length)) = blob_of(e) else {
+        let Some((base, length)) = e.firmware_blob() else {
             continue;
         };
         let digest = e
@@ -404,7 +395,7 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
                 continue;
             }
             for x in v.files.iter().filter(|x| x.file_type != 0xf0) {
-                let exec = matches!(x.file_type, 0x03..=0x0a | 0x0c..=0x0f);
+                let exec = crate::snapshot::is_executable_file_type(x.file_type);
                 let found: Vec<&super::reference::RefFile> = index
                     .get(&(name.to_ascii_uppercase(), x.guid.to_ascii_uppercase()))
                     .cloned()

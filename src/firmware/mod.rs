@@ -219,7 +219,7 @@ impl FfsFile {
     /// True for a file the dispatchers run: a PEIM, a DXE or MM driver, a
     /// core, or an application.
     pub fn is_executable(&self) -> bool {
-        matches!(self.file_type, 0x03..=0x0a | 0x0c..=0x0f)
+        crate::snapshot::is_executable_file_type(self.file_type)
     }
 }
 
@@ -320,9 +320,19 @@ fn read_inner(image: &[u8], all_banks: bool) -> Result<Inventory, FirmwareError>
 /// Reads an image file (at most [`MAX_IMAGE`] bytes, a regular file, not
 /// a symbolic link); the error names the file.
 pub fn read_file(path: &std::path::Path) -> anyhow::Result<Inventory> {
+    read_file_inner(path, false)
+}
+
+/// [`read_file`], with every volume hashed in every bank
+/// ([`read_with_all_banks`]).
+pub fn read_file_with_all_banks(path: &std::path::Path) -> anyhow::Result<Inventory> {
+    read_file_inner(path, true)
+}
+
+fn read_file_inner(path: &std::path::Path, all_banks: bool) -> anyhow::Result<Inventory> {
     let bytes = crate::fsutil::read_input(path, MAX_IMAGE)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    read(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    read_inner(&bytes, all_banks).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// Where a buffer being read sits.

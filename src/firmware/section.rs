@@ -251,31 +251,37 @@ fn body(ty: u8, content: &[u8]) -> Body {
         0x11 => "pic",
         _ => "te",
     };
+    // A PE32 body is hashed once, by inspect() (whose SHA-256 is of the
+    // whole content), not again here.
+    let pe = (ty == 0x10).then(|| crate::pe::inspect(content));
+    let sha256 = match &pe {
+        Some(Ok(p)) => p.sha256.clone(),
+        _ => crate::hexser::sha256(content),
+    };
     let mut b = Body {
         kind,
         size: content.len() as u64,
-        sha256: crate::hexser::sha256(content),
+        sha256,
         authenticode_sha256: None,
         machine: None,
         subsystem: None,
         size_of_image: None,
         error: None,
     };
-    if ty == 0x10 {
-        match crate::pe::inspect(content) {
-            Ok(p) => {
-                b.authenticode_sha256 = Some(p.authenticode_sha256);
-                b.machine = Some(p.machine);
-                b.subsystem = Some(p.subsystem);
-                // SizeOfImage sits at byte 56 of the optional header in
-                // PE32 and PE32+ alike; inspect() has checked the headers.
-                b.size_of_image = le::<4>(content, 0x3c)
-                    .map(|x| u32::from_le_bytes(x) as usize)
-                    .and_then(|pe| le::<4>(content, pe.checked_add(24 + 56)?))
-                    .map(u32::from_le_bytes);
-            }
-            Err(e) => b.error = Some(e.to_string()),
+    match pe {
+        Some(Ok(p)) => {
+            b.authenticode_sha256 = Some(p.authenticode_sha256);
+            b.machine = Some(p.machine);
+            b.subsystem = Some(p.subsystem);
+            // SizeOfImage sits at byte 56 of the optional header in PE32
+            // and PE32+ alike; inspect() has checked the headers.
+            b.size_of_image = le::<4>(content, 0x3c)
+                .map(|x| u32::from_le_bytes(x) as usize)
+                .and_then(|pe| le::<4>(content, pe.checked_add(24 + 56)?))
+                .map(u32::from_le_bytes);
         }
+        Some(Err(e)) => b.error = Some(e.to_string()),
+        None => {}
     }
     b
 }
