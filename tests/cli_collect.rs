@@ -539,21 +539,7 @@ fn a_flash_dump_is_hashed_and_judged_against_the_vendor_image() {
     assert_eq!(fl.size, 3_653_632);
     // Judged by the reference of the same image: byte for byte the vendor's.
     let store = d.path().join("refs");
-    let o = common::bootaudit()
-        .args([
-            "reference",
-            "add",
-            "/usr/share/OVMF/OVMF_CODE_4M.fd",
-            "--vendor",
-            "v",
-            "--version",
-            "1",
-            "-o",
-        ])
-        .arg(&store)
-        .output()
-        .unwrap();
-    assert!(o.status.success());
+    common::reference_add(&store, "/usr/share/OVMF/OVMF_CODE_4M.fd", "v", "1");
     let v = check_firmware(&store, &out);
     assert_eq!(
         v["judgement"]["flash"], "byte for byte the vendor's image v 1",

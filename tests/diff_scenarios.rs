@@ -242,21 +242,7 @@ fn diff_with_refs(now: &Path, fail_on: &str, refs: &Path) -> (i32, Value) {
 /// A reference store holding `image` (`bootaudit reference add`).
 fn reference_store(dir: &Path, image: &str, vendor: &str, version: &str) -> PathBuf {
     let store = dir.join("refs");
-    let o = common::bootaudit()
-        .args([
-            "reference",
-            "add",
-            image,
-            "--vendor",
-            vendor,
-            "--version",
-            version,
-            "-o",
-        ])
-        .arg(&store)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    common::reference_add(&store, image, vendor, version);
     store
 }
 

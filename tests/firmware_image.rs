@@ -404,62 +404,20 @@ fn hostile_images_are_read_around_and_named() {
     assert_eq!(o.status.code(), Some(2));
 }
 
-/// Compresses `data` with EDK II's own EFI or Tiano compressor (the C code
-/// of uefi_firmware, in the project's venv): an independent writer.
-fn edk2_compress(algo: &str, data: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut child = Command::new(common::venv_python())
-        .args([
-            "-c",
-            &format!(
-                "import sys, uefi_firmware.efi_compressor as e\n\
-                 d = sys.stdin.buffer.read()\n\
-                 sys.stdout.buffer.write(e.{algo}Compress(d, len(d)))"
-            ),
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(data).unwrap();
-    let o = child.wait_with_output().unwrap();
-    assert!(o.status.success());
-    o.stdout
-}
-
 #[test]
 fn efi_and_tiano_compressed_sections_are_opened() {
     // The SEC core's PE32 from OVMF (real code), wrapped as a driver file
     // whose sections are EFI-compressed (EFI_COMPRESSION_SECTION type 1)
     // and, in a second file, Tiano-compressed (the GUID-defined form).
-    let (_, v) = inventory(Path::new(PLAIN));
-    let sec = v["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["type_name"] == "SEC core")
-        .unwrap();
-    let img = ovmf(PLAIN);
-    let off = sec["offset"].as_u64().unwrap() as usize;
-    let size = sec["size"].as_u64().unwrap() as usize;
-    // The SEC file's first PE32 section, found by its type byte.
-    let file = &img[off..off + size];
-    let mut pos = 24;
-    let pe = loop {
-        let n = u32::from_le_bytes([file[pos], file[pos + 1], file[pos + 2], 0]) as usize;
-        if file[pos + 3] == fwbuild::PE32 {
-            break file[pos + 4..pos + n].to_vec();
-        }
-        pos = (pos + n + 3) & !3;
-    };
+    let pe = fwbuild::ovmf_sec_core_pe();
     let inner = fwbuild::sections(&[fwbuild::section(fwbuild::PE32, &pe), fwbuild::ui("Packed")]);
     let mut efi = (inner.len() as u32).to_le_bytes().to_vec();
     efi.push(1);
-    efi.extend_from_slice(&edk2_compress("Efi", &inner));
+    efi.extend_from_slice(&fwbuild::edk2_compress("Efi", &inner));
     let mut tiano = fwbuild::guid("a31280ad-481e-41b6-95e8-127f4c984779").to_vec();
     tiano.extend_from_slice(&24u16.to_le_bytes());
     tiano.extend_from_slice(&1u16.to_le_bytes());
-    tiano.extend_from_slice(&edk2_compress("Tiano", &inner));
+    tiano.extend_from_slice(&fwbuild::edk2_compress("Tiano", &inner));
     let g1 = fwbuild::guid("11111111-2222-4333-8444-555555555501");
     let g2 = fwbuild::guid("11111111-2222-4333-8444-555555555502");
     let fv = fwbuild::volume(
@@ -479,7 +437,7 @@ fn efi_and_tiano_compressed_sections_are_opened() {
     assert_eq!(files.len(), 2);
     for f in files {
         assert_eq!(f["ui_name"], "Packed");
-        assert_eq!(f["body"]["sha256"], sec["body"]["sha256"], "{f:#}");
+        assert_eq!(f["body"]["sha256"], sec_body_sha(&pe), "{f:#}");
     }
     assert_eq!(v["decompressed"], 2 * inner.len() as u64);
 }
@@ -488,24 +446,7 @@ fn efi_and_tiano_compressed_sections_are_opened() {
 fn lzma_f86_large_files_and_extended_sections_are_read() {
     use liblzma::stream::{Action, Filters, LzmaOptions, Stream};
     // The SEC core's body from OVMF, as real x86 code to filter.
-    let (_, v) = inventory(Path::new(PLAIN));
-    let sec = v["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["type_name"] == "SEC core")
-        .unwrap();
-    let img = ovmf(PLAIN);
-    let file =
-        &img[sec["offset"].as_u64().unwrap() as usize..][..sec["size"].as_u64().unwrap() as usize];
-    let mut pos = 24;
-    let pe = loop {
-        let n = u32::from_le_bytes([file[pos], file[pos + 1], file[pos + 2], 0]) as usize;
-        if file[pos + 3] == fwbuild::PE32 {
-            break file[pos + 4..pos + n].to_vec();
-        }
-        pos = (pos + n + 3) & !3;
-    };
+    let pe = fwbuild::ovmf_sec_core_pe();
     let inner = fwbuild::sections(&[fwbuild::section(fwbuild::PE32, &pe)]);
     // liblzma's own x86 (BCJ) filter makes the filtered bytes: a raw
     // [x86, LZMA2] stream decoded with LZMA2 alone. EDK II's LZMA-F86 is

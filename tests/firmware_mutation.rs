@@ -10,28 +10,9 @@
 mod common;
 
 use common::fwbuild;
-use std::process::Command;
 
 #[global_allocator]
 static A: common::counting::Counting = common::counting::Counting;
-
-fn edk2_compress(algo: &str, data: &[u8]) -> Vec<u8> {
-    let d = tempfile::tempdir().unwrap();
-    let p = d.path().join("in");
-    std::fs::write(&p, data).unwrap();
-    let o = Command::new(common::venv_python())
-        .arg("-c")
-        .arg(format!(
-            "import sys, uefi_firmware.efi_compressor as e\n\
-             d = open(sys.argv[1], 'rb').read()\n\
-             sys.stdout.buffer.write(e.{algo}Compress(d, len(d)))"
-        ))
-        .arg(&p)
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    o.stdout
-}
 
 /// The built image, and how many of its bytes are not free space.
 fn built(sec_pe: &[u8]) -> (Vec<u8>, usize) {
@@ -59,11 +40,11 @@ fn built(sec_pe: &[u8]) -> (Vec<u8>, usize) {
     ]);
     let mut efi = (packed.len() as u32).to_le_bytes().to_vec();
     efi.push(1);
-    efi.extend_from_slice(&edk2_compress("Efi", &packed));
+    efi.extend_from_slice(&fwbuild::edk2_compress("Efi", &packed));
     let mut tiano = fwbuild::guid("a31280ad-481e-41b6-95e8-127f4c984779").to_vec();
     tiano.extend_from_slice(&24u16.to_le_bytes());
     tiano.extend_from_slice(&1u16.to_le_bytes());
-    tiano.extend_from_slice(&edk2_compress("Tiano", &packed));
+    tiano.extend_from_slice(&fwbuild::edk2_compress("Tiano", &packed));
     let body = fwbuild::ui("Guarded");
     let mut crc = fwbuild::guid("fc1bcdb0-7d31-49aa-936a-a4600d9dd083").to_vec();
     crc.extend_from_slice(&28u16.to_le_bytes());
@@ -127,21 +108,7 @@ fn thousands_of_mutated_images_never_panic_nor_over_allocate() {
         .unwrap();
     let at = secfv.offset.unwrap() as usize;
     let sec_image = ovmf[at..at + secfv.size as usize].to_vec();
-    let sec = inv
-        .files
-        .iter()
-        .find(|f| f.type_name == "SEC core")
-        .unwrap();
-    let file = &ovmf[sec.offset.unwrap() as usize..][..sec.size as usize];
-    // The SEC core's PE32 section (the first section of type 0x10).
-    let mut pos = 24;
-    let pe = loop {
-        let n = u32::from_le_bytes([file[pos], file[pos + 1], file[pos + 2], 0]) as usize;
-        if file[pos + 3] == 0x10 {
-            break file[pos + 4..pos + n].to_vec();
-        }
-        pos = (pos + n + 3) & !3;
-    };
+    let pe = fwbuild::ovmf_sec_core_pe();
     let (image, used) = built(&pe);
     // The built image reads whole before it is mutated: every part counts.
     let clean = bootaudit::firmware::read(&image).unwrap();

@@ -16,23 +16,7 @@ const PLAIN: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 const SECBOOT: &str = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
 
 fn add(store: &Path, image: &str, version: &str) -> Value {
-    let o = common::bootaudit()
-        .args([
-            "reference",
-            "add",
-            image,
-            "--vendor",
-            "Debian OVMF",
-            "--version",
-            version,
-            "-o",
-        ])
-        .arg(store)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let text = String::from_utf8(o.stdout).unwrap();
-    let file = text.trim().rsplit(" -> ").next().unwrap().to_string();
+    let file = common::reference_add(store, image, "Debian OVMF", version);
     serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap()
 }
 

@@ -432,21 +432,12 @@ fn references_judge_every_host_without_baselines() {
     b["loaded_images"].as_array_mut().unwrap().push(img);
     std::fs::write(snaps.join("b.json"), serde_json::to_vec(&b).unwrap()).unwrap();
     let store = d.path().join("refs");
-    let o = Command::new(env!("CARGO_BIN_EXE_bootaudit"))
-        .args([
-            "reference",
-            "add",
-            "/usr/share/OVMF/OVMF_CODE_4M.fd",
-            "--vendor",
-            "Debian OVMF",
-            "--version",
-            "x",
-            "-o",
-        ])
-        .arg(&store)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    common::reference_add(
+        &store,
+        "/usr/share/OVMF/OVMF_CODE_4M.fd",
+        "Debian OVMF",
+        "x",
+    );
     let (code, lines, text) = run(
         &[
             snaps.to_str().unwrap(),

@@ -1023,21 +1023,7 @@ fn tens_of_thousands_of_inventoried_files_and_drivers_are_judged_and_escaped() {
     let snap = d.path().join("many.json");
     std::fs::write(&snap, serde_json::to_vec(&s).unwrap()).unwrap();
     let store = d.path().join("refs");
-    let o = common::bootaudit()
-        .args([
-            "reference",
-            "add",
-            "/usr/share/OVMF/OVMF_CODE_4M.fd",
-            "--vendor",
-            "v",
-            "--version",
-            "1",
-            "-o",
-        ])
-        .arg(&store)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    common::reference_add(&store, "/usr/share/OVMF/OVMF_CODE_4M.fd", "v", "1");
     let out = d.path().join("out.txt");
     let mut child = common::bootaudit()
         .args(["firmware", "check", "--references"])

@@ -278,3 +278,54 @@ pub fn insert_into_ovmf_dxe(image: &[u8], files: &[Vec<u8>]) -> Vec<u8> {
     out[file_off + new_file.len()..end].fill(0xff);
     out
 }
+
+/// Compresses `data` with EDK II's own EFI or Tiano compressor (`algo`:
+/// `Efi` or `Tiano`; the C code of uefi_firmware, in the project's venv):
+/// a writer independent of bootaudit's decoder.
+pub fn edk2_compress(algo: &str, data: &[u8]) -> Vec<u8> {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("in");
+    std::fs::write(&p, data).unwrap();
+    let o = std::process::Command::new(super::venv_python())
+        .arg("-c")
+        .arg(format!(
+            "import sys, uefi_firmware.efi_compressor as e\n\
+             d = open(sys.argv[1], 'rb').read()\n\
+             sys.stdout.buffer.write(e.{algo}Compress(d, len(d)))"
+        ))
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o.stdout
+}
+
+/// The content of the first section of type `ty` among the sections of
+/// the FFS file `file` (a 24-byte header, then 4-byte aligned sections).
+pub fn first_section(file: &[u8], ty: u8) -> Vec<u8> {
+    let mut pos = 24;
+    while pos + 4 <= file.len() {
+        let n = le24(&file[pos..]);
+        assert!(n >= 4, "malformed section at {pos:#x}");
+        if file[pos + 3] == ty {
+            return file[pos + 4..pos + n].to_vec();
+        }
+        pos = (pos + n + 3) & !3;
+    }
+    panic!("no section of type {ty:#04x}");
+}
+
+/// The PE32 body of the SEC core in Debian's OVMF_CODE_4M.fd: real x86 code
+/// for the tests to wrap.
+pub fn ovmf_sec_core_pe() -> Vec<u8> {
+    let img = std::fs::read("/usr/share/OVMF/OVMF_CODE_4M.fd")
+        .expect("/usr/share/OVMF/OVMF_CODE_4M.fd (Debian package ovmf, installed by .ci/run)");
+    let inv = bootaudit::firmware::read(&img).unwrap();
+    let sec = inv
+        .files
+        .iter()
+        .find(|f| f.file_type == 0x03)
+        .expect("a SEC core");
+    let at = sec.offset.expect("the SEC core is not compressed") as usize;
+    first_section(&img[at..at + sec.size as usize], PE32)
+}

@@ -294,6 +294,32 @@ pub fn venv_python() -> PathBuf {
     p
 }
 
+/// `bootaudit reference add IMAGE --vendor V --version X -o STORE`, which
+/// must succeed; the reference file it wrote.
+pub fn reference_add(store: &Path, image: &str, vendor: &str, version: &str) -> PathBuf {
+    let o = bootaudit()
+        .args([
+            "reference",
+            "add",
+            image,
+            "--vendor",
+            vendor,
+            "--version",
+            version,
+            "-o",
+        ])
+        .arg(store)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "reference add: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = String::from_utf8(o.stdout).unwrap();
+    PathBuf::from(text.trim().rsplit(" -> ").next().unwrap())
+}
+
 /// Path of the built `bootaudit` binary.
 pub fn bootaudit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bootaudit"))
