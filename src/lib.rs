@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod baseline;
+pub mod check;
 pub mod collect;
 pub mod devpath;
 pub mod diff;
@@ -29,6 +30,7 @@ pub mod pe;
 pub mod quote;
 pub mod render;
 pub mod rules;
+pub mod secure_boot;
 pub mod show;
 pub mod signing;
 pub mod snapshot;

@@ -99,6 +99,9 @@ enum Command {
     /// Summarise a snapshot: identity, memory maps, MapKey evidence, TPM,
     /// and whether its event log replays to the PCRs it recorded.
     Show(cli::show::Args),
+
+    /// Judge one machine with no baseline: consistency of its evidence, and the known bad.
+    Check(cli::check::Args),
 }
 
 fn main() -> ExitCode {
@@ -141,6 +144,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Ingest(a) => cli::ingest::run(a),
         Command::Show(a) => cli::show::run(a),
+        Command::Check(a) => cli::check::run(a),
     }
 }
 

@@ -27,10 +27,21 @@ pub struct Rule {
     pub explained_by: Option<&'static str>,
     /// What it means, in one line.
     pub description: &'static str,
+    /// For a check of `bootaudit check` (one machine judged alone, with a
+    /// pass, fail, not-applicable or unknown result), the security level it
+    /// counts toward, in the spirit of fwupd's HSI levels: the machine's
+    /// level is the highest one whose checks, and all below, pass. `None`
+    /// for a finding of `diff` and `fleet`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<u8>,
 }
 
 macro_rules! rules {
-    ($($name:ident = $id:literal, $cat:ident, $sev:ident, $varies:expr, $explained:expr, $desc:literal;)*) => {
+    (
+        $($name:ident = $id:literal, $cat:ident, $sev:ident, $varies:expr, $explained:expr, $desc:literal;)*
+        @checks
+        $($cname:ident = $cid:literal, $ccat:ident, $csev:ident, level $lvl:literal, $cdesc:literal;)*
+    ) => {
         $(
             #[doc = $desc]
             pub const $name: &Rule = &Rule {
@@ -40,10 +51,26 @@ macro_rules! rules {
                 severity_varies: $varies,
                 explained_by: $explained,
                 description: $desc,
+                level: None,
             };
         )*
-        /// Every rule, in the order `bootaudit rules` lists them.
-        pub const ALL: &[&Rule] = &[$($name),*];
+        $(
+            #[doc = $cdesc]
+            pub const $cname: &Rule = &Rule {
+                id: $cid,
+                category: Category::$ccat,
+                severity: Severity::$csev,
+                severity_varies: None,
+                explained_by: None,
+                description: $cdesc,
+                level: Some($lvl),
+            };
+        )*
+        /// Every rule, in the order `bootaudit rules` lists them: the
+        /// findings of `diff` and `fleet`, then the checks of `check`.
+        pub const ALL: &[&Rule] = &[$($name,)* $($cname),*];
+        /// The checks of `bootaudit check`, in the order it runs them.
+        pub const CHECKS: &[&Rule] = &[$($cname),*];
     };
 }
 
@@ -205,7 +232,51 @@ rules! {
         "The firmware's SMBIOS strings claim an update that its measurements (S-CRTM version, system-table revision) do not show, while its code changed.";
     BASELINE_MISSING = "baseline.missing", Baseline, High, NONE, NONE,
         "With --baselines, a host has no usable baseline: none, unreadable, unsigned, of another machine, or an id that cannot name one.";
+@checks
+    CHECK_TPM_PRESENT = "tpm.present", Tpm, High, level 1,
+        "A TPM 2.0 is present, with an event log of the boot: without one, nothing below vouches for what ran.";
+    CHECK_TPM_LOG_DIGESTS = "tpm.log.digests", Tpm, Critical, level 1,
+        "Every event's digest covers its own data, where the data is what was hashed.";
+    CHECK_TPM_LOG_REPLAYS = "tpm.log.replays", Tpm, Critical, level 1,
+        "The event log replays to the PCR values read from the TPM (and, with a quote, to the quoted PCR digest): the log is what was measured.";
+    CHECK_SECURE_BOOT_ON = "secure-boot.on", SecureBoot, High, level 1,
+        "Secure Boot is on, as the verified PCR7 log records it (the SecureBoot variable's measured value).";
+    CHECK_SECURE_BOOT_USER_MODE = "secure-boot.user-mode", SecureBoot, High, level 1,
+        "The platform is in user mode: a Platform Key is enrolled, and it is not in setup or audit mode, where anyone may enrol keys.";
+    CHECK_SECURE_BOOT_STATE_MEASURED = "secure-boot.state.measured", SecureBoot, Critical, level 1,
+        "The SecureBoot variable the firmware reports (GetVariable or efivarfs) is the value PCR7 measured.";
+    CHECK_SECURE_BOOT_KEYS_MEASURED = "secure-boot.keys.measured", SecureBoot, Critical, level 1,
+        "PK, KEK, db and dbx, as read from the firmware, hash to the values PCR7's EV_EFI_VARIABLE_DRIVER_CONFIG events measured, and each was measured.";
+    CHECK_SECURE_BOOT_PK_TEST_KEY = "secure-boot.pk.test-key", SecureBoot, Critical, level 1,
+        "The Platform Key or a KEK is a test key: one whose subject or issuer says DO NOT TRUST or DO NOT SHIP (PKfail, 2024), or a published test key whose private key is public.";
+    CHECK_SECURE_BOOT_DB_TEST_KEY = "secure-boot.db.test-key", SecureBoot, High, level 1,
+        "A certificate in db is a test key (as for the PK): anything signed with its public private key boots.";
+    CHECK_SECURE_BOOT_DBX_CURRENT = "secure-boot.dbx.current", SecureBoot, High, level 2,
+        "With --dbx, the revocation list holds every entry of the newest UEFI revocation update given: boot code revoked since (BootHole's grub, BlackLotus's boot manager) still boots otherwise.";
+    CHECK_SECURE_BOOT_CA_2023 = "secure-boot.ca-2023", SecureBoot, Medium, level 2,
+        "KEK and db do not trust only Microsoft's 2011 UEFI CAs, which expired in 2026: a machine with no 2023 CA cannot take new boot managers or dbx updates.";
+    CHECK_OPTION_ROM_MEASURED = "option-rom.measured", Firmware, Critical, level 1,
+        "Every option-ROM driver that was loaded (a Pci(...)/Offset(...) image) has its EV_EFI_BOOT_SERVICES_DRIVER in PCR2: code from a device ran unmeasured otherwise.";
+    CHECK_BOOT_APPLICATION_MEASURED = "boot-application.measured", BootEntries, Critical, level 1,
+        "Every boot application that was loaded from a file has its EV_EFI_BOOT_SERVICES_APPLICATION in PCR4.";
+    CHECK_ACPI_CHECKSUMS = "acpi.checksums", Acpi, High, level 1,
+        "The RSDP's and every ACPI table's checksum holds: a table edited after the firmware built it fails.";
+    CHECK_ACPI_XSDT_COMPLETE = "acpi.xsdt.complete", Acpi, High, level 1,
+        "Every table the XSDT lists was found, and the handoff-table event of PCR1, where there is one, names the RSDP the snapshot read.";
+    CHECK_ACPI_WPBT_ABSENT = "acpi.wpbt.absent", Acpi, High, level 2,
+        "No WPBT: the table through which firmware hands Windows a program to run at every boot (Computrace, and LoJax after it).";
+    CHECK_MEMORY_MAPKEY_QUIET = "memory.mapkey.quiet", MemoryMap, High, level 1,
+        "The MapKey did not move in the collector's quiet window: nothing else allocates while the boot is idle (an implant's timer does).";
+    CHECK_FIRMWARE_REFERENCE = "firmware.matches-reference", Firmware, Critical, level 2,
+        "With --references, the firmware that ran is the vendor's: PCR0's blobs, the loaded drivers, the stored files and the flash copy match a reference (firmware check's findings, none above medium).";
+    CHECK_INDICATORS = "indicators.none", LoadedImages, Critical, level 1,
+        "No published implant indicator (and none of --indicators, CHIPSEC's blockedlist.json format) matches a loaded image, a boot entry or a device path in the event log.";
 }
+
+/// The most severe `firmware check` finding that still lets
+/// [`CHECK_FIRMWARE_REFERENCE`] pass (a boot-dependent blob no flash copy
+/// proves is medium: noted, not a failure of the firmware).
+pub const FIRMWARE_REFERENCE_TOLERATED: Severity = Severity::Medium;
 
 /// The severity of a new ACPI table.
 pub fn acpi_table_added(signature: &str) -> Severity {

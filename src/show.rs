@@ -129,6 +129,9 @@ pub struct ShowReport {
     /// snapshot holds nothing measured to check (no TPM log, no CC event
     /// log), which is not a pass.
     pub checked: Vec<String>,
+    /// The evidence the snapshot does not hold, each with the collector's
+    /// recorded reason where it gave one: absent is named, never passed.
+    pub absent: Vec<String>,
 }
 
 /// Builds the summary.
@@ -241,7 +244,52 @@ pub fn build(file: &str, s: &Snapshot) -> ShowReport {
         errors: s.errors.clone(),
         consistent,
         checked,
+        absent: absent(s),
     }
+}
+
+/// The parts a judgement needs that the snapshot lacks, with why.
+fn absent(s: &Snapshot) -> Vec<String> {
+    use crate::snapshot::Part;
+    let why = |p: Part| -> String {
+        let r: Vec<String> = s
+            .errors
+            .iter()
+            .filter(|e| e.part == p)
+            .map(|e| e.what.clone())
+            .collect();
+        if r.is_empty() {
+            "not collected".into()
+        } else {
+            r.join("; ")
+        }
+    };
+    let mut out = Vec::new();
+    match &s.tpm {
+        None => out.push(format!("TPM part ({})", why(Part::Tpm))),
+        Some(t) if !t.present => out.push("TPM (the machine has none)".into()),
+        Some(t) if t.event_log.is_empty() => out.push("TPM event log".into()),
+        Some(_) => {}
+    }
+    for (missing, part, name) in [
+        (
+            s.secure_boot.is_none(),
+            Part::SecureBoot,
+            "Secure Boot variables",
+        ),
+        (s.acpi.is_none(), Part::Acpi, "ACPI tables"),
+        (
+            s.loaded_images.is_none(),
+            Part::LoadedImages,
+            "loaded images",
+        ),
+        (s.memory_maps.is_empty(), Part::MemoryMap, "memory map"),
+    ] {
+        if missing {
+            out.push(format!("{name} ({})", why(part)));
+        }
+    }
+    out
 }
 
 /// The CC event log of a snapshot: parsed, checked, replayed.

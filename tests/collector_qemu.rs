@@ -77,6 +77,24 @@ fn two_plain_boots_give_consistent_snapshots() {
     let a = boot(&dir.path().join("a"));
     let b = boot(&dir.path().join("b"));
 
+    // `check` on a real boot: its SecureBoot variable agrees with PCR7;
+    // edited in the file, it fails against PCR7's event.
+    let state = |p: &Path| -> String {
+        let (_, r) = common::check_json(p, &[]);
+        common::check_result(&r, "secure-boot.state.measured")["result"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(state(&a), "pass");
+    let mut edited: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&a).unwrap()).unwrap();
+    assert_eq!(edited["secure_boot"]["secure_boot"], 0);
+    edited["secure_boot"]["secure_boot"] = 1.into();
+    let ed = dir.path().join("edited.json");
+    std::fs::write(&ed, serde_json::to_vec(&edited).unwrap()).unwrap();
+    assert_eq!(state(&ed), "fail");
+
     let mut pcr0 = Vec::new();
     let mut acpi_hashes = Vec::new();
     let mut drivers: Vec<Vec<String>> = Vec::new();

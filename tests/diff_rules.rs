@@ -28,6 +28,7 @@ fn var(name: &str, size: u64, sha: &str) -> Variable {
         attributes: 0x27,
         size,
         sha256: sha.into(),
+        signatures: None,
     }
 }
 

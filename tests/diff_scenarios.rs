@@ -698,6 +698,31 @@ fn secure_boot_with_test_keys_changes_the_policy_and_pcr7() {
     let now = boot(d.path(), &["--ovmf", "snakeoil"]);
     let s = bootaudit::snapshot::read_file(&now).unwrap();
     assert_eq!(s.secure_boot.as_ref().unwrap().secure_boot, Some(1));
+    // The collector recorded the PK's certificate, parsed: it is the
+    // snakeoil certificate of the ovmf package (its SHA-256 by openssl).
+    let pk = s
+        .secure_boot
+        .as_ref()
+        .unwrap()
+        .variables
+        .iter()
+        .find(|v| v.name == "PK")
+        .unwrap();
+    let sigs = &pk.signatures.as_ref().unwrap().signatures;
+    assert_eq!(sigs.len(), 1);
+    let fp = common::snakeoil_sha256();
+    assert_eq!(sigs[0].digest, fp);
+    assert_eq!(sigs[0].kind, "x509");
+    assert!(sigs[0]
+        .certificate
+        .as_ref()
+        .unwrap()
+        .subject
+        .contains("O=SnakeOil"));
+    // And `check` finds the test PK from the snapshot alone.
+    let (_, c) = common::check_json(&now, &[]);
+    let pk_check = common::check_result(&c, "secure-boot.pk.test-key");
+    assert_eq!(pk_check["result"], "fail", "{pk_check}");
     let (code, v) = diff(&now, "high");
     assert_eq!(code, 1);
     let r = rules(&v);
@@ -818,6 +843,23 @@ fn the_test_implant_in_an_option_rom_leaves_every_trace() {
     let wpbt = one("acpi.table.added", "critical");
     assert_eq!(wpbt["evidence"]["after"]["signature"], "WPBT");
     assert_eq!(wpbt["evidence"]["after"]["oem_id"], "BATEST");
+    // `check`, with no baseline, finds the option-ROM driver among the
+    // loaded images and matches it to its PCR2 event: the event diff lists
+    // as added, at the device path diff reports for the image.
+    let (_, c) = common::check_json(&now, &[]);
+    let rom = common::check_result(&c, "option-rom.measured");
+    assert_eq!(rom["result"], "pass", "{rom}");
+    let path = img["evidence"]["after"]["device_path"].as_str().unwrap();
+    assert_eq!(rom["evidence"][0]["device_path"], path);
+    assert!(added
+        .iter()
+        .any(|e| e["type"] == "EV_EFI_BOOT_SERVICES_DRIVER"
+            && e["summary"]
+                .as_str()
+                .unwrap()
+                .starts_with(rom["evidence"][0]["event_device_path"].as_str().unwrap())));
+    let wpbt_check = common::check_result(&c, "acpi.wpbt.absent");
+    assert_eq!(wpbt_check["result"], "fail");
     // Its timer's allocations, seen in the collector's quiet window.
     let key = one("memory-map.mapkey.moved", "high");
     assert!(key["evidence"]["key_changes"].as_u64().unwrap() > 0);

@@ -1,4 +1,5 @@
-//! Secure Boot state, key databases (by SHA-256) and Boot#### entries, read
+//! Secure Boot state, key databases (by SHA-256, with their certificates and
+//! hashes parsed) and Boot#### entries, read
 //! with GetVariable. A variable that does not exist is simply absent; any
 //! other failure is recorded.
 
@@ -14,6 +15,7 @@ use uefi::runtime::VariableVendor;
 use uefi::{CString16, Status};
 
 use bootaudit_snapshot::efivar::{self, KEY_DATABASES, MAX_VARIABLE as MAX_VAR};
+use bootaudit_snapshot::siglist;
 
 /// The vendor GUIDs of [`KEY_DATABASES`], parsed when the collector is
 /// compiled (a GUID that does not parse stops the build).
@@ -112,6 +114,9 @@ pub fn collect(errors: &mut Vec<CollectError>) -> SecureBoot {
                 attributes,
                 size: v.len() as u64,
                 sha256: crate::hex(&Sha256::digest(&v)),
+                // Every certificate and hash, parsed once here by the code
+                // the host uses for PCR7's copies.
+                signatures: Some(siglist::parse(&v, &|d| crate::hex(&Sha256::digest(d)))),
             });
         }
     }

@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 
 pub mod efivar;
 pub mod kind;
+pub mod siglist;
 pub mod smbios;
+pub mod x509;
 
 pub use kind::{MapLabel, Part, SourceKind};
 
@@ -653,6 +655,11 @@ pub struct Variable {
     pub size: u64,
     /// SHA-256 of the value (hex).
     pub sha256: String,
+    /// The value's signature lists, parsed ([`siglist::parse`]): every
+    /// certificate and hash, for the key databases. Absent in snapshots of
+    /// older producers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<siglist::SignatureDatabase>,
 }
 
 /// One Boot#### load option.

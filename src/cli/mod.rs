@@ -5,6 +5,7 @@
 //! on clap), and one way to print, write and exit.
 
 pub mod baseline;
+pub mod check;
 pub mod collect;
 pub mod diff;
 pub mod esp;

@@ -97,6 +97,9 @@ pub(super) fn collect(root: &Path, errors: &mut Vec<CollectError>) -> Option<Sec
                 attributes,
                 size: v.len() as u64,
                 sha256: crate::hexser::sha256(&v),
+                signatures: Some(bootaudit_snapshot::siglist::parse(&v, &|d| {
+                    crate::hexser::sha256(d)
+                })),
             });
         }
     }

@@ -55,6 +55,44 @@ details.host .badges span{margin:0 4px 0 0;padding:0 8px;font-size:12px}
 pre{margin:4px 0 0;white-space:pre-wrap;word-break:break-all;font-size:12px;background:#f6f8fa;padding:6px}
 "#;
 
+/// The HTML report of `bootaudit check`: the level, the counts, and every
+/// check with its result, reason and evidence.
+pub fn check(r: &crate::check::Report) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>bootaudit check</title><style>{STYLE}</style></head><body><h1>bootaudit check</h1><p class=\"files\">{} ({})</p><p>Machine says: {}</p><p><b>{}</b></p><p>{} pass, {} fail, {} unknown, {} not applicable</p><table><tr><th>Result</th><th>Check</th><th>Severity</th><th>Level</th><th>Reason and evidence</th></tr>",
+        esc(&r.file),
+        esc(&r.source),
+        esc(&super::check::identity(r)),
+        esc(&super::check::level(r)),
+        r.counts.pass,
+        r.counts.fail,
+        r.counts.unknown,
+        r.counts.not_applicable
+    );
+    for c in super::check::ordered(r) {
+        let class = match c.result {
+            crate::check::Outcome::Fail => "unexplained",
+            crate::check::Outcome::Pass => "explained",
+            _ => "note",
+        };
+        let _ = write!(
+            out,
+            "<tr><td class=\"{class}\">{}</td><td class=\"rule\">{}</td><td class=\"sev\"><span class=\"{}\">{}</span></td><td>{}</td><td>{}<details><summary>evidence</summary><pre>{}</pre></details></td></tr>",
+            c.result.word(),
+            esc(c.id),
+            c.severity.word(),
+            c.severity.word(),
+            c.level,
+            esc(&c.reason),
+            esc(&serde_json::to_string_pretty(&c.evidence).unwrap_or_default())
+        );
+    }
+    out.push_str("</table></body></html>\n");
+    out
+}
+
 fn legend(out: &mut String) {
     out.push_str("<p class=\"legend\">");
     for (k, name) in [

@@ -12,6 +12,11 @@ fn severity(r: &Rule) -> String {
     }
 }
 
+/// The level column: a check's level, `-` for a finding of `diff`.
+fn level(r: &Rule) -> String {
+    r.level.map_or_else(|| "-".to_string(), |l| l.to_string())
+}
+
 /// Renders the rules as a text table.
 pub fn table(rules: &[&Rule]) -> String {
     let mut t = new_table(&[
@@ -19,6 +24,7 @@ pub fn table(rules: &[&Rule]) -> String {
         "Category",
         "Severity",
         "Explained by",
+        "Check level",
         "Description",
     ]);
     for r in rules {
@@ -27,6 +33,7 @@ pub fn table(rules: &[&Rule]) -> String {
             r.category.word().to_string(),
             severity(r),
             r.explained_by.unwrap_or("-").to_string(),
+            level(r),
             r.description.to_string(),
         ]);
     }
@@ -36,15 +43,16 @@ pub fn table(rules: &[&Rule]) -> String {
 /// Renders the rules as a Markdown table (the README's).
 pub fn markdown(rules: &[&Rule]) -> String {
     let mut out = String::from(
-        "| rule | category | severity | explained by | description |\n| --- | --- | --- | --- | --- |\n",
+        "| rule | category | severity | explained by | check level | description |\n| --- | --- | --- | --- | --- | --- |\n",
     );
     for r in rules {
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} |\n",
             r.id,
             r.category.word(),
             severity(r),
             r.explained_by.unwrap_or("-"),
+            level(r),
             r.description.replace('|', "\\|")
         ));
     }

@@ -272,6 +272,9 @@ pub fn table(r: &ShowReport) -> String {
             e.status.clone().unwrap_or_default()
         );
     }
+    if !r.absent.is_empty() {
+        let _ = writeln!(out, "Absent evidence: {}", r.absent.join(", "));
+    }
     let _ = if !r.consistent {
         writeln!(
             out,

@@ -468,3 +468,51 @@ pub mod swtpm {
         }
     }
 }
+
+/// `bootaudit check FILE --format json ARGS`: its exit code (0 or 1,
+/// asserted) and its report.
+pub fn check_json(file: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let o = bootaudit()
+        .arg("check")
+        .arg(file)
+        .args(["--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let code = o.status.code().unwrap();
+    assert!(
+        code == 0 || code == 1,
+        "check exit {code}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (code, serde_json::from_slice(&o.stdout).unwrap())
+}
+
+/// One check's result in a `check` report.
+pub fn check_result<'a>(r: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id} in the report"))
+}
+
+/// The SHA-256 of Debian's snakeoil certificate (lower-case hex), by
+/// openssl from the ovmf package's PEM.
+pub fn snakeoil_sha256() -> String {
+    let pem = "/usr/share/ovmf/PkKek-1-snakeoil.pem";
+    let o = Command::new("openssl")
+        .args(["x509", "-in", pem, "-noout", "-fingerprint", "-sha256"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "openssl on {pem} (the ovmf package)");
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .trim()
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .replace(':', "")
+        .to_lowercase()
+}

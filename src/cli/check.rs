@@ -1,0 +1,64 @@
+//! `bootaudit check`: Judge one machine with no baseline: whether its evidence agrees with itself (the log, the PCRs, a quote, the Secure Boot variables, the loaded images, ACPI), and whether it holds anything known bad (implant indicators, test keys, a stale dbx, expired CAs). Each check passes, fails, does not apply or is unknown.
+
+use super::*;
+
+/// The arguments of `bootaudit check`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The snapshot (from the collector, `collect` or `ingest`).
+    pub snapshot: PathBuf,
+    /// Vendor firmware references (`reference add`) to judge the firmware by.
+    #[arg(long, value_name = "DIR")]
+    pub references: Option<PathBuf>,
+    /// The allowed signers a signed reference store must be signed by.
+    #[arg(long, value_name = "FILE", requires = "references")]
+    pub reference_signers: Option<PathBuf>,
+    /// More implant indicators, in CHIPSEC's blockedlist.json format
+    /// (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub indicators: Vec<PathBuf>,
+    /// A UEFI revocation update (dbxupdate*.bin) the dbx must hold every
+    /// entry of (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub dbx: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: DiffFormat,
+    /// Exit 1 when a check of at least this severity fails.
+    #[arg(long, value_enum, default_value = "high")]
+    pub fail_on: FailOn,
+    /// Count an unknown result as a failure for the exit code.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Runs `bootaudit check`.
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let mut o = bootaudit::check::Options::default();
+    for f in &a.indicators {
+        o.blocklist
+            .extend(bootaudit::check::indicators::read_file(f)?);
+    }
+    for f in &a.dbx {
+        o.dbx_updates
+            .push(bootaudit::secure_boot::dbx::read_update(f)?);
+    }
+    if a.references.is_some() {
+        o.references = Some(load_references(
+            a.references.as_deref(),
+            a.reference_signers.as_deref(),
+        )?);
+    }
+    let s = bootaudit::snapshot::read_file(&a.snapshot)?;
+    let r = bootaudit::check::run(&a.snapshot.display().to_string(), &s, &o);
+    match a.format {
+        DiffFormat::Table => emit(&render::check::table(&r))?,
+        DiffFormat::Json => emit_json(&r)?,
+        DiffFormat::Html => emit_bytes(render::check::html(&r).as_bytes())?,
+    }
+    Ok(exit_if(bootaudit::check::fails(
+        &r,
+        a.fail_on.into(),
+        a.strict,
+    )))
+}

@@ -1,0 +1,124 @@
+//! Thousands of mutated key databases through the readers `check` uses:
+//! EFI_SIGNATURE_LISTs and their X.509 certificates (the snakeoil PK of the
+//! linux-host fixture's efivarfs, Microsoft's CAs as a db), and the
+//! authenticated dbx updates of ../shared/fixtures/secure-boot. No panic,
+//! and no allocation beyond 8x the input plus 64 KiB. The allocator counts
+//! every byte; this file holds a single test.
+
+mod common;
+
+use std::path::Path;
+
+#[global_allocator]
+static A: common::counting::Counting = common::counting::Counting;
+
+fn mutate(rng: &mut common::Rng, src: &[u8]) -> Vec<u8> {
+    let mut v = src.to_vec();
+    for _ in 0..1 + rng.next() % 3 {
+        if v.is_empty() {
+            break;
+        }
+        let at = (rng.next() as usize) % v.len();
+        match rng.next() % 5 {
+            0 => v[at] ^= 1 << (rng.next() % 8),
+            1 => v[at] = [0, 0xff, 0x7f, 0x80, 0x81, 0x82, 0x30][(rng.next() % 7) as usize],
+            2 => {
+                let at = at & !3;
+                if at + 4 <= v.len() {
+                    let len = v.len() as u32;
+                    let x = [0, u32::MAX, len, len + 1, 16, 28][(rng.next() % 6) as usize];
+                    v[at..at + 4].copy_from_slice(&x.to_le_bytes());
+                }
+            }
+            3 => v.truncate(at),
+            _ => {
+                let n = (rng.next() as usize % 64).min(v.len() - at);
+                v.drain(at..at + n);
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn mutated_key_databases_and_dbx_updates_never_panic_nor_over_allocate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sb = root.join("../shared/fixtures/secure-boot");
+    let read = |p: &Path| {
+        std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e} (the shared fixtures)", p.display()))
+    };
+    let pk = read(&root.join(
+        "fixtures/linux-host/root/sys/firmware/efi/efivars/PK-8be4df61-93ca-11d2-aa0d-00e098032b8c",
+    ))[4..]
+        .to_vec();
+    // A db of Microsoft's three 2011 CAs, one list each.
+    let mut db = Vec::new();
+    for c in [
+        "MicCorKEKCA2011_2011-06-24.crt",
+        "MicWinProPCA2011_2011-10-19.crt",
+        "MicCorUEFCA2011_2011-06-27.crt",
+    ] {
+        let der = read(&sb.join(c));
+        db.extend([
+            0xa1, 0x59, 0xc0, 0xa5, 0xe4, 0x94, 0xa7, 0x4a, 0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b,
+            0xf0, 0x72,
+        ]);
+        db.extend(((28 + 16 + der.len()) as u32).to_le_bytes());
+        db.extend(0u32.to_le_bytes());
+        db.extend(((16 + der.len()) as u32).to_le_bytes());
+        db.extend([0x77; 16]);
+        db.extend(&der);
+    }
+    let hash = |d: &[u8]| bootaudit::hexser::sha256(d);
+    // The clean inputs read whole.
+    assert_eq!(
+        bootaudit_snapshot::siglist::parse(&pk, &hash)
+            .signatures
+            .len(),
+        1
+    );
+    let clean = bootaudit_snapshot::siglist::parse(&db, &hash);
+    assert!(clean.error.is_none() && clean.signatures.iter().all(|s| s.certificate.is_some()));
+    let updates: Vec<Vec<u8>> = [
+        "dbxupdate-2014-08-11.bin",
+        "dbxupdate_x64-2020-10-12.bin",
+        "dbxupdate_x64-2021-04-29.bin",
+    ]
+    .iter()
+    .map(|f| read(&sb.join(f)))
+    .collect();
+    for u in &updates {
+        bootaudit::secure_boot::dbx::parse_update(u, "clean").unwrap();
+    }
+    let mut rng = common::Rng(0x5eed_db00_0000_0013);
+    let (mut certs, mut errors) = (0, 0);
+    let sources: Vec<&Vec<u8>> = [&pk, &db].into_iter().chain(updates.iter()).collect();
+    for (k, src) in sources.iter().enumerate() {
+        for _ in 0..800 {
+            let m = mutate(&mut rng, src);
+            let base = common::counting::start();
+            if k < 2 {
+                let d = bootaudit_snapshot::siglist::parse(&m, &hash);
+                certs += d
+                    .signatures
+                    .iter()
+                    .filter(|s| s.certificate.is_some())
+                    .count();
+                errors += d.error.is_some() as usize;
+                let _ = serde_json::to_string(&d).unwrap();
+                let _ = bootaudit_snapshot::x509::parse(m.get(44..).unwrap_or(&[]));
+            } else if let Err(e) = bootaudit::secure_boot::dbx::parse_update(&m, "mutated") {
+                errors += 1;
+                assert!(e.to_string().starts_with("mutated: "), "{e}");
+            }
+            let peak = common::counting::peak_since(base);
+            assert!(
+                peak <= 8 * m.len() + (64 << 10),
+                "source {k}: {peak} bytes for a {}-byte input",
+                m.len()
+            );
+        }
+    }
+    // The mutations reached both the certificates and the errors.
+    assert!(certs > 100 && errors > 100, "{certs} {errors}");
+}
