@@ -48,6 +48,7 @@ impl Category {
             Category::Identity => "identity",
             Category::Baseline => "baseline",
             Category::Windows => "windows",
+            Category::Platform => "platform",
         }
     }
 }
@@ -76,6 +77,9 @@ pub enum Category {
     Baseline,
     /// The Windows boot, as its measured SIPA records describe it.
     Windows,
+    /// The running platform's protections (flash write protection, IOMMU,
+    /// kernel lockdown), read on a live host.
+    Platform,
 }
 
 /// One finding.

@@ -269,6 +269,28 @@ rules! {
         "The MapKey did not move in the collector's quiet window: nothing else allocates while the boot is idle (an implant's timer does).";
     CHECK_FIRMWARE_REFERENCE = "firmware.matches-reference", Firmware, Critical, level 2,
         "With --references, the firmware that ran is the vendor's: PCR0's blobs, the loaded drivers, the stored files and the flash copy match a reference (firmware check's findings, none above medium).";
+    CHECK_MEMORY_ATTRIBUTES_PRESENT = "memory.attributes-table.present", MemoryMap, Medium, level 2,
+        "UEFI 2.6+ firmware publishes the Memory Attributes Table (Windows' VBS requires it): without it the OS maps runtime services code writable and executable.";
+    CHECK_MEMORY_RUNTIME_NO_WX = "memory.runtime.no-wx", MemoryMap, High, level 2,
+        "No entry of the Memory Attributes Table is runtime memory both writable and executable, and every entry lies inside a runtime region of the memory map.";
+    CHECK_PLATFORM_SPI_BIOSWE = "platform.spi.bioswe", Platform, High, level 1,
+        "--live: BIOS Control's BIOSWE (write enable) is clear, or BLE makes setting it trap to SMM: the OS cannot simply write the BIOS flash (Intel PCH datasheets; CHIPSEC common.spi_lock, fwupd Spi.Bioswe).";
+    CHECK_PLATFORM_SPI_BLE = "platform.spi.ble", Platform, High, level 1,
+        "--live: BIOS Control's BLE (BIOS lock enable) is set: setting BIOSWE raises an SMI for the firmware to refuse.";
+    CHECK_PLATFORM_SPI_SMM_BWP = "platform.spi.smm-bwp", Platform, High, level 1,
+        "--live: BIOS Control's SMM_BWP (EISS) is set: the BIOS region is writable only by SMM, not by a CPU outside it (the race BLE alone loses).";
+    CHECK_PLATFORM_SPI_FLOCKDN = "platform.spi.flockdn", Platform, High, level 1,
+        "--live: the SPI controller's HSFS.FLOCKDN is set: the flash configuration and protected ranges are locked until reset.";
+    CHECK_PLATFORM_SPI_PROTECTED_RANGES = "platform.spi.protected-ranges", Platform, Medium, level 3,
+        "--live: at least one SPI protected range (PR0-PR4) write-protects part of the flash, independently of SMM.";
+    CHECK_PLATFORM_BOOT_GUARD = "platform.boot-guard", Platform, Medium, level 2,
+        "--live: on a CPU with Intel Boot Guard (MSR 0x13A bit 32), verified boot is on (bit 6): the initial boot block is checked by the CPU's ACM before it runs.";
+    CHECK_PLATFORM_IOMMU = "platform.iommu", Platform, High, level 2,
+        "--live: the firmware describes an IOMMU (ACPI DMAR or IVRS), the kernel command line does not turn it off, and the kernel enabled it (/sys/class/iommu): devices cannot DMA into the OS at will.";
+    CHECK_PLATFORM_LOCKDOWN = "platform.kernel-lockdown", Platform, Medium, level 3,
+        "--live: the kernel is locked down (integrity or confidentiality): root cannot rewrite the running kernel, /dev/mem or the MSRs.";
+    CHECK_PLATFORM_OPTION_ROMS = "platform.option-roms", Platform, Info, level 4,
+        "--live: the PCI devices with an expansion ROM, whose code the firmware may run (their drivers must then be in PCR2).";
     CHECK_INDICATORS = "indicators.none", LoadedImages, Critical, level 1,
         "No published implant indicator (and none of --indicators, CHIPSEC's blockedlist.json format) matches a loaded image, a boot entry or a device path in the event log.";
 }

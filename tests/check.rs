@@ -111,6 +111,8 @@ fn the_collector_fixture_has_secure_boot_off_and_its_checks_fail() {
     assert_eq!(r["level"], 0);
     // No option ROM ran: not applicable, not a pass.
     assert_eq!(outcome(&r, "option-rom.measured"), "not-applicable");
+    // This older collector did not read the Memory Attributes Table.
+    assert_eq!(outcome(&r, "memory.attributes-table.present"), "unknown");
     // Without --dbx and --references, unknown.
     assert_eq!(outcome(&r, "secure-boot.dbx.current"), "unknown");
     assert_eq!(outcome(&r, "firmware.matches-reference"), "unknown");

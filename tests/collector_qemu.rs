@@ -95,6 +95,43 @@ fn two_plain_boots_give_consistent_snapshots() {
     std::fs::write(&ed, serde_json::to_vec(&edited).unwrap()).unwrap();
     assert_eq!(state(&ed), "fail");
 
+    // The Memory Attributes Table OVMF publishes: every runtime entry is
+    // read-only (RO, bit 17) or non-executable (XP, bit 14), by the bits
+    // here, and `check` passes it. With one entry's RO and XP cleared, or
+    // the table gone on this UEFI 2.7 firmware, it fails.
+    let outcome = |p: &Path, id: &str| -> String {
+        let (_, r) = common::check_json(p, &[]);
+        common::check_result(&r, id)["result"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let snap: serde_json::Value = serde_json::from_slice(&std::fs::read(&a).unwrap()).unwrap();
+    let mat = &snap["memory_attributes"];
+    assert_eq!(mat["present"], true);
+    let entries = mat["descriptors"].as_array().unwrap();
+    assert!(entries.len() > 4, "{mat}");
+    for d in entries {
+        let at = d["attributes"].as_u64().unwrap();
+        assert!([5, 6].contains(&d["type"].as_u64().unwrap()), "{d}");
+        assert!(at & (1 << 17) != 0 || at & (1 << 14) != 0, "{d}");
+    }
+    assert_eq!(outcome(&a, "memory.runtime.no-wx"), "pass");
+    assert_eq!(outcome(&a, "memory.attributes-table.present"), "pass");
+    let mut wx = snap.clone();
+    let attrs = wx["memory_attributes"]["descriptors"][0]["attributes"]
+        .as_u64()
+        .unwrap();
+    wx["memory_attributes"]["descriptors"][0]["attributes"] =
+        (attrs & !((1u64 << 17) | (1 << 14))).into();
+    let wx_path = dir.path().join("wx.json");
+    std::fs::write(&wx_path, serde_json::to_vec(&wx).unwrap()).unwrap();
+    assert_eq!(outcome(&wx_path, "memory.runtime.no-wx"), "fail");
+    let mut gone = snap.clone();
+    gone["memory_attributes"] = serde_json::json!({"present": false});
+    std::fs::write(&wx_path, serde_json::to_vec(&gone).unwrap()).unwrap();
+    assert_eq!(outcome(&wx_path, "memory.attributes-table.present"), "fail");
+
     let mut pcr0 = Vec::new();
     let mut acpi_hashes = Vec::new();
     let mut drivers: Vec<Vec<String>> = Vec::new();

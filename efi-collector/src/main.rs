@@ -107,6 +107,7 @@ fn main() -> Status {
         snap.acpi = Some(acpi);
         tables = raw;
     }
+    snap.memory_attributes = memmap::attributes_table(&mut errors);
     memmap::quiet_window(&mut snap, &mut errors);
     memmap::take(&mut snap, MapLabel::After, &mut errors);
     snap.errors = errors;

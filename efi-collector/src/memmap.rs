@@ -7,7 +7,8 @@ use alloc::string::ToString;
 use alloc::vec;
 use alloc::vec::Vec;
 use bootaudit_snapshot::{
-    CollectError, MapKeyWatch, MapLabel, MemoryDescriptor, MemoryMap, Part, Snapshot,
+    CollectError, MapKeyWatch, MapLabel, MemoryAttributes, MemoryDescriptor, MemoryMap, Part,
+    Snapshot,
 };
 use core::time::Duration;
 use uefi::prelude::*;
@@ -73,18 +74,7 @@ pub(crate) fn buffer() -> Result<Vec<u8>, Status> {
 fn decode(label: MapLabel, buf: &[u8], m: &Meta) -> MemoryMap {
     let descriptors = buf[..m.size]
         .chunks_exact(m.desc_size)
-        .map(|d| {
-            let u64at = |o: usize| u64::from_le_bytes(d[o..o + 8].try_into().unwrap_or([0; 8]));
-            MemoryDescriptor {
-                ty: bootaudit_snapshot::MemoryType(u32::from_le_bytes(
-                    d[0..4].try_into().unwrap_or([0; 4]),
-                )),
-                physical_start: u64at(8),
-                virtual_start: u64at(16),
-                pages: u64at(24),
-                attributes: u64at(32),
-            }
-        })
+        .filter_map(MemoryDescriptor::from_bytes)
         .collect();
     MemoryMap {
         label,
@@ -205,4 +195,46 @@ pub fn quiet_window(snap: &mut Snapshot, errors: &mut Vec<CollectError>) {
             );
         }
     }
+}
+
+/// The largest Memory Attributes Table read (4096 entries of 256 bytes).
+const MAX_MAT_BYTES: usize = 1 << 20;
+
+/// The UEFI Memory Attributes Table from the configuration table, or that
+/// there is none.
+pub fn attributes_table(errors: &mut Vec<CollectError>) -> Option<MemoryAttributes> {
+    let guid = uefi::guid!("dcfa911d-26eb-469f-a220-38b7dc461220");
+    let at = uefi::system::with_config_table(|t| {
+        t.iter()
+            .find(|e| e.guid == guid)
+            .map(|e| e.address as *const u8)
+    });
+    let Some(at) = at else {
+        return Some(MemoryAttributes::default());
+    };
+    // SAFETY: the firmware published this table; its 16-byte header is
+    // read first, and then no more than the entries it declares (bounded).
+    let header: [u8; 16] = unsafe { core::ptr::read_unaligned(at.cast::<[u8; 16]>()) };
+    let count = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+    let size = u32::from_le_bytes([header[8], header[9], header[10], header[11]]) as usize;
+    let total = count.saturating_mul(size).saturating_add(16);
+    if total > MAX_MAT_BYTES {
+        errors.push(CollectError {
+            part: Part::MemoryAttributes,
+            what: format!("Memory Attributes Table claims {count} entries of {size} bytes"),
+            status: None,
+        });
+        return None;
+    }
+    // SAFETY: as above, `total` bytes at most 1 MiB from the table's start.
+    let bytes = unsafe { core::slice::from_raw_parts(at, total) }.to_vec();
+    let t = bootaudit_snapshot::memory_attributes(&bytes);
+    if t.is_none() {
+        errors.push(CollectError {
+            part: Part::MemoryAttributes,
+            what: format!("Memory Attributes Table header does not hold (DescriptorSize {size})"),
+            status: None,
+        });
+    }
+    t
 }

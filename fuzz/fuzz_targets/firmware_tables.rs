@@ -1,6 +1,7 @@
 //! Fuzz target for the firmware-table readers `collect` and the collector
 //! share: an ACPI table's header facts and address masking, a CCEL table,
-//! and an SMBIOS entry point and structure table.
+//! an SMBIOS entry point and structure table, and the UEFI Memory
+//! Attributes Table.
 //!
 //! Raw bytes almost never carry a known ACPI signature with a consistent
 //! length and checksum, nor an SMBIOS anchor (31 million runs reached 159
@@ -68,6 +69,9 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => {
             let _ = acpi_table_facts(rest, 0, "fuzz");
+            if let Some(m) = bootaudit_snapshot::memory_attributes(rest) {
+                assert!(m.descriptors.len() <= bootaudit_snapshot::MAX_MAT_ENTRIES);
+            }
             let mut m = rest.to_vec();
             let _ = mask_acpi_addresses(&mut m);
             if let Some((&n, rest)) = rest.split_first() {

@@ -147,6 +147,8 @@ string_kind! {
         FirmwareVolumes = "firmware-volumes",
         /// The copy of the machine's flash.
         FirmwareFlash = "firmware-flash",
+        /// The UEFI Memory Attributes Table.
+        MemoryAttributes = "memory-attributes",
     }
 }
 

@@ -52,6 +52,11 @@ pub struct Snapshot {
     /// Whether the MapKey moved while the collector allocated nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub map_key_watch: Option<MapKeyWatch>,
+    /// The UEFI Memory Attributes Table, as the configuration table holds
+    /// it (or that it holds none). Absent when not collected (older
+    /// collectors, a running host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_attributes: Option<MemoryAttributes>,
     /// What the previous boot's `exit-boot-services` lab run recorded (in a
     /// non-volatile variable, read and deleted by this collection).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,6 +184,97 @@ pub struct MemoryMap {
     pub descriptor_version: u32,
     /// Every descriptor, in firmware order.
     pub descriptors: Vec<MemoryDescriptor>,
+}
+
+/// The UEFI Memory Attributes Table (EFI_MEMORY_ATTRIBUTES_TABLE, UEFI
+/// 2.6+): the runtime regions split by the permissions their pages need,
+/// code read-only and data non-executable, which the OS maps them with
+/// (Windows' VBS requires it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryAttributes {
+    /// True when the configuration table holds the table.
+    pub present: bool,
+    /// Its Version (1 or 2).
+    #[serde(default)]
+    pub version: u32,
+    /// Its Flags (version 2: 1 = runtime code has forward control-flow
+    /// guards).
+    #[serde(default)]
+    pub flags: u32,
+    /// Its DescriptorSize.
+    #[serde(default)]
+    pub descriptor_size: u32,
+    /// Its entries, at most [`MAX_MAT_ENTRIES`].
+    #[serde(default)]
+    pub descriptors: Vec<MemoryDescriptor>,
+    /// Entries past [`MAX_MAT_ENTRIES`], counted.
+    #[serde(default)]
+    pub descriptors_dropped: u32,
+}
+
+/// The most Memory Attributes Table entries a producer records.
+pub const MAX_MAT_ENTRIES: usize = 4096;
+/// EFI_MEMORY_ATTRIBUTES_TABLE_GUID.
+pub const MEMORY_ATTRIBUTES_TABLE_GUID: &str = "DCFA911D-26EB-469F-A220-38B7DC461220";
+/// EFI_MEMORY_RO: the region's pages are read-only.
+pub const MEMORY_RO: u64 = 0x0002_0000;
+/// EFI_MEMORY_XP: the region's pages are not executable.
+pub const MEMORY_XP: u64 = 0x0000_4000;
+
+impl MemoryDescriptor {
+    /// Decodes an EFI_MEMORY_DESCRIPTOR (the first 40 bytes of `d`): None
+    /// when `d` is shorter.
+    pub fn from_bytes(d: &[u8]) -> Option<MemoryDescriptor> {
+        let u64at = |o: usize| -> Option<u64> {
+            Some(u64::from_le_bytes(d.get(o..o + 8)?.try_into().ok()?))
+        };
+        Some(MemoryDescriptor {
+            ty: MemoryType(u32::from_le_bytes(d.get(0..4)?.try_into().ok()?)),
+            physical_start: u64at(8)?,
+            virtual_start: u64at(16)?,
+            pages: u64at(24)?,
+            attributes: u64at(32)?,
+        })
+    }
+
+    /// True for runtime services code or data that is neither read-only
+    /// nor non-executable: writable and executable at once.
+    pub fn is_writable_executable(&self) -> bool {
+        self.ty.is_runtime() && self.attributes & (MEMORY_RO | MEMORY_XP) == 0
+    }
+}
+
+/// Reads a Memory Attributes Table from its bytes (the 16-byte header,
+/// then NumberOfEntries descriptors of DescriptorSize bytes each; `bytes`
+/// may be longer). None when the header does not hold (a descriptor size
+/// under 40 or over 4096, or entries past the bytes given).
+pub fn memory_attributes(bytes: &[u8]) -> Option<MemoryAttributes> {
+    let u32at = |o: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(bytes.get(o..o + 4)?.try_into().ok()?))
+    };
+    let (version, count, size, flags) = (
+        u32at(0)?,
+        u32at(4)? as usize,
+        u32at(8)? as usize,
+        u32at(12)?,
+    );
+    if !(40..=4096).contains(&size) {
+        return None;
+    }
+    let body = bytes.get(16..16usize.checked_add(count.checked_mul(size)?)?)?;
+    let descriptors = body
+        .chunks_exact(size)
+        .take(MAX_MAT_ENTRIES)
+        .filter_map(MemoryDescriptor::from_bytes)
+        .collect();
+    Some(MemoryAttributes {
+        present: true,
+        version,
+        flags,
+        descriptor_size: size as u32,
+        descriptors,
+        descriptors_dropped: count.saturating_sub(MAX_MAT_ENTRIES) as u32,
+    })
 }
 
 /// One EFI_MEMORY_DESCRIPTOR.
@@ -860,6 +956,31 @@ mod tests {
             check_format("bootaudit-snapshot/x"),
             Err(VersionError::NotASnapshot(_))
         ));
+    }
+
+    #[test]
+    fn a_memory_attributes_table_reads_and_every_truncation_is_refused() {
+        let mut t = Vec::new();
+        for v in [1u32, 2, 48, 0] {
+            t.extend(v.to_le_bytes());
+        }
+        for (ty, attrs) in [(5u32, MEMORY_RO), (6, 0)] {
+            let mut d = [0u8; 48];
+            d[..4].copy_from_slice(&ty.to_le_bytes());
+            d[8..16].copy_from_slice(&0x7f00_0000u64.to_le_bytes());
+            d[24..32].copy_from_slice(&2u64.to_le_bytes());
+            d[32..40].copy_from_slice(&attrs.to_le_bytes());
+            t.extend(d);
+        }
+        let m = memory_attributes(&t).unwrap();
+        assert_eq!(m.descriptors.len(), 2);
+        assert!(!m.descriptors[0].is_writable_executable());
+        assert!(m.descriptors[1].is_writable_executable());
+        for n in 0..t.len() {
+            assert_eq!(memory_attributes(&t[..n]), None, "{n}");
+        }
+        t[8..12].copy_from_slice(&39u32.to_le_bytes());
+        assert_eq!(memory_attributes(&t), None);
     }
 
     #[test]

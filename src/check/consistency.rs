@@ -19,6 +19,151 @@ pub(super) fn run(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
     images(e, out);
     acpi(e, out);
     mapkey(e, out);
+    attributes_table(e, out);
+}
+
+/// The UEFI revision an identity reports ("2.70"), as (major, minor).
+fn uefi_revision(e: &Evidence<'_>) -> Option<(u32, u32)> {
+    let r = &e.s.identity.as_ref()?.uefi_revision;
+    let (a, b) = r.split_once('.')?;
+    Some((a.parse().ok()?, b.chars().next()?.to_digit(10)?))
+}
+
+fn attributes_table(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
+    let (r_present, r_wx) = (
+        rules::CHECK_MEMORY_ATTRIBUTES_PRESENT,
+        rules::CHECK_MEMORY_RUNTIME_NO_WX,
+    );
+    let Some(m) = &e.s.memory_attributes else {
+        let why = e.absent(
+            Part::MemoryAttributes,
+            "Memory Attributes Table record (only the collector, before the OS, reads it)",
+        );
+        for r in [r_present, r_wx] {
+            out.push(result(r, Outcome::Unknown, why.clone(), json!(null)));
+        }
+        return;
+    };
+    let rev = uefi_revision(e);
+    if !m.present {
+        let (outcome, why) = match rev {
+            Some(v) if v >= (2, 6) => (
+                Outcome::Fail,
+                format!(
+                    "UEFI {}.{} firmware publishes no Memory Attributes Table",
+                    v.0, v.1
+                ),
+            ),
+            Some(v) => (
+                Outcome::NotApplicable,
+                format!("UEFI {}.{} firmware predates the table (2.6)", v.0, v.1),
+            ),
+            None => (
+                Outcome::Fail,
+                "no Memory Attributes Table, and no UEFI revision to excuse it".into(),
+            ),
+        };
+        out.push(result(
+            r_present,
+            outcome,
+            why,
+            json!({"uefi_revision": rev}),
+        ));
+        out.push(result(
+            r_wx,
+            Outcome::Unknown,
+            "no Memory Attributes Table: the runtime regions' permissions are not published".into(),
+            json!(null),
+        ));
+        return;
+    }
+    out.push(result(
+        r_present,
+        Outcome::Pass,
+        format!(
+            "a Memory Attributes Table, version {}, of {} entries",
+            m.version,
+            m.descriptors.len()
+        ),
+        json!({"version": m.version, "flags": m.flags, "entries": m.descriptors.len()}),
+    ));
+    let wx: Vec<_> = m
+        .descriptors
+        .iter()
+        .filter(|d| d.is_writable_executable())
+        .collect();
+    // Each entry must lie inside a runtime region of the last memory map:
+    // the table describes the runtime images, nothing else.
+    let runtime: Vec<(u64, u64)> =
+        e.s.memory_maps
+            .last()
+            .map(|mm| {
+                mm.descriptors
+                    .iter()
+                    .filter(|d| d.ty.is_runtime())
+                    .map(|d| {
+                        (
+                            d.physical_start,
+                            d.physical_start
+                                .saturating_add(d.pages.saturating_mul(4096)),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+    let outside: Vec<_> = if runtime.is_empty() {
+        Vec::new()
+    } else {
+        m.descriptors
+            .iter()
+            .filter(|d| {
+                let end = d
+                    .physical_start
+                    .saturating_add(d.pages.saturating_mul(4096));
+                !runtime
+                    .iter()
+                    .any(|&(a, b)| a <= d.physical_start && end <= b)
+            })
+            .collect()
+    };
+    let evidence = json!({"writable_executable": wx, "outside_runtime_memory": outside,
+                          "entries": m.descriptors.len(), "runtime_regions": runtime.len()});
+    out.push(if !wx.is_empty() || !outside.is_empty() {
+        let mut why = Vec::new();
+        if !wx.is_empty() {
+            why.push(format!(
+                "{} runtime entries are writable and executable (neither RO nor XP), the first at {:#x}",
+                wx.len(),
+                wx[0].physical_start
+            ));
+        }
+        if !outside.is_empty() {
+            why.push(format!(
+                "{} entries lie outside the memory map's runtime regions, the first at {:#x}",
+                outside.len(),
+                outside[0].physical_start
+            ));
+        }
+        result(r_wx, Outcome::Fail, why.join("; "), evidence)
+    } else if runtime.is_empty() {
+        result(
+            r_wx,
+            Outcome::Unknown,
+            "no memory map to place the table's entries in".into(),
+            evidence,
+        )
+    } else {
+        result(
+            r_wx,
+            Outcome::Pass,
+            format!(
+                "every one of the {} entries is read-only or non-executable, inside the map's {} runtime regions",
+                m.descriptors.len(),
+                runtime.len()
+            ),
+            evidence,
+        )
+    });
 }
 
 fn tpm(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {

@@ -15,6 +15,7 @@
 mod consistency;
 pub mod indicators;
 mod known_bad;
+pub mod posture;
 
 use crate::eventlog::check::DigestReport;
 use crate::eventlog::EventLog;
@@ -181,6 +182,30 @@ pub(crate) fn result(
 
 /// Runs every check on one snapshot (`file` names it).
 pub fn run(file: &str, s: &Snapshot, o: &Options) -> Report {
+    let results = snapshot_checks(file, s, o);
+    finish(file, s, results)
+}
+
+/// Runs every check on the running host under `root` (`/` for this
+/// machine): the snapshot `collect` makes of it, judged as any snapshot,
+/// and the platform's posture ([`posture`]).
+pub fn run_live(root: &std::path::Path, o: &Options) -> std::io::Result<(Snapshot, Report)> {
+    let host = posture::Host::new(root)?;
+    let s = crate::collect::collect(&crate::collect::Options {
+        root: root.to_path_buf(),
+        tpm_tcti: None,
+        esp: None,
+        quote_nonce: None,
+        firmware: None,
+    });
+    let file = format!("live host (root {})", root.display());
+    let mut results = snapshot_checks(&file, &s, o);
+    posture::run(&host, &mut results);
+    let r = finish(&file, &s, results);
+    Ok((s, r))
+}
+
+fn snapshot_checks(file: &str, s: &Snapshot, o: &Options) -> Vec<CheckResult> {
     let log = match s.tpm.as_ref() {
         None => Err(String::from("no TPM part")),
         Some(t) => match crate::snapshot::event_log(t, file) {
@@ -209,7 +234,12 @@ pub fn run(file: &str, s: &Snapshot, o: &Options) -> Report {
     let mut results = Vec::new();
     consistency::run(&ev, &mut results);
     known_bad::run(&ev, o, &mut results);
-    // Registry order, whatever order the modules pushed in.
+    results
+}
+
+/// Orders the results as the registry does, counts them and finds the
+/// level.
+fn finish(file: &str, s: &Snapshot, mut results: Vec<CheckResult>) -> Report {
     let order = |id: &str| crate::rules::CHECKS.iter().position(|r| r.id == id);
     results.sort_by_key(|r| order(r.id));
     let mut counts = Counts::default();

@@ -1,4 +1,4 @@
-//! `bootaudit check`: Judge one machine with no baseline: whether its evidence agrees with itself (the log, the PCRs, a quote, the Secure Boot variables, the loaded images, ACPI), and whether it holds anything known bad (implant indicators, test keys, a stale dbx, expired CAs). Each check passes, fails, does not apply or is unknown.
+//! `bootaudit check`: Judge one machine with no baseline (a snapshot, or this host with --live): whether its evidence agrees with itself (the log, the PCRs, a quote, the Secure Boot variables, the loaded images, ACPI), and whether it holds anything known bad (implant indicators, test keys, a stale dbx, expired CAs). Each check passes, fails, does not apply or is unknown.
 
 use super::*;
 
@@ -6,7 +6,17 @@ use super::*;
 #[derive(clap::Args)]
 pub struct Args {
     /// The snapshot (from the collector, `collect` or `ingest`).
-    pub snapshot: PathBuf,
+    #[arg(required_unless_present = "live", conflicts_with = "live")]
+    pub snapshot: Option<PathBuf>,
+    /// Judge this running Linux host instead: what `collect` reads, and
+    /// the platform's posture (SPI flash write protection, Boot Guard,
+    /// IOMMU, kernel lockdown, option ROMs; the registers need root).
+    #[arg(long)]
+    pub live: bool,
+    /// With --live, read the host's trees under this root instead of `/`
+    /// (a copied or built tree).
+    #[arg(long, value_name = "DIR", default_value = "/", requires = "live")]
+    pub root: PathBuf,
     /// Vendor firmware references (`reference add`) to judge the firmware by.
     #[arg(long, value_name = "DIR")]
     pub references: Option<PathBuf>,
@@ -49,8 +59,19 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             a.reference_signers.as_deref(),
         )?);
     }
-    let s = bootaudit::snapshot::read_file(&a.snapshot)?;
-    let r = bootaudit::check::run(&a.snapshot.display().to_string(), &s, &o);
+    let r = match &a.snapshot {
+        Some(f) => {
+            let s = bootaudit::snapshot::read_file(f)?;
+            bootaudit::check::run(&f.display().to_string(), &s, &o)
+        }
+        None => {
+            bootaudit::fsutil::check_input_dir(&a.root)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", a.root.display()))?;
+            bootaudit::check::run_live(&a.root, &o)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", a.root.display()))?
+                .1
+        }
+    };
     match a.format {
         DiffFormat::Table => emit(&render::check::table(&r))?,
         DiffFormat::Json => emit_json(&r)?,
