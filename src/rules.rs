@@ -255,6 +255,8 @@ rules! {
         "With --dbx, the revocation list holds every entry of the newest UEFI revocation update given: boot code revoked since (BootHole's grub, BlackLotus's boot manager) still boots otherwise.";
     CHECK_SECURE_BOOT_CA_2023 = "secure-boot.ca-2023", SecureBoot, Medium, level 2,
         "KEK and db do not trust only Microsoft's 2011 UEFI CAs, which expired in 2026: a machine with no 2023 CA cannot take new boot managers or dbx updates.";
+    CHECK_SECURE_BOOT_SBAT_CURRENT = "secure-boot.sbat.current", SecureBoot, Medium, level 2,
+        "The SBAT level shim measured into PCR7 (SbatLevel) holds every revocation of the newest level the shim binaries given (--shim, or the host's /usr/lib/shim with --live) carry: binaries revoked since (grub's BootHole successors) still boot otherwise.";
     CHECK_OPTION_ROM_MEASURED = "option-rom.measured", Firmware, Critical, level 1,
         "Every option-ROM driver that was loaded (a Pci(...)/Offset(...) image) has its EV_EFI_BOOT_SERVICES_DRIVER in PCR2: code from a device ran unmeasured otherwise.";
     CHECK_BOOT_APPLICATION_MEASURED = "boot-application.measured", BootEntries, Critical, level 1,

@@ -624,3 +624,78 @@ fn an_unreadable_indicator_or_dbx_file_is_exit_2_naming_it() {
         );
     }
 }
+
+/// The latest SBAT level in a shim's `.sbatlevel` section, read with
+/// objdump (binutils): the section's bytes, then the second NUL-terminated
+/// CSV after the 12-byte header (version, previous, latest offsets).
+fn objdump_latest_level(shim: &Path) -> Vec<(String, u32)> {
+    let o = Command::new("objdump")
+        .args(["-s", "-j", ".sbatlevel"])
+        .arg(shim)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "objdump -s -j .sbatlevel {}",
+        shim.display()
+    );
+    let mut bytes = Vec::new();
+    for l in String::from_utf8(o.stdout).unwrap().lines().skip(4) {
+        for w in l.split_whitespace().skip(1).take(4) {
+            bytes.extend(hex::decode(w).unwrap_or_default());
+        }
+    }
+    let latest = 4 + u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    let text = &bytes[latest..];
+    let text =
+        String::from_utf8_lossy(&text[..text.iter().position(|&b| b == 0).unwrap()]).to_string();
+    text.lines()
+        .map(|l| {
+            let mut f = l.split(',');
+            (
+                f.next().unwrap().to_string(),
+                f.next().unwrap().parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_measured_sbat_level_behind_the_shims_latest_fails() {
+    // A real log whose shim measured SbatLevel "sbat,1,2021030218", in the
+    // collector fixture's place, against Debian's signed shim.
+    let (shim, _) = common::debian_signed_efi();
+    let log = common::log("go-tpm-tools/gdc-host.bin");
+    let f = root().join("fixtures/collector/snap-0000.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    v["tpm"]["event_log"] = hex::encode(std::fs::read(&log).unwrap()).into();
+    v["tpm"]["pcrs"] = serde_json::json!({});
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("gdc.json");
+    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    let (_, r) = check(&p, &["--shim", shim.to_str().unwrap()]);
+    let c = get(&r, "secure-boot.sbat.current");
+    assert_eq!(c["result"], "fail", "{c}");
+    // The measured level, by tpm2_eventlog: the event's VariableData.
+    let ev = tpm2_event(&log, c["evidence"]["event"].as_u64().unwrap());
+    assert_eq!(field(&ev, "UnicodeName"), "SbatLevel");
+    let measured = String::from_utf8(hex::decode(field(&ev, "VariableData")).unwrap()).unwrap();
+    assert_eq!(measured, "sbat,1,2021030218\n");
+    // What it lacks: every component objdump's latest level sets above 1.
+    let want: Vec<String> = objdump_latest_level(&shim)
+        .into_iter()
+        .filter(|(n, g)| n != "sbat" || *g > 1)
+        .map(|(n, g)| format!("{n} below {g}"))
+        .collect();
+    assert!(!want.is_empty());
+    let reason = c["reason"].as_str().unwrap();
+    for w in &want {
+        assert!(reason.contains(w.as_str()), "{w} not in {reason}");
+    }
+    // Without a shim to compare with: unknown. A boot without shim (the
+    // collector's own): not applicable.
+    let (_, r) = check(&p, &[]);
+    assert_eq!(outcome(&r, "secure-boot.sbat.current"), "unknown");
+    let (_, r) = check(&f, &[]);
+    assert_eq!(outcome(&r, "secure-boot.sbat.current"), "not-applicable");
+}

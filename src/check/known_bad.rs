@@ -23,6 +23,86 @@ pub(super) fn run(e: &Evidence<'_>, o: &Options, out: &mut Vec<CheckResult>) {
     dbx_current(e, o, out);
     ca_2023(e, out);
     firmware_reference(e, o, out);
+    sbat(e, o, out);
+}
+
+fn sbat(e: &Evidence<'_>, o: &Options, out: &mut Vec<CheckResult>) {
+    use crate::secure_boot::sbat;
+    let r = rules::CHECK_SECURE_BOOT_SBAT_CURRENT;
+    let Some(m) = &e.measured else {
+        out.push(result(
+            r,
+            Outcome::Unknown,
+            "no event log: nothing says which SBAT level shim enforced".into(),
+            json!(null),
+        ));
+        return;
+    };
+    let Some((_, logged)) = m.authorities.iter().rev().find(|(n, _)| n == "SbatLevel") else {
+        out.push(result(
+            r,
+            Outcome::NotApplicable,
+            "PCR7 holds no SbatLevel measurement: the boot did not go through shim".into(),
+            json!(null),
+        ));
+        return;
+    };
+    let have = sbat::parse_level(&logged.data);
+    let mut ev = json!({"measured": have, "event": logged.event, "verified": logged.verified && e.pcr_replays(7)});
+    let levels: Vec<(&String, &sbat::ShimLevels)> = o
+        .shims
+        .iter()
+        .filter_map(|(f, l)| l.as_ref().ok().map(|l| (f, l)))
+        .collect();
+    ev["shims"] = json!(o
+        .shims
+        .iter()
+        .map(|(f, l)| match l {
+            Ok(l) => json!({"file": f, "latest": l.latest, "previous": l.previous}),
+            Err(why) => json!({"file": f, "error": why}),
+        })
+        .collect::<Vec<_>>());
+    let Some((file, newest)) = levels
+        .iter()
+        .max_by(|a, b| a.1.latest.date.cmp(&b.1.latest.date))
+    else {
+        out.push(result(
+            r,
+            Outcome::Unknown,
+            format!(
+                "SBAT level {} is enforced, and no shim binary with a .sbatlevel section to compare it with (--shim FILE)",
+                have.date.as_deref().unwrap_or("(undated)")
+            ),
+            ev,
+        ));
+        return;
+    };
+    let lacks = sbat::behind(&have, &newest.latest);
+    out.push(if lacks.is_empty() {
+        result(
+            r,
+            Outcome::Pass,
+            format!(
+                "SBAT level {} holds the latest level of {file} ({})",
+                have.date.as_deref().unwrap_or("(undated)"),
+                newest.latest.date.as_deref().unwrap_or("(undated)")
+            ),
+            ev,
+        )
+    } else {
+        result(
+            r,
+            Outcome::Fail,
+            format!(
+                "SBAT level {} (event {}) lacks the revocations of {file}'s latest level {}: {}",
+                have.date.as_deref().unwrap_or("(undated)"),
+                logged.event,
+                newest.latest.date.as_deref().unwrap_or("(undated)"),
+                lacks.join(", ")
+            ),
+            ev,
+        )
+    });
 }
 
 fn firmware_reference(e: &Evidence<'_>, o: &Options, out: &mut Vec<CheckResult>) {

@@ -73,12 +73,15 @@ pub struct CheckResult {
 }
 
 /// What the checks are given besides the snapshot.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Options {
     /// Extra indicators (`--indicators`, CHIPSEC's blockedlist.json format).
     pub blocklist: Vec<indicators::BlockRule>,
     /// Revocation updates the dbx is checked against (`--dbx`).
     pub dbx_updates: Vec<dbx::Update>,
+    /// Shim binaries (`--shim`) whose `.sbatlevel` the measured SBAT level
+    /// is checked against: (file, its levels or why it has none).
+    pub shims: Vec<(String, Result<crate::secure_boot::sbat::ShimLevels, String>)>,
     /// The vendor firmware references (`--references`), when given.
     pub references: Option<Vec<crate::firmware::reference::Reference>>,
 }
@@ -199,6 +202,12 @@ pub fn run_live(root: &std::path::Path, o: &Options) -> std::io::Result<(Snapsho
         firmware: None,
     });
     let file = format!("live host (root {})", root.display());
+    // The shims this host carries, unless the user named others.
+    let mut o = o.clone();
+    if o.shims.is_empty() {
+        o.shims = posture::shims(&host);
+    }
+    let o = &o;
     let mut results = snapshot_checks(&file, &s, o);
     posture::run(&host, &mut results);
     let r = finish(&file, &s, results);

@@ -199,6 +199,32 @@ fn spi(h: &Host) -> Result<Spi, String> {
     ))
 }
 
+/// The shim binaries the host's packages carry (`usr/lib/shim/shim*.efi*`
+/// under its root, regular files only), with their SBAT levels.
+pub fn shims(h: &Host) -> Vec<(String, Result<crate::secure_boot::sbat::ShimLevels, String>)> {
+    let Ok(dir) = h.path("usr/lib/shim").and_then(std::fs::read_dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = dir
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("shim") && n.contains(".efi"))
+        .take(64)
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| {
+            let rel = format!("usr/lib/shim/{n}");
+            let levels = crate::fsutil::read_input(&h.root.join(&rel), 64 << 20)
+                .map_err(|e| format!("{rel}: {e}"))
+                .and_then(|b| crate::secure_boot::sbat::shim_levels(&b));
+            (rel, levels)
+        })
+        .collect()
+}
+
 /// The live posture checks of the host under `h`.
 pub fn run(h: &Host, out: &mut Vec<CheckResult>) {
     spi_checks(h, out);

@@ -31,6 +31,11 @@ pub struct Args {
     /// entry of (repeatable).
     #[arg(long, value_name = "FILE")]
     pub dbx: Vec<PathBuf>,
+    /// A shim binary whose newest SBAT level (its .sbatlevel section) the
+    /// measured SbatLevel must hold (repeatable; with --live, the host's
+    /// usr/lib/shim by default).
+    #[arg(long, value_name = "FILE")]
+    pub shim: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: DiffFormat,
@@ -52,6 +57,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     for f in &a.dbx {
         o.dbx_updates
             .push(bootaudit::secure_boot::dbx::read_update(f)?);
+    }
+    for f in &a.shim {
+        let b = bootaudit::fsutil::read_input(f, 64 << 20)
+            .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", f.display()))?;
+        let levels = bootaudit::secure_boot::sbat::shim_levels(&b)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+        o.shims.push((f.display().to_string(), Ok(levels)));
     }
     if a.references.is_some() {
         o.references = Some(load_references(
