@@ -3,11 +3,16 @@
 //! rules of a name, a GUID, a byte regexp and hashes that must all hold,
 //! and exclusions. `--indicators` adds them to the shipped indicators.
 //!
-//! A snapshot names images by their FFS GUID (`FvFile(GUID)`); it holds
-//! neither their bytes nor their UI names. So a rule is decided here on its
-//! GUID: a hit whose other criteria are only a name (trivially set, and not
-//! recorded) is a match; a hit whose other criteria need the file's bytes
-//! (a regexp, a hash, a CPUID) is reported as unconfirmed, never as clean.
+//! Each rule is judged against candidates: the loaded images, boot
+//! entries and event-log device paths of a snapshot (a GUID each), the
+//! collector's firmware-volume inventory (GUIDs and body SHA-256s), and,
+//! with `--firmware IMAGE`, every executable body of a firmware image read
+//! by [`crate::firmware`] (GUID, UI name, MD5, SHA-1, SHA-256 and the
+//! bytes the regexps run over, in linear time). A rule holds when every
+//! criterion holds; one a candidate cannot decide (a hash of a loaded
+//! image, a CPUID offline) makes the hit unconfirmed, never clean, unless
+//! it is only a name (trivially set, and not recorded for loaded images).
+//! A candidate no criterion of a rule can be decided on is no hit.
 
 use serde::Serialize;
 use std::path::Path;
@@ -26,10 +31,9 @@ pub struct BlockRule {
     pub description: String,
     /// The rule's name within the threat (`SecDxe_file_info`).
     pub rule: String,
-    /// The FFS GUID it requires (upper case), when it names one.
-    pub guid: Option<String>,
-    /// The criteria besides the GUID (`name`, `regexp`, `sha256`, ...).
-    pub other: Vec<String>,
+    /// Its criteria, by name (`guid` upper case, hashes lower case,
+    /// `name`, `regexp`, `cpuid` as written).
+    pub criteria: std::collections::BTreeMap<String, String>,
     /// True for an exclusion rule: a match here clears the threat.
     pub exclude: bool,
 }
@@ -84,8 +88,7 @@ pub fn parse(bytes: &[u8], path: &str) -> Result<Vec<BlockRule>, IndicatorError>
                 let crit = crit
                     .as_object()
                     .ok_or_else(|| format(format!("{threat}.{section}.{rule} is not an object")))?;
-                let mut guid = None;
-                let mut other = Vec::new();
+                let mut criteria = std::collections::BTreeMap::new();
                 for (k, val) in crit {
                     let s = val.as_str().ok_or_else(|| {
                         format(format!("{threat}.{section}.{rule}.{k} is not a string"))
@@ -100,10 +103,13 @@ pub fn parse(bytes: &[u8], path: &str) -> Result<Vec<BlockRule>, IndicatorError>
                                     "{threat}.{section}.{rule}.guid {s:?} is not a GUID"
                                 ))
                             })?;
-                            guid = Some(g.to_string());
+                            criteria.insert(k.clone(), g.to_string());
                         }
-                        "name" | "regexp" | "md5" | "sha1" | "sha256" | "cpuid" => {
-                            other.push(k.clone())
+                        "md5" | "sha1" | "sha256" => {
+                            criteria.insert(k.clone(), s.to_ascii_lowercase());
+                        }
+                        "name" | "regexp" | "cpuid" => {
+                            criteria.insert(k.clone(), s.to_string());
                         }
                         _ => {
                             return Err(format(format!(
@@ -119,8 +125,7 @@ pub fn parse(bytes: &[u8], path: &str) -> Result<Vec<BlockRule>, IndicatorError>
                     threat: threat.clone(),
                     description: description.clone(),
                     rule: rule.clone(),
-                    guid,
-                    other,
+                    criteria,
                     exclude,
                 });
             }
@@ -139,80 +144,237 @@ pub fn read_file(p: &Path) -> Result<Vec<BlockRule>, IndicatorError> {
     parse(&b, &path)
 }
 
-/// How a rule fares against a set of FFS GUIDs seen in the snapshot.
+/// Something a rule is judged against: what is known of one image.
+#[derive(Clone, Debug, Default)]
+pub struct Candidate {
+    /// Where it was found, for a person.
+    pub place: String,
+    /// Its FFS GUID (upper case).
+    pub guid: Option<String>,
+    /// Its UI name.
+    pub name: Option<String>,
+    /// MD5 of its body (hex).
+    pub md5: Option<String>,
+    /// SHA-1 of its body (hex).
+    pub sha1: Option<String>,
+    /// SHA-256 of its body (hex).
+    pub sha256: Option<String>,
+    /// The rules (indices) whose regexp matched its body, when the body's
+    /// bytes were read.
+    pub regexp_hits: Option<Vec<usize>>,
+}
+
+/// The first `FvFile(GUID)` of a device path's text, upper case.
+pub fn fvfile_guid(text: &str) -> Option<String> {
+    let up = text.to_ascii_uppercase();
+    let at = up.find("FVFILE(")? + 7;
+    let g = up.get(at..at + 36)?;
+    crate::efi::Guid::parse(g).map(|g| g.to_string())
+}
+
+/// How one rule fares against one candidate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Verdict {
+    /// A criterion does not hold, or none could be decided.
+    No,
+    /// Every criterion holds, or all but a name.
+    Yes,
+    /// Those decided hold; these could not be.
+    Partial(Vec<String>),
+}
+
+fn judge(index: usize, r: &BlockRule, c: &Candidate) -> Verdict {
+    let mut decided = 0;
+    let mut open = Vec::new();
+    for (k, v) in &r.criteria {
+        let holds = match k.as_str() {
+            "guid" => c.guid.as_ref().map(|g| g == v),
+            "name" => c.name.as_ref().map(|n| n == v),
+            "md5" => c.md5.as_ref().map(|h| h == v),
+            "sha1" => c.sha1.as_ref().map(|h| h == v),
+            "sha256" => c.sha256.as_ref().map(|h| h == v),
+            "regexp" => c.regexp_hits.as_ref().map(|h| h.contains(&index)),
+            _ => None,
+        };
+        match holds {
+            Some(false) => return Verdict::No,
+            Some(true) => decided += 1,
+            None => open.push(k.clone()),
+        }
+    }
+    if decided == 0 {
+        Verdict::No
+    } else if open.iter().all(|k| k == "name") {
+        Verdict::Yes
+    } else {
+        Verdict::Partial(open)
+    }
+}
+
+/// One rule that holds, or may, for some candidates.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RuleHit {
     /// The rule.
     pub rule: BlockRule,
-    /// True when every criterion the snapshot can decide holds and the
-    /// others are only a name; false when a byte criterion is unchecked.
+    /// True when every criterion the candidates could decide holds and the
+    /// rest are only a name; false when some could not be decided.
     pub confirmed: bool,
-    /// Where the GUID was seen.
+    /// The criteria that could not be decided, for an unconfirmed hit.
+    pub unchecked: Vec<String>,
+    /// Where it held.
     pub found_in: Vec<String>,
 }
 
-/// The match rules whose GUID is among `seen` (place, text pairs; the
-/// text holds `FvFile(GUID)`), minus threats an exclusion rule clears.
-pub fn hits(rules: &[BlockRule], seen: &[(String, String)]) -> Vec<RuleHit> {
-    let found = |g: &str| -> Vec<String> {
-        let needle = format!("FVFILE({g})");
-        seen.iter()
-            .filter(|(_, t)| t.to_ascii_uppercase().contains(&needle))
-            .map(|(w, _)| w.clone())
-            .collect()
-    };
-    let excluded: Vec<&str> = rules
-        .iter()
-        .filter(|r| r.exclude && r.other.is_empty())
-        .filter(|r| r.guid.as_deref().is_some_and(|g| !found(g).is_empty()))
-        .map(|r| r.threat.as_str())
-        .collect();
+/// The match rules that hold (or may) for `candidates`, less those an
+/// exclusion rule of the same threat clears on the same candidate (as
+/// CHIPSEC's scan_blocked does).
+pub fn hits(rules: &[BlockRule], candidates: &[Candidate]) -> Vec<RuleHit> {
+    let mut out: Vec<RuleHit> = Vec::new();
+    for c in candidates {
+        let excluded = |threat: &str| {
+            rules
+                .iter()
+                .enumerate()
+                .any(|(i, r)| r.exclude && r.threat == threat && judge(i, r, c) == Verdict::Yes)
+        };
+        for (i, r) in rules.iter().enumerate().filter(|(_, r)| !r.exclude) {
+            let (confirmed, unchecked) = match judge(i, r, c) {
+                Verdict::No => continue,
+                Verdict::Yes => (true, Vec::new()),
+                Verdict::Partial(open) => (false, open),
+            };
+            if excluded(&r.threat) {
+                continue;
+            }
+            match out
+                .iter_mut()
+                .find(|h| h.rule == *r && h.confirmed == confirmed)
+            {
+                Some(h) if h.found_in.len() < 16 => h.found_in.push(c.place.clone()),
+                Some(_) => {}
+                None => out.push(RuleHit {
+                    rule: r.clone(),
+                    confirmed,
+                    unchecked,
+                    found_in: vec![c.place.clone()],
+                }),
+            }
+        }
+    }
+    out
+}
+
+/// The rules' regexps, compiled for bytes (Python's `\xNN` is a byte;
+/// `.` any byte but a newline); `Err` for one this engine does not take
+/// (a look-around, a back-reference), which leaves it undecided.
+pub fn compile(rules: &[BlockRule]) -> Vec<Option<Result<regex::bytes::Regex, String>>> {
     rules
         .iter()
-        .filter(|r| !r.exclude && !excluded.contains(&r.threat.as_str()))
-        .filter_map(|r| {
-            let f = found(r.guid.as_deref()?);
-            (!f.is_empty()).then(|| RuleHit {
-                rule: r.clone(),
-                confirmed: r.other.iter().all(|o| o == "name"),
-                found_in: f,
+        .map(|r| {
+            r.criteria.get("regexp").map(|p| {
+                regex::bytes::RegexBuilder::new(p)
+                    .unicode(false)
+                    .size_limit(1 << 20)
+                    .dfa_size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| format!("{}/{}: regexp not supported: {e}", r.threat, r.rule))
             })
         })
         .collect()
+}
+
+/// Every executable body of a firmware image as a candidate: its file's
+/// GUID and UI name, its hashes, and which rules' regexps match it.
+pub fn image_candidates(
+    image: &[u8],
+    name: &str,
+    rules: &[BlockRule],
+) -> Result<Vec<Candidate>, crate::firmware::FirmwareError> {
+    use md5::Digest;
+    let regexps = compile(rules);
+    let wants = |k: &str| rules.iter().any(|r| r.criteria.contains_key(k));
+    let (md5, sha1) = (wants("md5"), wants("sha1"));
+    let mut bodies: Vec<(usize, Candidate)> = Vec::new();
+    let inv = crate::firmware::read_visiting(image, &mut |file, content| {
+        let hits = regexps
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r, Some(Ok(re)) if re.is_match(content)))
+            .map(|(i, _)| i)
+            .collect();
+        bodies.push((
+            file,
+            Candidate {
+                md5: md5.then(|| crate::hexser::encode(md5::Md5::digest(content))),
+                sha1: sha1.then(|| crate::hexser::encode(sha1::Sha1::digest(content))),
+                sha256: Some(crate::hexser::sha256(content)),
+                regexp_hits: Some(hits),
+                ..Candidate::default()
+            },
+        ));
+    })?;
+    Ok(bodies
+        .into_iter()
+        .filter_map(|(i, mut c)| {
+            let f = inv.files.get(i)?;
+            c.guid = Some(f.guid.to_string());
+            c.name = Some(f.ui_name.clone().unwrap_or_default());
+            c.place = format!("{name}: {} ({})", f.path, f.guid);
+            Some(c)
+        })
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn guid_only(place: &str, text: &str) -> Candidate {
+        Candidate {
+            place: place.into(),
+            guid: fvfile_guid(text),
+            ..Candidate::default()
+        }
+    }
+
     #[test]
-    fn chipsec_rules_are_read_and_decided_on_their_guid() {
+    fn chipsec_rules_are_read_and_decided_criterion_by_criterion() {
         let doc = br#"{
           "LoJax": {"description": "LoJax", "match": {
               "SecDxe_file_info": {"name": "SecDxe", "guid": "682894b5-6b70-4eba-9e90-a607e5676297"},
-              "SecDxe_hash_data": {"sha1": "f2be7700"}}},
+              "SecDxe_hash_data": {"sha1": "F2BE7700"}}},
           "ThinkPwn": {"description": "t", "match": {
               "SystemSmmRuntimeRt": {"guid": "7C79AC8C-5E6C-4E3D-BA6F-C260EE7C172E", "regexp": "\\xA1"}}}
         }"#;
         let r = parse(doc, "b.json").unwrap();
         assert_eq!(r.len(), 3);
+        assert_eq!(r[1].criteria["sha1"], "f2be7700");
         let seen = vec![
-            (
-                "loaded image".to_string(),
-                "Fv(X)/FvFile(682894B5-6B70-4EBA-9E90-A607E5676297)".to_string(),
+            guid_only(
+                "loaded image",
+                "Fv(X)/FvFile(682894B5-6B70-4EBA-9E90-A607E5676297)",
             ),
-            (
-                "event 3".to_string(),
-                "FvFile(7c79ac8c-5e6c-4e3d-ba6f-c260ee7c172e)".to_string(),
-            ),
+            guid_only("event 3", "FvFile(7c79ac8c-5e6c-4e3d-ba6f-c260ee7c172e)"),
         ];
         let h = hits(&r, &seen);
-        assert_eq!(h.len(), 2);
+        assert_eq!(h.len(), 2, "{h:?}");
         assert!(h.iter().any(|x| x.rule.threat == "LoJax" && x.confirmed));
         assert!(h
             .iter()
-            .any(|x| x.rule.threat == "ThinkPwn" && !x.confirmed));
+            .any(|x| x.rule.threat == "ThinkPwn" && !x.confirmed && x.unchecked == ["regexp"]));
         assert!(hits(&r, &[]).is_empty());
+        // A body whose bytes were read decides the regexp; a wrong hash
+        // clears the rule.
+        let mut body = seen[1].clone();
+        body.regexp_hits = Some(vec![]);
+        assert!(hits(&r, &[body.clone()]).is_empty());
+        body.regexp_hits = Some(vec![2]);
+        assert!(hits(&r, &[body])[0].confirmed);
+        let hashed = Candidate {
+            sha1: Some("f2be7701".into()),
+            ..Candidate::default()
+        };
+        assert!(hits(&r, &[hashed]).is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! disagreeing); otherwise from the producer's parsed variables, and the
 //! result says so.
 
+use super::indicators::{BlockRule, Candidate};
 use super::{result, CheckResult, Evidence, Options, Outcome};
 use crate::findings::Finding;
 use crate::rules;
@@ -153,59 +154,123 @@ fn firmware_reference(e: &Evidence<'_>, o: &Options, out: &mut Vec<CheckResult>)
     });
 }
 
-fn indicators(e: &Evidence<'_>, o: &Options, out: &mut Vec<CheckResult>) {
-    let r = rules::CHECK_INDICATORS;
-    let mut f: Vec<Finding> = Vec::new();
-    crate::diff::indicators::check(e.s, &mut f);
-    let mut seen: Vec<(String, String)> = Vec::new();
+/// The shipped indicators (`src/diff/indicators.json`) as blocklist rules:
+/// one GUID each.
+pub(super) fn shipped() -> Vec<BlockRule> {
+    crate::diff::indicators::rules()
+        .into_iter()
+        .map(|i| BlockRule {
+            threat: i.implant.clone(),
+            description: format!("{} ({})", i.component, i.source),
+            rule: i.id.clone(),
+            criteria: [("guid".to_string(), i.fvfile_guid.to_ascii_uppercase())]
+                .into_iter()
+                .collect(),
+            exclude: false,
+        })
+        .collect()
+}
+
+/// What the snapshot names images by: loaded images, boot entries and
+/// event-log device paths (a GUID each), and the collector's firmware
+/// inventory (GUID and body SHA-256).
+fn snapshot_candidates(e: &Evidence<'_>) -> Vec<Candidate> {
+    let mut c = Vec::new();
+    let mut by_text = |place: String, text: &str| {
+        if let Some(g) = super::indicators::fvfile_guid(text) {
+            c.push(Candidate {
+                place,
+                guid: Some(g),
+                ..Candidate::default()
+            });
+        }
+    };
     for i in e.s.loaded_images.iter().flatten() {
-        seen.push(("loaded image".into(), i.device_path.clone()));
+        by_text(format!("loaded image {}", i.device_path), &i.device_path);
     }
     for b in e.s.secure_boot.iter().flat_map(|s| &s.boot_entries) {
-        seen.push((format!("boot entry {}", b.name), b.device_path.clone()));
+        by_text(format!("boot entry {}", b.name), &b.device_path);
     }
     if let Ok(log) = &e.log {
         for x in &log.events {
-            seen.push((
+            by_text(
                 format!("event {} (PCR{})", x.number, x.pcr),
-                x.decode().summary(),
-            ));
+                &x.decode().summary(),
+            );
         }
     }
-    let hits = super::indicators::hits(&o.blocklist, &seen);
+    for v in e.s.firmware_volumes.iter().flatten() {
+        for f in &v.files {
+            c.push(Candidate {
+                place: format!(
+                    "firmware volume {} file {}",
+                    v.name.as_deref().unwrap_or(&v.device_path),
+                    f.guid
+                ),
+                guid: Some(f.guid.to_ascii_uppercase()),
+                sha256: f.body_sha256.clone(),
+                ..Candidate::default()
+            });
+        }
+    }
+    c
+}
+
+fn indicators(e: &Evidence<'_>, o: &Options, out: &mut Vec<CheckResult>) {
+    let r = rules::CHECK_INDICATORS;
+    let all = super::indicator_rules(&o.blocklist);
+    let mut candidates = snapshot_candidates(e);
+    let from_snapshot = candidates.len();
+    for img in &o.firmware {
+        candidates.extend(img.candidates.iter().cloned());
+    }
+    let hits = super::indicators::hits(&all, &candidates);
     let confirmed: Vec<_> = hits.iter().filter(|h| h.confirmed).collect();
     let unconfirmed: Vec<_> = hits.iter().filter(|h| !h.confirmed).collect();
-    let shipped = crate::diff::indicators::rules().len();
-    let evidence = json!({"shipped_matches": f.iter().map(|x| &x.evidence).collect::<Vec<_>>(),
-                          "blocklist_matches": hits, "places_searched": seen.len(),
-                          "indicators": shipped + o.blocklist.len()});
-    let nothing_to_search = e.s.loaded_images.is_none() && e.log.is_err();
-    out.push(if !f.is_empty() || !confirmed.is_empty() {
-        let mut names: Vec<String> = f.iter().map(|x| x.message.clone()).collect();
-        names.extend(confirmed.iter().map(|h| {
-            format!(
-                "{} ({}, rule {}) in {}",
-                h.rule.threat,
-                h.rule.description,
-                h.rule.rule,
-                h.found_in.join(", ")
-            )
-        }));
-        result(r, Outcome::Fail, names.join("; "), evidence)
+    let images: Vec<serde_json::Value> = o
+        .firmware
+        .iter()
+        .map(|i| {
+            json!({"file": i.file, "sha256": i.sha256, "bodies": i.candidates.len(),
+                   "is_the_snapshots_flash_copy": e.s.firmware_flash.as_ref().map(|f| f.sha256 == i.sha256)})
+        })
+        .collect();
+    let evidence = json!({"matches": hits, "indicators": all.len(),
+                          "places_searched": candidates.len(), "firmware_images": images});
+    let nothing_to_search = e.s.loaded_images.is_none() && e.log.is_err() && o.firmware.is_empty();
+    out.push(if !confirmed.is_empty() {
+        result(
+            r,
+            Outcome::Fail,
+            confirmed
+                .iter()
+                .map(|h| {
+                    format!(
+                        "{} ({}, rule {}) in {}",
+                        h.rule.threat,
+                        h.rule.description,
+                        h.rule.rule,
+                        h.found_in.join(", ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            evidence,
+        )
     } else if !unconfirmed.is_empty() {
         result(
             r,
             Outcome::Unknown,
             format!(
-                "the GUIDs of {} match, but their rules also need the file's bytes ({}), which the snapshot does not hold",
+                "{} may match, but their rules also need what was not read ({}): give the firmware image (--firmware) or the CPU",
                 unconfirmed
                     .iter()
-                    .map(|h| format!("{}/{}", h.rule.threat, h.rule.rule))
+                    .map(|h| format!("{}/{} in {}", h.rule.threat, h.rule.rule, h.found_in.join(", ")))
                     .collect::<Vec<_>>()
-                    .join(", "),
+                    .join("; "),
                 unconfirmed
                     .iter()
-                    .flat_map(|h| h.rule.other.iter().cloned())
+                    .flat_map(|h| h.unchecked.iter().cloned())
                     .collect::<std::collections::BTreeSet<_>>()
                     .into_iter()
                     .collect::<Vec<_>>()
@@ -225,9 +290,14 @@ fn indicators(e: &Evidence<'_>, o: &Options, out: &mut Vec<CheckResult>) {
             r,
             Outcome::Pass,
             format!(
-                "none of {} indicators matches the {} places searched (loaded images, boot entries, event-log device paths)",
-                shipped + o.blocklist.len(),
-                seen.len()
+                "none of {} indicator rules matches the {} places searched ({from_snapshot} in the snapshot{})",
+                all.len(),
+                candidates.len(),
+                if o.firmware.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} executable bodies of the firmware images", candidates.len() - from_snapshot)
+                }
             ),
             evidence,
         )

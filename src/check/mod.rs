@@ -82,8 +82,31 @@ pub struct Options {
     /// Shim binaries (`--shim`) whose `.sbatlevel` the measured SBAT level
     /// is checked against: (file, its levels or why it has none).
     pub shims: Vec<(String, Result<crate::secure_boot::sbat::ShimLevels, String>)>,
+    /// Firmware images (`--firmware`) whose executable bodies the
+    /// indicators are matched against.
+    pub firmware: Vec<FirmwareImage>,
     /// The vendor firmware references (`--references`), when given.
     pub references: Option<Vec<crate::firmware::reference::Reference>>,
+}
+
+/// Every indicator rule `check` matches, in the order regexp hits are
+/// numbered by ([`indicators::image_candidates`]): the shipped indicators
+/// as rules, then `blocklist`.
+pub fn indicator_rules(blocklist: &[indicators::BlockRule]) -> Vec<indicators::BlockRule> {
+    let mut all = known_bad::shipped();
+    all.extend(blocklist.iter().cloned());
+    all
+}
+
+/// A firmware image read for the indicators.
+#[derive(Clone, Debug)]
+pub struct FirmwareImage {
+    /// The file.
+    pub file: String,
+    /// Its SHA-256 (to tell whether it is the snapshot's flash copy).
+    pub sha256: String,
+    /// Its executable bodies, as candidates.
+    pub candidates: Vec<indicators::Candidate>,
 }
 
 /// Counts per result.

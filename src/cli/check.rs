@@ -36,6 +36,11 @@ pub struct Args {
     /// usr/lib/shim by default).
     #[arg(long, value_name = "FILE")]
     pub shim: Vec<PathBuf>,
+    /// A firmware image (an SPI dump, a vendor image, the machine's flash
+    /// copy) whose executable files the indicators are matched against:
+    /// GUID, UI name, hashes and byte patterns (repeatable).
+    #[arg(long, value_name = "IMAGE")]
+    pub firmware: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: DiffFormat,
@@ -57,6 +62,19 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     for f in &a.dbx {
         o.dbx_updates
             .push(bootaudit::secure_boot::dbx::read_update(f)?);
+    }
+    for f in &a.firmware {
+        let b = bootaudit::fsutil::read_input(f, bootaudit::firmware::MAX_IMAGE)
+            .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", f.display()))?;
+        let name = f.display().to_string();
+        let rules = bootaudit::check::indicator_rules(&o.blocklist);
+        let candidates = bootaudit::check::indicators::image_candidates(&b, &name, &rules)
+            .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        o.firmware.push(bootaudit::check::FirmwareImage {
+            sha256: bootaudit::hexser::sha256(&b),
+            file: name,
+            candidates,
+        });
     }
     for f in &a.shim {
         let b = bootaudit::fsutil::read_input(f, 64 << 20)

@@ -269,16 +269,31 @@ impl Inventory {
 
 /// Reads an image.
 pub fn read(image: &[u8]) -> Result<Inventory, FirmwareError> {
-    read_inner(image, false)
+    read_inner(image, false, None)
+}
+
+/// [`read`], calling `visit` with each executable body (PE32, TE, PIC) as
+/// it is found: the file's index in [`Inventory::files`] and the section's
+/// content. What an indicator's byte pattern or hash is matched against,
+/// without keeping every body in memory.
+pub fn read_visiting(
+    image: &[u8],
+    visit: &mut dyn FnMut(usize, &[u8]),
+) -> Result<Inventory, FirmwareError> {
+    read_inner(image, false, Some(visit))
 }
 
 /// Reads an image, and hashes every volume in the SHA-1 and SHA-384 banks
 /// as well (for a reference, which a log of any bank is matched with).
 pub fn read_with_all_banks(image: &[u8]) -> Result<Inventory, FirmwareError> {
-    read_inner(image, true)
+    read_inner(image, true, None)
 }
 
-fn read_inner(image: &[u8], all_banks: bool) -> Result<Inventory, FirmwareError> {
+fn read_inner(
+    image: &[u8],
+    all_banks: bool,
+    visit: Option<BodyVisitor<'_>>,
+) -> Result<Inventory, FirmwareError> {
     let container = layout::detect(image);
     let (start, end) = container.volume_area(image.len());
     let mut r = Reader {
@@ -295,6 +310,7 @@ fn read_inner(image: &[u8], all_banks: bool) -> Result<Inventory, FirmwareError>
         },
         total_budget: 0,
         all_banks,
+        visit,
     };
     r.total_budget = r.budget.remaining;
     let area = image.get(start..end).unwrap_or_default();
@@ -332,7 +348,7 @@ pub fn read_file_with_all_banks(path: &std::path::Path) -> anyhow::Result<Invent
 fn read_file_inner(path: &std::path::Path, all_banks: bool) -> anyhow::Result<Inventory> {
     let bytes = crate::fsutil::read_input(path, MAX_IMAGE)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    read_inner(&bytes, all_banks).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    read_inner(&bytes, all_banks, None).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// Where a buffer being read sits.
@@ -358,15 +374,22 @@ impl Place {
 }
 
 /// The reader's state for one image.
-pub(crate) struct Reader {
+/// What [`read_visiting`] calls with each executable body: the file's
+/// index in [`Inventory::files`], and the section's content.
+pub type BodyVisitor<'v> = &'v mut dyn FnMut(usize, &[u8]);
+
+pub(crate) struct Reader<'v> {
     pub budget: decompress::Budget,
     pub inv: Inventory,
     total_budget: u64,
     /// Hash volumes in every bank.
     pub all_banks: bool,
+    /// Called with each file's executable body (its index in `inv.files`
+    /// and the section's content), while the bytes are at hand.
+    pub visit: Option<BodyVisitor<'v>>,
 }
 
-impl Reader {
+impl Reader<'_> {
     /// Records a problem at byte `off` of the buffer `at` describes.
     pub fn problem(&mut self, at: &Place, off: usize, structure: &str, message: String) {
         if self.inv.problems.len() >= MAX_PROBLEMS {

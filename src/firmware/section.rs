@@ -15,7 +15,7 @@ const CRC32: &str = "fc1bcdb0-7d31-49aa-936a-a4600d9dd083";
 /// EFI_GUIDED_SECTION_PROCESSING_REQUIRED.
 const PROCESSING_REQUIRED: u16 = 0x01;
 
-impl Reader {
+impl Reader<'_> {
     /// Reads the sections of `data`, the body of file `file`; `off` is the
     /// body's offset in `at`'s buffer.
     pub(crate) fn sections(&mut self, data: &[u8], off: usize, file: usize, at: &Place) {
@@ -63,6 +63,9 @@ impl Reader {
                 let f = &mut self.inv.files[file];
                 if f.body.is_none() {
                     f.body = Some(body(ty, content));
+                    if let Some(v) = self.visit.as_mut() {
+                        v(file, content);
+                    }
                 }
             }
             0x13 | 0x1b | 0x1c => {

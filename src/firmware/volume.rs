@@ -72,7 +72,7 @@ fn state(raw: u8, erase_byte: u8) -> &'static str {
     }
 }
 
-impl Reader {
+impl Reader<'_> {
     /// Finds every volume in `area` (an image, a region, a section's
     /// content): each `_FVH` whose header fits is read, and the search goes
     /// on past its end. Linear in the area.
