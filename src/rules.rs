@@ -161,7 +161,7 @@ rules! {
     TPM_PCR4_CHANGED = "tpm.pcr4.changed", BootEntries, High, NONE, NONE,
         "PCR4 (boot applications) changed.";
     TPM_PCR7_CHANGED = "tpm.pcr7.changed", SecureBoot, High, NONE,
-        Some("a Secure Boot variable change"),
+        Some("a Secure Boot variable change whose new values PCR7's log measured"),
         "PCR7 (Secure Boot policy) changed.";
     TPM_PCR_CHANGED = "tpm.pcr.changed", Tpm, Medium,
         Some("low for PCRs 8-23 (OS and boot loader measurements)"),

@@ -483,31 +483,12 @@ fn keys_measured(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
         out.push(result(r, Outcome::Unknown, why, json!(null)));
         return;
     };
-    let mut bad = Vec::new();
-    let mut rows = Vec::new();
-    for name in ["PK", "KEK", "db", "dbx"] {
-        let var = sb.variables.iter().find(|v| v.name == name);
-        let logged = m.variables.get(name);
-        let logged_sha = logged
-            .filter(|l| !l.data.is_empty())
-            .map(|l| crate::hexser::sha256(&l.data));
-        let read_sha = var.filter(|v| v.size > 0).map(|v| v.sha256.clone());
-        let verdict = match (&logged, &logged_sha, &read_sha) {
-            (None, _, _) => "not measured",
-            (Some(l), _, _) if !l.verified => {
-                "measured, but its digest does not cover the logged value"
-            }
-            (_, a, b) if a == b => "agrees",
-            _ => "differs",
-        };
-        if verdict != "agrees" {
-            bad.push(format!("{name} {verdict}"));
-        }
-        rows.push(
-            json!({"variable": name, "read_sha256": read_sha, "measured_sha256": logged_sha,
-                         "event": logged.map(|l| l.event), "verdict": verdict}),
-        );
-    }
+    let rows = crate::secure_boot::key_agreement(sb, m);
+    let bad: Vec<String> = rows
+        .iter()
+        .filter(|k| k.verdict != "agrees")
+        .map(|k| format!("{} {}", k.variable, k.verdict))
+        .collect();
     out.push(if bad.is_empty() {
         result(
             r,

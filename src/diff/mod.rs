@@ -168,7 +168,19 @@ pub fn diff_with(
             }
         }
         if e.secure_boot_change && ctx.secure_boot_change {
-            x.explain("a Secure Boot variable changed (see the secure-boot findings)".into());
+            // Only variables PCR7 itself measured stand behind its change:
+            // a snapshot whose variables differ from its own log's explains
+            // nothing.
+            match crate::secure_boot::unmeasured_keys(after, current) {
+                None => x.explain(
+                    "a Secure Boot variable changed, and the new values are what PCR7 measured (see the secure-boot findings)"
+                        .into(),
+                ),
+                Some(why) => x.qualify(
+                    format!("a Secure Boot variable changed, but {why}"),
+                    x.severity,
+                ),
+            }
         }
     }
     findings::sort(&mut f);

@@ -103,3 +103,75 @@ pub fn measured(log: &EventLog, digests: &DigestReport) -> Measured {
     }
     m
 }
+
+/// One key database as read against what PCR7 measured.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct KeyAgreement {
+    /// `PK`, `KEK`, `db` or `dbx`.
+    pub variable: &'static str,
+    /// SHA-256 of the value as read (None: absent or empty).
+    pub read_sha256: Option<String>,
+    /// SHA-256 of the value PCR7 measured (None: measured empty).
+    pub measured_sha256: Option<String>,
+    /// The measuring event's number.
+    pub event: Option<usize>,
+    /// `agrees`, `differs`, `not measured`, or that the event's digest
+    /// does not cover the logged value.
+    pub verdict: &'static str,
+}
+
+/// The key databases of `sb` (as GetVariable or efivarfs read them)
+/// against what PCR7 measured (`m`).
+pub fn key_agreement(sb: &crate::snapshot::SecureBoot, m: &Measured) -> Vec<KeyAgreement> {
+    ["PK", "KEK", "db", "dbx"]
+        .into_iter()
+        .map(|name| {
+            let var = sb.variables.iter().find(|v| v.name == name);
+            let logged = m.variables.get(name);
+            let measured_sha256 = logged
+                .filter(|l| !l.data.is_empty())
+                .map(|l| crate::hexser::sha256(&l.data));
+            let read_sha256 = var.filter(|v| v.size > 0).map(|v| v.sha256.clone());
+            let verdict = match logged {
+                None => "not measured",
+                Some(l) if !l.verified => {
+                    "measured, but its digest does not cover the logged value"
+                }
+                Some(_) if measured_sha256 == read_sha256 => "agrees",
+                Some(_) => "differs",
+            };
+            KeyAgreement {
+                variable: name,
+                read_sha256,
+                measured_sha256,
+                event: logged.map(|l| l.event),
+                verdict,
+            }
+        })
+        .collect()
+}
+
+/// Why the key databases of a snapshot do not stand behind a PCR7 change:
+/// `None` when they are what its verified PCR7 log measured, else the
+/// reason. A Secure Boot change explains a PCR7 change only then.
+pub fn unmeasured_keys(s: &crate::snapshot::Snapshot, file: &str) -> Option<String> {
+    let Some(sb) = s.secure_boot.as_ref() else {
+        return Some("the snapshot holds no Secure Boot part".into());
+    };
+    let log = match s.tpm.as_ref().map(|t| crate::snapshot::event_log(t, file)) {
+        Some(Ok(Some(l))) => l,
+        _ => return Some("the snapshot has no readable event log".into()),
+    };
+    let m = measured(&log, &crate::eventlog::check::check(&log));
+    let bad: Vec<String> = key_agreement(sb, &m)
+        .into_iter()
+        .filter(|k| k.verdict != "agrees")
+        .map(|k| format!("{} {}", k.variable, k.verdict))
+        .collect();
+    (!bad.is_empty()).then(|| {
+        format!(
+            "the key databases are not what PCR7 measured: {}",
+            bad.join(", ")
+        )
+    })
+}
