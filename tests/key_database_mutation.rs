@@ -1,7 +1,9 @@
 //! Thousands of mutated key databases through the readers `check` uses:
 //! EFI_SIGNATURE_LISTs and their X.509 certificates (the snakeoil PK of the
 //! linux-host fixture's efivarfs, Microsoft's CAs as a db), and the
-//! authenticated dbx updates of ../shared/fixtures/secure-boot. No panic,
+//! authenticated dbx updates of ../shared/fixtures/secure-boot, a Memory
+//! Attributes Table built from the collector fixture's runtime regions,
+//! and Debian's signed shim (its .sbatlevel section). No panic,
 //! and no allocation beyond 8x the input plus 64 KiB. The allocator counts
 //! every byte; this file holds a single test.
 
@@ -90,6 +92,37 @@ fn mutated_key_databases_and_dbx_updates_never_panic_nor_over_allocate() {
     for u in &updates {
         bootaudit::secure_boot::dbx::parse_update(u, "clean").unwrap();
     }
+    // A Memory Attributes Table of the real boot's runtime regions.
+    let snap: serde_json::Value =
+        serde_json::from_slice(&read(&root.join("fixtures/collector/snap-0000.json"))).unwrap();
+    let mut mat = Vec::new();
+    let runtime: Vec<&serde_json::Value> = snap["memory_maps"][0]["descriptors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| [5, 6].contains(&d["type"].as_u64().unwrap()))
+        .collect();
+    for v in [1u32, runtime.len() as u32, 48, 0] {
+        mat.extend(v.to_le_bytes());
+    }
+    for d in &runtime {
+        let mut e = [0u8; 48];
+        e[..4].copy_from_slice(&(d["type"].as_u64().unwrap() as u32).to_le_bytes());
+        e[8..16].copy_from_slice(&d["physical_start"].as_u64().unwrap().to_le_bytes());
+        e[24..32].copy_from_slice(&d["pages"].as_u64().unwrap().to_le_bytes());
+        e[32..40].copy_from_slice(&(1u64 << 14).to_le_bytes());
+        mat.extend(e);
+    }
+    assert_eq!(
+        bootaudit_snapshot::memory_attributes(&mat)
+            .unwrap()
+            .descriptors
+            .len(),
+        runtime.len()
+    );
+    let (shim_path, _) = common::debian_signed_efi();
+    let shim = read(&shim_path);
+    bootaudit::secure_boot::sbat::shim_levels(&shim).unwrap();
     let mut rng = common::Rng(0x5eed_db00_0000_0013);
     let (mut certs, mut errors) = (0, 0);
     let sources: Vec<&Vec<u8>> = [&pk, &db].into_iter().chain(updates.iter()).collect();
@@ -119,6 +152,39 @@ fn mutated_key_databases_and_dbx_updates_never_panic_nor_over_allocate() {
             );
         }
     }
+    let mut mat_read = 0;
+    for _ in 0..800 {
+        let m = mutate(&mut rng, &mat);
+        let base = common::counting::start();
+        if let Some(t) = bootaudit_snapshot::memory_attributes(&m) {
+            mat_read += 1;
+            assert!(t.descriptors.len() * 40 <= m.len());
+        }
+        assert!(common::counting::peak_since(base) <= 8 * m.len() + (64 << 10));
+    }
+    assert!(mat_read > 50, "{mat_read}");
+    // The shim: mutations aimed at its .sbatlevel section and headers.
+    // The section: a zero version, two offsets, then "sbat,1,<date>".
+    let sec = (12..shim.len() - 9)
+        .find(|&p| shim[p..].starts_with(b"sbat,1,20") && shim[p - 12..p - 8] == [0; 4])
+        .expect("the shim's .sbatlevel section")
+        - 12;
+    let mut shim_read = 0;
+    for _ in 0..300 {
+        let mut m = shim.clone();
+        let win = mutate(&mut rng, &shim[sec..sec + 0x60]);
+        let n = win.len().min(0x60);
+        m[sec..sec + n].copy_from_slice(&win[..n]);
+        if rng.next() % 4 == 0 {
+            m = mutate(&mut rng, &m[..0x400]);
+        }
+        let base = common::counting::start();
+        if bootaudit::secure_boot::sbat::shim_levels(&m).is_ok() {
+            shim_read += 1;
+        }
+        assert!(common::counting::peak_since(base) <= 8 * m.len() + (64 << 10));
+    }
+    assert!(shim_read > 50, "{shim_read}");
     // The mutations reached both the certificates and the errors.
     assert!(certs > 100 && errors > 100, "{certs} {errors}");
 }
