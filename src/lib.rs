@@ -32,5 +32,6 @@ pub mod render;
 pub mod rules;
 pub mod secure_boot;
 pub mod show;
+pub mod siem;
 pub mod signing;
 pub mod snapshot;

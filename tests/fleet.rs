@@ -33,7 +33,7 @@ fn run(args: &[&str], stdin: Option<&[u8]>) -> (Option<i32>, Vec<Value>, String)
     }
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    let lines = if args.contains(&"json") {
+    let lines = if args.contains(&"json") || args.contains(&"jsonl") {
         text.lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
             .collect()
@@ -480,4 +480,37 @@ fn references_judge_every_host_without_baselines() {
         .unwrap();
     assert_eq!(f[0]["evidence"]["device_path"], extra);
     assert_eq!(by_source("b.json")["outlier"], true);
+}
+
+#[test]
+fn jsonl_gives_one_line_per_finding_with_the_host_and_time() {
+    let d = tempfile::tempdir().unwrap();
+    let f = fleet::write_tree(d.path(), HOSTS, GROUPS, 2);
+    let (_, lines, _) = run(&[d.path().to_str().unwrap(), "--format", "json"], None);
+    let (hosts, _) = records(lines);
+    let (code, lines, text) = run(&[d.path().to_str().unwrap(), "--format", "jsonl"], None);
+    assert_eq!(code, Some(1), "{text}");
+    // As many lines as the JSON records hold findings, host by host.
+    let mut per_host: BTreeMap<String, usize> = BTreeMap::new();
+    for l in &lines {
+        assert_eq!(l["schema"], "bootaudit-finding/1");
+        assert_eq!(l["tool"], "fleet");
+        assert!(l["rule"].is_string() && l["severity"].is_string() && l["explained"].is_boolean());
+        *per_host
+            .entry(l["host"]["id"].as_str().unwrap().to_string())
+            .or_default() += 1;
+        // The host and time are the snapshot's own, read here from its file.
+        let src: Value =
+            serde_json::from_slice(&std::fs::read(l["source"].as_str().unwrap()).unwrap()).unwrap();
+        assert_eq!(l["collected_at"], src["identity"]["time"]);
+        assert_eq!(
+            l["host"]["system_uuid"],
+            src["identity"]["smbios"]["system_uuid"]
+        );
+    }
+    for (id, h) in &hosts {
+        let n = h["findings"].as_array().unwrap().len();
+        assert_eq!(per_host.get(id).copied().unwrap_or(0), n, "{id}");
+    }
+    assert!(f.implanted.keys().all(|id| per_host.contains_key(id)));
 }

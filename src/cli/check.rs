@@ -89,23 +89,35 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             a.reference_signers.as_deref(),
         )?);
     }
-    let r = match &a.snapshot {
+    let (s, r) = match &a.snapshot {
         Some(f) => {
             let s = bootaudit::snapshot::read_file(f)?;
-            bootaudit::check::run(&f.display().to_string(), &s, &o)
+            let r = bootaudit::check::run(&f.display().to_string(), &s, &o);
+            (s, r)
         }
         None => {
             bootaudit::fsutil::check_input_dir(&a.root)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", a.root.display()))?;
             bootaudit::check::run_live(&a.root, &o)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", a.root.display()))?
-                .1
         }
     };
     match a.format {
         DiffFormat::Table => emit(&render::check::table(&r))?,
         DiffFormat::Json => emit_json(&r)?,
         DiffFormat::Html => emit_bytes(render::check::html(&r).as_bytes())?,
+        DiffFormat::Jsonl => {
+            let host = bootaudit::siem::host(&s, &r.file);
+            let at = bootaudit::siem::collected_at(&s);
+            let mut v = Vec::new();
+            bootaudit::siem::write(
+                &mut v,
+                r.results
+                    .iter()
+                    .map(|c| bootaudit::siem::check(&host, at, &r.file, c)),
+            )?;
+            emit_bytes(&v)?
+        }
     }
     Ok(exit_if(bootaudit::check::fails(
         &r,

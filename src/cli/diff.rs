@@ -72,6 +72,18 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             String::from_utf8(v)?
         }
         DiffFormat::Html => render::html::diff(&r),
+        DiffFormat::Jsonl => {
+            let host = bootaudit::siem::host(&b, &r.current);
+            let at = bootaudit::siem::collected_at(&b);
+            let mut v = Vec::new();
+            bootaudit::siem::write(
+                &mut v,
+                r.findings
+                    .iter()
+                    .map(|f| bootaudit::siem::finding("diff", &host, at, &r.current, f)),
+            )?;
+            String::from_utf8(v)?
+        }
     };
     deliver(output.as_deref(), text.as_bytes())?;
     Ok(exit_if(bootaudit::findings::fails(&r.findings, fail_on)))

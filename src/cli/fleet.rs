@@ -85,6 +85,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         workers: workers
             .map(usize::from)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        siem: format == DiffFormat::Jsonl,
     };
     run_fleet(input, opts, format, output, fail_on, max_stdin)
 }
@@ -145,7 +146,7 @@ fn run_fleet(
     // renamed into place at the end); table and HTML keep the outliers.
     let output = output.filter(|p| p.as_os_str() != "-");
     let mut file = match (&output, format) {
-        (Some(p), DiffFormat::Json) => {
+        (Some(p), DiffFormat::Json | DiffFormat::Jsonl) => {
             Some(bootaudit::fsutil::AtomicFile::create(p).map_err(cannot_write(p))?)
         }
         _ => None,
@@ -168,6 +169,24 @@ fn run_fleet(
                 }
             }
         }
+        DiffFormat::Jsonl => {
+            if let (Ok(mut g), Some((host, at))) = (lines.lock(), &rec.siem) {
+                let (w, res) = &mut *g;
+                if res.is_ok() {
+                    let all = rec
+                        .findings
+                        .iter()
+                        .chain(rec.baseline_findings.iter().flatten())
+                        .chain(rec.reference_findings.iter().flatten());
+                    *res = bootaudit::siem::write(
+                        &mut **w,
+                        all.map(|f| {
+                            bootaudit::siem::finding("fleet", host, at.as_deref(), &rec.source, f)
+                        }),
+                    );
+                }
+            }
+        }
         DiffFormat::Table | DiffFormat::Html => {
             if rec.outlier || rec.error.is_some() {
                 if let Ok(mut o) = keep.lock() {
@@ -187,6 +206,12 @@ fn run_fleet(
     let mut outliers = keep.into_inner().unwrap_or_default();
     outliers.sort_by(|a, b| a.host.cmp(&b.host).then(a.source.cmp(&b.source)));
     match format {
+        DiffFormat::Jsonl => {
+            quiet_pipe(sink.flush())?;
+            if let (Some(f), Some(p)) = (file, &output) {
+                f.commit().map_err(cannot_write(p))?;
+            }
+        }
         DiffFormat::Json => {
             let mut v = serde_json::to_value(&summary)?;
             v["type"] = serde_json::Value::String("summary".into());

@@ -43,6 +43,9 @@ pub enum DiffFormat {
     Json,
     /// A self-contained HTML report.
     Html,
+    /// One finding per line in the `bootaudit-finding/1` schema (with the
+    /// host and collection time), for a SIEM.
+    Jsonl,
 }
 
 /// Output formats of `bootaudit rules`.

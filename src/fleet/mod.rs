@@ -80,6 +80,9 @@ pub struct Options {
     pub references: std::sync::Arc<Vec<crate::firmware::reference::Reference>>,
     /// Worker threads.
     pub workers: usize,
+    /// Keep each host's identity and collection time for SIEM lines
+    /// ([`HostRecord::siem`]).
+    pub siem: bool,
 }
 
 /// What the fleet report says of one host.
@@ -113,6 +116,10 @@ pub struct HostRecord {
     /// Why the snapshot could not be judged (unreadable), if so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Who the snapshot says the host is, and when it was collected: for
+    /// `--format jsonl` (not in the host record itself).
+    #[serde(skip)]
+    pub siem: Option<(crate::siem::Host, Option<String>)>,
 }
 
 /// A group's line in the summary.
@@ -352,6 +359,7 @@ pub fn run(
                     summary: Summary::default(),
                     outlier: false,
                     error: Some(e),
+                    siem: None,
                 }
             }
         };
@@ -424,6 +432,12 @@ fn judge(
         baseline_findings,
         reference_findings,
         error: None,
+        siem: opts.siem.then(|| {
+            (
+                crate::siem::host(s, name),
+                crate::siem::collected_at(s).map(str::to_string),
+            )
+        }),
     }
 }
 
