@@ -200,3 +200,50 @@ fn a_list_of_the_test_implants_hashes_and_bytes_finds_it_as_chipsec_does() {
     let r = check(&["--indicators", ours.to_str().unwrap(), "--firmware", PLAIN]);
     assert_eq!(indicators(&r)["result"], "pass");
 }
+
+/// `chipsec_main -n -i -m tools.uefi.scan_image -a ARGS`: its output.
+fn chipsec_scan_image(args: &str) -> String {
+    let o = Command::new(root().join(".venv/bin/chipsec_main"))
+        .args(["-n", "-i", "-m", "tools.uefi.scan_image", "-a", args])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+#[test]
+fn the_chipsec_efilist_is_chipsecs_own_and_its_check_accepts_it() {
+    let d = tempfile::tempdir().unwrap();
+    for image in [PLAIN, SECBOOT] {
+        let o = common::bootaudit()
+            .args(["firmware", image, "--format", "chipsec-efilist"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let ours: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let ours_file = d.path().join("ours.json");
+        std::fs::write(&ours_file, &o.stdout).unwrap();
+        // CHIPSEC's own list of the same image, JSON-equal.
+        let theirs_file = d.path().join("theirs.json");
+        chipsec_scan_image(&format!("generate,{},{image}", theirs_file.display()));
+        let theirs: Value = serde_json::from_slice(&std::fs::read(&theirs_file).unwrap()).unwrap();
+        assert!(ours.as_object().unwrap().len() > 100);
+        assert_eq!(ours, theirs, "{image}");
+        // And CHIPSEC's check accepts ours.
+        let out = chipsec_scan_image(&format!("check,{},{image}", ours_file.display()));
+        assert!(
+            out.contains("PASSED: All EFI executables match the list"),
+            "{image}: {out}"
+        );
+    }
+    // The plain build's list against the secboot image: CHIPSEC names the
+    // executables the secboot build adds.
+    let plain = common::bootaudit()
+        .args(["firmware", PLAIN, "--format", "chipsec-efilist"])
+        .output()
+        .unwrap();
+    let f = d.path().join("plain.json");
+    std::fs::write(&f, &plain.stdout).unwrap();
+    let out = chipsec_scan_image(&format!("check,{},{SECBOOT}", f.display()));
+    assert!(out.contains("EFI executables not in the list"), "{out}");
+}

@@ -14,7 +14,18 @@ pub struct Args {
     pub image: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: InventoryFormat,
+}
+
+/// Output formats of `bootaudit firmware IMAGE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum InventoryFormat {
+    /// Human-readable tables.
+    Table,
+    /// One JSON object on stdout.
+    Json,
+    /// CHIPSEC's efilist.json (its tools.uefi.scan_image reads it).
+    ChipsecEfilist,
 }
 
 /// `bootaudit firmware` subcommands.
@@ -97,10 +108,23 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 c.fail_on.into(),
             )))
         }
+        (None, Some(image)) if a.format == InventoryFormat::ChipsecEfilist => {
+            let b = bootaudit::fsutil::read_input(&image, bootaudit::firmware::MAX_IMAGE)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", image.display()))?;
+            let l = bootaudit::firmware::efilist::efilist(&b)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", image.display()))?;
+            emit_json(&l)?;
+            Ok(ExitCode::SUCCESS)
+        }
         (None, Some(image)) => {
             let inv = bootaudit::firmware::read_file(&image)?;
             let name = image.display().to_string();
-            print(a.format, &inv, |i| render::firmware::inventory(&name, i))?;
+            let format = if a.format == InventoryFormat::Json {
+                Format::Json
+            } else {
+                Format::Table
+            };
+            print(format, &inv, |i| render::firmware::inventory(&name, i))?;
             Ok(exit_if(!inv.problems.is_empty()))
         }
         (None, None) => anyhow::bail!("bootaudit firmware: give an IMAGE, or `firmware diff A B`"),

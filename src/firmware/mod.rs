@@ -18,6 +18,7 @@
 pub mod decompress;
 pub mod depex;
 pub mod diff;
+pub mod efilist;
 pub mod judge;
 mod layout;
 pub mod reference;
