@@ -699,3 +699,36 @@ fn a_measured_sbat_level_behind_the_shims_latest_fails() {
     let (_, r) = check(&f, &[]);
     assert_eq!(outcome(&r, "secure-boot.sbat.current"), "not-applicable");
 }
+
+#[test]
+fn a_replay_that_leaves_pcrs_unvouched_is_unknown_and_a_forged_pcr7_is_no_proof() {
+    let f = root().join("fixtures/linux-host/collector.json");
+    let s: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    // PCR4's recorded values dropped in every bank: what the log extends
+    // there is no longer vouched for.
+    let mut v = s.clone();
+    for (_, bank) in v["tpm"]["pcrs"].as_object_mut().unwrap() {
+        bank.as_object_mut().unwrap().remove("4");
+    }
+    let p = d.path().join("no-pcr4.json");
+    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    let (_, r) = check(&p, &[]);
+    let c = get(&r, "tpm.log.replays");
+    assert_eq!(c["result"], "unknown", "{c}");
+    assert_eq!(c["evidence"]["unreplayed"], serde_json::json!([4]));
+    // PCR7 rewritten: the log no longer replays, so its SecureBoot = 1 is
+    // not believed, nor is the variable's own 1.
+    let mut v = s.clone();
+    for (_, bank) in v["tpm"]["pcrs"].as_object_mut().unwrap() {
+        let n = bank["7"].as_str().unwrap().len();
+        bank["7"] = "ab".repeat(n / 2).into();
+    }
+    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    let (code, r) = check(&p, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(outcome(&r, "tpm.log.replays"), "fail");
+    let on = get(&r, "secure-boot.on");
+    assert_eq!(on["result"], "unknown", "{on}");
+    assert_eq!(s["secure_boot"]["secure_boot"], 1);
+}

@@ -254,6 +254,20 @@ fn tpm(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
         .iter()
         .filter(|v| v.verdict == Verdict::Match)
         .count();
+    let extended: std::collections::BTreeSet<u32> = log
+        .events
+        .iter()
+        .filter(|x| x.event_type != ev::NO_ACTION)
+        .map(|x| x.pcr)
+        .collect();
+    let unreplayed: Vec<u32> = extended
+        .into_iter()
+        .filter(|p| {
+            !e.verdicts
+                .iter()
+                .any(|v| v.pcr == *p && v.verdict == Verdict::Match)
+        })
+        .collect();
     let mut replay = if !bad.is_empty() {
         result(
             r_replays,
@@ -273,6 +287,22 @@ fn tpm(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
             Outcome::Unknown,
             "the snapshot records no PCR values to replay the log against".into(),
             json!({"verdicts": e.verdicts}),
+        )
+    } else if !unreplayed.is_empty() {
+        // A check that can be emptied is no check: every PCR the log
+        // extends must be vouched for, not only some.
+        result(
+            r_replays,
+            Outcome::Unknown,
+            format!(
+                "the log replays to {matched} recorded PCR values, but the snapshot records no value for PCR {} that the log extends",
+                unreplayed
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            json!({"matched": matched, "unreplayed": unreplayed}),
         )
     } else {
         result(
@@ -359,12 +389,19 @@ fn secure_boot_state(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
             ),
             json!({"measured": v, "event": logged.map(|l| l.event), "variable": var.and_then(|v| v.secure_boot)}),
         ),
+        // Only the variable: a claim of weakness is believed, a claim of
+        // strength is not (a self-reported value is evidence, not proof).
+        (_, _, Some(v)) if v != 1 => result(
+            r_on,
+            Outcome::Fail,
+            format!("the SecureBoot variable reads {v}: Secure Boot is off"),
+            json!({"variable": v, "measured": logged_value}),
+        ),
         (_, _, Some(v)) => result(
             r_on,
-            if v == 1 { Outcome::Pass } else { Outcome::Fail },
+            Outcome::Unknown,
             format!(
-                "the SecureBoot variable reads {v} (not confirmed by a verified PCR7 log){}",
-                if v == 1 { "" } else { ": Secure Boot is off" }
+                "the SecureBoot variable reads {v}, but no verified PCR7 measurement confirms it"
             ),
             json!({"variable": v, "measured": logged_value}),
         ),
