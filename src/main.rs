@@ -102,6 +102,10 @@ enum Command {
 
     /// Judge one machine with no baseline: consistency of its evidence, and the known bad.
     Check(cli::check::Args),
+
+    /// Write a boot's event log in another tool's format (CEL-JSON).
+    #[command(subcommand)]
+    Export(cli::export::Command),
 }
 
 fn main() -> ExitCode {
@@ -145,6 +149,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(a) => cli::ingest::run(a),
         Command::Show(a) => cli::show::run(a),
         Command::Check(a) => cli::check::run(a),
+        Command::Export(c) => cli::export::run(c),
     }
 }
 

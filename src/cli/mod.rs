@@ -10,6 +10,7 @@ pub mod collect;
 pub mod diff;
 pub mod esp;
 pub mod eventlog;
+pub mod export;
 pub mod firmware;
 pub mod fleet;
 pub mod ingest;

@@ -8,6 +8,7 @@
 //! error names the byte offset where the log stopped making sense.
 
 pub mod alg;
+pub mod cel;
 pub mod check;
 pub mod decode;
 pub mod measured_boot;
@@ -252,6 +253,14 @@ pub enum LogReadError {
         /// The limit.
         max: u64,
     },
+    /// The file is CEL-JSON, and not valid.
+    #[error("{path}: {cause}")]
+    Cel {
+        /// The file.
+        path: String,
+        /// What was wrong, and where.
+        cause: cel::CelError,
+    },
     /// The bytes are not a valid event log.
     #[error("{path}: {cause}")]
     Parse {
@@ -282,8 +291,9 @@ pub fn read_all(r: impl Read, path: &str) -> Result<Vec<u8>, LogReadError> {
     Ok(buf)
 }
 
-/// Reads and parses a log file. Reads until EOF rather than trusting the
-/// file's reported size.
+/// Reads and parses a log file: the binary TCG log, or CEL-JSON (and
+/// systemd-pcrlock records, [`cel`]). Reads until EOF rather than trusting
+/// the file's reported size.
 pub fn read_file(path: &Path) -> Result<EventLog, LogReadError> {
     let name = path.display().to_string();
     let f = crate::fsutil::open_input(path).map_err(|cause| LogReadError::Io {
@@ -291,5 +301,8 @@ pub fn read_file(path: &Path) -> Result<EventLog, LogReadError> {
         cause,
     })?;
     let buf = read_all(f, &name)?;
+    if cel::looks_like_json(&buf) {
+        return cel::parse(&buf).map_err(|cause| LogReadError::Cel { path: name, cause });
+    }
     parse(&buf).map_err(|cause| LogReadError::Parse { path: name, cause })
 }

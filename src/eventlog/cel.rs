@@ -1,0 +1,287 @@
+//! The TCG Canonical Event Log in JSON (CEL-JSON), as systemd-pcrlock's
+//! `cel` verb writes it: an array of records, each with `recnum` (from 1),
+//! `pcr`, `digests` (`hashAlg`, `digest` hex), `content_type`
+//! `pcclient_std` and `content` (`event_type`, the spec's name or the
+//! number as text, and `event_data` hex). The Spec ID header is not a
+//! record; every other event is, EV_NO_ACTION ones included (they extend
+//! nothing, and StartupLocality still says where PCR0 started).
+//!
+//! [`parse`] reads that array back, and also systemd-pcrlock's own
+//! `.pcrlock` files (`{"records": [...]}` without `recnum`), which
+//! virt-fw-measure writes for an OVMF image. What is read is hostile: the
+//! document is bounded by [`super::MAX_LOG_SIZE`], every field is checked
+//! and an error names the record and the field.
+
+use super::{AlgorithmSize, Event, EventDigest, EventLog, HashAlg, LogFormat, LogKind, SpecId};
+use serde_json::{json, Value};
+
+/// At most this many records are read.
+pub const MAX_RECORDS: usize = 1 << 20;
+
+/// Why a CEL-JSON document could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("CEL-JSON {place}: {what}")]
+pub struct CelError {
+    /// Which record and field (`record 3, digests[1].digest`).
+    pub place: String,
+    /// What is wrong.
+    pub what: String,
+}
+
+fn bad(place: impl Into<String>, what: impl Into<String>) -> CelError {
+    CelError {
+        place: place.into(),
+        what: what.into(),
+    }
+}
+
+/// The CEL-JSON records of a log.
+pub fn to_json(log: &EventLog) -> Value {
+    Value::Array(
+        log.events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let digests: Vec<Value> = e
+                    .digests
+                    .iter()
+                    .map(|d| json!({"hashAlg": d.algorithm.name(), "digest": hex::encode(&d.digest)}))
+                    .collect();
+                let name = super::types::event_type_name(e.event_type);
+                let event_type = if name.starts_with("EV_") {
+                    name
+                } else {
+                    e.event_type.to_string()
+                };
+                json!({"recnum": i + 1, "pcr": e.pcr, "digests": digests,
+                       "content_type": "pcclient_std",
+                       "content": {"event_type": event_type, "event_data": hex::encode(&e.data)}})
+            })
+            .collect(),
+    )
+}
+
+/// The event type a record names: the spec's name, or a number (in JSON,
+/// or as decimal text, as systemd writes one it has no name for).
+fn event_type(v: &Value, place: &str) -> Result<u32, CelError> {
+    match v {
+        Value::Number(n) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| bad(place, "event_type is not a 32-bit number")),
+        Value::String(s) => {
+            if let Ok(n) = s.parse::<u32>() {
+                return Ok(n);
+            }
+            if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+                return u32::from_str_radix(h, 16)
+                    .map_err(|_| bad(place, format!("event_type {s:?} is not a number")));
+            }
+            let up = s.to_ascii_uppercase();
+            // The names the spec gives, as this crate writes them.
+            (0..=0x13u32)
+                .chain(0x8000_0001..=0x8000_0010)
+                .chain(0x8000_00e0..=0x8000_00e4)
+                .find(|t| super::types::event_type_name(*t) == up)
+                .ok_or_else(|| bad(place, format!("event_type {s:?} is not a known name")))
+        }
+        _ => Err(bad(place, "event_type is neither a name nor a number")),
+    }
+}
+
+fn hex_field(v: Option<&Value>, place: &str, field: &str) -> Result<Vec<u8>, CelError> {
+    let s = v
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad(place, format!("{field} is missing or not a string")))?;
+    hex::decode(s).map_err(|e| bad(place, format!("{field} is not hex: {e}")))
+}
+
+/// Reads a CEL-JSON array, or a systemd-pcrlock `{"records": [...]}`
+/// document, into an event log (crypto-agile, with a Spec ID naming the
+/// banks the records carry).
+pub fn parse(bytes: &[u8]) -> Result<EventLog, CelError> {
+    if bytes.len() as u64 > super::MAX_LOG_SIZE {
+        return Err(bad("document", "larger than an event log may be"));
+    }
+    // The same bound on JSON values as a snapshot's, counted before the
+    // parser allocates a tree (memory stays a small multiple of the input).
+    crate::snapshot::check_value_count(bytes, "CEL-JSON")
+        .map_err(|e| bad("document", e.to_string()))?;
+    let doc: Value =
+        serde_json::from_slice(bytes).map_err(|e| bad("document", format!("not JSON: {e}")))?;
+    let records = match &doc {
+        Value::Array(a) => a,
+        Value::Object(o) => o
+            .get("records")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("document", "an object without a `records` array"))?,
+        _ => {
+            return Err(bad(
+                "document",
+                "neither an array of records nor {\"records\": [...]}",
+            ))
+        }
+    };
+    if records.len() > MAX_RECORDS {
+        return Err(bad("document", format!("more than {MAX_RECORDS} records")));
+    }
+    let mut events = Vec::with_capacity(records.len());
+    let mut banks: Vec<AlgorithmSize> = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        let place = format!("record {i}");
+        if let Some(n) = r.get("recnum") {
+            if n.as_u64() != Some(i as u64 + 1) {
+                return Err(bad(&place, format!("recnum is {n}, not {}", i + 1)));
+            }
+        }
+        // A log's index is a u32: real ones hold more than PCRs 0-23
+        // (Windows logs an index of 0xFFFFFFFF for events it extends
+        // nowhere), so any is kept, as the binary parser keeps it.
+        let pcr = r
+            .get("pcr")
+            .and_then(Value::as_u64)
+            .and_then(|p| u32::try_from(p).ok())
+            .ok_or_else(|| bad(&place, "pcr is missing or not a 32-bit index"))?;
+        match r.get("content_type").and_then(Value::as_str) {
+            Some("pcclient_std") => {}
+            other => {
+                return Err(bad(
+                    &place,
+                    format!(
+                        "content_type {other:?}: only pcclient_std records are firmware events"
+                    ),
+                ))
+            }
+        }
+        let content = r
+            .get("content")
+            .ok_or_else(|| bad(&place, "content is missing"))?;
+        let ty = event_type(
+            content
+                .get("event_type")
+                .ok_or_else(|| bad(&place, "content.event_type is missing"))?,
+            &place,
+        )?;
+        let data = hex_field(content.get("event_data"), &place, "content.event_data")?;
+        let mut digests = Vec::new();
+        for (k, d) in r
+            .get("digests")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad(&place, "digests is missing or not an array"))?
+            .iter()
+            .enumerate()
+        {
+            let alg_name = d
+                .get("hashAlg")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad(&place, format!("digests[{k}].hashAlg is missing")))?;
+            let algorithm = HashAlg::from_name(alg_name)
+                .or_else(|| {
+                    alg_name
+                        .strip_prefix("0x")
+                        .and_then(|h| u16::from_str_radix(h, 16).ok())
+                        .map(HashAlg::from_id)
+                })
+                .ok_or_else(|| {
+                    bad(
+                        &place,
+                        format!("digests[{k}].hashAlg {alg_name:?} is unknown"),
+                    )
+                })?;
+            let digest = hex_field(d.get("digest"), &place, &format!("digests[{k}].digest"))?;
+            if algorithm.size().is_some_and(|n| n != digest.len()) {
+                return Err(bad(
+                    &place,
+                    format!(
+                        "digests[{k}]: a {alg_name} digest of {} bytes",
+                        digest.len()
+                    ),
+                ));
+            }
+            if !banks.iter().any(|b| b.algorithm == algorithm) {
+                banks.push(AlgorithmSize {
+                    algorithm,
+                    digest_size: digest.len() as u16,
+                });
+            }
+            digests.push(EventDigest { algorithm, digest });
+        }
+        events.push(Event {
+            number: i,
+            offset: 0,
+            pcr,
+            event_type: ty,
+            digests,
+            data,
+        });
+    }
+    Ok(EventLog {
+        kind: LogKind::Tpm,
+        format: LogFormat::CryptoAgile,
+        spec_id: Some(SpecId {
+            signature: "Spec ID Event03".into(),
+            platform_class: 0,
+            spec_version_major: 2,
+            spec_version_minor: 0,
+            spec_errata: 0,
+            uintn_size: 2,
+            algorithms: banks,
+            vendor_info: Vec::new(),
+        }),
+        header: None,
+        events,
+        trailing_zero_bytes: 0,
+        trailing_fill_bytes: 0,
+        warnings: vec![super::ParseWarning {
+            offset: 0,
+            message: "read from CEL-JSON: record numbers stand for byte offsets".into(),
+        }],
+    })
+}
+
+/// True when `bytes` look like a JSON document rather than a binary log.
+pub fn looks_like_json(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'[' || *b == b'{')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_records_name_the_record_and_field() {
+        for (doc, want) in [
+            (&br#"[{"recnum":2}]"#[..], "record 0: recnum"),
+            (br#"[{"pcr":4294967296}]"#, "record 0: pcr"),
+            (br#"[{"pcr":1,"content_type":"systemd"}]"#, "content_type"),
+            (
+                br#"[{"pcr":1,"content_type":"pcclient_std","content":{"event_type":"EV_NOPE","event_data":""},"digests":[]}]"#,
+                "EV_NOPE",
+            ),
+            (
+                br#"[{"pcr":1,"content_type":"pcclient_std","content":{"event_type":4,"event_data":"zz"},"digests":[]}]"#,
+                "event_data is not hex",
+            ),
+            (
+                br#"{"records":[{"pcr":1,"content_type":"pcclient_std","content":{"event_type":4,"event_data":""},"digests":[{"hashAlg":"sha256","digest":"00"}]}]}"#,
+                "digests[0]: a sha256 digest of 1 bytes",
+            ),
+        ] {
+            let e = parse(doc).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_document_of_millions_of_tiny_values_is_refused_before_parsing() {
+        let mut doc = b"[".to_vec();
+        for _ in 0..1_100_000 {
+            doc.extend_from_slice(b"0,");
+        }
+        doc.extend_from_slice(b"0]");
+        assert!(parse(&doc).unwrap_err().to_string().contains("document"));
+    }
+}
