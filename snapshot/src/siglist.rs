@@ -87,16 +87,28 @@ fn le32(d: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(d.get(at..at + 4)?.try_into().ok()?))
 }
 
-/// Parses a key database's value. `sha256` is the caller's hash (this
-/// crate does not hash): it names X.509 entries by their fingerprint.
-pub fn parse(value: &[u8], sha256: &dyn Fn(&[u8]) -> String) -> SignatureDatabase {
-    let mut db = SignatureDatabase::default();
+/// One EFI_SIGNATURE_DATA as stored: the list's type (short name or GUID),
+/// its owner, its data, and where the data starts in the value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawSignature<'a> {
+    /// The list's type: `x509`, `sha256`, ... or its GUID.
+    pub kind: &'a str,
+    /// SignatureOwner, as stored.
+    pub owner: [u8; 16],
+    /// SignatureData.
+    pub data: &'a [u8],
+    /// Byte offset of `data` in the value.
+    pub offset: usize,
+}
+
+/// Calls `f` with every signature of a key database's value, in order;
+/// returns where the value stopped being signature lists, if it did.
+pub fn walk<'a>(value: &'a [u8], f: &mut dyn FnMut(RawSignature<'_>)) -> Option<String> {
     let mut at = 0usize;
     while at < value.len() {
         let fail = |what: &str| Some(format!("EFI_SIGNATURE_LIST at byte {at}: {what}"));
         let Some(ty) = value.get(at..at + 16) else {
-            db.error = fail("shorter than its 28-byte header");
-            break;
+            return fail("shorter than its 28-byte header");
         };
         let ty: [u8; 16] = ty.try_into().unwrap_or([0; 16]);
         let (Some(list), Some(header), Some(size)) = (
@@ -104,65 +116,74 @@ pub fn parse(value: &[u8], sha256: &dyn Fn(&[u8]) -> String) -> SignatureDatabas
             le32(value, at + 20),
             le32(value, at + 24),
         ) else {
-            db.error = fail("shorter than its 28-byte header");
-            break;
+            return fail("shorter than its 28-byte header");
         };
         let (list, header, size) = (list as usize, header as usize, size as usize);
         let end = at.saturating_add(list);
         let first = at.saturating_add(28).saturating_add(header);
         if list < 28 || end > value.len() || first > end {
-            db.error = fail("SignatureListSize runs past the value");
-            break;
+            return fail("SignatureListSize runs past the value");
         }
         if size < 16 || (end - first) % size != 0 {
-            db.error = fail("SignatureSize does not divide the list");
-            break;
+            return fail("SignatureSize does not divide the list");
         }
         let guid = guid_text(&ty);
         let kind = TYPES
             .iter()
             .find(|(g, _)| *g == guid)
-            .map(|(_, k)| String::from(*k))
-            .unwrap_or_else(|| guid.clone());
+            .map(|(_, k)| *k)
+            .unwrap_or(guid.as_str());
         let mut s = first;
         while s < end {
-            if db.signatures.len() >= MAX_SIGNATURES {
-                db.dropped = db.dropped.saturating_add(1);
-                s += size;
-                continue;
-            }
-            let owner: [u8; 16] = value[s..s + 16].try_into().unwrap_or([0; 16]);
-            let data = &value[s + 16..s + size];
-            let mut sig = Signature {
-                kind: kind.clone(),
-                owner: guid_text(&owner),
-                ..Signature::default()
-            };
-            if kind == "x509" {
-                sig.digest = sha256(data);
-                match x509::parse(data) {
-                    Ok(c) => sig.certificate = Some(c),
-                    Err(e) => {
-                        sig.certificate_error = Some(format!("{e} (signature at byte {})", s + 16))
-                    }
-                }
-            } else {
-                // A hash entry holds the hash; x509-sha* entries add a
-                // revocation time after it (kept out of the digest).
-                let n = match kind.as_str() {
-                    "x509-sha256" => 32,
-                    "x509-sha384" => 48,
-                    "x509-sha512" => 64,
-                    _ => data.len(),
-                }
-                .min(data.len());
-                sig.digest = data[..n].iter().map(|b| format!("{b:02x}")).collect();
-            }
-            db.signatures.push(sig);
+            f(RawSignature {
+                kind,
+                owner: value[s..s + 16].try_into().unwrap_or([0; 16]),
+                data: &value[s + 16..s + size],
+                offset: s + 16,
+            });
             s += size;
         }
         at = end;
     }
+    None
+}
+
+/// Parses a key database's value. `sha256` is the caller's hash (this
+/// crate does not hash): it names X.509 entries by their fingerprint.
+pub fn parse(value: &[u8], sha256: &dyn Fn(&[u8]) -> String) -> SignatureDatabase {
+    let mut db = SignatureDatabase::default();
+    db.error = walk(value, &mut |r| {
+        if db.signatures.len() >= MAX_SIGNATURES {
+            db.dropped = db.dropped.saturating_add(1);
+            return;
+        }
+        let mut sig = Signature {
+            kind: String::from(r.kind),
+            owner: guid_text(&r.owner),
+            ..Signature::default()
+        };
+        if r.kind == "x509" {
+            sig.digest = sha256(r.data);
+            match x509::parse(r.data) {
+                Ok(c) => sig.certificate = Some(c),
+                Err(e) => {
+                    sig.certificate_error = Some(format!("{e} (signature at byte {})", r.offset))
+                }
+            }
+        } else {
+            // A hash entry holds the hash; x509-sha* entries add a
+            // revocation time after it (kept out of the digest).
+            let n = match r.kind {
+                "x509-sha256" => 32,
+                "x509-sha384" => 48,
+                "x509-sha512" => 64,
+                _ => r.data.len(),
+            }
+            .min(r.data.len());
+            sig.digest = r.data[..n].iter().map(|b| format!("{b:02x}")).collect();
+        }
+        db.signatures.push(sig);
+    });
     db
 }
 

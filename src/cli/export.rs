@@ -1,4 +1,4 @@
-//! `bootaudit export`: Write a boot's event log in a format another tool reads: `cel-json`, the TCG Canonical Event Log in JSON as systemd-pcrlock's `cel` verb writes it (which `bootaudit eventlog` reads back).
+//! `bootaudit export`: Write a boot in a format another tool reads: `cel-json`, the TCG Canonical Event Log in JSON as systemd-pcrlock's `cel` verb writes it (which `bootaudit eventlog` reads back), and `keylime-policy`, Keylime's measured-boot reference state.
 
 use super::*;
 
@@ -8,6 +8,10 @@ pub enum Command {
     /// The TCG Canonical Event Log in JSON (systemd-pcrlock's `cel`
     /// shape): one record per event, with its PCR, digests, type and data.
     CelJson(Args),
+    /// Keylime's measured-boot reference state (the policy its `example`
+    /// evaluator reads), from a log that checks out: its digests cover
+    /// their data, and a snapshot's log replays to its PCRs.
+    KeylimePolicy(Args),
 }
 
 /// The arguments of an export.
@@ -21,15 +25,21 @@ pub struct Args {
     pub output: Option<PathBuf>,
 }
 
-/// The event log of `input`: a snapshot's, or the file itself.
-fn log_of(input: &Path) -> anyhow::Result<bootaudit::eventlog::EventLog> {
+/// The event log of `input`: a snapshot's (with its PCR values), or the
+/// file itself.
+fn log_of(
+    input: &Path,
+) -> anyhow::Result<(
+    bootaudit::eventlog::EventLog,
+    Option<bootaudit::eventlog::replay::PcrBanks>,
+)> {
     let bytes = bootaudit::snapshot::read_bytes(input)?;
     let is_snapshot = bootaudit::eventlog::cel::looks_like_json(&bytes)
         && serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
             .is_some_and(|v| v.get("format").is_some());
     if !is_snapshot {
-        return Ok(bootaudit::eventlog::read_file(input)?);
+        return Ok((bootaudit::eventlog::read_file(input)?, None));
     }
     let name = input.display().to_string();
     let s = bootaudit::snapshot::parse(&bytes, &name)?;
@@ -37,15 +47,32 @@ fn log_of(input: &Path) -> anyhow::Result<bootaudit::eventlog::EventLog> {
         .tpm
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("{name}: the snapshot holds no TPM part"))?;
-    bootaudit::snapshot::event_log(t, &name)?
-        .ok_or_else(|| anyhow::anyhow!("{name}: the snapshot holds no TPM event log"))
+    let log = bootaudit::snapshot::event_log(t, &name)?
+        .ok_or_else(|| anyhow::anyhow!("{name}: the snapshot holds no TPM event log"))?;
+    Ok((log, Some(bootaudit::snapshot::pcr_banks(t))))
 }
 
 /// Runs `bootaudit export`.
 pub fn run(c: Command) -> anyhow::Result<ExitCode> {
     match c {
+        Command::KeylimePolicy(a) => {
+            let (log, pcrs) = log_of(&a.input)?;
+            let (policy, notes) = bootaudit::eventlog::keylime::refstate(&log, pcrs.as_ref())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", a.input.display()))?;
+            if let Some(why) = notes.kernels {
+                eprintln!(
+                    "bootaudit: {}: no `kernels` entry: {}",
+                    render::escape::terminal(&a.input.display().to_string()),
+                    render::escape::terminal(&why)
+                );
+            }
+            let mut v = serde_json::to_vec_pretty(&policy)?;
+            v.push(b'\n');
+            deliver(a.output.as_deref(), &v)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CelJson(a) => {
-            let log = log_of(&a.input)?;
+            let (log, _) = log_of(&a.input)?;
             let mut v = serde_json::to_vec_pretty(&bootaudit::eventlog::cel::to_json(&log))?;
             v.push(b'\n');
             deliver(a.output.as_deref(), &v)?;

@@ -11,6 +11,7 @@ pub mod alg;
 pub mod cel;
 pub mod check;
 pub mod decode;
+pub mod keylime;
 pub mod measured_boot;
 mod parse;
 pub mod replay;
