@@ -732,3 +732,56 @@ fn a_replay_that_leaves_pcrs_unvouched_is_unknown_and_a_forged_pcr7_is_no_proof(
     assert_eq!(on["result"], "unknown", "{on}");
     assert_eq!(s["secure_boot"]["secure_boot"], 1);
 }
+
+#[test]
+fn mutated_event_logs_and_key_databases_in_a_snapshot_never_panic_check() {
+    // The snakeoil boot's real log, and its PK's real signature list, each
+    // mutated: every check runs on what remains, and says something.
+    let f = root().join("fixtures/linux-host/collector.json");
+    let s = bootaudit::snapshot::read_file(&f).unwrap();
+    let log = hex::decode(&s.tpm.as_ref().unwrap().event_log).unwrap();
+    let efivars = root().join("fixtures/linux-host/root/sys/firmware/efi/efivars");
+    let pk = std::fs::read(efivars.join("PK-8be4df61-93ca-11d2-aa0d-00e098032b8c")).unwrap()[4..]
+        .to_vec();
+    let mut rng = common::Rng(0xc4ec_0000_0000_0013);
+    // Every check but the live host's posture.
+    let all = bootaudit::rules::CHECKS
+        .iter()
+        .filter(|r| !r.id.starts_with("platform."))
+        .count();
+    for round in 0..400 {
+        let mut snap = s.clone();
+        let mut m = if round % 2 == 0 {
+            log.clone()
+        } else {
+            pk.clone()
+        };
+        for _ in 0..1 + rng.next() % 3 {
+            if m.is_empty() {
+                break;
+            }
+            let at = (rng.next() as usize) % m.len();
+            match rng.next() % 3 {
+                0 => m[at] ^= 1 << (rng.next() % 8),
+                1 => m.truncate(at),
+                _ => {
+                    let v = [0u8, 0xff, 0x7f, 0x80][(rng.next() % 4) as usize];
+                    m[at] = v;
+                }
+            }
+        }
+        if round % 2 == 0 {
+            snap.tpm.as_mut().unwrap().event_log = hex::encode(&m);
+        } else {
+            let sb = snap.secure_boot.as_mut().unwrap();
+            let v = sb.variables.iter_mut().find(|v| v.name == "PK").unwrap();
+            v.signatures = Some(bootaudit_snapshot::siglist::parse(&m, &|d| {
+                bootaudit::hexser::sha256(d)
+            }));
+            snap.tpm = None;
+        }
+        let r = bootaudit::check::run("mutant", &snap, &Default::default());
+        assert_eq!(r.results.len(), all, "round {round}");
+        assert!(r.results.iter().all(|c| !c.reason.is_empty()));
+    }
+}

@@ -133,6 +133,10 @@ fn mutated_snapshots_never_panic() {
                 let r = bootaudit::show::build("mutant", &s);
                 let t = bootaudit::render::show::table(&r);
                 assert!(t.contains("mutant"));
+                // `check` reads every part too.
+                let c = bootaudit::check::run("mutant", &s, &Default::default());
+                let _ = bootaudit::render::check::table(&c);
+                let _ = bootaudit::render::check::html(&c);
                 summarised += 1;
             }
             Err(e) => {
