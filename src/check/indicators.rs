@@ -229,35 +229,39 @@ pub struct RuleHit {
 /// exclusion rule of the same threat clears on the same candidate (as
 /// CHIPSEC's scan_blocked does).
 pub fn hits(rules: &[BlockRule], candidates: &[Candidate]) -> Vec<RuleHit> {
+    use std::collections::{BTreeMap, BTreeSet};
     let mut out: Vec<RuleHit> = Vec::new();
+    // (rule, confirmed) → its hit in `out`: each candidate costs one pass
+    // over the rules, however many rules and hits there are.
+    let mut at: BTreeMap<(usize, bool), usize> = BTreeMap::new();
     for c in candidates {
-        let excluded = |threat: &str| {
-            rules
-                .iter()
-                .enumerate()
-                .any(|(i, r)| r.exclude && r.threat == threat && judge(i, r, c) == Verdict::Yes)
-        };
+        let excluded: BTreeSet<&str> = rules
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| r.exclude && judge(*i, r, c) == Verdict::Yes)
+            .map(|(_, r)| r.threat.as_str())
+            .collect();
         for (i, r) in rules.iter().enumerate().filter(|(_, r)| !r.exclude) {
             let (confirmed, unchecked) = match judge(i, r, c) {
                 Verdict::No => continue,
                 Verdict::Yes => (true, Vec::new()),
                 Verdict::Partial(open) => (false, open),
             };
-            if excluded(&r.threat) {
+            if excluded.contains(r.threat.as_str()) {
                 continue;
             }
-            match out
-                .iter_mut()
-                .find(|h| h.rule == *r && h.confirmed == confirmed)
-            {
-                Some(h) if h.found_in.len() < 16 => h.found_in.push(c.place.clone()),
+            match at.get(&(i, confirmed)) {
+                Some(&k) if out[k].found_in.len() < 16 => out[k].found_in.push(c.place.clone()),
                 Some(_) => {}
-                None => out.push(RuleHit {
-                    rule: r.clone(),
-                    confirmed,
-                    unchecked,
-                    found_in: vec![c.place.clone()],
-                }),
+                None => {
+                    at.insert((i, confirmed), out.len());
+                    out.push(RuleHit {
+                        rule: r.clone(),
+                        confirmed,
+                        unchecked,
+                        found_in: vec![c.place.clone()],
+                    });
+                }
             }
         }
     }
