@@ -33,15 +33,25 @@ fn log_of(
     bootaudit::eventlog::EventLog,
     Option<bootaudit::eventlog::replay::PcrBanks>,
 )> {
+    let name = input.display().to_string();
+    // Read once, as large as a snapshot may be; a log must also fit a
+    // log's bound.
     let bytes = bootaudit::snapshot::read_bytes(input)?;
     let is_snapshot = bootaudit::eventlog::cel::looks_like_json(&bytes)
         && serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
             .is_some_and(|v| v.get("format").is_some());
     if !is_snapshot {
-        return Ok((bootaudit::eventlog::read_file(input)?, None));
+        use bootaudit::eventlog::{LogReadError, MAX_LOG_SIZE};
+        if bytes.len() as u64 > MAX_LOG_SIZE {
+            return Err(LogReadError::TooLarge {
+                path: name,
+                max: MAX_LOG_SIZE,
+            }
+            .into());
+        }
+        return Ok((bootaudit::eventlog::from_bytes(&bytes, &name)?, None));
     }
-    let name = input.display().to_string();
     let s = bootaudit::snapshot::parse(&bytes, &name)?;
     let t = s
         .tpm

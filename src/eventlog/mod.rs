@@ -302,8 +302,21 @@ pub fn read_file(path: &Path) -> Result<EventLog, LogReadError> {
         cause,
     })?;
     let buf = read_all(f, &name)?;
-    if cel::looks_like_json(&buf) {
-        return cel::parse(&buf).map_err(|cause| LogReadError::Cel { path: name, cause });
+    from_bytes(&buf, &name)
+}
+
+/// Parses a log file's bytes, already read (`path` names it in errors):
+/// CEL-JSON or pcrlock records when they are JSON ([`cel`]), else the
+/// binary TCG log.
+pub fn from_bytes(buf: &[u8], path: &str) -> Result<EventLog, LogReadError> {
+    if cel::looks_like_json(buf) {
+        return cel::parse(buf).map_err(|cause| LogReadError::Cel {
+            path: path.to_string(),
+            cause,
+        });
     }
-    parse(&buf).map_err(|cause| LogReadError::Parse { path: name, cause })
+    parse(buf).map_err(|cause| LogReadError::Parse {
+        path: path.to_string(),
+        cause,
+    })
 }
