@@ -73,7 +73,7 @@ pub struct CheckResult {
 }
 
 /// What the checks are given besides the snapshot.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct Options {
     /// Extra indicators (`--indicators`, CHIPSEC's blockedlist.json format).
     pub blocklist: Vec<indicators::BlockRule>,
@@ -215,7 +215,7 @@ pub fn run(file: &str, s: &Snapshot, o: &Options) -> Report {
 /// Runs every check on the running host under `root` (`/` for this
 /// machine): the snapshot `collect` makes of it, judged as any snapshot,
 /// and the platform's posture ([`posture`]).
-pub fn run_live(root: &std::path::Path, o: &Options) -> std::io::Result<(Snapshot, Report)> {
+pub fn run_live(root: &std::path::Path, mut o: Options) -> std::io::Result<(Snapshot, Report)> {
     let host = posture::Host::new(root)?;
     let s = crate::collect::collect(&crate::collect::Options {
         root: root.to_path_buf(),
@@ -226,12 +226,10 @@ pub fn run_live(root: &std::path::Path, o: &Options) -> std::io::Result<(Snapsho
     });
     let file = format!("live host (root {})", root.display());
     // The shims this host carries, unless the user named others.
-    let mut o = o.clone();
     if o.shims.is_empty() {
         o.shims = posture::shims(&host);
     }
-    let o = &o;
-    let mut results = snapshot_checks(&file, &s, o);
+    let mut results = snapshot_checks(&file, &s, &o);
     posture::run(&host, &mut results);
     let r = finish(&file, &s, results);
     Ok((s, r))

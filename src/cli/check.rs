@@ -98,7 +98,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         None => {
             bootaudit::fsutil::check_input_dir(&a.root)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", a.root.display()))?;
-            bootaudit::check::run_live(&a.root, &o)
+            bootaudit::check::run_live(&a.root, o)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", a.root.display()))?
         }
     };
