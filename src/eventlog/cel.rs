@@ -63,7 +63,11 @@ pub fn to_json(log: &EventLog) -> Value {
 
 /// The event type a record names: the spec's name, or a number (in JSON,
 /// or as decimal text, as systemd writes one it has no name for).
-fn event_type(v: &Value, place: &str) -> Result<u32, CelError> {
+fn event_type(
+    v: &Value,
+    place: &str,
+    names: &std::collections::BTreeMap<String, u32>,
+) -> Result<u32, CelError> {
     match v {
         Value::Number(n) => n
             .as_u64()
@@ -77,12 +81,9 @@ fn event_type(v: &Value, place: &str) -> Result<u32, CelError> {
                 return u32::from_str_radix(h, 16)
                     .map_err(|_| bad(place, format!("event_type {s:?} is not a number")));
             }
-            let up = s.to_ascii_uppercase();
-            // The names the spec gives, as this crate writes them.
-            (0..=0x13u32)
-                .chain(0x8000_0001..=0x8000_0010)
-                .chain(0x8000_00e0..=0x8000_00e4)
-                .find(|t| super::types::event_type_name(*t) == up)
+            names
+                .get(&s.to_ascii_uppercase())
+                .copied()
                 .ok_or_else(|| bad(place, format!("event_type {s:?} is not a known name")))
         }
         _ => Err(bad(place, "event_type is neither a name nor a number")),
@@ -125,6 +126,14 @@ pub fn parse(bytes: &[u8]) -> Result<EventLog, CelError> {
     if records.len() > MAX_RECORDS {
         return Err(bad("document", format!("more than {MAX_RECORDS} records")));
     }
+    // The names the spec gives, as this crate writes them, once per
+    // document rather than once per record.
+    let names: std::collections::BTreeMap<String, u32> = (0..=0x13u32)
+        .chain(0x8000_0001..=0x8000_0010)
+        .chain(0x8000_00e0..=0x8000_00e4)
+        .map(|t| (super::types::event_type_name(t), t))
+        .filter(|(n, _)| n.starts_with("EV_"))
+        .collect();
     let mut events = Vec::with_capacity(records.len());
     let mut banks: Vec<AlgorithmSize> = Vec::new();
     for (i, r) in records.iter().enumerate() {
@@ -161,6 +170,7 @@ pub fn parse(bytes: &[u8]) -> Result<EventLog, CelError> {
                 .get("event_type")
                 .ok_or_else(|| bad(&place, "content.event_type is missing"))?,
             &place,
+            &names,
         )?;
         let data = hex_field(content.get("event_data"), &place, "content.event_data")?;
         let mut digests = Vec::new();
