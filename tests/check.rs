@@ -27,6 +27,16 @@ fn check(file: &Path, args: &[&str]) -> (i32, Value) {
     common::check_json(file, args)
 }
 
+/// A snapshot (or any JSON file) as a value.
+fn json_of(p: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+/// Writes an edited snapshot.
+fn write_json(p: &Path, v: &Value) {
+    std::fs::write(p, serde_json::to_vec(v).unwrap()).unwrap();
+}
+
 fn get<'a>(r: &'a Value, id: &str) -> &'a Value {
     common::check_result(r, id)
 }
@@ -37,7 +47,7 @@ fn outcome(r: &Value, id: &str) -> String {
 
 /// The snapshot's event log, written out for tpm2_eventlog.
 fn log_of(snapshot: &Path, dir: &Path) -> PathBuf {
-    let v: Value = serde_json::from_slice(&std::fs::read(snapshot).unwrap()).unwrap();
+    let v = json_of(snapshot);
     let raw = hex::decode(v["tpm"]["event_log"].as_str().unwrap()).unwrap();
     let p = dir.join("log.bin");
     std::fs::write(&p, raw).unwrap();
@@ -83,7 +93,7 @@ fn the_collector_fixture_has_secure_boot_off_and_its_checks_fail() {
     assert_eq!(field(&ev, "UnicodeName"), "SecureBoot");
     assert_eq!(field(&ev, "VariableData"), "00");
     // No PK: setup mode, as the snapshot's own SetupMode says.
-    let s: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    let s: Value = json_of(&f);
     assert_eq!(s["secure_boot"]["setup_mode"], 1);
     assert_eq!(outcome(&r, "secure-boot.user-mode"), "fail");
     // The rest agrees with itself.
@@ -180,7 +190,7 @@ fn the_implant_fixture_has_a_wpbt_and_a_measured_option_rom() {
     let f = root().join("fixtures/implant/implant.json");
     let (code, r) = check(&f, &[]);
     assert_eq!(code, 1);
-    let s: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    let s: Value = json_of(&f);
     let wpbt = get(&r, "acpi.wpbt.absent");
     assert_eq!(wpbt["result"], "fail");
     let table = s["acpi"]["tables"]
@@ -244,7 +254,7 @@ fn the_linux_host_snapshot_is_judged_from_its_efivarfs() {
 #[test]
 fn a_snapshot_missing_each_part_gives_unknown_for_its_checks() {
     let f = root().join("fixtures/collector/snap-0000.json");
-    let s: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    let s: Value = json_of(&f);
     let d = tempfile::tempdir().unwrap();
     for (key, part, ids) in [
         (
@@ -285,7 +295,7 @@ fn a_snapshot_missing_each_part_gives_unknown_for_its_checks() {
         let why = format!("{part} could not be read (test)");
         v["errors"] = serde_json::json!([{"part": part, "what": why}]);
         let p = d.path().join(format!("no-{key}.json"));
-        std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+        write_json(&p, &v);
         let (_, r) = check(&p, &[]);
         for id in ids {
             let c = get(&r, id);
@@ -311,11 +321,11 @@ fn an_edited_secure_boot_variable_fails_against_pcr7() {
     // The real boot's snapshot with its SecureBoot variable edited to 1 in
     // the file: the log still measured 0.
     let f = root().join("fixtures/collector/snap-0000.json");
-    let mut v: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    let mut v: Value = json_of(&f);
     v["secure_boot"]["secure_boot"] = 1.into();
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("edited.json");
-    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    write_json(&p, &v);
     let (code, r) = check(&p, &["--fail-on", "critical"]);
     assert_eq!(code, 1);
     let c = get(&r, "secure-boot.state.measured");
@@ -384,7 +394,7 @@ fn a_dbx_without_the_published_revocations_is_named_by_count() {
     }
     // A dbx that holds the update is current: the update's own lists as the
     // snapshot's parsed dbx, with no log to prefer.
-    let mut v: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    let mut v: Value = json_of(&f);
     v.as_object_mut().unwrap().remove("tpm");
     let b = std::fs::read(&upd).unwrap();
     let start = 16 + u32::from_le_bytes(b[16..20].try_into().unwrap()) as usize;
@@ -396,7 +406,7 @@ fn a_dbx_without_the_published_revocations_is_named_by_count() {
     }
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("fresh.json");
-    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    write_json(&p, &v);
     let (_, r) = check(&p, &["--dbx", upd.to_str().unwrap()]);
     let c = get(&r, "secure-boot.dbx.current");
     assert_eq!(c["result"], "pass", "{c}");
@@ -469,7 +479,7 @@ fn a_db_that_trusts_only_the_2011_microsoft_cas_fails() {
     .map(|f| std::fs::read(secure_boot_fixture(f)).unwrap())
     .collect();
     let f = root().join("fixtures/linux-host/collector.json");
-    let mut v: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    let mut v: Value = json_of(&f);
     v.as_object_mut().unwrap().remove("tpm");
     let hash = |d: &[u8]| bootaudit::hexser::sha256(d);
     for var in v["secure_boot"]["variables"].as_array_mut().unwrap() {
@@ -483,7 +493,7 @@ fn a_db_that_trusts_only_the_2011_microsoft_cas_fails() {
     }
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("ms2011.json");
-    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    write_json(&p, &v);
     let (_, r) = check(&p, &[]);
     let c = get(&r, "secure-boot.ca-2023");
     assert_eq!(c["result"], "fail", "{c}");
@@ -527,7 +537,7 @@ fn chipsecs_own_blocklist_is_read_and_matched_on_guids() {
     };
     let rules = bootaudit::check::indicators::read_file(&list).unwrap();
     // The threats chipsec's file names, counted by another JSON reader.
-    let doc: Value = serde_json::from_slice(&std::fs::read(&list).unwrap()).unwrap();
+    let doc = json_of(&list);
     let threats: std::collections::BTreeSet<&str> =
         rules.iter().map(|r| r.threat.as_str()).collect();
     assert_eq!(threats.len(), doc.as_object().unwrap().len());
@@ -537,7 +547,7 @@ fn chipsecs_own_blocklist_is_read_and_matched_on_guids() {
     let guid = rule["guid"].as_str().unwrap().to_uppercase();
     assert!(rule["regexp"].is_string());
     let f = root().join("fixtures/collector/snap-0000.json");
-    let mut v: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    let mut v: Value = json_of(&f);
     v["loaded_images"]
         .as_array_mut()
         .unwrap()
@@ -546,7 +556,7 @@ fn chipsecs_own_blocklist_is_read_and_matched_on_guids() {
         "base": 0x1000_0000u64, "size": 4096, "code_type": 5, "data_type": 6, "format": "pe"}));
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("thinkpwn.json");
-    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    write_json(&p, &v);
     let (_, r) = check(&p, &["--indicators", list.to_str().unwrap()]);
     let c = get(&r, "indicators.none");
     assert_eq!(c["result"], "unknown", "{c}");
@@ -563,7 +573,7 @@ fn chipsecs_own_blocklist_is_read_and_matched_on_guids() {
     let last = v["loaded_images"].as_array().unwrap().len() - 1;
     v["loaded_images"][last]["device_path"] =
         format!("Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile({lojax})").into();
-    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    write_json(&p, &v);
     let (code, r) = check(&p, &["--indicators", list.to_str().unwrap()]);
     assert_eq!(code, 1);
     let c = get(&r, "indicators.none");
@@ -574,11 +584,11 @@ fn chipsecs_own_blocklist_is_read_and_matched_on_guids() {
 #[test]
 fn hostile_strings_reach_the_terminal_and_html_escaped() {
     let f = root().join("fixtures/collector/snap-0000.json");
-    let mut v: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    let mut v: Value = json_of(&f);
     v["loaded_images"][0]["device_path"] = "\\EFI\\\u{1b}[2J<script>\u{202e}x".into();
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("hostile.json");
-    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    write_json(&p, &v);
     for fmt in ["table", "html"] {
         let o = common::bootaudit()
             .arg("check")
@@ -667,12 +677,12 @@ fn a_measured_sbat_level_behind_the_shims_latest_fails() {
     let (shim, _) = common::debian_signed_efi();
     let log = common::log("go-tpm-tools/gdc-host.bin");
     let f = root().join("fixtures/collector/snap-0000.json");
-    let mut v: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    let mut v: Value = json_of(&f);
     v["tpm"]["event_log"] = hex::encode(std::fs::read(&log).unwrap()).into();
     v["tpm"]["pcrs"] = serde_json::json!({});
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("gdc.json");
-    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    write_json(&p, &v);
     let (_, r) = check(&p, &["--shim", shim.to_str().unwrap()]);
     let c = get(&r, "secure-boot.sbat.current");
     assert_eq!(c["result"], "fail", "{c}");
@@ -703,7 +713,7 @@ fn a_measured_sbat_level_behind_the_shims_latest_fails() {
 #[test]
 fn a_replay_that_leaves_pcrs_unvouched_is_unknown_and_a_forged_pcr7_is_no_proof() {
     let f = root().join("fixtures/linux-host/collector.json");
-    let s: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+    let s: Value = json_of(&f);
     let d = tempfile::tempdir().unwrap();
     // PCR4's recorded values dropped in every bank: what the log extends
     // there is no longer vouched for.
@@ -712,7 +722,7 @@ fn a_replay_that_leaves_pcrs_unvouched_is_unknown_and_a_forged_pcr7_is_no_proof(
         bank.as_object_mut().unwrap().remove("4");
     }
     let p = d.path().join("no-pcr4.json");
-    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    write_json(&p, &v);
     let (_, r) = check(&p, &[]);
     let c = get(&r, "tpm.log.replays");
     assert_eq!(c["result"], "unknown", "{c}");
@@ -724,7 +734,7 @@ fn a_replay_that_leaves_pcrs_unvouched_is_unknown_and_a_forged_pcr7_is_no_proof(
         let n = bank["7"].as_str().unwrap().len();
         bank["7"] = "ab".repeat(n / 2).into();
     }
-    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    write_json(&p, &v);
     let (code, r) = check(&p, &[]);
     assert_eq!(code, 1);
     assert_eq!(outcome(&r, "tpm.log.replays"), "fail");

@@ -551,12 +551,7 @@ fn a_flash_dump_is_hashed_and_judged_against_the_vendor_image() {
     std::fs::write(&dump, &bytes).unwrap();
     collect_with_firmware(&dump, &out);
     let v = check_firmware(&store, &out);
-    let rules: Vec<&str> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule"].as_str().unwrap())
-        .collect();
+    let rules = common::finding_rules(&v);
     assert!(
         rules.contains(&"firmware.flash.differs-from-reference"),
         "{rules:?}"

@@ -537,12 +537,7 @@ fn an_implant_in_the_firmware_volume_is_critical_with_and_without_a_baseline() {
         String::from_utf8_lossy(&o.stderr)
     );
     let c: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let rs: Vec<&str> = c["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule"].as_str().unwrap())
-        .collect();
+    let rs = common::finding_rules(&c);
     assert_eq!(
         rs,
         [

@@ -190,12 +190,7 @@ fn a_boot_with_nothing_to_compare_is_unchecked_not_a_pass() {
     std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
     let (code, v, _) = check(&p, &store);
     assert_eq!(code, 1, "{v:#}");
-    let rules: Vec<&str> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule"].as_str().unwrap())
-        .collect();
+    let rules = common::finding_rules(&v);
     assert!(
         rules.contains(&"tpm.log.unreadable") && rules.contains(&"firmware.reference.unchecked"),
         "{rules:?}"
@@ -206,12 +201,7 @@ fn a_boot_with_nothing_to_compare_is_unchecked_not_a_pass() {
     add(&other, SECBOOT, "secboot");
     let (code, v, _) = check(&plain, &other);
     assert_eq!(code, 1);
-    let rules: Vec<&str> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule"].as_str().unwrap())
-        .collect();
+    let rules = common::finding_rules(&v);
     assert!(
         rules.contains(&"firmware.blob.not-in-reference"),
         "{rules:?}"

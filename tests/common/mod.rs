@@ -516,3 +516,13 @@ pub fn snakeoil_sha256() -> String {
         .replace(':', "")
         .to_lowercase()
 }
+
+/// The rule ids of a report's `findings`, in order.
+pub fn finding_rules(v: &serde_json::Value) -> Vec<&str> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect()
+}
