@@ -358,12 +358,6 @@ fn quote_consistency(e: &Evidence<'_>, q: &crate::snapshot::TpmQuote, r: &mut Ch
     }
 }
 
-/// The measured variables, with whether they can be believed: the event's
-/// digests verified and PCR7 replays.
-fn pcr7_trusted(e: &Evidence<'_>) -> bool {
-    e.pcr_replays(7)
-}
-
 fn secure_boot_state(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
     let (r_on, r_mode, r_state) = (
         rules::CHECK_SECURE_BOOT_ON,
@@ -375,7 +369,7 @@ fn secure_boot_state(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
         .measured
         .as_ref()
         .and_then(|m| m.variables.get("SecureBoot"));
-    let trusted = pcr7_trusted(e) && logged.is_some_and(|l| l.verified);
+    let trusted = e.pcr_replays(7) && logged.is_some_and(|l| l.verified);
     let logged_value = logged.and_then(|l| l.data.first().copied());
     // secure-boot.on: from the verified log; else from the variable, said so.
     out.push(match (trusted, logged_value, var.and_then(|v| v.secure_boot)) {
@@ -546,7 +540,11 @@ fn keys_measured(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
     });
 }
 
-/// What kind of image a loaded image is, by its device path.
+/// What kind of image a loaded image is, by its device path. Broader on
+/// purpose than `diff`'s `is_option_rom` (which wants the Offset node
+/// last, to name the rule of a change): any image whose path runs through
+/// a PCI device's ROM offset must have its PCR2 measurement, so a path a
+/// hostile firmware extends past that node is still held to it.
 fn is_option_rom(i: &LoadedImage) -> bool {
     i.device_path.contains("Pci(") && i.device_path.contains("Offset(")
 }
