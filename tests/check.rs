@@ -795,3 +795,41 @@ fn mutated_event_logs_and_key_databases_in_a_snapshot_never_panic_check() {
         assert!(r.results.iter().all(|c| !c.reason.is_empty()));
     }
 }
+
+#[test]
+fn emptied_acpi_and_attribute_tables_prove_nothing() {
+    let f = root().join("fixtures/linux-host/collector.json");
+    let s = json_of(&f);
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("emptied.json");
+    let mut v = s.clone();
+    v["acpi"]["tables"] = serde_json::json!([]);
+    // A Memory Attributes Table that lists nothing.
+    v["memory_attributes"] = serde_json::json!({"present": true, "version": 1, "descriptors": []});
+    write_json(&p, &v);
+    let (_, r) = check(&p, &[]);
+    for id in ["acpi.checksums", "acpi.wpbt.absent", "memory.runtime.no-wx"] {
+        assert_eq!(outcome(&r, id), "unknown", "{id}: {}", get(&r, id));
+    }
+    // One entry inside a runtime region of the map, writable and
+    // executable: a fail, naming its address.
+    let rt = s["memory_maps"].as_array().unwrap().last().unwrap()["descriptors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["type"] == 6)
+        .unwrap()
+        .clone();
+    let mut v = s.clone();
+    v["memory_attributes"] = serde_json::json!({"present": true, "version": 1,
+        "descriptors": [{"type": 6, "physical_start": rt["physical_start"], "virtual_start": 0,
+                         "pages": 1, "attributes": 0x8000_0000_0000_0000u64}]});
+    write_json(&p, &v);
+    let (_, r) = check(&p, &[]);
+    let c = get(&r, "memory.runtime.no-wx");
+    assert_eq!(c["result"], "fail", "{c}");
+    assert!(c["reason"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("{:#x}", rt["physical_start"].as_u64().unwrap())));
+}

@@ -152,6 +152,14 @@ fn attributes_table(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
             "no memory map to place the table's entries in".into(),
             evidence,
         )
+    } else if m.descriptors.is_empty() {
+        // A table that lists nothing vouches for no permission.
+        result(
+            r_wx,
+            Outcome::Unknown,
+            "the Memory Attributes Table lists no entry".into(),
+            evidence,
+        )
     } else {
         result(
             r_wx,
@@ -716,19 +724,26 @@ fn acpi(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
         .iter()
         .filter(|t| t.checksum_valid.is_some())
         .count();
-    out.push(if bad.is_empty() {
-        result(
-            r_sum,
-            Outcome::Pass,
-            format!("the RSDP's and {checked} tables' checksums hold"),
-            json!({"tables_checked": checked}),
-        )
-    } else {
+    out.push(if !bad.is_empty() {
         result(
             r_sum,
             Outcome::Fail,
             format!("checksums do not hold: {}", bad.join(", ")),
             json!({"invalid": bad}),
+        )
+    } else if checked == 0 {
+        result(
+            r_sum,
+            Outcome::Unknown,
+            "the RSDP's checksums hold, but the ACPI part lists no table to check".into(),
+            json!({"tables_checked": 0}),
+        )
+    } else {
+        result(
+            r_sum,
+            Outcome::Pass,
+            format!("the RSDP's and {checked} tables' checksums hold"),
+            json!({"tables_checked": checked}),
         )
     });
     // The XSDT's entry count against the tables found through it.

@@ -316,7 +316,15 @@ fn wpbt(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
         return;
     };
     let w: Vec<_> = a.tables.iter().filter(|t| t.signature == "WPBT").collect();
-    out.push(if w.is_empty() {
+    out.push(if a.tables.is_empty() {
+        // An emptied table list proves nothing absent.
+        result(
+            r,
+            Outcome::Unknown,
+            "the ACPI part lists no table at all".into(),
+            json!(null),
+        )
+    } else if w.is_empty() {
         result(
             r,
             Outcome::Pass,
