@@ -811,6 +811,26 @@ fn emptied_acpi_and_attribute_tables_prove_nothing() {
     for id in ["acpi.checksums", "acpi.wpbt.absent", "memory.runtime.no-wx"] {
         assert_eq!(outcome(&r, id), "unknown", "{id}: {}", get(&r, id));
     }
+    // A MapKey watch of no poll, an XSDT of no entry, nothing named by a
+    // firmware-file GUID, a log of no event: none of it is a pass.
+    let mut v = s.clone();
+    v["map_key_watch"]["polls"] = 0.into();
+    for t in v["acpi"]["tables"].as_array_mut().unwrap() {
+        if t["signature"] == "XSDT" {
+            t["length"] = 36.into();
+        }
+    }
+    v["loaded_images"] = serde_json::json!([]);
+    v["secure_boot"]["boot_entries"] = serde_json::json!([]);
+    let header_only = common::log("tpm2-tools/specid-vendordata.bin");
+    v["tpm"]["event_log"] = hex::encode(std::fs::read(header_only).unwrap()).into();
+    write_json(&p, &v);
+    let (_, r) = check(&p, &[]);
+    for id in ["memory.mapkey.quiet", "indicators.none", "tpm.log.digests"] {
+        assert_eq!(outcome(&r, id), "unknown", "{id}: {}", get(&r, id));
+    }
+    assert_eq!(outcome(&r, "acpi.xsdt.complete"), "fail");
+    assert_eq!(outcome(&r, "tpm.present"), "fail");
     // One entry inside a runtime region of the map, writable and
     // executable: a fail, naming its address.
     let rt = s["memory_maps"].as_array().unwrap().last().unwrap()["descriptors"]

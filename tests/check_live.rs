@@ -273,6 +273,8 @@ fn unknown_platforms_short_config_space_and_escaping_links_are_unknown() {
     pci(&root, "0000:00:00.0", 0x1022, 0x1480, 0x060000, &[]);
     write(&root, "proc/cpuinfo", b"vendor_id\t: AuthenticAMD\n");
     let (_, r) = live(&root);
+    // The host bridge is the one device, without a ROM.
+    assert_eq!(outcome(&r, "platform.option-roms").0, "pass");
     let (o, why) = outcome(&r, "platform.spi.bioswe");
     assert_eq!(o, "unknown");
     assert!(
@@ -314,6 +316,14 @@ fn unknown_platforms_short_config_space_and_escaping_links_are_unknown() {
     std::os::unix::fs::symlink(&inside, root.join("sys/bus/pci/devices/0000:00:1f.5")).unwrap();
     let (_, r) = live(&root);
     assert_eq!(outcome(&r, "platform.spi.ble").0, "pass");
+}
+
+#[test]
+fn a_tree_that_lists_no_pci_device_says_nothing_of_option_roms() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(d.path().join("sys/bus/pci/devices")).unwrap();
+    let (_, r) = live(d.path());
+    assert_eq!(outcome(&r, "platform.option-roms").0, "unknown");
 }
 
 #[test]

@@ -203,6 +203,12 @@ fn tpm(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
             format!("a TPM, but no readable event log of the boot: {why}"),
             facts,
         ),
+        (Ok(l), true) if l.events.is_empty() => result(
+            r_present,
+            Outcome::Fail,
+            "a TPM, but its event log holds no event: nothing of the boot was measured".into(),
+            facts,
+        ),
         (Ok(l), true) => result(
             r_present,
             Outcome::Pass,
@@ -230,7 +236,18 @@ fn tpm(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
         }
         return;
     };
-    out.push(if d.mismatches.is_empty() {
+    out.push(if d.mismatches.is_empty() && d.verified == 0 {
+        // No event whose data is what was hashed: nothing was checked.
+        result(
+            r_digests,
+            Outcome::Unknown,
+            format!(
+                "none of the {} events holds the data its digest covers: nothing to check",
+                log.events.len()
+            ),
+            json!({"verified": 0, "events": log.events.len()}),
+        )
+    } else if d.mismatches.is_empty() {
         result(
             r_digests,
             Outcome::Pass,
@@ -755,7 +772,9 @@ fn acpi(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
         Some(x) => {
             let entries = (x.length.saturating_sub(36) / 8) as usize;
             facts["xsdt_entries"] = json!(entries);
-            if listed != entries {
+            if entries == 0 {
+                problems.push("the XSDT lists no table".to_string());
+            } else if listed != entries {
                 problems.push(format!(
                     "the XSDT lists {entries} tables, {listed} were found through it"
                 ));
@@ -820,6 +839,12 @@ fn mapkey(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
             Outcome::Unknown,
             e.absent(Part::MemoryMap, "MapKey watch (only the collector, before the OS, can watch it)"),
             json!(null),
+        ),
+        Some(w) if w.polls == 0 => result(
+            r,
+            Outcome::Unknown,
+            "the MapKey watch records no poll".into(),
+            json!(w),
         ),
         Some(w) if w.key_changes == 0 => result(
             r,

@@ -237,7 +237,8 @@ fn indicators(e: &Evidence<'_>, o: &Options, out: &mut Vec<CheckResult>) {
         .collect();
     let evidence = json!({"matches": hits, "indicators": all.len(),
                           "places_searched": candidates.len(), "firmware_images": images});
-    let nothing_to_search = e.s.loaded_images.is_none() && e.log.is_err() && o.firmware.is_empty();
+    // Nothing to search is no pass: not collected, or emptied.
+    let nothing_to_search = candidates.is_empty();
     out.push(if !confirmed.is_empty() {
         result(
             r,
@@ -282,7 +283,11 @@ fn indicators(e: &Evidence<'_>, o: &Options, out: &mut Vec<CheckResult>) {
         result(
             r,
             Outcome::Unknown,
-            e.absent(Part::LoadedImages, "loaded-image list and no event log"),
+            if e.s.loaded_images.is_none() && e.log.is_err() {
+                e.absent(Part::LoadedImages, "loaded-image list and no event log")
+            } else {
+                "no image in the snapshot is named by a firmware-file GUID (no loaded image, boot entry, log device path or inventory to match)".into()
+            },
             evidence,
         )
     } else {

@@ -563,14 +563,25 @@ fn option_roms(h: &Host, out: &mut Vec<CheckResult>) {
         ));
         return;
     };
-    let mut roms: Vec<String> = dir
+    let devices: Vec<String> = dir
         .filter_map(|e| e.ok())
         .take(4096)
         .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut roms: Vec<String> = devices
+        .iter()
         .filter(|d| h.exists(&format!("sys/bus/pci/devices/{d}/rom")))
+        .cloned()
         .collect();
     roms.sort();
-    out.push(if roms.is_empty() {
+    out.push(if devices.is_empty() {
+        result(
+            r,
+            Outcome::Unknown,
+            "sys/bus/pci/devices lists no device".into(),
+            json!(null),
+        )
+    } else if roms.is_empty() {
         result(
             r,
             Outcome::Pass,
