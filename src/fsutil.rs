@@ -100,34 +100,39 @@ pub fn check_input_dir(path: &Path) -> std::io::Result<()> {
 /// Temporary files of this process, removed by the signal handler.
 static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-/// Registers a temporary file to be removed if the process is ended by
-/// SIGINT, SIGTERM or SIGHUP. The handler ([`remove_temporaries_on_signals`])
-/// is installed with the first temporary, before it is recorded: a run that
-/// writes no temporary (most `eventlog` and `show` runs) pays nothing for
-/// it, no signal thread, no pipe.
-pub fn register_temporary(p: &Path) {
+/// Creates a temporary file with `create` and registers the path it
+/// returns, to be removed if the process is ended by SIGINT, SIGTERM or
+/// SIGHUP. The handler ([`remove_temporaries_on_signals`]) is installed
+/// first, and the list of temporaries is held locked while the file is
+/// created: a signal arriving at any point either finds the file
+/// registered or waits until it is, so no temporary outlives a signal. A
+/// run that writes no temporary (most `eventlog` and `show` runs) pays
+/// nothing for it, no signal thread, no pipe.
+pub fn create_temporary<T>(
+    create: impl FnOnce() -> std::io::Result<(T, PathBuf)>,
+) -> std::io::Result<T> {
     static HANDLER: std::sync::Once = std::sync::Once::new();
     HANDLER.call_once(|| {
         if let Err(e) = remove_temporaries_on_signals() {
             eprintln!("bootaudit: warning: no signal handler ({e}); temporaries stay after Ctrl-C");
         }
     });
-    if let Ok(mut t) = TEMPORARIES.lock() {
-        t.push(p.to_path_buf());
-    }
+    let mut t = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
+    let (v, path) = create()?;
+    t.push(path);
+    Ok(v)
 }
 
 /// Forgets a temporary file (renamed into place, or removed).
 pub fn forget_temporary(p: &Path) {
-    if let Ok(mut t) = TEMPORARIES.lock() {
-        t.retain(|x| x != p);
-    }
+    let mut t = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
+    t.retain(|x| x != p);
 }
 
 /// Installs handlers for SIGINT, SIGTERM and SIGHUP that remove this
 /// process's registered temporary files and then end the process with the
-/// conventional status (128 + the signal). [`register_temporary`] calls
-/// it once, with the first temporary.
+/// conventional status (128 + the signal). [`create_temporary`] calls
+/// it once, before the first temporary.
 pub fn remove_temporaries_on_signals() -> std::io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
@@ -135,10 +140,9 @@ pub fn remove_temporaries_on_signals() -> std::io::Result<()> {
         .name("signals".into())
         .spawn(move || {
             if let Some(sig) = signals.forever().next() {
-                if let Ok(t) = TEMPORARIES.lock() {
-                    for p in t.iter() {
-                        let _ = std::fs::remove_file(p);
-                    }
+                let t = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());
+                for p in t.iter() {
+                    let _ = std::fs::remove_file(p);
                 }
                 std::process::exit(128 + sig);
             }
@@ -272,12 +276,14 @@ impl AtomicFile {
             SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         let tmp = dir_of(path).join(tmp_name);
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&tmp)?;
-        register_temporary(&tmp);
+        let f = create_temporary(|| {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&tmp)?;
+            Ok((f, tmp.clone()))
+        })?;
         Ok(AtomicFile {
             out: Some(std::io::BufWriter::new(f)),
             tmp,

@@ -519,11 +519,14 @@ pub const MAX_SPOOL: u64 = 64 << 30;
 /// removed when dropped and, through the signal handler, on SIGINT and
 /// SIGTERM.
 pub fn spool(r: impl Read, max: u64) -> std::io::Result<Spool> {
-    let f = tempfile::Builder::new()
-        .prefix("bootaudit-fleet-")
-        .suffix(".jsonl")
-        .tempfile()?;
-    crate::fsutil::register_temporary(f.path());
+    let f = crate::fsutil::create_temporary(|| {
+        let f = tempfile::Builder::new()
+            .prefix("bootaudit-fleet-")
+            .suffix(".jsonl")
+            .tempfile()?;
+        let p = f.path().to_path_buf();
+        Ok((f, p))
+    })?;
     let s = Spool(f);
     let mut f = &s.0;
     let n = std::io::copy(&mut r.take(max.saturating_add(1)), &mut f)?;
