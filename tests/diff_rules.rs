@@ -4,6 +4,8 @@
 //! change, a moving MapKey, a new or moved runtime region, a firmware blob
 //! re-hashed in place, a changed boot entry.
 
+mod common;
+
 use bootaudit::diff::diff;
 use bootaudit::snapshot::{self, MemoryDescriptor, Snapshot, Variable};
 
@@ -149,6 +151,55 @@ fn a_boot_entry_pointing_elsewhere_is_high() {
     e.sha256 = "dd".repeat(32);
     let r = rules(&a, &b);
     assert_eq!(r, [("boot-entries.changed", "high".into(), false)]);
+}
+
+#[test]
+fn a_published_implant_guid_past_the_summary_width_of_a_logged_path_is_found() {
+    // LoJax's SecDxe named only by the event log: a driver measured from
+    // FvVol(GUID)/FvFile(GUID), 88 characters of text, longer than the
+    // 72 a table summary keeps.
+    let guid = |g: [u8; 16]| g.to_vec();
+    let fv = guid([
+        0xc9, 0xbd, 0xb8, 0x7c, 0xeb, 0xf8, 0x34, 0x4f, 0xaa, 0xea, 0x3e, 0xe4, 0xaf, 0x65, 0x16,
+        0xa1,
+    ]);
+    let lojax = guid([
+        0xb5, 0x94, 0x28, 0x68, 0x70, 0x6b, 0xba, 0x4e, 0x9e, 0x90, 0xa6, 0x07, 0xe5, 0x67, 0x62,
+        0x97,
+    ]);
+    let mut dp = vec![4, 7, 20, 0];
+    dp.extend(&fv);
+    dp.extend([4, 6, 20, 0]);
+    dp.extend(&lojax);
+    dp.extend([0x7f, 0xff, 4, 0]);
+    let mut ev = Vec::new();
+    for v in [0x7e00_0000u64, 0x2000, 0, dp.len() as u64] {
+        ev.extend(v.to_le_bytes());
+    }
+    ev.extend(&dp);
+    let mut log = common::craft::agile_header();
+    log.extend(common::craft::agile_event(2, 0x8000_0004, &ev));
+    let a = base();
+    let mut b = a.clone();
+    b.loaded_images = None;
+    b.tpm.as_mut().unwrap().event_log = hex::encode(&log);
+    let r = diff("a", &a, "b", &b);
+    let hits: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "indicator.match")
+        .collect();
+    assert_eq!(hits.len(), 1, "{:?}", r.findings);
+    assert_eq!(hits[0].subject, "lojax.secdxe");
+    let text = hits[0].evidence["found_in"][0]["text"].as_str().unwrap();
+    assert!(text.len() > 72, "{text}");
+    assert!(
+        text.ends_with("FvFile(682894B5-6B70-4EBA-9E90-A607E5676297)")
+            || text
+                .to_ascii_uppercase()
+                .ends_with("FVFILE(682894B5-6B70-4EBA-9E90-A607E5676297)"),
+        "{text}"
+    );
 }
 
 #[test]

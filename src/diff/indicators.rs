@@ -30,9 +30,66 @@ pub fn rules() -> Vec<Indicator> {
     serde_json::from_str(include_str!("indicators.json")).unwrap_or_default()
 }
 
-fn hit(i: &Indicator, text: &str) -> bool {
-    text.to_ascii_uppercase()
-        .contains(&format!("FVFILE({})", i.fvfile_guid.to_ascii_uppercase()))
+/// The shipped rules, parsed once, each with its GUID in upper case.
+fn compiled() -> &'static [(Indicator, String)] {
+    static RULES: std::sync::OnceLock<Vec<(Indicator, String)>> = std::sync::OnceLock::new();
+    RULES.get_or_init(|| {
+        rules()
+            .into_iter()
+            .map(|i| {
+                let g = i.fvfile_guid.to_ascii_uppercase();
+                (i, g)
+            })
+            .collect()
+    })
+}
+
+/// The GUIDs a text names as `FvFile(GUID)` (any case): the 36 bytes after
+/// each `FvFile(`, found without copying the text.
+fn fvfile_guids(text: &str) -> impl Iterator<Item = &[u8]> {
+    let b = text.as_bytes();
+    memchr::memchr_iter(b'(', b).filter_map(move |at| {
+        let name = b.get(at.checked_sub(6)?..at)?;
+        if !name.eq_ignore_ascii_case(b"fvfile") {
+            return None;
+        }
+        b.get(at + 1..at + 37)
+    })
+}
+
+/// True when the text names the firmware file `guid` (upper case).
+fn names(text: &str, guid: &str) -> bool {
+    fvfile_guids(text).any(|g| g.eq_ignore_ascii_case(guid.as_bytes()))
+}
+
+/// The whole text of an event in which a device path may name a firmware
+/// file: an image's device path, a load option's, or a string (not the
+/// table summary, which is cut at a width a long path runs past).
+fn event_text(e: &crate::eventlog::Event) -> Option<String> {
+    use crate::eventlog::decode::EventData;
+    use crate::eventlog::types::ev as t;
+    let with_paths = matches!(
+        e.event_type,
+        t::EFI_BOOT_SERVICES_APPLICATION
+            | t::EFI_BOOT_SERVICES_DRIVER
+            | t::EFI_RUNTIME_SERVICES_DRIVER
+            | t::EFI_VARIABLE_BOOT
+            | t::EFI_VARIABLE_BOOT2
+    );
+    // Any other event names `FvFile(` only in text, whose bytes hold a
+    // '(' in every encoding a log uses (ASCII, UTF-8, UTF-16LE).
+    if !with_paths && memchr::memchr(b'(', &e.data).is_none() {
+        return None;
+    }
+    Some(match e.decode() {
+        EventData::ImageLoad { device_path, .. } => device_path,
+        EventData::Variable(v) => match v.load_option {
+            Some(lo) => format!("{}: {} {}", v.name, lo.description, lo.device_path),
+            None => v.name,
+        },
+        EventData::Text { text } | EventData::Ipl { text, .. } => text,
+        d => d.summary(),
+    })
 }
 
 /// Adds a finding for every published indicator the snapshot matches.
@@ -41,28 +98,42 @@ pub fn check(b: &Snapshot, f: &mut Vec<Finding>) {
         .tpm
         .as_ref()
         .and_then(|t| snapshot::event_log(t, "current").ok().flatten());
+    check_with_log(b, log.as_ref(), f);
+}
+
+/// [`check`], with the snapshot's event log already parsed (`fleet` parses
+/// it once for the profile and the indicators).
+pub fn check_with_log(b: &Snapshot, log: Option<&crate::eventlog::EventLog>, f: &mut Vec<Finding>) {
+    // Only the places that name a firmware file at all.
+    let named = |t: &str| fvfile_guids(t).next().is_some();
     let mut places: Vec<(String, String)> = Vec::new();
     for i in b.loaded_images.iter().flatten() {
-        places.push(("loaded image".into(), i.device_path.clone()));
+        if named(&i.device_path) {
+            places.push(("loaded image".into(), i.device_path.clone()));
+        }
     }
     for e in b.secure_boot.iter().flat_map(|s| &s.boot_entries) {
-        places.push((format!("boot entry {}", e.name), e.device_path.clone()));
+        if named(&e.device_path) {
+            places.push((format!("boot entry {}", e.name), e.device_path.clone()));
+        }
     }
     for e in log.iter().flat_map(|l| &l.events) {
-        places.push((
-            format!("event {} (PCR{}, {})", e.number, e.pcr, e.type_name()),
-            e.decode().summary(),
-        ));
+        if let Some(text) = event_text(e).filter(|t| named(t)) {
+            places.push((
+                format!("event {} (PCR{}, {})", e.number, e.pcr, e.type_name()),
+                text,
+            ));
+        }
     }
-    for i in rules() {
-        let found: Vec<&(String, String)> = places.iter().filter(|(_, t)| hit(&i, t)).collect();
+    for (i, guid) in compiled() {
+        let found: Vec<&(String, String)> = places.iter().filter(|(_, t)| names(t, guid)).collect();
         if found.is_empty() {
             continue;
         }
         f.push(
             Finding::new(
- crate::rules::INDICATOR_MATCH,
-format!(
+                crate::rules::INDICATOR_MATCH,
+                format!(
                     "known implant indicator: {} {} (FvFile {}) in {}",
                     i.implant,
                     i.component,
