@@ -19,6 +19,12 @@ pub fn encode(b: impl AsRef<[u8]>) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// The number of bytes `s` encodes when it is hex (an even number of hex
+/// digits, either case, as the `hex` crate decodes), without decoding it.
+pub fn hex_len(s: &str) -> Option<usize> {
+    (s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit())).then_some(s.len() / 2)
+}
+
 /// Serializes bytes as a lowercase hex string.
 pub fn bytes<S: Serializer, T: AsRef<[u8]>>(v: &T, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&encode(v.as_ref()))
@@ -37,5 +43,16 @@ mod tests {
         let all: Vec<u8> = (0..=255).collect();
         assert_eq!(super::encode(&all), hex::encode(&all));
         assert_eq!(super::encode([]), "");
+    }
+
+    #[test]
+    fn hex_len_accepts_what_the_hex_crate_decodes() {
+        for s in ["", "00", "aB", "0g", "abc", "ab cd", "ÿÿ", "12345678"] {
+            assert_eq!(
+                super::hex_len(s),
+                hex::decode(s).ok().map(|b| b.len()),
+                "{s:?}"
+            );
+        }
     }
 }

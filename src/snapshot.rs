@@ -75,22 +75,14 @@ pub fn check_value_count(bytes: &[u8], path: &str) -> Result<(), SnapshotError> 
     let mut stack: Vec<bool> = Vec::new();
     let mut deep = 0usize;
     let mut n = 0usize;
-    let (mut in_str, mut esc) = (false, false);
     // A value may start here (after `[`, `:`, an array's `,`, or at the
     // start of the document).
     let mut expect_value = true;
-    for (i, &b) in bytes.iter().enumerate() {
-        if in_str {
-            if esc {
-                esc = false;
-            } else if b == b'\\' {
-                esc = true;
-            } else if b == b'"' {
-                in_str = false;
-            }
-            continue;
-        }
+    let mut i = 0usize;
+    while i < bytes.len() {
+        let b = bytes[i];
         if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            i += 1;
             continue;
         }
         let in_object = deep == 0 && stack.last() == Some(&true);
@@ -120,7 +112,13 @@ pub fn check_value_count(bytes: &[u8], path: &str) -> Result<(), SnapshotError> 
                 }
                 expect_value = false;
                 match b {
-                    b'"' => in_str = true,
+                    b'"' => {
+                        // Skip the string (key or value) to its closing
+                        // quote, a block at a time: strings are most of a
+                        // snapshot's bytes (the event log's hex).
+                        i = string_end(bytes, i + 1);
+                        continue;
+                    }
                     b'[' | b'{' => {
                         if stack.len() < 256 && deep == 0 {
                             stack.push(b == b'{');
@@ -133,8 +131,23 @@ pub fn check_value_count(bytes: &[u8], path: &str) -> Result<(), SnapshotError> 
                 }
             }
         }
+        i += 1;
     }
     Ok(())
+}
+
+/// The offset just past the closing quote of a JSON string whose contents
+/// start at `i` (the end of `bytes` when it is not closed).
+fn string_end(bytes: &[u8], mut i: usize) -> usize {
+    while let Some(j) = bytes.get(i..).and_then(|r| memchr::memchr2(b'"', b'\\', r)) {
+        let at = i + j;
+        if bytes[at] == b'"' {
+            return at + 1;
+        }
+        // A backslash escapes the byte after it.
+        i = at + 2;
+    }
+    bytes.len()
 }
 
 #[derive(serde::Deserialize)]
@@ -150,25 +163,36 @@ pub fn parse(bytes: &[u8], path: &str) -> Result<Snapshot, SnapshotError> {
         why,
     };
     check_value_count(bytes, path)?;
-    // The version first, so that a future major version is reported as such
-    // rather than as whatever field changed.
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let f: FormatOnly = serde_path_to_error::deserialize(de)
-        .map_err(|e| invalid(e.path().to_string(), e.inner().to_string()))?;
-    check_format(&f.format).map_err(|cause| SnapshotError::Version {
+    // One plain typed parse. Only when it fails is the document parsed
+    // again, the version first (so that a future major version is reported
+    // as such rather than as whatever field changed), then under
+    // serde_path_to_error, to name the field at fault.
+    let snap: Snapshot = match serde_json::from_slice(bytes) {
+        Ok(s) => s,
+        Err(_) => {
+            let de = &mut serde_json::Deserializer::from_slice(bytes);
+            let f: FormatOnly = serde_path_to_error::deserialize(de)
+                .map_err(|e| invalid(e.path().to_string(), e.inner().to_string()))?;
+            check_format(&f.format).map_err(|cause| SnapshotError::Version {
+                path: path.to_string(),
+                cause,
+            })?;
+            let de = &mut serde_json::Deserializer::from_slice(bytes);
+            serde_path_to_error::deserialize(de)
+                .map_err(|e| invalid(e.path().to_string(), e.inner().to_string()))?
+        }
+    };
+    check_format(&snap.format).map_err(|cause| SnapshotError::Version {
         path: path.to_string(),
         cause,
     })?;
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let snap: Snapshot = serde_path_to_error::deserialize(de)
-        .map_err(|e| invalid(e.path().to_string(), e.inner().to_string()))?;
     if let Some(t) = &snap.tpm {
         for (bank, pcrs) in &t.pcrs {
             let alg = HashAlg::from_name(bank)
                 .ok_or_else(|| invalid(format!("tpm.pcrs.{bank}"), "unknown bank".into()))?;
             for (i, v) in pcrs {
                 let ok = *i < replay::PCR_COUNT
-                    && hex::decode(v).is_ok_and(|b| alg.size().is_none_or(|n| n == b.len()));
+                    && crate::hexser::hex_len(v).is_some_and(|n| alg.size().is_none_or(|s| s == n));
                 if !ok {
                     return Err(invalid(
                         format!("tpm.pcrs.{bank}.{i}"),
@@ -180,7 +204,7 @@ pub fn parse(bytes: &[u8], path: &str) -> Result<Snapshot, SnapshotError> {
                 }
             }
         }
-        if hex::decode(&t.event_log).is_err() {
+        if crate::hexser::hex_len(&t.event_log).is_none() {
             return Err(invalid("tpm.event_log".into(), "not hex".into()));
         }
     }
