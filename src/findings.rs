@@ -3,10 +3,10 @@
 //! category, a severity, a message, the evidence, and whether something
 //! explains it. Renderers print findings; they never compute them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How bad a finding is, from least to most.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing.
@@ -54,7 +54,7 @@ impl Category {
 }
 
 /// What part of the boot chain a finding is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Category {
     /// Firmware code (PCR0, firmware blobs).
@@ -82,7 +82,9 @@ pub enum Category {
     Platform,
 }
 
-/// One finding.
+/// One finding. It reads back from its own JSON (a fleet's spool of
+/// per-host facts holds findings between passes) only under a rule id of
+/// the registry.
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
     /// Stable rule id (`acpi.table.added`).
@@ -106,6 +108,40 @@ pub struct Finding {
     /// Which explanations may apply to this finding (not serialized).
     #[serde(skip)]
     pub explainable_by: Explainers,
+}
+
+/// A finding as its JSON says, before its rule id is found in the
+/// registry: a finding names no rule the registry does not define.
+#[derive(Deserialize)]
+struct FindingRecord {
+    rule: String,
+    category: Category,
+    severity: Severity,
+    explained: bool,
+    explanation: Option<String>,
+    message: String,
+    evidence: serde_json::Value,
+    subject: String,
+}
+
+impl<'de> Deserialize<'de> for Finding {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Finding, D::Error> {
+        let r = FindingRecord::deserialize(d)?;
+        let rule = crate::rules::by_id(&r.rule).ok_or_else(|| {
+            serde::de::Error::custom(format!("no rule {:?} in the registry", r.rule))
+        })?;
+        Ok(Finding {
+            rule: rule.id,
+            category: r.category,
+            severity: r.severity,
+            explained: r.explained,
+            explanation: r.explanation,
+            message: r.message,
+            evidence: r.evidence,
+            subject: r.subject,
+            explainable_by: Explainers::default(),
+        })
+    }
 }
 
 /// The kinds of evidence that can explain a finding.

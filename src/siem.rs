@@ -7,13 +7,13 @@
 
 use crate::findings::Finding;
 use crate::snapshot::Snapshot;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The schema every line carries.
 pub const SCHEMA: &str = "bootaudit-finding/1";
 
 /// Who a line is about, as the snapshot says.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Host {
     /// The id bootaudit names the host by (machine-id, else SMBIOS UUID,
     /// serial, hostname, else the file): what fleet baselines are keyed by.

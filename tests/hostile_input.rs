@@ -540,6 +540,18 @@ fn a_report_never_replaces_a_device_a_fifo_or_a_symlink() {
         let o = run_with_deadline(&mut c, 10);
         assert_eq!(o.status.code(), Some(2), "{kind}");
         assert!(text(&o.stderr).contains(kind), "{}", text(&o.stderr));
+        // Nor does a fleet's Parquet export.
+        let mut c = common::bootaudit();
+        c.args(["fleet", "--export"])
+            .arg(t)
+            .arg(fixture("collector"));
+        let o = run_with_deadline(&mut c, 30);
+        assert_eq!(o.status.code(), Some(2), "fleet --export to a {kind}");
+        let err = text(&o.stderr);
+        assert!(
+            err.contains(kind) && err.contains(&t.display().to_string()),
+            "{err}"
+        );
     }
     assert!(std::fs::symlink_metadata(&fifo)
         .unwrap()

@@ -53,6 +53,11 @@ pub struct Args {
     /// temporary file, read twice).
     #[arg(long, value_name = "BYTES", default_value_t = bootaudit::fleet::MAX_SPOOL)]
     pub max_stdin: u64,
+    /// Also write every host's facts, the rows the consensus is built
+    /// from, to this Parquet file (atomically), for the SQL of
+    /// contrib/sql/ on DuckDB, Spark, Trino or BigQuery.
+    #[arg(long, value_name = "FILE.parquet")]
+    pub export: Option<PathBuf>,
 }
 
 /// Runs `bootaudit fleet`.
@@ -70,6 +75,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         allow_other_machine,
         references,
         reference_signers,
+        export,
     } = a;
     let fail_on: bootaudit::findings::Severity = fail_on.into();
 
@@ -86,6 +92,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .map(usize::from)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         siem: format == DiffFormat::Jsonl,
+        export,
     };
     run_fleet(input, opts, format, output, fail_on, max_stdin)
 }
@@ -145,6 +152,9 @@ fn run_fleet(
     // JSON lines go out as they are made (to stdout, or to a temporary file
     // renamed into place at the end); table and HTML keep the outliers.
     let output = output.filter(|p| p.as_os_str() != "-");
+    if let Some(p) = &opts.export {
+        bootaudit::fsutil::check_output(p).map_err(cannot_write(p))?;
+    }
     let mut file = match (&output, format) {
         (Some(p), DiffFormat::Json | DiffFormat::Jsonl) => {
             Some(bootaudit::fsutil::AtomicFile::create(p).map_err(cannot_write(p))?)

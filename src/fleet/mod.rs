@@ -12,6 +12,8 @@
 //! first, so that it can be read twice.
 
 pub mod consensus;
+pub mod facts;
+pub mod facts_parquet;
 pub mod profile;
 
 use crate::findings::{self, Finding, Summary};
@@ -83,6 +85,9 @@ pub struct Options {
     /// Keep each host's identity and collection time for SIEM lines
     /// ([`HostRecord::siem`]).
     pub siem: bool,
+    /// Write every host's facts (the rows the consensus is built from) to
+    /// this Parquet file ([`facts_parquet`]).
+    pub export: Option<PathBuf>,
 }
 
 /// What the fleet report says of one host.
@@ -314,6 +319,14 @@ fn each(
 
 /// Runs the fleet analysis; `emit` gets each host's record as soon as it
 /// is made (from several threads, one at a time). Returns the summary.
+///
+/// Each snapshot is read and parsed once. The first pass learns each
+/// host's facts ([`facts::HostFacts`]: its profile, and the findings that
+/// depend on it alone), adds its profile to its group's consensus, and
+/// spools the facts to a temporary file (and, with `opts.export`, writes
+/// them as Parquet rows). The second pass reads the spooled facts back and
+/// judges each host against its group. An unreadable snapshot's record is
+/// emitted in the first pass.
 pub fn run(
     input: &Input,
     opts: &Options,
@@ -323,57 +336,124 @@ pub fn run(
 ) -> Result<FleetSummary, std::io::Error> {
     let srcs = sources(input)?;
     let total = srcs.len();
-    // Pass 1: the groups' consensus.
-    let groups: Mutex<BTreeMap<Group, Consensus>> = Mutex::new(BTreeMap::new());
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    each(input, &srcs, opts.workers, &|_, r| {
-        if let Ok(s) = r {
-            let (g, p) = (profile::group(&s), profile::profile(&s));
-            if let Ok(mut m) = groups.lock() {
-                m.entry(g).or_default().add(&p);
-            }
-        }
-        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        progress(n, 2 * total);
-    });
-    let groups = groups.into_inner().unwrap_or_default();
-    // Pass 2: judge each host.
-    let outliers: Mutex<BTreeMap<Group, usize>> = Mutex::new(BTreeMap::new());
-    let unreadable = std::sync::atomic::AtomicUsize::new(0);
     let emit_lock = Mutex::new(());
+    let emit_one = |rec: HostRecord| {
+        let _g = emit_lock.lock().unwrap_or_else(|e| e.into_inner());
+        emit(rec);
+    };
+    // Pass 1: each host's facts, and the groups' consensus.
+    struct Learnt {
+        groups: BTreeMap<Group, Consensus>,
+        spool: facts::Spool,
+        export: Option<facts_parquet::FactsWriter>,
+        failed: Option<std::io::Error>,
+    }
+    let export = match &opts.export {
+        Some(p) => Some(facts_parquet::FactsWriter::create(p).map_err(std::io::Error::other)?),
+        None => None,
+    };
+    let learnt = Mutex::new(Learnt {
+        groups: BTreeMap::new(),
+        spool: facts::Spool::new()?,
+        export,
+        failed: None,
+    });
+    let unreadable = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
     each(input, &srcs, opts.workers, &|src, r| {
         let name = src.name(input);
-        let rec = match r {
-            Ok(s) => judge(&name, &s, &groups, opts, threshold),
-            Err(e) => {
-                unreadable.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                HostRecord {
-                    record: "host",
-                    host: name.clone(),
-                    source: name,
-                    group: Group::default(),
-                    group_hosts: 0,
-                    findings: Vec::new(),
-                    baseline_findings: None,
-                    reference_findings: None,
-                    summary: Summary::default(),
-                    outlier: false,
-                    error: Some(e),
-                    siem: None,
+        match r {
+            Ok(s) => {
+                let (f, p) = learn(&name, &s, opts);
+                drop(s);
+                let b = facts::encode(&f);
+                let mut l = learnt.lock().unwrap_or_else(|e| e.into_inner());
+                let l = &mut *l;
+                l.groups.entry(f.group.clone()).or_default().add(&p);
+                let wrote = b.and_then(|b| l.spool.push_encoded(&b)).and_then(|()| {
+                    l.export
+                        .as_mut()
+                        .map_or(Ok(()), |x| x.push(&f).map_err(std::io::Error::other))
+                });
+                if let Err(e) = wrote {
+                    l.failed.get_or_insert(e);
                 }
             }
-        };
-        if rec.outlier {
-            if let Ok(mut o) = outliers.lock() {
-                *o.entry(rec.group.clone()).or_default() += 1;
+            Err(e) => {
+                unreadable.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                emit_one(unreadable_record(name, e));
             }
-        }
-        if let Ok(_g) = emit_lock.lock() {
-            emit(rec);
         }
         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         progress(n, 2 * total);
     });
+    let Learnt {
+        groups,
+        spool,
+        export,
+        failed,
+    } = learnt.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if let Some(x) = export {
+        x.finish().map_err(std::io::Error::other)?;
+    }
+    // Pass 2: judge each host from its facts.
+    let outliers: Mutex<BTreeMap<Group, usize>> = Mutex::new(BTreeMap::new());
+    let unreadable = unreadable.into_inner();
+    let mut reader = spool.into_reader()?;
+    let judge_one = |f: facts::HostFacts| {
+        let rec = judge(f, &groups, opts, threshold);
+        if rec.outlier {
+            let mut o = outliers.lock().unwrap_or_else(|e| e.into_inner());
+            *o.entry(rec.group.clone()).or_default() += 1;
+        }
+        emit_one(rec);
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        progress(n, 2 * total);
+    };
+    let mut failed = None;
+    if opts.workers <= 1 {
+        while let Some(f) = reader.next_facts() {
+            match f {
+                Ok(f) => judge_one(f),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+    } else {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<facts::HostFacts>(opts.workers);
+        let rx = Mutex::new(rx);
+        std::thread::scope(|sc| {
+            for _ in 0..opts.workers {
+                sc.spawn(|| loop {
+                    let got = rx.lock().ok().and_then(|r| r.recv().ok());
+                    let Some(f) = got else { break };
+                    judge_one(f);
+                });
+            }
+            while let Some(f) = reader.next_facts() {
+                match f {
+                    Ok(f) => {
+                        if tx.send(f).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            drop(tx);
+        });
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
     let outliers = outliers.into_inner().unwrap_or_default();
     let mut gs: Vec<GroupSummary> = groups
         .iter()
@@ -387,7 +467,6 @@ pub fn run(
         })
         .collect();
     gs.sort_by(|a, b| b.hosts.cmp(&a.hosts).then(a.group.cmp(&b.group)));
-    let unreadable = unreadable.into_inner();
     Ok(FleetSummary {
         hosts: total - unreadable,
         unreadable,
@@ -396,20 +475,35 @@ pub fn run(
     })
 }
 
-fn judge(
-    name: &str,
-    s: &Snapshot,
-    groups: &BTreeMap<Group, Consensus>,
-    opts: &Options,
-    threshold: findings::Severity,
-) -> HostRecord {
-    let g = profile::group(s);
-    let c = groups.get(&g);
-    let mut f = c
-        .map(|c| c.departures(&profile::profile(s), opts.outlier_share))
-        .unwrap_or_default();
-    crate::diff::indicators::check(s, &mut f);
-    findings::sort(&mut f);
+/// The record of a snapshot that could not be read.
+fn unreadable_record(name: String, e: String) -> HostRecord {
+    HostRecord {
+        record: "host",
+        host: name.clone(),
+        source: name,
+        group: Group::default(),
+        group_hosts: 0,
+        findings: Vec::new(),
+        baseline_findings: None,
+        reference_findings: None,
+        summary: Summary::default(),
+        outlier: false,
+        error: Some(e),
+        siem: None,
+    }
+}
+
+/// What the first pass learns of one host: its facts, and its profile for
+/// the consensus.
+fn learn(name: &str, s: &Snapshot, opts: &Options) -> (facts::HostFacts, profile::Profile) {
+    let log = s
+        .tpm
+        .as_ref()
+        .and_then(|t| snapshot::event_log(t, name).ok().flatten());
+    let p = profile::profile_with_log(s, log.as_ref());
+    let mut f = Vec::new();
+    crate::diff::indicators::check_with_log(s, log.as_ref(), &mut f);
+    drop(log);
     let host = profile::host_id(s, name);
     let baseline_findings = opts
         .baselines
@@ -417,27 +511,58 @@ fn judge(
         .map(|dir| host_baseline(dir, &host, name, s, opts));
     let reference_findings = (!opts.references.is_empty() && opts.baselines.is_none())
         .then(|| crate::firmware::judge::check(name, s, &opts.references).findings);
-    let mut all = f.clone();
-    all.extend(baseline_findings.iter().flatten().cloned());
-    all.extend(reference_findings.iter().flatten().cloned());
-    HostRecord {
-        record: "host",
-        host,
+    let facts = facts::HostFacts {
         source: name.to_string(),
-        group_hosts: c.map(|c| c.hosts).unwrap_or(0),
-        group: g,
-        summary: findings::summarize(&all),
-        outlier: findings::fails(&all, threshold),
+        host,
+        group: profile::group(s),
+        items: p
+            .items
+            .iter()
+            .map(|((k, key), v)| (*k, key.clone(), v.clone()))
+            .collect(),
         findings: f,
         baseline_findings,
         reference_findings,
-        error: None,
         siem: opts.siem.then(|| {
             (
                 crate::siem::host(s, name),
                 crate::siem::collected_at(s).map(str::to_string),
             )
         }),
+    };
+    (facts, p)
+}
+
+/// Judges one host from its facts: its departures from its group's
+/// consensus, with the findings that depend on it alone.
+fn judge(
+    mut facts: facts::HostFacts,
+    groups: &BTreeMap<Group, Consensus>,
+    opts: &Options,
+    threshold: findings::Severity,
+) -> HostRecord {
+    let c = groups.get(&facts.group);
+    let mut f = c
+        .map(|c| c.departures(&facts.take_profile(), opts.outlier_share))
+        .unwrap_or_default();
+    f.append(&mut facts.findings);
+    findings::sort(&mut f);
+    let mut all = f.clone();
+    all.extend(facts.baseline_findings.iter().flatten().cloned());
+    all.extend(facts.reference_findings.iter().flatten().cloned());
+    HostRecord {
+        record: "host",
+        host: facts.host,
+        source: facts.source,
+        group_hosts: c.map(|c| c.hosts).unwrap_or(0),
+        group: facts.group,
+        summary: findings::summarize(&all),
+        outlier: findings::fails(&all, threshold),
+        findings: f,
+        baseline_findings: facts.baseline_findings,
+        reference_findings: facts.reference_findings,
+        error: None,
+        siem: facts.siem,
     }
 }
 

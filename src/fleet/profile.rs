@@ -31,9 +31,69 @@ pub enum Kind {
     Dbx,
 }
 
+impl Kind {
+    /// The kind's name in the Parquet facts and the spool: `pcr:N`,
+    /// `blob`, `driver`, `option-rom`, `acpi`, `region:TYPE` (the UEFI
+    /// memory type's number), `dbx`.
+    pub fn name(&self) -> String {
+        match self {
+            Kind::Pcr(n) => format!("pcr:{n}"),
+            Kind::Blob => "blob".into(),
+            Kind::Driver => "driver".into(),
+            Kind::OptionRom => "option-rom".into(),
+            Kind::Acpi => "acpi".into(),
+            Kind::Region(t) => format!("region:{}", t.0),
+            Kind::Dbx => "dbx".into(),
+        }
+    }
+
+    /// The kind a [`Kind::name`] names.
+    pub fn from_name(s: &str) -> Option<Kind> {
+        let num = |p: &str| s.strip_prefix(p).and_then(|n| n.parse::<u32>().ok());
+        Some(match s {
+            "blob" => Kind::Blob,
+            "driver" => Kind::Driver,
+            "option-rom" => Kind::OptionRom,
+            "acpi" => Kind::Acpi,
+            "dbx" => Kind::Dbx,
+            _ => {
+                if let Some(n) = num("pcr:") {
+                    Kind::Pcr(n)
+                } else {
+                    Kind::Region(crate::snapshot::MemoryType(num("region:")?))
+                }
+            }
+        })
+    }
+}
+
+impl serde::Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Kind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Kind::from_name(&s).ok_or_else(|| serde::de::Error::custom(format!("no kind {s:?}")))
+    }
+}
+
 /// Which hosts are identical siblings: SMBIOS manufacturer and product,
 /// BIOS version, and the UEFI firmware revision.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Group {
     /// SMBIOS system manufacturer.
     pub manufacturer: String,
@@ -88,6 +148,16 @@ use crate::diff::memmap::PERSISTENT;
 
 /// The profile of a snapshot.
 pub fn profile(s: &Snapshot) -> Profile {
+    let log = s
+        .tpm
+        .as_ref()
+        .and_then(|t| snapshot::event_log(t, "fleet").ok().flatten());
+    profile_with_log(s, log.as_ref())
+}
+
+/// [`profile`], with the snapshot's event log already parsed (`None`: it
+/// has none, or it does not parse).
+pub fn profile_with_log(s: &Snapshot, log: Option<&crate::eventlog::EventLog>) -> Profile {
     let mut p = Profile::default();
     let mut put = |k: Kind, key: String, v: String| {
         p.items.insert((k, key), v);
@@ -103,7 +173,7 @@ pub fn profile(s: &Snapshot) -> Profile {
                 put(Kind::Pcr(pcr), format!("{bank} PCR{pcr}"), v.clone());
             }
         }
-        if let Ok(Some(log)) = snapshot::event_log(t, "fleet") {
+        if let Some(log) = log {
             for e in log.events.iter().filter(|e| e.pcr == 0) {
                 let key = match e.decode() {
                     EventData::FirmwareBlob { base, length } => {

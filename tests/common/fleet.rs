@@ -275,11 +275,59 @@ pub fn generate(
     hosts: usize,
     groups: usize,
     per_kind: usize,
+    write: impl FnMut(usize, &str, &[u8]),
+) -> Fleet {
+    generate_as(hosts, groups, per_kind, true, write)
+}
+
+/// [`generate`], with each snapshot pretty-printed (as the collector and
+/// `collect` write files) or compact (one JSON line).
+pub fn generate_as(
+    hosts: usize,
+    groups: usize,
+    per_kind: usize,
+    pretty: bool,
     mut write: impl FnMut(usize, &str, &[u8]),
 ) -> Fleet {
     let templates = templates();
     let traces = traces(&templates);
     let mut rng = Rng(0x243f_6a88_85a3_08d3);
+    let planned = planned(hosts, groups, per_kind, &templates);
+    let mut fleet = Fleet {
+        implanted: BTreeMap::new(),
+        clean: Vec::new(),
+    };
+    let mut buf = Vec::with_capacity(256 << 10);
+    for i in 0..hosts {
+        let g = i % groups;
+        let t = &templates[g % templates.len()];
+        let implant = planned.get(&i).copied();
+        let (s, key) = make(t, g, i, implant, &traces, &mut rng);
+        buf.clear();
+        if pretty {
+            serde_json::to_writer_pretty(&mut buf, &s).unwrap();
+        } else {
+            serde_json::to_writer(&mut buf, &s).unwrap();
+        }
+        write(g, &host_id(i), &buf);
+        match implant {
+            Some(k) => {
+                fleet.implanted.insert(host_id(i), (k, key));
+            }
+            None => fleet.clean.push(host_id(i)),
+        }
+    }
+    fleet
+}
+
+/// Which hosts carry which implant: implanted hosts spread over the fleet,
+/// no two of a kind in one group.
+fn planned(
+    hosts: usize,
+    groups: usize,
+    per_kind: usize,
+    templates: &[Snapshot],
+) -> BTreeMap<usize, Implant> {
     let mut planned: BTreeMap<usize, Implant> = BTreeMap::new();
     // Implanted hosts spread over the fleet, no two of a kind in one group
     // (two hosts with the same implant in a group of 25 are 8% of it: a
@@ -305,22 +353,21 @@ pub fn generate(
         let row = (n + 1) * per_group / (slots + 1);
         planned.insert(row * groups + g, k);
     }
+    planned
+}
+
+/// The hosts [`generate`] would make implanted and clean, without making
+/// them (the implant's key is left empty): for a fleet written earlier.
+pub fn plan(hosts: usize, groups: usize, per_kind: usize) -> Fleet {
+    let planned = planned(hosts, groups, per_kind, &templates());
     let mut fleet = Fleet {
         implanted: BTreeMap::new(),
         clean: Vec::new(),
     };
-    let mut buf = Vec::with_capacity(256 << 10);
     for i in 0..hosts {
-        let g = i % groups;
-        let t = &templates[g % templates.len()];
-        let implant = planned.get(&i).copied();
-        let (s, key) = make(t, g, i, implant, &traces, &mut rng);
-        buf.clear();
-        serde_json::to_writer_pretty(&mut buf, &s).unwrap();
-        write(g, &host_id(i), &buf);
-        match implant {
-            Some(k) => {
-                fleet.implanted.insert(host_id(i), (k, key));
+        match planned.get(&i) {
+            Some(&k) => {
+                fleet.implanted.insert(host_id(i), (k, String::new()));
             }
             None => fleet.clean.push(host_id(i)),
         }
@@ -335,4 +382,16 @@ pub fn write_tree(dir: &Path, hosts: usize, groups: usize, per_kind: usize) -> F
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(d.join(format!("{id}.json")), bytes).unwrap();
     })
+}
+
+/// Writes the fleet as one JSON-lines file, a compact snapshot per line.
+pub fn write_lines(path: &Path, hosts: usize, groups: usize, per_kind: usize) -> Fleet {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let f = generate_as(hosts, groups, per_kind, false, |_, _, bytes| {
+        out.write_all(bytes).unwrap();
+        out.write_all(b"\n").unwrap();
+    });
+    out.flush().unwrap();
+    f
 }
