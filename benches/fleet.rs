@@ -1,33 +1,100 @@
-//! `cargo bench --bench fleet`: `bootaudit fleet` end to end on a synthetic
-//! fleet of 10,000 snapshots (tests/common/fleet.rs: real snapshots in 8
-//! groups, 3 implanted hosts of each kind), written as a directory tree of
-//! pretty-printed JSON like the collector and `collect` write.
+//! `cargo bench --bench fleet`: `bootaudit fleet` on a synthetic fleet
+//! (tests/common/fleet.rs: real snapshots in 8 groups, 3 implanted hosts of
+//! each kind), and the same consensus on DuckDB, all measured in this one
+//! run. `FLEET_HOSTS` sets the fleet's size (default 10,000; the large run
+//! is 100000).
 //!
-//! Prints the wall time of the whole process (goal: under 20 s on this
-//! 2-core machine), throughput in snapshots and MB per second, the peak
-//! resident memory of the process (getrusage of the child), and checks that
-//! every implanted host and no clean host is an outlier.
+//! 1. A directory tree of pretty-printed JSON, as the collector and
+//!    `collect` write it, through `bootaudit fleet` on all cores: wall time
+//!    (goal: 10,000 hosts under 20 s on this 2-core machine) and peak
+//!    memory.
+//! 2. The same fleet as one JSON-lines file, read through once so that it
+//!    is in the page cache, then, one core each:
+//!    - `bootaudit fleet --workers 1`;
+//!    - with `BOOTAUDIT_BASELINE_BIN` (an older build) set, the same with it,
+//!      and the ratio (goal: 4x);
+//!    - DuckDB (the venv's, one thread) making the facts from the JSON lines
+//!      itself (contrib/sql/facts-from-jsonl.duckdb.sql) and running
+//!      contrib/sql/consensus.sql, and the ratio (goal: 3x);
+//!    - `bootaudit fleet --workers 1 --export facts.parquet`, then DuckDB
+//!      running consensus.sql over the Parquet facts.
 //!
-//! `FLEET_HOSTS` changes the fleet's size; `BOOTAUDIT_BIN` measures another
-//! build of the binary; `FLEET_DIR` keeps the generated tree there.
+//! Each run must flag every implanted host and no clean one (DuckDB over
+//! JSON lines cannot read the event log, so it is not asked for the
+//! firmware-blob implants). `FLEET_DIR` and `FLEET_LINES` keep (and reuse)
+//! the generated tree and file; `FLEET_SKIP_TREE=1` skips part 1;
+//! `BOOTAUDIT_BIN` measures another build as this one.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use common::fleet::Implant;
+use std::collections::BTreeSet;
 use std::io::BufRead;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-fn peak_rss_children_kib() -> i64 {
-    // SAFETY: getrusage writes into the zeroed struct we own.
-    unsafe {
-        let mut u: libc::rusage = std::mem::zeroed();
-        if libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) == 0 {
-            u.ru_maxrss
-        } else {
-            -1
-        }
+/// The peak resident memory of a running process, from /proc.
+fn peak_rss_kib(pid: u32) -> Option<i64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Runs a command to its end: its stdout lines, its wall time, and its
+/// peak resident memory (sampled while it writes, and at its end).
+fn measure(c: &mut Command) -> (Vec<String>, f64, f64) {
+    let t0 = Instant::now();
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    let mut lines = Vec::new();
+    let mut rss = -1;
+    for l in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        lines.push(l.unwrap());
+        rss = rss.max(peak_rss_kib(pid).unwrap_or(-1));
     }
+    rss = rss.max(peak_rss_kib(pid).unwrap_or(-1));
+    let st = child.wait().unwrap();
+    assert!(st.code().is_some_and(|c| c <= 1), "{c:?}: {st}");
+    (lines, t0.elapsed().as_secs_f64(), rss as f64 / 1024.0)
+}
+
+/// The hosts a `fleet --format json` run calls outliers.
+fn fleet_outliers(lines: &[String]) -> BTreeSet<String> {
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "host" && v["outlier"] == true)
+        .filter_map(|v| v["host"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// DuckDB through tests/oracle/fleet_sql.py: the hosts with a departure,
+/// and the engine's own seconds.
+fn duckdb(mode: &str, file: &Path) -> (BTreeSet<String>, f64, f64, f64) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (out, wall, _) = measure(
+        Command::new(common::venv_python())
+            .arg(root.join("tests/oracle/fleet_sql.py"))
+            .arg(mode)
+            .arg(root.join("contrib/sql/consensus.sql"))
+            .arg(file),
+    );
+    let v: serde_json::Value = serde_json::from_str(&out.concat()).unwrap();
+    let hosts = v[file.to_str().unwrap()]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["host"].as_str().map(str::to_string))
+        .collect();
+    let rss = v["peak_kib"].as_f64().unwrap_or(-1.0) / 1024.0;
+    (hosts, v["seconds"].as_f64().unwrap(), wall, rss)
 }
 
 fn main() {
@@ -38,65 +105,108 @@ fn main() {
     let bin = std::env::var("BOOTAUDIT_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_bootaudit").to_string());
     let tmp = tempfile::tempdir().expect("temporary directory");
-    let dir = std::env::var("FLEET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| tmp.path().join("fleet"));
-    let t0 = Instant::now();
-    let f = common::fleet::write_tree(&dir, hosts, 8, 3);
-    let bytes: u64 = walk(&dir);
-    println!(
-        "generated {hosts} snapshots ({:.0} MB) in {:.1} s",
-        bytes as f64 / 1e6,
-        t0.elapsed().as_secs_f64()
-    );
+    let plan = common::fleet::plan(hosts, 8, 3);
+    let check = |what: &str, out: &BTreeSet<String>, skip: Option<Implant>| {
+        let want: Vec<&String> = plan
+            .implanted
+            .iter()
+            .filter(|(_, (k, _))| Some(*k) != skip)
+            .map(|(h, _)| h)
+            .collect();
+        let found = want.iter().filter(|h| out.contains(**h)).count();
+        let wrong = plan.clean.iter().filter(|h| out.contains(*h)).count();
+        println!(
+            "    {what}: implanted hosts flagged {found} of {}, clean hosts flagged {wrong}",
+            want.len()
+        );
+        assert_eq!(found, want.len(), "{what} misses implanted hosts");
+        assert_eq!(wrong, 0, "{what} flags clean hosts");
+    };
 
-    let t0 = Instant::now();
-    let mut child = Command::new(&bin)
-        .args(["fleet", "--format", "json"])
-        .arg(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn bootaudit");
-    let mut outliers = std::collections::BTreeSet::new();
-    let mut records = 0usize;
-    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
-        let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
-        records += 1;
-        if v["outlier"] == true {
-            outliers.insert(v["host"].as_str().unwrap().to_string());
+    // 1. The tree, on all cores.
+    if std::env::var_os("FLEET_SKIP_TREE").is_none() {
+        let dir = std::env::var("FLEET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| tmp.path().join("fleet"));
+        if !dir.exists() {
+            common::fleet::write_tree(&dir, hosts, 8, 3);
         }
+        let bytes = walk(&dir);
+        let (out, secs, rss) = measure(
+            Command::new(&bin)
+                .args(["fleet", "--format", "json"])
+                .arg(&dir),
+        );
+        assert_eq!(out.len(), hosts + 1, "one record per host and a summary");
+        println!(
+            "tree of {hosts} pretty snapshots ({:.0} MB), all cores: {secs:.2} s ({:.0} snapshots/s), peak {rss:.1} MiB; goal 20 s at 10,000: {}",
+            bytes as f64 / 1e6,
+            hosts as f64 / secs,
+            if secs * 10_000.0 / (hosts as f64) < 20.0 { "meets goal" } else { "BELOW GOAL" }
+        );
+        check("bootaudit fleet", &fleet_outliers(&out), None);
     }
-    let st = child.wait().unwrap();
-    let secs = t0.elapsed().as_secs_f64();
-    let rss = peak_rss_children_kib();
-    assert_eq!(st.code(), Some(1), "implanted hosts exist");
-    assert_eq!(records, hosts + 1, "one record per host and a summary");
 
-    let found = f.implanted.keys().filter(|h| outliers.contains(*h)).count();
-    let false_outliers = f.clean.iter().filter(|h| outliers.contains(*h)).count();
+    // 2. JSON lines, one core each.
+    let lines = std::env::var("FLEET_LINES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| tmp.path().join("fleet.jsonl"));
+    if !lines.exists() {
+        common::fleet::write_lines(&lines, hosts, 8, 3);
+    }
+    let bytes = warm(&lines);
     println!(
-        "bootaudit fleet: {hosts} snapshots in {secs:.2} s ({:.0} snapshots/s, {:.0} MB/s over two passes); goal 20 s: {}",
-        hosts as f64 / secs,
-        2.0 * bytes as f64 / 1e6 / secs,
-        if secs < 20.0 { "meets goal" } else { "BELOW GOAL" }
+        "JSON lines of {hosts} snapshots ({:.0} MB), in the page cache; one core each:",
+        bytes as f64 / 1e6
     );
+    let fleet = |bin: &str, extra: &[&str]| {
+        measure(
+            Command::new(bin)
+                .args(["fleet", "--workers", "1", "--format", "json"])
+                .args(extra)
+                .arg(&lines),
+        )
+    };
+    let (out, ours, rss) = fleet(&bin, &[]);
+    println!("  bootaudit fleet: {ours:.2} s, peak {rss:.1} MiB");
+    check("bootaudit fleet", &fleet_outliers(&out), None);
+    if let Ok(old) = std::env::var("BOOTAUDIT_BASELINE_BIN") {
+        let (out, theirs, rss) = fleet(&old, &[]);
+        println!(
+            "  baseline build {old}: {theirs:.2} s, peak {rss:.1} MiB; this build is {:.2}x faster (goal 4x): {}",
+            theirs / ours,
+            if theirs / ours >= 4.0 { "meets goal" } else { "BELOW GOAL" }
+        );
+        check("baseline build", &fleet_outliers(&out), None);
+    }
+    let (found, engine, wall, rss) = duckdb("duckdb-jsonl", &lines);
     println!(
-        "peak resident memory: {:.1} MiB ({:.2} KiB per host; snapshots average {:.0} KiB)",
-        rss as f64 / 1024.0,
-        rss as f64 / hosts as f64,
-        bytes as f64 / hosts as f64 / 1024.0
+        "  DuckDB over the JSON lines: {wall:.2} s ({engine:.2} s in the engine), peak {rss:.1} MiB; bootaudit fleet is {:.2}x faster (goal 3x): {}",
+        wall / ours,
+        if wall / ours >= 3.0 { "meets goal" } else { "BELOW GOAL" }
     );
+    check("DuckDB over JSON lines", &found, Some(Implant::Blob));
+    let parquet = tmp.path().join("facts.parquet");
+    let p = parquet.to_str().unwrap().to_string();
+    let (out, export, rss) = fleet(&bin, &["--export", &p]);
+    check("bootaudit fleet --export", &fleet_outliers(&out), None);
+    let (found, engine, wall, duck_rss) = duckdb("duckdb", &parquet);
     println!(
-        "implanted outliers found: {found} of {}; false outliers among {} clean hosts: {false_outliers}",
-        f.implanted.len(),
-        f.clean.len()
+        "  bootaudit fleet --export: {export:.2} s, peak {rss:.1} MiB ({:.0} MB of Parquet); then DuckDB over it: {wall:.2} s ({engine:.2} s in the engine), peak {duck_rss:.1} MiB; {:.2} s in all",
+        std::fs::metadata(&parquet).unwrap().len() as f64 / 1e6,
+        export + wall
     );
-    assert_eq!(found, f.implanted.len());
-    assert_eq!(false_outliers, 0);
+    check("DuckDB over the Parquet facts", &found, None);
 }
 
-fn walk(d: &std::path::Path) -> u64 {
+/// Reads a file through once, so that every run after finds it in the
+/// page cache; returns its size.
+fn warm(p: &Path) -> u64 {
+    let mut f = std::fs::File::open(p).unwrap();
+    std::io::copy(&mut f, &mut std::io::sink()).unwrap()
+}
+
+fn walk(d: &Path) -> u64 {
     let mut n = 0;
     for e in std::fs::read_dir(d).unwrap() {
         let e = e.unwrap();

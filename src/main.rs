@@ -9,6 +9,12 @@ use bootaudit::render;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// mimalloc rather than the system allocator: parsing a fleet's snapshots
+/// is mostly allocating and freeing small strings, where glibc's malloc
+/// took a fifth of `fleet`'s time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "bootaudit",

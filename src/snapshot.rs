@@ -70,6 +70,26 @@ pub const MAX_VALUES: usize = 1_000_000;
 /// [`MAX_VALUES`] with its byte offset. Malformed JSON is left to the
 /// parser that follows.
 pub fn check_value_count(bytes: &[u8], path: &str) -> Result<(), SnapshotError> {
+    match first_value_past(bytes, MAX_VALUES) {
+        None => Ok(()),
+        Some(i) => Err(SnapshotError::Invalid {
+            path: path.to_string(),
+            field: ".".into(),
+            why: format!(
+                "more than {MAX_VALUES} JSON values (at byte offset {i}); no snapshot holds so many"
+            ),
+        }),
+    }
+}
+
+/// The byte offset of the JSON value after the first `max` (object keys
+/// not counted), if there is one.
+fn first_value_past(bytes: &[u8], max: usize) -> Option<usize> {
+    // Every value takes at least one byte: a document of at most `max`
+    // bytes (every snapshot but a hostile one) needs no scan.
+    if bytes.len() <= max {
+        return None;
+    }
     // Containers open, innermost last: true for an object. Deeper than the
     // parser's own limit (128) is not tracked: the parser rejects it.
     let mut stack: Vec<bool> = Vec::new();
@@ -79,16 +99,17 @@ pub fn check_value_count(bytes: &[u8], path: &str) -> Result<(), SnapshotError> 
     // start of the document).
     let mut expect_value = true;
     let mut i = 0usize;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
-            i += 1;
-            continue;
-        }
-        let in_object = deep == 0 && stack.last() == Some(&true);
+    while let Some(&b) = bytes.get(i) {
         match b {
-            b',' => expect_value = !in_object,
-            b':' => expect_value = true,
+            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+            b',' => {
+                expect_value = !(deep == 0 && stack.last() == Some(&true));
+                i += 1;
+            }
+            b':' => {
+                expect_value = true;
+                i += 1;
+            }
             b']' | b'}' => {
                 if deep > 0 {
                     deep -= 1;
@@ -96,29 +117,21 @@ pub fn check_value_count(bytes: &[u8], path: &str) -> Result<(), SnapshotError> 
                     stack.pop();
                 }
                 expect_value = false;
+                i += 1;
             }
             _ => {
                 if expect_value {
                     n += 1;
-                    if n > MAX_VALUES {
-                        return Err(SnapshotError::Invalid {
-                            path: path.to_string(),
-                            field: ".".into(),
-                            why: format!(
-                                "more than {MAX_VALUES} JSON values (at byte offset {i}); no snapshot holds so many"
-                            ),
-                        });
+                    if n > max {
+                        return Some(i);
                     }
                 }
                 expect_value = false;
                 match b {
-                    b'"' => {
-                        // Skip the string (key or value) to its closing
-                        // quote, a block at a time: strings are most of a
-                        // snapshot's bytes (the event log's hex).
-                        i = string_end(bytes, i + 1);
-                        continue;
-                    }
+                    // Skip the string (key or value) to its closing quote,
+                    // a block at a time: strings are most of a snapshot's
+                    // bytes (the event log's hex).
+                    b'"' => i = string_end(bytes, i + 1),
                     b'[' | b'{' => {
                         if stack.len() < 256 && deep == 0 {
                             stack.push(b == b'{');
@@ -126,19 +139,52 @@ pub fn check_value_count(bytes: &[u8], path: &str) -> Result<(), SnapshotError> 
                             deep += 1;
                         }
                         expect_value = b == b'[';
+                        i += 1;
                     }
-                    _ => {}
+                    // A number or literal: skip to the next byte that
+                    // means something here.
+                    _ => {
+                        i += 1;
+                        while bytes.get(i).is_some_and(|c| {
+                            !matches!(
+                                c,
+                                b',' | b':'
+                                    | b']'
+                                    | b'}'
+                                    | b'"'
+                                    | b'['
+                                    | b'{'
+                                    | b' '
+                                    | b'\t'
+                                    | b'\n'
+                                    | b'\r'
+                            )
+                        }) {
+                            i += 1;
+                        }
+                    }
                 }
             }
         }
-        i += 1;
     }
-    Ok(())
+    None
 }
 
 /// The offset just past the closing quote of a JSON string whose contents
 /// start at `i` (the end of `bytes` when it is not closed).
 fn string_end(bytes: &[u8], mut i: usize) -> usize {
+    // Most strings are short (object keys): look at their first bytes one
+    // by one before a block search.
+    for (k, &b) in bytes.iter().enumerate().skip(i).take(24) {
+        match b {
+            b'"' => return k + 1,
+            b'\\' => {
+                i = k + 2;
+                break;
+            }
+            _ => i = k + 1,
+        }
+    }
     while let Some(j) = bytes.get(i..).and_then(|r| memchr::memchr2(b'"', b'\\', r)) {
         let at = i + j;
         if bytes[at] == b'"' {
@@ -256,7 +302,7 @@ pub fn pcr_banks(t: &Tpm) -> replay::PcrBanks {
 
 /// The event log of the TPM part, parsed (`None` when the snapshot has none).
 pub fn event_log(t: &Tpm, path: &str) -> Result<Option<EventLog>, eventlog::LogReadError> {
-    let raw = hex::decode(&t.event_log).unwrap_or_default();
+    let raw = crate::hexser::decode(&t.event_log).unwrap_or_default();
     if raw.is_empty() {
         return Ok(None);
     }
@@ -286,6 +332,43 @@ pub fn map_summary(m: &MemoryMap) -> BTreeMap<u32, (usize, u64)> {
 
 #[cfg(test)]
 mod tests {
+    /// The values of a parsed document, keys not counted.
+    fn values(v: &serde_json::Value) -> usize {
+        1 + match v {
+            serde_json::Value::Array(a) => a.iter().map(values).sum(),
+            serde_json::Value::Object(o) => o.values().map(values).sum(),
+            _ => 0,
+        }
+    }
+
+    #[test]
+    fn the_value_count_is_the_parsers() {
+        let long = "x".repeat(100);
+        let docs = [
+            r#"{"a": 1, "b": [1, 2, {"c": null}], "d": "e"}"#.to_string(),
+            r#"[[], {}, [[]], "", 0, -1.5e3, true, false]"#.to_string(),
+            r#"{"k\"ey": "v\\", "\\": ["\"", "a\"b,c", "{[", 12]}"#.to_string(),
+            format!(r#"{{"{long}": ["{long}\"{long}", "{long}\\", 7], "x{long}": {{}}}}"#),
+            format!(r#"["\"{long}", "{long}\"", "a", {{"b": ["c\\"]}}]"#),
+            r#"  [ 1 , [ 2 , 3 ] , { "a" : [ ] } ]  "#.to_string(),
+        ];
+        for d in &docs {
+            let v: serde_json::Value =
+                serde_json::from_str(d).unwrap_or_else(|e| panic!("{e}: {d}"));
+            let n = values(&v);
+            for max in 0..n + 2 {
+                // (The documents are longer than any `max` here, so each
+                // is scanned.)
+                assert!(d.len() > max);
+                assert_eq!(
+                    super::first_value_past(d.as_bytes(), max).is_some(),
+                    n > max,
+                    "{d}: {n} values, max {max}"
+                );
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

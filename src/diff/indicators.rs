@@ -76,9 +76,25 @@ fn event_text(e: &crate::eventlog::Event) -> Option<String> {
             | t::EFI_VARIABLE_BOOT
             | t::EFI_VARIABLE_BOOT2
     );
-    // Any other event names `FvFile(` only in text, whose bytes hold a
-    // '(' in every encoding a log uses (ASCII, UTF-8, UTF-16LE).
-    if !with_paths && memchr::memchr(b'(', &e.data).is_none() {
+    // Other events name `FvFile(` only in text, whose bytes hold a '(' in
+    // every encoding a log uses (ASCII, UTF-8, UTF-16LE). Variable data,
+    // digests and tables are not text, and are not decoded here.
+    let text = matches!(
+        e.event_type,
+        t::POST_CODE
+            | t::ACTION
+            | t::EVENT_TAG
+            | t::S_CRTM_VERSION
+            | t::COMPACT_HASH
+            | t::IPL
+            | t::NONHOST_INFO
+            | t::POST_CODE2
+            | t::EFI_ACTION
+            | t::EFI_PLATFORM_FIRMWARE_BLOB2
+            | t::EFI_HANDOFF_TABLES2
+    );
+    let may_name = with_paths || (text && memchr::memchr(b'(', &e.data).is_some());
+    if !may_name {
         return None;
     }
     Some(match e.decode() {

@@ -14,6 +14,7 @@
 pub mod consensus;
 pub mod facts;
 pub mod facts_parquet;
+pub mod lines;
 pub mod profile;
 
 use crate::findings::{self, Finding, Summary};
@@ -22,7 +23,7 @@ use consensus::Consensus;
 use profile::Group;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -204,16 +205,23 @@ pub fn sources(input: &Input) -> Result<Vec<Source>, std::io::Error> {
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(e) => return Err(e),
                 };
-                for &b in &buf[..n] {
-                    if b == b'\n' {
-                        if !blank {
-                            out.push(Source::Line(line));
-                        }
-                        line += 1;
-                        blank = true;
-                    } else if !b.is_ascii_whitespace() {
+                // Line ends are found a block at a time; a line is blank
+                // while its bytes are whitespace, which the first byte of
+                // a snapshot ('{') ends at once.
+                let mut rest = &buf[..n];
+                loop {
+                    let end = memchr::memchr(b'\n', rest);
+                    let seg = &rest[..end.unwrap_or(rest.len())];
+                    if blank && !seg.iter().all(u8::is_ascii_whitespace) {
                         blank = false;
                     }
+                    let Some(end) = end else { break };
+                    if !blank {
+                        out.push(Source::Line(line));
+                    }
+                    line += 1;
+                    blank = true;
+                    rest = &rest[end + 1..];
                 }
                 if out.len() > MAX_HOSTS {
                     return Err(too_many());
@@ -246,7 +254,7 @@ fn each(
     sources: &[Source],
     workers: usize,
     f: &(dyn Fn(&Source, Result<Snapshot, String>) + Sync),
-) {
+) -> std::io::Result<()> {
     let name = |s: &Source| s.name(input);
     let parse =
         |s: &Source, bytes: &[u8]| snapshot::parse(bytes, &name(s)).map_err(|e| e.to_string());
@@ -270,6 +278,20 @@ fn each(
                 }
             });
         }
+        Input::Lines { path: file, .. } if workers <= 1 => {
+            // One worker: read and parse in turn, each line in place.
+            let mut r = lines::Lines::new(crate::fsutil::open_input(file)?, MAX_LINE as usize);
+            while let Some(l) = r.next_line()? {
+                match l {
+                    lines::Line::Text(_, t) if t.iter().all(u8::is_ascii_whitespace) => {}
+                    lines::Line::Text(n, t) => f(&Source::Line(n), parse(&Source::Line(n), t)),
+                    lines::Line::TooLong(n) => f(
+                        &Source::Line(n),
+                        Err(format!("line longer than {MAX_LINE} bytes")),
+                    ),
+                }
+            }
+        }
         Input::Lines { path: file, .. } => {
             let (tx, rx) = std::sync::mpsc::sync_channel::<(Source, Vec<u8>)>(workers.max(1));
             let rx = Mutex::new(rx);
@@ -281,40 +303,32 @@ fn each(
                         f(&s, parse(&s, &line));
                     });
                 }
-                let read = crate::fsutil::open_input(file).map(BufReader::new);
-                if let Ok(mut r) = read {
-                    let mut n = 0usize;
-                    loop {
-                        n += 1;
-                        let mut line = Vec::new();
-                        let got = (&mut r).take(MAX_LINE + 1).read_until(b'\n', &mut line);
-                        match got {
-                            Ok(0) | Err(_) => break,
-                            Ok(_) if line.iter().all(u8::is_ascii_whitespace) => continue,
-                            Ok(_) if line.len() as u64 > MAX_LINE => {
-                                drop(line);
-                                f(
-                                    &Source::Line(n),
-                                    Err(format!("line longer than {MAX_LINE} bytes")),
-                                );
-                                // Skip the rest of the line, a block at a
-                                // time, and go on with the next one.
-                                if skip_line(&mut r).is_err() {
+                let read = || -> std::io::Result<()> {
+                    let mut r =
+                        lines::Lines::new(crate::fsutil::open_input(file)?, MAX_LINE as usize);
+                    while let Some(l) = r.next_line()? {
+                        match l {
+                            lines::Line::Text(_, t) if t.iter().all(u8::is_ascii_whitespace) => {}
+                            lines::Line::Text(n, t) => {
+                                if tx.send((Source::Line(n), t.to_vec())).is_err() {
                                     break;
                                 }
                             }
-                            Ok(_) => {
-                                if tx.send((Source::Line(n), line)).is_err() {
-                                    break;
-                                }
-                            }
+                            lines::Line::TooLong(n) => f(
+                                &Source::Line(n),
+                                Err(format!("line longer than {MAX_LINE} bytes")),
+                            ),
                         }
                     }
-                }
+                    Ok(())
+                };
+                let got = read();
                 drop(tx);
-            });
+                got
+            })?;
         }
     }
+    Ok(())
 }
 
 /// Runs the fleet analysis; `emit` gets each host's record as soon as it
@@ -386,7 +400,7 @@ pub fn run(
         }
         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         progress(n, 2 * total);
-    });
+    })?;
     let Learnt {
         groups,
         spool,
@@ -613,26 +627,6 @@ fn host_baseline(
         }
     }
     crate::baseline::diff_against_with(&l, name, s, &opts.references).findings
-}
-
-/// Reads up to and including the next line feed, without keeping it.
-fn skip_line(r: &mut impl BufRead) -> std::io::Result<()> {
-    loop {
-        let (done, used) = {
-            let b = r.fill_buf()?;
-            if b.is_empty() {
-                return Ok(());
-            }
-            match b.iter().position(|&x| x == b'\n') {
-                Some(i) => (true, i + 1),
-                None => (false, b.len()),
-            }
-        };
-        r.consume(used);
-        if done {
-            return Ok(());
-        }
-    }
 }
 
 /// The default cap on a spooled stdin ([`spool`]): 64 GiB, far above a

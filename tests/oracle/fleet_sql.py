@@ -1,8 +1,14 @@
 """Runs contrib/sql/consensus.sql, unchanged, on an engine that is not
 ours, over Parquet facts that `bootaudit fleet --export` wrote, and prints
-the departures as JSON: {"PARQUET": [row, ...], ...}.
+the departures as JSON: {"PARQUET": [row, ...], ...}, with "seconds": the
+engine's time for all of them (without starting Python or the engine).
 
     fleet_sql.py duckdb|spark SQL_FILE PARQUET...
+    fleet_sql.py duckdb-jsonl SQL_FILE JSONL...
+
+duckdb-jsonl makes the facts from JSON lines of snapshots in DuckDB itself
+(contrib/sql/facts-from-jsonl.duckdb.sql), the comparison of
+`cargo bench --bench fleet`.
 
 DuckDB runs embedded, on one thread. Spark runs in local mode on one
 core, kept on loopback (SPARK_LOCAL_IP, spark.driver.host and
@@ -12,6 +18,7 @@ the view `facts`, as the SQL's header says.
 import json
 import os
 import sys
+import time
 
 COLUMNS = ["source", "host", "manufacturer", "product", "bios_version",
            "firmware_revision", "kind", "key", "this_value", "consensus",
@@ -28,6 +35,23 @@ def duckdb_rows(sql, files):
         cur = c.execute(sql)
         names = [d[0] for d in cur.description]
         assert names == COLUMNS, names
+        out[f] = [dict(zip(names, r)) for r in cur.fetchall()]
+        c.close()
+    return out
+
+
+def duckdb_jsonl_rows(sql, files):
+    import duckdb
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "../../contrib/sql/facts-from-jsonl.duckdb.sql")) as f:
+        make_facts = f.read()
+    out = {}
+    for f in files:
+        c = duckdb.connect()
+        c.execute("SET threads TO 1")
+        c.execute(make_facts.replace("__FLEET_JSONL__", f.replace("'", "''")))
+        cur = c.execute(sql)
+        names = [d[0] for d in cur.description]
         out[f] = [dict(zip(names, r)) for r in cur.fetchall()]
         c.close()
     return out
@@ -60,7 +84,14 @@ def main():
     engine, sql_file, files = sys.argv[1], sys.argv[2], sys.argv[3:]
     with open(sql_file) as f:
         sql = f.read()
-    rows = {"duckdb": duckdb_rows, "spark": spark_rows}[engine](sql, files)
+    run = {"duckdb": duckdb_rows, "duckdb-jsonl": duckdb_jsonl_rows,
+           "spark": spark_rows}[engine]
+    t0 = time.monotonic()
+    rows = run(sql, files)
+    rows["seconds"] = time.monotonic() - t0
+    # Peak resident memory of this process (DuckDB runs in it), in KiB.
+    import resource
+    rows["peak_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     json.dump(rows, sys.stdout)
 
 
