@@ -115,6 +115,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Run under the name tpm2_eventlog (a symlink), bootaudit is a drop-in
+    // for that tool: its arguments, its YAML, its exit status.
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    if std::path::Path::new(&argv0).file_name() == Some("tpm2_eventlog".as_ref()) {
+        return cli::eventlog::tpm2_eventlog_drop_in(std::env::args_os().skip(1));
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

@@ -63,7 +63,14 @@ fn run(input: &[u8]) -> (bool, usize) {
             let rep = report::build("mutant", &log, &[], Some(("self".into(), &r.banks)));
             let json = serde_json::to_string(&rep).expect("report serializes");
             assert!(json.len() < 64 * input.len() + 65536);
-            drop((c, rep, json));
+            // tpm2-yaml: bounded, and no raw control character.
+            let y = bootaudit::eventlog::tpm2_yaml::render(
+                &log,
+                bootaudit::eventlog::tpm2_yaml::Version::V2,
+            );
+            assert!(y.len() < 64 * input.len() + 65536);
+            assert!(!y.chars().any(|ch| ch.is_control() && ch != '\n'));
+            drop((c, rep, json, y));
             true
         }
         Err(e) => {

@@ -1,5 +1,5 @@
 //! Fuzz target for the event-log parser and everything downstream of it:
-//! decoding, replay, digest checks and the report. Seed the corpus with the
+//! decoding, replay, digest checks, the report and the tpm2-yaml output. Seed the corpus with the
 //! shared fixtures and the hand-made regressions:
 //! `cargo fuzz run eventlog seeds/eventlog ../../shared/fixtures/eventlogs/*/`.
 #![no_main]
@@ -15,6 +15,15 @@ fuzz_target!(|data: &[u8]| {
             let rep = report::build("fuzz", &log, &[], Some(("self".into(), &r.banks)));
             let _ = serde_json::to_string(&rep);
             let _ = bootaudit::render::eventlog::write_table(&rep, &mut std::io::sink());
+            for v in [
+                bootaudit::eventlog::tpm2_yaml::Version::V1,
+                bootaudit::eventlog::tpm2_yaml::Version::V2,
+            ] {
+                // What tpm2-yaml prints is always UTF-8 (a String) and
+                // holds no raw control character but line feeds.
+                let y = bootaudit::eventlog::tpm2_yaml::render(&log, v);
+                assert!(!y.chars().any(|c| c.is_control() && c != '\n'));
+            }
         }
         Err(e) => {
             assert!(e.offset <= data.len());

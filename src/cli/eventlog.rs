@@ -27,12 +27,88 @@ pub struct Args {
     /// (e.g. device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321).
     #[arg(long, value_name = "TCTI")]
     pub tpm: Option<String>,
-    /// Output format.
+    /// Output format. tpm2-yaml: what `tpm2_eventlog` prints (see
+    /// --eventlog-version), for the pipelines that read it.
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: LogFormat,
+    /// With --format tpm2-yaml: tpm2_eventlog's output version (2 decodes
+    /// Secure Boot and boot variables, the GPT and the startup locality).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2), default_value_t = 1)]
+    pub eventlog_version: u8,
     /// Show only these PCRs (repeat or separate with commas).
     #[arg(long = "pcr", value_name = "N", value_delimiter = ',', num_args = 1.., value_parser = clap::value_parser!(u32).range(0..24))]
     pub pcr: Vec<u32>,
+}
+
+/// Output formats of `bootaudit eventlog`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable tables.
+    Table,
+    /// One JSON object on stdout.
+    Json,
+    /// The YAML tpm2_eventlog (tpm2-tools 5.x) prints.
+    Tpm2Yaml,
+}
+
+/// Prints a log as tpm2_eventlog's YAML.
+pub fn print_tpm2_yaml(file: &std::path::Path, version: u8) -> anyhow::Result<()> {
+    let log = bootaudit::eventlog::read_file(file)?;
+    let v = if version == 2 {
+        bootaudit::eventlog::tpm2_yaml::Version::V2
+    } else {
+        bootaudit::eventlog::tpm2_yaml::Version::V1
+    };
+    let text = bootaudit::eventlog::tpm2_yaml::render(&log, v);
+    let mut out = std::io::stdout().lock();
+    quiet_pipe(out.write_all(text.as_bytes()).and_then(|_| out.flush()))?;
+    Ok(())
+}
+
+/// bootaudit run as `tpm2_eventlog [--eventlog-version=N] FILE`: prints the
+/// log as that tool does, and exits 0, or 1 with a message on stderr as it
+/// does on bad arguments or an unreadable log.
+pub fn tpm2_eventlog_drop_in(args: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
+    let fail = |msg: String| {
+        eprintln!("ERROR: {}", render::escape::terminal(&msg));
+        ExitCode::from(1)
+    };
+    let mut version = 1u8;
+    let mut file = None;
+    let mut args = args.peekable();
+    while let Some(a) = args.next() {
+        let s = a.to_string_lossy().into_owned();
+        let value = if let Some(v) = s.strip_prefix("--eventlog-version=") {
+            Some(v.to_string())
+        } else if s == "--eventlog-version" || s == "-y" {
+            match args.next() {
+                Some(v) => Some(v.to_string_lossy().into_owned()),
+                None => return fail(format!("{s} needs a value")),
+            }
+        } else {
+            None
+        };
+        match value {
+            Some(v) => match v.parse::<u8>() {
+                Ok(n @ 1..=2) => version = n,
+                _ => return fail(format!("Unexpected YAML version number: {v}")),
+            },
+            None if s.starts_with('-') && s != "-" => {
+                return fail(format!(
+                    "unknown option {s} (this is bootaudit as tpm2_eventlog)"
+                ))
+            }
+            None if file.is_none() => file = Some(PathBuf::from(a)),
+            None => return fail("expected one event log file".into()),
+        }
+    }
+    let Some(file) = file else {
+        return fail("expected an event log file".into());
+    };
+    match print_tpm2_yaml(&file, version) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("{e:#}")),
+    }
 }
 
 /// Runs `bootaudit eventlog`.
@@ -45,7 +121,19 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         format,
         pcr,
         all_boots,
+        eventlog_version,
     } = a;
+    let format = match format {
+        LogFormat::Tpm2Yaml => {
+            if all_boots || pcrs.is_some() || tpm.is_some() || rtmrs.is_some() || file.is_dir() {
+                anyhow::bail!("--format tpm2-yaml prints one log file, with no PCR source");
+            }
+            print_tpm2_yaml(&file, eventlog_version)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        LogFormat::Table => Format::Table,
+        LogFormat::Json => Format::Json,
+    };
 
     if all_boots && !file.is_dir() {
         anyhow::bail!(

@@ -17,6 +17,7 @@ mod parse;
 pub mod replay;
 pub mod report;
 pub mod sipa;
+pub mod tpm2_yaml;
 pub mod types;
 pub mod windows;
 

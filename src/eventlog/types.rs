@@ -47,6 +47,11 @@ pub mod ev {
 
 /// The spec's name for an event type ("EV_SEPARATOR"), or its number in hex.
 pub fn event_type_name(t: u32) -> String {
+    known_event_type_name(t).map_or_else(|| format!("0x{t:08X}"), str::to_string)
+}
+
+/// The spec's name for an event type, when it has one.
+pub fn known_event_type_name(t: u32) -> Option<&'static str> {
     use ev::*;
     let s = match t {
         PREBOOT_CERT => "EV_PREBOOT_CERT",
@@ -88,7 +93,7 @@ pub fn event_type_name(t: u32) -> String {
         EFI_SPDM_FIRMWARE_CONFIG => "EV_EFI_SPDM_FIRMWARE_CONFIG",
         EFI_SPDM_DEVICE_POLICY => "EV_EFI_SPDM_DEVICE_POLICY",
         EFI_SPDM_DEVICE_AUTHORITY => "EV_EFI_SPDM_DEVICE_AUTHORITY",
-        other => return format!("0x{other:08X}"),
+        _ => return None,
     };
-    s.to_string()
+    Some(s)
 }
