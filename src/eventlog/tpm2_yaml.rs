@@ -74,7 +74,7 @@ pub fn render(log: &EventLog, version: Version) -> String {
             let _ = write!(
                 o,
                 "    - Algorithm[{i}]:\n      algorithmId: {}\n      digestSize: {}\n",
-                alg_name(a.algorithm),
+                a.algorithm.name(),
                 a.digest_size
             );
         }
@@ -99,7 +99,7 @@ pub fn render(log: &EventLog, version: Version) -> String {
             let _ = write!(
                 o,
                 "  - AlgorithmId: {}\n    Digest: \"{}\"\n",
-                alg_name(d.algorithm),
+                d.algorithm.name(),
                 hex(&d.digest)
             );
         }
@@ -132,11 +132,8 @@ fn hex(b: &[u8]) -> String {
     crate::hexser::encode(b)
 }
 
-fn alg_name(a: HashAlg) -> String {
-    a.name()
-}
-
-/// tpm2-tools' name of an event type.
+/// tpm2-tools' name of an event type: 5.4 has no name for the types the
+/// spec added later (SPDM, EV_POST_CODE2, EV_EFI_GPT_EVENT2).
 fn type_name(t: u32) -> &'static str {
     match t {
         ev::EFI_SPDM_FIRMWARE_BLOB
@@ -377,12 +374,7 @@ fn variable(o: &mut String, ty: u32, d: &[u8], v: Version) {
             return;
         }
         if ty == ev::EFI_VARIABLE_DRIVER_CONFIG && n == "SecureBoot" && data_len <= 1 {
-            let on = data_len == 1 && data.first().is_some_and(|&b| b != 0);
-            let _ = writeln!(
-                o,
-                "    VariableData:\n      Enabled: '{}'",
-                if on { "Yes" } else { "No" }
-            );
+            enabled(o, data);
             return;
         }
         if (ty == ev::EFI_VARIABLE_BOOT || ty == ev::EFI_VARIABLE_BOOT2)
@@ -398,12 +390,7 @@ fn variable(o: &mut String, ty: u32, d: &[u8], v: Version) {
         if ty == ev::EFI_VARIABLE_AUTHORITY {
             match n {
                 "MokListTrusted" if data_len <= 1 => {
-                    let on = data_len == 1 && data.first().is_some_and(|&b| b != 0);
-                    let _ = writeln!(
-                        o,
-                        "    VariableData:\n      Enabled: '{}'",
-                        if on { "Yes" } else { "No" }
-                    );
+                    enabled(o, data);
                     return;
                 }
                 "db" | "Shim" if data.len() >= 16 => {
@@ -436,6 +423,17 @@ fn variable(o: &mut String, ty: u32, d: &[u8], v: Version) {
     if data_len != 0 {
         let _ = writeln!(o, "    VariableData: \"{}\"", hex(data));
     }
+}
+
+/// A one-byte boolean variable (SecureBoot, MokListTrusted), version 2:
+/// absent or zero is 'No'.
+fn enabled(o: &mut String, data: &[u8]) {
+    let on = data.first().is_some_and(|&b| b != 0);
+    let _ = writeln!(
+        o,
+        "    VariableData:\n      Enabled: '{}'",
+        if on { "Yes" } else { "No" }
+    );
 }
 
 /// A Boot#### variable, version 2.

@@ -98,16 +98,6 @@ impl Spool {
         Ok(())
     }
 
-    /// Records written.
-    pub fn len(&self) -> usize {
-        self.records
-    }
-
-    /// True when no record was written.
-    pub fn is_empty(&self) -> bool {
-        self.records == 0
-    }
-
     /// Flushes the spool and reads it from the start.
     pub fn into_reader(self) -> std::io::Result<SpoolReader> {
         let mut f = self.file.into_inner().map_err(|e| e.into_error())?;

@@ -5,11 +5,13 @@
 //! its peers agree. Optionally each host is also diffed against its own
 //! baseline.
 //!
-//! Two passes over the input keep memory bounded by the workers' snapshots
-//! and the groups' distinct values, not by the fleet: the first counts, the
-//! second judges and hands each host's record to the caller as soon as it
-//! is made. A JSON-lines stream on stdin is spooled to a temporary file
-//! first, so that it can be read twice.
+//! Each snapshot is parsed once. The first pass learns every host's facts
+//! ([`facts`]) and counts them into its group's consensus; the second reads
+//! the spooled facts back, judges each host and hands its record to the
+//! caller as soon as it is made. Memory is bounded by the workers'
+//! snapshots and the groups' distinct values, not by the fleet. A JSON-lines
+//! input is scanned once more beforehand, to count its snapshots, so a
+//! stream on stdin is spooled to a temporary file first.
 
 pub mod consensus;
 pub mod facts;
@@ -280,17 +282,10 @@ fn each(
         }
         Input::Lines { path: file, .. } if workers <= 1 => {
             // One worker: read and parse in turn, each line in place.
-            let mut r = lines::Lines::new(crate::fsutil::open_input(file)?, MAX_LINE as usize);
-            while let Some(l) = r.next_line()? {
-                match l {
-                    lines::Line::Text(_, t) if t.iter().all(u8::is_ascii_whitespace) => {}
-                    lines::Line::Text(n, t) => f(&Source::Line(n), parse(&Source::Line(n), t)),
-                    lines::Line::TooLong(n) => f(
-                        &Source::Line(n),
-                        Err(format!("line longer than {MAX_LINE} bytes")),
-                    ),
-                }
-            }
+            each_line(file, |s, r| {
+                f(&s, r.and_then(|t| parse(&s, t)));
+                true
+            })?;
         }
         Input::Lines { path: file, .. } => {
             let (tx, rx) = std::sync::mpsc::sync_channel::<(Source, Vec<u8>)>(workers.max(1));
@@ -303,29 +298,40 @@ fn each(
                         f(&s, parse(&s, &line));
                     });
                 }
-                let read = || -> std::io::Result<()> {
-                    let mut r =
-                        lines::Lines::new(crate::fsutil::open_input(file)?, MAX_LINE as usize);
-                    while let Some(l) = r.next_line()? {
-                        match l {
-                            lines::Line::Text(_, t) if t.iter().all(u8::is_ascii_whitespace) => {}
-                            lines::Line::Text(n, t) => {
-                                if tx.send((Source::Line(n), t.to_vec())).is_err() {
-                                    break;
-                                }
-                            }
-                            lines::Line::TooLong(n) => f(
-                                &Source::Line(n),
-                                Err(format!("line longer than {MAX_LINE} bytes")),
-                            ),
-                        }
+                let got = each_line(file, |s, r| match r {
+                    Ok(t) => tx.send((s, t.to_vec())).is_ok(),
+                    Err(e) => {
+                        f(&s, Err(e));
+                        true
                     }
-                    Ok(())
-                };
-                let got = read();
+                });
                 drop(tx);
                 got
             })?;
+        }
+    }
+    Ok(())
+}
+
+/// Calls `f` with each line of a JSON-lines file that is not blank (in
+/// place), or with the error of a line over [`MAX_LINE`]; stops early when
+/// `f` returns false.
+fn each_line(
+    file: &std::path::Path,
+    mut f: impl FnMut(Source, Result<&[u8], String>) -> bool,
+) -> std::io::Result<()> {
+    let mut r = lines::Lines::new(crate::fsutil::open_input(file)?, MAX_LINE as usize);
+    while let Some(l) = r.next_line()? {
+        let go = match l {
+            lines::Line::Text(_, t) if t.iter().all(u8::is_ascii_whitespace) => true,
+            lines::Line::Text(n, t) => f(Source::Line(n), Ok(t)),
+            lines::Line::TooLong(n) => f(
+                Source::Line(n),
+                Err(format!("line longer than {MAX_LINE} bytes")),
+            ),
+        };
+        if !go {
+            break;
         }
     }
     Ok(())
