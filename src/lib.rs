@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod attest;
 pub mod baseline;
 pub mod check;
 pub mod collect;

@@ -54,6 +54,12 @@ enum Command {
     /// passes, 1 when one fails.
     VerifyQuote(cli::verify_quote::Args),
 
+    /// Enrol an attestation key: prove, with the TPM's endorsement-key
+    /// certificate and credential activation, that it lives in a
+    /// certified TPM.
+    #[command(subcommand)]
+    Ak(cli::ak::Command),
+
     /// List the EFI binaries on an ESP (a mounted directory, or a FAT or
     /// GPT/MBR disk image) with their SHA-256 and Authenticode hashes; with
     /// an event log or a snapshot, match each boot application measured
@@ -139,6 +145,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diff(a) => cli::diff::run(a),
         Command::Collect(a) => cli::collect::run(a),
         Command::VerifyQuote(a) => cli::verify_quote::run(a),
+        Command::Ak(c) => cli::ak::run(c),
         Command::Esp(a) => cli::esp::run(a),
         Command::Firmware(a) => cli::firmware::run(a),
         Command::Reference(c) => cli::reference::run(c),

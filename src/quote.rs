@@ -139,11 +139,46 @@ pub enum AkPublic {
 /// Reads a TPMT_PUBLIC, or a TPM2B_PUBLIC (the same with its size first,
 /// as `tpm2_readpublic -o` writes it).
 pub fn parse_public(b: &[u8]) -> Result<AkPublic, QuoteError> {
+    Ok(public_area(b)?.key)
+}
+
+/// A public area, with what a name and an enrolment need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicArea {
+    /// The TPMT_PUBLIC bytes exactly (without a TPM2B size), as the
+    /// object's name hashes them.
+    pub tpmt: Vec<u8>,
+    /// nameAlg (TPM_ALG_ID).
+    pub name_alg: u16,
+    /// objectAttributes (TPMA_OBJECT).
+    pub attributes: u32,
+    /// The key.
+    pub key: AkPublic,
+    /// Bytes after the TPMT_PUBLIC's end, which a name would not cover.
+    pub trailing: usize,
+}
+
+/// Reads a TPMT_PUBLIC or TPM2B_PUBLIC, as [`parse_public`], keeping its
+/// header and exact bytes.
+pub fn public_area(b: &[u8]) -> Result<PublicArea, QuoteError> {
     let b = match b {
         [h, l, rest @ ..] if u16::from_be_bytes([*h, *l]) as usize == rest.len() => rest,
         _ => b,
     };
     let mut r = Reader::new(b, "TPMT_PUBLIC");
+    let key = public_key(&mut r)?;
+    let name_alg = u16::from_be_bytes([b[2], b[3]]);
+    let attributes = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
+    Ok(PublicArea {
+        tpmt: b[..r.at].to_vec(),
+        name_alg,
+        attributes,
+        key,
+        trailing: b.len() - r.at,
+    })
+}
+
+fn public_key(r: &mut Reader<'_>) -> Result<AkPublic, QuoteError> {
     let ty = r.u16()?;
     let _name_alg = r.u16()?;
     let _attributes = r.u32()?;
@@ -687,4 +722,80 @@ pub fn verify_snapshot(
         ok: checks.iter().all(|c| c.ok),
         checks,
     })
+}
+
+/// The AK a verifier trusts for `verify-quote`.
+pub enum TrustedAk {
+    /// An enrolled AK (`bootaudit ak verify`): proven to live in a TPM
+    /// whose EK certificate chains to the CAs the verifier gave.
+    Enrolled(crate::attest::Enrolled),
+    /// A bare public key: nothing proves it is in a TPM at all.
+    Raw(Vec<u8>),
+}
+
+impl TrustedAk {
+    /// Reads `--ak FILE`: an enrolled-AK JSON file, or a TPMT_PUBLIC /
+    /// TPM2B_PUBLIC.
+    pub fn read(bytes: &[u8], file: &str) -> Result<TrustedAk, crate::attest::AttestError> {
+        if bytes.first() == Some(&b'{') {
+            let e: crate::attest::Enrolled =
+                crate::attest::enrol::read(bytes, file, crate::attest::enrol::ENROLLED)?;
+            crate::attest::enrol::hex_field(&e.ak_public, file, "ak_public", 4096)?;
+            Ok(TrustedAk::Enrolled(e))
+        } else {
+            Ok(TrustedAk::Raw(bytes.to_vec()))
+        }
+    }
+
+    /// The AK's public area bytes.
+    pub fn public(&self) -> Vec<u8> {
+        match self {
+            TrustedAk::Enrolled(e) => crate::hexser::decode(&e.ak_public).unwrap_or_default(),
+            TrustedAk::Raw(b) => b.clone(),
+        }
+    }
+}
+
+/// [`verify_snapshot`] against the AK the verifier trusts, and one check
+/// more, `ak-certified`: it passes only for an enrolled AK. A bare public
+/// key fails it, since a compromised OS can make a software key and sign
+/// any PCR values with it.
+pub fn verify_trusted(
+    name: &str,
+    s: &crate::snapshot::Snapshot,
+    ak: &TrustedAk,
+    ak_file: &str,
+    nonce: &[u8],
+    narrow: &[u32],
+) -> Result<QuoteReport, VerifyError> {
+    let mut r = verify_snapshot(name, s, &ak.public(), ak_file, nonce, narrow)?;
+    r.checks.insert(
+        1,
+        match ak {
+            TrustedAk::Enrolled(e) => Check {
+                check: "ak-certified",
+                ok: true,
+                detail: format!(
+                    "enrolled {}: it unwrapped a credential for the {} EK certified by {}",
+                    e.enrolled_at,
+                    e.ek_key,
+                    e.ek_chain
+                        .iter()
+                        .skip(1)
+                        .map(|p| p.subject.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" < ")
+                ),
+            },
+            TrustedAk::Raw(_) => Check {
+                check: "ak-certified",
+                ok: false,
+                detail: format!(
+                    "{ak_file} is a bare public key: nothing proves it lives in a TPM (enrol it with `bootaudit ak`)"
+                ),
+            },
+        },
+    );
+    r.ok = r.checks.iter().all(|c| c.ok);
+    Ok(r)
 }

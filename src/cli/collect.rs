@@ -31,6 +31,12 @@ pub struct Args {
     /// to enrol it with the verifier.
     #[arg(long, value_name = "FILE", requires = "quote")]
     pub ak_pub_out: Option<PathBuf>,
+    /// The enrolled AK (`bootaudit ak verify`): the quote must be made by
+    /// it, or collect fails (exit 2) rather than hand the verifier a quote
+    /// it will refuse (the TPM's owner hierarchy was cleared, or this is
+    /// another TPM).
+    #[arg(long, value_name = "FILE", requires = "quote")]
+    pub ak: Option<PathBuf>,
     /// A dump of this host's flash (made with flashrom or CHIPSEC): its
     /// hash goes into the snapshot, for `firmware check --references`.
     #[arg(long, value_name = "FILE")]
@@ -47,8 +53,20 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         quote,
         nonce,
         ak_pub_out,
+        ak,
         firmware,
     } = a;
+    let enrolled = match &ak {
+        Some(p) => {
+            let b = bootaudit::fsutil::read_input(p, bootaudit::attest::enrol::MAX_FILE)
+                .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", p.display()))?;
+            let name = p.display().to_string();
+            let e: bootaudit::attest::Enrolled =
+                bootaudit::attest::enrol::read(&b, &name, bootaudit::attest::enrol::ENROLLED)?;
+            Some((name, e))
+        }
+        None => None,
+    };
 
     if !root.is_dir() {
         anyhow::bail!("{}: not a directory", root.display());
@@ -64,6 +82,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if let (Some(p), Some(q)) = (&ak_pub_out, quoted) {
         let ak = hex::decode(&q.ak_public)?;
         write_file(p, &ak)?;
+    }
+    if let (Some((name, e)), Some(q)) = (&enrolled, quoted) {
+        if !q.ak_public.eq_ignore_ascii_case(&e.ak_public) {
+            anyhow::bail!(
+                "{name}: the TPM quoted with another AK than the enrolled one (was its owner hierarchy cleared, or is this another TPM?); nothing written"
+            );
+        }
     }
     let mut v = serde_json::to_vec_pretty(&snap)?;
     v.push(b'\n');

@@ -4,6 +4,7 @@
 //! (mapped onto the library's types here, so the library does not depend
 //! on clap), and one way to print, write and exit.
 
+pub mod ak;
 pub mod baseline;
 pub mod check;
 pub mod collect;

@@ -7,10 +7,11 @@ use super::*;
 pub struct Args {
     /// The snapshot (from `bootaudit collect --quote`).
     pub snapshot: PathBuf,
-    /// The trusted AK: TPMT_PUBLIC or TPM2B_PUBLIC (as `collect
-    /// --ak-pub-out` or `tpm2_readpublic -o` write it).
-    #[arg(long, value_name = "FILE")]
-    pub ak_pub: PathBuf,
+    /// The trusted AK: an enrolled AK (`bootaudit ak verify`), or a bare
+    /// TPMT_PUBLIC / TPM2B_PUBLIC (as `collect --ak-pub-out` or
+    /// `tpm2_readpublic -o` write it), which fails the `ak-certified` check.
+    #[arg(long, visible_alias = "ak-pub", value_name = "FILE")]
+    pub ak: PathBuf,
     /// The nonce the verifier gave to `collect --quote`, hex.
     #[arg(long, value_name = "HEX", value_parser = parse_nonce)]
     pub nonce: Nonce,
@@ -27,7 +28,7 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let Args {
         snapshot,
-        ak_pub,
+        ak: ak_pub,
         nonce,
         pcrs,
         format,
@@ -36,7 +37,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let s = bootaudit::snapshot::read_file(&snapshot)?;
     let ak = bootaudit::fsutil::read_input(&ak_pub, 1 << 16)
         .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", ak_pub.display()))?;
-    let r = bootaudit::quote::verify_snapshot(
+    let ak = bootaudit::quote::TrustedAk::read(&ak, &ak_pub.display().to_string())?;
+    let r = bootaudit::quote::verify_trusted(
         &snapshot.display().to_string(),
         &s,
         &ak,

@@ -148,47 +148,11 @@ pub fn quote_pcrs(
     bank: HashAlg,
     pcrs: &[u32],
 ) -> Result<QuoteBlobs, TpmError> {
-    use tss_esapi::attributes::ObjectAttributesBuilder;
-    use tss_esapi::interface_types::algorithm::PublicAlgorithm;
-    use tss_esapi::interface_types::key_bits::RsaKeyBits;
-    use tss_esapi::interface_types::resource_handles::Hierarchy;
-    use tss_esapi::structures::{
-        Data, HashScheme, PublicBuilder, PublicKeyRsa, PublicRsaParametersBuilder, RsaExponent,
-        RsaScheme, SignatureScheme,
-    };
+    use tss_esapi::structures::{Data, SignatureScheme};
     use tss_esapi::traits::Marshall;
     let h =
         from_alg(bank).ok_or_else(|| TpmError::from(format!("bank {bank} cannot be quoted")))?;
-    let attributes = ObjectAttributesBuilder::new()
-        .with_fixed_tpm(true)
-        .with_fixed_parent(true)
-        .with_sensitive_data_origin(true)
-        .with_user_with_auth(true)
-        .with_restricted(true)
-        .with_sign_encrypt(true)
-        .build()
-        .map_err(|e| TpmError::from(format!("AK attributes: {e}")))?;
-    let params = PublicRsaParametersBuilder::new()
-        .with_scheme(RsaScheme::RsaSsa(HashScheme::new(HashingAlgorithm::Sha256)))
-        .with_key_bits(RsaKeyBits::Rsa2048)
-        .with_exponent(RsaExponent::default())
-        .with_is_signing_key(true)
-        .with_restricted(true)
-        .build()
-        .map_err(|e| TpmError::from(format!("AK parameters: {e}")))?;
-    let template = PublicBuilder::new()
-        .with_public_algorithm(PublicAlgorithm::Rsa)
-        .with_name_hashing_algorithm(HashingAlgorithm::Sha256)
-        .with_object_attributes(attributes)
-        .with_rsa_parameters(params)
-        .with_rsa_unique_identifier(PublicKeyRsa::default())
-        .build()
-        .map_err(|e| TpmError::from(format!("AK template: {e}")))?;
-    let ak = ctx
-        .execute_with_nullauth_session(|c| {
-            c.create_primary(Hierarchy::Owner, template, None, None, None, None)
-        })
-        .map_err(|e| TpmError::from(format!("TPM2_CreatePrimary (the AK): {e}")))?;
+    let ak = create_ak(ctx)?;
     let slots: Vec<PcrSlot> = pcrs
         .iter()
         .filter(|&&i| i < PCR_COUNT)
@@ -217,4 +181,49 @@ pub fn quote_pcrs(
             .marshall()
             .map_err(|e| TpmError::from(format!("TPMT_SIGNATURE: {e}")))?,
     })
+}
+
+/// bootaudit's attestation key: a restricted RSA-2048 RSASSA-SHA256
+/// signing key, fixed to its TPM, created as a primary key under the owner
+/// hierarchy, so that the same TPM gives the same key (and name) each time
+/// until its owner hierarchy is cleared. The caller flushes it.
+pub fn create_ak(
+    ctx: &mut Context,
+) -> Result<tss_esapi::structures::CreatePrimaryKeyResult, TpmError> {
+    use tss_esapi::attributes::ObjectAttributesBuilder;
+    use tss_esapi::interface_types::algorithm::PublicAlgorithm;
+    use tss_esapi::interface_types::key_bits::RsaKeyBits;
+    use tss_esapi::interface_types::resource_handles::Hierarchy;
+    use tss_esapi::structures::{
+        HashScheme, PublicBuilder, PublicKeyRsa, PublicRsaParametersBuilder, RsaExponent, RsaScheme,
+    };
+    let attributes = ObjectAttributesBuilder::new()
+        .with_fixed_tpm(true)
+        .with_fixed_parent(true)
+        .with_sensitive_data_origin(true)
+        .with_user_with_auth(true)
+        .with_restricted(true)
+        .with_sign_encrypt(true)
+        .build()
+        .map_err(|e| TpmError::from(format!("AK attributes: {e}")))?;
+    let params = PublicRsaParametersBuilder::new()
+        .with_scheme(RsaScheme::RsaSsa(HashScheme::new(HashingAlgorithm::Sha256)))
+        .with_key_bits(RsaKeyBits::Rsa2048)
+        .with_exponent(RsaExponent::default())
+        .with_is_signing_key(true)
+        .with_restricted(true)
+        .build()
+        .map_err(|e| TpmError::from(format!("AK parameters: {e}")))?;
+    let template = PublicBuilder::new()
+        .with_public_algorithm(PublicAlgorithm::Rsa)
+        .with_name_hashing_algorithm(HashingAlgorithm::Sha256)
+        .with_object_attributes(attributes)
+        .with_rsa_parameters(params)
+        .with_rsa_unique_identifier(PublicKeyRsa::default())
+        .build()
+        .map_err(|e| TpmError::from(format!("AK template: {e}")))?;
+    ctx.execute_with_nullauth_session(|c| {
+        c.create_primary(Hierarchy::Owner, template, None, None, None, None)
+    })
+    .map_err(|e| TpmError::from(format!("TPM2_CreatePrimary (the AK): {e}")))
 }

@@ -1,6 +1,7 @@
 //! Renderers: they turn computed reports into tables, JSON or HTML and
 //! never compute anything themselves.
 
+pub mod attest;
 pub mod check;
 pub mod diff;
 pub mod escape;

@@ -403,12 +403,54 @@ pub mod swtpm {
         /// Manufactures a TPM 2.0 with the given PCR banks (`sha1,sha256`)
         /// and starts it, already through TPM2_Startup(CLEAR).
         pub fn start(banks: &str) -> Swtpm {
+            Self::start_with(banks, None)
+        }
+
+        /// As [`Swtpm::start`], with EK certificates (RSA 2048 at
+        /// 0x01c00002, ECC P-384 at 0x01c00016) issued by swtpm's local CA
+        /// whose keys and certificates live in `ca` (made on first use:
+        /// `swtpm-localca-rootca-cert.pem` and `issuercert.pem`). Two TPMs
+        /// given the same `ca` share a CA.
+        pub fn start_certified(banks: &str, ca: &std::path::Path) -> Swtpm {
+            Self::start_with(banks, Some(ca))
+        }
+
+        fn start_with(banks: &str, ca: Option<&std::path::Path>) -> Swtpm {
             let dir = tempfile::tempdir().unwrap();
             // Absolute paths: swtpm resolves relative ones against its own cwd.
             let state: PathBuf = dir.path().canonicalize().unwrap();
-            let out = Command::new("swtpm_setup")
-                .args(["--tpm2", "--overwrite", "--pcr-banks", banks, "--tpmstate"])
-                .arg(&state)
+            let mut setup = Command::new("swtpm_setup");
+            setup.args(["--tpm2", "--overwrite", "--pcr-banks", banks, "--tpmstate"]);
+            setup.arg(&state);
+            if let Some(ca) = ca {
+                std::fs::create_dir_all(ca).unwrap();
+                let ca = ca.canonicalize().unwrap();
+                let conf = state.join("localca.conf");
+                std::fs::write(
+                    &conf,
+                    format!(
+                        "statedir = {0}\nsigningkey = {0}/signkey.pem\nissuercert = {0}/issuercert.pem\ncertserial = {0}/certserial\n",
+                        ca.display()
+                    ),
+                )
+                .unwrap();
+                let opts = state.join("localca.options");
+                std::fs::write(&opts, "--platform-manufacturer bootaudit\n--platform-version 1\n--platform-model test\n").unwrap();
+                let setup_conf = state.join("swtpm_setup.conf");
+                std::fs::write(
+                    &setup_conf,
+                    format!(
+                        "create_certs_tool = /usr/bin/swtpm_localca\ncreate_certs_tool_config = {}\ncreate_certs_tool_options = {}\n",
+                        conf.display(),
+                        opts.display()
+                    ),
+                )
+                .unwrap();
+                setup
+                    .args(["--create-ek-cert", "--config"])
+                    .arg(&setup_conf);
+            }
+            let out = setup
                 .output()
                 .unwrap_or_else(|e| panic!("swtpm_setup (Debian package swtpm-tools, installed by .ci/run) could not run: {e}"));
             assert!(

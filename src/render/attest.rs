@@ -1,0 +1,33 @@
+//! The table for `bootaudit ak`: the step's verdict and the EK chain.
+
+use super::new_table;
+use crate::attest::enrol::Summary;
+use std::fmt::Write;
+
+/// Renders a step's summary.
+pub fn table(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "ak {}: {}\n{}",
+        s.step,
+        if s.ok { "ok" } else { "REFUSED" },
+        s.detail
+    );
+    if !s.ek_chain.is_empty() {
+        let mut t = new_table(&["Certificate", "Subject", "Issuer", "SHA-256"]);
+        for e in &s.ek_chain {
+            t.add_row(vec![
+                e.origin.clone(),
+                e.subject.clone(),
+                e.issuer.clone(),
+                e.sha256.clone(),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
+    }
+    if let Some(w) = &s.wrote {
+        let _ = writeln!(out, "wrote {w}");
+    }
+    out
+}
