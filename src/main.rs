@@ -54,6 +54,10 @@ enum Command {
     /// passes, 1 when one fails.
     VerifyQuote(cli::verify_quote::Args),
 
+    /// Check a sealed evidence bundle (`collect --bundle`): every file
+    /// against its manifest, and the TPM quote over the manifest.
+    VerifyBundle(cli::verify_bundle::Args),
+
     /// Enrol an attestation key: prove, with the TPM's endorsement-key
     /// certificate and credential activation, that it lives in a
     /// certified TPM.
@@ -146,6 +150,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Collect(a) => cli::collect::run(a),
         Command::VerifyQuote(a) => cli::verify_quote::run(a),
         Command::Ak(c) => cli::ak::run(c),
+        Command::VerifyBundle(a) => cli::verify_bundle::run(a),
         Command::Esp(a) => cli::esp::run(a),
         Command::Firmware(a) => cli::firmware::run(a),
         Command::Reference(c) => cli::reference::run(c),

@@ -22,7 +22,7 @@ pub struct Args {
     pub esp: Option<PathBuf>,
     /// Quote the PCRs with the TPM (through --tpm, default
     /// device:/dev/tpmrm0) and bootaudit's attestation key.
-    #[arg(long, requires = "nonce")]
+    #[arg(long)]
     pub quote: bool,
     /// The verifier's nonce for --quote, hex (up to 64 bytes).
     #[arg(long, value_name = "HEX", value_parser = parse_nonce)]
@@ -37,6 +37,15 @@ pub struct Args {
     /// another TPM).
     #[arg(long, value_name = "FILE", requires = "quote")]
     pub ak: Option<PathBuf>,
+    /// Write a sealed evidence bundle into this new directory: the
+    /// snapshot, the raw artefacts (event log, ACPI tables, EFI variables,
+    /// SMBIOS tables, the ESP's hashes) and a manifest of their SHA-256s;
+    /// with --quote, a TPM quote whose nonce is the manifest's SHA-256.
+    #[arg(long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+    /// Who collects (recorded in the bundle's manifest).
+    #[arg(long, value_name = "NAME", requires = "bundle")]
+    pub operator: Option<String>,
     /// A dump of this host's flash (made with flashrom or CHIPSEC): its
     /// hash goes into the snapshot, for `firmware check --references`.
     #[arg(long, value_name = "FILE")]
@@ -54,8 +63,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         nonce,
         ak_pub_out,
         ak,
+        bundle,
+        operator,
         firmware,
     } = a;
+    if quote && nonce.is_none() && bundle.is_none() {
+        anyhow::bail!("--quote needs --nonce (or --bundle, whose manifest is the nonce)");
+    }
     let enrolled = match &ak {
         Some(p) => {
             let b = bootaudit::fsutil::read_input(p, bootaudit::attest::enrol::MAX_FILE)
@@ -71,11 +85,17 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if !root.is_dir() {
         anyhow::bail!("{}: not a directory", root.display());
     }
+    let root_dir = root.clone();
+    let tcti = tpm.clone();
     let snap = bootaudit::collect::collect(&bootaudit::collect::Options {
         root,
         tpm_tcti: tpm,
         esp,
-        quote_nonce: if quote { nonce.map(|n| n.0) } else { None },
+        quote_nonce: if quote {
+            nonce.clone().map(|n| n.0)
+        } else {
+            None
+        },
         firmware,
     });
     let quoted = snap.tpm.as_ref().and_then(|t| t.quote.as_ref());
@@ -92,6 +112,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     let mut v = serde_json::to_vec_pretty(&snap)?;
     v.push(b'\n');
+    if let Some(dir) = &bundle {
+        return write_bundle(dir, &root_dir, &v, &snap, operator, quote, tcti.as_deref());
+    }
     deliver(output.as_deref(), &v)?;
     // The snapshot is written either way; a quote that was asked
     // for and could not be made is an unreadable input (exit 2).
@@ -105,4 +128,60 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no quote: {}", why.join("; "));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `collect --bundle`: the bundle directory, then its quote.
+fn write_bundle(
+    dir: &Path,
+    root: &Path,
+    snapshot_json: &[u8],
+    snap: &bootaudit::snapshot::Snapshot,
+    operator: Option<String>,
+    quote: bool,
+    tcti: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use bootaudit::bundle;
+    let files = bundle::gather(root, snapshot_json, snap);
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let m = bundle::manifest(
+        &files,
+        argv,
+        operator,
+        bundle::host_of(snap),
+        bootaudit::attest::now(),
+    );
+    let mb = bundle::manifest_bytes(&m);
+    let q = if quote {
+        Some(quote_manifest(
+            tcti.unwrap_or("device:/dev/tpmrm0"),
+            &bootaudit::hexser::sha256(&mb),
+        )?)
+    } else {
+        None
+    };
+    bundle::write(dir, &files, &mb, q.as_ref())?;
+    eprintln!(
+        "bootaudit: wrote {} ({} files, manifest SHA-256 {}{})",
+        render::escape::terminal(&dir.display().to_string()),
+        files.len(),
+        bootaudit::hexser::sha256(&mb),
+        if q.is_some() {
+            ", quoted by the TPM"
+        } else {
+            ""
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "tpm")]
+fn quote_manifest(tcti: &str, sha: &str) -> anyhow::Result<bootaudit::bundle::BundleQuote> {
+    bootaudit::bundle::quote_manifest(tcti, sha).map_err(|e| anyhow::anyhow!("{tcti}: {e}"))
+}
+
+#[cfg(not(feature = "tpm"))]
+fn quote_manifest(_: &str, _: &str) -> anyhow::Result<bootaudit::bundle::BundleQuote> {
+    Err(bootaudit::pcrs::PcrError::NoTpmSupport.into())
 }

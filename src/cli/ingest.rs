@@ -8,8 +8,16 @@ pub struct Args {
     /// The ESP: a directory or an image file.
     pub esp: PathBuf,
     /// Where to write the snapshots.
-    #[arg(short, long, value_name = "DIR")]
-    pub out: PathBuf,
+    #[arg(short, long, value_name = "DIR", required_unless_present = "bundle")]
+    pub out: Option<PathBuf>,
+    /// Write a sealed evidence bundle of the ESP's bootaudit directory
+    /// into this new directory instead (see `collect --bundle`;
+    /// `verify-bundle` checks it).
+    #[arg(long, value_name = "DIR", conflicts_with = "out")]
+    pub bundle: Option<PathBuf>,
+    /// Who collects (recorded in the bundle's manifest).
+    #[arg(long, value_name = "NAME", requires = "bundle")]
+    pub operator: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -17,8 +25,34 @@ pub struct Args {
 
 /// Runs `bootaudit ingest`.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let Args { esp, out, format } = a;
-
+    let Args {
+        esp,
+        out,
+        bundle,
+        operator,
+        format,
+    } = a;
+    if let Some(dir) = bundle {
+        use bootaudit::bundle;
+        let (files, host) = bundle::from_esp(&esp)?;
+        if !files.iter().any(|(p, _)| p.ends_with(".json")) {
+            anyhow::bail!("{}: no bootaudit snapshot on this ESP", esp.display());
+        }
+        let argv = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let m = bundle::manifest(&files, argv, operator, host, bootaudit::attest::now());
+        let mb = bundle::manifest_bytes(&m);
+        bundle::write(&dir, &files, &mb, None)?;
+        eprintln!(
+            "bootaudit: wrote {} ({} files, manifest SHA-256 {})",
+            render::escape::terminal(&dir.display().to_string()),
+            files.len(),
+            bootaudit::hexser::sha256(&mb)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let out = out.unwrap_or_default();
     let r = bootaudit::ingest::ingest(&esp, &out)?;
     print(format, &r, render::ingest::table)?;
     Ok(exit_if(!r.ok))

@@ -146,14 +146,7 @@ fn live_quote(
     tcti: &str,
     nonce: &[u8],
 ) -> Result<(crate::eventlog::replay::PcrBanks, crate::snapshot::TpmQuote), crate::pcrs::TpmError> {
-    use crate::eventlog::HashAlg;
-    let mut ctx = crate::pcrs::tpm::open(tcti).map_err(|e| crate::pcrs::TpmError(e.to_string()))?;
-    let pcrs = crate::pcrs::tpm::read_pcrs_with(&mut ctx)?;
-    let bank = if pcrs.contains_key(&HashAlg::Sha256) {
-        HashAlg::Sha256
-    } else {
-        HashAlg::Sha1
-    };
+    let (mut ctx, pcrs, bank) = crate::pcrs::tpm::open_for_quote(tcti)?;
     let q = crate::pcrs::tpm::quote(&mut ctx, nonce, bank)?;
     // The PCRs must not have moved between the read and the quote.
     let again = crate::pcrs::tpm::read_pcrs_with(&mut ctx)?;

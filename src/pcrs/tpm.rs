@@ -227,3 +227,16 @@ pub fn create_ak(
     })
     .map_err(|e| TpmError::from(format!("TPM2_CreatePrimary (the AK): {e}")))
 }
+
+/// Opens `tcti` for a quote: the context, the PCRs read, and the bank to
+/// quote (SHA-256 when the TPM has it, else SHA-1).
+pub fn open_for_quote(tcti: &str) -> Result<(Context, PcrBanks, HashAlg), TpmError> {
+    let mut ctx = open(tcti).map_err(|e| TpmError(e.to_string()))?;
+    let pcrs = read_pcrs_with(&mut ctx)?;
+    let bank = if pcrs.contains_key(&HashAlg::Sha256) {
+        HashAlg::Sha256
+    } else {
+        HashAlg::Sha1
+    };
+    Ok((ctx, pcrs, bank))
+}
