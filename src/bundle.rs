@@ -322,17 +322,25 @@ fn walk(
     depth: usize,
     files: &mut Vec<String>,
     odd: &mut Vec<(String, String)>,
+    entries_seen: &mut usize,
 ) -> Result<(), BundleError> {
     if depth > MAX_DEPTH {
         odd.push((rel.into(), format!("deeper than {MAX_DEPTH} directories")));
         return Ok(());
     }
+    // At most MAX_FILES + 1 entries are held: one more is already too many.
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| io(dir, e))?
+        .take(MAX_FILES + 1)
         .collect::<Result<_, _>>()
         .map_err(|e| io(dir, e))?;
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
+        // Every entry counts, directories and links too: a bundle of a
+        // million empty directories is refused, not walked.
+        if files.len() + odd.len() + *entries_seen >= MAX_FILES {
+            return Err(io(root, format!("more than {MAX_FILES} entries")));
+        }
         let name = e.file_name().to_string_lossy().into_owned();
         let r = if rel.is_empty() {
             name
@@ -341,7 +349,8 @@ fn walk(
         };
         let ft = e.file_type().map_err(|x| io(&e.path(), x))?;
         if ft.is_dir() {
-            walk(root, &e.path(), &r, depth + 1, files, odd)?;
+            *entries_seen += 1;
+            walk(root, &e.path(), &r, depth + 1, files, odd, entries_seen)?;
         } else if ft.is_file() {
             if files.len() >= MAX_FILES {
                 return Err(io(root, format!("more than {MAX_FILES} files")));
@@ -402,7 +411,7 @@ pub fn verify(
     let mut checks = Vec::new();
     let mut on_disk = Vec::new();
     let mut odd = Vec::new();
-    walk(dir, dir, "", 0, &mut on_disk, &mut odd)?;
+    walk(dir, dir, "", 0, &mut on_disk, &mut odd, &mut 0)?;
     let fail = |check, file: &str, detail: String| BundleCheck {
         check,
         file: Some(file.to_string()),
@@ -606,7 +615,7 @@ pub fn gather(
         }
         let mut files = Vec::new();
         let mut odd = Vec::new();
-        if walk(&d, &d, "", 0, &mut files, &mut odd).is_err() {
+        if walk(&d, &d, "", 0, &mut files, &mut odd, &mut 0).is_err() {
             continue;
         }
         for f in files {

@@ -384,3 +384,19 @@ fn ingest_bundles_a_collector_esp() {
         )
     );
 }
+
+/// A bundle stuffed with more entries than any collection makes (empty
+/// directories count too) is refused before it is hashed: exit 2.
+#[test]
+fn too_many_entries_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = make(dir.path());
+    let junk = b.join("junk");
+    std::fs::create_dir(&junk).unwrap();
+    for i in 0..=bootaudit::bundle::MAX_FILES {
+        std::fs::create_dir(junk.join(i.to_string())).unwrap();
+    }
+    let (code, _, err) = ba(&["verify-bundle", p(&b)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("more than 50000 entries"), "{err}");
+}
