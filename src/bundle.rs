@@ -232,6 +232,46 @@ pub fn write(
     result
 }
 
+/// Writes the bundle as a tar file `out` (which must not exist),
+/// atomically: the same entries as the directory form, regular files only,
+/// mode 0644, the manifest's time as their mtime.
+pub fn write_tar(
+    out: &Path,
+    files: &[(String, Vec<u8>)],
+    manifest_bytes: &[u8],
+    quote: Option<&BundleQuote>,
+    now: u64,
+) -> Result<(), BundleError> {
+    if std::fs::symlink_metadata(out).is_ok() {
+        return Err(io(out, "already exists; a bundle is never overwritten"));
+    }
+    let f = crate::fsutil::AtomicFile::create(out).map_err(|e| io(out, e))?;
+    let mut b = tar::Builder::new(f);
+    let quote_bytes = quote.map(|q| {
+        let mut v = serde_json::to_vec_pretty(q).unwrap_or_default();
+        v.push(b'\n');
+        v
+    });
+    let all = files
+        .iter()
+        .map(|(p, v)| (p.as_str(), v.as_slice()))
+        .chain([(MANIFEST, manifest_bytes)])
+        .chain(quote_bytes.as_deref().map(|q| (QUOTE, q)));
+    for (rel, bytes) in all {
+        if !safe_rel(rel) {
+            return Err(io(Path::new(rel), "not a path a bundle may hold"));
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(now);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, rel, bytes).map_err(|e| io(out, e))?;
+    }
+    let f = b.into_inner().map_err(|e| io(out, e))?;
+    f.commit().map_err(|e| io(out, e))
+}
+
 fn write_new(p: &Path, bytes: &[u8]) -> Result<(), BundleError> {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
@@ -283,13 +323,6 @@ pub struct BundleReport {
     pub checks: Vec<BundleCheck>,
     /// True when no check failed.
     pub ok: bool,
-}
-
-/// Reads a JSON file of the bundle with a byte offset in its errors.
-fn read_json<T: for<'de> Deserialize<'de>>(p: &Path) -> Result<(Vec<u8>, T), BundleError> {
-    let b = crate::fsutil::read_input(p, MAX_MANIFEST).map_err(|e| io(p, e))?;
-    let v = parse_json(&b, &p.display().to_string())?;
-    Ok((b, v))
 }
 
 /// Parses a manifest or a bundle quote (`path` names it in errors, with
@@ -363,15 +396,130 @@ fn walk(
     Ok(())
 }
 
-/// SHA-256 and size of a file, read in blocks within [`MAX_FILE`].
-fn hash_file(p: &Path) -> std::io::Result<(String, u64)> {
+/// What a bundle holds, from a directory or a tar file: every regular
+/// file's SHA-256 and size (or why it could not be read), the entries that
+/// are not regular files, and the bytes of the manifest, the quote and the
+/// snapshot.
+#[derive(Default)]
+struct Contents {
+    files: BTreeMap<String, Result<(String, u64), String>>,
+    odd: Vec<(String, String)>,
+    manifest: Option<Vec<u8>>,
+    quote: Option<Vec<u8>>,
+    snapshot: Option<Vec<u8>>,
+}
+
+impl Contents {
+    /// Takes one regular file's bytes from `r`: the manifest, the quote
+    /// and the snapshot are kept (within their caps), the rest hashed.
+    fn take(&mut self, rel: String, r: &mut dyn std::io::Read) -> std::io::Result<()> {
+        use std::io::Read;
+        if self.files.contains_key(&rel) {
+            self.odd
+                .push((rel, "a second entry of the same path".into()));
+            return Ok(());
+        }
+        let keep = match rel.as_str() {
+            MANIFEST | QUOTE => Some(MAX_MANIFEST),
+            "snapshot.json" => Some(crate::snapshot::MAX_SNAPSHOT_SIZE),
+            _ => None,
+        };
+        let result = match keep {
+            Some(cap) => {
+                let mut b = Vec::new();
+                r.take(cap + 1).read_to_end(&mut b)?;
+                if b.len() as u64 > cap {
+                    Err(format!("larger than {cap} bytes"))
+                } else {
+                    let h = (hexser::sha256(&b), b.len() as u64);
+                    match rel.as_str() {
+                        MANIFEST => self.manifest = Some(b),
+                        QUOTE => self.quote = Some(b),
+                        _ => self.snapshot = Some(b),
+                    }
+                    Ok(h)
+                }
+            }
+            None => hash_reader(r).map_err(|e| e.to_string()),
+        };
+        self.files.insert(rel, result);
+        Ok(())
+    }
+
+    /// A directory's contents (see [`walk`]).
+    fn of_dir(dir: &Path) -> Result<Contents, BundleError> {
+        crate::fsutil::check_input_dir(dir).map_err(|e| io(dir, e))?;
+        let mut c = Contents::default();
+        let mut names = Vec::new();
+        walk(dir, dir, "", 0, &mut names, &mut c.odd, &mut 0)?;
+        for rel in names {
+            let p = dir.join(&rel);
+            match crate::fsutil::open_input(&p) {
+                Ok(mut f) => c.take(rel, &mut f).map_err(|e| io(&p, e))?,
+                Err(e) => {
+                    c.files.insert(rel, Err(e.to_string()));
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    /// A tar file's contents: every entry, in order; regular files are
+    /// hashed as they stream by, links, devices and the like are findings,
+    /// and a path that is not a plain relative path is one too.
+    fn of_tar(file: &Path, r: impl std::io::Read) -> Result<Contents, BundleError> {
+        let mut ar = tar::Archive::new(r);
+        let mut c = Contents::default();
+        let entries = ar.entries().map_err(|e| io(file, e))?;
+        for (n, e) in entries.enumerate() {
+            if n >= MAX_FILES {
+                return Err(io(file, format!("more than {MAX_FILES} entries")));
+            }
+            let mut e = e.map_err(|x| io(file, format!("tar entry {n}: {x}")))?;
+            let raw = e.path_bytes().into_owned();
+            let name = String::from_utf8_lossy(&raw).into_owned();
+            let rel = name
+                .strip_prefix("./")
+                .unwrap_or(&name)
+                .trim_end_matches('/')
+                .to_string();
+            let ty = e.header().entry_type();
+            if ty.is_dir() {
+                if !rel.is_empty() && !safe_rel(&rel) {
+                    c.odd.push((name, "a directory outside the bundle".into()));
+                }
+                continue;
+            }
+            if !safe_rel(&rel) || std::str::from_utf8(&raw).is_err() {
+                c.odd.push((name, "not a plain relative path".into()));
+                continue;
+            }
+            if !(ty.is_file() || ty.is_contiguous()) {
+                c.odd.push((
+                    rel,
+                    format!(
+                        "tar entry type {:?}, not a regular file",
+                        ty.as_byte() as char
+                    ),
+                ));
+                continue;
+            }
+            c.take(rel, &mut e)
+                .map_err(|x| io(file, format!("tar entry {n}: {x}")))?;
+        }
+        Ok(c)
+    }
+}
+
+/// SHA-256 and size of what `r` yields, within [`MAX_FILE`].
+fn hash_reader(r: &mut dyn std::io::Read) -> std::io::Result<(String, u64)> {
     use std::io::Read;
-    let mut f = crate::fsutil::open_input(p)?.take(MAX_FILE + 1);
+    let mut r = r.take(MAX_FILE + 1);
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut n = 0u64;
     loop {
-        let k = f.read(&mut buf)?;
+        let k = r.read(&mut buf)?;
         if k == 0 {
             break;
         }
@@ -387,47 +535,71 @@ fn hash_file(p: &Path) -> std::io::Result<(String, u64)> {
     Ok((hexser::encode(h.finalize()), n))
 }
 
-/// Checks a bundle: every file against the manifest (changed, added,
+/// Checks a bundle (a directory, or a tar file as `collect --bundle
+/// OUT.tar` writes it): every file against the manifest (changed, added,
 /// removed, not a regular file), and the quote: made by `ak` (an AK the
-/// verifier trusts; the `ak-certified` check of
-/// [`crate::quote::verify_trusted`] applies), over the manifest's SHA-256
-/// as its nonce. Without a quote, or without an AK to check it with, the
-/// quote's verdict is a failure when an AK was given and unknown when not.
+/// verifier trusts; a bare key fails), over the manifest's SHA-256 as its
+/// nonce, quoting the PCRs the bundle's snapshot records. Without a quote,
+/// or without an AK to check it with, the quote's verdict is a failure
+/// when an AK was given and unknown when not.
 pub fn verify(
-    dir: &Path,
+    path: &Path,
     ak: Option<&crate::quote::TrustedAk>,
 ) -> Result<BundleReport, BundleError> {
-    crate::fsutil::check_input_dir(dir).map_err(|e| io(dir, e))?;
-    let mpath = dir.join(MANIFEST);
-    let (mbytes, manifest): (Vec<u8>, Manifest) = read_json(&mpath)?;
+    let is_file = std::fs::symlink_metadata(path)
+        .map(|m| m.file_type().is_file())
+        .unwrap_or(false);
+    if is_file {
+        let f = crate::fsutil::open_input(path).map_err(|e| io(path, e))?;
+        return verify_tar(path, std::io::BufReader::new(f), ak);
+    }
+    judge(path, Contents::of_dir(path)?, ak)
+}
+
+/// [`verify`] of a tar bundle read from `r` (`path` names it).
+pub fn verify_tar(
+    path: &Path,
+    r: impl std::io::Read,
+    ak: Option<&crate::quote::TrustedAk>,
+) -> Result<BundleReport, BundleError> {
+    judge(path, Contents::of_tar(path, r)?, ak)
+}
+
+fn judge(
+    path: &Path,
+    c: Contents,
+    ak: Option<&crate::quote::TrustedAk>,
+) -> Result<BundleReport, BundleError> {
+    let mpath = format!("{}: {MANIFEST}", path.display());
+    let mbytes = c.manifest.clone().ok_or_else(|| BundleError::Io {
+        path: mpath.clone(),
+        why: "absent: this is no bundle".into(),
+    })?;
+    let manifest: Manifest = parse_json(&mbytes, &mpath)?;
     if manifest.format != FORMAT {
         return Err(BundleError::Malformed {
-            path: mpath.display().to_string(),
+            path: mpath,
             offset: 0,
             why: format!("format {:?}, not {FORMAT:?}", manifest.format),
         });
     }
     let msha = hexser::sha256(&mbytes);
     let mut checks = Vec::new();
-    let mut on_disk = Vec::new();
-    let mut odd = Vec::new();
-    walk(dir, dir, "", 0, &mut on_disk, &mut odd, &mut 0)?;
     let fail = |check, file: &str, detail: String| BundleCheck {
         check,
         file: Some(file.to_string()),
         verdict: Verdict::Fail,
         detail,
     };
-    for (f, kind) in odd {
+    for (f, kind) in &c.odd {
         checks.push(fail(
             "added",
-            &f,
-            format!("{kind}, not a regular file: a bundle holds none"),
+            f,
+            format!("{kind}: a bundle holds only regular files"),
         ));
     }
-    let present: std::collections::BTreeSet<&str> = on_disk.iter().map(String::as_str).collect();
     let mut seen = 0usize;
-    for f in &on_disk {
+    for (f, got) in &c.files {
         if f == MANIFEST || f == QUOTE {
             continue;
         }
@@ -435,9 +607,9 @@ pub fn verify(
             None => checks.push(fail("added", f, "not in the manifest".into())),
             Some(want) => {
                 seen += 1;
-                match hash_file(&dir.join(f)) {
+                match got {
                     Ok((sha, size))
-                        if sha == want.sha256.to_ascii_lowercase() && size == want.size => {}
+                        if *sha == want.sha256.to_ascii_lowercase() && *size == want.size => {}
                     Ok((sha, size)) => checks.push(fail(
                         "changed",
                         f,
@@ -458,7 +630,7 @@ pub fn verify(
                 f,
                 "the manifest lists a path no bundle may hold".into(),
             ));
-        } else if !present.contains(f.as_str()) {
+        } else if !c.files.contains_key(f) {
             checks.push(fail(
                 "removed",
                 f,
@@ -476,9 +648,9 @@ pub fn verify(
             detail: format!("all {seen} files are what the manifest says, and there are no others"),
         });
     }
-    checks.extend(quote_checks(dir, &msha, ak)?);
+    checks.extend(quote_checks(path, &c, &msha, ak)?);
     Ok(BundleReport {
-        bundle: dir.display().to_string(),
+        bundle: path.display().to_string(),
         manifest_sha256: msha,
         ok: checks.iter().all(|c| c.verdict != Verdict::Fail),
         manifest,
@@ -488,9 +660,9 @@ pub fn verify(
 
 /// The PCR values of the bundle's snapshot (bank, index, value); empty
 /// when it has none or does not parse (the quote's digest then fails).
-fn snapshot_pcrs(p: &Path) -> BTreeMap<String, BTreeMap<u32, Vec<u8>>> {
+fn snapshot_pcrs(bytes: Option<&[u8]>) -> BTreeMap<String, BTreeMap<u32, Vec<u8>>> {
     let mut out: BTreeMap<String, BTreeMap<u32, Vec<u8>>> = BTreeMap::new();
-    if let Ok(s) = crate::snapshot::read_file(p) {
+    if let Some(Ok(s)) = bytes.map(|b| crate::snapshot::parse(b, "snapshot.json")) {
         for (bank, values) in s.tpm.iter().flat_map(|t| &t.pcrs) {
             for (i, v) in values {
                 if let Some(b) = hexser::decode(v) {
@@ -503,24 +675,25 @@ fn snapshot_pcrs(p: &Path) -> BTreeMap<String, BTreeMap<u32, Vec<u8>>> {
 }
 
 fn quote_checks(
-    dir: &Path,
+    bundle: &Path,
+    c: &Contents,
     msha: &str,
     ak: Option<&crate::quote::TrustedAk>,
 ) -> Result<Vec<BundleCheck>, BundleError> {
-    let qpath = dir.join(QUOTE);
+    let qpath = PathBuf::from(format!("{}: {QUOTE}", bundle.display()));
     let check = |verdict, detail: String| BundleCheck {
         check: "quote",
         file: Some(QUOTE.into()),
         verdict,
         detail,
     };
-    if std::fs::symlink_metadata(&qpath).is_err() {
+    let Some(qbytes) = &c.quote else {
         return Ok(vec![match ak {
             Some(_) => check(Verdict::Fail, "the bundle has no TPM quote, and an AK was given to check one".into()),
             None => check(Verdict::Unknown, "the bundle has no TPM quote: its hashes show only that it is what its own manifest says".into()),
         }]);
-    }
-    let (_, q): (Vec<u8>, BundleQuote) = read_json(&qpath)?;
+    };
+    let q: BundleQuote = parse_json(qbytes, &qpath.display().to_string())?;
     let Some(ak) = ak else {
         return Ok(vec![check(
             Verdict::Unknown,
@@ -568,7 +741,7 @@ fn quote_checks(
     // The nonce, the signature, and the quoted PCRs against the bundle's
     // snapshot: the TPM's state when the bundle was sealed is the one the
     // snapshot records.
-    let pcrs = snapshot_pcrs(&dir.join("snapshot.json"));
+    let pcrs = snapshot_pcrs(c.snapshot.as_deref());
     for c in crate::quote::verify(&trusted, &attest, &sig, &nonce, &pcrs).map_err(malformed)? {
         if matches!(c.check, "signature" | "nonce" | "pcr-digest") && !c.ok {
             out.push(check(Verdict::Fail, format!("{}: {}", c.check, c.detail)));

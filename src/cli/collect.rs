@@ -37,7 +37,8 @@ pub struct Args {
     /// another TPM).
     #[arg(long, value_name = "FILE", requires = "quote")]
     pub ak: Option<PathBuf>,
-    /// Write a sealed evidence bundle into this new directory: the
+    /// Write a sealed evidence bundle into this new directory (or, named
+    /// `*.tar`, this new tar file): the
     /// snapshot, the raw artefacts (event log, ACPI tables, EFI variables,
     /// SMBIOS tables, the ESP's hashes) and a manifest of their SHA-256s;
     /// with --quote, a TPM quote whose nonce is the manifest's SHA-256.
@@ -161,7 +162,11 @@ fn write_bundle(
     } else {
         None
     };
-    bundle::write(dir, &files, &mb, q.as_ref())?;
+    if dir.extension().is_some_and(|e| e == "tar") {
+        bundle::write_tar(dir, &files, &mb, q.as_ref(), bootaudit::attest::now())?;
+    } else {
+        bundle::write(dir, &files, &mb, q.as_ref())?;
+    }
     eprintln!(
         "bootaudit: wrote {} ({} files, manifest SHA-256 {}{})",
         render::escape::terminal(&dir.display().to_string()),

@@ -8,7 +8,7 @@ use super::*;
 /// The arguments of `bootaudit verify-bundle`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The bundle directory (from `collect --bundle`).
+    /// The bundle: a directory or a tar file (from `collect --bundle`).
     pub bundle: PathBuf,
     /// The enrolled AK (`bootaudit ak verify`) to check the quote with.
     #[arg(long, value_name = "FILE")]
