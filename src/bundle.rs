@@ -232,6 +232,22 @@ pub fn write(
     result
 }
 
+/// Writes the bundle as a tar file when `out` ends in `.tar`
+/// ([`write_tar`]), else as a directory ([`write`]).
+pub fn write_any(
+    out: &Path,
+    files: &[(String, Vec<u8>)],
+    manifest_bytes: &[u8],
+    quote: Option<&BundleQuote>,
+    now: u64,
+) -> Result<(), BundleError> {
+    if out.extension().is_some_and(|e| e == "tar") {
+        write_tar(out, files, manifest_bytes, quote, now)
+    } else {
+        write(out, files, manifest_bytes, quote)
+    }
+}
+
 /// Writes the bundle as a tar file `out` (which must not exist),
 /// atomically: the same entries as the directory form, regular files only,
 /// mode 0644, the manifest's time as their mtime.

@@ -374,6 +374,11 @@ fn ingest_bundles_a_collector_esp() {
         v["manifest"]["host"]["system_uuid"],
         snap["identity"]["smbios"]["system_uuid"]
     );
+    // The tar form of the same ingest verifies too.
+    let tb = t.path().join("bundle.tar");
+    let (code, _, err) = ba(&["ingest", p(&fat), "--bundle", p(&tb)]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(verify(&tb).0, 0);
     std::fs::write(b.join("esp/bootaudit/snap-0000.sha256"), b"0\n").unwrap();
     let (code, v) = verify(&b);
     assert_eq!(

@@ -162,11 +162,7 @@ fn write_bundle(
     } else {
         None
     };
-    if dir.extension().is_some_and(|e| e == "tar") {
-        bundle::write_tar(dir, &files, &mb, q.as_ref(), bootaudit::attest::now())?;
-    } else {
-        bundle::write(dir, &files, &mb, q.as_ref())?;
-    }
+    bundle::write_any(dir, &files, &mb, q.as_ref(), bootaudit::attest::now())?;
     eprintln!(
         "bootaudit: wrote {} ({} files, manifest SHA-256 {}{})",
         render::escape::terminal(&dir.display().to_string()),

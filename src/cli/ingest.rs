@@ -11,7 +11,7 @@ pub struct Args {
     #[arg(short, long, value_name = "DIR", required_unless_present = "bundle")]
     pub out: Option<PathBuf>,
     /// Write a sealed evidence bundle of the ESP's bootaudit directory
-    /// into this new directory instead (see `collect --bundle`;
+    /// into this new directory (or, named `*.tar`, tar file) instead (see `collect --bundle`;
     /// `verify-bundle` checks it).
     #[arg(long, value_name = "DIR", conflicts_with = "out")]
     pub bundle: Option<PathBuf>,
@@ -43,7 +43,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .collect();
         let m = bundle::manifest(&files, argv, operator, host, bootaudit::attest::now());
         let mb = bundle::manifest_bytes(&m);
-        bundle::write(&dir, &files, &mb, None)?;
+        bundle::write_any(&dir, &files, &mb, None, bootaudit::attest::now())?;
         eprintln!(
             "bootaudit: wrote {} ({} files, manifest SHA-256 {})",
             render::escape::terminal(&dir.display().to_string()),
