@@ -178,7 +178,13 @@ pub fn manifest(
 
 /// The manifest's bytes, as written and as the quote's nonce hashes them.
 pub fn manifest_bytes(m: &Manifest) -> Vec<u8> {
-    let mut b = serde_json::to_vec_pretty(m).unwrap_or_default();
+    json_bytes(m)
+}
+
+/// Pretty JSON and a final newline: how every JSON file of a bundle is
+/// written.
+fn json_bytes<T: Serialize>(v: &T) -> Vec<u8> {
+    let mut b = serde_json::to_vec_pretty(v).unwrap_or_default();
     b.push(b'\n');
     b
 }
@@ -220,9 +226,7 @@ pub fn write(
         }
         write_new(&tmp.join(MANIFEST), manifest_bytes)?;
         if let Some(q) = quote {
-            let mut b = serde_json::to_vec_pretty(q).unwrap_or_default();
-            b.push(b'\n');
-            write_new(&tmp.join(QUOTE), &b)?;
+            write_new(&tmp.join(QUOTE), &json_bytes(q))?;
         }
         std::fs::rename(&tmp, out).map_err(|e| io(out, e))
     })();
@@ -263,11 +267,7 @@ pub fn write_tar(
     }
     let f = crate::fsutil::AtomicFile::create(out).map_err(|e| io(out, e))?;
     let mut b = tar::Builder::new(f);
-    let quote_bytes = quote.map(|q| {
-        let mut v = serde_json::to_vec_pretty(q).unwrap_or_default();
-        v.push(b'\n');
-        v
-    });
+    let quote_bytes = quote.map(json_bytes);
     let all = files
         .iter()
         .map(|(p, v)| (p.as_str(), v.as_slice()))
@@ -346,20 +346,9 @@ pub struct BundleReport {
 pub fn parse_json<T: for<'de> Deserialize<'de>>(b: &[u8], path: &str) -> Result<T, BundleError> {
     serde_json::from_slice(b).map_err(|e| BundleError::Malformed {
         path: path.to_string(),
-        offset: offset_of(b, e.line(), e.column()),
+        offset: crate::attest::enrol::json_offset(b, e.line(), e.column()),
         why: e.to_string(),
     })
-}
-
-fn offset_of(b: &[u8], line: usize, col: usize) -> usize {
-    let mut at = 0usize;
-    for _ in 1..line {
-        match memchr::memchr(b'\n', &b[at.min(b.len())..]) {
-            Some(i) => at += i + 1,
-            None => return b.len(),
-        }
-    }
-    (at + col.saturating_sub(1)).min(b.len())
 }
 
 /// Walks `dir`: every regular file's path relative to the bundle, and a
@@ -822,9 +811,7 @@ pub fn gather(
         }
     }
     if let Some(esp) = &snap.esp {
-        let mut b = serde_json::to_vec_pretty(esp).unwrap_or_default();
-        b.push(b'\n');
-        out.push(("esp.json".into(), b));
+        out.push(("esp.json".into(), json_bytes(esp)));
     }
     out
 }

@@ -131,7 +131,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `collect --bundle`: the bundle directory, then its quote.
+/// `collect --bundle`: the host's raw artefacts, sealed.
 fn write_bundle(
     dir: &Path,
     root: &Path,
@@ -141,48 +141,13 @@ fn write_bundle(
     quote: bool,
     tcti: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    use bootaudit::bundle;
-    let files = bundle::gather(root, snapshot_json, snap);
-    let argv: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let m = bundle::manifest(
+    let files = bootaudit::bundle::gather(root, snapshot_json, snap);
+    let tcti = quote.then(|| tcti.unwrap_or("device:/dev/tpmrm0"));
+    seal_bundle(
+        dir,
         &files,
-        argv,
+        bootaudit::bundle::host_of(snap),
         operator,
-        bundle::host_of(snap),
-        bootaudit::attest::now(),
-    );
-    let mb = bundle::manifest_bytes(&m);
-    let q = if quote {
-        Some(quote_manifest(
-            tcti.unwrap_or("device:/dev/tpmrm0"),
-            &bootaudit::hexser::sha256(&mb),
-        )?)
-    } else {
-        None
-    };
-    bundle::write_any(dir, &files, &mb, q.as_ref(), bootaudit::attest::now())?;
-    eprintln!(
-        "bootaudit: wrote {} ({} files, manifest SHA-256 {}{})",
-        render::escape::terminal(&dir.display().to_string()),
-        files.len(),
-        bootaudit::hexser::sha256(&mb),
-        if q.is_some() {
-            ", quoted by the TPM"
-        } else {
-            ""
-        }
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(feature = "tpm")]
-fn quote_manifest(tcti: &str, sha: &str) -> anyhow::Result<bootaudit::bundle::BundleQuote> {
-    bootaudit::bundle::quote_manifest(tcti, sha).map_err(|e| anyhow::anyhow!("{tcti}: {e}"))
-}
-
-#[cfg(not(feature = "tpm"))]
-fn quote_manifest(_: &str, _: &str) -> anyhow::Result<bootaudit::bundle::BundleQuote> {
-    Err(bootaudit::pcrs::PcrError::NoTpmSupport.into())
+        tcti,
+    )
 }

@@ -38,19 +38,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         if !files.iter().any(|(p, _)| p.ends_with(".json")) {
             anyhow::bail!("{}: no bootaudit snapshot on this ESP", esp.display());
         }
-        let argv = std::env::args_os()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
-        let m = bundle::manifest(&files, argv, operator, host, bootaudit::attest::now());
-        let mb = bundle::manifest_bytes(&m);
-        bundle::write_any(&dir, &files, &mb, None, bootaudit::attest::now())?;
-        eprintln!(
-            "bootaudit: wrote {} ({} files, manifest SHA-256 {})",
-            render::escape::terminal(&dir.display().to_string()),
-            files.len(),
-            bootaudit::hexser::sha256(&mb)
-        );
-        return Ok(ExitCode::SUCCESS);
+        return seal_bundle(&dir, &files, host, operator, None);
     }
     let out = out.unwrap_or_default();
     let r = bootaudit::ingest::ingest(&esp, &out)?;

@@ -203,3 +203,46 @@ pub(crate) fn emit_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     let out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
     quiet_pipe(render::json_to(v, out))
 }
+
+/// Seals `files` as a bundle at `dir` (`collect --bundle`, `ingest
+/// --bundle`): the manifest with this command line, one time for the
+/// manifest and the tar entries, and with `tcti` a TPM quote whose nonce is
+/// the manifest's SHA-256.
+pub(crate) fn seal_bundle(
+    dir: &Path,
+    files: &[(String, Vec<u8>)],
+    host: bootaudit::bundle::Host,
+    operator: Option<String>,
+    tcti: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use bootaudit::bundle;
+    let argv = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let now = bootaudit::attest::now();
+    let mb = bundle::manifest_bytes(&bundle::manifest(files, argv, operator, host, now));
+    let sha = bootaudit::hexser::sha256(&mb);
+    let q = tcti.map(|t| quote_manifest(t, &sha)).transpose()?;
+    bundle::write_any(dir, files, &mb, q.as_ref(), now)?;
+    eprintln!(
+        "bootaudit: wrote {} ({} files, manifest SHA-256 {sha}{})",
+        render::escape::terminal(&dir.display().to_string()),
+        files.len(),
+        if q.is_some() {
+            ", quoted by the TPM"
+        } else {
+            ""
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "tpm")]
+fn quote_manifest(tcti: &str, sha: &str) -> anyhow::Result<bootaudit::bundle::BundleQuote> {
+    bootaudit::bundle::quote_manifest(tcti, sha).map_err(|e| anyhow::anyhow!("{tcti}: {e}"))
+}
+
+#[cfg(not(feature = "tpm"))]
+fn quote_manifest(_: &str, _: &str) -> anyhow::Result<bootaudit::bundle::BundleQuote> {
+    Err(bootaudit::pcrs::PcrError::NoTpmSupport.into())
+}
