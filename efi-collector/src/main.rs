@@ -115,6 +115,16 @@ fn main() -> Status {
 
     let written = output::write(&mut snap, &tables, flash.as_deref());
     print_status(&written);
+    // The boot quote, once the snapshot's bytes are final: its nonce is
+    // their SHA-256. Without a TPM there is nothing to quote with.
+    if let (Ok(w), Some(true)) = (&written, snap.tpm.as_ref().map(|t| t.present)) {
+        say(
+            &match tpm::boot_quote(&w.sha256).and_then(|q| output::write_quote(w.n, &q)) {
+                Ok(name) => format!("bootaudit: boot quote written to {name}\r\n"),
+                Err(e) => format!("bootaudit: boot quote NOT written: {e}\r\n"),
+            },
+        );
+    }
 
     // Disarm the watchdog before handing over.
     let _ = boot::set_watchdog_timer(0, 0x1_0000, None);
@@ -140,9 +150,9 @@ fn main() -> Status {
     }
 }
 
-fn print_status(r: &Result<String, String>) {
+fn print_status(r: &Result<output::Written, String>) {
     say(&match r {
-        Ok(name) => format!("bootaudit: snapshot written to {name}\r\n"),
+        Ok(w) => format!("bootaudit: snapshot written to {}\r\n", w.name),
         Err(e) => format!("bootaudit: snapshot NOT written: {e}\r\n"),
     });
 }

@@ -25,12 +25,13 @@ fn path(s: &str) -> Result<PathBuf, String> {
 /// Writes the snapshot, the raw ACPI tables (in the order of
 /// `snap.acpi.tables`) as sidecar files in `snap-NNNN.acpi\`, and the
 /// flash copy as `snap-NNNN.flash` (read back and compared with the hash
-/// the snapshot records); returns the snapshot's file name.
+/// the snapshot records); returns the snapshot's file name, number and
+/// SHA-256.
 pub fn write(
     snap: &mut Snapshot,
     tables: &[Vec<u8>],
     flash: Option<&[u8]>,
-) -> Result<String, String> {
+) -> Result<Written, String> {
     let sfs = boot::get_image_file_system(boot::image_handle())
         .map_err(|e| format!("the ESP's file system: {:?}", e.status()))?;
     let mut fs = FileSystem::new(sfs);
@@ -109,5 +110,33 @@ pub fn write(
     let line = format!("{hexd}  snap-{n:04}.json\n");
     fs.write(path(&side)?.as_ref() as &Path, line.as_bytes())
         .map_err(|e| format!("write {side}: {e:?}"))?;
+    Ok(Written {
+        name,
+        n,
+        sha256: want.into(),
+    })
+}
+
+/// A snapshot written and read back.
+pub struct Written {
+    /// `bootaudit\snap-NNNN.json`.
+    pub name: String,
+    /// NNNN.
+    pub n: u32,
+    /// The SHA-256 of the file's bytes.
+    pub sha256: [u8; 32],
+}
+
+/// Writes the boot quote beside snapshot `n` as `snap-NNNN.quote.json`
+/// (a `TpmQuote` whose nonce is the snapshot file's SHA-256); returns its
+/// name.
+pub fn write_quote(n: u32, quote: &bootaudit_snapshot::TpmQuote) -> Result<String, String> {
+    let sfs = boot::get_image_file_system(boot::image_handle())
+        .map_err(|e| format!("the ESP's file system: {:?}", e.status()))?;
+    let mut fs = FileSystem::new(sfs);
+    let json = serde_json::to_vec_pretty(quote).map_err(|e| format!("serialize: {e}"))?;
+    let name = format!("{DIR}\\snap-{n:04}.quote.json");
+    fs.write(path(&name)?.as_ref() as &Path, &json)
+        .map_err(|e| format!("write {name}: {e:?}"))?;
     Ok(name)
 }

@@ -6,8 +6,9 @@
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::vec;
 use alloc::vec::Vec;
-use bootaudit_snapshot::{CollectError, Part, Tpm};
+use bootaudit_snapshot::{CollectError, Part, Tpm, TpmQuote};
 use uefi::prelude::*;
 use uefi::proto::unsafe_protocol;
 use uefi_raw::protocol::tcg::v2::{
@@ -340,4 +341,98 @@ fn read_pcrs(
         want &= !got;
     }
     Ok(out)
+}
+
+/// Sends one command through SubmitCommand, again (at most 20 times, 50 ms
+/// apart) while the TPM answers TPM_RC_RETRY, TPM_RC_YIELDED or
+/// TPM_RC_TESTING; returns the response, cut to the size its header gives
+/// (at most the buffer).
+fn submit(p: &mut Tcg2Protocol, cmd: &[u8], max_resp: usize) -> Result<Vec<u8>, String> {
+    let mut last = Vec::new();
+    for _ in 0..20 {
+        last = submit_once(p, cmd, max_resp)?;
+        let rc = last
+            .get(6..10)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+        if !matches!(rc, Some(0x922 | 0x908 | 0x90a)) {
+            break;
+        }
+        boot::stall(core::time::Duration::from_millis(50));
+    }
+    Ok(last)
+}
+
+fn submit_once(p: &mut Tcg2Protocol, cmd: &[u8], max_resp: usize) -> Result<Vec<u8>, String> {
+    let mut resp = vec![0u8; max_resp];
+    // SAFETY: p is the firmware's EFI_TCG2_PROTOCOL; cmd and resp are ours, with the sizes passed.
+    let st = unsafe {
+        (p.submit_command)(
+            p,
+            cmd.len() as u32,
+            cmd.as_ptr(),
+            resp.len() as u32,
+            resp.as_mut_ptr(),
+        )
+    };
+    if st != Status::SUCCESS {
+        return Err(format!("SubmitCommand: {st:?}"));
+    }
+    let size = resp
+        .get(2..6)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .unwrap_or(0);
+    resp.truncate(size.clamp(10, max_resp));
+    Ok(resp)
+}
+
+/// The boot quote: bootaudit's AK (the primary key of
+/// `bootaudit_snapshot::tpm2::AK_TEMPLATE`, the key the host's `collect
+/// --quote` and `ak` make) quotes PCRs 0-7 of the SHA-256 bank with
+/// `nonce`, the SHA-256 of the snapshot file just written. Made before any
+/// OS runs, it binds the snapshot's bytes to this TPM, this boot (the
+/// quote's resetCount) and this moment of it (PCR 4 still ends with the
+/// collector's own measurement). The key is flushed afterwards.
+pub fn boot_quote(nonce: &[u8]) -> Result<TpmQuote, String> {
+    use bootaudit_snapshot::tpm2;
+    let handle = boot::get_handle_for_protocol::<RawTcg2>()
+        .map_err(|e| format!("locate EFI_TCG2_PROTOCOL: {:?}", e.status()))?;
+    let mut proto = boot::open_protocol_exclusive::<RawTcg2>(handle)
+        .map_err(|e| format!("open EFI_TCG2_PROTOCOL: {:?}", e.status()))?;
+    let p: &mut Tcg2Protocol = &mut proto.0;
+    // SAFETY: all-zero is a valid value of this plain C structure.
+    let mut cap: Tcg2BootServiceCapability = unsafe { core::mem::zeroed() };
+    cap.size = core::mem::size_of::<Tcg2BootServiceCapability>() as u8;
+    // SAFETY: p is the firmware's EFI_TCG2_PROTOCOL; cap is ours and its size field says how large it is.
+    let st = unsafe { (p.get_capability)(p, &mut cap) };
+    if st != Status::SUCCESS || cap.tpm_present_flag == 0 {
+        return Err(format!(
+            "GetCapability: {st:?}, TPM present: {}",
+            cap.tpm_present_flag
+        ));
+    }
+    let max = (cap.max_response_size as usize).clamp(1024, tpm2::MAX_RESPONSE);
+    let why = |what: &str, e: tpm2::ResponseError| {
+        format!(
+            "{what}: {} at byte {} of the response: {} (rc {:#x})",
+            e.structure, e.offset, e.why, e.rc
+        )
+    };
+    let created = tpm2::parse_create_primary(&submit(p, &tpm2::create_primary_command(), max)?)
+        .map_err(|e| why("TPM2_CreatePrimary (the AK)", e))?;
+    let quoted = submit(
+        p,
+        &tpm2::quote_command(created.handle, nonce, tpm2::ALG_SHA256, 0xff),
+        max,
+    )
+    .and_then(|r| tpm2::parse_quote(&r).map_err(|e| why("TPM2_Quote", e)));
+    let flushed = submit(p, &tpm2::flush_command(created.handle), max)
+        .and_then(|r| tpm2::parse_empty(&r).map_err(|e| why("TPM2_FlushContext", e)));
+    let quoted = quoted?;
+    flushed?;
+    Ok(TpmQuote {
+        nonce: hex(nonce),
+        ak_public: hex(&created.public),
+        attest: hex(&quoted.attest),
+        signature: hex(&quoted.signature),
+    })
 }

@@ -25,6 +25,7 @@ pub mod efivar;
 pub mod kind;
 pub mod siglist;
 pub mod smbios;
+pub mod tpm2;
 pub mod x509;
 
 pub use kind::{MapLabel, Part, SourceKind};

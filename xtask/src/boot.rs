@@ -28,6 +28,9 @@ pub struct Boot {
     pub config: String,
     /// Keep the ESP image here.
     pub keep_esp: Option<PathBuf>,
+    /// `--tpm-state DIR`: the swtpm state, kept across boots (made when
+    /// DIR holds none); by default a fresh TPM in the work directory.
+    pub tpm_state: Option<PathBuf>,
 }
 
 impl Default for Boot {
@@ -40,6 +43,7 @@ impl Default for Boot {
             files: Vec::new(),
             config: "mode=shutdown".into(),
             keep_esp: None,
+            tpm_state: None,
         }
     }
 }
@@ -50,7 +54,7 @@ cargo xtask boot OUT [--ram MB] [--ovmf plain|secboot|ms|snakeoil]
                      [--ovmf-code FILE]
                      [--acpitable FILE]... [--file SRC=ESP\\PATH]...
                      [--smbios ARGS]... [--device ARGS]... [--config TEXT]
-                     [--keep-esp FILE]
+                     [--keep-esp FILE] [--tpm-state DIR]
 
 Boots the collector once in QEMU q35 + OVMF + swtpm (TCG) and copies
 \\bootaudit\\ from its ESP into OUT/bootaudit; the serial console is
@@ -59,7 +63,8 @@ OUT/console.txt. --config replaces \\bootaudit\\config (default
 \"pci-testdev,romfile=/abs/implant.rom\"; --ovmf snakeoil signs the
 collector with Debian's test key and boots with Secure Boot on;
 --ovmf-code boots another firmware code image with that build's
-variable store.
+variable store; --tpm-state keeps the TPM in DIR across boots (the
+same seeds and keys, the next resetCount).
 Exit 1 when QEMU does not power off or no snapshot was written.";
 
 /// Parses `boot`'s options (after OUT).
@@ -96,6 +101,7 @@ pub fn parse(args: &[String]) -> Result<Boot> {
             }
             "--config" => b.config = value()?,
             "--keep-esp" => b.keep_esp = Some(PathBuf::from(value()?)),
+            "--tpm-state" => b.tpm_state = Some(PathBuf::from(value()?)),
             _ => return Err(format!("unknown option {a}")),
         }
     }
@@ -216,7 +222,10 @@ pub fn boot(out: &Path, b: &Boot) -> Result<PathBuf> {
     }
     let esp = w.join("esp.img");
     make_esp(&esp, &loader, &b.config, &b.files, w)?;
-    let tpm = Swtpm::start(&w.join("tpm"))?;
+    let tpm = match &b.tpm_state {
+        Some(dir) => Swtpm::start_in(dir, true)?,
+        None => Swtpm::start(&w.join("tpm"))?,
+    };
     let mut extra: Vec<OsString> = vec!["-drive".into(), {
         let mut s = OsString::from("format=raw,file=");
         s.push(&esp);

@@ -102,8 +102,23 @@ impl Swtpm {
     /// Makes a fresh TPM 2.0 state in `dir` (absolute: swtpm resolves
     /// relative paths elsewhere) and serves it on `dir/sock`.
     pub fn start(dir: &Path) -> Result<Swtpm> {
+        Self::start_in(dir, false)
+    }
+
+    /// As [`Swtpm::start`]; with `keep`, a TPM state already in `dir` is
+    /// served as it is (the same TPM, booted again: its seeds, hence its
+    /// keys, are kept and its resetCount goes on), and made only when none
+    /// is there.
+    pub fn start_in(dir: &Path, keep: bool) -> Result<Swtpm> {
         let dir = std::path::absolute(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        if !(keep && dir.join("tpm2-00.permall").is_file()) {
+            Self::setup(&dir)?;
+        }
+        Self::serve(&dir)
+    }
+
+    fn setup(dir: &Path) -> Result<()> {
         run(
             "swtpm_setup",
             [
@@ -115,10 +130,14 @@ impl Swtpm {
                 dir.as_os_str(),
             ],
             "swtpm-tools",
-        )?;
+        )
+    }
+
+    fn serve(dir: &Path) -> Result<Swtpm> {
         let sock = dir.join("sock");
+        let _ = std::fs::remove_file(&sock);
         let mut state = OsString::from("dir=");
-        state.push(&dir);
+        state.push(dir);
         let mut ctrl = OsString::from("type=unixio,path=");
         ctrl.push(&sock);
         let child = Command::new("swtpm")

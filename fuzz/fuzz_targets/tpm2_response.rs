@@ -1,0 +1,14 @@
+//! Fuzz target for the TPM responses the collector parses before any OS
+//! (TPM2_CreatePrimary, TPM2_Quote, TPM2_FlushContext), and for the boot
+//! quote file `verify-boot` reads.
+#![no_main]
+
+use bootaudit::snapshot::tpm2;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = tpm2::parse_create_primary(data);
+    let _ = tpm2::parse_quote(data);
+    let _ = tpm2::parse_empty(data);
+    let _ = serde_json::from_slice::<bootaudit::snapshot::TpmQuote>(data);
+});

@@ -1,0 +1,301 @@
+//! The few TPM 2.0 commands the collector sends before any OS runs to make
+//! its boot quote, marshalled and unmarshalled here once, for the collector
+//! (through EFI_TCG2_PROTOCOL.SubmitCommand) and for the host (which makes
+//! the same attestation key, and fuzzes the response parsers).
+//!
+//! The attestation key is a primary key under the owner hierarchy made from
+//! [`AK_TEMPLATE`]: the same template gives the same key in the same TPM,
+//! every boot, so the collector's quote and a later host quote are signed by
+//! one key, the one `bootaudit ak` enrols.
+
+use alloc::vec::Vec;
+
+/// TPMT_PUBLIC of bootaudit's attestation key: RSA 2048, name algorithm
+/// SHA-256, fixedTPM | fixedParent | sensitiveDataOrigin | userWithAuth |
+/// restricted | sign (0x00050072), no policy, no symmetric algorithm,
+/// RSASSA with SHA-256, the default exponent, an empty unique field.
+pub const AK_TEMPLATE: [u8; 24] = [
+    0x00, 0x01, // TPM_ALG_RSA
+    0x00, 0x0b, // nameAlg SHA-256
+    0x00, 0x05, 0x00, 0x72, // objectAttributes
+    0x00, 0x00, // authPolicy: empty
+    0x00, 0x10, // symmetric: TPM_ALG_NULL
+    0x00, 0x14, 0x00, 0x0b, // scheme: RSASSA, SHA-256
+    0x08, 0x00, // keyBits 2048
+    0x00, 0x00, 0x00, 0x00, // exponent: default (65537)
+    0x00, 0x00, // unique: empty
+];
+
+/// The part of [`AK_TEMPLATE`] before its unique field: what the TPM's
+/// public area of the key starts with.
+pub const AK_TEMPLATE_PREFIX: usize = 22;
+
+/// TPM_RH_OWNER.
+const RH_OWNER: u32 = 0x4000_0001;
+/// TPM_RS_PW: the password session.
+const RS_PW: u32 = 0x4000_0009;
+const ST_NO_SESSIONS: u16 = 0x8001;
+const ST_SESSIONS: u16 = 0x8002;
+const CC_CREATE_PRIMARY: u32 = 0x0000_0131;
+const CC_QUOTE: u32 = 0x0000_0158;
+const CC_FLUSH_CONTEXT: u32 = 0x0000_0165;
+/// TPM_ALG_SHA256.
+pub const ALG_SHA256: u16 = 0x000b;
+/// The largest response the parsers here accept.
+pub const MAX_RESPONSE: usize = 4096;
+
+fn header(tag: u16, cc: u32, body: &[u8]) -> Vec<u8> {
+    let mut c = Vec::with_capacity(10 + body.len());
+    c.extend_from_slice(&tag.to_be_bytes());
+    c.extend_from_slice(&((10 + body.len()) as u32).to_be_bytes());
+    c.extend_from_slice(&cc.to_be_bytes());
+    c.extend_from_slice(body);
+    c
+}
+
+/// The authorization area of one password session with an empty password.
+fn password_auth(body: &mut Vec<u8>) {
+    body.extend_from_slice(&9u32.to_be_bytes());
+    body.extend_from_slice(&RS_PW.to_be_bytes());
+    body.extend_from_slice(&[0, 0, 0, 0, 0]); // nonce, attributes, hmac: empty
+}
+
+/// TPM2_CreatePrimary(owner, [`AK_TEMPLATE`]), with an empty owner password.
+pub fn create_primary_command() -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&RH_OWNER.to_be_bytes());
+    password_auth(&mut b);
+    b.extend_from_slice(&[0, 4, 0, 0, 0, 0]); // inSensitive: empty auth, empty data
+    b.extend_from_slice(&(AK_TEMPLATE.len() as u16).to_be_bytes());
+    b.extend_from_slice(&AK_TEMPLATE);
+    b.extend_from_slice(&[0, 0]); // outsideInfo
+    b.extend_from_slice(&[0, 0, 0, 0]); // creationPCR: none
+    header(ST_SESSIONS, CC_CREATE_PRIMARY, &b)
+}
+
+/// TPM2_Quote by `key` of the PCRs in `mask` (bit i = PCR i, 0-23) of
+/// bank `alg`, with `nonce` (at most 64 bytes) as qualifying data and the
+/// key's own scheme.
+pub fn quote_command(key: u32, nonce: &[u8], alg: u16, mask: u32) -> Vec<u8> {
+    let nonce = &nonce[..nonce.len().min(64)];
+    let mut b = Vec::new();
+    b.extend_from_slice(&key.to_be_bytes());
+    password_auth(&mut b);
+    b.extend_from_slice(&(nonce.len() as u16).to_be_bytes());
+    b.extend_from_slice(nonce);
+    b.extend_from_slice(&0x0010u16.to_be_bytes()); // inScheme: TPM_ALG_NULL
+    b.extend_from_slice(&1u32.to_be_bytes());
+    b.extend_from_slice(&alg.to_be_bytes());
+    b.push(3);
+    b.extend_from_slice(&mask.to_le_bytes()[..3]);
+    header(ST_SESSIONS, CC_QUOTE, &b)
+}
+
+/// TPM2_FlushContext(`handle`).
+pub fn flush_command(handle: u32) -> Vec<u8> {
+    header(ST_NO_SESSIONS, CC_FLUSH_CONTEXT, &handle.to_be_bytes())
+}
+
+/// Why a TPM response was refused: the structure, the byte offset in the
+/// response, and what was wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponseError {
+    /// The TPM structure being read.
+    pub structure: &'static str,
+    /// Byte offset in the response.
+    pub offset: usize,
+    /// What was wrong (a TPM response code, a short buffer).
+    pub why: &'static str,
+    /// The TPM's response code, when it refused the command.
+    pub rc: u32,
+}
+
+struct R<'a> {
+    b: &'a [u8],
+    o: usize,
+}
+
+impl<'a> R<'a> {
+    fn err(&self, structure: &'static str, why: &'static str) -> ResponseError {
+        ResponseError {
+            structure,
+            offset: self.o,
+            why,
+            rc: 0,
+        }
+    }
+    fn take(&mut self, n: usize, s: &'static str) -> Result<&'a [u8], ResponseError> {
+        let end = self.o.checked_add(n).filter(|e| *e <= self.b.len());
+        let end = end.ok_or_else(|| self.err(s, "truncated"))?;
+        let v = &self.b[self.o..end];
+        self.o = end;
+        Ok(v)
+    }
+    fn u16(&mut self, s: &'static str) -> Result<u16, ResponseError> {
+        let v = self.take(2, s)?;
+        Ok(u16::from_be_bytes([v[0], v[1]]))
+    }
+    fn u32(&mut self, s: &'static str) -> Result<u32, ResponseError> {
+        let v = self.take(4, s)?;
+        Ok(u32::from_be_bytes([v[0], v[1], v[2], v[3]]))
+    }
+    fn sized(&mut self, s: &'static str) -> Result<&'a [u8], ResponseError> {
+        let n = self.u16(s)? as usize;
+        self.take(n, s)
+    }
+}
+
+/// Reads a response's header: it must be a success whose size field is the
+/// response's length (at most [`MAX_RESPONSE`]).
+fn open(resp: &[u8], sessions: bool) -> Result<R<'_>, ResponseError> {
+    let mut r = R { b: resp, o: 0 };
+    if resp.len() > MAX_RESPONSE {
+        return Err(r.err("response", "longer than 4096 bytes"));
+    }
+    let tag = r.u16("response header")?;
+    let size = r.u32("response header")?;
+    let rc = r.u32("response header")?;
+    if rc != 0 {
+        return Err(ResponseError {
+            structure: "response header",
+            offset: 6,
+            why: "the TPM refused the command",
+            rc,
+        });
+    }
+    if size as usize != resp.len() {
+        return Err(ResponseError {
+            structure: "response header",
+            offset: 2,
+            why: "size field is not the response's length",
+            rc: 0,
+        });
+    }
+    let want = if sessions {
+        ST_SESSIONS
+    } else {
+        ST_NO_SESSIONS
+    };
+    if tag != want {
+        return Err(ResponseError {
+            structure: "response header",
+            offset: 0,
+            why: "unexpected tag",
+            rc: 0,
+        });
+    }
+    Ok(r)
+}
+
+/// What TPM2_CreatePrimary returned: the key's transient handle and its
+/// TPMT_PUBLIC (the AK's public area, what a verifier trusts).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Created {
+    /// The transient handle (flush it when done).
+    pub handle: u32,
+    /// TPMT_PUBLIC as the TPM marshalled it.
+    pub public: Vec<u8>,
+}
+
+/// Parses a TPM2_CreatePrimary response.
+pub fn parse_create_primary(resp: &[u8]) -> Result<Created, ResponseError> {
+    let mut r = open(resp, true)?;
+    let handle = r.u32("objectHandle")?;
+    if handle >> 24 != 0x80 {
+        return Err(ResponseError {
+            structure: "objectHandle",
+            offset: 10,
+            why: "not a transient handle",
+            rc: 0,
+        });
+    }
+    let _param_size = r.u32("parameterSize")?;
+    let public = r.sized("TPM2B_PUBLIC")?.to_vec();
+    if public.len() < AK_TEMPLATE.len()
+        || public[..AK_TEMPLATE_PREFIX] != AK_TEMPLATE[..AK_TEMPLATE_PREFIX]
+    {
+        return Err(ResponseError {
+            structure: "TPM2B_PUBLIC",
+            offset: 16,
+            why: "not the key of bootaudit's AK template",
+            rc: 0,
+        });
+    }
+    Ok(Created { handle, public })
+}
+
+/// What TPM2_Quote returned: TPMS_ATTEST (the TPM2B's content) and
+/// TPMT_SIGNATURE, both as the TPM marshalled them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Quoted {
+    /// TPMS_ATTEST.
+    pub attest: Vec<u8>,
+    /// TPMT_SIGNATURE.
+    pub signature: Vec<u8>,
+}
+
+/// Parses a TPM2_Quote response. The signature is the parameters after
+/// TPM2B_ATTEST, up to parameterSize: its inner layout is the verifier's
+/// to check.
+pub fn parse_quote(resp: &[u8]) -> Result<Quoted, ResponseError> {
+    let mut r = open(resp, true)?;
+    let param_size = r.u32("parameterSize")? as usize;
+    let start = r.o;
+    let end = start
+        .checked_add(param_size)
+        .filter(|e| *e <= resp.len())
+        .ok_or_else(|| r.err("parameterSize", "larger than the response"))?;
+    let attest = r.sized("TPM2B_ATTEST")?.to_vec();
+    if r.o > end || attest.is_empty() {
+        return Err(r.err("TPM2B_ATTEST", "outside the parameters"));
+    }
+    let signature = resp[r.o..end].to_vec();
+    if signature.len() < 6 {
+        return Err(r.err("TPMT_SIGNATURE", "truncated"));
+    }
+    Ok(Quoted { attest, signature })
+}
+
+/// Checks a response that carries nothing but its header (FlushContext).
+pub fn parse_empty(resp: &[u8]) -> Result<(), ResponseError> {
+    open(resp, false).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn commands_are_sized_by_their_header() {
+        for c in [
+            create_primary_command(),
+            quote_command(0x8000_0000, &[7; 32], ALG_SHA256, 0xff),
+            flush_command(0x8000_0000),
+        ] {
+            assert_eq!(
+                u32::from_be_bytes([c[2], c[3], c[4], c[5]]) as usize,
+                c.len()
+            );
+        }
+        // The quote's PCR selection: one bank, three bytes, PCRs 0-7.
+        let q = quote_command(0x8000_0001, &[1; 32], ALG_SHA256, 0xff);
+        assert_eq!(&q[q.len() - 6..], &[0x00, 0x0b, 3, 0xff, 0, 0]);
+    }
+
+    #[test]
+    fn refusals_and_truncations_name_the_offset() {
+        let refused = [0x80, 0x01, 0, 0, 0, 10, 0, 0, 0x09, 0x22];
+        let e = parse_quote(&refused).unwrap_err();
+        assert_eq!((e.rc, e.offset), (0x922, 6));
+        let short = [0x80, 0x02, 0, 0, 0, 14, 0, 0, 0, 0, 0, 0];
+        assert_eq!(parse_quote(&short).unwrap_err().offset, 2);
+        let mut q = vec![0x80, 0x02, 0, 0, 0, 0, 0, 0, 0, 0];
+        q.extend_from_slice(&100u32.to_be_bytes());
+        q.extend_from_slice(&[0, 2, 1, 2]);
+        let n = q.len() as u32;
+        q[2..6].copy_from_slice(&n.to_be_bytes());
+        let e = parse_quote(&q).unwrap_err();
+        assert_eq!((e.structure, e.offset), ("parameterSize", 14));
+    }
+}
