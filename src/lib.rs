@@ -9,6 +9,7 @@
 
 pub mod attest;
 pub mod baseline;
+pub mod bootbind;
 pub mod bundle;
 pub mod check;
 pub mod collect;

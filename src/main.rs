@@ -58,6 +58,11 @@ enum Command {
     /// against its manifest, and the TPM quote over the manifest.
     VerifyBundle(cli::verify_bundle::Args),
 
+    /// Check that a pre-OS collector snapshot is of the same boot, TPM and
+    /// moment as a host snapshot quoted later (`collect --quote`): its boot
+    /// quote, resetCount, PCRs 0-3, 6, 7 and PCR 4 against the host's.
+    VerifyBoot(cli::verify_boot::Args),
+
     /// Enrol an attestation key: prove, with the TPM's endorsement-key
     /// certificate and credential activation, that it lives in a
     /// certified TPM.
@@ -151,6 +156,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::VerifyQuote(a) => cli::verify_quote::run(a),
         Command::Ak(c) => cli::ak::run(c),
         Command::VerifyBundle(a) => cli::verify_bundle::run(a),
+        Command::VerifyBoot(a) => cli::verify_boot::run(a),
         Command::Esp(a) => cli::esp::run(a),
         Command::Firmware(a) => cli::firmware::run(a),
         Command::Reference(c) => cli::reference::run(c),

@@ -237,6 +237,10 @@ pub struct QuoteInfo {
     pub pcr_digest: Vec<u8>,
     /// clockInfo.resetCount: boots since the TPM was cleared.
     pub reset_count: u32,
+    /// clockInfo.clock: milliseconds the TPM has been powered, monotonic.
+    pub clock: u64,
+    /// clockInfo.restartCount: TPM restarts and resumes in this boot.
+    pub restart_count: u32,
 }
 
 /// Reads a TPMS_ATTEST that must be a quote.
@@ -255,9 +259,9 @@ pub fn parse_attest(b: &[u8]) -> Result<QuoteInfo, QuoteError> {
     }
     let _signer = r.sized()?;
     let extra_data = r.sized()?.to_vec();
-    let _clock = r.u64()?;
+    let clock = r.u64()?;
     let reset_count = r.u32()?;
-    let _restart = r.u32()?;
+    let restart_count = r.u32()?;
     let _safe = r.u8()?;
     let _fw = r.u64()?;
     let count = r.u32()?;
@@ -282,6 +286,8 @@ pub fn parse_attest(b: &[u8]) -> Result<QuoteInfo, QuoteError> {
         selection,
         pcr_digest,
         reset_count,
+        clock,
+        restart_count,
     })
 }
 

@@ -156,7 +156,7 @@ pub fn read<T: for<'de> Deserialize<'de>>(
 
 /// The byte offset in `b` of serde_json's 1-based line and column, so
 /// that a JSON error names a byte as every other parser's does.
-pub(crate) fn json_offset(b: &[u8], line: usize, col: usize) -> usize {
+pub fn json_offset(b: &[u8], line: usize, col: usize) -> usize {
     let mut at = 0;
     for _ in 1..line {
         match memchr::memchr(b'\n', &b[at.min(b.len())..]) {

@@ -2,6 +2,7 @@
 //! never compute anything themselves.
 
 pub mod attest;
+pub mod bootbind;
 pub mod bundle;
 pub mod check;
 pub mod diff;

@@ -391,7 +391,7 @@ pub mod swtpm {
         child: Child,
         /// The TPM command port (the control port is `port + 1`).
         pub port: u16,
-        _dir: tempfile::TempDir,
+        _dir: Option<tempfile::TempDir>,
     }
 
     impl Swtpm {
@@ -458,6 +458,17 @@ pub mod swtpm {
                 "swtpm_setup: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
+            Self::serve_in(&state, Some(dir))
+        }
+
+        /// Serves the TPM state already in `state` (absolute), made by
+        /// another swtpm: the same TPM, started again (TPM2_Startup(CLEAR),
+        /// so its resetCount goes on).
+        pub fn serve(state: &std::path::Path) -> Swtpm {
+            Self::serve_in(state, None)
+        }
+
+        fn serve_in(state: &std::path::Path, dir: Option<tempfile::TempDir>) -> Swtpm {
             for _ in 0..20 {
                 let port = free_port_pair();
                 let mut child = Command::new("swtpm")
