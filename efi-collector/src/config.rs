@@ -29,8 +29,9 @@ pub struct Config {
     pub disturb: bool,
     /// The loader to chain to (`chain=\EFI\debian\shimx64.efi`).
     pub chain: Option<String>,
-    /// Load options for the chained loader (`chain-options=...`, the rest
-    /// of the word after the first `=`).
+    /// Load options for the chained loader: `chain-options=` and the rest
+    /// of its line, spaces included (a kernel's command line has several
+    /// words).
     pub chain_options: Option<String>,
     /// Tests only (`test-panic=1`): panic at once, to prove that a failing
     /// collector hands the boot back to the firmware.
@@ -44,6 +45,26 @@ pub struct Config {
 }
 
 fn parse(text: &str, cfg: &mut Config) {
+    for line in text.lines().take(64) {
+        // `chain-options=` takes the rest of its line.
+        let at = line.match_indices("chain-options=").find(|(i, _)| {
+            line[..*i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| c.is_whitespace() || c == ';')
+        });
+        let words = match at {
+            Some((i, _)) => {
+                cfg.chain_options = Some(line[i + "chain-options=".len()..].trim().to_string());
+                &line[..i]
+            }
+            None => line,
+        };
+        parse_words(words, cfg);
+    }
+}
+
+fn parse_words(text: &str, cfg: &mut Config) {
     for word in text.split(|c: char| c.is_whitespace() || c == ';').take(64) {
         match word.trim() {
             "mode=shutdown" | "shutdown" => cfg.mode = Mode::Shutdown,
@@ -60,9 +81,6 @@ fn parse(text: &str, cfg: &mut Config) {
                     None => v.parse().ok(),
                 };
                 cfg.flash_window = n.filter(|n| *n > 0 && n % 4096 == 0 && *n <= 32 << 20);
-            }
-            w if w.starts_with("chain-options=") => {
-                cfg.chain_options = Some(w["chain-options=".len()..].to_string())
             }
             _ => {}
         }

@@ -266,81 +266,24 @@ fn final_events(algs: &[(u16, usize)], tpm: &mut Tpm, errors: &mut Vec<CollectEr
     tpm.final_events = hex(unsafe { core::slice::from_raw_parts(t.add(16), off - 16) });
 }
 
-/// TPM2_PCR_Read of PCRs 0-23 in one bank, as many calls as the TPM needs
-/// (it returns at most eight digests per call).
+/// PCRs 0-23 of bank `alg`, read with the snapshot crate's TPM2_PCR_Read
+/// (the host's reader too), through [`submit`].
 fn read_pcrs(
     p: &mut Tcg2Protocol,
     alg: u16,
     max_resp: u16,
 ) -> Result<BTreeMap<u32, String>, String> {
-    let mut want: u32 = 0x00ff_ffff;
-    let mut out = BTreeMap::new();
-    let mut resp = [0u8; 1024];
-    let resp_len = (max_resp as usize).clamp(64, resp.len());
-    for _ in 0..8 {
-        if want == 0 {
-            break;
-        }
-        let mut cmd = [0u8; 20];
-        cmd[0..2].copy_from_slice(&0x8001u16.to_be_bytes());
-        cmd[2..6].copy_from_slice(&20u32.to_be_bytes());
-        cmd[6..10].copy_from_slice(&0x0000_017eu32.to_be_bytes());
-        cmd[10..14].copy_from_slice(&1u32.to_be_bytes());
-        cmd[14..16].copy_from_slice(&alg.to_be_bytes());
-        cmd[16] = 3;
-        cmd[17..20].copy_from_slice(&want.to_le_bytes()[..3]);
-        resp.fill(0);
-        let st =
-            // SAFETY: p is the firmware's EFI_TCG2_PROTOCOL; cmd and resp are ours, with the sizes passed.
-            unsafe { (p.submit_command)(p, 20, cmd.as_ptr(), resp_len as u32, resp.as_mut_ptr()) };
-        if st != Status::SUCCESS {
-            return Err(format!("SubmitCommand: {st:?}"));
-        }
-        let r = &resp[..resp_len];
-        let be32 = |o: usize| {
-            r.get(o..o + 4)
-                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-        };
-        let be16 = |o: usize| r.get(o..o + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
-        let rc = be32(6).ok_or("short response")?;
-        if rc != 0 {
-            return Err(format!("TPM response code {rc:#x}"));
-        }
-        let mut o = 14;
-        let nsel = be32(o).ok_or("short response")?;
-        o += 4;
-        let mut got: u32 = 0;
-        for _ in 0..nsel.min(8) {
-            let a = be16(o).ok_or("short response")?;
-            let n = *r.get(o + 2).ok_or("short response")? as usize;
-            let bits = r.get(o + 3..o + 3 + n).ok_or("short response")?;
-            if a == alg {
-                for (i, b) in bits.iter().take(3).enumerate() {
-                    got |= (*b as u32) << (8 * i);
-                }
-            }
-            o += 3 + n;
-        }
-        let ndig = be32(o).ok_or("short response")? as usize;
-        o += 4;
-        if ndig != got.count_ones() as usize {
-            return Err(format!("{ndig} digests for {} PCRs", got.count_ones()));
-        }
-        let mut idx = (0..24u32).filter(|i| got & (1 << i) != 0);
-        for _ in 0..ndig {
-            let n = be16(o).ok_or("short response")? as usize;
-            let d = r.get(o + 2..o + 2 + n).ok_or("short response")?;
-            if let Some(i) = idx.next() {
-                out.insert(i, hex(d));
-            }
-            o += 2 + n;
-        }
-        if got & want == 0 {
-            break; // the TPM returned nothing we asked for: stop, do not spin
-        }
-        want &= !got;
-    }
-    Ok(out)
+    use bootaudit_snapshot::tpm2::{self, ReadError};
+    let resp_len = (max_resp as usize).clamp(64, tpm2::MAX_RESPONSE);
+    let got = tpm2::read_bank(alg, |cmd| submit(p, cmd, resp_len)).map_err(|e| match e {
+        ReadError::Transport(e) => e,
+        ReadError::Response(e) => format!(
+            "{} at byte {}: {} (rc {:#x})",
+            e.structure, e.offset, e.why, e.rc
+        ),
+        ReadError::NotAsked(m) => format!("the TPM returned PCRs not asked for ({m:#08x})"),
+    })?;
+    Ok(got.into_iter().map(|(i, d)| (i, hex(&d))).collect())
 }
 
 /// Sends one command through SubmitCommand, again (at most 20 times, 50 ms

@@ -1,13 +1,16 @@
-//! The few TPM 2.0 commands the collector sends before any OS runs to make
-//! its boot quote, marshalled and unmarshalled here once, for the collector
-//! (through EFI_TCG2_PROTOCOL.SubmitCommand) and for the host (which makes
-//! the same attestation key, and fuzzes the response parsers).
+//! The few TPM 2.0 commands bootaudit sends to read PCRs and make a quote,
+//! marshalled and unmarshalled here once: for the collector before any OS
+//! runs (through EFI_TCG2_PROTOCOL.SubmitCommand) and for the host, which
+//! speaks them to the kernel's TPM device without a TSS library (so that a
+//! static build can quote), makes the same attestation key, and fuzzes the
+//! response parsers.
 //!
 //! The attestation key is a primary key under the owner hierarchy made from
 //! [`AK_TEMPLATE`]: the same template gives the same key in the same TPM,
 //! every boot, so the collector's quote and a later host quote are signed by
 //! one key, the one `bootaudit ak` enrols.
 
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 /// TPMT_PUBLIC of bootaudit's attestation key: RSA 2048, name algorithm
@@ -39,6 +42,9 @@ const ST_SESSIONS: u16 = 0x8002;
 const CC_CREATE_PRIMARY: u32 = 0x0000_0131;
 const CC_QUOTE: u32 = 0x0000_0158;
 const CC_FLUSH_CONTEXT: u32 = 0x0000_0165;
+const CC_PCR_READ: u32 = 0x0000_017e;
+/// TPM_ALG_SHA1.
+pub const ALG_SHA1: u16 = 0x0004;
 /// TPM_ALG_SHA256.
 pub const ALG_SHA256: u16 = 0x000b;
 /// The largest response the parsers here accept.
@@ -94,6 +100,131 @@ pub fn quote_command(key: u32, nonce: &[u8], alg: u16, mask: u32) -> Vec<u8> {
 /// TPM2_FlushContext(`handle`).
 pub fn flush_command(handle: u32) -> Vec<u8> {
     header(ST_NO_SESSIONS, CC_FLUSH_CONTEXT, &handle.to_be_bytes())
+}
+
+/// TPM2_PCR_Read of the PCRs in `mask` (bit i = PCR i, 0-23) of bank `alg`.
+pub fn pcr_read_command(alg: u16, mask: u32) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&1u32.to_be_bytes());
+    b.extend_from_slice(&alg.to_be_bytes());
+    b.push(3);
+    b.extend_from_slice(&mask.to_le_bytes()[..3]);
+    header(ST_NO_SESSIONS, CC_PCR_READ, &b)
+}
+
+/// The digest size of the banks bootaudit knows (SHA-1, SHA-256, SHA-384,
+/// SHA-512, SM3-256).
+pub fn digest_len(alg: u16) -> Option<usize> {
+    Some(match alg {
+        0x0004 => 20,
+        0x000b | 0x0012 => 32,
+        0x000c => 48,
+        0x000d => 64,
+        _ => return None,
+    })
+}
+
+/// What one TPM2_PCR_Read returned for the bank asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PcrValues {
+    /// The PCRs the TPM returned (bit i = PCR i).
+    pub mask: u32,
+    /// Their values, lowest PCR first.
+    pub digests: Vec<Vec<u8>>,
+}
+
+/// Parses a TPM2_PCR_Read response to a read of bank `alg`: the selection
+/// must name that bank only, and hold as many digests, of its size, as it
+/// selects.
+pub fn parse_pcr_read(resp: &[u8], alg: u16) -> Result<PcrValues, ResponseError> {
+    let mut r = open(resp, false)?;
+    let _update_counter = r.u32("pcrUpdateCounter")?;
+    let count = r.u32("TPML_PCR_SELECTION")?;
+    if count > 1 {
+        return Err(r.err("TPML_PCR_SELECTION", "more than the one bank asked for"));
+    }
+    let mut mask = 0u32;
+    if count == 1 {
+        let hash = r.u16("TPMS_PCR_SELECTION")?;
+        if hash != alg {
+            return Err(r.err("TPMS_PCR_SELECTION", "another bank than the one asked for"));
+        }
+        let n = r.take(1, "TPMS_PCR_SELECTION")?[0] as usize;
+        if n > 4 {
+            return Err(r.err("TPMS_PCR_SELECTION", "sizeofSelect over 4 bytes"));
+        }
+        for (i, b) in r.take(n, "TPMS_PCR_SELECTION")?.iter().enumerate() {
+            mask |= (*b as u32) << (8 * i);
+        }
+    }
+    let at = r.o;
+    let ndig = r.u32("TPML_DIGEST")?;
+    if ndig != mask.count_ones() || ndig > 8 {
+        return Err(ResponseError {
+            structure: "TPML_DIGEST",
+            offset: at,
+            why: "not one digest per selected PCR (at most eight)",
+            rc: 0,
+        });
+    }
+    let mut digests = Vec::new();
+    for _ in 0..ndig {
+        let at = r.o;
+        let d = r.sized("TPM2B_DIGEST")?;
+        if digest_len(alg).is_some_and(|l| l != d.len()) {
+            return Err(ResponseError {
+                structure: "TPM2B_DIGEST",
+                offset: at,
+                why: "not the bank's digest size",
+                rc: 0,
+            });
+        }
+        digests.push(d.to_vec());
+    }
+    if r.o != resp.len() {
+        return Err(r.err("response", "bytes after the last digest"));
+    }
+    Ok(PcrValues { mask, digests })
+}
+
+/// Why PCRs could not be read: the command could not be sent, or its
+/// response was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadError<E> {
+    /// The transport failed.
+    Transport(E),
+    /// The TPM's response was refused.
+    Response(ResponseError),
+    /// The TPM returned a PCR that was not asked for.
+    NotAsked(u32),
+}
+
+/// PCRs 0-23 of bank `alg`, as many TPM2_PCR_Read commands as the TPM
+/// needs (a TPM returns at most eight digests per read), sending each with
+/// `transact`. Bounded: every read must return a PCR still wanted, else
+/// the reading stops. An empty map means the bank is not allocated.
+pub fn read_bank<E>(
+    alg: u16,
+    mut transact: impl FnMut(&[u8]) -> Result<Vec<u8>, E>,
+) -> Result<BTreeMap<u32, Vec<u8>>, ReadError<E>> {
+    let mut want: u32 = 0x00ff_ffff;
+    let mut out = BTreeMap::new();
+    while want != 0 {
+        let resp = transact(&pcr_read_command(alg, want)).map_err(ReadError::Transport)?;
+        let got = parse_pcr_read(&resp, alg).map_err(ReadError::Response)?;
+        if got.mask & !want != 0 {
+            return Err(ReadError::NotAsked(got.mask & !want));
+        }
+        if got.mask == 0 {
+            break;
+        }
+        let pcrs = (0..24u32).filter(|i| got.mask & (1 << i) != 0);
+        for (i, d) in pcrs.zip(got.digests) {
+            out.insert(i, d);
+        }
+        want &= !got.mask;
+    }
+    Ok(out)
 }
 
 /// Why a TPM response was refused: the structure, the byte offset in the
@@ -281,6 +412,51 @@ mod tests {
         // The quote's PCR selection: one bank, three bytes, PCRs 0-7.
         let q = quote_command(0x8000_0001, &[1; 32], ALG_SHA256, 0xff);
         assert_eq!(&q[q.len() - 6..], &[0x00, 0x0b, 3, 0xff, 0, 0]);
+    }
+
+    /// A PCR_Read response as a TPM makes it: the PCRs of `mask` (at most
+    /// eight taken, lowest first) of a SHA-256 bank, PCR i holding [i; 32].
+    fn pcr_response(mask: u32) -> Vec<u8> {
+        let pcrs: Vec<u32> = (0..24).filter(|i| mask & (1 << i) != 0).take(8).collect();
+        let got: u32 = pcrs.iter().map(|i| 1 << i).sum();
+        let mut r = vec![0x80, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7];
+        r.extend_from_slice(&1u32.to_be_bytes());
+        r.extend_from_slice(&ALG_SHA256.to_be_bytes());
+        r.push(3);
+        r.extend_from_slice(&got.to_le_bytes()[..3]);
+        r.extend_from_slice(&(pcrs.len() as u32).to_be_bytes());
+        for i in pcrs {
+            r.extend_from_slice(&[0, 32]);
+            r.extend_from_slice(&[i as u8; 32]);
+        }
+        let n = r.len() as u32;
+        r[2..6].copy_from_slice(&n.to_be_bytes());
+        r
+    }
+
+    #[test]
+    fn a_bank_is_read_eight_pcrs_at_a_time() {
+        let mut asked = Vec::new();
+        let got = read_bank(ALG_SHA256, |cmd| {
+            let m = u32::from_le_bytes([cmd[17], cmd[18], cmd[19], 0]);
+            asked.push(m);
+            Ok::<_, ()>(pcr_response(m))
+        })
+        .unwrap();
+        assert_eq!(asked, [0xff_ffff, 0xff_ff00, 0xff_0000]);
+        assert_eq!(got.len(), 24);
+        assert_eq!(got[&23], vec![23; 32]);
+        // A TPM that answers with PCRs not asked for, or with nothing, does
+        // not make the reader spin.
+        let e = read_bank(ALG_SHA256, |_| Ok::<_, ()>(pcr_response(0xff))).unwrap_err();
+        assert_eq!(e, ReadError::NotAsked(0xff));
+        let none = read_bank(ALG_SHA256, |_| Ok::<_, ()>(pcr_response(0))).unwrap();
+        assert!(none.is_empty());
+        // A short digest is refused with its offset.
+        let mut r = pcr_response(1);
+        r[29] = 20; // TPM2B_DIGEST.size, after header (10), counter (4), selection (10), count (4)
+        let e = parse_pcr_read(&r, ALG_SHA256).unwrap_err();
+        assert_eq!((e.structure, e.offset), ("TPM2B_DIGEST", 28));
     }
 
     #[test]
