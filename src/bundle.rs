@@ -835,14 +835,12 @@ pub fn host_of(snap: &crate::snapshot::Snapshot) -> Host {
 /// Quotes PCRs 0-9 (the firmware's and the boot loader's, which do not
 /// move once the OS runs; IMA keeps extending PCR 10) through `tcti` with
 /// the manifest's SHA-256 as the nonce, by bootaudit's AK.
-#[cfg(feature = "tpm")]
 pub fn quote_manifest(
     tcti: &str,
     manifest_sha256: &str,
 ) -> Result<BundleQuote, crate::pcrs::TpmError> {
     let nonce = hexser::decode(manifest_sha256).unwrap_or_default();
-    let (mut ctx, _, bank) = crate::pcrs::tpm::open_for_quote(tcti)?;
-    let q = crate::pcrs::tpm::quote_pcrs(&mut ctx, &nonce, bank, &QUOTED_PCRS)?;
+    let (_, q) = crate::pcrs::quote_live(tcti, &nonce, &QUOTED_PCRS)?;
     Ok(BundleQuote {
         format: QUOTE_FORMAT.into(),
         manifest_sha256: manifest_sha256.into(),

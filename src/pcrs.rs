@@ -8,6 +8,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub mod direct;
 #[cfg(feature = "tpm")]
 pub mod tpm;
 
@@ -59,11 +60,76 @@ impl PcrSource {
             PcrSource::Json(p) => read_json(p),
             PcrSource::Rtmrs(p) => read_rtmr_json(p),
             PcrSource::Sysfs(r) => read_sysfs(r),
-            #[cfg(feature = "tpm")]
-            PcrSource::Tpm(t) => tpm::read_pcrs(t),
-            #[cfg(not(feature = "tpm"))]
-            PcrSource::Tpm(_) => Err(PcrError::NoTpmSupport),
+            PcrSource::Tpm(t) => read_live(t),
         }
+    }
+}
+
+/// What `TPM2_Quote` returned, marshalled: the AK's TPMT_PUBLIC, the
+/// TPMS_ATTEST and the TPMT_SIGNATURE ([`crate::quote`] reads them back).
+pub struct QuoteBlobs {
+    /// TPMT_PUBLIC of the attestation key.
+    pub ak_public: Vec<u8>,
+    /// TPMS_ATTEST.
+    pub attest: Vec<u8>,
+    /// TPMT_SIGNATURE.
+    pub signature: Vec<u8>,
+}
+
+/// Reads PCRs 0-23 of every allocated bank from a live TPM: `device:` and
+/// `swtpm:` spoken to directly ([`direct`]), any other TCTI through the TSS
+/// (feature `tpm`).
+pub fn read_live(tcti: &str) -> Result<PcrBanks, PcrError> {
+    if let Some(mut t) = direct::DirectTpm::open(tcti)? {
+        return t.read_pcrs().map_err(|e| PcrError::Tpm {
+            tcti: tcti.to_string(),
+            why: e.0,
+        });
+    }
+    #[cfg(feature = "tpm")]
+    return tpm::read_pcrs(tcti);
+    #[cfg(not(feature = "tpm"))]
+    Err(PcrError::NoTpmSupport)
+}
+
+/// Reads every PCR from a live TPM, then quotes `pcrs` of its SHA-256 bank
+/// (SHA-1 when it has none) with `nonce` by bootaudit's AK, then reads the
+/// PCRs again: they must not have moved in between. Returns the PCRs and
+/// the quote.
+pub fn quote_live(
+    tcti: &str,
+    nonce: &[u8],
+    pcrs: &[u32],
+) -> Result<(PcrBanks, QuoteBlobs), TpmError> {
+    let bank = |p: &PcrBanks| {
+        if p.contains_key(&HashAlg::Sha256) {
+            HashAlg::Sha256
+        } else {
+            HashAlg::Sha1
+        }
+    };
+    let moved = || TpmError::from("the PCRs changed while quoting; try again");
+    if let Some(mut t) = direct::DirectTpm::open(tcti).map_err(|e| TpmError(e.to_string()))? {
+        let before = t.read_pcrs()?;
+        let q = t.quote(nonce, bank(&before), pcrs)?;
+        if t.read_pcrs()? != before {
+            return Err(moved());
+        }
+        return Ok((before, q));
+    }
+    #[cfg(feature = "tpm")]
+    {
+        let (mut ctx, before, b) = tpm::open_for_quote(tcti)?;
+        let q = tpm::quote_pcrs(&mut ctx, nonce, b, pcrs)?;
+        if tpm::read_pcrs_with(&mut ctx)? != before {
+            return Err(moved());
+        }
+        Ok((before, q))
+    }
+    #[cfg(not(feature = "tpm"))]
+    {
+        let _ = bank;
+        Err(TpmError(PcrError::NoTpmSupport.to_string()))
     }
 }
 
@@ -109,8 +175,9 @@ pub enum PcrError {
     /// No PCR values found at all.
     #[error("{0}: no PCR values found")]
     Empty(String),
-    /// `--tpm` without the `tpm` feature.
-    #[error("this bootaudit was built without the `tpm` feature; rebuild with --features tpm to read a live TPM")]
+    /// A TCTI that needs the TSS (or a TSS-only command), without the `tpm`
+    /// feature.
+    #[error("this bootaudit was built without the `tpm` feature: it speaks to device: and swtpm: TPMs itself for PCRs and quotes; rebuild with --features tpm for other TCTIs and for `ak`")]
     NoTpmSupport,
     /// The TPM could not be reached or answered with an error.
     #[error("TPM ({tcti}): {why}")]

@@ -1,7 +1,14 @@
 //! `verify-boot` on real boots: the collector's boot quote, made before
 //! any OS by OVMF + swtpm, checked against a host quote of the same TPM.
 //!
-//! Here the host quote is of the *next* power cycle of that TPM (swtpm
+//! The whole chain: an AK enrolled on a certified swtpm, then two boots of
+//! that TPM where the collector (chain mode) starts Debian's kernel, whose
+//! initramfs runs a static `bootaudit collect --quote` on /dev/tpmrm0. Each
+//! boot's two snapshots pass; the first boot's collector snapshot against
+//! the second boot's host fails; and which PCRs stay put after the
+//! collector is read from the snapshots themselves.
+//!
+//! In the other test, the host quote is of the *next* power cycle of that TPM (swtpm
 //! started again on the same state, so the same seeds and AK, the next
 //! resetCount): the collector snapshot is from an earlier boot and must
 //! fail `same-boot`, while everything the boot quote itself proves (made
@@ -52,6 +59,75 @@ fn verify_boot(collector: &Path, host: &Path, ak: &Path, nonce: &str, efi: &Path
     let v = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
     (o.status.code().unwrap(), v)
+}
+
+/// One boot of `state` in which the collector chains to Linux, whose
+/// initramfs quotes with `nonce`: (the collector snapshot, the host one).
+fn chain_boot(out: &Path, state: &Path, nonce: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let snap = common::boot_collector(
+        out,
+        &["--tpm-state", state.to_str().unwrap(), "--linux", nonce],
+    );
+    let console = std::fs::read_to_string(out.join("console.txt")).unwrap_or_default();
+    assert!(
+        console.contains("BOOTAUDIT-COLLECT-EXIT 0"),
+        "collect in the initramfs failed: {console}"
+    );
+    (snap, out.join("host.json"))
+}
+
+fn sha256_pcrs(snapshot: &Path) -> Vec<String> {
+    let v: Value = serde_json::from_slice(&std::fs::read(snapshot).unwrap()).unwrap();
+    (0..8)
+        .map(|i| {
+            v["tpm"]["pcrs"]["sha256"][i.to_string()]
+                .as_str()
+                .unwrap_or_else(|| panic!("{}: no sha256 PCR {i}", snapshot.display()))
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn a_chain_boot_into_linux_binds_both_snapshots_and_an_earlier_boot_does_not() {
+    let d = tempfile::tempdir().unwrap();
+    let base = d.path().canonicalize().unwrap();
+    let (state, ca) = (base.join("tpm"), base.join("ca"));
+    let enrolled = {
+        let tpm = common::swtpm::Swtpm::start_certified_in(&state, "sha1,sha256", &ca);
+        let dir = base.join("enrol");
+        std::fs::create_dir(&dir).unwrap();
+        common::enrol_ak(&tpm.tcti(), &ca, &dir)
+    };
+    let efi = common::built_efi().0;
+    let n1 = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+    let n2 = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    let (c1, h1) = chain_boot(&base.join("boot1"), &state, n1);
+    let (c2, h2) = chain_boot(&base.join("boot2"), &state, n2);
+
+    // Each boot's pair passes every check, the AK's certification included.
+    for (c, h, n) in [(&c1, &h1, n1), (&c2, &h2, n2)] {
+        let (code, v) = verify_boot(c, h, &enrolled, n, &efi);
+        assert_eq!(code, 0, "{v:#}");
+        for (check, out) in checks(&v) {
+            assert_eq!(out, "pass", "{check}: {v:#}");
+        }
+    }
+
+    // Which PCRs stay put once the collector has run, on this platform
+    // (OVMF, Debian's kernel from its EFI stub): 0-3, 6 and 7 are the
+    // host's; 4 (the kernel image, after the collector) and 5 (the boot
+    // manager's and ExitBootServices' events) move on.
+    let (pc, ph) = (sha256_pcrs(&c1), sha256_pcrs(&h1));
+    let same: Vec<usize> = (0..8).filter(|&i| pc[i] == ph[i]).collect();
+    assert_eq!(same, [0, 1, 2, 3, 6, 7], "collector {pc:?}, host {ph:?}");
+
+    // The first boot's collector snapshot, clean as it is, is not the
+    // second boot's: same-boot fails (the resetCount moved on), and the
+    // verdict is exit 1.
+    let (code, v) = verify_boot(&c1, &h2, &enrolled, n2, &efi);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(outcome(&v, "same-boot"), "fail", "{v:#}");
 }
 
 #[test]

@@ -43,6 +43,9 @@ const CC_CREATE_PRIMARY: u32 = 0x0000_0131;
 const CC_QUOTE: u32 = 0x0000_0158;
 const CC_FLUSH_CONTEXT: u32 = 0x0000_0165;
 const CC_PCR_READ: u32 = 0x0000_017e;
+const CC_GET_CAPABILITY: u32 = 0x0000_017a;
+/// TPM_CAP_PCRS.
+const CAP_PCRS: u32 = 5;
 /// TPM_ALG_SHA1.
 pub const ALG_SHA1: u16 = 0x0004;
 /// TPM_ALG_SHA256.
@@ -110,6 +113,54 @@ pub fn pcr_read_command(alg: u16, mask: u32) -> Vec<u8> {
     b.push(3);
     b.extend_from_slice(&mask.to_le_bytes()[..3]);
     header(ST_NO_SESSIONS, CC_PCR_READ, &b)
+}
+
+/// TPM2_GetCapability(TPM_CAP_PCRS): the allocated banks.
+pub fn pcr_banks_command() -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&CAP_PCRS.to_be_bytes());
+    b.extend_from_slice(&0u32.to_be_bytes());
+    b.extend_from_slice(&1u32.to_be_bytes());
+    header(ST_NO_SESSIONS, CC_GET_CAPABILITY, &b)
+}
+
+/// Parses a TPM2_GetCapability(TPM_CAP_PCRS) response: each bank the TPM
+/// implements and the PCRs allocated in it (bit i = PCR i).
+pub fn parse_pcr_banks(resp: &[u8]) -> Result<Vec<(u16, u32)>, ResponseError> {
+    let mut r = open(resp, false)?;
+    let _more = r.take(1, "moreData")?;
+    if r.u32("capability")? != CAP_PCRS {
+        return Err(ResponseError {
+            structure: "capability",
+            offset: 11,
+            why: "not TPM_CAP_PCRS",
+            rc: 0,
+        });
+    }
+    let at = r.o;
+    let count = r.u32("TPML_PCR_SELECTION")?;
+    if count > 16 {
+        return Err(ResponseError {
+            structure: "TPML_PCR_SELECTION",
+            offset: at,
+            why: "more than 16 banks",
+            rc: 0,
+        });
+    }
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let alg = r.u16("TPMS_PCR_SELECTION")?;
+        let n = r.take(1, "TPMS_PCR_SELECTION")?[0] as usize;
+        if n > 4 {
+            return Err(r.err("TPMS_PCR_SELECTION", "sizeofSelect over 4 bytes"));
+        }
+        let mut mask = 0u32;
+        for (i, b) in r.take(n, "TPMS_PCR_SELECTION")?.iter().enumerate() {
+            mask |= (*b as u32) << (8 * i);
+        }
+        out.push((alg, mask & 0x00ff_ffff));
+    }
+    Ok(out)
 }
 
 /// The digest size of the banks bootaudit knows (SHA-1, SHA-256, SHA-384,
@@ -457,6 +508,28 @@ mod tests {
         r[29] = 20; // TPM2B_DIGEST.size, after header (10), counter (4), selection (10), count (4)
         let e = parse_pcr_read(&r, ALG_SHA256).unwrap_err();
         assert_eq!((e.structure, e.offset), ("TPM2B_DIGEST", 28));
+    }
+
+    #[test]
+    fn the_allocated_banks_are_read_from_the_capability() {
+        // moreData, TPM_CAP_PCRS, two banks: SHA-1 with none, SHA-256 with 0-23.
+        let mut r = vec![0x80, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        r.extend_from_slice(&5u32.to_be_bytes());
+        r.extend_from_slice(&2u32.to_be_bytes());
+        r.extend_from_slice(&[0, 4, 3, 0, 0, 0, 0, 0x0b, 3, 0xff, 0xff, 0xff]);
+        let n = r.len() as u32;
+        r[2..6].copy_from_slice(&n.to_be_bytes());
+        assert_eq!(
+            parse_pcr_banks(&r).unwrap(),
+            [(ALG_SHA1, 0), (ALG_SHA256, 0xff_ffff)]
+        );
+        let e = parse_pcr_banks(&r[..r.len() - 1]).unwrap_err();
+        assert_eq!((e.structure, e.offset), ("response header", 2));
+        let c = pcr_banks_command();
+        assert_eq!(
+            u32::from_be_bytes([c[2], c[3], c[4], c[5]]) as usize,
+            c.len()
+        );
     }
 
     #[test]

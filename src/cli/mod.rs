@@ -238,12 +238,6 @@ pub(crate) fn seal_bundle(
     Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(feature = "tpm")]
 fn quote_manifest(tcti: &str, sha: &str) -> anyhow::Result<bootaudit::bundle::BundleQuote> {
     bootaudit::bundle::quote_manifest(tcti, sha).map_err(|e| anyhow::anyhow!("{tcti}: {e}"))
-}
-
-#[cfg(not(feature = "tpm"))]
-fn quote_manifest(_: &str, _: &str) -> anyhow::Result<bootaudit::bundle::BundleQuote> {
-    Err(bootaudit::pcrs::PcrError::NoTpmSupport.into())
 }

@@ -1,7 +1,8 @@
 //! The TPM as Linux shows it: the firmware's event log from securityfs
 //! (/sys/kernel/security/tpm0/binary_bios_measurements) and the PCR values
 //! from sysfs (/sys/class/tpm/tpm0/pcr-<alg>/<n>, kernels 5.12 and later),
-//! else from the TPM itself through tss-esapi (feature `tpm`, `--tpm TCTI`).
+//! else from the TPM itself (`--tpm TCTI`: the device or swtpm spoken to
+//! directly, other TCTIs through tss-esapi with feature `tpm`).
 
 use super::{failed, under};
 use crate::snapshot::{CollectError, Part, Tpm};
@@ -129,32 +130,18 @@ fn from_sysfs(root: &Path, tcti: Option<&str>, errors: &mut Vec<CollectError>) -
     Some(t)
 }
 
-#[cfg(feature = "tpm")]
 fn live(tcti: &str) -> Result<crate::eventlog::replay::PcrBanks, crate::pcrs::PcrError> {
-    crate::pcrs::tpm::read_pcrs(tcti)
+    crate::pcrs::read_live(tcti)
 }
 
-#[cfg(not(feature = "tpm"))]
-fn live(_: &str) -> Result<crate::eventlog::replay::PcrBanks, crate::pcrs::PcrError> {
-    Err(crate::pcrs::PcrError::NoTpmSupport)
-}
-
-/// Reads the PCRs from the TPM and quotes them (the sha256 bank when the
-/// TPM has one, else sha1), in one session.
-#[cfg(feature = "tpm")]
+/// Reads the PCRs from the TPM and quotes PCRs 0-23 (of the sha256 bank
+/// when the TPM has one, else sha1).
 fn live_quote(
     tcti: &str,
     nonce: &[u8],
 ) -> Result<(crate::eventlog::replay::PcrBanks, crate::snapshot::TpmQuote), crate::pcrs::TpmError> {
-    let (mut ctx, pcrs, bank) = crate::pcrs::tpm::open_for_quote(tcti)?;
-    let q = crate::pcrs::tpm::quote(&mut ctx, nonce, bank)?;
-    // The PCRs must not have moved between the read and the quote.
-    let again = crate::pcrs::tpm::read_pcrs_with(&mut ctx)?;
-    if again != pcrs {
-        return Err(crate::pcrs::TpmError::from(
-            "the PCRs changed while quoting; try again",
-        ));
-    }
+    let all: Vec<u32> = (0..crate::eventlog::replay::PCR_COUNT).collect();
+    let (pcrs, q) = crate::pcrs::quote_live(tcti, nonce, &all)?;
     let hex = crate::hexser::encode;
     Ok((
         pcrs,
@@ -164,15 +151,5 @@ fn live_quote(
             attest: hex(&q.attest),
             signature: hex(&q.signature),
         },
-    ))
-}
-
-#[cfg(not(feature = "tpm"))]
-fn live_quote(
-    _: &str,
-    _: &[u8],
-) -> Result<(crate::eventlog::replay::PcrBanks, crate::snapshot::TpmQuote), crate::pcrs::TpmError> {
-    Err(crate::pcrs::TpmError::from(
-        crate::pcrs::PcrError::NoTpmSupport.to_string(),
     ))
 }

@@ -4,7 +4,7 @@
 //! with less than asked cannot make bootaudit spin.
 
 use super::PcrError;
-pub use super::TpmError;
+pub use super::{QuoteBlobs, TpmError};
 use crate::eventlog::replay::{PcrBanks, PCR_COUNT};
 use crate::eventlog::HashAlg;
 use std::str::FromStr;
@@ -115,17 +115,6 @@ pub fn read_pcrs_with(ctx: &mut Context) -> Result<PcrBanks, TpmError> {
         return Err(TpmError::from("the TPM reports no readable PCR bank"));
     }
     Ok(out)
-}
-
-/// What `TPM2_Quote` returned, marshalled: the AK's TPMT_PUBLIC, the
-/// TPMS_ATTEST and the TPMT_SIGNATURE ([`crate::quote`] reads them back).
-pub struct QuoteBlobs {
-    /// TPMT_PUBLIC of the attestation key.
-    pub ak_public: Vec<u8>,
-    /// TPMS_ATTEST.
-    pub attest: Vec<u8>,
-    /// TPMT_SIGNATURE.
-    pub signature: Vec<u8>,
 }
 
 /// Quotes PCRs 0-23 of `bank` with `nonce` as qualifying data, signed by

@@ -325,6 +325,63 @@ pub fn bootaudit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bootaudit"))
 }
 
+/// Enrols bootaudit's AK on the TPM at `tcti`, whose EK certificate swtpm's
+/// local CA in `ca` issued: `ak request`, `challenge`, `activate` and
+/// `verify`, each of which must succeed. Returns the enrolled-AK file (in
+/// `dir`).
+pub fn enrol_ak(tcti: &str, ca: &Path, dir: &Path) -> PathBuf {
+    let f = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    let steps: [Vec<String>; 4] = [
+        vec![
+            "request".into(),
+            "--tpm".into(),
+            tcti.into(),
+            "--out".into(),
+            f("request.json"),
+        ],
+        vec![
+            "challenge".into(),
+            f("request.json"),
+            "--ek-ca".into(),
+            ca.join("issuercert.pem").to_str().unwrap().into(),
+            ca.join("swtpm-localca-rootca-cert.pem")
+                .to_str()
+                .unwrap()
+                .into(),
+            "--out".into(),
+            f("challenge.json"),
+            "--state".into(),
+            f("state.json"),
+        ],
+        vec![
+            "activate".into(),
+            f("challenge.json"),
+            "--tpm".into(),
+            tcti.into(),
+            "--out".into(),
+            f("response.json"),
+        ],
+        vec![
+            "verify".into(),
+            f("state.json"),
+            f("response.json"),
+            "--out".into(),
+            f("enrolled.json"),
+        ],
+    ];
+    for args in steps {
+        let o = bootaudit().arg("ak").args(&args).output().unwrap();
+        assert!(
+            o.status.success(),
+            "ak {}: {}{}",
+            args[0],
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    dir.join("enrolled.json")
+}
+
 /// Builds crafted logs for tests of cases no public log shows.
 pub mod craft {
     use sha2::Digest;
@@ -415,13 +472,34 @@ pub mod swtpm {
             Self::start_with(banks, Some(ca))
         }
 
+        /// As [`Swtpm::start_certified`], with the TPM's state in `state`
+        /// (made if missing, kept when the TPM stops): the same TPM can
+        /// then be booted in QEMU (`cargo xtask boot --tpm-state`).
+        pub fn start_certified_in(
+            state: &std::path::Path,
+            banks: &str,
+            ca: &std::path::Path,
+        ) -> Swtpm {
+            std::fs::create_dir_all(state).unwrap();
+            Self::setup(&state.canonicalize().unwrap(), banks, Some(ca), None)
+        }
+
         fn start_with(banks: &str, ca: Option<&std::path::Path>) -> Swtpm {
             let dir = tempfile::tempdir().unwrap();
             // Absolute paths: swtpm resolves relative ones against its own cwd.
             let state: PathBuf = dir.path().canonicalize().unwrap();
+            Self::setup(&state, banks, ca, Some(dir))
+        }
+
+        fn setup(
+            state: &std::path::Path,
+            banks: &str,
+            ca: Option<&std::path::Path>,
+            dir: Option<tempfile::TempDir>,
+        ) -> Swtpm {
             let mut setup = Command::new("swtpm_setup");
             setup.args(["--tpm2", "--overwrite", "--pcr-banks", banks, "--tpmstate"]);
-            setup.arg(&state);
+            setup.arg(state);
             if let Some(ca) = ca {
                 std::fs::create_dir_all(ca).unwrap();
                 let ca = ca.canonicalize().unwrap();
@@ -458,7 +536,7 @@ pub mod swtpm {
                 "swtpm_setup: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            Self::serve_in(&state, Some(dir))
+            Self::serve_in(state, dir)
         }
 
         /// Serves the TPM state already in `state` (absolute), made by

@@ -31,6 +31,9 @@ pub struct Boot {
     /// `--tpm-state DIR`: the swtpm state, kept across boots (made when
     /// DIR holds none); by default a fresh TPM in the work directory.
     pub tpm_state: Option<PathBuf>,
+    /// `--linux NONCE`: the collector chains to Debian's kernel, whose
+    /// initramfs runs `bootaudit collect --quote --nonce NONCE`.
+    pub linux: Option<String>,
 }
 
 impl Default for Boot {
@@ -44,6 +47,7 @@ impl Default for Boot {
             config: "mode=shutdown".into(),
             keep_esp: None,
             tpm_state: None,
+            linux: None,
         }
     }
 }
@@ -54,7 +58,7 @@ cargo xtask boot OUT [--ram MB] [--ovmf plain|secboot|ms|snakeoil]
                      [--ovmf-code FILE]
                      [--acpitable FILE]... [--file SRC=ESP\\PATH]...
                      [--smbios ARGS]... [--device ARGS]... [--config TEXT]
-                     [--keep-esp FILE] [--tpm-state DIR]
+                     [--keep-esp FILE] [--tpm-state DIR] [--linux NONCE]
 
 Boots the collector once in QEMU q35 + OVMF + swtpm (TCG) and copies
 \\bootaudit\\ from its ESP into OUT/bootaudit; the serial console is
@@ -64,8 +68,12 @@ OUT/console.txt. --config replaces \\bootaudit\\config (default
 collector with Debian's test key and boots with Secure Boot on;
 --ovmf-code boots another firmware code image with that build's
 variable store; --tpm-state keeps the TPM in DIR across boots (the
-same seeds and keys, the next resetCount).
-Exit 1 when QEMU does not power off or no snapshot was written.";
+same seeds and keys, the next resetCount). --linux NONCE chains from
+the collector to Debian's kernel (unpacked by .ci/run) with an
+initramfs that runs a static `bootaudit collect --quote --nonce NONCE`
+on /dev/tpmrm0: its snapshot and AK are OUT/host.json and OUT/ak.pub.
+Exit 1 when QEMU does not power off (--linux: when the host printed
+nothing) or no snapshot was written.";
 
 /// Parses `boot`'s options (after OUT).
 pub fn parse(args: &[String]) -> Result<Boot> {
@@ -102,6 +110,7 @@ pub fn parse(args: &[String]) -> Result<Boot> {
             "--config" => b.config = value()?,
             "--keep-esp" => b.keep_esp = Some(PathBuf::from(value()?)),
             "--tpm-state" => b.tpm_state = Some(PathBuf::from(value()?)),
+            "--linux" => b.linux = Some(value()?),
             _ => return Err(format!("unknown option {a}")),
         }
     }
@@ -194,6 +203,23 @@ pub fn make_esp(
         ],
         mtools,
     )?;
+    // The files' directories, each made once, parents first.
+    let mut made: Vec<String> = ["EFI", "EFI/BOOT", "bootaudit"].map(String::from).to_vec();
+    for (_, dst) in files {
+        let rel = dst.replace('\\', "/");
+        let parts: Vec<&str> = rel.trim_start_matches('/').split('/').collect();
+        for n in 1..parts.len() {
+            let dir = parts[..n].join("/");
+            if !made.iter().any(|m| m.eq_ignore_ascii_case(&dir)) {
+                run(
+                    "mmd",
+                    ["-i".as_ref(), img, format!("::/{dir}").as_ref()],
+                    mtools,
+                )?;
+                made.push(dir);
+            }
+        }
+    }
     for (src, dst) in files {
         let dst = format!("::/{}", dst.replace('\\', "/").trim_start_matches('/'));
         run(
@@ -220,8 +246,14 @@ pub fn boot(out: &Path, b: &Boot) -> Result<PathBuf> {
         crate::vm::snakeoil_sign(&loader, &signed, w)?;
         loader = signed;
     }
+    let (mut files, mut config) = (b.files.clone(), b.config.clone());
+    if let Some(nonce) = &b.linux {
+        let (more, chain) = crate::linux::chain_to_host(nonce, w)?;
+        files.extend(more);
+        config = chain;
+    }
     let esp = w.join("esp.img");
-    make_esp(&esp, &loader, &b.config, &b.files, w)?;
+    make_esp(&esp, &loader, &config, &files, w)?;
     let tpm = match &b.tpm_state {
         Some(dir) => Swtpm::start_in(dir, true)?,
         None => Swtpm::start(&w.join("tpm"))?,
@@ -241,11 +273,17 @@ pub fn boot(out: &Path, b: &Boot) -> Result<PathBuf> {
         tpm: &tpm,
         extra,
         console: console.clone(),
-        timeout: Duration::from_secs(300),
+        // The kernel under TCG takes minutes more than the collector.
+        timeout: Duration::from_secs(if b.linux.is_some() { 900 } else { 300 }),
     }
     .boot()?;
     drop(tpm);
-    if !clean {
+    if b.linux.is_some() {
+        // `poweroff -f` is not judged: what the host printed is.
+        let text = std::fs::read(&console).map_err(|e| format!("{}: {e}", console.display()))?;
+        crate::linux::host_outputs(&String::from_utf8_lossy(&text), &out)
+            .map_err(|e| format!("{e}; console in {}", console.display()))?;
+    } else if !clean {
         return Err(format!(
             "QEMU did not power off cleanly; console in {}",
             console.display()

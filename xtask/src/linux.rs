@@ -11,20 +11,37 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-/// The newest kernel in /boot (by version order, as `sort -V`) and its
-/// release (`6.1.0-28-amd64`).
+/// Where `.ci/run` unpacks Debian's kernel package (its image, config and
+/// efivarfs.ko; `BOOTAUDIT_DEBIAN_LINUX` overrides), else `/`.
+pub fn kernel_root() -> PathBuf {
+    let cache = std::env::var_os("BOOTAUDIT_DEBIAN_LINUX")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/bootaudit/debian-linux"));
+    if cache.join("boot").is_dir() {
+        cache
+    } else {
+        PathBuf::from("/")
+    }
+}
+
+/// The newest kernel under [`kernel_root`]'s /boot (by version order, as
+/// `sort -V`) and its release (`6.1.0-28-amd64`).
 pub fn newest_kernel() -> Result<(PathBuf, String)> {
-    let mut found: Vec<String> = std::fs::read_dir("/boot")
-        .map_err(|e| format!("/boot: {e}"))?
+    let boot = kernel_root().join("boot");
+    let mut found: Vec<String> = std::fs::read_dir(&boot)
+        .map_err(|e| format!("{}: {e}", boot.display()))?
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().into_string().ok())
         .filter_map(|n| n.strip_prefix("vmlinuz-").map(String::from))
         .collect();
     found.sort_by(|a, b| version_cmp(a, b));
-    let release = found
-        .pop()
-        .ok_or("no /boot/vmlinuz-* (package linux-image-amd64)")?;
-    Ok((PathBuf::from(format!("/boot/vmlinuz-{release}")), release))
+    let release = found.pop().ok_or_else(|| {
+        format!(
+            "no {}/vmlinuz-* (package linux-image-amd64; .ci/run unpacks it)",
+            boot.display()
+        )
+    })?;
+    Ok((boot.join(format!("vmlinuz-{release}")), release))
 }
 
 /// Compares version strings as `sort -V` does for kernel releases: runs of
@@ -56,6 +73,145 @@ fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
         }
     }
     ca.len().cmp(&cb.len())
+}
+
+/// Builds bootaudit as a static executable (glibc's static libc, no TSS
+/// library: it speaks to /dev/tpmrm0 itself) in its own target directory,
+/// without debug information; returns its path. Refuses a result that
+/// still names a dynamic loader.
+pub fn build_static_bootaudit() -> Result<PathBuf> {
+    let root = crate::util::root();
+    let target = "x86_64-unknown-linux-gnu";
+    let mut c = Command::new("cargo");
+    c.args(["build", "--quiet", "--bin", "bootaudit", "--target", target])
+        .arg("--target-dir")
+        .arg(root.join("target/static"))
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .env("CARGO_PROFILE_DEV_DEBUG", "0")
+        .env("CARGO_PROFILE_DEV_STRIP", "true")
+        .current_dir(&root);
+    let st = c
+        .status()
+        .map_err(|e| format!("cargo could not run: {e}"))?;
+    if !st.success() {
+        return Err(format!("the static build of bootaudit failed ({st})"));
+    }
+    let bin = root.join(format!("target/static/{target}/debug/bootaudit"));
+    let elf = std::fs::read(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    if has_interpreter(&elf)? {
+        return Err(format!("{} is dynamically linked", bin.display()));
+    }
+    Ok(bin)
+}
+
+/// Whether a 64-bit little-endian ELF file has a PT_INTERP program header
+/// (a dynamic loader).
+fn has_interpreter(elf: &[u8]) -> Result<bool> {
+    let u16_at = |o: usize| elf.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u64_at = |o: usize| {
+        elf.get(o..o + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
+    };
+    if elf.get(..5) != Some(b"\x7fELF\x02".as_slice()) {
+        return Err("not a 64-bit ELF file".into());
+    }
+    let bad = || "a truncated ELF header".to_string();
+    let phoff = u64_at(0x20).ok_or_else(bad)? as usize;
+    let phentsize = u16_at(0x36).ok_or_else(bad)? as usize;
+    let phnum = u16_at(0x38).ok_or_else(bad)? as usize;
+    for i in 0..phnum {
+        let ty = elf
+            .get(phoff + i * phentsize..phoff + i * phentsize + 4)
+            .ok_or_else(bad)?;
+        if ty == 3u32.to_le_bytes() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// `/init` of the Linux host that follows the collector in a chain boot:
+/// mounts what `bootaudit collect` reads, runs `collect --quote` with the
+/// verifier's nonce on the kernel's TPM device, prints the host snapshot
+/// and the AK's public area in base64 on the serial port, and powers off.
+pub fn host_init(nonce: &str) -> String {
+    format!(
+        r#"#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t securityfs none /sys/kernel/security
+insmod /efivarfs.ko
+mount -t efivarfs none /sys/firmware/efi/efivars
+hostname bootaudit-host
+i=0
+while [ ! -e /dev/tpmrm0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+/bin/bootaudit collect --quote --nonce {nonce} -o /host.json --ak-pub-out /ak.pub
+echo "BOOTAUDIT-COLLECT-EXIT $?"
+echo BEGIN-HOST
+base64 /host.json
+echo END-HOST
+echo BEGIN-AK
+base64 /ak.pub
+echo END-AK
+poweroff -f
+"#
+    )
+}
+
+/// The ESP files and collector configuration of a boot that goes on from
+/// the collector (chain mode) to Debian's kernel, whose initramfs (in
+/// `work`) runs [`host_init`] with `nonce`: the kernel as
+/// `\EFI\linux\vmlinuz.efi`, the initramfs as `\initrd.gz`.
+pub fn chain_to_host(nonce: &str, work: &Path) -> Result<(Vec<(PathBuf, String)>, String)> {
+    if nonce.is_empty() || nonce.len() > 128 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("--linux {nonce}: a nonce in hex, at most 64 bytes"));
+    }
+    let (kernel, release) = newest_kernel()?;
+    let tree = work.join("initramfs");
+    let bin = tree.join("bin");
+    std::fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    for d in ["proc", "sys", "dev", "etc"] {
+        let _ = std::fs::create_dir_all(tree.join(d));
+    }
+    crate::util::copy(Path::new("/bin/busybox"), &bin.join("busybox"))
+        .map_err(|e| format!("{e} (package busybox-static)"))?;
+    crate::util::copy(&build_static_bootaudit()?, &bin.join("bootaudit"))?;
+    let module = kernel_root().join(format!(
+        "lib/modules/{release}/kernel/fs/efivarfs/efivarfs.ko"
+    ));
+    crate::util::copy(&module, &tree.join("efivarfs.ko"))?;
+    let init = tree.join("init");
+    std::fs::write(&init, host_init(nonce)).map_err(|e| format!("{}: {e}", init.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    for f in [&init, &bin.join("busybox"), &bin.join("bootaudit")] {
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("{}: {e}", f.display()))?;
+    }
+    let initrd = work.join("initrd.gz");
+    pack_initramfs(&tree, &initrd)?;
+    Ok((
+        vec![
+            (kernel, "\\EFI\\linux\\vmlinuz.efi".to_string()),
+            (initrd, "\\initrd.gz".to_string()),
+        ],
+        "mode=chain chain=\\EFI\\linux\\vmlinuz.efi chain-options=initrd=\\initrd.gz console=ttyS0 quiet"
+            .to_string(),
+    ))
+}
+
+/// What the host printed: `host.json` and `ak.pub` written into `out`.
+pub fn host_outputs(console: &str, out: &Path) -> Result<()> {
+    for (begin, end, name) in [
+        ("BEGIN-HOST", "END-HOST", "host.json"),
+        ("BEGIN-AK", "END-AK", "ak.pub"),
+    ] {
+        let bytes = crate::util::base64_decode(&crate::util::between(console, begin, end)?)?;
+        let p = out.join(name);
+        std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(())
 }
 
 /// Packs directory `root` as a gzip-compressed newc cpio archive at `out`
@@ -175,6 +331,16 @@ impl KernelBoot<'_> {
 #[cfg(test)]
 mod tests {
     use super::version_cmp;
+
+    #[test]
+    fn a_static_executable_has_no_interpreter() {
+        use super::has_interpreter;
+        // This test binary is dynamically linked (a normal cargo build).
+        let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        assert!(has_interpreter(&me).unwrap());
+        assert!(has_interpreter(b"#!/bin/sh\n").is_err());
+        assert!(has_interpreter(&me[..0x30]).is_err());
+    }
 
     #[test]
     fn kernel_releases_sort_by_version() {

@@ -8,7 +8,6 @@ use crate::util::{between, copy, root, write_atomic, Result, WorkDir};
 use crate::vm::Ovmf;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -237,8 +236,10 @@ fn linux_host() -> Result<()> {
     crate::vm::snakeoil_sign(&kernel, &signed, w)?;
     let tree = w.join("root");
     std::fs::create_dir_all(tree.join("etc")).map_err(|e| e.to_string())?;
-    let module = format!("/lib/modules/{release}/kernel/fs/efivarfs/efivarfs.ko");
-    copy(Path::new(&module), &tree.join("efivarfs.ko"))?;
+    let module = crate::linux::kernel_root().join(format!(
+        "lib/modules/{release}/kernel/fs/efivarfs/efivarfs.ko"
+    ));
+    copy(&module, &tree.join("efivarfs.ko"))?;
     // A fixed machine-id and hostname, so the fixture names a host.
     std::fs::write(
         tree.join("etc/machine-id"),
