@@ -75,6 +75,59 @@ fn tpm_responses_survive_every_truncation_and_byte_flip() {
     assert!(tpm2::parse_quote(&vec![0u8; tpm2::MAX_RESPONSE + 1]).is_err());
 }
 
+/// TPM2_PCR_Read of PCRs 0-1 (SHA-256, PCR i holding [i; 32]) and
+/// TPM2_GetCapability(PCRS) of a SHA-1 and a SHA-256 bank, as swtpm
+/// marshals them (TPM 2.0 Part 3, 22.4 and 30.2).
+fn pcr_responses() -> [Vec<u8>; 2] {
+    let sized = |mut r: Vec<u8>| {
+        let n = r.len() as u32;
+        r[2..6].copy_from_slice(&n.to_be_bytes());
+        r
+    };
+    let mut read = vec![
+        0x80, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 1, 0, 0x0b, 3, 3, 0, 0, 0, 0, 0, 2,
+    ];
+    for i in 0..2u8 {
+        read.extend([0, 32]);
+        read.extend([i; 32]);
+    }
+    let mut caps = vec![
+        0x80, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 2,
+    ];
+    caps.extend([0, 4, 3, 0xff, 0xff, 0xff, 0, 0x0b, 3, 0xff, 0xff, 0xff]);
+    [sized(read), sized(caps)]
+}
+
+#[test]
+fn pcr_read_and_capability_responses_survive_every_truncation_and_byte_flip() {
+    let [read, caps] = pcr_responses();
+    let v = tpm2::parse_pcr_read(&read, tpm2::ALG_SHA256).expect("the well-formed PCR_Read");
+    assert_eq!((v.mask, v.digests[1].clone()), (3, vec![1; 32]));
+    assert_eq!(
+        tpm2::parse_pcr_banks(&caps).expect("the well-formed capability"),
+        [(tpm2::ALG_SHA1, 0xff_ffff), (tpm2::ALG_SHA256, 0xff_ffff)]
+    );
+    for base in [&read, &caps] {
+        for cut in 0..base.len() {
+            assert!(tpm2::parse_pcr_read(&base[..cut], tpm2::ALG_SHA256).is_err());
+            assert!(tpm2::parse_pcr_banks(&base[..cut]).is_err());
+        }
+        for i in 0..base.len() {
+            for bit in [0x01u8, 0x80] {
+                let mut m = base.to_vec();
+                m[i] ^= bit;
+                if let Ok(v) = tpm2::parse_pcr_read(&m, tpm2::ALG_SHA256) {
+                    assert_eq!(v.digests.len() as u32, v.mask.count_ones());
+                }
+                let _ = tpm2::parse_pcr_banks(&m);
+            }
+        }
+    }
+    // Another bank than the one asked for is refused, with its offset.
+    let e = tpm2::parse_pcr_read(&read, tpm2::ALG_SHA1).unwrap_err();
+    assert_eq!((e.structure, e.offset), ("TPMS_PCR_SELECTION", 20));
+}
+
 #[test]
 fn malformed_boot_quote_files_exit_2_naming_file_and_byte() {
     let d = tempfile::tempdir().unwrap();

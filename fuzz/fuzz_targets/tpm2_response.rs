@@ -10,5 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = tpm2::parse_create_primary(data);
     let _ = tpm2::parse_quote(data);
     let _ = tpm2::parse_empty(data);
+    let _ = tpm2::parse_pcr_read(data, tpm2::ALG_SHA256);
+    let _ = tpm2::parse_pcr_banks(data);
     let _ = serde_json::from_slice::<bootaudit::snapshot::TpmQuote>(data);
 });
