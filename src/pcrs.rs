@@ -119,8 +119,9 @@ pub fn quote_live(
     }
     #[cfg(feature = "tpm")]
     {
-        let (mut ctx, before, b) = tpm::open_for_quote(tcti)?;
-        let q = tpm::quote_pcrs(&mut ctx, nonce, b, pcrs)?;
+        let mut ctx = tpm::open(tcti).map_err(|e| TpmError(e.to_string()))?;
+        let before = tpm::read_pcrs_with(&mut ctx)?;
+        let q = tpm::quote_pcrs(&mut ctx, nonce, bank(&before), pcrs)?;
         if tpm::read_pcrs_with(&mut ctx)? != before {
             return Err(moved());
         }

@@ -151,12 +151,7 @@ pub fn collect(errors: &mut Vec<CollectError>) -> Option<Tpm> {
             Ok(vals) => {
                 tpm.pcrs.insert(name.to_string(), vals);
             }
-            Err(e) => crate::failed(
-                errors,
-                Part::Tpm,
-                format!("TPM2_PCR_Read({name}): {e}"),
-                None,
-            ),
+            Err(e) => crate::failed(errors, Part::Tpm, format!("PCRs of bank {name}: {e}"), None),
         }
     }
     Some(tpm)
@@ -273,16 +268,9 @@ fn read_pcrs(
     alg: u16,
     max_resp: u16,
 ) -> Result<BTreeMap<u32, String>, String> {
-    use bootaudit_snapshot::tpm2::{self, ReadError};
+    use bootaudit_snapshot::tpm2;
     let resp_len = (max_resp as usize).clamp(64, tpm2::MAX_RESPONSE);
-    let got = tpm2::read_bank(alg, |cmd| submit(p, cmd, resp_len)).map_err(|e| match e {
-        ReadError::Transport(e) => e,
-        ReadError::Response(e) => format!(
-            "{} at byte {}: {} (rc {:#x})",
-            e.structure, e.offset, e.why, e.rc
-        ),
-        ReadError::NotAsked(m) => format!("the TPM returned PCRs not asked for ({m:#08x})"),
-    })?;
+    let got = tpm2::read_bank(alg, |cmd| submit(p, cmd, resp_len)).map_err(|e| e.to_string())?;
     Ok(got.into_iter().map(|(i, d)| (i, hex(&d))).collect())
 }
 
@@ -354,24 +342,8 @@ pub fn boot_quote(nonce: &[u8]) -> Result<TpmQuote, String> {
         ));
     }
     let max = (cap.max_response_size as usize).clamp(1024, tpm2::MAX_RESPONSE);
-    let why = |what: &str, e: tpm2::ResponseError| {
-        format!(
-            "{what}: {} at byte {} of the response: {} (rc {:#x})",
-            e.structure, e.offset, e.why, e.rc
-        )
-    };
-    let created = tpm2::parse_create_primary(&submit(p, &tpm2::create_primary_command(), max)?)
-        .map_err(|e| why("TPM2_CreatePrimary (the AK)", e))?;
-    let quoted = submit(
-        p,
-        &tpm2::quote_command(created.handle, nonce, tpm2::ALG_SHA256, 0xff),
-        max,
-    )
-    .and_then(|r| tpm2::parse_quote(&r).map_err(|e| why("TPM2_Quote", e)));
-    let flushed = submit(p, &tpm2::flush_command(created.handle), max)
-        .and_then(|r| tpm2::parse_empty(&r).map_err(|e| why("TPM2_FlushContext", e)));
-    let quoted = quoted?;
-    flushed?;
+    let (created, quoted) = tpm2::quote(nonce, tpm2::ALG_SHA256, 0xff, |c| submit(p, c, max))
+        .map_err(|e| e.to_string())?;
     Ok(TpmQuote {
         nonce: hex(nonce),
         ak_public: hex(&created.public),

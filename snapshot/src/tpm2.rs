@@ -149,15 +149,7 @@ pub fn parse_pcr_banks(resp: &[u8]) -> Result<Vec<(u16, u32)>, ResponseError> {
     }
     let mut out = Vec::new();
     for _ in 0..count {
-        let alg = r.u16("TPMS_PCR_SELECTION")?;
-        let n = r.take(1, "TPMS_PCR_SELECTION")?[0] as usize;
-        if n > 4 {
-            return Err(r.err("TPMS_PCR_SELECTION", "sizeofSelect over 4 bytes"));
-        }
-        let mut mask = 0u32;
-        for (i, b) in r.take(n, "TPMS_PCR_SELECTION")?.iter().enumerate() {
-            mask |= (*b as u32) << (8 * i);
-        }
+        let (alg, mask) = r.pcr_selection()?;
         out.push((alg, mask & 0x00ff_ffff));
     }
     Ok(out)
@@ -196,17 +188,17 @@ pub fn parse_pcr_read(resp: &[u8], alg: u16) -> Result<PcrValues, ResponseError>
     }
     let mut mask = 0u32;
     if count == 1 {
-        let hash = r.u16("TPMS_PCR_SELECTION")?;
+        let at = r.o;
+        let (hash, m) = r.pcr_selection()?;
         if hash != alg {
-            return Err(r.err("TPMS_PCR_SELECTION", "another bank than the one asked for"));
+            return Err(ResponseError {
+                structure: "TPMS_PCR_SELECTION",
+                offset: at,
+                why: "another bank than the one asked for",
+                rc: 0,
+            });
         }
-        let n = r.take(1, "TPMS_PCR_SELECTION")?[0] as usize;
-        if n > 4 {
-            return Err(r.err("TPMS_PCR_SELECTION", "sizeofSelect over 4 bytes"));
-        }
-        for (i, b) in r.take(n, "TPMS_PCR_SELECTION")?.iter().enumerate() {
-            mask |= (*b as u32) << (8 * i);
-        }
+        mask = m;
     }
     let at = r.o;
     let ndig = r.u32("TPML_DIGEST")?;
@@ -238,16 +230,29 @@ pub fn parse_pcr_read(resp: &[u8], alg: u16) -> Result<PcrValues, ResponseError>
     Ok(PcrValues { mask, digests })
 }
 
-/// Why PCRs could not be read: the command could not be sent, or its
-/// response was refused.
+/// Why a conversation with the TPM failed: a command could not be sent,
+/// or its response was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ReadError<E> {
+pub enum CommandError<E> {
     /// The transport failed.
     Transport(E),
-    /// The TPM's response was refused.
-    Response(ResponseError),
-    /// The TPM returned a PCR that was not asked for.
+    /// The response to this command was refused.
+    Response(&'static str, ResponseError),
+    /// TPM2_PCR_Read returned PCRs that were not asked for.
     NotAsked(u32),
+}
+
+impl<E: core::fmt::Display> core::fmt::Display for CommandError<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CommandError::Transport(e) => write!(f, "{e}"),
+            CommandError::Response(command, e) => write!(f, "{command}: {e}"),
+            CommandError::NotAsked(m) => write!(
+                f,
+                "TPM2_PCR_Read: the TPM returned PCRs not asked for ({m:#08x})"
+            ),
+        }
+    }
 }
 
 /// PCRs 0-23 of bank `alg`, as many TPM2_PCR_Read commands as the TPM
@@ -257,14 +262,15 @@ pub enum ReadError<E> {
 pub fn read_bank<E>(
     alg: u16,
     mut transact: impl FnMut(&[u8]) -> Result<Vec<u8>, E>,
-) -> Result<BTreeMap<u32, Vec<u8>>, ReadError<E>> {
+) -> Result<BTreeMap<u32, Vec<u8>>, CommandError<E>> {
     let mut want: u32 = 0x00ff_ffff;
     let mut out = BTreeMap::new();
     while want != 0 {
-        let resp = transact(&pcr_read_command(alg, want)).map_err(ReadError::Transport)?;
-        let got = parse_pcr_read(&resp, alg).map_err(ReadError::Response)?;
+        let resp = transact(&pcr_read_command(alg, want)).map_err(CommandError::Transport)?;
+        let got =
+            parse_pcr_read(&resp, alg).map_err(|e| CommandError::Response("TPM2_PCR_Read", e))?;
         if got.mask & !want != 0 {
-            return Err(ReadError::NotAsked(got.mask & !want));
+            return Err(CommandError::NotAsked(got.mask & !want));
         }
         if got.mask == 0 {
             break;
@@ -276,6 +282,33 @@ pub fn read_bank<E>(
         want &= !got.mask;
     }
     Ok(out)
+}
+
+/// A quote by bootaudit's AK: TPM2_CreatePrimary of [`AK_TEMPLATE`],
+/// TPM2_Quote of the PCRs in `mask` of bank `alg` with `nonce`, and
+/// TPM2_FlushContext of the key (also when the quote failed), each sent
+/// with `transact`. The collector and the host quote through this one
+/// sequence.
+pub fn quote<E>(
+    nonce: &[u8],
+    alg: u16,
+    mask: u32,
+    mut transact: impl FnMut(&[u8]) -> Result<Vec<u8>, E>,
+) -> Result<(Created, Quoted), CommandError<E>> {
+    let resp = transact(&create_primary_command()).map_err(CommandError::Transport)?;
+    let ak = parse_create_primary(&resp)
+        .map_err(|e| CommandError::Response("TPM2_CreatePrimary (the AK)", e))?;
+    let quoted = transact(&quote_command(ak.handle, nonce, alg, mask))
+        .map_err(CommandError::Transport)
+        .and_then(|r| parse_quote(&r).map_err(|e| CommandError::Response("TPM2_Quote", e)));
+    let flushed = transact(&flush_command(ak.handle))
+        .map_err(CommandError::Transport)
+        .and_then(|r| {
+            parse_empty(&r).map_err(|e| CommandError::Response("TPM2_FlushContext (the AK)", e))
+        });
+    let quoted = quoted?;
+    flushed?;
+    Ok((ak, quoted))
 }
 
 /// Why a TPM response was refused: the structure, the byte offset in the
@@ -290,6 +323,20 @@ pub struct ResponseError {
     pub why: &'static str,
     /// The TPM's response code, when it refused the command.
     pub rc: u32,
+}
+
+impl core::fmt::Display for ResponseError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} at byte {} of the response: {}",
+            self.structure, self.offset, self.why
+        )?;
+        if self.rc != 0 {
+            write!(f, " (rc {:#x})", self.rc)?;
+        }
+        Ok(())
+    }
 }
 
 struct R<'a> {
@@ -324,6 +371,20 @@ impl<'a> R<'a> {
     fn sized(&mut self, s: &'static str) -> Result<&'a [u8], ResponseError> {
         let n = self.u16(s)? as usize;
         self.take(n, s)
+    }
+    /// TPMS_PCR_SELECTION: the bank and its PCRs (bit i = PCR i).
+    fn pcr_selection(&mut self) -> Result<(u16, u32), ResponseError> {
+        const S: &str = "TPMS_PCR_SELECTION";
+        let alg = self.u16(S)?;
+        let n = self.take(1, S)?[0] as usize;
+        if n > 4 {
+            return Err(self.err(S, "sizeofSelect over 4 bytes"));
+        }
+        let mut mask = 0u32;
+        for (i, b) in self.take(n, S)?.iter().enumerate() {
+            mask |= (*b as u32) << (8 * i);
+        }
+        Ok((alg, mask))
     }
 }
 
@@ -500,7 +561,7 @@ mod tests {
         // A TPM that answers with PCRs not asked for, or with nothing, does
         // not make the reader spin.
         let e = read_bank(ALG_SHA256, |_| Ok::<_, ()>(pcr_response(0xff))).unwrap_err();
-        assert_eq!(e, ReadError::NotAsked(0xff));
+        assert_eq!(e, CommandError::NotAsked(0xff));
         let none = read_bank(ALG_SHA256, |_| Ok::<_, ()>(pcr_response(0))).unwrap();
         assert!(none.is_empty());
         // A short digest is refused with its offset.

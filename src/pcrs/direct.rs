@@ -15,7 +15,7 @@
 use super::{PcrError, QuoteBlobs, TpmError};
 use crate::eventlog::replay::PcrBanks;
 use crate::eventlog::HashAlg;
-use bootaudit_snapshot::tpm2::{self, ReadError, ResponseError, MAX_RESPONSE};
+use bootaudit_snapshot::tpm2::{self, MAX_RESPONSE};
 use std::io::{Read, Write};
 use std::time::Duration;
 
@@ -30,22 +30,10 @@ enum Conn {
 /// An open TPM.
 pub struct DirectTpm {
     conn: Conn,
-    tcti: String,
 }
 
 /// TPM_RC_RETRY, TPM_RC_YIELDED, TPM_RC_TESTING: ask again.
 const RETRY: [u32; 3] = [0x922, 0x908, 0x90a];
-
-fn response_error(what: &str, e: ResponseError) -> TpmError {
-    if e.rc != 0 {
-        TpmError(format!("{what}: the TPM answered {:#x}", e.rc))
-    } else {
-        TpmError(format!(
-            "{what}: {} at byte {}: {}",
-            e.structure, e.offset, e.why
-        ))
-    }
-}
 
 impl DirectTpm {
     /// Opens `tcti` when it is one bootaudit speaks directly
@@ -69,15 +57,7 @@ impl DirectTpm {
         } else {
             return Ok(None);
         };
-        Ok(Some(DirectTpm {
-            conn,
-            tcti: tcti.to_string(),
-        }))
-    }
-
-    /// The TCTI string it was opened with.
-    pub fn tcti(&self) -> &str {
-        &self.tcti
+        Ok(Some(DirectTpm { conn }))
     }
 
     /// Sends one command and returns its response (sent again while the
@@ -134,7 +114,7 @@ impl DirectTpm {
     pub fn banks(&mut self) -> Result<Vec<(HashAlg, u32)>, TpmError> {
         let resp = self.transact(&tpm2::pcr_banks_command())?;
         let banks = tpm2::parse_pcr_banks(&resp)
-            .map_err(|e| response_error("TPM2_GetCapability(PCRS)", e))?;
+            .map_err(|e| TpmError(format!("TPM2_GetCapability(PCRS): {e}")))?;
         Ok(banks
             .into_iter()
             .filter(|(_, m)| *m != 0)
@@ -149,13 +129,8 @@ impl DirectTpm {
             if tpm2::digest_len(alg.id()).is_none() {
                 continue;
             }
-            let got = tpm2::read_bank(alg.id(), |c| self.transact(c)).map_err(|e| match e {
-                ReadError::Transport(e) => e,
-                ReadError::Response(e) => response_error(&format!("TPM2_PCR_Read({alg})"), e),
-                ReadError::NotAsked(m) => TpmError(format!(
-                    "TPM2_PCR_Read({alg}): the TPM returned PCRs not asked for ({m:#08x})"
-                )),
-            })?;
+            let got = tpm2::read_bank(alg.id(), |c| self.transact(c))
+                .map_err(|e| TpmError(format!("bank {alg}: {e}")))?;
             if !got.is_empty() {
                 out.insert(alg, got.into_iter().collect());
             }
@@ -184,19 +159,8 @@ impl DirectTpm {
         if mask == 0 {
             return Err(TpmError::from("no PCR to quote"));
         }
-        let resp = self.transact(&tpm2::create_primary_command())?;
-        let ak = tpm2::parse_create_primary(&resp)
-            .map_err(|e| response_error("TPM2_CreatePrimary (the AK)", e))?;
-        let quoted = self
-            .transact(&tpm2::quote_command(ak.handle, nonce, bank.id(), mask))
-            .and_then(|r| tpm2::parse_quote(&r).map_err(|e| response_error("TPM2_Quote", e)));
-        let flushed = self
-            .transact(&tpm2::flush_command(ak.handle))
-            .and_then(|r| {
-                tpm2::parse_empty(&r).map_err(|e| response_error("TPM2_FlushContext (the AK)", e))
-            });
-        let q = quoted?;
-        flushed?;
+        let (ak, q) = tpm2::quote(nonce, bank.id(), mask, |c| self.transact(c))
+            .map_err(|e| TpmError(e.to_string()))?;
         Ok(QuoteBlobs {
             ak_public: ak.public,
             attest: q.attest,

@@ -117,20 +117,12 @@ pub fn read_pcrs_with(ctx: &mut Context) -> Result<PcrBanks, TpmError> {
     Ok(out)
 }
 
-/// Quotes PCRs 0-23 of `bank` with `nonce` as qualifying data, signed by
-/// bootaudit's attestation key: a restricted RSA-2048 RSASSA-SHA256
-/// signing key created as a primary key under the owner hierarchy. The TPM
-/// derives a primary key from its hierarchy seed and the template, so the
-/// same TPM gives the same AK every time (until the owner hierarchy is
-/// cleared) without storing anything in its NV memory.
-pub fn quote(ctx: &mut Context, nonce: &[u8], bank: HashAlg) -> Result<QuoteBlobs, TpmError> {
-    let all: Vec<u32> = (0..PCR_COUNT).collect();
-    quote_pcrs(ctx, nonce, bank, &all)
-}
-
-/// Quotes the PCRs `pcrs` of `bank`, as [`quote`] does PCRs 0-23 (a
-/// verifier must not accept a narrower quote than it asked for; this is
-/// how the tests make one).
+/// Quotes the PCRs `pcrs` of `bank` with `nonce` as qualifying data,
+/// signed by bootaudit's attestation key: a restricted RSA-2048
+/// RSASSA-SHA256 signing key created as a primary key under the owner
+/// hierarchy. The TPM derives a primary key from its hierarchy seed and the
+/// template, so the same TPM gives the same AK every time (until the owner
+/// hierarchy is cleared) without storing anything in its NV memory.
 pub fn quote_pcrs(
     ctx: &mut Context,
     nonce: &[u8],
@@ -215,17 +207,4 @@ pub fn create_ak(
         c.create_primary(Hierarchy::Owner, template, None, None, None, None)
     })
     .map_err(|e| TpmError::from(format!("TPM2_CreatePrimary (the AK): {e}")))
-}
-
-/// Opens `tcti` for a quote: the context, the PCRs read, and the bank to
-/// quote (SHA-256 when the TPM has it, else SHA-1).
-pub fn open_for_quote(tcti: &str) -> Result<(Context, PcrBanks, HashAlg), TpmError> {
-    let mut ctx = open(tcti).map_err(|e| TpmError(e.to_string()))?;
-    let pcrs = read_pcrs_with(&mut ctx)?;
-    let bank = if pcrs.contains_key(&HashAlg::Sha256) {
-        HashAlg::Sha256
-    } else {
-        HashAlg::Sha1
-    };
-    Ok((ctx, pcrs, bank))
 }

@@ -130,20 +130,33 @@ fn has_interpreter(elf: &[u8]) -> Result<bool> {
     Ok(false)
 }
 
+/// A busybox `/init` that mounts what `bootaudit collect` reads (proc,
+/// sysfs, securityfs, efivarfs from efivarfs.ko at the root), then runs
+/// `$rest`: the start every initramfs here shares.
+#[macro_export]
+macro_rules! init_script {
+    ($rest:literal) => {
+        concat!(
+            "#!/bin/busybox sh\n",
+            "/bin/busybox --install -s /bin\n",
+            "mount -t proc proc /proc\n",
+            "mount -t sysfs sys /sys\n",
+            "mount -t securityfs none /sys/kernel/security\n",
+            "insmod /efivarfs.ko\n",
+            "mount -t efivarfs none /sys/firmware/efi/efivars\n",
+            $rest
+        )
+    };
+}
+
 /// `/init` of the Linux host that follows the collector in a chain boot:
 /// mounts what `bootaudit collect` reads, runs `collect --quote` with the
 /// verifier's nonce on the kernel's TPM device, prints the host snapshot
 /// and the AK's public area in base64 on the serial port, and powers off.
 pub fn host_init(nonce: &str) -> String {
     format!(
-        r#"#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-mount -t securityfs none /sys/kernel/security
-insmod /efivarfs.ko
-mount -t efivarfs none /sys/firmware/efi/efivars
+        crate::init_script!(
+            r#"mount -t devtmpfs dev /dev
 hostname bootaudit-host
 i=0
 while [ ! -e /dev/tpmrm0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
@@ -157,6 +170,8 @@ base64 /ak.pub
 echo END-AK
 poweroff -f
 "#
+        ),
+        nonce = nonce
     )
 }
 

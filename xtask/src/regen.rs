@@ -194,14 +194,8 @@ fn pcrs_json(banks: &BTreeMap<String, BTreeMap<String, String>>) -> String {
 
 /// The busybox `/init` of the linux-host boot: copies the trees `bootaudit
 /// collect` reads and prints them as a base64 tar.
-const LINUX_HOST_INIT: &str = r#"#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t securityfs none /sys/kernel/security
-insmod /efivarfs.ko
-mount -t efivarfs none /sys/firmware/efi/efivars
-hostname bootaudit-fixture
+const LINUX_HOST_INIT: &str = crate::init_script!(
+    r#"hostname bootaudit-fixture
 copy() {
   for f in $(find "$@" -type f 2>/dev/null); do
     mkdir -p "/out$(dirname "$f")"
@@ -222,7 +216,8 @@ echo BEGIN-TREE
 tar -C /out -cf - . | base64
 echo END-TREE
 poweroff -f
-"#;
+"#
+);
 
 /// fixtures/linux-host: root/, what `bootaudit collect` reads on a running
 /// host (Debian's kernel, signed with the snakeoil key, on OVMF's secboot
