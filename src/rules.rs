@@ -76,6 +76,14 @@ macro_rules! rules {
 
 const FW: Option<&str> = Some("a firmware update");
 const NONE: Option<&str> = None;
+/// Memory the firmware allocates, and PCR2: explained by a verified update
+/// only when no image outside the reference runs in the changed regions,
+/// PCR2 and PCR4 measure no new code, and the flash copy (if any) is the
+/// reference's image.
+const NO_NEW_CODE: Option<&str> =
+    Some("a verified firmware update that brought no code outside its reference");
+const NO_NEW_CODE_OR_RAM: Option<&str> =
+    Some("a RAM change; a verified firmware update that brought no code outside its reference");
 
 rules! {
     IDENTITY_FIRMWARE_CHANGED = "identity.firmware.changed", Identity, Info, NONE, NONE,
@@ -85,19 +93,19 @@ rules! {
     MEMORY_MAP_RAM_CHANGED = "memory-map.ram.changed", MemoryMap, Info, NONE, NONE,
         "The amount of memory changed; it explains regions that moved and tables rewritten in place.";
     MEMORY_MAP_USABLE_CHANGED = "memory-map.usable.changed", MemoryMap, Low, NONE,
-        Some("a RAM change, a firmware update"),
+        NO_NEW_CODE_OR_RAM,
         "Boot-services, loader and conventional memory changed in total.";
     MEMORY_MAP_REGION_MOVED = "memory-map.region.moved", MemoryMap, Medium, NONE,
-        Some("a RAM change, a firmware update"),
+        NO_NEW_CODE_OR_RAM,
         "A persistent region kept its type and size but not its address.";
     MEMORY_MAP_REGION_ADDED = "memory-map.region.added", MemoryMap, High,
         Some("critical for runtime services code or data"),
-        Some("a RAM change, for reserved and MMIO regions only"),
+        Some("a verified firmware update that brought no code outside its reference; a RAM change, for reserved and MMIO regions only"),
         "A new region that survives into the OS: where an implant's runtime code lives.";
-    MEMORY_MAP_REGION_GREW = "memory-map.region.grew", MemoryMap, High, NONE, NONE,
+    MEMORY_MAP_REGION_GREW = "memory-map.region.grew", MemoryMap, High, NONE, NO_NEW_CODE,
         "A persistent region grew.";
     MEMORY_MAP_REGION_REMOVED = "memory-map.region.removed", MemoryMap, Low, NONE,
-        Some("a RAM change, a firmware update"),
+        NO_NEW_CODE_OR_RAM,
         "A persistent region is gone.";
     MEMORY_MAP_NOT_COMPARABLE = "memory-map.not-comparable", MemoryMap, Info, NONE, NONE,
         "The two snapshots record different views of memory (before the OS, and after the kernel reshaped it).";
@@ -156,12 +164,12 @@ rules! {
     TPM_PCR0_CHANGED = "tpm.pcr0.changed", Firmware, Critical, NONE,
         Some("a firmware update; a RAM change when only firmware blobs were re-hashed in place"),
         "PCR0 (firmware code) changed.";
-    TPM_PCR2_CHANGED = "tpm.pcr2.changed", Firmware, High, NONE, FW,
+    TPM_PCR2_CHANGED = "tpm.pcr2.changed", Firmware, High, NONE, NO_NEW_CODE,
         "PCR2 (option ROMs and UEFI drivers) changed.";
     TPM_PCR4_CHANGED = "tpm.pcr4.changed", BootEntries, High, NONE, NONE,
         "PCR4 (boot applications) changed.";
     TPM_PCR7_CHANGED = "tpm.pcr7.changed", SecureBoot, High, NONE,
-        Some("a Secure Boot variable change whose new values PCR7's log measured"),
+        Some("a Secure Boot variable change whose new values PCR7's log measured; a verified firmware update when the Secure Boot policy PCR7's verified log measured (state, setup mode, PK, KEK, db, dbx, authorities) is the same before and after"),
         "PCR7 (Secure Boot policy) changed.";
     TPM_PCR_CHANGED = "tpm.pcr.changed", Tpm, Medium,
         Some("low for PCRs 8-23 (OS and boot loader measurements)"),

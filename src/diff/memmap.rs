@@ -38,6 +38,15 @@ pub(super) fn entry(s: &Snapshot) -> Option<&MemoryMap> {
         .or(s.memory_maps.first())
 }
 
+/// A region's span, `[start, end)`, in the current map.
+fn span(d: &MemoryDescriptor) -> (u64, u64) {
+    (
+        d.physical_start,
+        d.physical_start
+            .saturating_add(d.pages.saturating_mul(4096)),
+    )
+}
+
 /// A region's stable name: type and start.
 fn region(d: &MemoryDescriptor) -> String {
     format!("{}@{:#x}", d.ty.name(), d.physical_start)
@@ -187,6 +196,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
             .explainable(Explainers {
                 ram_change: true,
                 firmware_update: true,
+                no_new_code: true,
                 ..Default::default()
             }),
         );
@@ -204,10 +214,6 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
         .filter(|d| PERSISTENT.contains(&d.ty))
         .map(|d| (key(d), d))
         .collect();
-    let ram = Explainers {
-        ram_change: true,
-        ..Default::default()
-    };
     let mut f = Capped {
         f,
         counts: BTreeMap::new(),
@@ -252,47 +258,57 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
                 .explainable(Explainers {
                     ram_change: true,
                     firmware_update: true,
+                    no_new_code: true,
                     ..Default::default()
                 }),
             );
+            ctx.changed_regions.push(span(d));
             continue;
         }
         match pa.get(k) {
-            None => f.push(
-                Finding::new(
-                    crate::rules::MEMORY_MAP_REGION_ADDED,
-                    format!(
+            None => {
+                ctx.changed_regions.push(span(d));
+                f.push(
+                    Finding::new(
+                        crate::rules::MEMORY_MAP_REGION_ADDED,
+                        format!(
                         "new {} region at {:#x} ({} pages): runtime memory survives into the OS",
                         d.ty.name(),
                         d.physical_start,
                         d.pages
                     ),
-                    json!({"after": ev(d)}),
+                        json!({"after": ev(d)}),
+                    )
+                    .at(crate::rules::memory_region_added(d.ty))
+                    .about(region(d))
+                    .explainable(Explainers {
+                        ram_change: d.ty == MemoryType::RESERVED || d.ty == MemoryType::MMIO,
+                        no_new_code: true,
+                        ..Default::default()
+                    }),
                 )
-                .at(crate::rules::memory_region_added(d.ty))
-                .about(region(d))
-                .explainable(
-                    if d.ty == MemoryType::RESERVED || d.ty == MemoryType::MMIO {
-                        ram
-                    } else {
-                        Explainers::default()
-                    },
-                ),
-            ),
-            Some(o) if d.pages > o.pages => f.push(
-                Finding::new(
-                    crate::rules::MEMORY_MAP_REGION_GREW,
-                    format!(
-                        "{} region at {:#x} grew from {} to {} pages",
-                        d.ty.name(),
-                        d.physical_start,
-                        o.pages,
-                        d.pages
-                    ),
-                    json!({"before": ev(o), "after": ev(d)}),
+            }
+            Some(o) if d.pages > o.pages => {
+                ctx.changed_regions.push(span(d));
+                f.push(
+                    Finding::new(
+                        crate::rules::MEMORY_MAP_REGION_GREW,
+                        format!(
+                            "{} region at {:#x} grew from {} to {} pages",
+                            d.ty.name(),
+                            d.physical_start,
+                            o.pages,
+                            d.pages
+                        ),
+                        json!({"before": ev(o), "after": ev(d)}),
+                    )
+                    .about(region(d))
+                    .explainable(Explainers {
+                        no_new_code: true,
+                        ..Default::default()
+                    }),
                 )
-                .about(region(d)),
-            ),
+            }
             Some(_) => {}
         }
     }
@@ -314,6 +330,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
                 .explainable(Explainers {
                     ram_change: true,
                     firmware_update: true,
+                    no_new_code: true,
                     ..Default::default()
                 }),
             );

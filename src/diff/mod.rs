@@ -58,6 +58,49 @@ pub struct Context {
     pub ram_change: Option<String>,
     /// True when a Secure Boot variable or state changed.
     pub secure_boot_change: bool,
+    /// The current map's persistent regions that are new, grew or moved:
+    /// `[start, end)`. What runs inside them decides whether a verified
+    /// firmware update explains them.
+    pub changed_regions: Vec<(u64, u64)>,
+}
+
+/// Whether only the form of PCR7's measurements changed: `Ok` with the
+/// events whose form differs, when both logs verify at PCR7 and the Secure
+/// Boot policy derived from them is the same; `Err` with what differs or
+/// is unknown.
+fn policy_form(
+    before: &Snapshot,
+    after: &Snapshot,
+    la: Option<&crate::eventlog::EventLog>,
+    lb: Option<&(
+        crate::eventlog::EventLog,
+        crate::eventlog::check::DigestReport,
+    )>,
+) -> Result<String, String> {
+    let (Some(la), Some((lb, db))) = (la, lb) else {
+        return Err("a log is missing".into());
+    };
+    for (s, l, side) in [(before, la, "the baseline's"), (after, lb, "the current")] {
+        if !firmware_update::replays(s, l, &[7]) {
+            return Err(format!("{side} log does not replay to its PCR7"));
+        }
+    }
+    if let Some(d) = crate::secure_boot::policy::modes_differ(
+        before.secure_boot.as_ref(),
+        after.secure_boot.as_ref(),
+    ) {
+        return Err(format!("the modes the snapshots read differ: {d}"));
+    }
+    let form =
+        crate::secure_boot::policy::same_policy(la, &crate::eventlog::check::check(la), lb, db)?;
+    Ok(if form.is_empty() {
+        "the Secure Boot policy PCR7 measured is the same (Secure Boot state, setup mode, PK, KEK, db, dbx, authorities); only the order of its events changed".into()
+    } else {
+        format!(
+            "the Secure Boot policy PCR7 measured is the same (Secure Boot state, setup mode, PK, KEK, db, dbx, authorities); only the form changed: {}",
+            form.join("; ")
+        )
+    })
 }
 
 /// Compares `before` (the baseline) with `after`.
@@ -133,9 +176,42 @@ pub fn diff_with(
             );
         }
     }
+    // What a verified update explains beyond the firmware's code: the
+    // memory it allocates, and PCR7 when only the form of its measurements
+    // changed. Each decided once, from measurements.
+    let verified = match &ctx.firmware_update {
+        Some(firmware_update::FirmwareUpdate {
+            grade: firmware_update::Grade::Verified { reference },
+            ..
+        }) => refs.iter().find(|r| &r.label() == reference),
+        _ => None,
+    };
+    let memory = verified.zip(judgement.as_ref()).map(|(r, j)| {
+        firmware_update::memory_backed(
+            before,
+            after,
+            la.as_ref(),
+            lb.as_ref().map(|(l, _)| l),
+            j,
+            r,
+            &ctx.changed_regions,
+        )
+    });
+    let policy = verified.map(|_| policy_form(before, after, la.as_ref(), lb.as_ref()));
+    let mut explained_by_update = 0;
     for x in &mut f {
         let e = x.explainable_by;
-        if e.firmware_update {
+        let update_why = ctx.firmware_update.as_ref().map(|u| u.why.as_str());
+        if let (true, Some(m), Some(why)) = (e.no_new_code, &memory, update_why) {
+            match m {
+                Ok(backed) => {
+                    x.explain(format!("firmware update: {why}; {backed}"));
+                    explained_by_update += 1;
+                    continue;
+                }
+                Err(not) => x.qualify(format!("a verified firmware update, but {not}"), x.severity),
+            }
+        } else if e.firmware_update {
             match &ctx.firmware_update {
                 Some(
                     u @ firmware_update::FirmwareUpdate {
@@ -144,6 +220,7 @@ pub fn diff_with(
                     },
                 ) => {
                     x.explain(format!("firmware update: {}", u.why));
+                    explained_by_update += 1;
                     continue;
                 }
                 Some(
@@ -159,6 +236,19 @@ pub fn diff_with(
                     continue;
                 }
                 _ => {}
+            }
+        }
+        if let (true, Some(p), Some(why)) = (e.policy_form, &policy, update_why) {
+            match p {
+                Ok(form) => {
+                    x.explain(format!("firmware update: {why}; {form}"));
+                    explained_by_update += 1;
+                    continue;
+                }
+                Err(not) => x.qualify(
+                    format!("a verified firmware update, but the Secure Boot policy PCR7 measured is not the same: {not}"),
+                    x.severity,
+                ),
             }
         }
         if e.ram_change {
@@ -182,6 +272,9 @@ pub fn diff_with(
                 ),
             }
         }
+    }
+    if let Some(u) = ctx.firmware_update.as_mut() {
+        u.explains = explained_by_update;
     }
     findings::sort(&mut f);
     DiffReport {

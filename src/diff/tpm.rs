@@ -171,11 +171,19 @@ format!("{} event digests do not cover their event data: the log lies about what
         };
         let (mut ex, role) = match pcr {
             0 => (fw, "firmware code"),
-            2 => (fw, "option ROMs and UEFI drivers"),
+            2 => (
+                Explainers {
+                    firmware_update: true,
+                    no_new_code: true,
+                    ..Default::default()
+                },
+                "option ROMs and UEFI drivers",
+            ),
             4 => (Explainers::default(), "boot applications"),
             7 => (
                 Explainers {
                     secure_boot_change: true,
+                    policy_form: true,
                     ..Default::default()
                 },
                 "Secure Boot policy",

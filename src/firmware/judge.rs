@@ -81,6 +81,10 @@ pub struct Judgement {
     /// What became of the flash copy (`firmware_flash`), when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flash: Option<String>,
+    /// The reference whose image the flash copy is byte for byte, when it
+    /// is one.
+    #[serde(skip)]
+    pub flash_reference: Option<String>,
     /// True when the log replays to the PCRs the snapshot recorded.
     pub log_replays: bool,
     /// The findings.
@@ -533,9 +537,29 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
         stored_bodies_unchecked,
         unknown_volumes,
         flash,
+        flash_reference: flash_is,
         log_replays,
         findings: f,
     }
+}
+
+/// True when `image` is a firmware driver (`Fv(NAME)/FvFile(GUID)`) that
+/// the reference `r` holds: the same file in the same volume, with the
+/// same SizeOfImage where both record one.
+pub fn holds_driver(r: &Reference, image: &crate::snapshot::LoadedImage) -> bool {
+    let Some((vol, guid)) = fv_file(&image.device_path) else {
+        return false;
+    };
+    r.files.iter().any(|x| {
+        x.guid.eq_ignore_ascii_case(&guid)
+            && vol
+                .as_ref()
+                .is_none_or(|v| x.volume.eq_ignore_ascii_case(v))
+            && match (image.size_of_image, x.size_of_image) {
+                (Some(a), Some(b)) if a != 0 => a == b,
+                _ => true,
+            }
+    })
 }
 
 /// `bootaudit firmware check`: one boot judged against references alone,

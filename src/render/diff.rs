@@ -1,7 +1,8 @@
 //! The table for `bootaudit diff`: findings grouped by severity, the
 //! unexplained ones first.
 
-use super::new_table;
+use super::{escape, new_table};
+use crate::diff::firmware_update::{FirmwareUpdate, Grade};
 use crate::diff::DiffReport;
 use std::fmt::Write;
 
@@ -9,11 +10,23 @@ use std::fmt::Write;
 pub fn table(r: &DiffReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} -> {}", r.baseline, r.current);
+    let update = match &r.firmware_update {
+        Some(FirmwareUpdate {
+            grade: Grade::Verified { reference },
+            explains,
+            ..
+        }) => format!(
+            "; firmware update verified against the reference {}, which explains {explains} finding{}",
+            escape::line(reference),
+            if *explains == 1 { "" } else { "s" }
+        ),
+        _ => String::new(),
+    };
     if r.findings.is_empty() {
-        let _ = writeln!(out, "No differences.");
+        let _ = writeln!(out, "No differences{update}.");
         return out;
     }
-    findings(&mut out, &r.findings, &r.summary);
+    findings_with(&mut out, &r.findings, &r.summary, &update);
     out
 }
 
@@ -23,6 +36,17 @@ pub fn findings(
     out: &mut String,
     findings: &[crate::findings::Finding],
     s: &crate::findings::Summary,
+) {
+    findings_with(out, findings, s, "");
+}
+
+/// [`findings`], with `more` (already escaped) at the end of the counts
+/// line.
+fn findings_with(
+    out: &mut String,
+    findings: &[crate::findings::Finding],
+    s: &crate::findings::Summary,
+    more: &str,
 ) {
     let mut t = new_table(&["Severity", "Rule", "Finding"]);
     for f in findings {
@@ -40,7 +64,7 @@ pub fn findings(
     }
     let _ = writeln!(
         out,
-        "{t}\n{} critical, {} high, {} medium, {} low, {} info; {} unexplained (marked !)",
+        "{t}\n{} critical, {} high, {} medium, {} low, {} info; {} unexplained (marked !){more}",
         s.critical, s.high, s.medium, s.low, s.info, s.unexplained
     );
 }

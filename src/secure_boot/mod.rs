@@ -11,6 +11,7 @@
 
 pub mod dbx;
 pub mod keys;
+pub mod policy;
 pub mod sbat;
 
 use crate::efi::Guid;
