@@ -187,3 +187,82 @@ fn keylime_parses_more_logs_with_bootaudit_as_tpm2_eventlog() {
     }
     assert!(ok(&ours) > ok(&real), "no log more");
 }
+
+/// Undoes tpm2-tools' string block (a `|-` block of one double-quoted line
+/// per line of the data, C-style escapes) as Keylime does, in Python with
+/// PyYAML: the oracle of what a consumer reads back.
+const READ_BACK: &str = r#"
+import sys, json, yaml
+docs = list(yaml.safe_load_all(open(sys.argv[1], encoding="utf-8")))
+out = {"documents": len(docs), "events": []}
+esc = {"0": 0, "a": 7, "b": 8, "t": 9, "v": 11, "f": 12, "r": 13, "e": 27, "'": 39, "\\": 92}
+def unescape(line):
+    assert line.startswith('"') and line.endswith('"'), line
+    s, b, i = line[1:-1], bytearray(), 0
+    while i < len(s):
+        if s[i] == "\\":
+            if s[i + 1] == "x":
+                b.append(int(s[i + 2:i + 4], 16)); i += 4; continue
+            b.append(esc[s[i + 1]]); i += 2; continue
+        b.extend(s[i].encode("utf-8")); i += 1
+    return bytes(b)
+for e in docs[0]["events"]:
+    ev = e.get("Event")
+    s = ev.get("String") if isinstance(ev, dict) else None
+    out["events"].append({"num": e["EventNum"], "pcr": e["PCRIndex"], "type": e["EventType"],
+        "string": None if s is None else b"\n".join(unescape(l) for l in s.split("\n")).hex()})
+print(json.dumps(out))
+"#;
+
+#[test]
+fn strings_that_yaml_reads_as_line_breaks_cannot_forge_events() {
+    // EV_IPL strings a boot loader measures and an attacker chooses: a
+    // line or paragraph separator (U+2028, U+2029) or NEL followed by a
+    // forged event at the left margin, a byte-order mark, and quotes.
+    let forged = "\n- EventNum: 999\n  PCRIndex: 0\n  EventType: EV_NO_ACTION\nend";
+    let strings: Vec<String> = vec![
+        format!("grub_cmd: linux /vmlinuz\u{2028}{forged}"),
+        format!("x\u{2029}{forged}y"),
+        format!("nel\u{85}{forged}"),
+        "bom\u{feff}: \"quoted\" 'single' \\ back".to_string(),
+        "two\nlines\u{2028}and a separator".to_string(),
+    ];
+    let mut log = common::craft::agile_header();
+    for s in &strings {
+        log.extend(common::craft::agile_event(8, 0x0d, s.as_bytes()));
+    }
+    let d = tempfile::tempdir().unwrap();
+    let bin = d.path().join("ipl.bin");
+    std::fs::write(&bin, &log).unwrap();
+    let o = common::bootaudit()
+        .args(["eventlog", "--format", "tpm2-yaml"])
+        .arg(&bin)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let yaml = d.path().join("ipl.yaml");
+    std::fs::write(&yaml, &o.stdout).unwrap();
+    let r = Command::new(venv_python())
+        .args(["-c", READ_BACK])
+        .arg(&yaml)
+        .output()
+        .unwrap();
+    assert!(
+        r.status.success(),
+        "PyYAML could not read it back: {}\n{}",
+        String::from_utf8_lossy(&r.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let v: Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["documents"], 1);
+    let events = v["events"].as_array().unwrap();
+    // The Spec ID event and the five strings, in order: nothing forged.
+    assert_eq!(events.len(), 1 + strings.len(), "{v:#}");
+    assert!(events.iter().all(|e| e["num"] != 999), "{v:#}");
+    for (i, s) in strings.iter().enumerate() {
+        let e = &events[i + 1];
+        assert_eq!(e["pcr"], 8);
+        assert_eq!(e["type"], "EV_IPL");
+        assert_eq!(e["string"], hex::encode(s.as_bytes()), "string {i}: {s:?}");
+    }
+}

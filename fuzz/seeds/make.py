@@ -43,6 +43,11 @@ out("eventlog", "duplicate-digest.bin", header() + dup)
 name = EVIL.encode("utf-16-le")
 var = b"a" * 16 + struct.pack("<QQ", len(name) // 2, 1) + name + b"\x01"
 out("eventlog", "evil-variable-name.bin", header() + event(7, 0x80000001, var))
+# EV_IPL strings that YAML readers take as line breaks, each followed by a
+# forged event at the left margin (tpm2-yaml must escape them).
+forged = "\n- EventNum: 999\n  PCRIndex: 0\nend"
+ipl = b"".join(event(8, 0x0D, (sep + forged).encode()) for sep in ("a\u2028", "b\u2029", "c\u0085", "d\ufeff"))
+out("eventlog", "yaml-line-separators.bin", header() + ipl)
 
 # Snapshots: evil strings everywhere, and an evil bank name.
 with open(os.path.join(ROOT, "fixtures/implant/implant.json")) as f:

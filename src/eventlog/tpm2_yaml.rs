@@ -194,7 +194,7 @@ fn quoted(b: &[u8]) -> String {
         match c {
             '"' => o.push_str("\\\""),
             '\\' => o.push_str("\\\\"),
-            c if c.is_control() || is_bidi(c) => {
+            c if c.is_control() || is_bidi(c) || yaml_special(c) => {
                 let _ = write!(o, "\\u{:04x}", c as u32);
             }
             c => o.push(c),
@@ -206,6 +206,14 @@ fn quoted(b: &[u8]) -> String {
 
 fn is_bidi(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+}
+
+/// Characters YAML itself treats as special inside a scalar: the line and
+/// paragraph separators (line breaks to YAML 1.1 readers such as PyYAML,
+/// so a raw one in a block ends the block and starts forged structure),
+/// and the byte-order mark. NEL is a C1 control, escaped with the others.
+fn yaml_special(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
 }
 
 /// A `|-` block scalar as tpm2-tools prints it (`%.*s`: up to the first
@@ -251,7 +259,11 @@ fn string_block(o: &mut String, indent: &str, field: &str, d: &[u8]) {
                     '\u{1b}' => o.push_str("\\e"),
                     '\'' => o.push_str("\\'"),
                     '\\' => o.push_str("\\\\"),
-                    c if (c as u32) < 0x20 || ('\u{7f}'..'\u{a0}').contains(&c) || is_bidi(c) => {
+                    c if (c as u32) < 0x20
+                        || ('\u{7f}'..'\u{a0}').contains(&c)
+                        || is_bidi(c)
+                        || yaml_special(c) =>
+                    {
                         let mut b = [0u8; 4];
                         for x in c.encode_utf8(&mut b).bytes() {
                             let _ = write!(o, "\\x{x:02x}");
