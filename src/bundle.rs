@@ -344,11 +344,15 @@ pub struct BundleReport {
 /// Parses a manifest or a bundle quote (`path` names it in errors, with
 /// the byte offset).
 pub fn parse_json<T: for<'de> Deserialize<'de>>(b: &[u8], path: &str) -> Result<T, BundleError> {
-    serde_json::from_slice(b).map_err(|e| BundleError::Malformed {
+    let malformed = |e: serde_json::Error| BundleError::Malformed {
         path: path.to_string(),
         offset: crate::attest::enrol::json_offset(b, e.line(), e.column()),
         why: e.to_string(),
-    })
+    };
+    let v = serde_json::from_slice(b).map_err(malformed)?;
+    // A file listed twice in the manifest (serde keeps the last): refused.
+    crate::strict_json::no_duplicate_keys(b, false).map_err(malformed)?;
+    Ok(v)
 }
 
 /// Walks `dir`: every regular file's path relative to the bundle, and a

@@ -38,3 +38,4 @@ pub mod show;
 pub mod siem;
 pub mod signing;
 pub mod snapshot;
+pub mod strict_json;

@@ -146,8 +146,41 @@ pub fn write<'a, W: std::io::Write>(
     lines: impl IntoIterator<Item = Line<'a>>,
 ) -> std::io::Result<()> {
     for l in lines {
-        serde_json::to_writer(&mut w, &l)?;
+        to_line(&mut w, &l)?;
         w.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// Compact JSON that also escapes the characters Unicode-aware line
+/// splitters break on (NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR), which
+/// JSON allows raw: a string from the judged machine cannot split one
+/// record into two lines.
+struct LineSafe;
+
+impl serde_json::ser::Formatter for LineSafe {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut rest = fragment;
+        while let Some(i) = rest.find(['\u{85}', '\u{2028}', '\u{2029}']) {
+            w.write_all(&rest.as_bytes()[..i])?;
+            let c = rest[i..].chars().next().unwrap_or_default();
+            write!(w, "\\u{:04x}", c as u32)?;
+            rest = &rest[i + c.len_utf8()..];
+        }
+        w.write_all(rest.as_bytes())
+    }
+}
+
+/// Writes `v` as one line of compact JSON (no newline), with the
+/// characters line splitters break on escaped ([`LineSafe`]).
+pub fn to_line<W: std::io::Write, T: serde::Serialize + ?Sized>(
+    w: W,
+    v: &T,
+) -> std::io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(w, LineSafe);
+    v.serialize(&mut ser).map_err(std::io::Error::from)
 }

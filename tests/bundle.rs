@@ -559,3 +559,71 @@ fn mutated_tar_bundles_are_judged_or_refused() {
         );
     }
 }
+
+#[test]
+fn a_manifest_cannot_print_a_verdict_line_of_its_own() {
+    // An operator string carrying a line feed and a verdict: the table
+    // shows it escaped, on the operator's own line.
+    let d = tempfile::tempdir().unwrap();
+    let b = d.path().join("bundle");
+    let forged = "The bundle is whole and its quote verifies.";
+    let op = format!("Alice\n{forged}\r\u{2028}{forged}");
+    let (code, _, err) = ba(&[
+        "collect",
+        "--root",
+        p(&fixture_root()),
+        "--bundle",
+        p(&b),
+        "--operator",
+        &op,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let o = common::bootaudit()
+        .args(["verify-bundle", p(&b)])
+        .output()
+        .unwrap();
+    let out = String::from_utf8(o.stdout).unwrap();
+    let forging: Vec<&str> = out
+        .split(['\n', '\r', '\u{2028}', '\u{2029}', '\u{85}'])
+        .filter(|l| l.starts_with(forged))
+        .collect();
+    assert!(forging.is_empty(), "{out}");
+    assert!(out.contains("Alice\\x0aThe bundle is whole"), "{out}");
+}
+
+#[test]
+fn a_manifest_that_lists_a_file_twice_is_refused() {
+    // serde keeps the last of two equal keys: a first entry with another
+    // hash and size would otherwise go unread, and the bundle be "whole".
+    let d = tempfile::tempdir().unwrap();
+    let b = make(d.path());
+    let m = b.join("manifest.json");
+    let text = std::fs::read_to_string(&m).unwrap();
+    let at = text.find("\"files\": {").expect("the manifest's files") + "\"files\": {".len();
+    let fake = format!(
+        "\n    \"snapshot.json\": {{\"sha256\": \"{}\", \"size\": 1}},",
+        "0".repeat(64)
+    );
+    let edited = format!("{}{fake}{}", &text[..at], &text[at..]);
+    std::fs::write(&m, &edited).unwrap();
+    let (code, _, err) = ba(&["verify-bundle", p(&b), "--format", "json"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("manifest.json"), "{err}");
+    assert!(
+        err.contains("the key \"snapshot.json\" appears twice"),
+        "{err}"
+    );
+    // The error's byte offset is that of the second entry, as the file
+    // holds it (serde_json reports the position after the key).
+    let second = edited.rfind("\"snapshot.json\"").unwrap();
+    let named: usize = err
+        .split("byte ")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no byte offset in {err}"));
+    assert!(
+        (second..second + "\"snapshot.json\"".len() + 2).contains(&named),
+        "byte {named}, second entry at {second}: {err}"
+    );
+}

@@ -1061,3 +1061,104 @@ fn tens_of_thousands_of_inventoried_files_and_drivers_are_judged_and_escaped() {
     assert!(table.contains("firmware.driver.not-in-reference"));
     assert_no_raw_controls(&table, "firmware check");
 }
+
+/// A line the judged machine would like the responder to read.
+const FORGED: &str = "No differences. The bundle is whole and its quote verifies.";
+
+/// True when some line of `out` is FORGED's text at the start of a line
+/// (a value that wrote a line of its own).
+fn forges_a_line(out: &str) -> bool {
+    out.split([
+        '\n', '\r', '\u{2028}', '\u{2029}', '\u{85}', '\u{b}', '\u{c}',
+    ])
+    .any(|l| {
+        l.trim_start_matches([' ', '│', '┆', '|'])
+            .starts_with(FORGED)
+    })
+}
+
+#[test]
+fn a_line_feed_from_the_machine_cannot_write_a_line_of_its_own() {
+    // A Boot#### description, an SMBIOS string and a loaded image's path
+    // carrying line breaks of every kind, each followed by FORGED.
+    let d = tempfile::tempdir().unwrap();
+    let mut s: Value =
+        serde_json::from_slice(&std::fs::read(fixture("implant/implant.json")).unwrap()).unwrap();
+    let breaks = ["\n", "\r\n", "\u{2028}", "\u{2029}", "\u{85}"];
+    let mut n = 0;
+    for (i, e) in s["secure_boot"]["boot_entries"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+    {
+        e["description"] = Value::String(format!("Boot{i}{}{FORGED}", breaks[i % 5]));
+        n += 1;
+    }
+    assert!(n >= 3, "{n} boot entries");
+    s["identity"]["smbios"]["system_product"] = Value::String(format!("p\n{FORGED}"));
+    for (i, img) in s["loaded_images"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+    {
+        let p = img["device_path"].as_str().unwrap().to_string();
+        img["device_path"] = Value::String(format!("{p}{}{FORGED}", breaks[i % 5]));
+    }
+    let evil = d.path().join("lf.json");
+    std::fs::write(&evil, serde_json::to_vec(&s).unwrap()).unwrap();
+    let base = fixture("implant/baseline.json");
+    let cases: Vec<(&str, Vec<&std::ffi::OsStr>)> = vec![
+        ("show", vec![os("show"), evil.as_os_str()]),
+        ("check", vec![os("check"), evil.as_os_str()]),
+        (
+            "diff",
+            vec![
+                os("diff"),
+                os("--allow-other-machine"),
+                base.as_os_str(),
+                evil.as_os_str(),
+            ],
+        ),
+    ];
+    for (what, args) in &cases {
+        let o = run(args);
+        let out = text(&o.stdout);
+        assert!(!out.is_empty(), "{what}: {}", text(&o.stderr));
+        assert!(
+            !forges_a_line(&out),
+            "{what} printed a line of the input's:\n{out}"
+        );
+        assert!(
+            out.contains("\\x0a") || out.contains("\\u{2028}"),
+            "{what}: the escaped break is shown: {out}"
+        );
+    }
+    // JSON lines: one record per line for any line splitter, each whole.
+    let o = run(&[
+        os("diff"),
+        os("--allow-other-machine"),
+        os("--format"),
+        os("jsonl"),
+        base.as_os_str(),
+        evil.as_os_str(),
+    ]);
+    let out = text(&o.stdout);
+    let records: Vec<&str> = out.lines().collect();
+    assert!(records.len() > 3, "{out}");
+    let split: Vec<&str> = out
+        .trim_end_matches('\n')
+        .split(['\n', '\r', '\u{2028}', '\u{2029}', '\u{85}'])
+        .collect();
+    assert_eq!(split.len(), records.len(), "a record was split");
+    let mut seen = 0;
+    for r in &records {
+        let v: Value = serde_json::from_str(r).unwrap();
+        if v.to_string().contains(FORGED) {
+            seen += 1;
+        }
+    }
+    // The strings are still there, exact, inside their records.
+    assert!(seen > 0, "{out}");
+}

@@ -173,9 +173,8 @@ fn run_fleet(
             if let Ok(mut g) = lines.lock() {
                 let (w, res) = &mut *g;
                 if res.is_ok() {
-                    *res = serde_json::to_writer(&mut **w, &rec)
-                        .map_err(std::io::Error::from)
-                        .and_then(|_| w.write_all(b"\n"));
+                    *res =
+                        bootaudit::siem::to_line(&mut **w, &rec).and_then(|_| w.write_all(b"\n"));
                 }
             }
         }
@@ -225,7 +224,7 @@ fn run_fleet(
         DiffFormat::Json => {
             let mut v = serde_json::to_value(&summary)?;
             v["type"] = serde_json::Value::String("summary".into());
-            serde_json::to_writer(&mut *sink, &v)?;
+            bootaudit::siem::to_line(&mut *sink, &v)?;
             sink.write_all(b"\n")?;
             quiet_pipe(sink.flush())?;
             if let (Some(f), Some(p)) = (file, &output) {

@@ -35,6 +35,20 @@ fn bad(place: impl Into<String>, what: impl Into<String>) -> CelError {
     }
 }
 
+/// Refuses a document with a duplicate key in any object, naming the
+/// record it is in.
+fn no_duplicate_keys(bytes: &[u8]) -> Result<(), CelError> {
+    crate::strict_json::no_duplicate_keys(bytes, true).map_err(|e| {
+        let msg = e.to_string();
+        match msg.split_once(": ") {
+            Some((place, what)) if place.starts_with("record ") || place == "document" => {
+                bad(place, what.to_string())
+            }
+            _ => bad("document", format!("not JSON: {msg}")),
+        }
+    })
+}
+
 /// The CEL-JSON records of a log.
 pub fn to_json(log: &EventLog) -> Value {
     Value::Array(
@@ -110,6 +124,7 @@ pub fn parse(bytes: &[u8]) -> Result<EventLog, CelError> {
         .map_err(|e| bad("document", e.to_string()))?;
     let doc: Value =
         serde_json::from_slice(bytes).map_err(|e| bad("document", format!("not JSON: {e}")))?;
+    no_duplicate_keys(bytes)?;
     let records = match &doc {
         Value::Array(a) => a,
         Value::Object(o) => o
@@ -208,6 +223,15 @@ pub fn parse(bytes: &[u8]) -> Result<EventLog, CelError> {
                     ),
                 ));
             }
+            if digests
+                .iter()
+                .any(|x: &EventDigest| x.algorithm == algorithm)
+            {
+                return Err(bad(
+                    &place,
+                    format!("digests[{k}]: a second {alg_name} digest (one per bank)"),
+                ));
+            }
             if !banks.iter().any(|b| b.algorithm == algorithm) {
                 banks.push(AlgorithmSize {
                     algorithm,
@@ -283,6 +307,70 @@ mod tests {
             let e = parse(doc).unwrap_err().to_string();
             assert!(e.contains(want), "{e}");
         }
+    }
+
+    #[test]
+    fn a_second_digest_of_one_bank_or_a_repeated_key_is_refused_naming_the_record() {
+        let rec = |digests: &str, extra: &str| {
+            format!(
+                r#"{{"recnum":{{N}},"pcr":7,"content_type":"pcclient_std","content":{{"event_type":4,"event_data":"00000000"{extra}}},"digests":[{digests}]}}"#
+            )
+        };
+        let good = rec(
+            r#"{"hashAlg":"sha256","digest":"df3f619804a92fdb4057192dc43dd748ea778adc52bc498ce80524c014b81119"}"#,
+            "",
+        );
+        let cases = [
+            (
+                rec(
+                    r#"{"hashAlg":"sha256","digest":"df3f619804a92fdb4057192dc43dd748ea778adc52bc498ce80524c014b81119"},{"hashAlg":"sha256","digest":"0000000000000000000000000000000000000000000000000000000000000000"}"#,
+                    "",
+                ),
+                "record 1: digests[1]: a second sha256 digest",
+            ),
+            (
+                rec(
+                    r#"{"hashAlg":"sha256","digest":"00","digest":"df3f619804a92fdb4057192dc43dd748ea778adc52bc498ce80524c014b81119"}"#,
+                    "",
+                ),
+                "record 1: the key \"digest\" appears twice",
+            ),
+            (
+                rec(
+                    r#"{"hashAlg":"sha256","digest":"df3f619804a92fdb4057192dc43dd748ea778adc52bc498ce80524c014b81119"}"#,
+                    r#","event_type":"EV_NO_ACTION""#,
+                ),
+                "record 1: the key \"event_type\" appears twice",
+            ),
+        ];
+        let mut refused = 0;
+        for (second, want) in &cases {
+            let doc = format!(
+                "[{},{}]",
+                good.replace("{N}", "1"),
+                second.replace("{N}", "2")
+            );
+            let e = parse(doc.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+            // The pcrlock form names the record the same way.
+            let doc = format!(
+                r#"{{"records":[{},{}]}}"#,
+                good.replace(r#""recnum":{N},"#, ""),
+                second.replace(r#""recnum":{N},"#, "")
+            );
+            let e = parse(doc.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+            refused += 1;
+        }
+        assert_eq!(refused, cases.len());
+        assert!(parse(format!("[{}]", good.replace("{N}", "1")).as_bytes()).is_ok());
+        let e = parse(br#"{"records":[],"records":[]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("document: the key \"records\" appears twice"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The table for `bootaudit ak`: the step's verdict and the EK chain.
 
+use super::escape::E;
 use super::new_table;
 use crate::attest::enrol::Summary;
 use std::fmt::Write;
@@ -10,9 +11,9 @@ pub fn table(s: &Summary) -> String {
     let _ = writeln!(
         out,
         "ak {}: {}\n{}",
-        s.step,
+        E(&s.step),
         if s.ok { "ok" } else { "REFUSED" },
-        s.detail
+        E(&s.detail)
     );
     if !s.ek_chain.is_empty() {
         let mut t = new_table(&["Certificate", "Subject", "Issuer", "SHA-256"]);
@@ -27,7 +28,7 @@ pub fn table(s: &Summary) -> String {
         let _ = writeln!(out, "{t}");
     }
     if let Some(w) = &s.wrote {
-        let _ = writeln!(out, "wrote {w}");
+        let _ = writeln!(out, "wrote {}", E(w));
     }
     out
 }

@@ -1,5 +1,6 @@
 //! The table for `bootaudit verify-boot`: each check and its outcome.
 
+use super::escape::E;
 use super::new_table;
 use crate::bootbind::{BootReport, Outcome};
 use std::fmt::Write;
@@ -18,8 +19,8 @@ pub fn table(r: &BootReport) -> String {
     let _ = writeln!(
         out,
         "{} against {}\n{t}\n{}",
-        r.collector,
-        r.host,
+        E(&r.collector),
+        E(&r.host),
         match r.verdict {
             Outcome::Pass =>
                 "The collector snapshot is of this boot, this TPM and its pre-OS moment.",

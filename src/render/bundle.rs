@@ -1,5 +1,6 @@
 //! The table for `bootaudit verify-bundle`.
 
+use super::escape::E;
 use super::new_table;
 use crate::bundle::{BundleReport, Verdict};
 use std::fmt::Write;
@@ -11,13 +12,13 @@ pub fn table(r: &BundleReport) -> String {
     let _ = writeln!(
         out,
         "{}\nmanifest SHA-256 {}\ncollected {} by {} with {}, host {} (machine-id {})",
-        r.bundle,
-        r.manifest_sha256,
-        m.collected_at,
-        m.operator.as_deref().unwrap_or("(no operator)"),
-        m.tool,
-        m.host.hostname.as_deref().unwrap_or("?"),
-        m.host.machine_id.as_deref().unwrap_or("?"),
+        E(&r.bundle),
+        E(&r.manifest_sha256),
+        E(&m.collected_at),
+        E(m.operator.as_deref().unwrap_or("(no operator)")),
+        E(&m.tool),
+        E(m.host.hostname.as_deref().unwrap_or("?")),
+        E(m.host.machine_id.as_deref().unwrap_or("?")),
     );
     let mut t = new_table(&["Check", "File", "Result", "Detail"]);
     for c in &r.checks {

@@ -2,6 +2,7 @@
 //! check with its result and reason, failures first. Formats what
 //! [`crate::check`] computed.
 
+use super::escape::E;
 use super::new_table;
 use crate::check::{Outcome, Report};
 use std::fmt::Write;
@@ -58,8 +59,8 @@ pub(crate) fn level(r: &Report) -> String {
 /// Renders the report as text.
 pub fn table(r: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Snapshot: {} ({})", r.file, r.source);
-    let _ = writeln!(out, "Machine says: {}", identity(r));
+    let _ = writeln!(out, "Snapshot: {} ({})", E(&r.file), E(&r.source));
+    let _ = writeln!(out, "Machine says: {}", E(identity(r)));
     let mut t = new_table(&["Result", "Check", "Severity", "Level", "Reason"]);
     for c in ordered(r) {
         t.add_row(vec![

@@ -1,6 +1,7 @@
 //! The table for `bootaudit diff`: findings grouped by severity, the
 //! unexplained ones first.
 
+use super::escape::E;
 use super::{escape, new_table};
 use crate::diff::firmware_update::{FirmwareUpdate, Grade};
 use crate::diff::DiffReport;
@@ -9,7 +10,7 @@ use std::fmt::Write;
 /// Renders the diff report.
 pub fn table(r: &DiffReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} -> {}", r.baseline, r.current);
+    let _ = writeln!(out, "{} -> {}", E(&r.baseline), E(&r.current));
     let update = match &r.firmware_update {
         Some(FirmwareUpdate {
             grade: Grade::Verified { reference },
@@ -51,16 +52,19 @@ fn findings_with(
     let mut t = new_table(&["Severity", "Rule", "Finding"]);
     for f in findings {
         let msg = match (&f.explanation, f.explained) {
-            (Some(e), true) => format!("{}\n  explained: {e}", f.message),
-            (Some(e), false) => format!("{}\n  noted (not an explanation): {e}", f.message),
-            (None, _) => f.message.clone(),
+            (Some(e), true) => vec![f.message.clone(), format!("  explained: {e}")],
+            (Some(e), false) => vec![
+                f.message.clone(),
+                format!("  noted (not an explanation): {e}"),
+            ],
+            (None, _) => vec![f.message.clone()],
         };
         let sev = if f.explained {
             f.severity.word().to_string()
         } else {
             format!("{} !", f.severity.word().to_uppercase())
         };
-        t.add_row(vec![sev, f.rule.to_string(), msg]);
+        t.add_row_lines(vec![vec![sev], vec![f.rule.to_string()], msg]);
     }
     let _ = writeln!(
         out,

@@ -12,14 +12,16 @@
 use std::borrow::Cow;
 
 /// True for the characters shown escaped: every C0 control, DEL, every C1
-/// control, and the bidi embeddings, overrides, isolates and marks.
+/// control, the bidi embeddings, overrides, isolates and marks, and the
+/// line and paragraph separators (line breaks to Unicode-aware viewers).
 fn dangerous(c: char) -> bool {
     matches!(c,
         '\u{0}'..='\u{1f}'
         | '\u{7f}'..='\u{9f}'
         | '\u{200e}' | '\u{200f}' | '\u{061c}'
         | '\u{202a}'..='\u{202e}'
-        | '\u{2066}'..='\u{2069}')
+        | '\u{2066}'..='\u{2069}'
+        | '\u{2028}' | '\u{2029}')
 }
 
 fn escape_with(s: &str, keep_newlines: bool) -> Cow<'_, str> {
@@ -51,6 +53,16 @@ pub fn terminal(s: &str) -> Cow<'_, str> {
 /// feed is escaped too, so a value cannot forge a line of its own.
 pub fn line(s: &str) -> Cow<'_, str> {
     escape_with(s, false)
+}
+
+/// A value shown in a sentence: its `Display` text passed through
+/// [`line`], for `write!` arguments (`E(&name)`).
+pub struct E<T>(pub T);
+
+impl<T: std::fmt::Display> std::fmt::Display for E<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&line(&self.0.to_string()))
+    }
 }
 
 /// Cuts an escaped value into lines of at most `width` characters, never

@@ -1,6 +1,7 @@
 //! Tables for `bootaudit esp`: the ESP's EFI binaries, then what became of
 //! each boot application the log says ran.
 
+use super::escape::E;
 use super::new_table;
 use crate::esp::binaries::{EspReport, Verdict};
 use std::fmt::Write;
@@ -11,8 +12,8 @@ pub fn table(r: &EspReport) -> String {
     let _ = writeln!(
         out,
         "{} ({}): {} EFI binaries",
-        r.esp,
-        r.layout,
+        E(&r.esp),
+        E(&r.layout),
         r.binaries.len()
     );
     let mut t = new_table(&["Path", "Size", "Signed", "Authenticode SHA-256"]);

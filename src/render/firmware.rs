@@ -2,6 +2,7 @@
 //! (pad files left out, as they hold nothing), then the problems; and the
 //! findings of `firmware diff`.
 
+use super::escape::E;
 use super::new_table;
 use crate::firmware::diff::FirmwareDiff;
 use crate::firmware::{Container, Inventory};
@@ -40,8 +41,8 @@ pub fn inventory(name: &str, inv: &Inventory) -> String {
         let _ = writeln!(
             out,
             "\nVolume {} ({}, {at}, {} bytes, {} free{}): {}\n  SHA-256 {}",
-            inv.volume_label(v.index),
-            v.format,
+            E(inv.volume_label(v.index)),
+            E(&v.format),
             v.size,
             v.free_space,
             if v.checksum_ok { "" } else { ", BAD CHECKSUM" },
@@ -99,7 +100,7 @@ pub fn inventory(name: &str, inv: &Inventory) -> String {
 /// Renders a firmware diff.
 pub fn diff(r: &FirmwareDiff) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} -> {}", r.before, r.after);
+    let _ = writeln!(out, "{} -> {}", E(&r.before), E(&r.after));
     if r.findings.is_empty() {
         let _ = writeln!(out, "No differences.");
         return out;
@@ -140,12 +141,12 @@ pub fn check(r: &crate::firmware::judge::FirmwareCheck) -> String {
     let _ = writeln!(
         out,
         "{}: judged by {}; {} firmware drivers found in it; the log {} the recorded PCRs",
-        r.snapshot,
-        if j.judged_by.is_empty() {
+        E(&r.snapshot),
+        E(if j.judged_by.is_empty() {
             "no reference".to_string()
         } else {
             j.judged_by.join(", ")
-        },
+        }),
         j.drivers_matched,
         if j.log_replays {
             "replays to"

@@ -2,6 +2,7 @@
 //! then each outlier host with its findings at or above the threshold (and
 //! each unreadable snapshot with its error).
 
+use super::escape::E;
 use super::new_table;
 use crate::findings::Severity;
 use crate::fleet::{FleetSummary, HostRecord};
@@ -49,13 +50,17 @@ pub fn table(s: &FleetSummary, outliers: &[HostRecord], threshold: Severity) -> 
     }
     for h in outliers {
         if let Some(e) = &h.error {
-            let _ = writeln!(out, "\n{}: unreadable: {e}", h.source);
+            let _ = writeln!(out, "\n{}: unreadable: {}", E(&h.source), E(e));
             continue;
         }
         let _ = writeln!(
             out,
             "\n{} ({}; {} {} BIOS {})",
-            h.host, h.source, h.group.manufacturer, h.group.product, h.group.bios_version
+            E(&h.host),
+            E(&h.source),
+            E(&h.group.manufacturer),
+            E(&h.group.product),
+            E(&h.group.bios_version)
         );
         let mut t = new_table(&["Severity", "Rule", "Finding"]);
         let group = h.findings.iter().map(|f| (f, ""));

@@ -1,5 +1,6 @@
 //! The table for `bootaudit ingest`.
 
+use super::escape::E;
 use super::new_table;
 use crate::ingest::IngestReport;
 use std::fmt::Write;
@@ -10,8 +11,8 @@ pub fn table(r: &IngestReport) -> String {
     let _ = writeln!(
         out,
         "{} ({}): {} snapshots",
-        r.esp,
-        r.layout,
+        E(&r.esp),
+        E(&r.layout),
         r.snapshots.len()
     );
     let mut t = new_table(&[

@@ -1,5 +1,6 @@
 //! The table for `bootaudit verify-quote`: each check and its verdict.
 
+use super::escape::E;
 use super::new_table;
 use crate::quote::QuoteReport;
 use std::fmt::Write;
@@ -18,7 +19,7 @@ pub fn table(r: &QuoteReport) -> String {
     let _ = writeln!(
         out,
         "{}\n{t}\n{}",
-        r.snapshot,
+        E(&r.snapshot),
         if r.ok {
             "The quote vouches for the snapshot's PCRs, and its log replays to them."
         } else {

@@ -1,5 +1,6 @@
 //! Tables for `bootaudit show`.
 
+use super::escape::E;
 use super::new_table;
 use crate::pcrs::Verdict;
 use crate::show::ShowReport;
@@ -8,7 +9,13 @@ use std::fmt::Write;
 /// Renders the summary as text tables.
 pub fn table(r: &ShowReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} ({}, from {})", r.file, r.format, r.source);
+    let _ = writeln!(
+        out,
+        "{} ({}, from {})",
+        E(&r.file),
+        E(&r.format),
+        E(&r.source)
+    );
     if let Some(id) = &r.identity {
         let mut t = new_table(&["Identity", "Value"]);
         t.add_row(vec![
@@ -59,9 +66,9 @@ pub fn table(r: &ShowReport) -> String {
         let _ = writeln!(
             out,
             "Memory map at {} ({} descriptors); MapKeys: {}\n{t}",
-            m.label,
+            E(&m.label),
             m.descriptors,
-            keys.join(", ")
+            E(keys.join(", "))
         );
     }
     if let Some(w) = &r.map_key_watch {
@@ -89,13 +96,16 @@ pub fn table(r: &ShowReport) -> String {
         let _ = writeln!(
             out,
             "CC event log: {}, log area at {:#x}, {} bytes, {} events",
-            cc.technology, cc.log_area_start_address, cc.log_bytes, cc.events
+            E(&cc.technology),
+            cc.log_area_start_address,
+            cc.log_bytes,
+            cc.events
         );
         if let Some(e) = &cc.log_error {
-            let _ = writeln!(out, "  CC event log unreadable: {e}");
+            let _ = writeln!(out, "  CC event log unreadable: {}", E(e));
         }
         for (name, val) in &cc.registers {
-            let _ = writeln!(out, "  {name} replays to {val}");
+            let _ = writeln!(out, "  {} replays to {}", E(name), E(val));
         }
         for m in &cc.digest_mismatches {
             let _ = writeln!(
@@ -116,7 +126,7 @@ pub fn table(r: &ShowReport) -> String {
             tpm.events
         );
         if let Some(e) = &tpm.log_error {
-            let _ = writeln!(out, "  event log unreadable: {e}");
+            let _ = writeln!(out, "  event log unreadable: {}", E(e));
         }
         let mut t = new_table(&["Bank", "PCR", "Value read from the TPM", "Log replay"]);
         for v in &tpm.verdicts {
@@ -189,7 +199,7 @@ pub fn table(r: &ShowReport) -> String {
             "ACPI: RSDP rev {} at 0x{:x} ({}), checksum {}, {} tables\n{t}",
             a.rsdp.revision,
             a.rsdp.address,
-            a.rsdp.oem_id,
+            E(&a.rsdp.oem_id),
             if a.rsdp.checksum_valid && a.rsdp.extended_checksum_valid != Some(false) {
                 "ok"
             } else {
@@ -207,8 +217,8 @@ pub fn table(r: &ShowReport) -> String {
             v(sb.setup_mode),
             v(sb.audit_mode),
             v(sb.deployed_mode),
-            sb.boot_current.as_deref().unwrap_or("-"),
-            sb.boot_order.join(",")
+            E(sb.boot_current.as_deref().unwrap_or("-")),
+            E(sb.boot_order.join(","))
         );
         if !sb.variables.is_empty() {
             let mut t = new_table(&["Variable", "Attributes", "Size", "SHA-256"]);
@@ -240,13 +250,14 @@ pub fn table(r: &ShowReport) -> String {
             li.total, li.firmware_files
         );
         for o in &li.other {
-            let _ = writeln!(out, "  {o}");
+            let _ = writeln!(out, "  {}", E(o));
         }
     }
     for (name, files, hashed) in r.firmware_volumes.iter().flatten() {
         let _ = writeln!(
             out,
-            "Firmware volume {name}: {files} files, {hashed} bodies hashed"
+            "Firmware volume {}: {files} files, {hashed} bodies hashed",
+            E(name)
         );
     }
     if let Some(f) = &r.firmware_flash {
