@@ -119,6 +119,8 @@ rules! {
         "The platform is in setup mode: anyone may enroll keys.";
     SECURE_BOOT_DBX_SHRANK = "secure-boot.dbx.shrank", SecureBoot, Critical, NONE, NONE,
         "The revocation list lost entries (or is gone): revoked boot code may run again.";
+    SECURE_BOOT_VARIABLE_DECOY = "secure-boot.variable.decoy", SecureBoot, High, NONE, NONE,
+        "A variable carries a key database's name (PK, KEK, db, dbx, dbt, MokList) under another vendor GUID than the specification's: a decoy for readers that go by name.";
     SECURE_BOOT_VARIABLE_CHANGED = "secure-boot.variable.changed", SecureBoot, Medium,
         Some("high for PK, KEK and db; low for dbx"), NONE,
         "A Secure Boot variable changed; it explains a PCR7 change.";
@@ -195,6 +197,8 @@ rules! {
         "Windows booted with test signing on: any self-signed driver loads.";
     WINDOWS_DEBUGGING = "windows.debugging", Windows, High, NONE, NONE,
         "Windows booted with boot, kernel or hypervisor debugging on: a debugger can rewrite the running system.";
+    WINDOWS_SETTING_UNREADABLE = "windows.setting.unreadable", Windows, Medium, NONE, NONE,
+        "A verified SIPA record of debugging, test signing or flight signing holds no readable value: the setting is unknown, never read as off.";
     WINDOWS_CODE_INTEGRITY_OFF = "windows.code-integrity.off", Windows, Critical, NONE, NONE,
         "Windows booted with code integrity off: unsigned kernel code loads.";
     WINDOWS_DEP_OFF = "windows.dep.off", Windows, Medium, NONE, NONE,
@@ -253,6 +257,8 @@ rules! {
         "The platform is in user mode: a Platform Key is enrolled, and it is not in setup or audit mode, where anyone may enrol keys.";
     CHECK_SECURE_BOOT_STATE_MEASURED = "secure-boot.state.measured", SecureBoot, Critical, level 1,
         "The SecureBoot variable the firmware reports (GetVariable or efivarfs) is the value PCR7 measured.";
+    CHECK_SECURE_BOOT_NO_DECOYS = "secure-boot.variables.no-decoys", SecureBoot, High, level 1,
+        "No variable carries a key database's name (PK, KEK, db, dbx, dbt, MokList) under another vendor GUID than the specification's: each database is judged under its own GUID, and a same-named decoy is named.";
     CHECK_SECURE_BOOT_KEYS_MEASURED = "secure-boot.keys.measured", SecureBoot, Critical, level 1,
         "PK, KEK, db and dbx, as read from the firmware, hash to the values PCR7's EV_EFI_VARIABLE_DRIVER_CONFIG events measured, and each was measured.";
     CHECK_SECURE_BOOT_PK_TEST_KEY = "secure-boot.pk.test-key", SecureBoot, Critical, level 1,

@@ -853,3 +853,112 @@ fn emptied_acpi_and_attribute_tables_prove_nothing() {
         .unwrap()
         .contains(&format!("{:#x}", rt["physical_start"].as_u64().unwrap())));
 }
+
+#[test]
+fn a_decoy_key_database_under_another_vendor_is_named_and_never_judged() {
+    // The snakeoil boot, with an empty "PK" and a "dbx" of one byte under
+    // a made-up vendor GUID listed before the real ones. Going by name, the
+    // empty PK would read as setup mode and the keys as unmeasured.
+    let f = root().join("fixtures/linux-host/collector.json");
+    let mut s = json_of(&f);
+    let vars = s["secure_boot"]["variables"].as_array_mut().unwrap();
+    let n = vars.len();
+    let fake = "0BADF00D-0000-4000-8000-000000000001";
+    for (name, size, sha) in [
+        (
+            "PK",
+            0,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ),
+        (
+            "dbx",
+            1,
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+        ),
+    ] {
+        vars.insert(
+            0,
+            serde_json::json!({"name": name, "vendor": fake, "attributes": 39, "size": size, "sha256": sha}),
+        );
+    }
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("decoy.json");
+    std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
+    let (code, r) = check(&p, &[]);
+    assert_eq!(code, 1);
+    let decoy = get(&r, "secure-boot.variables.no-decoys");
+    assert_eq!(decoy["result"], "fail", "{decoy}");
+    let named: Vec<&str> = decoy["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, ["dbx", "PK"]);
+    // The real databases are the ones judged, as without the decoys.
+    let (_, plain) = check(&f, &[]);
+    for id in [
+        "secure-boot.user-mode",
+        "secure-boot.keys.measured",
+        "secure-boot.pk.test-key",
+    ] {
+        assert_eq!(outcome(&r, id), outcome(&plain, id), "{id}");
+    }
+    assert_eq!(outcome(&plain, "secure-boot.variables.no-decoys"), "pass");
+    assert_eq!(outcome(&r, "secure-boot.user-mode"), "pass");
+    // diff: the decoys are findings of their own; no real variable changed.
+    let o = common::bootaudit()
+        .args(["diff", "--format", "json"])
+        .arg(&f)
+        .arg(&p)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rules: Vec<(&str, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("secure-boot.variable.decoy", "high"),
+            ("secure-boot.variable.decoy", "high")
+        ],
+        "{n} real variables"
+    );
+}
+
+#[test]
+fn with_no_tpm_part_no_reason_speaks_of_a_log() {
+    // The implant fixture without its TPM part: the ACPI check still runs,
+    // and its reason says the log is missing, not what the log measures.
+    let f = root().join("fixtures/implant/implant.json");
+    let mut s = json_of(&f);
+    s.as_object_mut().unwrap().remove("tpm");
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("no-tpm.json");
+    std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
+    let (_, r) = check(&p, &[]);
+    let results = r["results"].as_array().unwrap();
+    let mut looked = 0;
+    for c in results {
+        let reason = c["reason"].as_str().unwrap();
+        assert!(
+            !reason.contains("PCR1 measures") && !reason.contains("PCR7 measured"),
+            "{}: {reason}",
+            c["id"]
+        );
+        looked += 1;
+    }
+    assert!(looked >= 20, "{looked}");
+    let x = get(&r, "acpi.xsdt.complete");
+    assert!(
+        x["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no readable event log"),
+        "{x}"
+    );
+}

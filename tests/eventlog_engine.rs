@@ -157,6 +157,47 @@ fn a_tdx_ccel_log_replays_its_rtmrs_in_sha384() {
 }
 
 #[test]
+fn a_cc_event_on_a_register_that_does_not_exist_leaves_the_log_unjudged() {
+    // The real TDX log with one measuring event's MR index set to 7 (the
+    // index is not hashed: every digest still covers its data).
+    let f = common::log("go-eventlog/cos-113-intel-tdx.bin");
+    let mut raw = std::fs::read(&f).unwrap();
+    let log = eventlog::parse(&raw).unwrap();
+    let e = log
+        .events
+        .iter()
+        .find(|e| e.pcr == 2 && e.event_type != 3)
+        .expect("an event on RTMR1");
+    raw[e.offset..e.offset + 4].copy_from_slice(&7u32.to_le_bytes());
+    let edited = eventlog::parse(&raw).unwrap();
+    let r = report::build("ccel", &edited, &[], None);
+    assert!(!r.ok);
+    assert_eq!(r.digest_checks.mismatches.len(), 0);
+    assert_eq!(r.unknown.len(), 1, "{:?}", r.unknown);
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("mr7.bin");
+    std::fs::write(&p, &raw).unwrap();
+    let o = common::bootaudit()
+        .arg("eventlog")
+        .arg(&p)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("Result: the log cannot be judged whole: 1 events extend a measurement register that does not exist"),
+        "{out}"
+    );
+    // The unedited log still passes.
+    let o = common::bootaudit()
+        .arg("eventlog")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
 fn rtmr_values_from_a_json_file_are_compared_and_a_wrong_one_fails() {
     let f = common::log("go-eventlog/cos-113-intel-tdx.bin");
     let (_, py) = common::python_replay(&f);

@@ -23,7 +23,7 @@ fn the_gcp_windows_boot_matches_go_attestations_reading() {
     assert_eq!(w.dep, Reported::On);
     assert_eq!(w.code_integrity, Reported::On);
     assert_eq!(w.bitlocker_unlocks, [0, 0]);
-    assert!(!w.test_signing && !w.debugging());
+    assert!(!w.test_signing.on() && !w.debugging());
     assert_eq!(w.unverified_events, 0);
     // Its three hand-checked modules.
     let want = [
@@ -213,7 +213,7 @@ fn diff_flags_what_weakens_a_windows_boot() {
     let edited = rebuild(&gcp, |_, d| {
         set_flag(d, sipa::id::TESTSIGNING, 1);
     });
-    assert!(boot_of(&edited).test_signing);
+    assert!(boot_of(&edited).test_signing.on());
     assert_eq!(
         rules(&gcp, &edited),
         [("windows.test-signing".to_string(), "high".to_string())]
@@ -244,7 +244,7 @@ fn diff_flags_what_weakens_a_windows_boot() {
         }
     }
     let w = boot_of(&forged);
-    assert!(!w.test_signing);
+    assert!(!w.test_signing.on());
     assert!(w.unverified_events > 0);
     assert!(!check::check(&eventlog::parse(&forged).unwrap())
         .mismatches
@@ -306,4 +306,63 @@ fn a_measured_boot_directory_gives_its_newest_boot_or_all() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no *.log"));
+}
+
+#[test]
+fn an_unreadable_or_unreported_setting_is_unknown_never_off() {
+    // The GCP boot's BOOTCOUNTER record (8 bytes) renamed OSKERNELDEBUG:
+    // a kernel-debug record whose value is not a one-byte flag.
+    let gcp = common::gcp_windows_log();
+    let pat = [sipa::id::BOOTCOUNTER.to_le_bytes(), 8u32.to_le_bytes()].concat();
+    let edited = rebuild(&gcp, |_, d| {
+        if let Some(p) = d.windows(8).position(|w| w == pat) {
+            d[p..p + 4].copy_from_slice(&sipa::id::OSKERNELDEBUG.to_le_bytes());
+        }
+    });
+    assert_ne!(edited, gcp, "the GCP log has a BOOTCOUNTER record");
+    let w = boot_of(&edited);
+    assert_eq!(w.kernel_debugging, windows::Setting::Unreadable);
+    assert!(!w.debugging());
+    assert_eq!(
+        rules(&gcp, &edited),
+        [(
+            "windows.setting.unreadable".to_string(),
+            "medium".to_string()
+        )]
+    );
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("edited.bin");
+    std::fs::write(&f, &edited).unwrap();
+    let o = common::bootaudit()
+        .arg("eventlog")
+        .arg(&f)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("kernel UNREADABLE"), "{out}");
+    assert!(
+        out.contains("Result: the log cannot be judged whole: Windows kernel debugging: a verified record of it holds no readable value"),
+        "{out}"
+    );
+    // The unedited log: hypervisor debugging is in no record of it, so it
+    // is listed as unknown, not shown as off; the log itself checks out.
+    assert_eq!(
+        boot_of(&gcp).hypervisor_debugging,
+        windows::Setting::NotReported
+    );
+    let f = d.path().join("gcp.bin");
+    std::fs::write(&f, &gcp).unwrap();
+    let o = common::bootaudit()
+        .arg("eventlog")
+        .arg(&f)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("hypervisor not reported"), "{out}");
+    assert!(
+        out.contains("Result: the log's checks passed; unknown: Windows hypervisor debugging: no verified SIPA record reports it"),
+        "{out}"
+    );
 }

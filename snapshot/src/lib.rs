@@ -739,6 +739,33 @@ pub struct SecureBoot {
     pub boot_entries: Vec<BootEntry>,
 }
 
+impl SecureBoot {
+    /// The key database `name` (PK, KEK, db, dbx, dbt, shim's MokList...)
+    /// under the vendor GUID the specification gives it
+    /// ([`efivar::KEY_DATABASES`]); a variable of another name, by name.
+    /// A same-named variable under another vendor (a decoy listed first)
+    /// is never the one returned.
+    pub fn variable(&self, name: &str) -> Option<&Variable> {
+        self.variables
+            .iter()
+            .find(|v| v.name == name && !is_decoy(v))
+    }
+
+    /// The variables that carry a key database's name under another vendor
+    /// GUID than its own: decoys a reader going by name would take for the
+    /// real one.
+    pub fn decoys(&self) -> impl Iterator<Item = &Variable> {
+        self.variables.iter().filter(|v| is_decoy(v))
+    }
+}
+
+/// True when `v` has a key database's name and another vendor GUID.
+pub fn is_decoy(v: &Variable) -> bool {
+    efivar::KEY_DATABASES
+        .iter()
+        .any(|k| k.name == v.name && !k.vendor.eq_ignore_ascii_case(&v.vendor))
+}
+
 /// One UEFI variable, by digest.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Variable {

@@ -15,6 +15,7 @@ use serde_json::json;
 pub(super) fn run(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
     tpm(e, out);
     secure_boot_state(e, out);
+    decoys(e, out);
     keys_measured(e, out);
     images(e, out);
     acpi(e, out);
@@ -383,6 +384,53 @@ fn quote_consistency(e: &Evidence<'_>, q: &crate::snapshot::TpmQuote, r: &mut Ch
     }
 }
 
+/// secure-boot.variables.no-decoys: a key database's name under another
+/// vendor GUID is named; the real one is judged under its own.
+fn decoys(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
+    let r = rules::CHECK_SECURE_BOOT_NO_DECOYS;
+    out.push(match e.s.secure_boot.as_ref() {
+        None => result(
+            r,
+            Outcome::Unknown,
+            e.absent(Part::SecureBoot, "Secure Boot part"),
+            json!(null),
+        ),
+        Some(sb) => {
+            let d: Vec<serde_json::Value> = sb
+                .decoys()
+                .map(|v| json!({"name": v.name, "vendor": v.vendor, "sha256": v.sha256}))
+                .collect();
+            if d.is_empty() {
+                result(
+                    r,
+                    Outcome::Pass,
+                    format!(
+                        "each of the {} recorded Secure Boot variables has its specification's vendor GUID",
+                        sb.variables.len()
+                    ),
+                    json!([]),
+                )
+            } else {
+                let names: Vec<String> = sb
+                    .decoys()
+                    .take(8)
+                    .map(|v| format!("{} under {}", v.name, v.vendor))
+                    .collect();
+                result(
+                    r,
+                    Outcome::Fail,
+                    format!(
+                        "{} variables carry a key database's name under another vendor GUID: {}",
+                        d.len(),
+                        names.join(", ")
+                    ),
+                    json!(d),
+                )
+            }
+        }
+    });
+}
+
 fn secure_boot_state(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
     let (r_on, r_mode, r_state) = (
         rules::CHECK_SECURE_BOOT_ON,
@@ -445,7 +493,7 @@ fn secure_boot_state(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
             json!(null),
         ),
         Some(v) => {
-            let pk = v.variables.iter().find(|x| x.name == "PK");
+            let pk = v.variable("PK");
             let facts = json!({"setup_mode": v.setup_mode, "audit_mode": v.audit_mode,
                                "deployed_mode": v.deployed_mode, "pk_bytes": pk.map(|p| p.size)});
             if v.setup_mode == Some(1) || pk.is_none_or(|p| p.size == 0) {
@@ -818,10 +866,12 @@ fn acpi(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
             Outcome::Pass,
             format!(
                 "every table the XSDT lists was found{}",
-                if handoff.is_empty() {
-                    " (PCR1 measures no ACPI handoff pointer to compare)"
-                } else {
-                    ", at the RSDP PCR1's handoff event names"
+                match (&e.log, handoff.is_empty()) {
+                    (Ok(_), true) => " (PCR1 measures no ACPI handoff pointer to compare)",
+                    (Ok(_), false) => ", at the RSDP PCR1's handoff event names",
+                    // A reason names only evidence that exists: with no
+                    // readable log, nothing was compared.
+                    (Err(_), _) => " (no readable event log: the RSDP was not compared with a PCR1 handoff pointer)",
                 }
             ),
             facts,

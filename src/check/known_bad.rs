@@ -369,7 +369,7 @@ fn database(e: &Evidence<'_>, name: &str) -> Result<Db, String> {
     let Some(sb) = e.s.secure_boot.as_ref() else {
         return Err(e.absent(Part::SecureBoot, "Secure Boot part"));
     };
-    match sb.variables.iter().find(|v| v.name == name) {
+    match sb.variable(name) {
         None => Ok(Db {
             lists: SignatureDatabase::default(),
             source: "absent from the firmware's variables (not confirmed by a verified PCR7 log)",

@@ -6,7 +6,7 @@ use crate::snapshot::{BootEntry, Snapshot};
 use serde_json::json;
 use std::collections::BTreeMap;
 
-pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut Context) {
+pub(super) fn diff<'a>(a: &'a Snapshot, b: &'a Snapshot, f: &mut Vec<Finding>, ctx: &mut Context) {
     let (Some(sa), Some(sb)) = (&a.secure_boot, &b.secure_boot) else {
         return;
     };
@@ -31,8 +31,31 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>, ctx: &mut C
             json!({"before": sa.setup_mode, "after": sb.setup_mode}),
         ));
     }
-    let va: BTreeMap<_, _> = sa.variables.iter().map(|v| (v.name.as_str(), v)).collect();
-    let vb: BTreeMap<_, _> = sb.variables.iter().map(|v| (v.name.as_str(), v)).collect();
+    // Each side's variables by name, decoys (a key database's name under
+    // another vendor) apart: they are reported, never compared as the real
+    // one.
+    let genuine =
+        |s: &'a crate::snapshot::SecureBoot| -> BTreeMap<&'a str, &'a crate::snapshot::Variable> {
+            let mut m = BTreeMap::new();
+            for v in s.variables.iter().filter(|v| !crate::snapshot::is_decoy(v)) {
+                m.entry(v.name.as_str()).or_insert(v);
+            }
+            m
+        };
+    let (va, vb) = (genuine(sa), genuine(sb));
+    for v in sb.decoys() {
+        f.push(
+            Finding::new(
+                crate::rules::SECURE_BOOT_VARIABLE_DECOY,
+                format!(
+                    "a variable named {} exists under vendor {}, not the specification's: a decoy a reader going by name would judge instead of the real one",
+                    v.name, v.vendor
+                ),
+                json!({"name": v.name, "vendor": v.vendor, "size": v.size, "sha256": v.sha256}),
+            )
+            .about(format!("{}-{}", v.name, v.vendor)),
+        );
+    }
     for name in va
         .keys()
         .chain(vb.keys())

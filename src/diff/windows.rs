@@ -2,7 +2,7 @@
 //! ([`crate::eventlog::windows`]): settings that weaken the boot, judged on
 //! their own, and VSM stopping against the baseline's boot.
 
-use crate::eventlog::windows::{Reported, WindowsBoot};
+use crate::eventlog::windows::{Reported, Setting, WindowsBoot};
 use crate::eventlog::{check, windows, EventLog};
 use crate::findings::Finding;
 use serde_json::json;
@@ -22,7 +22,7 @@ pub(super) fn diff(
         json!({"boot_count": w.boot_count, "sipa_events": w.events,
                "os_loader": w.os_loader.as_ref().and_then(|m| m.path.clone())})
     };
-    if wb.test_signing {
+    if wb.test_signing.on() {
         f.push(Finding::new(
             crate::rules::WINDOWS_TEST_SIGNING,
             "Windows booted with test signing on".into(),
@@ -36,12 +36,30 @@ pub(super) fn diff(
             (wb.hypervisor_debugging, "hypervisor"),
         ]
         .iter()
-        .filter(|(x, _)| *x)
+        .filter(|(x, _)| x.on())
         .map(|(_, n)| *n)
         .collect();
         f.push(Finding::new(
             crate::rules::WINDOWS_DEBUGGING,
             format!("Windows booted with {} debugging on", on.join(", ")),
+            ev(&wb),
+        ));
+    }
+    // A record of a weakening setting that holds no value: the boot's
+    // setting is unknown, not off (a crafted record must not read as off).
+    let unreadable: Vec<&str> = wb
+        .unknown_settings()
+        .into_iter()
+        .filter(|(_, v)| *v == Setting::Unreadable)
+        .map(|(n, _)| n)
+        .collect();
+    if !unreadable.is_empty() {
+        f.push(Finding::new(
+            crate::rules::WINDOWS_SETTING_UNREADABLE,
+            format!(
+                "Windows measured {} with no readable value: whether it was on is unknown",
+                unreadable.join(", ")
+            ),
             ev(&wb),
         ));
     }

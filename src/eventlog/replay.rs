@@ -67,6 +67,10 @@ pub struct Replay {
     /// The PCRs, per bank, that cannot be replayed because an event lacks
     /// that bank's digest: never a match, whatever the real value is.
     pub unreplayable: std::collections::BTreeSet<(HashAlg, u32)>,
+    /// Events of a confidential-computing log that extend a register that
+    /// does not exist: what they measured is replayed nowhere, so the log
+    /// cannot be judged whole.
+    pub unplaced: usize,
 }
 
 impl Replay {
@@ -139,6 +143,7 @@ pub fn replay(log: &EventLog) -> Replay {
                 offset: e.offset,
                 message,
             });
+            out.unplaced += 1;
             continue;
         }
         if e.pcr >= PCR_COUNT {

@@ -183,6 +183,10 @@ pub struct EventLogReport<'a> {
     /// pass.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub nothing_compared: bool,
+    /// What the log leaves unknown (listed, never a pass): events on a
+    /// register that does not exist, Windows settings no record reports.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
     /// True when every check passed: no digest mismatch, no event lacking a
     /// declared bank's digest, no PCR mismatch, and, when real values were
     /// given, at least one replayed value matched.
@@ -265,7 +269,32 @@ pub fn build<'a>(
     let nothing_compared = verdicts
         .as_ref()
         .is_some_and(|v| !v.iter().any(|x| x.verdict == Verdict::Match));
+    // What the log leaves unknown: never a pass. Events on registers that
+    // do not exist, and Windows settings whose records hold no value, fail
+    // the log; settings no record reports are listed as unknown.
+    let mut unknown = Vec::new();
+    if rep.unplaced > 0 {
+        unknown.push(format!(
+            "{} events extend a measurement register that does not exist: what they measured is replayed nowhere",
+            rep.unplaced
+        ));
+    }
+    let mut unreadable_settings = false;
+    for (name, v) in windows.iter().flat_map(|w| w.unknown_settings()) {
+        let unreadable = v == super::windows::Setting::Unreadable;
+        unreadable_settings |= unreadable;
+        unknown.push(format!(
+            "Windows {name}: {}",
+            if unreadable {
+                "a verified record of it holds no readable value"
+            } else {
+                "no verified SIPA record reports it"
+            }
+        ));
+    }
     let ok = !nothing_compared
+        && rep.unplaced == 0
+        && !unreadable_settings
         && mismatches.is_empty()
         && mismatches_omitted == 0
         && missing_digests.is_empty()
@@ -299,6 +328,7 @@ pub fn build<'a>(
         kind: log.kind,
         registers,
         windows,
+        unknown,
         pcr_source,
         verdicts,
         nothing_compared,

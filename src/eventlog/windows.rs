@@ -49,6 +49,46 @@ impl Reported {
     }
 }
 
+/// A setting that weakens the boot when on (debugging, test signing): on
+/// when any verified record says so, off only when records say so and
+/// none is on, unreadable when a record of it does not hold a number, and
+/// not reported when no record names it. Neither of the last two is "off".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Setting {
+    /// No verified record names it.
+    #[default]
+    NotReported,
+    /// Every record of it says off.
+    Off,
+    /// A record of it holds no readable value (and none says on).
+    Unreadable,
+    /// A record says on.
+    On,
+}
+
+impl Setting {
+    /// Latches on; an unreadable record outweighs the ones that say off.
+    fn record(&mut self, v: Option<u64>) {
+        let new = match v {
+            Some(0) => Setting::Off,
+            Some(_) => Setting::On,
+            None => Setting::Unreadable,
+        };
+        *self = (*self).max(new);
+    }
+
+    /// True when a record says on.
+    pub fn on(self) -> bool {
+        self == Setting::On
+    }
+
+    /// True when it is not known to be off.
+    pub fn unknown(self) -> bool {
+        matches!(self, Setting::NotReported | Setting::Unreadable)
+    }
+}
+
 /// One module Windows loaded and measured (a LOADEDMODULE aggregation).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Module {
@@ -116,16 +156,16 @@ pub struct WindowsBoot {
     /// The OS loader that ran (winload.efi or winresume.efi), when named.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub os_loader: Option<Module>,
-    /// Boot debugging was reported on at least once.
-    pub boot_debugging: bool,
-    /// Kernel debugging was reported on at least once.
-    pub kernel_debugging: bool,
-    /// Hypervisor debugging was reported on at least once.
-    pub hypervisor_debugging: bool,
-    /// Test signing was reported on at least once.
-    pub test_signing: bool,
-    /// Flight (insider) signing was reported on at least once.
-    pub flight_signing: bool,
+    /// Boot debugging.
+    pub boot_debugging: Setting,
+    /// Kernel debugging.
+    pub kernel_debugging: Setting,
+    /// Hypervisor debugging.
+    pub hypervisor_debugging: Setting,
+    /// Test signing.
+    pub test_signing: Setting,
+    /// Flight (insider) signing.
+    pub flight_signing: Setting,
     /// Code integrity.
     pub code_integrity: Reported,
     /// Data execution prevention: off when the boot's NX policy was
@@ -184,7 +224,22 @@ impl WindowsBoot {
 
     /// Any debugging reported on.
     pub fn debugging(&self) -> bool {
-        self.boot_debugging || self.kernel_debugging || self.hypervisor_debugging
+        self.boot_debugging.on() || self.kernel_debugging.on() || self.hypervisor_debugging.on()
+    }
+
+    /// The settings that weaken a boot and are not known to be off:
+    /// (name, not reported or unreadable).
+    pub fn unknown_settings(&self) -> Vec<(&'static str, Setting)> {
+        [
+            ("boot debugging", self.boot_debugging),
+            ("kernel debugging", self.kernel_debugging),
+            ("hypervisor debugging", self.hypervisor_debugging),
+            ("test signing", self.test_signing),
+            ("flight signing", self.flight_signing),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.unknown())
+        .collect()
     }
 }
 
@@ -280,11 +335,11 @@ impl Reader {
                     }
                 }
             }
-            id::BOOTDEBUGGING => self.w.boot_debugging |= on(),
-            id::OSKERNELDEBUG => self.w.kernel_debugging |= on(),
-            id::HYPERVISOR_DEBUG => self.w.hypervisor_debugging |= on(),
-            id::TESTSIGNING => self.w.test_signing |= on(),
-            id::FLIGHTSIGNING => self.w.flight_signing |= on(),
+            id::BOOTDEBUGGING => self.w.boot_debugging.record(r.integer()),
+            id::OSKERNELDEBUG => self.w.kernel_debugging.record(r.integer()),
+            id::HYPERVISOR_DEBUG => self.w.hypervisor_debugging.record(r.integer()),
+            id::TESTSIGNING => self.w.test_signing.record(r.integer()),
+            id::FLIGHTSIGNING => self.w.flight_signing.record(r.integer()),
             id::CODEINTEGRITY if r.integer().is_some() => self.w.code_integrity.record(on()),
             id::DATAEXECUTIONPREVENTION => {
                 if let Some(v) = r.integer() {

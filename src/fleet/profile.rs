@@ -252,11 +252,7 @@ pub fn profile_with_log(s: &Snapshot, log: Option<&crate::eventlog::EventLog>) -
             );
         }
     }
-    if let Some(v) = s
-        .secure_boot
-        .as_ref()
-        .and_then(|sb| sb.variables.iter().find(|v| v.name == "dbx"))
-    {
+    if let Some(v) = s.secure_boot.as_ref().and_then(|sb| sb.variable("dbx")) {
         put(Kind::Dbx, "dbx".into(), format!("{} {}", v.size, v.sha256));
     }
     p

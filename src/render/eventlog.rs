@@ -29,7 +29,7 @@ pub fn write_table(r: &EventLogReport, w: &mut dyn std::io::Write) -> std::io::R
     let _ = writeln!(
         out,
         "{}: {fmt} log, {} events shown, banks {}",
-        r.file,
+        escape::E(&r.file),
         r.events.len(),
         banks.join(", ")
     );
@@ -195,15 +195,30 @@ pub fn write_table(r: &EventLogReport, w: &mut dyn std::io::Write) -> std::io::R
     let _ = writeln!(
         out,
         "{}",
-        if r.ok {
-            "Result: every check passed"
+        if r.ok && r.unknown.is_empty() {
+            "Result: every check passed".to_string()
+        } else if r.ok {
+            format!(
+                "Result: the log's checks passed; unknown: {}",
+                r.unknown.join("; ")
+            )
+        } else if !r.unknown.is_empty()
+            && r.digest_checks.mismatches.is_empty()
+            && r.missing_digests.is_empty()
+            && !r.nothing_compared
+        {
+            format!(
+                "Result: the log cannot be judged whole: {}",
+                r.unknown.join("; ")
+            )
         } else if r.nothing_compared
             && r.digest_checks.mismatches.is_empty()
             && r.missing_digests.is_empty()
         {
             "Result: unknown: not one replayed value could be compared with the real values given"
+                .to_string()
         } else {
-            "Result: the log does not check out (see MISMATCH/MISSING DIGEST above)"
+            "Result: the log does not check out (see MISMATCH/MISSING DIGEST above)".to_string()
         }
     );
     w.write_all(escape::terminal(&out).as_bytes())
@@ -216,7 +231,12 @@ fn write_windows(out: &mut String, w: &WindowsBoot) {
         Reported::Off => "OFF",
         Reported::Unknown => "not reported",
     };
-    let yes = |b: bool| if b { "ON" } else { "off" };
+    let yes = |b: crate::eventlog::windows::Setting| match b {
+        crate::eventlog::windows::Setting::On => "ON",
+        crate::eventlog::windows::Setting::Off => "off",
+        crate::eventlog::windows::Setting::Unreadable => "UNREADABLE",
+        crate::eventlog::windows::Setting::NotReported => "not reported",
+    };
     let _ = writeln!(
         out,
         "Windows boot ({} verified SIPA events{}{}):",

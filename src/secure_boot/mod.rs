@@ -127,7 +127,7 @@ pub fn key_agreement(sb: &crate::snapshot::SecureBoot, m: &Measured) -> Vec<KeyA
     ["PK", "KEK", "db", "dbx"]
         .into_iter()
         .map(|name| {
-            let var = sb.variables.iter().find(|v| v.name == name);
+            let var = sb.variable(name);
             let logged = m.variables.get(name);
             let measured_sha256 = logged
                 .filter(|l| !l.data.is_empty())
