@@ -519,3 +519,137 @@ fn sec_body_sha(pe: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(pe))
 }
+
+/// The GUIDs UEFIExtract names in "invalid data checksum" messages when it
+/// unpacks `image` (its default mode prints the parser's messages).
+fn uefiextract_bad_data_checksums(image: &Path) -> usize {
+    let d = tempfile::tempdir().unwrap();
+    let copy = d.path().join("image.fd");
+    std::fs::copy(image, &copy).unwrap();
+    let o = Command::new("UEFIExtract")
+        .arg(&copy)
+        .output()
+        .expect("UEFIExtract (uefitool-cli, installed by .ci/run)");
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.contains("invalid data checksum"))
+        .count()
+}
+
+#[test]
+fn the_fixed_data_checksum_follows_the_volume_revision_as_uefitool_reads_it() {
+    use common::fwbuild;
+    // Two raw files without the checksum attribute: one holding 0x5A (the
+    // pre-PI fixed value), one 0xAA (the PI one), in a volume of header
+    // revision 1 and in one of revision 2.
+    let file = |g: &str, fixed: u8| {
+        let mut f = fwbuild::ffs(fwbuild::guid(g), 0x01, &[0x5a; 16]);
+        f[17] = fixed;
+        f
+    };
+    let a = "11111111-0000-4000-8000-00000000005A";
+    let b = "22222222-0000-4000-8000-0000000000AA";
+    let d = tempfile::tempdir().unwrap();
+    let mut compared = 0;
+    for (revision, bad) in [(1u8, b), (2, a)] {
+        // A volume header without an extended header (revision 1 has
+        // none): FFSv2 file system, erase polarity 1, one 8 KiB block.
+        let mut v = vec![0u8; 16];
+        v.extend(fwbuild::guid("8C8CE578-8A3D-4F1C-9935-896185C32DD3"));
+        v.extend(0x2000u64.to_le_bytes());
+        v.extend(b"_FVH");
+        v.extend(0x0004_feffu32.to_le_bytes());
+        v.extend(0x48u16.to_le_bytes());
+        v.extend([0u8; 5]);
+        v.push(revision);
+        v.extend(2u32.to_le_bytes());
+        v.extend(0x1000u32.to_le_bytes());
+        v.extend([0u8; 8]);
+        let sum = v.chunks_exact(2).fold(0u16, |s, c| {
+            s.wrapping_add(u16::from_le_bytes([c[0], c[1]]))
+        });
+        v[50..52].copy_from_slice(&sum.wrapping_neg().to_le_bytes());
+        for f in [file(a, 0x5a), file(b, 0xaa)] {
+            while v.len() % 8 != 0 {
+                v.push(0xff);
+            }
+            v.extend(f);
+        }
+        v.resize(0x2000, 0xff);
+        let p = d.path().join(format!("rev{revision}.fd"));
+        std::fs::write(&p, &v).unwrap();
+        // UEFIExtract: exactly one file's fixed checksum is wrong.
+        assert_eq!(uefiextract_bad_data_checksums(&p), 1, "revision {revision}");
+        let (_, inv) = inventory(&p);
+        let problems: Vec<&Value> = inv["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["message"] == "the data checksum does not hold")
+            .collect();
+        assert_eq!(problems.len(), 1, "revision {revision}: {problems:?}");
+        assert!(
+            problems[0]["location"].as_str().unwrap().ends_with(bad),
+            "revision {revision}: {problems:?}"
+        );
+        compared += 1;
+    }
+    assert_eq!(compared, 2);
+}
+
+#[test]
+fn a_customized_compression_section_is_read_as_lzma_as_uefitool_reads_it() {
+    // Insyde's layout: a volume-image file whose EFI_COMPRESSION_SECTION
+    // has CompressionType 2 (EFI_CUSTOMIZED_COMPRESSION), LZMA inside,
+    // holding a nested volume of drivers (the real SEC core's PE32). Once
+    // plain, once with Intel's 4-byte prefix before the LZMA header.
+    let pe = fwbuild::ovmf_sec_core_pe();
+    let driver = |n: u8| {
+        let g = fwbuild::guid(&format!("44444444-2222-4333-8444-5555555555{n:02X}"));
+        fwbuild::ffs(
+            g,
+            fwbuild::DRIVER,
+            &fwbuild::sections(&[fwbuild::section(fwbuild::PE32, &pe), fwbuild::ui("Inner")]),
+        )
+    };
+    let d = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for prefix in [&[][..], &[0u8, 0, 0, 0][..]] {
+        let inner = fwbuild::volume(
+            fwbuild::guid("55555555-2222-4333-8444-555555555555"),
+            &[driver(1), driver(2), driver(3)],
+            0x10000,
+        );
+        let fv_section = fwbuild::section(0x17, &inner);
+        let mut body = (fv_section.len() as u32).to_le_bytes().to_vec();
+        body.push(2);
+        body.extend_from_slice(prefix);
+        body.extend(fwbuild::lzma(&fv_section));
+        let outer = fwbuild::volume(
+            fwbuild::guid("66666666-2222-4333-8444-555555555555"),
+            &[fwbuild::ffs(
+                fwbuild::guid("77777777-2222-4333-8444-555555555555"),
+                0x0b,
+                &fwbuild::section(0x01, &body),
+            )],
+            0x20000,
+        );
+        let p = d.path().join(format!("custom-{}.fd", prefix.len()));
+        std::fs::write(&p, &outer).unwrap();
+        let (code, v) = inventory(&p);
+        assert_eq!(code, 0, "{}", v["problems"]);
+        // UEFIExtract's listing, volume by volume and file by file.
+        let theirs = uefiextract(&p);
+        let mine = ours(&v);
+        assert_eq!(mine, theirs, "prefix of {} bytes", prefix.len());
+        let inner_drivers = v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["ui_name"] == "Inner")
+            .count();
+        assert_eq!(inner_drivers, 3);
+        checked += 1;
+    }
+    assert_eq!(checked, 2);
+}

@@ -176,3 +176,7 @@ deep = section(0x19, b"x")
 for _ in range(40):
     deep = section(0x01, struct.pack("<I", len(deep)) + b"\0" + deep)
 out("firmware_image", "deep.fd", volume(name, [ffs(name, 0x02, deep)], 0x2000))
+# EFI_CUSTOMIZED_COMPRESSION (type 2), LZMA inside, as Insyde builds it.
+fvs = section(0x17, inner)
+custom = section(0x01, struct.pack("<I", len(fvs)) + b"\x02" + edk2_lzma(fvs))
+out("firmware_image", "customized-lzma.fd", volume(name, [ffs(guid("5eed0000-0000-4000-8000-000000000004"), 0x0B, custom)], 0x4000))

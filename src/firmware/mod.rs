@@ -194,7 +194,8 @@ pub struct FfsFile {
     pub state: &'static str,
     /// The header checksum holds.
     pub header_checksum_ok: bool,
-    /// The data checksum holds (or is the fixed 0xAA when not used).
+    /// The data checksum holds (or is the fixed value when not used: 0xAA
+    /// in a PI volume, 0x5A in a pre-PI volume of header revision 1).
     pub data_checksum_ok: bool,
     /// The UI section's name.
     pub ui_name: Option<String>,

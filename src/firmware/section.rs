@@ -149,6 +149,39 @@ impl Reader<'_> {
                 }
                 Err(e) => self.error(at, e),
             },
+            // EFI_CUSTOMIZED_COMPRESSION: the vendor's own algorithm. Insyde,
+            // Phoenix and others put LZMA there (UEFITool reads it so),
+            // some with a 4-byte prefix before the LZMA header (Intel's
+            // legacy form).
+            2 => {
+                let at_body = (off + header + 5) as u64;
+                let plain = decompress::lzma(body, &mut self.budget, at_body);
+                let out = match plain {
+                    Ok(out) => Ok(out),
+                    Err(e) if body.len() > 4 => {
+                        decompress::lzma(&body[4..], &mut self.budget, at_body + 4).map_err(|_| e)
+                    }
+                    Err(e) => Err(e),
+                };
+                match out {
+                    Ok(out) => {
+                        if out.len() as u64 != u64::from(u32::from_le_bytes(len)) {
+                            self.problem(
+                                at,
+                                off,
+                                "compression section",
+                                format!(
+                                    "UncompressedLength {} but {} bytes decoded",
+                                    u32::from_le_bytes(len),
+                                    out.len()
+                                ),
+                            );
+                        }
+                        self.decompressed(&out, "LZMA (customized)", off, file, at)
+                    }
+                    Err(e) => self.error(at, e),
+                }
+            }
             k => self.problem(
                 at,
                 off,

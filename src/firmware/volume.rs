@@ -301,7 +301,11 @@ impl Reader<'_> {
                 .fold(file[17], |s, b| s.wrapping_add(*b))
                 == 0
         } else {
-            file[17] == 0xaa
+            // The fixed value of a file whose data is not summed: 0xAA in a
+            // PI volume (header revision 2), 0x5A in a pre-PI (Framework)
+            // volume of revision 1, as UEFITool reads them.
+            let revision = self.inv.volumes.get(volume).map_or(2, |v| v.revision);
+            file[17] == if revision == 1 { 0x5a } else { 0xaa }
         };
         let index = self.inv.files.len();
         let path = format!("{}/{guid}", at.path);
