@@ -653,3 +653,163 @@ fn a_customized_compression_section_is_read_as_lzma_as_uefitool_reads_it() {
     }
     assert_eq!(checked, 2);
 }
+
+#[test]
+fn a_decoy_volume_header_cannot_hide_the_volume_it_covers() {
+    // A volume header of an unknown file system whose FvLength covers the
+    // next, real volume, which holds three DXE drivers, one an "implant".
+    let pe = fwbuild::ovmf_sec_core_pe();
+    let implant = "DEC0DEC0-0000-4000-8000-00000000BAD1";
+    let driver = |g: &str, ui: &str| fwbuild::driver_file(fwbuild::guid(g), &pe, ui, None);
+    let files = [
+        driver("DEC0DEC0-0000-4000-8000-000000000001", "One"),
+        driver("DEC0DEC0-0000-4000-8000-000000000002", "Two"),
+        driver(implant, "Implant"),
+    ];
+    let real_name = fwbuild::guid("DEC0DEC0-0000-4000-8000-0000000000F0");
+    let real = fwbuild::volume(real_name, &files, 0x20000);
+    let clean_without = fwbuild::volume(real_name, &files[..2], 0x20000);
+    let decoy = |body: &[u8]| {
+        let mut h = vec![0u8; 16];
+        h.extend(fwbuild::guid("DEADBEEF-0000-4000-8000-000000000000"));
+        h.extend(((0x1000 + body.len()) as u64).to_le_bytes());
+        h.extend(b"_FVH");
+        h.extend(0x0004_feffu32.to_le_bytes());
+        h.extend(0x48u16.to_le_bytes());
+        h.extend([0u8; 5]);
+        h.push(2);
+        h.extend((((0x1000 + body.len()) / 0x1000) as u32).to_le_bytes());
+        h.extend(0x1000u32.to_le_bytes());
+        h.extend([0u8; 8]);
+        let sum = h.chunks_exact(2).fold(0u16, |s, c| {
+            s.wrapping_add(u16::from_le_bytes([c[0], c[1]]))
+        });
+        h[50..52].copy_from_slice(&sum.wrapping_neg().to_le_bytes());
+        h.resize(0x1000, 0xff);
+        h.extend_from_slice(body);
+        h
+    };
+    let d = tempfile::tempdir().unwrap();
+    let img = d.path().join("decoy.fd");
+    std::fs::write(&img, decoy(&real)).unwrap();
+    let clean = d.path().join("clean.fd");
+    std::fs::write(&clean, decoy(&clean_without)).unwrap();
+    // UEFIExtract also calls the outer file system unknown.
+    let o = Command::new("UEFIExtract").arg(&img).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("unknown file system DEADBEEF"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let _ = std::fs::remove_dir_all(d.path().join("decoy.fd.dump"));
+    // bootaudit lists the covered volume and its three drivers, and calls
+    // the cover a structural problem (exit 1).
+    let (code, v) = inventory(&img);
+    assert_eq!(code, 1);
+    let vols = v["volumes"].as_array().unwrap();
+    assert_eq!(vols.len(), 2, "{vols:#?}");
+    assert_eq!(vols[1]["format"], "FFSv2");
+    let guids: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["guid"].as_str().unwrap())
+        .collect();
+    assert_eq!(guids.len(), 3);
+    assert!(guids.contains(&implant), "{guids:?}");
+    let problems = v["problems"].as_array().unwrap();
+    assert!(
+        problems.iter().any(|p| p["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 volumes lie inside it")),
+        "{problems:#?}"
+    );
+    // No reference of it without --accept-problems; with it, the
+    // reference records the problem and holds the implant.
+    let store = d.path().join("refs");
+    let o = common::bootaudit()
+        .args(["reference", "add", "--vendor", "V", "--version", "1", "-o"])
+        .arg(&store)
+        .arg(&img)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("structural problems"));
+    assert!(!store.exists() || std::fs::read_dir(&store).unwrap().next().is_none());
+    let r = common::bootaudit()
+        .args([
+            "reference",
+            "add",
+            "--accept-problems",
+            "--vendor",
+            "V",
+            "--version",
+            "1",
+            "-o",
+        ])
+        .arg(&store)
+        .arg(&img)
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let text = String::from_utf8(r.stdout).unwrap();
+    let file = text.trim().rsplit(" -> ").next().unwrap();
+    let reference: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    assert_eq!(reference["problems"].as_array().unwrap().len(), 1);
+    assert!(reference["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["guid"] == implant));
+    // firmware diff against the same image without the driver names it.
+    let o = common::bootaudit()
+        .args(["firmware", "diff", "--format", "json"])
+        .arg(&clean)
+        .arg(&img)
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let added: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["rule"] == "firmware.file.added")
+        .collect();
+    assert_eq!(added.len(), 1, "{r:#}");
+    assert_eq!(added[0]["evidence"]["guid"], implant);
+    assert_eq!(added[0]["severity"], "critical");
+}
+
+#[test]
+fn data_in_a_pad_file_is_a_structural_problem() {
+    let pad = |fill: u8| {
+        let mut f = fwbuild::ffs(
+            fwbuild::guid("FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF"),
+            0xf0,
+            &[0xff; 64],
+        );
+        f[24 + 10] = fill;
+        f
+    };
+    let d = tempfile::tempdir().unwrap();
+    let mut seen = Vec::new();
+    for fill in [0xff, 0xcc] {
+        let v = fwbuild::volume(
+            fwbuild::guid("ABABABAB-0000-4000-8000-000000000000"),
+            &[pad(fill)],
+            0x2000,
+        );
+        let p = d.path().join(format!("pad-{fill:x}.fd"));
+        std::fs::write(&p, &v).unwrap();
+        let (code, inv) = inventory(&p);
+        let pads: Vec<&Value> = inv["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["structure"] == "pad file")
+            .collect();
+        seen.push((code, pads.len()));
+    }
+    assert_eq!(seen, [(0, 0), (1, 1)]);
+}

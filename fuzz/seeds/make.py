@@ -180,3 +180,10 @@ out("firmware_image", "deep.fd", volume(name, [ffs(name, 0x02, deep)], 0x2000))
 fvs = section(0x17, inner)
 custom = section(0x01, struct.pack("<I", len(fvs)) + b"\x02" + edk2_lzma(fvs))
 out("firmware_image", "customized-lzma.fd", volume(name, [ffs(guid("5eed0000-0000-4000-8000-000000000004"), 0x0B, custom)], 0x4000))
+# A decoy header of an unknown file system whose FvLength covers a real
+# volume: the reader must search inside it.
+real = volume(name, [driver], 0x2000)
+dh = bytearray(16) + guid("deadbeef-0000-4000-8000-000000000000") + struct.pack("<Q", 0x1000 + len(real))
+dh += b"_FVH" + struct.pack("<IHHHBB", 0x0004FEFF, 0x48, 0, 0, 0, 2) + struct.pack("<II", 3, 0x1000) + bytes(8)
+dh[50:52] = struct.pack("<H", (-sum(struct.unpack("<36H", bytes(dh)))) & 0xFFFF)
+out("firmware_image", "decoy-volume.fd", bytes(dh) + b"\xff" * (0x1000 - len(dh)) + real)

@@ -33,6 +33,11 @@ pub struct AddArgs {
     /// `ssh-keygen -Y sign -n bootaudit-reference`).
     #[arg(long, value_name = "KEY")]
     pub sign_key: Option<PathBuf>,
+    /// Make the reference even though the image has structural problems
+    /// (see `bootaudit firmware`); the reference records them. Without it,
+    /// such an image is refused: a damaged image is no known-good.
+    #[arg(long)]
+    pub accept_problems: bool,
 }
 
 /// The arguments of `bootaudit reference list`.
@@ -55,9 +60,9 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
     match c {
         Command::Add(a) => {
             let inv = bootaudit::firmware::read_file_with_all_banks(&a.image)?;
-            if !inv.problems.is_empty() {
+            if !inv.problems.is_empty() && !a.accept_problems {
                 anyhow::bail!(
-                    "{}: {} structural problems (see `bootaudit firmware`); a damaged image is no known-good",
+                    "{}: {} structural problems (see `bootaudit firmware`); a damaged image is no known-good (--accept-problems records them in the reference)",
                     a.image.display(),
                     inv.problems.len() + inv.problems_dropped
                 );
@@ -65,10 +70,15 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
             let r = reference::build(&inv, &a.vendor, &a.version);
             let p = reference::add(&a.output, &r, a.sign_key.as_deref())?;
             emit(&format!(
-                "{}: {} volumes, {} files -> {}\n",
+                "{}: {} volumes, {} files{} -> {}\n",
                 r.label(),
                 r.volumes.len(),
                 r.files.len(),
+                if r.problems.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} structural problems accepted", r.problems.len())
+                },
                 p.display()
             ))?;
             Ok(ExitCode::SUCCESS)

@@ -97,6 +97,11 @@ pub struct Reference {
     pub files: Vec<RefFile>,
     /// What a boot of this image measures that cannot be predicted here.
     pub unpredictable: Vec<String>,
+    /// The image's structural problems, when it was accepted with them
+    /// (`reference add --accept-problems`): a known-good that is known to
+    /// be odd says so.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 impl Reference {
@@ -198,6 +203,24 @@ pub fn build(inv: &Inventory, vendor: &str, version: &str) -> Reference {
         volumes,
         files,
         unpredictable,
+        problems: inv
+            .problems
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} at {:#x}{}: {}: {}",
+                    p.location,
+                    p.offset,
+                    if p.in_image { " (image)" } else { "" },
+                    p.structure,
+                    p.message
+                )
+            })
+            .chain(
+                (inv.problems_dropped > 0)
+                    .then(|| format!("and {} more problems, not listed", inv.problems_dropped)),
+            )
+            .collect(),
     }
 }
 

@@ -218,8 +218,37 @@ impl Reader<'_> {
                 "the header checksum does not sum to zero".into(),
             );
         }
-        if matches!(format_of(fs), "FFSv2" | "FFSv3") {
-            self.files(fv, align(files_start, 8), index, erase_byte, &here);
+        match format_of(fs) {
+            "FFSv2" | "FFSv3" => self.files(fv, align(files_start, 8), index, erase_byte, &here),
+            "NVRAM" => {}
+            _ => {
+                // A file system bootaudit does not read: its bytes are
+                // still searched for volumes, so that a header whose
+                // FvLength covers a real volume cannot hide it (every byte
+                // accounted for), and the volume itself is a problem.
+                let before = self.inv.volumes.len();
+                let inside = Place {
+                    base: at.image_offset(start + header_len),
+                    path: here.path.clone(),
+                    parent_file: at.parent_file,
+                    compressed: at.compressed,
+                    depth: at.depth + 1,
+                };
+                self.scan(&fv[header_len..], inside);
+                let found = self.inv.volumes.len() - before;
+                self.problem(
+                    &here,
+                    0,
+                    "volume",
+                    if found > 0 {
+                        format!(
+                            "file system {fs} is unknown, and {found} volumes lie inside it: a header that covers other volumes"
+                        )
+                    } else {
+                        format!("file system {fs} is unknown: its content is not inventoried")
+                    },
+                );
+            }
         }
         Some(fv_len as usize)
     }
@@ -354,6 +383,19 @@ impl Reader<'_> {
                 "FFS file",
                 "the data checksum does not hold".into(),
             );
+        }
+        // A pad file is erased space: data in it is hidden from every
+        // reader that skips pads (UEFITool calls it non-empty).
+        if file_type == 0xf0 {
+            if let Some(p) = file[header..].iter().position(|&b| b != erase) {
+                let n = file[header..].iter().filter(|&&b| b != erase).count();
+                self.problem(
+                    &here,
+                    header + p,
+                    "pad file",
+                    format!("{n} bytes of data in a pad file, which should hold only erased bytes"),
+                );
+            }
         }
         // Raw, pad and OEM files hold no sections.
         if matches!(file_type, 0x02..=0x0f) {
