@@ -238,3 +238,58 @@ fn peak_memory_stays_within_the_bounds() {
         log.len()
     );
 }
+
+#[test]
+fn thousands_of_costly_indicator_regexps_stay_within_one_budget() {
+    // 9,999 rules of nested counted repetitions (a 967 KB file once took
+    // 6 GB): compiled and run over a body, within 8 times the file plus
+    // 64 MiB; the rules past the budget are refused by name.
+    let mut threats = serde_json::Map::new();
+    for i in 0..9_999 {
+        threats.insert(
+            format!("T{i}"),
+            serde_json::json!({"description": "x", "match": {
+                format!("r{i}"): {"regexp": "(?:[\\x00-\\x7f]{1,40}){1,60}"}}}),
+        );
+    }
+    let doc = serde_json::to_vec(&threats).unwrap();
+    assert!(doc.len() > 800_000, "{}", doc.len());
+    let rules = bootaudit::check::indicators::parse(&doc, "costly.json").unwrap();
+    assert_eq!(rules.len(), 9_999);
+    let body = vec![b'a'; 64 << 10];
+    let ((compiled, refused, matched), peak) = peak_of(|| {
+        let res = bootaudit::check::indicators::compile(&rules);
+        let mut matched = 0;
+        let mut compiled = 0;
+        let mut refused = Vec::new();
+        for r in res.iter().flatten() {
+            match r {
+                Ok(re) => {
+                    compiled += 1;
+                    matched += usize::from(re.is_match(&body));
+                }
+                Err(e) => refused.push(e.clone()),
+            }
+        }
+        (compiled, refused, matched)
+    });
+    println!(
+        "{compiled} compiled, {} refused, peak {} MiB for a {} KB file",
+        refused.len(),
+        peak >> 20,
+        doc.len() >> 10
+    );
+    assert_eq!(compiled + refused.len(), 9_999);
+    assert_eq!(matched, compiled, "every compiled rule matches the body");
+    assert!(compiled > 0 && !refused.is_empty());
+    assert!(
+        refused[0].contains("/r") && refused[0].contains("regexp refused"),
+        "{}",
+        refused[0]
+    );
+    assert!(
+        peak <= 8 * doc.len() + 64 * MIB,
+        "peak {peak} for {} bytes",
+        doc.len()
+    );
+}

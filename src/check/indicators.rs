@@ -268,20 +268,65 @@ pub fn hits(rules: &[BlockRule], candidates: &[Candidate]) -> Vec<RuleHit> {
     out
 }
 
+/// What one rule's regexp may take compiled (its NFA), and what its
+/// lazy DFA's cache may grow to when it runs.
+const RULE_NFA: usize = 1 << 20;
+const RULE_CACHE: usize = 256 << 10;
+/// What every rule's regexps may take together, compiled and with their
+/// caches: within the 64 MiB a command may add to its input. A file of
+/// thousands of rules of nested counted repetitions once took 6 GB.
+pub const MAX_COMPILED: usize = 48 << 20;
+
 /// The rules' regexps, compiled for bytes (Python's `\xNN` is a byte;
 /// `.` any byte but a newline); `Err` for one this engine does not take
-/// (a look-around, a back-reference), which leaves it undecided.
-pub fn compile(rules: &[BlockRule]) -> Vec<Option<Result<regex::bytes::Regex, String>>> {
+/// (a look-around, a back-reference), which leaves it undecided, and for
+/// one past the budget: each is charged its compiled size and its cache's
+/// capacity against [`MAX_COMPILED`], and the first that does not fit, and
+/// every one after it, is refused by name.
+pub fn compile(rules: &[BlockRule]) -> Vec<Option<Result<regex_automata::meta::Regex, String>>> {
+    use regex_automata::{meta, util::syntax};
+    let mut used = 0usize;
     rules
         .iter()
         .map(|r| {
             r.criteria.get("regexp").map(|p| {
-                regex::bytes::RegexBuilder::new(p)
-                    .unicode(false)
-                    .size_limit(1 << 20)
-                    .dfa_size_limit(1 << 20)
-                    .build()
-                    .map_err(|e| format!("{}/{}: regexp not supported: {e}", r.threat, r.rule))
+                let left = MAX_COMPILED.saturating_sub(used);
+                if left < 4 * RULE_CACHE {
+                    return Err(format!(
+                        "{}/{}: regexp refused: the rules' regexps already take the {} MiB they may take together",
+                        r.threat,
+                        r.rule,
+                        MAX_COMPILED >> 20
+                    ));
+                }
+                let re = meta::Regex::builder()
+                    .syntax(syntax::Config::new().unicode(false).utf8(false))
+                    .configure(
+                        meta::Config::new()
+                            .nfa_size_limit(Some(RULE_NFA.min((left - 2 * RULE_CACHE) / 2)))
+                            .onepass_size_limit(Some(RULE_CACHE))
+                            .dfa(false)
+                            .hybrid_cache_capacity(RULE_CACHE),
+                    )
+                    .build(p)
+                    .map_err(|e| format!("{}/{}: regexp not supported: {e}", r.threat, r.rule))?;
+                // Its own heap, and what a search adds: the lazy DFA's
+                // cache, the bounded backtracker's visited set (256 KiB in
+                // regex-automata) and the PikeVM's, about the NFA's size.
+                let cost = re
+                    .memory_usage()
+                    .saturating_mul(2)
+                    .saturating_add(2 * RULE_CACHE);
+                if cost > left {
+                    return Err(format!(
+                        "{}/{}: regexp refused: compiled, it would pass the {} MiB the rules' regexps may take together",
+                        r.threat,
+                        r.rule,
+                        MAX_COMPILED >> 20
+                    ));
+                }
+                used += cost;
+                Ok(re)
             })
         })
         .collect()
