@@ -222,23 +222,41 @@ fn matches(accepted: &str, f: &findings::Finding) -> bool {
 }
 
 /// Explains the findings of a diff against `b.reference` that the baseline
-/// has learned or accepted.
-pub fn apply(b: &Baseline, r: &mut DiffReport) {
+/// has learned or accepted. An acceptance explains only when `trusted`
+/// (the baseline's signature verified, or `--trust-unsigned-baseline`):
+/// whoever can write the file can add acceptances, and the scheduled check
+/// keeps its baseline on the judged host itself. Otherwise the finding
+/// keeps its severity, unexplained, noted "accepted in an unverified
+/// baseline", and the report counts them.
+pub fn apply(b: &Baseline, r: &mut DiffReport, trusted: bool) {
+    let mut withheld = 0;
     for f in &mut r.findings {
         if f.explained {
             continue;
         }
         if let Some(a) = b.accepted.iter().rev().find(|a| matches(&a.finding, f)) {
-            f.explain(format!(
-                "accepted by {} (unix time {}): {}",
-                a.by, a.at_unix, a.reason
-            ));
+            if trusted {
+                f.explain(format!(
+                    "accepted by {} (unix time {}): {}",
+                    a.by, a.at_unix, a.reason
+                ));
+            } else {
+                withheld += 1;
+                f.qualify(
+                    format!(
+                        "accepted in an unverified baseline (by {}, unix time {}: {}); no signer vouches for it, so it explains nothing",
+                        a.by, a.at_unix, a.reason
+                    ),
+                    f.severity,
+                );
+            }
         } else if b.varies.contains(&f.key()) {
             f.explain("varies between the baseline's known-good snapshots".into());
         }
     }
     findings::sort(&mut r.findings);
     r.summary = findings::summarize(&r.findings);
+    r.unverified_acceptances = withheld;
 }
 
 /// What a diff's left side says about its signature.
@@ -264,6 +282,9 @@ pub struct Loaded {
     pub baseline: Option<Baseline>,
     /// The signature's status.
     pub signature: SignatureStatus,
+    /// Let the acceptances of an unsigned (or unchecked) baseline explain
+    /// findings (`--trust-unsigned-baseline`, for labs).
+    pub trust_unsigned: bool,
 }
 
 /// Why the left side of a diff was refused.
@@ -334,6 +355,7 @@ pub fn load(
         reference,
         baseline,
         signature,
+        trust_unsigned: false,
     })
 }
 
@@ -390,7 +412,7 @@ pub fn diff_against_with(
 ) -> DiffReport {
     let mut r = diff::diff_with(&l.name, &l.reference, current_name, current, refs);
     if let Some(b) = &l.baseline {
-        apply(b, &mut r);
+        apply(b, &mut r, l.signature.verified || l.trust_unsigned);
     }
     r.baseline_signature = Some(l.signature.clone());
     r

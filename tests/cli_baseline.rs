@@ -135,9 +135,40 @@ fn accepted_findings_are_explained_with_who_and_why() {
         base2.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
+    // Unsigned, the acceptance explains nothing: whoever can write the
+    // file could have added it. The finding keeps its severity, noted.
     let (code, f) = findings(&base2, &c);
-    assert_eq!(code, 0, "{f:?}");
+    assert_eq!(code, 1, "{f:?}");
+    assert!(!f[0].2, "{f:?}");
     let why = f[0].3.as_deref().unwrap();
+    assert!(
+        why.starts_with("accepted in an unverified baseline (by alice")
+            && why.contains("firmware setup changed the boot order"),
+        "{why}"
+    );
+    let (_, table, _) = run(&["diff", base2.to_str().unwrap(), c.to_str().unwrap()]);
+    let last = table.lines().last().unwrap();
+    assert!(
+        last.ends_with(
+            "; 1 accepted in an unverified baseline, not applied (sign it, or --trust-unsigned-baseline)"
+        ),
+        "{last}"
+    );
+    // --trust-unsigned-baseline (labs): explained, with who and why.
+    let (code, out, err) = run(&[
+        "diff",
+        "--format",
+        "json",
+        "--fail-on",
+        "low",
+        "--trust-unsigned-baseline",
+        base2.to_str().unwrap(),
+        c.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let why = v["findings"][0]["explanation"].as_str().unwrap();
+    assert_eq!(v["findings"][0]["explained"], true);
     assert!(
         why.contains("alice") && why.contains("firmware setup changed the boot order"),
         "{why}"

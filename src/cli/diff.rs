@@ -28,6 +28,11 @@ pub struct Args {
     /// of another machine (refused by default, exit 2).
     #[arg(long)]
     pub allow_other_machine: bool,
+    /// Let a baseline's acceptances explain findings even though no
+    /// signer verified it (--allowed-signers). By default they do not: the
+    /// file can be rewritten by whoever holds the judged host. For labs.
+    #[arg(long)]
+    pub trust_unsigned_baseline: bool,
     /// A reference store (`bootaudit reference add`): the current boot's
     /// PCR0 firmware blobs and loaded firmware drivers are judged against
     /// the vendor images it holds, and only a match with one verifies a
@@ -51,13 +56,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         fail_on,
         allowed_signers,
         allow_other_machine,
+        trust_unsigned_baseline,
         references,
         reference_signers,
     } = a;
     let fail_on: bootaudit::findings::Severity = fail_on.into();
 
     let allowed = allowed_signers_from(allowed_signers.as_deref())?;
-    let l = bootaudit::baseline::load(&baseline, allowed.as_deref())?;
+    let mut l = bootaudit::baseline::load(&baseline, allowed.as_deref())?;
+    l.trust_unsigned = trust_unsigned_baseline;
     let b = bootaudit::snapshot::read_file(&current)?;
     if !allow_other_machine {
         bootaudit::baseline::check_same_machine(&l, &b)?;

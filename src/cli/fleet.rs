@@ -38,6 +38,11 @@ pub struct Args {
     /// Judge hosts even against baselines of other machines.
     #[arg(long, requires = "baselines")]
     pub allow_other_machine: bool,
+    /// Let a baseline's acceptances explain findings even though no
+    /// signer verified it (--allowed-signers). By default they do not: the
+    /// file can be rewritten by whoever holds the judged host. For labs.
+    #[arg(long, requires = "baselines")]
+    pub trust_unsigned_baseline: bool,
     /// A reference store (`bootaudit reference add`): every host's PCR0
     /// firmware blobs and loaded firmware drivers are judged against the
     /// vendor images it holds (with --baselines, within each host's
@@ -73,6 +78,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         max_stdin,
         allowed_signers,
         allow_other_machine,
+        trust_unsigned_baseline,
         references,
         reference_signers,
         export,
@@ -84,6 +90,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         baselines,
         allowed_signers: allowed_signers_from(allowed_signers.as_deref())?,
         allow_other_machine,
+        trust_unsigned_baseline,
         references: std::sync::Arc::new(load_references(
             references.as_deref(),
             reference_signers.as_deref(),

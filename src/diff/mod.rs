@@ -47,6 +47,14 @@ pub struct DiffReport {
     /// The current boot judged against `--references`, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub references: Option<crate::firmware::judge::Judgement>,
+    /// Findings a baseline's acceptance would have explained, withheld
+    /// because no signer verified the baseline.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unverified_acceptances: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// What changed between the two snapshots that can explain other changes.
@@ -286,5 +294,6 @@ pub fn diff_with(
         baseline_signature: None,
         firmware_update: ctx.firmware_update,
         references: judgement,
+        unverified_acceptances: 0,
     }
 }

@@ -80,6 +80,8 @@ pub struct Options {
     pub allowed_signers: Option<Vec<crate::signing::AllowedSigner>>,
     /// Judge a host against a baseline of another machine.
     pub allow_other_machine: bool,
+    /// Let unsigned baselines' acceptances explain findings.
+    pub trust_unsigned_baseline: bool,
     /// Vendor references every host's firmware is judged against (none:
     /// no judgement).
     pub references: std::sync::Arc<Vec<crate::firmware::reference::Reference>>,
@@ -623,10 +625,11 @@ fn host_baseline(
         ));
     }
     let p = dir.join(format!("{host}.json"));
-    let l = match crate::baseline::load(&p, opts.allowed_signers.as_deref()) {
+    let mut l = match crate::baseline::load(&p, opts.allowed_signers.as_deref()) {
         Ok(l) => l,
         Err(e) => return refuse(e.to_string()),
     };
+    l.trust_unsigned = opts.trust_unsigned_baseline;
     if !opts.allow_other_machine {
         if let Err(e) = crate::baseline::check_same_machine(&l, s) {
             return refuse(e.to_string());

@@ -23,6 +23,14 @@ pub fn table(r: &DiffReport) -> String {
         ),
         _ => String::new(),
     };
+    let update = if r.unverified_acceptances > 0 {
+        format!(
+            "{update}; {} accepted in an unverified baseline, not applied (sign it, or --trust-unsigned-baseline)",
+            r.unverified_acceptances
+        )
+    } else {
+        update
+    };
     if r.findings.is_empty() {
         let _ = writeln!(out, "No differences{update}.");
         return out;
