@@ -29,6 +29,33 @@ pub struct Ingested {
     pub error: Option<String>,
     /// ACPI sidecar files written with it.
     pub acpi_files: usize,
+    /// Sidecar files that were not written, and why (a name that is not
+    /// the collector's, a write that failed): the snapshot is ingested all
+    /// the same, so that a hostile ESP cannot suppress it this way.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sidecars_refused: Vec<String>,
+}
+
+/// True for the collector's snapshot names: `snap-` and four to nine
+/// digits (`snap-NNNN`), the stem of `snap-NNNN.json`.
+fn collector_stem(stem: &str) -> bool {
+    stem.strip_prefix("snap-")
+        .is_some_and(|d| (4..=9).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// True for the collector's ACPI sidecar names: two to four digits, `-`,
+/// the table's signature (letters, digits, `_`), `.dat`.
+fn collector_sidecar(leaf: &str) -> bool {
+    let Some(stem) = leaf.strip_suffix(".dat") else {
+        return false;
+    };
+    let Some((n, sig)) = stem.split_once('-') else {
+        return false;
+    };
+    (2..=4).contains(&n.len())
+        && n.bytes().all(|b| b.is_ascii_digit())
+        && (1..=8).contains(&sig.len())
+        && sig.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// The whole ingest.
@@ -61,11 +88,35 @@ pub fn ingest(source: &Path, out: &Path) -> Result<IngestReport, EspError> {
     let mut found: Vec<&EspFile> = files.iter().filter(|f| is_snapshot(&f.path)).collect();
     found.sort_by(|a, b| a.path.cmp(&b.path));
     for f in found {
+        let leaf = f.path.rsplit('/').next().unwrap_or("");
+        let stem = leaf.trim_end_matches(".json");
+        if stem.strip_suffix(".quote").is_some_and(collector_stem) {
+            // The collector's boot quote (`snap-NNNN.quote.json`): not a
+            // snapshot, read by `verify-boot`.
+            continue;
+        }
+        if !collector_stem(stem) {
+            // Outputs are named by the collector's pattern only: a name
+            // from a hostile FAT (controls, escapes) is never written.
+            snapshots.push(Ingested {
+                esp_path: f.path.clone(),
+                written: None,
+                sha256: crate::hexser::encode(Sha256::digest(&f.bytes)),
+                readback: "missing".into(),
+                source: None,
+                error: Some(
+                    "the file name is not the collector's (snap-NNNN.json): not written".into(),
+                ),
+                acpi_files: 0,
+                sidecars_refused: Vec::new(),
+            });
+            continue;
+        }
         snapshots.push(one(f, &files, out));
     }
     let ok = snapshots
         .iter()
-        .all(|s| s.error.is_none() && s.readback == "verified");
+        .all(|s| s.error.is_none() && s.readback == "verified" && s.sidecars_refused.is_empty());
     Ok(IngestReport {
         esp: name,
         layout,
@@ -100,6 +151,7 @@ fn one(f: &EspFile, all: &[EspFile], out: &Path) -> Ingested {
         source: None,
         error: None,
         acpi_files: 0,
+        sidecars_refused: Vec::new(),
     };
     // The same cap as for a snapshot file given by path.
     if f.bytes.len() as u64 > crate::snapshot::MAX_SNAPSHOT_SIZE {
@@ -140,33 +192,41 @@ fn one(f: &EspFile, all: &[EspFile], out: &Path) -> Ingested {
         "{}/{stem}.acpi/",
         f.path.rsplit_once('/').map_or("", |x| x.0)
     );
-    // All or nothing: every name is checked before anything is written,
-    // and whatever this snapshot wrote is removed if a later write fails.
+    // The snapshot and its read-back record: all or nothing. Each ACPI
+    // sidecar after it, on its own: one that cannot be written (a name
+    // that is not the collector's, a failed write) is named, and never
+    // keeps the snapshot out.
     let mut plan: Vec<(std::path::PathBuf, &[u8])> = Vec::new();
-    let d = dir.join(format!("{stem}.acpi"));
-    for a in all.iter().filter(|a| a.path.starts_with(&acpi_prefix)) {
-        let leaf = &a.path[acpi_prefix.len()..];
-        if leaf.is_empty() || leaf.contains('/') || leaf.starts_with('.') {
-            continue;
-        }
-        plan.push((d.join(leaf), &a.bytes));
-    }
     if let Some(s) = side {
         plan.push((dir.join(format!("{stem}.sha256")), &s.bytes));
     }
     plan.push((dir.join(&file), &f.bytes));
-    let n_acpi = plan.len() - 1 - usize::from(side.is_some());
-    let written = write_all_or_nothing(&plan, &d, n_acpi > 0);
-    match written {
-        Ok(()) => {
-            r.acpi_files = n_acpi;
-            r.written = Some(dir.join(&file).display().to_string());
+    if let Err((p, e)) = write_all_or_nothing(&plan, &dir, false) {
+        r.error = Some(format!(
+            "{}: cannot write: {e}; nothing of this snapshot was written",
+            p.display()
+        ));
+        return r;
+    }
+    r.written = Some(dir.join(&file).display().to_string());
+    let d = dir.join(format!("{stem}.acpi"));
+    for a in all.iter().filter(|a| a.path.starts_with(&acpi_prefix)) {
+        let leaf = &a.path[acpi_prefix.len()..];
+        if leaf.contains('/') {
+            continue;
         }
-        Err((p, e)) => {
-            r.error = Some(format!(
-                "{}: cannot write: {e}; nothing of this snapshot was written",
-                p.display()
-            ))
+        if !collector_sidecar(leaf) {
+            r.sidecars_refused.push(format!(
+                "{}: not a name the collector writes (NN-SIG.dat): not written",
+                a.path
+            ));
+            continue;
+        }
+        match write_all_or_nothing(&[(d.join(leaf), &a.bytes)], &d, true) {
+            Ok(()) => r.acpi_files += 1,
+            Err((p, e)) => r
+                .sidecars_refused
+                .push(format!("{}: cannot write: {e}", p.display())),
         }
     }
     r

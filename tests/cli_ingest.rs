@@ -283,3 +283,62 @@ fn a_directory_entry_pointing_at_cluster_1_is_an_error_not_a_crash() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn hostile_names_are_never_written_and_cannot_keep_a_snapshot_out() {
+    // A FAT that an attacker wrote: a snapshot named with terminal escapes,
+    // a sidecar of 250 characters and one with a control in its name,
+    // beside the collector's own snap-0000 and its sidecars.
+    let t = tempfile::tempdir().unwrap();
+    let esp = esp_dir(t.path());
+    let b = esp.join("bootaudit");
+    let evil = "snap-\u{1b}]0;T\u{7}\u{1b}[2J.json";
+    std::fs::copy(fixture_dir().join("snap-0000.json"), b.join(evil)).unwrap();
+    let acpi = b.join("snap-0000.acpi");
+    let real = std::fs::read_dir(&acpi).unwrap().count();
+    assert!(real > 0);
+    let long = format!("{}.dat", "A".repeat(246));
+    std::fs::write(acpi.join(&long), b"x").unwrap();
+    std::fs::write(acpi.join("01-FA\u{1b}CP.dat"), b"x").unwrap();
+    let out = t.path().join("out");
+    let (code, v, err) = ingest(&esp, &out);
+    assert_eq!(code, 1, "{v} {err}");
+    let snaps = v["snapshots"].as_array().unwrap();
+    assert_eq!(snaps.len(), 2, "{v:#}");
+    // The collector's snapshot is written, with every sidecar of its own.
+    let good = snaps
+        .iter()
+        .find(|s| s["esp_path"] == "bootaudit/snap-0000.json")
+        .unwrap();
+    assert_eq!(good["readback"], "verified");
+    assert!(good["error"].is_null(), "{good}");
+    assert_eq!(good["acpi_files"], real);
+    assert!(out.join("snap-0000.json").is_file());
+    assert_eq!(
+        std::fs::read_dir(out.join("snap-0000.acpi"))
+            .unwrap()
+            .count(),
+        real
+    );
+    let refused = good["sidecars_refused"].as_array().unwrap();
+    assert_eq!(refused.len(), 2, "{good:#}");
+    // The evil name is listed, refused, and nothing is written under it.
+    let bad = snaps
+        .iter()
+        .find(|s| s["esp_path"] != "bootaudit/snap-0000.json")
+        .unwrap();
+    assert!(bad["written"].is_null());
+    assert!(bad["error"]
+        .as_str()
+        .unwrap()
+        .contains("not the collector's"));
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| n.chars().all(|c| !c.is_control())),
+        "{names:?}"
+    );
+}

@@ -23,15 +23,18 @@ pub fn table(r: &IngestReport) -> String {
         "Written to / error",
     ]);
     for s in &r.snapshots {
-        t.add_row(vec![
-            s.esp_path.clone(),
-            s.readback.clone(),
-            s.source.clone().unwrap_or_else(|| "-".into()),
-            s.acpi_files.to_string(),
-            s.error
-                .clone()
-                .or_else(|| s.written.clone())
-                .unwrap_or_default(),
+        let mut last = vec![s
+            .error
+            .clone()
+            .or_else(|| s.written.clone())
+            .unwrap_or_default()];
+        last.extend(s.sidecars_refused.iter().map(|x| format!("REFUSED {x}")));
+        t.add_row_lines(vec![
+            vec![s.esp_path.clone()],
+            vec![s.readback.clone()],
+            vec![s.source.clone().unwrap_or_else(|| "-".into())],
+            vec![s.acpi_files.to_string()],
+            last,
         ]);
     }
     let _ = writeln!(out, "{t}");
