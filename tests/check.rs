@@ -6,6 +6,7 @@
 mod common;
 
 use serde_json::Value;
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -960,5 +961,104 @@ fn with_no_tpm_part_no_reason_speaks_of_a_log() {
             .unwrap()
             .contains("no readable event log"),
         "{x}"
+    );
+}
+
+#[test]
+fn the_snakeoil_key_under_an_innocent_name_is_still_a_test_key() {
+    // A new certificate for Debian's snakeoil key pair (whose private key
+    // ships in the ovmf package), with an innocent subject: another
+    // certificate hash, the same public key.
+    let d = tempfile::tempdir().unwrap();
+    let key = d.path().join("snakeoil.key");
+    let der = d.path().join("innocent.der");
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl");
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o.stdout
+    };
+    let k = key.to_str().unwrap();
+    run(&[
+        "pkey",
+        "-in",
+        "/usr/share/ovmf/PkKek-1-snakeoil.key",
+        "-passin",
+        "pass:snakeoil",
+        "-out",
+        k,
+    ]);
+    run(&[
+        "req",
+        "-new",
+        "-x509",
+        "-key",
+        k,
+        "-subj",
+        "/O=Contoso Ltd/CN=Contoso Platform Key 2026",
+        "-days",
+        "3650",
+        "-outform",
+        "der",
+        "-out",
+        der.to_str().unwrap(),
+    ]);
+    let cert = std::fs::read(&der).unwrap();
+    // The key's SubjectPublicKeyInfo hash, by openssl.
+    let pubkey = run(&[
+        "x509",
+        "-inform",
+        "der",
+        "-in",
+        der.to_str().unwrap(),
+        "-noout",
+        "-pubkey",
+    ]);
+    let pem = d.path().join("pub.pem");
+    std::fs::write(&pem, pubkey).unwrap();
+    let spki = run(&[
+        "pkey",
+        "-pubin",
+        "-in",
+        pem.to_str().unwrap(),
+        "-outform",
+        "der",
+    ]);
+    let spki_sha = hex::encode(sha2::Sha256::digest(&spki));
+    // An EFI_SIGNATURE_LIST of one X.509 entry, as a PK holds it.
+    let x509 = bootaudit::efi::Guid::parse("a5c059a1-94e4-4aa7-87b5-ab155c2bf072").unwrap();
+    let mut list = x509.0.to_vec();
+    list.extend(((28 + 16 + cert.len()) as u32).to_le_bytes());
+    list.extend(0u32.to_le_bytes());
+    list.extend(((16 + cert.len()) as u32).to_le_bytes());
+    list.extend([0x11u8; 16]);
+    list.extend(&cert);
+    let db = bootaudit::snapshot::siglist::parse(&list, &|b| hex::encode(sha2::Sha256::digest(b)));
+    let c = db.signatures[0].certificate.as_ref().unwrap();
+    assert_eq!(c.subject, "O=Contoso Ltd, CN=Contoso Platform Key 2026");
+    assert_eq!(c.spki_sha256, spki_sha);
+    // Another certificate than the published one (which openssl converts).
+    let published = run(&[
+        "x509",
+        "-in",
+        "/usr/share/ovmf/PkKek-1-snakeoil.pem",
+        "-outform",
+        "der",
+    ]);
+    assert_ne!(published, cert);
+    let found = bootaudit::secure_boot::keys::test_keys("PK", &db);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .why
+            .contains("the public key of a published test key"),
+        "{}",
+        found[0].why
     );
 }

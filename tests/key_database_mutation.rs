@@ -188,3 +188,44 @@ fn mutated_key_databases_and_dbx_updates_never_panic_nor_over_allocate() {
     // The mutations reached both the certificates and the errors.
     assert!(certs > 100 && errors > 100, "{certs} {errors}");
 }
+
+#[test]
+fn a_name_value_longer_than_its_set_is_malformed_as_openssl_says() {
+    // GcePk's issuer CN "newpk" (a UTF8String at byte 50, 5 bytes) told to
+    // be 45 bytes long: it runs past its SET (which ends at byte 57) into
+    // the validity and the subject, but not past the certificate. Read
+    // against the whole certificate, that printed the validity's bytes as
+    // the issuer; read against its parent, it is refused.
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/secure-boot/GcePk.crt");
+    let der = std::fs::read(&p).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the shared fixtures beside the project)",
+            p.display()
+        )
+    });
+    assert_eq!(
+        (der[50], der[51]),
+        (0x0c, 5),
+        "the CN value's tag and length"
+    );
+    let good = bootaudit::snapshot::x509::parse(&der).unwrap();
+    assert_eq!(good.issuer, "CN=newpk");
+    let mut bad = der.clone();
+    bad[51] = 45;
+    let e = bootaudit::snapshot::x509::parse(&bad).unwrap_err();
+    assert_eq!((e.field, e.offset), ("attribute value", 50));
+    // openssl refuses the same bytes.
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("bad.crt");
+    std::fs::write(&f, &bad).unwrap();
+    let o = std::process::Command::new("openssl")
+        .args(["x509", "-inform", "der", "-noout", "-issuer", "-in"])
+        .arg(&f)
+        .output()
+        .expect("openssl");
+    assert!(
+        !o.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}

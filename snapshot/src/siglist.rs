@@ -165,7 +165,12 @@ pub fn parse(value: &[u8], sha256: &dyn Fn(&[u8]) -> String) -> SignatureDatabas
         if r.kind == "x509" {
             sig.digest = sha256(r.data);
             match x509::parse(r.data) {
-                Ok(c) => sig.certificate = Some(c),
+                Ok(mut c) => {
+                    if let Ok(k) = x509::spki_range(r.data) {
+                        c.spki_sha256 = sha256(&r.data[k]);
+                    }
+                    sig.certificate = Some(c)
+                }
                 Err(e) => {
                     sig.certificate_error = Some(format!("{e} (signature at byte {})", r.offset))
                 }

@@ -30,6 +30,11 @@ pub struct Certificate {
     pub not_before: String,
     /// notAfter, as `YYYY-MM-DDTHH:MM:SSZ`.
     pub not_after: String,
+    /// SHA-256 of the SubjectPublicKeyInfo: the key, whatever certificate
+    /// carries it (filled by [`crate::siglist::parse`]; empty in snapshots
+    /// of older producers).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub spki_sha256: String,
 }
 
 /// Where a certificate stopped making sense: the byte offset in the DER
@@ -55,9 +60,15 @@ struct Tlv<'a> {
     body: &'a [u8],
 }
 
-/// Reads the TLV at `at` of `d` (short tags; lengths of up to four bytes,
-/// which bound a value to the input anyway).
-fn tlv<'a>(d: &'a [u8], at: usize, field: &'static str) -> Result<(Tlv<'a>, usize), DerError> {
+/// Reads the TLV at `at` of `d` (short tags; lengths of up to four bytes),
+/// which must end by `limit`, the end of what holds it: a child's length
+/// is checked against its parent, not only against the whole certificate.
+fn tlv<'a>(
+    d: &'a [u8],
+    at: usize,
+    limit: usize,
+    field: &'static str,
+) -> Result<(Tlv<'a>, usize), DerError> {
     let err = |offset| DerError { offset, field };
     let tag = *d.get(at).ok_or(err(at))?;
     if tag & 0x1f == 0x1f {
@@ -79,47 +90,78 @@ fn tlv<'a>(d: &'a [u8], at: usize, field: &'static str) -> Result<(Tlv<'a>, usiz
     };
     let start = at + hdr;
     let end = start.checked_add(len).ok_or(err(at))?;
+    if end > limit {
+        return Err(err(at));
+    }
     let body = d.get(start..end).ok_or(err(at))?;
     Ok((Tlv { tag, start, body }, end))
+}
+
+impl Tlv<'_> {
+    /// The offset just past its content.
+    fn end(&self) -> usize {
+        self.start + self.body.len()
+    }
 }
 
 /// Reads the TLV at `at`, which must carry `tag`.
 fn expect<'a>(
     d: &'a [u8],
     at: usize,
+    limit: usize,
     tag: u8,
     field: &'static str,
 ) -> Result<(Tlv<'a>, usize), DerError> {
-    let (t, next) = tlv(d, at, field)?;
+    let (t, next) = tlv(d, at, limit, field)?;
     if t.tag != tag {
         return Err(DerError { offset: at, field });
     }
     Ok((t, next))
 }
 
+/// The byte range of the certificate's SubjectPublicKeyInfo (its whole
+/// TLV): what identifies the key, whatever certificate carries it.
+pub fn spki_range(der: &[u8]) -> Result<core::ops::Range<usize>, DerError> {
+    let (cert, _) = expect(der, 0, der.len(), 0x30, "Certificate SEQUENCE")?;
+    let (tbs, _) = expect(der, cert.start, cert.end(), 0x30, "tbsCertificate SEQUENCE")?;
+    let end = tbs.end();
+    let mut at = tbs.start;
+    let (first, next) = tlv(der, at, end, "tbsCertificate")?;
+    if first.tag == 0xa0 {
+        at = next;
+    }
+    let mut next = at;
+    for field in [
+        "serialNumber",
+        "signature AlgorithmIdentifier",
+        "issuer Name",
+        "validity",
+        "subject Name",
+    ] {
+        next = tlv(der, next, end, field)?.1;
+    }
+    let (_, after) = expect(der, next, end, 0x30, "subjectPublicKeyInfo")?;
+    Ok(next..after)
+}
+
 /// Parses the subject, issuer, serial and validity of a DER certificate.
 pub fn parse(der: &[u8]) -> Result<Certificate, DerError> {
-    let (cert, _) = expect(der, 0, 0x30, "Certificate SEQUENCE")?;
-    let (tbs, _) = expect(der, cert.start, 0x30, "tbsCertificate SEQUENCE")?;
-    let end = tbs.start + tbs.body.len();
+    let (cert, _) = expect(der, 0, der.len(), 0x30, "Certificate SEQUENCE")?;
+    let (tbs, _) = expect(der, cert.start, cert.end(), 0x30, "tbsCertificate SEQUENCE")?;
+    let end = tbs.end();
     let mut at = tbs.start;
-    let (first, next) = tlv(der, at, "tbsCertificate")?;
+    let (first, next) = tlv(der, at, end, "tbsCertificate")?;
     if first.tag == 0xa0 {
         at = next; // [0] EXPLICIT version
     }
-    let (serial, next) = expect(der, at, 0x02, "serialNumber")?;
-    let (_, next) = expect(der, next, 0x30, "signature AlgorithmIdentifier")?;
-    let (issuer, next) = expect(der, next, 0x30, "issuer Name")?;
-    let (validity, next) = expect(der, next, 0x30, "validity")?;
-    let (subject, next) = expect(der, next, 0x30, "subject Name")?;
-    if next > end {
-        return Err(DerError {
-            offset: subject.start,
-            field: "subject Name",
-        });
-    }
-    let (nb, after) = tlv(der, validity.start, "notBefore")?;
-    let (na, _) = tlv(der, after, "notAfter")?;
+    let (serial, next) = expect(der, at, end, 0x02, "serialNumber")?;
+    let (_, next) = expect(der, next, end, 0x30, "signature AlgorithmIdentifier")?;
+    let (issuer, next) = expect(der, next, end, 0x30, "issuer Name")?;
+    let (validity, next) = expect(der, next, end, 0x30, "validity")?;
+    let (subject, next) = expect(der, next, end, 0x30, "subject Name")?;
+    expect(der, next, end, 0x30, "subjectPublicKeyInfo")?;
+    let (nb, after) = tlv(der, validity.start, validity.end(), "notBefore")?;
+    let (na, _) = tlv(der, after, validity.end(), "notAfter")?;
     Ok(Certificate {
         subject: name(der, &subject)?,
         issuer: name(der, &issuer)?,
@@ -132,22 +174,23 @@ pub fn parse(der: &[u8]) -> Result<Certificate, DerError> {
             offset: na.start,
             field: "notAfter",
         })?,
+        spki_sha256: String::new(),
     })
 }
 
 /// A Name (SEQUENCE OF SET OF AttributeTypeAndValue) as text.
 fn name(d: &[u8], n: &Tlv<'_>) -> Result<String, DerError> {
-    let end = n.start + n.body.len();
+    let end = n.end();
     let mut at = n.start;
     let mut parts: Vec<String> = Vec::new();
     while at < end && parts.len() < MAX_ATTRIBUTES {
-        let (set, next) = expect(d, at, 0x31, "RelativeDistinguishedName SET")?;
-        let set_end = set.start + set.body.len();
+        let (set, next) = expect(d, at, end, 0x31, "RelativeDistinguishedName SET")?;
+        let set_end = set.end();
         let mut a = set.start;
         while a < set_end && parts.len() < MAX_ATTRIBUTES {
-            let (atv, after) = expect(d, a, 0x30, "AttributeTypeAndValue")?;
-            let (oid, vat) = expect(d, atv.start, 0x06, "attribute type OID")?;
-            let (value, _) = tlv(d, vat, "attribute value")?;
+            let (atv, after) = expect(d, a, set_end, 0x30, "AttributeTypeAndValue")?;
+            let (oid, vat) = expect(d, atv.start, atv.end(), 0x06, "attribute type OID")?;
+            let (value, _) = tlv(d, vat, atv.end(), "attribute value")?;
             parts.push(format!("{}={}", short_name(oid.body), text(&value)));
             a = after;
         }

@@ -6,9 +6,12 @@
 use bootaudit_snapshot::siglist::{Signature, SignatureDatabase};
 use serde::Serialize;
 
-/// A test key whose private key is published, by the SHA-256 of its DER
-/// certificate.
+/// A test key whose private key is published: by the SHA-256 of its
+/// SubjectPublicKeyInfo (the key itself, whatever certificate carries it:
+/// a new certificate for the same key under an innocent subject is the
+/// same test key), and of its published certificate.
 struct KnownTestKey {
+    spki_sha256: &'static str,
     sha256: &'static str,
     name: &'static str,
 }
@@ -18,6 +21,9 @@ struct KnownTestKey {
 /// and enrolls the certificate as PK, KEK and db in
 /// `OVMF_VARS_4M.snakeoil.fd`: anyone can sign for such a machine.
 const KNOWN_TEST_KEYS: &[KnownTestKey] = &[KnownTestKey {
+    // `openssl x509 -in PkKek-1-snakeoil.pem -noout -pubkey | openssl pkey
+    // -pubin -outform der | sha256sum`
+    spki_sha256: "fcc97da097d023970ad000eac55462c77cd70fa888d3bcbe1d0a427800da83c4",
     sha256: "282e8130b7070f107aaecc25d3992ca4440270860b09088792a5075fab0d13f8",
     name: "Debian's OVMF snakeoil key (PkKek-1-snakeoil.pem; its private key ships in the ovmf package)",
 }];
@@ -66,15 +72,62 @@ fn test_key_reason(s: &Signature) -> Option<String> {
         return Some(format!("a published test key: {}", k.name));
     }
     let c = s.certificate.as_ref()?;
+    if let Some(k) = KNOWN_TEST_KEYS
+        .iter()
+        .find(|k| !c.spki_sha256.is_empty() && k.spki_sha256 == c.spki_sha256)
+    {
+        return Some(format!(
+            "the public key of a published test key, in another certificate: {}",
+            k.name
+        ));
+    }
     for (field, text) in [("subject", &c.subject), ("issuer", &c.issuer)] {
-        let upper = text.to_uppercase();
-        if let Some(w) = TEST_KEY_WORDS.iter().find(|w| upper.contains(*w)) {
+        let words = normalised_words(text);
+        if let Some(w) = TEST_KEY_WORDS.iter().find(|w| words.contains(*w)) {
             return Some(format!(
                 "its {field} says \"{w}\" (a vendor's sample key, PKfail)"
             ));
         }
     }
     None
+}
+
+/// A name's attribute values as one line of words, as a person reads it:
+/// NFKC, format characters (zero-width spaces and joiners, bidi controls,
+/// soft hyphens, tags) removed, upper case, every run of anything but
+/// letters and digits one space. "DO NOT" in one attribute and "TRUST" in
+/// the next read as "DO NOT TRUST".
+fn normalised_words(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let values = name
+        .split(", ")
+        .map(|p| p.split_once('=').map_or(p, |(_, v)| v))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut out = String::new();
+    let mut gap = false;
+    for c in values.nfkc().filter(|c| !is_format(*c)) {
+        if c.is_alphanumeric() {
+            if gap && !out.is_empty() {
+                out.push(' ');
+            }
+            gap = false;
+            out.extend(c.to_uppercase());
+        } else {
+            gap = true;
+        }
+    }
+    out
+}
+
+/// Unicode's format characters (category Cf) that can sit invisibly
+/// inside a word.
+fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{ad}' | '\u{600}'..='\u{605}' | '\u{61c}' | '\u{6dd}' | '\u{70f}' | '\u{180e}'
+        | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}'
+        | '\u{e0001}' | '\u{e0020}'..='\u{e007f}')
 }
 
 /// Microsoft's UEFI CAs of 2011, by subject common name: the KEK CA, the
@@ -143,6 +196,33 @@ mod tests {
                 ..Certificate::default()
             }),
             ..Signature::default()
+        }
+    }
+
+    #[test]
+    fn the_words_are_read_across_attributes_and_through_invisible_characters() {
+        let mut hits = 0;
+        for name in [
+            "CN=DO NOT, O=TRUST",
+            "CN=DO\u{200b} NOT TRUST",
+            "CN=ＤＯ ＮＯＴ ＴＲＵＳＴ",
+            "O=Do not ship\u{00ad}, CN=x",
+            "CN=DO_NOT-TRUST",
+        ] {
+            let db = SignatureDatabase {
+                signatures: vec![cert(name, "CN=Vendor Root")],
+                ..Default::default()
+            };
+            assert_eq!(test_keys("PK", &db).len(), 1, "{name}");
+            hits += 1;
+        }
+        assert_eq!(hits, 5);
+        for name in ["CN=DONOT TRUSTED", "CN=Do, O=Not, OU=x, CN=Trust Co"] {
+            let db = SignatureDatabase {
+                signatures: vec![cert(name, "CN=Vendor Root")],
+                ..Default::default()
+            };
+            assert!(test_keys("PK", &db).is_empty(), "{name}");
         }
     }
 
