@@ -24,9 +24,15 @@ fn rules(a: &Snapshot, b: &Snapshot) -> Vec<(&'static str, String, bool)> {
 }
 
 fn var(name: &str, size: u64, sha: &str) -> Variable {
+    // The vendor GUID the specification gives the key database.
+    let vendor = if matches!(name, "db" | "dbx" | "dbt") {
+        "D719B2CB-3D3A-4596-A3BC-DAD00E67656F"
+    } else {
+        "8BE4DF61-93CA-11D2-AA0D-00E098032B8C"
+    };
     Variable {
         name: name.into(),
-        vendor: "x".into(),
+        vendor: vendor.into(),
         attributes: 0x27,
         size,
         sha256: sha.into(),
@@ -62,6 +68,31 @@ fn secure_boot_turned_off_and_dbx_shrinking_are_critical() {
     let r = rules(&b, &a);
     assert!(
         r.contains(&("secure-boot.variable.changed", "low".into(), false)),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_decoy_variable_explains_no_pcr7_change() {
+    let a = base();
+    let mut b = a.clone();
+    b.tpm
+        .as_mut()
+        .unwrap()
+        .pcrs
+        .get_mut("sha256")
+        .unwrap()
+        .insert(7, "11".repeat(32));
+    let mut decoy = var("db", 100, "cc");
+    decoy.vendor = "0BADF00D-0000-4000-8000-000000000001".into();
+    b.secure_boot.as_mut().unwrap().variables.push(decoy);
+    let r = rules(&a, &b);
+    assert!(
+        r.contains(&("secure-boot.variable.decoy", "high".into(), false)),
+        "{r:?}"
+    );
+    assert!(
+        r.contains(&("tpm.pcr7.changed", "high".into(), false)),
         "{r:?}"
     );
 }

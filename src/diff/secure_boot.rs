@@ -92,7 +92,10 @@ pub(super) fn diff<'a>(a: &'a Snapshot, b: &'a Snapshot, f: &mut Vec<Finding>, c
             }
         }
     }
-    ctx.secure_boot_change = f.len() > before;
+    // A decoy is no Secure Boot change: it must not explain PCR7.
+    ctx.secure_boot_change = f[before..]
+        .iter()
+        .any(|x| x.rule != crate::rules::SECURE_BOOT_VARIABLE_DECOY.id);
     let ea: BTreeMap<_, _> = sa
         .boot_entries
         .iter()
