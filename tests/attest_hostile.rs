@@ -290,3 +290,91 @@ fn ecc_key(curve: bootaudit::attest::ekcert::Curve) -> bootaudit::attest::ekcert
         y: sec1[1 + n..].to_vec(),
     }
 }
+
+/// An "EK" certificate that is a CA (keyCertSign only) is refused by the
+/// TCG EK profile's rule; one with keyEncipherment passes. openssl makes
+/// both, from the same CA.
+#[test]
+fn a_ca_certificate_is_no_ek_certificate() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |n: &str| d.path().join(n).to_str().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl");
+        assert!(
+            o.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &p("ca.key"),
+        "-out",
+        &p("ca.pem"),
+        "-subj",
+        "/CN=Test EK CA",
+        "-days",
+        "30",
+    ]);
+    run(&["genrsa", "-out", &p("ek.key"), "2048"]);
+    run(&[
+        "req",
+        "-new",
+        "-key",
+        &p("ek.key"),
+        "-out",
+        &p("ek.csr"),
+        "-subj",
+        "/CN=ek",
+    ]);
+    let mut checked = 0;
+    for (name, ext, ok) in [
+        (
+            "ca-like",
+            "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n",
+            false,
+        ),
+        (
+            "sign-only",
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n",
+            false,
+        ),
+        ("no-usage", "basicConstraints=critical,CA:FALSE\n", false),
+        (
+            "ek",
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,keyEncipherment\n",
+            true,
+        ),
+    ] {
+        std::fs::write(p(&format!("{name}.ext")), ext).unwrap();
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            &p("ek.csr"),
+            "-CA",
+            &p("ca.pem"),
+            "-CAkey",
+            &p("ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            &p(&format!("{name}.ext")),
+            "-out",
+            &p(&format!("{name}.pem")),
+        ]);
+        let c = Cert::parse(&std::fs::read(p(&format!("{name}.pem"))).unwrap(), name).unwrap();
+        assert_eq!(c.ek_usage().is_ok(), ok, "{name}: {:?}", c.ek_usage());
+        checked += 1;
+    }
+    assert_eq!(checked, 4);
+}

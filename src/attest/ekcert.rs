@@ -269,6 +269,44 @@ impl Cert {
         ca && sign
     }
 
+    /// Whether this may be an EK certificate by the TCG EK Credential
+    /// Profile: not a CA (basicConstraints cA false), with a keyUsage that
+    /// allows keyEncipherment (an RSA EK) or keyAgreement (an ECC EK).
+    /// A certificate that may sign certificates is no EK, and a secret
+    /// wrapped for it is wrapped for a key that may not be a TPM's.
+    pub fn ek_usage(&self) -> Result<(), String> {
+        use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+        let mut usage = None;
+        for ext in self.cert.tbs_certificate.extensions.iter().flatten() {
+            match ext.extn_id.to_string().as_str() {
+                "2.5.29.19"
+                    if BasicConstraints::from_der(ext.extn_value.as_bytes())
+                        .map_or(true, |b| b.ca) =>
+                {
+                    return Err("basicConstraints says cA (or does not decode): a CA certificate is no EK certificate".into());
+                }
+                "2.5.29.15" => {
+                    usage = Some(
+                        KeyUsage::from_der(ext.extn_value.as_bytes())
+                            .map_err(|e| format!("keyUsage does not decode: {e}"))?,
+                    )
+                }
+                _ => {}
+            }
+        }
+        let Some(k) = usage else {
+            return Err("no keyUsage extension: the TCG EK profile requires keyEncipherment (RSA) or keyAgreement (ECC)".into());
+        };
+        if k.0.contains(KeyUsages::KeyEncipherment) || k.0.contains(KeyUsages::KeyAgreement) {
+            Ok(())
+        } else {
+            Err(format!(
+                "keyUsage {:?} allows neither keyEncipherment nor keyAgreement, which an EK certificate must (TCG EK profile)",
+                k.0
+            ))
+        }
+    }
+
     /// Whether `issuer`'s key made this certificate's signature.
     fn signed_by(&self, issuer: &Cert) -> Result<(), String> {
         let alg = self.cert.signature_algorithm.oid.to_string();

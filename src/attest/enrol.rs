@@ -285,6 +285,14 @@ pub fn challenge(
     )?;
     let ek = Cert::parse(&der, &format!("{file}: ek_certificate"))?;
     let key = ek.key()?;
+    ek.ek_usage().map_err(|why| {
+        EnrolError::Refused(crate::attest::AttestError {
+            file: format!("{file}: ek_certificate"),
+            structure: "EK certificate",
+            offset: 0,
+            why,
+        })
+    })?;
     let chain = ekcert::verify_chain(&ek, cas, now).map_err(EnrolError::Refused)?;
     let ak = hex_field(&req.ak_public, file, "ak_public", 4096)?;
     let (_, name) = check_ak(&ak, &format!("{file}: ak_public"))?;
