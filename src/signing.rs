@@ -111,6 +111,51 @@ pub struct AllowedSigner {
     pub namespaces: Option<Vec<String>>,
     /// `cert-authority`: a CA line, which bootaudit does not honour.
     pub cert_authority: bool,
+    /// `valid-after`: the key is not valid before this Unix time.
+    pub valid_after: Option<i64>,
+    /// `valid-before`: the key is not valid after this Unix time.
+    pub valid_before: Option<i64>,
+}
+
+/// A time of an allowed-signers line, as ssh-keygen(1) reads it:
+/// `YYYYMMDD`, `YYYYMMDDHHMM` or `YYYYMMDDHHMMSS`, in the system's time
+/// zone unless it ends in `Z` (UTC). `None` when it is not one.
+fn signer_time(v: &str) -> Option<i64> {
+    let (digits, utc) = match v.strip_suffix(['Z', 'z']) {
+        Some(d) => (d, true),
+        None => (v, false),
+    };
+    if !matches!(digits.len(), 8 | 12 | 14) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |a: usize, b: usize| digits.get(a..b).and_then(|x| x.parse::<i32>().ok());
+    let (y, mo, d) = (n(0, 4)?, n(4, 6)?, n(6, 8)?);
+    let (h, mi, sec) = (
+        n(8, 10).unwrap_or(0),
+        n(10, 12).unwrap_or(0),
+        n(12, 14).unwrap_or(0),
+    );
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    // SAFETY: tm is a plain C struct, zeroed then filled; timegm and
+    // mktime read it and return a time_t (mktime may normalise it).
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    tm.tm_isdst = -1;
+    let t = unsafe {
+        if utc {
+            libc::timegm(&mut tm)
+        } else {
+            libc::mktime(&mut tm)
+        }
+    };
+    (t != -1).then_some(t as i64)
 }
 
 /// Parses an allowed-signers file (`ssh-keygen(1)` ALLOWED SIGNERS):
@@ -138,19 +183,44 @@ pub fn read_allowed_signers(path: &Path) -> Result<Vec<AllowedSigner>, SignError
         let (principals, rest) = line
             .split_once(char::is_whitespace)
             .ok_or_else(|| bad("a principal and no key".into()))?;
+        // ssh-keygen matches principals as patterns (`*`, `?`, `!`) against
+        // the identity a verifier names; bootaudit names none, so a
+        // pattern would mean something it cannot honour: refused.
+        if principals.contains(['*', '?', '!']) {
+            return Err(bad(format!(
+                "principal patterns ({principals:?}) are not implemented: bootaudit verifies no identity against them; list each principal by name"
+            )));
+        }
         let mut rest = rest.trim_start();
         let mut namespaces = None;
         let mut cert_authority = false;
+        let (mut valid_after, mut valid_before) = (None, None);
         // Options come before the key type; a quoted value may hold commas.
         if !looks_like_key_type(rest) {
             let (opts, after) =
                 split_options(rest).ok_or_else(|| bad("unterminated quote".into()))?;
-            for o in opts {
-                if o.eq_ignore_ascii_case("cert-authority") {
-                    cert_authority = true;
-                } else if let Some(v) = o.strip_prefix("namespaces=") {
-                    let v = v.trim_matches('"');
-                    namespaces = Some(v.split(',').map(|s| s.trim().to_string()).collect());
+            for o in opts.iter().filter(|o| !o.is_empty()) {
+                let (k, v) = o.split_once('=').unwrap_or((o.as_str(), ""));
+                let v = v.trim_matches('"');
+                let time = |what: &str| {
+                    signer_time(v).ok_or_else(|| {
+                        bad(format!(
+                            "{what}={v:?} is not a time (YYYYMMDD[HHMM[SS]][Z])"
+                        ))
+                    })
+                };
+                match k.to_ascii_lowercase().as_str() {
+                    "cert-authority" => cert_authority = true,
+                    "namespaces" => {
+                        namespaces = Some(v.split(',').map(|s| s.trim().to_string()).collect())
+                    }
+                    "valid-after" => valid_after = Some(time("valid-after")?),
+                    "valid-before" => valid_before = Some(time("valid-before")?),
+                    other => {
+                        return Err(bad(format!(
+                            "option {other:?} is not implemented: refused rather than ignored"
+                        )))
+                    }
                 }
             }
             rest = after.trim_start();
@@ -166,6 +236,8 @@ pub fn read_allowed_signers(path: &Path) -> Result<Vec<AllowedSigner>, SignError
             key,
             namespaces,
             cert_authority,
+            valid_after,
+            valid_before,
         });
     }
     if out.is_empty() {
@@ -255,6 +327,21 @@ pub fn verify_in(
                 "made by key {fp}, which no allowed signer lists for {ns}"
             ))
         })?;
+    // The key's validity, at the time of verification, as ssh-keygen -Y
+    // verify checks it.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    if let Some(t) = signer.valid_after.filter(|t| now < *t) {
+        return Err(bad(format!(
+            "the allowed signer's key is not yet valid (valid-after, Unix time {t})"
+        )));
+    }
+    if let Some(t) = signer.valid_before.filter(|t| now > *t) {
+        return Err(bad(format!(
+            "the allowed signer's key has expired (valid-before, Unix time {t})"
+        )));
+    }
     signer
         .key
         .verify(ns, bytes, &sig)

@@ -1162,3 +1162,82 @@ fn a_line_feed_from_the_machine_cannot_write_a_line_of_its_own() {
     // The strings are still there, exact, inside their records.
     assert!(seen > 0, "{out}");
 }
+
+#[test]
+fn allowed_signers_options_mean_what_ssh_keygen_says() {
+    // One key, one signed file, and allowed-signers lines with validity
+    // windows: bootaudit accepts exactly where `ssh-keygen -Y verify`
+    // does; options and principal patterns it does not implement are
+    // refused, never ignored.
+    let d = tempfile::tempdir().unwrap();
+    let key = d.path().join("k");
+    let o = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "ops", "-f"])
+        .arg(&key)
+        .output()
+        .expect("ssh-keygen (openssh-client)");
+    assert!(o.status.success());
+    let data = d.path().join("base.json");
+    std::fs::write(&data, b"{\"any\": \"bytes\"}\n").unwrap();
+    let o = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "bootaudit-baseline", "-f"])
+        .arg(&key)
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let sig = d.path().join("base.json.sig");
+    let pubkey = std::fs::read_to_string(d.path().join("k.pub")).unwrap();
+    let pubkey = pubkey
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut compared = 0;
+    for opts in [
+        "",
+        "valid-before=\"20200101Z\" ",
+        "valid-after=\"20990101Z\" ",
+        "valid-after=\"20200101\",valid-before=\"20990101123000Z\" ",
+        "namespaces=\"bootaudit-baseline\",valid-before=\"20000101\" ",
+        "namespaces=\"other\" ",
+    ] {
+        let allowed = d.path().join("allowed");
+        std::fs::write(&allowed, format!("ops@example.org {opts}{pubkey}\n")).unwrap();
+        let theirs = Command::new("ssh-keygen")
+            .args([
+                "-Y",
+                "verify",
+                "-n",
+                "bootaudit-baseline",
+                "-I",
+                "ops@example.org",
+                "-f",
+            ])
+            .arg(&allowed)
+            .arg("-s")
+            .arg(&sig)
+            .stdin(std::fs::File::open(&data).unwrap())
+            .output()
+            .unwrap()
+            .status
+            .success();
+        let list = bootaudit::signing::read_allowed_signers(&allowed).unwrap();
+        let ours = bootaudit::signing::verify(&std::fs::read(&data).unwrap(), &sig, &list);
+        assert_eq!(ours.is_ok(), theirs, "{opts}: {ours:?}");
+        compared += 1;
+    }
+    assert_eq!(compared, 6);
+    // Not implemented: refused with the line named.
+    for line in [
+        format!("ops@example.org verify-required {pubkey}"),
+        format!("*@example.org {pubkey}"),
+        format!("ops@example.org,!mallory@example.org {pubkey}"),
+        format!("ops@example.org valid-before=\"tomorrow\" {pubkey}"),
+    ] {
+        let allowed = d.path().join("odd");
+        std::fs::write(&allowed, format!("{line}\n")).unwrap();
+        let e = bootaudit::signing::read_allowed_signers(&allowed).unwrap_err();
+        assert!(e.to_string().contains("odd:1"), "{line}: {e}");
+    }
+}
