@@ -26,6 +26,11 @@ pub const QUOTE_FORMAT: &str = "bootaudit-bundle-quote/1";
 pub const MANIFEST: &str = "manifest.json";
 /// The quote's file name (not listed in the manifest: it covers it).
 pub const QUOTE: &str = "quote.json";
+/// The responder's SSH signature over the manifest (`collect --bundle
+/// --sign-key`), in namespace [`SEAL_NAMESPACE`].
+pub const SEAL: &str = "manifest.json.sig";
+/// The SSHSIG namespace of a bundle's seal.
+pub const SEAL_NAMESPACE: &str = "bootaudit-bundle";
 /// The most files a bundle may hold.
 pub const MAX_FILES: usize = 50_000;
 /// The largest file hashed.
@@ -197,6 +202,7 @@ pub fn write(
     files: &[(String, Vec<u8>)],
     manifest_bytes: &[u8],
     quote: Option<&BundleQuote>,
+    seal: Option<&str>,
 ) -> Result<(), BundleError> {
     if std::fs::symlink_metadata(out).is_ok() {
         return Err(io(out, "already exists; a bundle is never overwritten"));
@@ -215,7 +221,7 @@ pub fn write(
     std::fs::create_dir(&tmp).map_err(|e| io(&tmp, e))?;
     let result = (|| {
         for (rel, bytes) in files {
-            if !safe_rel(rel) || rel == MANIFEST || rel == QUOTE {
+            if !safe_rel(rel) || rel == MANIFEST || rel == QUOTE || rel == SEAL {
                 return Err(io(Path::new(rel), "not a path a bundle may hold"));
             }
             let p = tmp.join(rel);
@@ -227,6 +233,9 @@ pub fn write(
         write_new(&tmp.join(MANIFEST), manifest_bytes)?;
         if let Some(q) = quote {
             write_new(&tmp.join(QUOTE), &json_bytes(q))?;
+        }
+        if let Some(sig) = seal {
+            write_new(&tmp.join(SEAL), sig.as_bytes())?;
         }
         std::fs::rename(&tmp, out).map_err(|e| io(out, e))
     })();
@@ -243,12 +252,13 @@ pub fn write_any(
     files: &[(String, Vec<u8>)],
     manifest_bytes: &[u8],
     quote: Option<&BundleQuote>,
+    seal: Option<&str>,
     now: u64,
 ) -> Result<(), BundleError> {
     if out.extension().is_some_and(|e| e == "tar") {
-        write_tar(out, files, manifest_bytes, quote, now)
+        write_tar(out, files, manifest_bytes, quote, seal, now)
     } else {
-        write(out, files, manifest_bytes, quote)
+        write(out, files, manifest_bytes, quote, seal)
     }
 }
 
@@ -260,6 +270,7 @@ pub fn write_tar(
     files: &[(String, Vec<u8>)],
     manifest_bytes: &[u8],
     quote: Option<&BundleQuote>,
+    seal: Option<&str>,
     now: u64,
 ) -> Result<(), BundleError> {
     if std::fs::symlink_metadata(out).is_ok() {
@@ -272,7 +283,8 @@ pub fn write_tar(
         .iter()
         .map(|(p, v)| (p.as_str(), v.as_slice()))
         .chain([(MANIFEST, manifest_bytes)])
-        .chain(quote_bytes.as_deref().map(|q| (QUOTE, q)));
+        .chain(quote_bytes.as_deref().map(|q| (QUOTE, q)))
+        .chain(seal.map(|x| (SEAL, x.as_bytes())));
     for (rel, bytes) in all {
         if !safe_rel(rel) {
             return Err(io(Path::new(rel), "not a path a bundle may hold"));
@@ -339,6 +351,11 @@ pub struct BundleReport {
     pub checks: Vec<BundleCheck>,
     /// True when no check failed.
     pub ok: bool,
+    /// True when something the bundle's holder cannot forge vouches for
+    /// its manifest: a verified seal (the responder's signature) or a
+    /// verified TPM quote. Without one, the files match only the bundle's
+    /// own manifest, which anyone could have rewritten.
+    pub sealed: bool,
 }
 
 /// Parses a manifest or a bundle quote (`path` names it in errors, with
@@ -415,6 +432,7 @@ struct Contents {
     odd: Vec<(String, String)>,
     manifest: Option<Vec<u8>>,
     quote: Option<Vec<u8>>,
+    seal: Option<Vec<u8>>,
     snapshot: Option<Vec<u8>>,
 }
 
@@ -429,7 +447,7 @@ impl Contents {
             return Ok(());
         }
         let keep = match rel.as_str() {
-            MANIFEST | QUOTE => Some(MAX_MANIFEST),
+            MANIFEST | QUOTE | SEAL => Some(MAX_MANIFEST),
             "snapshot.json" => Some(crate::snapshot::MAX_SNAPSHOT_SIZE),
             _ => None,
         };
@@ -444,6 +462,7 @@ impl Contents {
                     match rel.as_str() {
                         MANIFEST => self.manifest = Some(b),
                         QUOTE => self.quote = Some(b),
+                        SEAL => self.seal = Some(b),
                         _ => self.snapshot = Some(b),
                     }
                     Ok(h)
@@ -555,14 +574,29 @@ pub fn verify(
     path: &Path,
     ak: Option<&crate::quote::TrustedAk>,
 ) -> Result<BundleReport, BundleError> {
+    verify_with(path, ak, None)
+}
+
+/// [`verify`], and the seal ([`SEAL`]) against `signers` (an
+/// allowed-signers file's lines; none: the seal is not checked).
+pub fn verify_with(
+    path: &Path,
+    ak: Option<&crate::quote::TrustedAk>,
+    signers: Option<&[crate::signing::AllowedSigner]>,
+) -> Result<BundleReport, BundleError> {
     let is_file = std::fs::symlink_metadata(path)
         .map(|m| m.file_type().is_file())
         .unwrap_or(false);
     if is_file {
         let f = crate::fsutil::open_input(path).map_err(|e| io(path, e))?;
-        return verify_tar(path, std::io::BufReader::new(f), ak);
+        return judge(
+            path,
+            Contents::of_tar(path, std::io::BufReader::new(f))?,
+            ak,
+            signers,
+        );
     }
-    judge(path, Contents::of_dir(path)?, ak)
+    judge(path, Contents::of_dir(path)?, ak, signers)
 }
 
 /// [`verify`] of a tar bundle read from `r` (`path` names it).
@@ -571,13 +605,14 @@ pub fn verify_tar(
     r: impl std::io::Read,
     ak: Option<&crate::quote::TrustedAk>,
 ) -> Result<BundleReport, BundleError> {
-    judge(path, Contents::of_tar(path, r)?, ak)
+    judge(path, Contents::of_tar(path, r)?, ak, None)
 }
 
 fn judge(
     path: &Path,
     c: Contents,
     ak: Option<&crate::quote::TrustedAk>,
+    signers: Option<&[crate::signing::AllowedSigner]>,
 ) -> Result<BundleReport, BundleError> {
     let mpath = format!("{}: {MANIFEST}", path.display());
     let mbytes = c.manifest.clone().ok_or_else(|| BundleError::Io {
@@ -609,7 +644,7 @@ fn judge(
     }
     let mut seen = 0usize;
     for (f, got) in &c.files {
-        if f == MANIFEST || f == QUOTE {
+        if f == MANIFEST || f == QUOTE || f == SEAL {
             continue;
         }
         match manifest.files.get(f) {
@@ -658,13 +693,61 @@ fn judge(
         });
     }
     checks.extend(quote_checks(path, &c, &msha, ak)?);
+    checks.push(seal_check(path, &c, &mbytes, signers));
+    let sealed = checks
+        .iter()
+        .any(|x| matches!(x.check, "quote" | "seal") && x.verdict == Verdict::Pass);
     Ok(BundleReport {
         bundle: path.display().to_string(),
         manifest_sha256: msha,
         ok: checks.iter().all(|c| c.verdict != Verdict::Fail),
+        sealed,
         manifest,
         checks,
     })
+}
+
+/// The responder's seal: an SSH signature over the manifest's bytes in
+/// [`SEAL_NAMESPACE`], by a key `signers` lists.
+fn seal_check(
+    path: &Path,
+    c: &Contents,
+    manifest: &[u8],
+    signers: Option<&[crate::signing::AllowedSigner]>,
+) -> BundleCheck {
+    let check = |verdict, detail: String| BundleCheck {
+        check: "seal",
+        file: Some(SEAL.into()),
+        verdict,
+        detail,
+    };
+    match (&c.seal, signers) {
+        (None, None) => check(
+            Verdict::Unknown,
+            "unsealed: no signature over the manifest (collect --bundle --sign-key)".into(),
+        ),
+        (None, Some(_)) => check(
+            Verdict::Fail,
+            "unsealed, and --allowed-signers asked for a seal".into(),
+        ),
+        (Some(_), None) => check(
+            Verdict::Unknown,
+            "a seal, but no --allowed-signers to check it with: an unchecked signature vouches for nothing".into(),
+        ),
+        (Some(sig), Some(allowed)) => {
+            let name = format!("{}: {SEAL}", path.display());
+            match crate::signing::verify_pem(SEAL_NAMESPACE, manifest, sig, &name, allowed) {
+                Ok(v) => check(
+                    Verdict::Pass,
+                    format!(
+                        "sealed by {} ({}): the manifest is the one the responder signed",
+                        v.principal, v.fingerprint
+                    ),
+                ),
+                Err(e) => check(Verdict::Fail, e.to_string()),
+            }
+        }
+    }
 }
 
 /// The PCR values of the bundle's snapshot (bank, index, value); empty

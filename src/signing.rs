@@ -301,11 +301,23 @@ pub fn verify_in(
         path: name.clone(),
         cause: std::io::Error::new(cause.kind(), format!("the signature: {cause}")),
     })?;
+    verify_pem(ns, bytes, &pem, &name, allowed)
+}
+
+/// [`verify_in`] of a signature already read (`pem`; `name` names it).
+pub fn verify_pem(
+    ns: &str,
+    bytes: &[u8],
+    pem: &[u8],
+    name: &str,
+    allowed: &[AllowedSigner],
+) -> Result<Verified, SignError> {
+    let name = name.to_string();
     let bad = |why: String| SignError::Format {
         path: name.clone(),
         why,
     };
-    let sig = SshSig::from_pem(&pem).map_err(|e| bad(format!("not an SSH signature: {e}")))?;
+    let sig = SshSig::from_pem(pem).map_err(|e| bad(format!("not an SSH signature: {e}")))?;
     if sig.namespace() != ns {
         return Err(bad(format!(
             "signed in namespace {:?}, not {ns:?}",

@@ -627,3 +627,139 @@ fn a_manifest_that_lists_a_file_twice_is_refused() {
         "byte {named}, second entry at {second}: {err}"
     );
 }
+
+/// An ed25519 key pair made by ssh-keygen in `dir`, and an allowed-signers
+/// file listing its public key for the bundle namespace: (key, allowed).
+fn responder_key(dir: &Path) -> (PathBuf, PathBuf) {
+    let key = dir.join("responder");
+    let o = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "ir", "-f"])
+        .arg(&key)
+        .output()
+        .expect("ssh-keygen (openssh-client)");
+    assert!(o.status.success());
+    let public = std::fs::read_to_string(dir.join("responder.pub")).unwrap();
+    let public: Vec<&str> = public.split_whitespace().take(2).collect();
+    let allowed = dir.join("allowed");
+    std::fs::write(
+        &allowed,
+        format!(
+            "alice@ir.example namespaces=\"bootaudit-bundle\" {} {}\n",
+            public[0], public[1]
+        ),
+    )
+    .unwrap();
+    (key, allowed)
+}
+
+#[test]
+fn a_bundle_sealed_by_the_responder_cannot_be_rewritten_unseen() {
+    let d = tempfile::tempdir().unwrap();
+    let (key, allowed) = responder_key(d.path());
+    let mut checked = 0;
+    for name in ["sealed", "sealed.tar"] {
+        let b = d.path().join(name);
+        let (code, _, err) = ba(&[
+            "collect",
+            "--root",
+            p(&fixture_root()),
+            "--bundle",
+            p(&b),
+            "--operator",
+            "alice",
+            "--sign-key",
+            p(&key),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let (code, v, err) = ba(&[
+            "verify-bundle",
+            p(&b),
+            "--allowed-signers",
+            p(&allowed),
+            "--require-seal",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code, 0, "{name}: {v:#} {err}");
+        assert_eq!(v["sealed"], true);
+        checked += 1;
+    }
+    // ssh-keygen verifies the seal over manifest.json as it stands.
+    let b = d.path().join("sealed");
+    let verify = |dir: &Path| {
+        std::process::Command::new("ssh-keygen")
+            .args([
+                "-Y",
+                "verify",
+                "-n",
+                "bootaudit-bundle",
+                "-I",
+                "alice@ir.example",
+                "-f",
+            ])
+            .arg(&allowed)
+            .arg("-s")
+            .arg(dir.join("manifest.json.sig"))
+            .stdin(std::fs::File::open(dir.join("manifest.json")).unwrap())
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(verify(&b));
+    // The holder rewrites the operator: files and manifest still agree,
+    // but the seal fails, as ssh-keygen says.
+    let m = b.join("manifest.json");
+    let text = std::fs::read_to_string(&m)
+        .unwrap()
+        .replace("\"alice\"", "\"mallory\"");
+    std::fs::write(&m, text).unwrap();
+    assert!(!verify(&b));
+    let (code, v, _) = ba(&[
+        "verify-bundle",
+        p(&b),
+        "--allowed-signers",
+        p(&allowed),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{v:#}");
+    let seal = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "seal")
+        .unwrap();
+    assert_eq!(seal["verdict"], "fail", "{seal}");
+    assert_eq!(checked, 2);
+}
+
+#[test]
+fn an_unsealed_bundle_says_so_and_require_seal_fails_it() {
+    let d = tempfile::tempdir().unwrap();
+    let b = make(d.path());
+    let o = common::bootaudit()
+        .args(["verify-bundle", p(&b)])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.trim_end().ends_with("The bundle is unsealed: its files match its own manifest, which anyone could have rewritten."),
+        "{out}"
+    );
+    let (code, v, _) = ba(&["verify-bundle", p(&b), "--require-seal", "--format", "json"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["sealed"], false);
+    // Asking for a seal that is not there is a failure, not "unknown".
+    let (_, allowed) = responder_key(d.path());
+    let (code, v, _) = ba(&[
+        "verify-bundle",
+        p(&b),
+        "--allowed-signers",
+        p(&allowed),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{v:#}");
+}

@@ -47,6 +47,12 @@ pub struct Args {
     /// Who collects (recorded in the bundle's manifest).
     #[arg(long, value_name = "NAME", requires = "bundle")]
     pub operator: Option<String>,
+    /// Seal the bundle with this OpenSSH private key (unencrypted): an
+    /// SSH signature over the manifest (namespace bootaudit-bundle), as
+    /// `manifest.json.sig`, that `verify-bundle --allowed-signers` checks.
+    /// Keep the key with the responder, not on the judged host.
+    #[arg(long, value_name = "KEY", requires = "bundle")]
+    pub sign_key: Option<PathBuf>,
     /// A dump of this host's flash (made with flashrom or CHIPSEC): its
     /// hash goes into the snapshot, for `firmware check --references`.
     #[arg(long, value_name = "FILE")]
@@ -66,6 +72,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         ak,
         bundle,
         operator,
+        sign_key,
         firmware,
     } = a;
     if quote && nonce.is_none() && bundle.is_none() {
@@ -114,7 +121,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut v = serde_json::to_vec_pretty(&snap)?;
     v.push(b'\n');
     if let Some(dir) = &bundle {
-        return write_bundle(dir, &root_dir, &v, &snap, operator, quote, tcti.as_deref());
+        let sealer = Sealer { operator, sign_key };
+        return write_bundle(dir, &root_dir, &v, &snap, sealer, quote, tcti.as_deref());
     }
     deliver(output.as_deref(), &v)?;
     // The snapshot is written either way; a quote that was asked
@@ -137,17 +145,11 @@ fn write_bundle(
     root: &Path,
     snapshot_json: &[u8],
     snap: &bootaudit::snapshot::Snapshot,
-    operator: Option<String>,
+    sealer: Sealer,
     quote: bool,
     tcti: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let files = bootaudit::bundle::gather(root, snapshot_json, snap);
     let tcti = quote.then(|| tcti.unwrap_or("device:/dev/tpmrm0"));
-    seal_bundle(
-        dir,
-        &files,
-        bootaudit::bundle::host_of(snap),
-        operator,
-        tcti,
-    )
+    seal_bundle(dir, &files, bootaudit::bundle::host_of(snap), sealer, tcti)
 }

@@ -18,6 +18,12 @@ pub struct Args {
     /// Who collects (recorded in the bundle's manifest).
     #[arg(long, value_name = "NAME", requires = "bundle")]
     pub operator: Option<String>,
+    /// Seal the bundle with this OpenSSH private key (unencrypted): an
+    /// SSH signature over the manifest (namespace bootaudit-bundle), as
+    /// `manifest.json.sig`, that `verify-bundle --allowed-signers` checks.
+    /// Keep the key with the responder, not on the judged host.
+    #[arg(long, value_name = "KEY", requires = "bundle")]
+    pub sign_key: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -30,6 +36,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         out,
         bundle,
         operator,
+        sign_key,
         format,
     } = a;
     if let Some(dir) = bundle {
@@ -38,7 +45,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         if !files.iter().any(|(p, _)| p.ends_with(".json")) {
             anyhow::bail!("{}: no bootaudit snapshot on this ESP", esp.display());
         }
-        return seal_bundle(&dir, &files, host, operator, None);
+        return seal_bundle(&dir, &files, host, Sealer { operator, sign_key }, None);
     }
     let out = out.unwrap_or_default();
     let r = bootaudit::ingest::ingest(&esp, &out)?;

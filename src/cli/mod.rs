@@ -209,11 +209,20 @@ pub(crate) fn emit_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
 /// --bundle`): the manifest with this command line, one time for the
 /// manifest and the tar entries, and with `tcti` a TPM quote whose nonce is
 /// the manifest's SHA-256.
+/// Who seals a bundle: the operator's name for the manifest, and the
+/// responder's SSH key that signs it (`--sign-key`).
+pub(crate) struct Sealer {
+    /// `--operator`.
+    pub operator: Option<String>,
+    /// `--sign-key`: an unencrypted OpenSSH private key.
+    pub sign_key: Option<PathBuf>,
+}
+
 pub(crate) fn seal_bundle(
     dir: &Path,
     files: &[(String, Vec<u8>)],
     host: bootaudit::bundle::Host,
-    operator: Option<String>,
+    sealer: Sealer,
     tcti: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     use bootaudit::bundle;
@@ -221,16 +230,26 @@ pub(crate) fn seal_bundle(
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let now = bootaudit::attest::now();
-    let mb = bundle::manifest_bytes(&bundle::manifest(files, argv, operator, host, now));
+    let mb = bundle::manifest_bytes(&bundle::manifest(files, argv, sealer.operator, host, now));
     let sha = bootaudit::hexser::sha256(&mb);
     let q = tcti.map(|t| quote_manifest(t, &sha)).transpose()?;
-    bundle::write_any(dir, files, &mb, q.as_ref(), now)?;
+    let seal = sealer
+        .sign_key
+        .as_deref()
+        .map(|k| bootaudit::signing::sign_in(bundle::SEAL_NAMESPACE, k, &mb))
+        .transpose()?;
+    bundle::write_any(dir, files, &mb, q.as_ref(), seal.as_deref(), now)?;
     eprintln!(
-        "bootaudit: wrote {} ({} files, manifest SHA-256 {sha}{})",
+        "bootaudit: wrote {} ({} files, manifest SHA-256 {sha}{}{})",
         render::escape::terminal(&dir.display().to_string()),
         files.len(),
         if q.is_some() {
             ", quoted by the TPM"
+        } else {
+            ""
+        },
+        if seal.is_some() {
+            ", sealed with the responder's key"
         } else {
             ""
         }

@@ -13,6 +13,16 @@ pub struct Args {
     /// The enrolled AK (`bootaudit ak verify`) to check the quote with.
     #[arg(long, value_name = "FILE")]
     pub ak: Option<PathBuf>,
+    /// Check the bundle's seal (manifest.json.sig, namespace
+    /// bootaudit-bundle) against this allowed-signers file: an unsealed
+    /// bundle, or one sealed by a key the file does not list, fails.
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
+    /// Exit 1 unless a verified seal or a verified TPM quote vouches for
+    /// the manifest: without one, the files match only the bundle's own
+    /// manifest, which anyone could have rewritten.
+    #[arg(long)]
+    pub require_seal: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -31,7 +41,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let r = bootaudit::bundle::verify(&a.bundle, ak.as_ref())?;
+    let signers = allowed_signers_from(a.allowed_signers.as_deref())?;
+    let r = bootaudit::bundle::verify_with(&a.bundle, ak.as_ref(), signers.as_deref())?;
     print(a.format, &r, render::bundle::table)?;
-    Ok(exit_if(!r.ok))
+    Ok(exit_if(!r.ok || (a.require_seal && !r.sealed)))
 }

@@ -37,10 +37,10 @@ pub fn table(r: &BundleReport) -> String {
     let _ = writeln!(
         out,
         "{t}\n{}",
-        if r.ok {
-            "The bundle is whole."
-        } else {
-            "The bundle is NOT what it was when sealed."
+        match (r.ok, r.sealed) {
+            (true, true) => "The bundle is whole, and sealed: its manifest is vouched for.",
+            (true, false) => "The bundle is unsealed: its files match its own manifest, which anyone could have rewritten.",
+            (false, _) => "The bundle is NOT what it was when sealed.",
         }
     );
     out
