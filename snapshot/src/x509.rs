@@ -355,6 +355,7 @@ mod tests {
         tbs.extend([0x17, 13]);
         tbs.extend(b"260624205129Z");
         tbs.extend(name(b'b'));
+        tbs.extend([0x30, 0]); // subjectPublicKeyInfo (empty)
         let mut cert = alloc::vec![0x30, tbs.len() as u8 + 2, 0x30, tbs.len() as u8];
         cert.extend(&tbs);
         let c = parse(&cert).unwrap();
