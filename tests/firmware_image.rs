@@ -813,3 +813,41 @@ fn data_in_a_pad_file_is_a_structural_problem() {
     }
     assert_eq!(seen, [(0, 0), (1, 1)]);
 }
+
+#[test]
+fn overlapping_flash_descriptor_regions_are_a_structural_problem() {
+    // The SPI layout of a_flash_descriptor_and_a_capsule_hold_the_same_
+    // volumes, with the ME region's limit laid over the BIOS region's
+    // first 64 KiB.
+    let img = ovmf(PLAIN);
+    let d = tempfile::tempdir().unwrap();
+    let mut spi = vec![0xffu8; 16 << 20];
+    spi[16..20].copy_from_slice(&0x0ff0_a55au32.to_le_bytes());
+    spi[20..24].copy_from_slice(&0x0204_0003u32.to_le_bytes());
+    let reg = |base: u32, limit: u32| ((limit >> 12) << 16) | (base >> 12);
+    let bios = (16 << 20) - img.len();
+    spi[0x40..0x44].copy_from_slice(&reg(0, 0xfff).to_le_bytes());
+    spi[0x44..0x48].copy_from_slice(&reg(bios as u32, (16 << 20) - 1).to_le_bytes());
+    let mut checked = 0;
+    for (me_limit, overlap) in [(0x7f_ffff, false), (bios as u32 + 0xffff, true)] {
+        spi[0x48..0x4c].copy_from_slice(&reg(0x1000, me_limit).to_le_bytes());
+        spi[bios..].copy_from_slice(&img);
+        let p = d.path().join("spi.bin");
+        std::fs::write(&p, &spi).unwrap();
+        let (code, v) = inventory(&p);
+        let named: Vec<&Value> = v["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["structure"] == "flash descriptor")
+            .collect();
+        assert_eq!(named.len(), usize::from(overlap), "{named:?}");
+        assert_eq!(code, i32::from(overlap));
+        if overlap {
+            assert_eq!(named[0]["offset"], bios as u64);
+            assert!(named[0]["message"].as_str().unwrap().contains("overlap"));
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 2);
+}

@@ -315,6 +315,36 @@ fn read_inner(
         visit,
     };
     r.total_budget = r.budget.remaining;
+    // Flash-descriptor regions that overlap: the same bytes would be two
+    // regions (a BIOS region laid over the ME's hides code from a reader
+    // of either). Sorted by base, each against the next: linear.
+    if let Container::FlashDescriptor { regions } = &r.inv.container {
+        let mut sorted: Vec<&layout::Region> = regions.iter().collect();
+        sorted.sort_by_key(|x| (x.base, x.index));
+        let overlaps: Vec<(String, u64)> = sorted
+            .windows(2)
+            .filter(|w| w[1].base < w[0].base.saturating_add(w[0].size))
+            .map(|w| {
+                (
+                    format!(
+                        "regions {} ({:#x}+{:#x}) and {} ({:#x}+{:#x}) overlap",
+                        w[0].name, w[0].base, w[0].size, w[1].name, w[1].base, w[1].size
+                    ),
+                    w[1].base,
+                )
+            })
+            .collect();
+        for (why, at) in overlaps {
+            let place = Place {
+                base: Some(0),
+                path: String::new(),
+                parent_file: None,
+                compressed: false,
+                depth: 0,
+            };
+            r.problem(&place, at as usize, "flash descriptor", why);
+        }
+    }
     let area = image.get(start..end).unwrap_or_default();
     r.scan(
         area,
