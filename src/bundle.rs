@@ -823,12 +823,8 @@ fn quote_checks(
             "the quote names another AK than the trusted one".into(),
         ));
     }
-    let certified = matches!(ak, crate::quote::TrustedAk::Enrolled(_));
-    if !certified {
-        out.push(check(
-            Verdict::Fail,
-            "the AK is a bare public key: nothing proves it lives in a TPM (enrol it with `bootaudit ak`)".into(),
-        ));
+    if let Err(why) = ak.certified("the AK") {
+        out.push(check(Verdict::Fail, why));
     }
     // The nonce, the signature, and the quoted PCRs against the bundle's
     // snapshot: the TPM's state when the bundle was sealed is the one the

@@ -730,34 +730,105 @@ pub fn verify_snapshot(
     })
 }
 
+/// The SSHSIG namespace of a verifier's signature over an enrolled-AK
+/// record (`ak verify --sign-key`).
+pub const AK_NAMESPACE: &str = "bootaudit-ak";
+
 /// The AK a verifier trusts for `verify-quote`.
 pub enum TrustedAk {
     /// An enrolled AK (`bootaudit ak verify`): proven to live in a TPM
-    /// whose EK certificate chains to the CAs the verifier gave.
-    Enrolled(crate::attest::Enrolled),
+    /// whose EK certificate chains to the CAs the verifier gave, as far as
+    /// the record is the verifier's own: `vouched` is the verifier's
+    /// signature over it, verified against `--ak-signers`. A record
+    /// without one is a file anyone can write around any key.
+    Enrolled {
+        /// The record.
+        record: crate::attest::Enrolled,
+        /// Who signed the record, when a signature verified.
+        vouched: Option<crate::signing::Verified>,
+    },
     /// A bare public key: nothing proves it is in a TPM at all.
     Raw(Vec<u8>),
 }
 
 impl TrustedAk {
     /// Reads `--ak FILE`: an enrolled-AK JSON file, or a TPMT_PUBLIC /
-    /// TPM2B_PUBLIC.
+    /// TPM2B_PUBLIC. The record's signature is not checked
+    /// ([`TrustedAk::read_vouched`] does).
     pub fn read(bytes: &[u8], file: &str) -> Result<TrustedAk, crate::attest::AttestError> {
         if bytes.first() == Some(&b'{') {
             let e: crate::attest::Enrolled =
                 crate::attest::enrol::read(bytes, file, crate::attest::enrol::ENROLLED)?;
             crate::attest::enrol::hex_field(&e.ak_public, file, "ak_public", 4096)?;
-            Ok(TrustedAk::Enrolled(e))
+            Ok(TrustedAk::Enrolled {
+                record: e,
+                vouched: None,
+            })
         } else {
             Ok(TrustedAk::Raw(bytes.to_vec()))
         }
     }
 
+    /// [`TrustedAk::read`] of `path`, and, with `signers`, the verifier's
+    /// signature over an enrolled-AK record (`FILE.sig`, namespace
+    /// [`AK_NAMESPACE`]): one that is missing or does not verify refuses
+    /// the file.
+    pub fn read_vouched(
+        bytes: &[u8],
+        path: &std::path::Path,
+        signers: Option<&[crate::signing::AllowedSigner]>,
+    ) -> anyhow::Result<TrustedAk> {
+        let file = path.display().to_string();
+        let mut ak = TrustedAk::read(bytes, &file)?;
+        if let (TrustedAk::Enrolled { vouched, .. }, Some(allowed)) = (&mut ak, signers) {
+            let v = crate::signing::verify_in(
+                AK_NAMESPACE,
+                bytes,
+                &crate::signing::sig_path(path),
+                allowed,
+            )
+            .map_err(|e| anyhow::anyhow!("{file}: the enrolment record is refused: {e}"))?;
+            *vouched = Some(v);
+        }
+        Ok(ak)
+    }
+
     /// The AK's public area bytes.
     pub fn public(&self) -> Vec<u8> {
         match self {
-            TrustedAk::Enrolled(e) => crate::hexser::decode(&e.ak_public).unwrap_or_default(),
+            TrustedAk::Enrolled { record, .. } => {
+                crate::hexser::decode(&record.ak_public).unwrap_or_default()
+            }
             TrustedAk::Raw(b) => b.clone(),
+        }
+    }
+
+    /// Whether the AK is certified: an enrolled one whose record a
+    /// verifier's signature vouches for. `Err` says why not.
+    pub fn certified(&self, ak_file: &str) -> Result<String, String> {
+        match self {
+            TrustedAk::Enrolled {
+                record: e,
+                vouched: Some(v),
+            } => Ok(format!(
+                "enrolled {}: it unwrapped a credential for the {} EK certified by {}; the record is signed by {} ({})",
+                e.enrolled_at,
+                e.ek_key,
+                e.ek_chain
+                    .iter()
+                    .skip(1)
+                    .map(|p| p.subject.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" < "),
+                v.principal,
+                v.fingerprint
+            )),
+            TrustedAk::Enrolled { vouched: None, .. } => Err(format!(
+                "{ak_file} is an enrolment record no verifier's signature vouches for (give --ak-signers; sign it with `ak verify --sign-key`): anyone can write one around any key"
+            )),
+            TrustedAk::Raw(_) => Err(format!(
+                "{ak_file} is a bare public key: nothing proves it lives in a TPM (enrol it with `bootaudit ak`)"
+            )),
         }
     }
 }
@@ -775,31 +846,13 @@ pub fn verify_trusted(
     narrow: &[u32],
 ) -> Result<QuoteReport, VerifyError> {
     let mut r = verify_snapshot(name, s, &ak.public(), ak_file, nonce, narrow)?;
+    let certified = ak.certified(ak_file);
     r.checks.insert(
         1,
-        match ak {
-            TrustedAk::Enrolled(e) => Check {
-                check: "ak-certified",
-                ok: true,
-                detail: format!(
-                    "enrolled {}: it unwrapped a credential for the {} EK certified by {}",
-                    e.enrolled_at,
-                    e.ek_key,
-                    e.ek_chain
-                        .iter()
-                        .skip(1)
-                        .map(|p| p.subject.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" < ")
-                ),
-            },
-            TrustedAk::Raw(_) => Check {
-                check: "ak-certified",
-                ok: false,
-                detail: format!(
-                    "{ak_file} is a bare public key: nothing proves it lives in a TPM (enrol it with `bootaudit ak`)"
-                ),
-            },
+        Check {
+            check: "ak-certified",
+            ok: certified.is_ok(),
+            detail: certified.unwrap_or_else(|e| e),
         },
     );
     r.ok = r.checks.iter().all(|c| c.ok);

@@ -91,6 +91,7 @@ mod live {
 
     fn verify(st: &Path, resp: &Path, dir: &Path) -> (i32, Value, PathBuf) {
         let en = dir.join("enrolled.json");
+        let (key, _) = common::verifier_key(dir);
         let (code, v, err) = ba(&[
             "ak",
             "verify",
@@ -100,6 +101,8 @@ mod live {
             "json",
             "--out",
             p(&en),
+            "--sign-key",
+            p(&key),
         ]);
         assert!(code == 0 || code == 1, "{code} {v} {err}");
         (code, v, en)
@@ -171,6 +174,42 @@ mod live {
                 .contains("CN=swtpm-localca"),
             "{v}"
         );
+        // The same record handed over without the verifier's signature (as
+        // a hand-written one would be): ak-certified fails, since whoever
+        // hands over the file would decide which AK counts.
+        let loose = dir.path().join("loose");
+        std::fs::create_dir_all(&loose).unwrap();
+        std::fs::copy(&en, loose.join("enrolled.json")).unwrap();
+        let (code, v) = verify_quote(&snap, "--ak", &loose.join("enrolled.json"), nonce);
+        assert_eq!(code, 1, "{v}");
+        assert_eq!(failed(&v), ["ak-certified", "log-replay"], "{v}");
+        // Signed, but by a key the verifier's allowed signers do not list:
+        // refused (exit 2).
+        let (mallory, _) = common::verifier_key(&{
+            let m = dir.path().join("mallory-keys");
+            std::fs::create_dir_all(&m).unwrap();
+            m
+        });
+        let s = Command::new("ssh-keygen")
+            .args(["-Y", "sign", "-n", "bootaudit-ak", "-f"])
+            .arg(&mallory)
+            .arg(loose.join("enrolled.json"))
+            .output()
+            .unwrap();
+        assert!(s.status.success());
+        let (_, allowed) = common::verifier_key(en.parent().unwrap());
+        let (code, _, err) = ba(&[
+            "verify-quote",
+            p(&snap),
+            "--ak",
+            p(&loose.join("enrolled.json")),
+            "--ak-signers",
+            p(&allowed),
+            "--nonce",
+            nonce,
+        ]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("the enrolment record is refused"), "{err}");
 
         // The same TPM with the ECC-enrolled file: the same AK, so it passes
         // too; a snapshot quoted by another TPM does not match the enrolment.
@@ -218,7 +257,8 @@ mod live {
 
     /// `verify-quote --format json` with `flag file` (`--ak`, `--ak-pub`).
     fn verify_quote(snap: &Path, flag: &str, file: &Path, nonce: &str) -> (i32, Value) {
-        let (code, v, _) = ba(&[
+        let allowed = file.with_file_name("ak-signers");
+        let mut args = vec![
             "verify-quote",
             p(snap),
             flag,
@@ -227,7 +267,11 @@ mod live {
             nonce,
             "--format",
             "json",
-        ]);
+        ];
+        if allowed.exists() {
+            args.extend(["--ak-signers", p(&allowed)]);
+        }
+        let (code, v, _) = ba(&args);
         (code, v)
     }
 

@@ -52,6 +52,7 @@ fn verify_boot(collector: &Path, host: &Path, ak: &Path, nonce: &str, efi: &Path
         .arg(host)
         .arg("--ak")
         .arg(ak)
+        .args(common::ak_signers_args(ak))
         .args(["--nonce", nonce, "--format", "json", "--collector-efi"])
         .arg(efi)
         .output()

@@ -211,6 +211,7 @@ mod sealed {
 
     fn enrol(tpm: &Swtpm, ca: &Path, d: &Path) -> PathBuf {
         let t = tpm.tcti();
+        let (key, _) = common::verifier_key(d);
         let (req, ch, st, resp, en) = (
             d.join("req.json"),
             d.join("ch.json"),
@@ -237,7 +238,16 @@ mod sealed {
                 p(&st),
             ],
             vec!["ak", "activate", p(&ch), "--tpm", &t, "--out", p(&resp)],
-            vec!["ak", "verify", p(&st), p(&resp), "--out", p(&en)],
+            vec![
+                "ak",
+                "verify",
+                p(&st),
+                p(&resp),
+                "--out",
+                p(&en),
+                "--sign-key",
+                p(&key),
+            ],
         ];
         for s in steps {
             let (code, _, err) = ba(&s);
@@ -280,7 +290,12 @@ mod sealed {
         let b1 = bundle("one");
         let b2 = bundle("two");
         let check = |b: &Path, ak: &Path| {
-            let (code, v, err) = ba(&["verify-bundle", p(b), "--ak", p(ak), "--format", "json"]);
+            let mut args = vec!["verify-bundle", p(b), "--ak", p(ak), "--format", "json"];
+            let allowed = ak.with_file_name("ak-signers");
+            if allowed.exists() {
+                args.extend(["--ak-signers", p(&allowed)]);
+            }
+            let (code, v, err) = ba(&args);
             assert!(code == 0 || code == 1, "{err}");
             (code, v)
         };

@@ -91,6 +91,13 @@ pub struct VerifyArgs {
     /// Where to write the enrolled AK.
     #[arg(long, short, value_name = "FILE")]
     pub out: PathBuf,
+    /// Sign the enrolled-AK record with the verifier's OpenSSH private key
+    /// (unencrypted): FILE.sig, namespace bootaudit-ak, which
+    /// `verify-quote`, `verify-boot` and `verify-bundle` check with
+    /// `--ak-signers`. Without a verified signature an enrolment record is
+    /// a file anyone could write around any key, and certifies nothing.
+    #[arg(long, value_name = "KEY")]
+    pub sign_key: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -179,11 +186,17 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
             let st: enrol::State = enrol::read(&read(&a.state)?, &sn, enrol::STATE)?;
             let resp: enrol::Response = enrol::read(&read(&a.response)?, &rn, enrol::RESPONSE)?;
             let r = enrol::verify(&st, &resp, &rn, bootaudit::attest::now()).and_then(|en| {
-                write_file(
-                    &a.out,
-                    &json(&en).map_err(|e| anyhow_to_malformed(&a.out, e))?,
-                )
-                .map_err(|e| anyhow_to_malformed(&a.out, e))?;
+                let bytes = json(&en).map_err(|e| anyhow_to_malformed(&a.out, e))?;
+                // The signature first, so that no record is left unsigned
+                // when one was asked for.
+                if let Some(k) = &a.sign_key {
+                    let sig =
+                        bootaudit::signing::sign_in(bootaudit::quote::AK_NAMESPACE, k, &bytes)
+                            .map_err(|e| anyhow_to_malformed(k, e))?;
+                    write_file(&bootaudit::signing::sig_path(&a.out), sig.as_bytes())
+                        .map_err(|e| anyhow_to_malformed(&a.out, e))?;
+                }
+                write_file(&a.out, &bytes).map_err(|e| anyhow_to_malformed(&a.out, e))?;
                 Ok(Summary {
                     step: "verify",
                     ok: true,

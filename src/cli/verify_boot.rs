@@ -21,6 +21,12 @@ pub struct Args {
     /// public key, which fails `host/ak-certified`.
     #[arg(long, value_name = "FILE")]
     pub ak: PathBuf,
+    /// Check the enrolled-AK record's signature (FILE.sig, namespace
+    /// bootaudit-ak, from `ak verify --sign-key`) against this
+    /// allowed-signers file. Without it, an enrolment record is a file
+    /// anyone could write, and `ak-certified` fails.
+    #[arg(long, value_name = "FILE")]
+    pub ak_signers: Option<PathBuf>,
     /// The nonce the verifier gave the host's `collect --quote`, hex.
     #[arg(long, value_name = "HEX", value_parser = parse_nonce)]
     pub nonce: Nonce,
@@ -69,7 +75,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let ak_name = a.ak.display().to_string();
     let ak = bootaudit::fsutil::read_input(&a.ak, bootaudit::attest::enrol::MAX_FILE)
         .map_err(|e| anyhow::anyhow!("{ak_name}: cannot read: {e}"))?;
-    let ak = bootaudit::quote::TrustedAk::read(&ak, &ak_name)?;
+    let signers = allowed_signers_from(a.ak_signers.as_deref())?;
+    let ak = bootaudit::quote::TrustedAk::read_vouched(&ak, &a.ak, signers.as_deref())?;
     let known = match &a.collector_efi {
         Some(p) => {
             let b = bootaudit::fsutil::read_input(p, 64 << 20)

@@ -13,6 +13,12 @@ pub struct Args {
     /// The enrolled AK (`bootaudit ak verify`) to check the quote with.
     #[arg(long, value_name = "FILE")]
     pub ak: Option<PathBuf>,
+    /// Check the enrolled-AK record's signature (FILE.sig, namespace
+    /// bootaudit-ak, from `ak verify --sign-key`) against this
+    /// allowed-signers file. Without it, an enrolment record is a file
+    /// anyone could write, and `ak-certified` fails.
+    #[arg(long, value_name = "FILE", requires = "ak")]
+    pub ak_signers: Option<PathBuf>,
     /// Check the bundle's seal (manifest.json.sig, namespace
     /// bootaudit-bundle) against this allowed-signers file: an unsealed
     /// bundle, or one sealed by a key the file does not list, fails.
@@ -34,9 +40,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         Some(p) => {
             let b = bootaudit::fsutil::read_input(p, bootaudit::attest::enrol::MAX_FILE)
                 .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", p.display()))?;
-            Some(bootaudit::quote::TrustedAk::read(
+            let signers = allowed_signers_from(a.ak_signers.as_deref())?;
+            Some(bootaudit::quote::TrustedAk::read_vouched(
                 &b,
-                &p.display().to_string(),
+                p,
+                signers.as_deref(),
             )?)
         }
         None => None,

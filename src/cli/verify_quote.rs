@@ -12,6 +12,12 @@ pub struct Args {
     /// `tpm2_readpublic -o` write it), which fails the `ak-certified` check.
     #[arg(long, visible_alias = "ak-pub", value_name = "FILE")]
     pub ak: PathBuf,
+    /// Check the enrolled-AK record's signature (FILE.sig, namespace
+    /// bootaudit-ak, from `ak verify --sign-key`) against this
+    /// allowed-signers file. Without it, an enrolment record is a file
+    /// anyone could write, and `ak-certified` fails.
+    #[arg(long, value_name = "FILE")]
+    pub ak_signers: Option<PathBuf>,
     /// The nonce the verifier gave to `collect --quote`, hex.
     #[arg(long, value_name = "HEX", value_parser = parse_nonce)]
     pub nonce: Nonce,
@@ -29,6 +35,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let Args {
         snapshot,
         ak: ak_pub,
+        ak_signers,
         nonce,
         pcrs,
         format,
@@ -37,7 +44,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let s = bootaudit::snapshot::read_file(&snapshot)?;
     let ak = bootaudit::fsutil::read_input(&ak_pub, 1 << 16)
         .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", ak_pub.display()))?;
-    let ak = bootaudit::quote::TrustedAk::read(&ak, &ak_pub.display().to_string())?;
+    let signers = allowed_signers_from(ak_signers.as_deref())?;
+    let ak = bootaudit::quote::TrustedAk::read_vouched(&ak, &ak_pub, signers.as_deref())?;
     let r = bootaudit::quote::verify_trusted(
         &snapshot.display().to_string(),
         &s,

@@ -325,6 +325,45 @@ pub fn bootaudit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bootaudit"))
 }
 
+/// The verifier's key that signs enrolment records (`ak verify
+/// --sign-key`), made with ssh-keygen in `dir` when not there yet, and
+/// `dir/ak-signers`, an allowed-signers file listing it for the
+/// bootaudit-ak namespace: (key, allowed-signers file).
+pub fn verifier_key(dir: &Path) -> (PathBuf, PathBuf) {
+    let key = dir.join("verifier");
+    let allowed = dir.join("ak-signers");
+    if !allowed.exists() {
+        let o = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "verifier", "-f"])
+            .arg(&key)
+            .output()
+            .expect("ssh-keygen (openssh-client, installed by .ci/run)");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let public = std::fs::read_to_string(dir.join("verifier.pub")).unwrap();
+        let public: Vec<&str> = public.split_whitespace().take(2).collect();
+        std::fs::write(
+            &allowed,
+            format!(
+                "verifier@example.org namespaces=\"bootaudit-ak\" {} {}\n",
+                public[0], public[1]
+            ),
+        )
+        .unwrap();
+    }
+    (key, allowed)
+}
+
+/// `--ak-signers FILE` for an enrolled-AK file whose directory holds the
+/// verifier's allowed-signers file ([`verifier_key`]); nothing otherwise.
+pub fn ak_signers_args(ak: &Path) -> Vec<std::ffi::OsString> {
+    let allowed = ak.with_file_name("ak-signers");
+    if allowed.exists() {
+        vec!["--ak-signers".into(), allowed.into_os_string()]
+    } else {
+        Vec::new()
+    }
+}
+
 /// Enrols bootaudit's AK on the TPM at `tcti`, whose EK certificate swtpm's
 /// local CA in `ca` issued: `ak request`, `challenge`, `activate` and
 /// `verify`, each of which must succeed. Returns the enrolled-AK file (in
@@ -367,6 +406,8 @@ pub fn enrol_ak(tcti: &str, ca: &Path, dir: &Path) -> PathBuf {
             f("response.json"),
             "--out".into(),
             f("enrolled.json"),
+            "--sign-key".into(),
+            verifier_key(dir).0.to_str().unwrap().into(),
         ],
     ];
     for args in steps {
