@@ -119,18 +119,20 @@ fn expect<'a>(
     Ok((t, next))
 }
 
-/// The byte range of the certificate's SubjectPublicKeyInfo (its whole
-/// TLV): what identifies the key, whatever certificate carries it.
-pub fn spki_range(der: &[u8]) -> Result<core::ops::Range<usize>, DerError> {
+/// Where the tbsCertificate's fields start (past the `[0] EXPLICIT`
+/// version, when there is one) and where the tbsCertificate ends.
+fn tbs_fields(der: &[u8]) -> Result<(usize, usize), DerError> {
     let (cert, _) = expect(der, 0, der.len(), 0x30, "Certificate SEQUENCE")?;
     let (tbs, _) = expect(der, cert.start, cert.end(), 0x30, "tbsCertificate SEQUENCE")?;
     let end = tbs.end();
-    let mut at = tbs.start;
-    let (first, next) = tlv(der, at, end, "tbsCertificate")?;
-    if first.tag == 0xa0 {
-        at = next;
-    }
-    let mut next = at;
+    let (first, next) = tlv(der, tbs.start, end, "tbsCertificate")?;
+    Ok((if first.tag == 0xa0 { next } else { tbs.start }, end))
+}
+
+/// The byte range of the certificate's SubjectPublicKeyInfo (its whole
+/// TLV): what identifies the key, whatever certificate carries it.
+pub fn spki_range(der: &[u8]) -> Result<core::ops::Range<usize>, DerError> {
+    let (mut next, end) = tbs_fields(der)?;
     for field in [
         "serialNumber",
         "signature AlgorithmIdentifier",
@@ -146,14 +148,7 @@ pub fn spki_range(der: &[u8]) -> Result<core::ops::Range<usize>, DerError> {
 
 /// Parses the subject, issuer, serial and validity of a DER certificate.
 pub fn parse(der: &[u8]) -> Result<Certificate, DerError> {
-    let (cert, _) = expect(der, 0, der.len(), 0x30, "Certificate SEQUENCE")?;
-    let (tbs, _) = expect(der, cert.start, cert.end(), 0x30, "tbsCertificate SEQUENCE")?;
-    let end = tbs.end();
-    let mut at = tbs.start;
-    let (first, next) = tlv(der, at, end, "tbsCertificate")?;
-    if first.tag == 0xa0 {
-        at = next; // [0] EXPLICIT version
-    }
+    let (at, end) = tbs_fields(der)?;
     let (serial, next) = expect(der, at, end, 0x02, "serialNumber")?;
     let (_, next) = expect(der, next, end, 0x30, "signature AlgorithmIdentifier")?;
     let (issuer, next) = expect(der, next, end, 0x30, "issuer Name")?;

@@ -129,18 +129,7 @@ impl Reader<'_> {
                 (off + header + 5) as u64,
             ) {
                 Ok((out, algo)) => {
-                    if out.len() as u64 != u64::from(u32::from_le_bytes(len)) {
-                        self.problem(
-                            at,
-                            off,
-                            "compression section",
-                            format!(
-                                "UncompressedLength {} but {} bytes decoded",
-                                u32::from_le_bytes(len),
-                                out.len()
-                            ),
-                        );
-                    }
+                    self.uncompressed_length(at, off, len, out.len());
                     let name = match algo {
                         Standard::Efi => "EFI",
                         Standard::Tiano => "Tiano",
@@ -165,18 +154,7 @@ impl Reader<'_> {
                 };
                 match out {
                     Ok(out) => {
-                        if out.len() as u64 != u64::from(u32::from_le_bytes(len)) {
-                            self.problem(
-                                at,
-                                off,
-                                "compression section",
-                                format!(
-                                    "UncompressedLength {} but {} bytes decoded",
-                                    u32::from_le_bytes(len),
-                                    out.len()
-                                ),
-                            );
-                        }
+                        self.uncompressed_length(at, off, len, out.len());
                         self.decompressed(&out, "LZMA (customized)", off, file, at)
                     }
                     Err(e) => self.error(at, e),
@@ -188,6 +166,20 @@ impl Reader<'_> {
                 "compression section",
                 format!("unknown compression type {k}"),
             ),
+        }
+    }
+
+    /// A compression section whose UncompressedLength is not what it
+    /// decoded to is a problem (the section is still read).
+    fn uncompressed_length(&mut self, at: &Place, off: usize, len: [u8; 4], decoded: usize) {
+        let want = u32::from_le_bytes(len);
+        if decoded as u64 != u64::from(want) {
+            self.problem(
+                at,
+                off,
+                "compression section",
+                format!("UncompressedLength {want} but {decoded} bytes decoded"),
+            );
         }
     }
 
