@@ -8,6 +8,7 @@
 //! cargo xtask boot OUT [options]        (cargo xtask boot --help)
 //! cargo xtask option-rom DRIVER.efi OUT.rom VENDOR DEVICE
 //! cargo xtask regen collector|implant|ovmf-swtpm|linux-host|all
+//! cargo xtask notice [--check]          (THIRD-PARTY-NOTICES.md)
 //! ```
 //!
 //! Needs what .ci/run installs: qemu-system-x86, ovmf, swtpm, swtpm-tools,
@@ -17,6 +18,7 @@
 
 mod boot;
 mod linux;
+mod notice;
 mod optionrom;
 mod regen;
 mod util;
@@ -28,7 +30,8 @@ const USAGE: &str = "\
 usage: cargo xtask build
        cargo xtask boot OUT [options]       (cargo xtask boot --help)
        cargo xtask option-rom DRIVER.efi OUT.rom VENDOR DEVICE   (hex ids)
-       cargo xtask regen collector|implant|ovmf-swtpm|linux-host|all...";
+       cargo xtask regen collector|implant|ovmf-swtpm|linux-host|all...
+       cargo xtask notice [--check]         (THIRD-PARTY-NOTICES.md from cargo metadata)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -65,6 +68,11 @@ fn main() -> ExitCode {
             };
             names.into_iter().try_for_each(regen::regen)
         }
+        "notice" => match rest {
+            [] => notice::notice(false),
+            [c] if c == "--check" => notice::notice(true),
+            _ => return usage("notice takes only --check", USAGE),
+        },
         _ => return usage(&format!("unknown task {task:?}"), USAGE),
     };
     match result {
