@@ -907,6 +907,21 @@ fn a_decoy_key_database_under_another_vendor_is_named_and_never_judged() {
     }
     assert_eq!(outcome(&plain, "secure-boot.variables.no-decoys"), "pass");
     assert_eq!(outcome(&r, "secure-boot.user-mode"), "pass");
+    // A Secure Boot part with no variable recorded rules nothing out.
+    let mut empty = json_of(&f);
+    empty["secure_boot"]["variables"] = serde_json::json!([]);
+    let e = d.path().join("no-variables.json");
+    std::fs::write(&e, serde_json::to_vec(&empty).unwrap()).unwrap();
+    let (_, r0) = check(&e, &[]);
+    let nd = get(&r0, "secure-boot.variables.no-decoys");
+    assert_eq!(nd["result"], "unknown", "{nd}");
+    assert!(
+        nd["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no Secure Boot variable"),
+        "{nd}"
+    );
     // diff: the decoys are findings of their own; no real variable changed.
     let o = common::bootaudit()
         .args(["diff", "--format", "json"])

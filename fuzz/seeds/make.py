@@ -187,3 +187,25 @@ dh = bytearray(16) + guid("deadbeef-0000-4000-8000-000000000000") + struct.pack(
 dh += b"_FVH" + struct.pack("<IHHHBB", 0x0004FEFF, 0x48, 0, 0, 0, 2) + struct.pack("<II", 3, 0x1000) + bytes(8)
 dh[50:52] = struct.pack("<H", (-sum(struct.unpack("<36H", bytes(dh)))) & 0xFFFF)
 out("firmware_image", "decoy-volume.fd", bytes(dh) + b"\xff" * (0x1000 - len(dh)) + real)
+
+# The fleet's spool records (src/fleet/facts.rs's encode): a host with a
+# PCR, a driver and a region; one with an indicator finding; one whose
+# strings carry terminal controls.
+def s32(b):
+    return struct.pack("<I", len(b)) + b
+
+
+def spool_record(source, host, items, rest=b""):
+    r = s32(source) + s32(host) + s32(b"QEMU") + s32(b"Standard PC") + s32(b"0.0.0")
+    r += struct.pack("<I", 0x10000) + struct.pack("<I", len(items))
+    for tag, num, key, val in sorted(items, key=lambda i: (i[0], i[1], i[2])):
+        r += bytes([tag]) + struct.pack("<I", num) + s32(key) + s32(val)
+    return r + s32(rest)
+
+
+items = [(0, 0, b"sha256 PCR0", b"ab" * 32), (2, 0, b"Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(5EED0000-0000-4000-8000-000000000001)", b"Some(4096)/Some(0)"),
+         (5, 6, b"runtime-data 16 pages #1", b"present")]
+out("fleet_spool", "plain.bin", spool_record(b"fleet.jsonl:1", b"host-1", items))
+finding = json.dumps({"findings": [{"rule": "acpi.table.added", "severity": "high", "message": "m", "evidence": {"key": 1}}]}).encode()
+out("fleet_spool", "finding.bin", spool_record(b"fleet.jsonl:2", b"host-2", items, finding))
+out("fleet_spool", "controls.bin", spool_record(EVIL.encode(), EVIL.encode(), [(4, 0, EVIL.encode(), EVIL.encode())]))

@@ -395,6 +395,13 @@ fn decoys(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
             e.absent(Part::SecureBoot, "Secure Boot part"),
             json!(null),
         ),
+        // Nothing recorded rules nothing out: an emptied list is no pass.
+        Some(sb) if sb.variables.is_empty() => result(
+            r,
+            Outcome::Unknown,
+            "the snapshot records no Secure Boot variable, so a key database's name under another vendor GUID cannot be ruled out".into(),
+            json!(null),
+        ),
         Some(sb) => {
             let d: Vec<serde_json::Value> = sb
                 .decoys()

@@ -100,6 +100,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         siem: format == DiffFormat::Jsonl,
         export,
+        // Only a progress bar needs the total before the first pass.
+        count_first: std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     run_fleet(input, opts, format, output, fail_on, max_stdin)
 }

@@ -15,7 +15,7 @@
 use super::profile::{Kind, Profile};
 use crate::findings::Finding;
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Distinct values a key may have before only its presence is compared.
 pub const MAX_VALUES: usize = 64;
@@ -132,18 +132,36 @@ impl Consensus {
     /// by at most `max(1, share × hosts)` of the group and something else
     /// by more. Groups under [`MIN_HOSTS`] have no consensus.
     pub fn departures(&self, p: &Profile, share: f64) -> Vec<Finding> {
+        let items: Vec<(Kind, &str, &str)> = p
+            .items
+            .iter()
+            .map(|((k, key), v)| (*k, key.as_str(), v.as_str()))
+            .collect();
+        self.departures_of(&items, share)
+    }
+
+    /// [`Consensus::departures`] of a profile given as (kind, key, value),
+    /// borrowed, sorted by (kind, key) with no key twice (as the spool
+    /// holds it): one merge of the group's keys with the host's, no
+    /// allocation but the findings.
+    pub fn departures_of(&self, items: &[(Kind, &str, &str)], share: f64) -> Vec<Finding> {
         let mut out = Vec::new();
         if self.hosts < MIN_HOSTS {
             return out;
         }
         let limit = ((self.hosts as f64 * share).floor() as usize).max(1);
-        let keys: BTreeSet<&(Kind, String)> = self.values.keys().chain(p.items.keys()).collect();
-        for k in keys {
-            // A key the group never learned (saturated) cannot be judged.
-            let Some(t) = self.values.get(k) else {
-                continue;
-            };
-            let mine = match (p.items.get(k), t) {
+        let mut j = 0;
+        // Only the keys the group learnt are judged (a saturated group's
+        // unlearnt keys cannot be).
+        for (k, t) in &self.values {
+            while j < items.len() && (items[j].0, items[j].1) < (k.0, k.1.as_str()) {
+                j += 1;
+            }
+            let held = items
+                .get(j)
+                .filter(|i| (i.0, i.1) == (k.0, k.1.as_str()))
+                .map(|i| i.2);
+            let mine = match (held, t) {
                 (None, _) => Seen::Absent,
                 (Some(_), Tally::Varied { .. }) => Seen::Present,
                 (Some(v), Tally::Values(_)) => Seen::Value(v),

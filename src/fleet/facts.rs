@@ -6,12 +6,15 @@
 //! baseline, the vendor references).
 //!
 //! Between the passes they wait in a [`Spool`], a temporary file of
-//! length-prefixed JSON records, so that memory stays flat in the number of
-//! hosts. The spool is this process's own file, but it is read back as
-//! carefully as any input: a record that does not decode ends the pass with
-//! an error naming its offset, never a panic.
+//! length-prefixed binary records ([`encode`]), so that memory stays flat
+//! in the number of hosts. The second pass reads a record into one buffer
+//! and judges the host from a [`FactsView`] that borrows its strings from
+//! it: no allocation per profile item. The spool is this process's own
+//! file, but it is read back as carefully as any input: a record that does
+//! not decode ends the pass with an error naming its offset and field,
+//! never a panic.
 
-use super::profile::{Group, Kind, Profile};
+use super::profile::{Group, Kind};
 use crate::findings::Finding;
 use serde::{Deserialize, Serialize};
 use std::io::{BufReader, BufWriter, Read, Seek, Write};
@@ -39,21 +42,227 @@ pub struct HostFacts {
     pub siem: Option<(crate::siem::Host, Option<String>)>,
 }
 
-impl HostFacts {
-    /// The profile as the consensus reads it, taken out of the facts.
-    pub fn take_profile(&mut self) -> Profile {
-        Profile {
-            items: std::mem::take(&mut self.items)
-                .into_iter()
-                .map(|(k, key, v)| ((k, key), v))
-                .collect(),
-        }
+/// The rarely present parts of a host's facts, kept in a record as one
+/// JSON document (empty when all are absent, as on most hosts).
+#[derive(Default, Serialize, Deserialize)]
+struct Rest {
+    findings: Vec<Finding>,
+    baseline_findings: Option<Vec<Finding>>,
+    reference_findings: Option<Vec<Finding>>,
+    siem: Option<(crate::siem::Host, Option<String>)>,
+}
+
+impl Rest {
+    fn is_empty(&self) -> bool {
+        self.findings.is_empty()
+            && self.baseline_findings.is_none()
+            && self.reference_findings.is_none()
+            && self.siem.is_none()
     }
 }
 
-/// One host's facts as a spool record.
+/// A host's facts as the second pass reads them: the profile's strings
+/// borrowed from the spool record.
+#[derive(Debug)]
+pub struct FactsView<'a> {
+    /// Where its snapshot was.
+    pub source: &'a str,
+    /// Its id.
+    pub host: &'a str,
+    /// Its group.
+    pub group: Group,
+    /// Its profile, as (kind, key, value), sorted by (kind, key), no key
+    /// twice ([`super::consensus::Consensus::departures_of`] relies on it).
+    pub items: Vec<(Kind, &'a str, &'a str)>,
+    /// Indicator matches.
+    pub findings: Vec<Finding>,
+    /// Findings against its own baseline, with `--baselines`.
+    pub baseline_findings: Option<Vec<Finding>>,
+    /// Findings against the vendor references.
+    pub reference_findings: Option<Vec<Finding>>,
+    /// Who the snapshot says it is and when it was collected.
+    pub siem: Option<(crate::siem::Host, Option<String>)>,
+}
+
+/// A kind's tag and number in a record.
+fn kind_code(k: Kind) -> (u8, u32) {
+    match k {
+        Kind::Pcr(n) => (0, n),
+        Kind::Blob => (1, 0),
+        Kind::Driver => (2, 0),
+        Kind::OptionRom => (3, 0),
+        Kind::Acpi => (4, 0),
+        Kind::Region(t) => (5, t.0),
+        Kind::Dbx => (6, 0),
+    }
+}
+
+fn kind_of(tag: u8, n: u32) -> Option<Kind> {
+    Some(match (tag, n) {
+        (0, n) => Kind::Pcr(n),
+        (1, 0) => Kind::Blob,
+        (2, 0) => Kind::Driver,
+        (3, 0) => Kind::OptionRom,
+        (4, 0) => Kind::Acpi,
+        (5, t) => Kind::Region(crate::snapshot::MemoryType(t)),
+        (6, 0) => Kind::Dbx,
+        _ => return None,
+    })
+}
+
+fn put_str(b: &mut Vec<u8>, s: &str) -> std::io::Result<()> {
+    let n =
+        u32::try_from(s.len()).map_err(|_| std::io::Error::other("a fact longer than 4 GiB"))?;
+    b.extend_from_slice(&n.to_le_bytes());
+    b.extend_from_slice(s.as_bytes());
+    Ok(())
+}
+
+/// One host's facts as a spool record: its source, host id and group as
+/// length-prefixed UTF-8 (u32 little-endian lengths), the group's firmware
+/// revision (u32), the item count (u32) and each item as kind tag (u8),
+/// kind number (u32), key and value; then the findings, baseline and
+/// reference findings and SIEM identity as one length-prefixed JSON
+/// document, empty when there are none.
 pub fn encode(f: &HostFacts) -> std::io::Result<Vec<u8>> {
-    serde_json::to_vec(f).map_err(std::io::Error::other)
+    let mut b = Vec::with_capacity(
+        64 + f.source.len()
+            + f.host.len()
+            + f.items
+                .iter()
+                .map(|(_, k, v)| 13 + k.len() + v.len())
+                .sum::<usize>(),
+    );
+    put_str(&mut b, &f.source)?;
+    put_str(&mut b, &f.host)?;
+    put_str(&mut b, &f.group.manufacturer)?;
+    put_str(&mut b, &f.group.product)?;
+    put_str(&mut b, &f.group.bios_version)?;
+    b.extend_from_slice(&f.group.firmware_revision.to_le_bytes());
+    let mut items: Vec<&(Kind, String, String)> = f.items.iter().collect();
+    items.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    items.dedup_by(|a, b| (a.0, &a.1) == (b.0, &b.1));
+    let n = u32::try_from(items.len()).map_err(|_| std::io::Error::other("too many facts"))?;
+    b.extend_from_slice(&n.to_le_bytes());
+    for (k, key, v) in items {
+        let (tag, num) = kind_code(*k);
+        b.push(tag);
+        b.extend_from_slice(&num.to_le_bytes());
+        put_str(&mut b, key)?;
+        put_str(&mut b, v)?;
+    }
+    let rest = Rest {
+        findings: f.findings.clone(),
+        baseline_findings: f.baseline_findings.clone(),
+        reference_findings: f.reference_findings.clone(),
+        siem: f.siem.clone(),
+    };
+    if rest.is_empty() {
+        b.extend_from_slice(&0u32.to_le_bytes());
+    } else {
+        let j = serde_json::to_string(&rest).map_err(std::io::Error::other)?;
+        put_str(&mut b, &j)?;
+    }
+    Ok(b)
+}
+
+/// A bounds-checked reader of one record.
+struct Record<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Record<'a> {
+    fn take(&mut self, n: usize, field: &str) -> Result<&'a [u8], String> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|e| *e <= self.b.len())
+            .ok_or_else(|| {
+                format!(
+                    "{field} at record byte {}: {n} bytes, {} left",
+                    self.at,
+                    self.b.len() - self.at
+                )
+            })?;
+        let s = &self.b[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+
+    fn u32(&mut self, field: &str) -> Result<u32, String> {
+        let s = self.take(4, field)?;
+        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    }
+
+    fn str(&mut self, field: &str) -> Result<&'a str, String> {
+        let n = self.u32(field)? as usize;
+        let at = self.at;
+        let s = self.take(n, field)?;
+        std::str::from_utf8(s).map_err(|e| format!("{field} at record byte {at}: {e}"))
+    }
+}
+
+/// Reads a record [`encode`] made, borrowing its strings.
+pub fn decode(b: &[u8]) -> Result<FactsView<'_>, String> {
+    let mut r = Record { b, at: 0 };
+    let source = r.str("source")?;
+    let host = r.str("host")?;
+    let group = Group {
+        manufacturer: r.str("group.manufacturer")?.to_string(),
+        product: r.str("group.product")?.to_string(),
+        bios_version: r.str("group.bios_version")?.to_string(),
+        firmware_revision: r.u32("group.firmware_revision")?,
+    };
+    let n = r.u32("item count")? as usize;
+    // Each item takes at least 13 bytes: a damaged count is an error, not
+    // an allocation.
+    if n > (b.len() - r.at) / 13 {
+        return Err(format!(
+            "item count {n} at record byte {} is more than the record holds",
+            r.at - 4
+        ));
+    }
+    let mut items: Vec<(Kind, &str, &str)> = Vec::with_capacity(n);
+    for i in 0..n {
+        let at = r.at;
+        let tag = r.take(1, "item kind")?[0];
+        let num = r.u32("item kind number")?;
+        let kind = kind_of(tag, num)
+            .ok_or_else(|| format!("item {i} at record byte {at}: no kind {tag}/{num}"))?;
+        let key = r.str("item key")?;
+        let value = r.str("item value")?;
+        if items.last().is_some_and(|l| (l.0, l.1) >= (kind, key)) {
+            return Err(format!(
+                "item {i} at record byte {at}: keys out of order or repeated"
+            ));
+        }
+        items.push((kind, key, value));
+    }
+    let at = r.at;
+    let rest = r.str("findings")?;
+    let rest: Rest = if rest.is_empty() {
+        Rest::default()
+    } else {
+        serde_json::from_str(rest).map_err(|e| format!("findings at record byte {at}: {e}"))?
+    };
+    if r.at != b.len() {
+        return Err(format!(
+            "{} bytes after the record's end at byte {}",
+            b.len() - r.at,
+            r.at
+        ));
+    }
+    Ok(FactsView {
+        source,
+        host,
+        group,
+        items,
+        findings: rest.findings,
+        baseline_findings: rest.baseline_findings,
+        reference_findings: rest.reference_findings,
+        siem: rest.siem,
+    })
 }
 
 /// The longest record the spool reads back: far above any host's facts
@@ -118,8 +327,9 @@ pub struct SpoolReader {
 }
 
 impl SpoolReader {
-    /// The next host's facts, `None` after the last.
-    pub fn next_facts(&mut self) -> Option<std::io::Result<HostFacts>> {
+    /// The next host's record (its byte offset in the spool, and its bytes
+    /// for [`decode`]), `None` after the last.
+    pub fn next_record(&mut self) -> Option<std::io::Result<(u64, Vec<u8>)>> {
         if self.left == 0 {
             return None;
         }
@@ -127,7 +337,7 @@ impl SpoolReader {
         Some(self.read_one())
     }
 
-    fn read_one(&mut self) -> std::io::Result<HostFacts> {
+    fn read_one(&mut self) -> std::io::Result<(u64, Vec<u8>)> {
         let at = self.offset;
         let bad = |why: String| {
             std::io::Error::new(
@@ -152,8 +362,18 @@ impl SpoolReader {
             return Err(bad(format!("{} of {n} bytes", b.len())));
         }
         self.offset += 8 + n;
-        serde_json::from_slice(&b).map_err(|e| bad(e.to_string()))
+        Ok((at, b))
     }
+}
+
+/// [`decode`], with a failure as an error naming the spool record's offset.
+pub fn view(at: u64, b: &[u8]) -> std::io::Result<FactsView<'_>> {
+    decode(b).map_err(|why| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("fleet facts spool, record at byte offset {at}: {why}"),
+        )
+    })
 }
 
 /// The spool's file, forgotten by the signal handler when it is dropped
@@ -217,14 +437,94 @@ mod tests {
         }
         let mut r = s.into_reader().unwrap();
         for i in 0..3 {
-            let f = r.next_facts().unwrap().unwrap();
+            let (at, b) = r.next_record().unwrap().unwrap();
+            let f = view(at, &b).unwrap();
             assert_eq!(f.host, format!("host-{i}"));
-            assert_eq!(f.items, facts(i).items);
+            assert_eq!(f.source, format!("f:{i}"));
+            let want = facts(i).items;
+            // Written sorted by (kind, key): PCR before region.
+            assert_eq!(f.items.len(), want.len());
+            for (got, want) in f.items.iter().zip(&want) {
+                assert_eq!(
+                    (got.0, got.1, got.2),
+                    (want.0, want.1.as_str(), want.2.as_str())
+                );
+            }
             assert_eq!(f.findings[0].rule, "acpi.table.added");
             assert_eq!(f.findings[0].evidence["key"], i);
             assert_eq!(f.reference_findings.map(|v| v.len()), Some(0));
         }
-        assert!(r.next_facts().is_none());
+        assert!(r.next_record().is_none());
+    }
+
+    #[test]
+    fn a_host_with_nothing_rare_costs_four_bytes_of_findings() {
+        let mut f = facts(1);
+        f.findings.clear();
+        f.reference_findings = None;
+        let b = encode(&f).unwrap();
+        assert_eq!(&b[b.len() - 4..], &[0, 0, 0, 0]);
+        let v = decode(&b).unwrap();
+        assert!(v.findings.is_empty() && v.reference_findings.is_none());
+        assert_eq!(v.group, Group::default());
+    }
+
+    #[test]
+    fn mutated_records_are_errors_naming_the_field_never_panics() {
+        let b = encode(&facts(7)).unwrap();
+        assert!(decode(&b).is_ok());
+        // Every truncation.
+        for n in 0..b.len() {
+            let e = decode(&b[..n]).unwrap_err();
+            assert!(
+                e.contains("record byte") || e.contains("bytes after"),
+                "{n}: {e}"
+            );
+        }
+        // Every byte flipped, and every byte set to 0xff (lengths that run
+        // past the end, a count that claims more than the record holds,
+        // invalid UTF-8, an unknown kind, keys out of order).
+        for i in 0..b.len() {
+            for x in [0x01u8, 0x80, 0xff] {
+                let mut m = b.clone();
+                m[i] ^= x;
+                let _ = decode(&m);
+                m[i] = 0xff;
+                let _ = decode(&m);
+            }
+        }
+        // Trailing bytes.
+        let mut m = b.clone();
+        m.push(0);
+        assert!(decode(&m).unwrap_err().contains("after the record's end"));
+        // Keys repeated: the record says so.
+        let mut f = facts(1);
+        f.items.push(f.items[0].clone());
+        let enc = encode(&f).unwrap();
+        assert_eq!(
+            decode(&enc).unwrap().items.len(),
+            2,
+            "encode drops the repeat"
+        );
+        // A record whose items are out of order (by hand: encode sorts).
+        let mut m = Vec::new();
+        for s in ["f", "h", "", "", ""] {
+            put_str(&mut m, s).unwrap();
+        }
+        m.extend_from_slice(&0u32.to_le_bytes());
+        m.extend_from_slice(&2u32.to_le_bytes());
+        for key in ["b", "a"] {
+            m.push(1);
+            m.extend_from_slice(&0u32.to_le_bytes());
+            put_str(&mut m, key).unwrap();
+            put_str(&mut m, "v").unwrap();
+        }
+        m.extend_from_slice(&0u32.to_le_bytes());
+        let e = decode(&m).unwrap_err();
+        assert!(
+            e.contains("item 1 at record byte") && e.contains("out of order"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -233,5 +533,23 @@ mod tests {
         v["findings"][0]["rule"] = "no.such.rule".into();
         let e = serde_json::from_value::<HostFacts>(v).unwrap_err();
         assert!(e.to_string().contains("no.such.rule"), "{e}");
+        // Nor from a spool record.
+        let mut f = facts(0);
+        f.findings.clear();
+        f.reference_findings = None;
+        let mut b = encode(&f).unwrap();
+        let mut bad = serde_json::to_value(&facts(0).findings).unwrap();
+        bad[0]["rule"] = "no.such.rule".into();
+        let rest = serde_json::json!({ "findings": bad }).to_string();
+        let rest = rest.as_bytes();
+        let n = b.len() - 4;
+        b.truncate(n);
+        b.extend_from_slice(&(rest.len() as u32).to_le_bytes());
+        b.extend_from_slice(rest);
+        let e = decode(&b).unwrap_err();
+        assert!(
+            e.contains("findings at record byte") && e.contains("no.such.rule"),
+            "{e}"
+        );
     }
 }

@@ -93,6 +93,11 @@ pub struct Options {
     /// Write every host's facts (the rows the consensus is built from) to
     /// this Parquet file ([`facts_parquet`]).
     pub export: Option<PathBuf>,
+    /// Scan a JSON-lines input once beforehand to count its snapshots, so
+    /// that progress has a total from the start (a progress bar on a
+    /// terminal). Without it the input is read once less, and progress's
+    /// total is the snapshots read so far until the first pass ends.
+    pub count_first: bool,
 }
 
 /// What the fleet report says of one host.
@@ -323,7 +328,16 @@ fn each_line(
     mut f: impl FnMut(Source, Result<&[u8], String>) -> bool,
 ) -> std::io::Result<()> {
     let mut r = lines::Lines::new(crate::fsutil::open_input(file)?, MAX_LINE as usize);
+    let mut seen = 0usize;
     while let Some(l) = r.next_line()? {
+        if matches!(&l, lines::Line::Text(_, t) if !t.iter().all(u8::is_ascii_whitespace))
+            || matches!(l, lines::Line::TooLong(_))
+        {
+            seen += 1;
+            if seen > MAX_HOSTS {
+                return Err(too_many());
+            }
+        }
         let go = match l {
             lines::Line::Text(_, t) if t.iter().all(u8::is_ascii_whitespace) => true,
             lines::Line::Text(n, t) => f(Source::Line(n), Ok(t)),
@@ -356,8 +370,11 @@ pub fn run(
     progress: &(dyn Fn(usize, usize) + Sync),
     emit: &(dyn Fn(HostRecord) + Sync),
 ) -> Result<FleetSummary, std::io::Error> {
-    let srcs = sources(input)?;
-    let total = srcs.len();
+    let srcs = match input {
+        Input::Lines { .. } if !opts.count_first => Vec::new(),
+        _ => sources(input)?,
+    };
+    let counted = (!srcs.is_empty()).then_some(srcs.len());
     let emit_lock = Mutex::new(());
     let emit_one = |rec: HostRecord| {
         let _g = emit_lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -383,6 +400,7 @@ pub fn run(
     let unreadable = std::sync::atomic::AtomicUsize::new(0);
     let done = std::sync::atomic::AtomicUsize::new(0);
     each(input, &srcs, opts.workers, &|src, r| {
+        let total = counted.unwrap_or_else(|| done.load(std::sync::atomic::Ordering::Relaxed) + 1);
         let name = src.name(input);
         match r {
             Ok(s) => {
@@ -424,9 +442,11 @@ pub fn run(
     // Pass 2: judge each host from its facts.
     let outliers: Mutex<BTreeMap<Group, usize>> = Mutex::new(BTreeMap::new());
     let unreadable = unreadable.into_inner();
+    // Every snapshot was read once in the first pass.
+    let total = done.load(std::sync::atomic::Ordering::Relaxed);
     let mut reader = spool.into_reader()?;
-    let judge_one = |f: facts::HostFacts| {
-        let rec = judge(f, &groups, opts, threshold);
+    let judge_one = |at: u64, b: Vec<u8>| -> std::io::Result<()> {
+        let rec = judge(facts::view(at, &b)?, &groups, opts, threshold);
         if rec.outlier {
             let mut o = outliers.lock().unwrap_or_else(|e| e.into_inner());
             *o.entry(rec.group.clone()).or_default() += 1;
@@ -434,38 +454,50 @@ pub fn run(
         emit_one(rec);
         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         progress(n, 2 * total);
+        Ok(())
     };
-    let mut failed = None;
+    let failed: Mutex<Option<std::io::Error>> = Mutex::new(None);
+    let fail = |e: std::io::Error| {
+        failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(e);
+    };
+    let has_failed = || failed.lock().map(|f| f.is_some()).unwrap_or(true);
     if opts.workers <= 1 {
-        while let Some(f) = reader.next_facts() {
-            match f {
-                Ok(f) => judge_one(f),
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
+        while let Some(r) = reader.next_record() {
+            if let Err(e) = r.and_then(|(at, b)| judge_one(at, b)) {
+                fail(e);
+                break;
             }
         }
     } else {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<facts::HostFacts>(opts.workers);
+        // The reader hands out whole records; each worker decodes its own
+        // and judges from views into it.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(u64, Vec<u8>)>(opts.workers);
         let rx = Mutex::new(rx);
         std::thread::scope(|sc| {
             for _ in 0..opts.workers {
                 sc.spawn(|| loop {
                     let got = rx.lock().ok().and_then(|r| r.recv().ok());
-                    let Some(f) = got else { break };
-                    judge_one(f);
+                    let Some((at, b)) = got else { break };
+                    if let Err(e) = judge_one(at, b) {
+                        fail(e);
+                    }
                 });
             }
-            while let Some(f) = reader.next_facts() {
-                match f {
-                    Ok(f) => {
-                        if tx.send(f).is_err() {
+            while let Some(r) = reader.next_record() {
+                if has_failed() {
+                    break;
+                }
+                match r {
+                    Ok(rec) => {
+                        if tx.send(rec).is_err() {
                             break;
                         }
                     }
                     Err(e) => {
-                        failed = Some(e);
+                        fail(e);
                         break;
                     }
                 }
@@ -473,6 +505,7 @@ pub fn run(
             drop(tx);
         });
     }
+    let failed = failed.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some(e) = failed {
         return Err(e);
     }
@@ -558,24 +591,24 @@ fn learn(name: &str, s: &Snapshot, opts: &Options) -> (facts::HostFacts, profile
 /// Judges one host from its facts: its departures from its group's
 /// consensus, with the findings that depend on it alone.
 fn judge(
-    mut facts: facts::HostFacts,
+    facts: facts::FactsView<'_>,
     groups: &BTreeMap<Group, Consensus>,
     opts: &Options,
     threshold: findings::Severity,
 ) -> HostRecord {
     let c = groups.get(&facts.group);
     let mut f = c
-        .map(|c| c.departures(&facts.take_profile(), opts.outlier_share))
+        .map(|c| c.departures_of(&facts.items, opts.outlier_share))
         .unwrap_or_default();
-    f.append(&mut facts.findings);
+    f.extend(facts.findings);
     findings::sort(&mut f);
     let mut all = f.clone();
     all.extend(facts.baseline_findings.iter().flatten().cloned());
     all.extend(facts.reference_findings.iter().flatten().cloned());
     HostRecord {
         record: "host",
-        host: facts.host,
-        source: facts.source,
+        host: facts.host.to_string(),
+        source: facts.source.to_string(),
         group_hosts: c.map(|c| c.hosts).unwrap_or(0),
         group: facts.group,
         summary: findings::summarize(&all),
