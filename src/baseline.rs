@@ -371,12 +371,49 @@ fn platform(s: &Snapshot) -> Option<[&str; 4]> {
     ])
 }
 
-/// Refuses a baseline that is not shown to be of this machine: the two
-/// SMBIOS system identities differ, or one side has none, so that nothing
-/// says whose baseline it is. (Either can be edited, so equality proves
-/// nothing; a difference, or an identity that was left out, is reason
-/// enough not to judge one machine by another's known-good state.)
-pub fn check_same_machine(l: &Loaded, current: &Snapshot) -> Result<(), LoadError> {
+/// The installation's /etc/machine-id, when the snapshot records a usable
+/// one (32 hexadecimal digits, not all zero: systemd's format; an empty or
+/// "uninitialized" file names no installation).
+fn machine_id(s: &Snapshot) -> Option<&str> {
+    let id = s.identity.as_ref()?.machine_id.as_deref()?.trim();
+    (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) && id.bytes().any(|b| b != b'0'))
+        .then_some(id)
+}
+
+/// What showed that a baseline and a snapshot are of one machine: the
+/// strongest identity both record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MachineIdentity {
+    /// The SMBIOS system identity (manufacturer, product, serial, UUID).
+    Smbios,
+    /// /etc/machine-id, on hosts whose firmware gives no SMBIOS (virtual
+    /// machines without DMI, many Arm boards): it names the installation.
+    MachineId,
+}
+
+impl MachineIdentity {
+    /// How reports name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            MachineIdentity::Smbios => "its SMBIOS system identity",
+            MachineIdentity::MachineId => "its machine-id (no SMBIOS on both sides)",
+        }
+    }
+}
+
+/// Refuses a baseline that is not shown to be of this machine; otherwise
+/// says by which identity it is. The strongest identity both sides record
+/// decides, in this order: the SMBIOS system identity, then
+/// /etc/machine-id (only when neither side records SMBIOS: one side
+/// without it is refused, as an edited snapshot would look). When both
+/// record one and it differs, the baseline is of another machine; when
+/// they share none, nothing says whose baseline it is, and it is refused
+/// as well. (Either side can be edited, so
+/// equality proves nothing; a difference, or an identity that was left
+/// out, is reason enough not to judge one machine by another's known-good
+/// state.)
+pub fn check_same_machine(l: &Loaded, current: &Snapshot) -> Result<MachineIdentity, LoadError> {
     let refuse = |why: String| {
         Err(LoadError::OtherMachine {
             path: l.name.clone(),
@@ -384,15 +421,41 @@ pub fn check_same_machine(l: &Loaded, current: &Snapshot) -> Result<(), LoadErro
         })
     };
     match (platform(&l.reference), platform(current)) {
-        (Some(a), Some(b)) if a == b => Ok(()),
+        (Some(a), Some(b)) if a == b => return Ok(MachineIdentity::Smbios),
+        (Some(a), Some(b)) => {
+            return refuse(format!(
+                "a baseline of another machine: {:?} {:?} serial {:?} uuid {:?}, the snapshot is of {:?} {:?} serial {:?} uuid {:?}",
+                a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]
+            ))
+        }
+        // One side's SMBIOS identity left out is no weaker identity to fall
+        // back on: it is what an edited snapshot would look like.
+        (a @ Some(_), None) | (a @ None, Some(_)) => {
+            return refuse(format!(
+                "unknown whether the baseline is of this machine: the {} has no SMBIOS system identity and the other has one",
+                if a.is_none() { "baseline" } else { "snapshot" }
+            ))
+        }
+        (None, None) => {}
+    }
+    match (machine_id(&l.reference), machine_id(current)) {
+        (Some(a), Some(b)) if a == b => Ok(MachineIdentity::MachineId),
         (Some(a), Some(b)) => refuse(format!(
-            "a baseline of another machine: {:?} {:?} serial {:?} uuid {:?}, the snapshot is of {:?} {:?} serial {:?} uuid {:?}",
-            a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]
+            "a baseline of another installation: its machine-id is {a:?}, the snapshot's is {b:?} (and not both record an SMBIOS system identity)"
         )),
-        (a, _) => refuse(format!(
-            "unknown whether the baseline is of this machine: the {} has no SMBIOS system identity",
-            if a.is_none() { "baseline" } else { "snapshot" }
-        )),
+        _ => {
+            let has = |s: &Snapshot| match (platform(s).is_some(), machine_id(s).is_some()) {
+                (true, true) => "an SMBIOS system identity and a machine-id",
+                (true, false) => "only an SMBIOS system identity",
+                (false, true) => "only a machine-id",
+                (false, false) => "no SMBIOS system identity and no machine-id",
+            };
+            refuse(format!(
+                "unknown whether the baseline is of this machine: they share no identity (the baseline has {}, the snapshot {})",
+                has(&l.reference),
+                has(current)
+            ))
+        }
     }
 }
 

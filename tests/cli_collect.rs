@@ -575,3 +575,111 @@ fn a_flash_dump_is_hashed_and_judged_against_the_vendor_image() {
         );
     }
 }
+
+/// `bootaudit diff A B`: exit code, stdout, stderr.
+fn diff_text(a: &Path, b: &Path, format: &str) -> (i32, String, String) {
+    let o = common::bootaudit()
+        .args(["diff", "--format", format])
+        .arg(a)
+        .arg(b)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn this_host_collected_then_diffed_with_itself_is_clean_whatever_identity_it_offers() {
+    // A scheduled check's first run: collect, then diff against itself.
+    // This machine may have no SMBIOS at all (a VM without DMI): its
+    // machine-id then tells the two apart from another installation's.
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("a.json");
+    let o = common::bootaudit()
+        .args(["collect", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let s = snapshot::read_file(&out).unwrap();
+    let dmi = Path::new("/sys/class/dmi/id/product_name").exists();
+    let machine_id = std::fs::read_to_string("/etc/machine-id").unwrap_or_default();
+    assert_eq!(
+        s.identity
+            .as_ref()
+            .and_then(|i| i.smbios.as_ref())
+            .is_some(),
+        dmi,
+        "the snapshot records SMBIOS exactly when the kernel shows DMI"
+    );
+    let (code, json, err) = diff_text(&out, &out, "json");
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let want = if dmi { "smbios" } else { "machine-id" };
+    assert_eq!(v["machine_identity"], want, "{json}");
+    if !dmi {
+        assert_eq!(
+            s.identity.as_ref().and_then(|i| i.machine_id.as_deref()),
+            Some(machine_id.trim())
+        );
+    }
+    let (code, table, _) = diff_text(&out, &out, "table");
+    assert_eq!(code, 0);
+    assert!(table.contains("the same machine by its"), "{table}");
+}
+
+#[test]
+fn without_smbios_the_machine_id_decides_and_nothing_shared_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let mut s = collect(&fixture_root());
+    let id = s.identity.as_mut().unwrap();
+    id.smbios = None;
+    id.machine_id = Some("0123456789abcdef0123456789abcdef".into());
+    let write = |name: &str, s: &Snapshot| {
+        let p = d.path().join(name);
+        std::fs::write(&p, serde_json::to_vec(s).unwrap()).unwrap();
+        p
+    };
+    let a = write("a.json", &s);
+    let (code, json, err) = diff_text(&a, &a, "json");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        json.contains("\"machine_identity\": \"machine-id\""),
+        "{json}"
+    );
+    // Another installation.
+    s.identity.as_mut().unwrap().machine_id = Some("fedcba9876543210fedcba9876543210".into());
+    let b = write("b.json", &s);
+    let (code, _, err) = diff_text(&a, &b, "json");
+    assert_eq!(code, 2);
+    assert!(err.contains("another installation"), "{err}");
+    // No identity shared: an unset machine-id (systemd's "uninitialized",
+    // or all zeros) names nothing.
+    for unusable in ["uninitialized", "00000000000000000000000000000000", ""] {
+        s.identity.as_mut().unwrap().machine_id = Some(unusable.into());
+        let c = write("c.json", &s);
+        let (code, _, err) = diff_text(&a, &c, "json");
+        assert_eq!(code, 2, "{unusable:?}");
+        assert!(err.contains("they share no identity"), "{err}");
+    }
+    // One side with SMBIOS, the other without: refused, not decided by the
+    // weaker identity (an edited snapshot would look so).
+    let mut with = collect(&fixture_root());
+    with.identity.as_mut().unwrap().machine_id = Some("0123456789abcdef0123456789abcdef".into());
+    assert!(with.identity.as_ref().unwrap().smbios.is_some());
+    let w = write("w.json", &with);
+    let (code, _, err) = diff_text(&w, &a, "json");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("the snapshot has no SMBIOS system identity"),
+        "{err}"
+    );
+}

@@ -206,6 +206,7 @@ def spool_record(source, host, items, rest=b""):
 items = [(0, 0, b"sha256 PCR0", b"ab" * 32), (2, 0, b"Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile(5EED0000-0000-4000-8000-000000000001)", b"Some(4096)/Some(0)"),
          (5, 6, b"runtime-data 16 pages #1", b"present")]
 out("fleet_spool", "plain.bin", spool_record(b"fleet.jsonl:1", b"host-1", items))
-finding = json.dumps({"findings": [{"rule": "acpi.table.added", "severity": "high", "message": "m", "evidence": {"key": 1}}]}).encode()
+finding = json.dumps({"findings": [{"rule": "acpi.table.added", "category": "acpi", "severity": "high", "explained": False,
+                                     "explanation": None, "message": "m", "evidence": {"key": 1}, "subject": "SSDT"}]}).encode()
 out("fleet_spool", "finding.bin", spool_record(b"fleet.jsonl:2", b"host-2", items, finding))
 out("fleet_spool", "controls.bin", spool_record(EVIL.encode(), EVIL.encode(), [(4, 0, EVIL.encode(), EVIL.encode())]))

@@ -66,11 +66,15 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut l = bootaudit::baseline::load(&baseline, allowed.as_deref())?;
     l.trust_unsigned = trust_unsigned_baseline;
     let b = bootaudit::snapshot::read_file(&current)?;
-    if !allow_other_machine {
-        bootaudit::baseline::check_same_machine(&l, &b)?;
-    }
+    let same = if allow_other_machine {
+        None
+    } else {
+        Some(bootaudit::baseline::check_same_machine(&l, &b)?)
+    };
     let refs = load_references(references.as_deref(), reference_signers.as_deref())?;
-    let r = bootaudit::baseline::diff_against_with(&l, &current.display().to_string(), &b, &refs);
+    let mut r =
+        bootaudit::baseline::diff_against_with(&l, &current.display().to_string(), &b, &refs);
+    r.machine_identity = same;
     let text = match format {
         DiffFormat::Table => render::escape::terminal(&render::diff::table(&r)).into_owned(),
         DiffFormat::Json => {

@@ -51,6 +51,11 @@ pub struct DiffReport {
     /// because no signer verified the baseline.
     #[serde(skip_serializing_if = "is_zero")]
     pub unverified_acceptances: usize,
+    /// What showed the baseline to be of this machine (set by the caller
+    /// that checked it; `None` when not checked, as with
+    /// `--allow-other-machine`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine_identity: Option<crate::baseline::MachineIdentity>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -292,6 +297,7 @@ pub fn diff_with(
         summary: findings::summarize(&f),
         findings: f,
         baseline_signature: None,
+        machine_identity: None,
         firmware_update: ctx.firmware_update,
         references: judgement,
         unverified_acceptances: 0,

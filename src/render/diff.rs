@@ -31,6 +31,10 @@ pub fn table(r: &DiffReport) -> String {
     } else {
         update
     };
+    let update = match r.machine_identity {
+        Some(m) => format!("{update}; the same machine by {}", m.describe()),
+        None => update,
+    };
     if r.findings.is_empty() {
         let _ = writeln!(out, "No differences{update}.");
         return out;
