@@ -15,20 +15,24 @@ use std::process::Command;
 fn collect(root: &Path) -> Snapshot {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("host.json");
-    let o = common::bootaudit()
-        .args(["collect", "--root"])
-        .arg(root)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
+    collect_to(&out, Some(root))
+}
+
+/// `bootaudit collect [--root ROOT] -o OUT`, which must succeed.
+fn collect_to(out: &Path, root: Option<&Path>) -> Snapshot {
+    let mut c = common::bootaudit();
+    c.arg("collect");
+    if let Some(r) = root {
+        c.arg("--root").arg(r);
+    }
+    let o = c.arg("-o").arg(out).output().unwrap();
     assert_eq!(
         o.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    snapshot::read_file(&out).unwrap()
+    snapshot::read_file(out).unwrap()
 }
 
 fn fixture_root() -> PathBuf {
@@ -598,18 +602,7 @@ fn this_host_collected_then_diffed_with_itself_is_clean_whatever_identity_it_off
     // machine-id then tells the two apart from another installation's.
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("a.json");
-    let o = common::bootaudit()
-        .args(["collect", "-o"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let s = snapshot::read_file(&out).unwrap();
+    let s = collect_to(&out, None);
     let dmi = Path::new("/sys/class/dmi/id/product_name").exists();
     let machine_id = std::fs::read_to_string("/etc/machine-id").unwrap_or_default();
     assert_eq!(
