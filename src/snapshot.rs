@@ -212,10 +212,17 @@ pub fn parse(bytes: &[u8], path: &str) -> Result<Snapshot, SnapshotError> {
     // One plain typed parse. Only when it fails is the document parsed
     // again, the version first (so that a future major version is reported
     // as such rather than as whatever field changed), then under
-    // serde_path_to_error, to name the field at fault.
-    let snap: Snapshot = match serde_json::from_slice(bytes) {
-        Ok(s) => s,
-        Err(_) => {
+    // serde_path_to_error, to name the field at fault. The document's UTF-8
+    // is checked once, as a whole, so that the parse reads it as text: the
+    // same result as reading the bytes, without checking every string
+    // again (a fifth of a fleet's time went there). Invalid UTF-8 goes to
+    // the byte parse, whose error says where.
+    let fast = std::str::from_utf8(bytes)
+        .ok()
+        .map(serde_json::from_str::<Snapshot>);
+    let snap: Snapshot = match fast {
+        Some(Ok(s)) => s,
+        _ => {
             let de = &mut serde_json::Deserializer::from_slice(bytes);
             let f: FormatOnly = serde_path_to_error::deserialize(de)
                 .map_err(|e| invalid(e.path().to_string(), e.inner().to_string()))?;
