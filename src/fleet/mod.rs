@@ -10,8 +10,9 @@
 //! the spooled facts back, judges each host and hands its record to the
 //! caller as soon as it is made. Memory is bounded by the workers'
 //! snapshots and the groups' distinct values, not by the fleet. A JSON-lines
-//! input is scanned once more beforehand, to count its snapshots, so a
-//! stream on stdin is spooled to a temporary file first.
+//! input is scanned once more beforehand only to show a progress bar's
+//! total ([`Options::count_first`]); a stream on stdin is spooled to a
+//! temporary file first.
 
 pub mod consensus;
 pub mod facts;

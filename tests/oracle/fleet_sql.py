@@ -10,7 +10,8 @@ duckdb-jsonl makes the facts from JSON lines of snapshots in DuckDB itself
 (contrib/sql/facts-from-jsonl.duckdb.sql), the comparison of
 `cargo bench --bench fleet`.
 
-DuckDB runs embedded, on one thread. Spark runs in local mode on one
+DuckDB runs embedded, on one thread (FLEET_SQL_THREADS=N sets another
+count, as the bench's all-cores run does). Spark runs in local mode on one
 core, kept on loopback (SPARK_LOCAL_IP, spark.driver.host and
 spark.driver.bindAddress 127.0.0.1, UI off). Each file is registered as
 the view `facts`, as the SQL's header says.
@@ -25,12 +26,15 @@ COLUMNS = ["source", "host", "manufacturer", "product", "bios_version",
            "hosts_like_this", "hosts_with_consensus", "group_hosts"]
 
 
+THREADS = int(os.environ.get("FLEET_SQL_THREADS", "1"))
+
+
 def duckdb_rows(sql, files):
     import duckdb
     out = {}
     for f in files:
         c = duckdb.connect()
-        c.execute("SET threads TO 1")
+        c.execute(f"SET threads TO {THREADS}")
         c.read_parquet(f).create_view("facts")
         cur = c.execute(sql)
         names = [d[0] for d in cur.description]
@@ -48,7 +52,7 @@ def duckdb_jsonl_rows(sql, files):
     out = {}
     for f in files:
         c = duckdb.connect()
-        c.execute("SET threads TO 1")
+        c.execute(f"SET threads TO {THREADS}")
         c.execute(make_facts.replace("__FLEET_JSONL__", f.replace("'", "''")))
         cur = c.execute(sql)
         names = [d[0] for d in cur.description]
