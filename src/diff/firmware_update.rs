@@ -51,12 +51,8 @@ pub struct FirmwareUpdate {
     /// What changed, for a person.
     pub why: String,
     /// How many findings the update explains (a verified one only).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "super::is_zero")]
     pub explains: usize,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
 }
 
 /// What changed between two boots that bears on a firmware update.

@@ -58,6 +58,7 @@ pub struct DiffReport {
     pub machine_identity: Option<crate::baseline::MachineIdentity>,
 }
 
+/// For `skip_serializing_if`: counts of nothing are left out of reports.
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }
