@@ -18,7 +18,7 @@ pub fn eventlogs() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/eventlogs");
     assert!(
         p.join("INDEX.md").is_file(),
-        "the shared event-log fixtures are missing: expected {} (the project's ../shared/fixtures/eventlogs, see DEVELOPERS.md)",
+        "the shared event-log fixtures are missing: expected {} (the shared fixtures sit in ../shared beside the project's root; the README's test section says so)",
         p.display()
     );
     p
