@@ -10,7 +10,12 @@ use std::fmt::Write;
 /// Renders the diff report.
 pub fn table(r: &DiffReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} -> {}", E(&r.baseline), E(&r.current));
+    // The two sides, and which identity showed them to be one machine.
+    let identity = r
+        .machine_identity
+        .map(|m| format!(" (the same machine by {})", m.describe()))
+        .unwrap_or_default();
+    let _ = writeln!(out, "{} -> {}{identity}", E(&r.baseline), E(&r.current));
     let update = match &r.firmware_update {
         Some(FirmwareUpdate {
             grade: Grade::Verified { reference },
@@ -30,10 +35,6 @@ pub fn table(r: &DiffReport) -> String {
         )
     } else {
         update
-    };
-    let update = match r.machine_identity {
-        Some(m) => format!("{update}; the same machine by {}", m.describe()),
-        None => update,
     };
     if r.findings.is_empty() {
         let _ = writeln!(out, "No differences{update}.");
