@@ -299,15 +299,7 @@ fn a_ca_certificate_is_no_ek_certificate() {
     let d = tempfile::tempdir().unwrap();
     let p = |n: &str| d.path().join(n).to_str().unwrap().to_string();
     let run = |args: &[&str]| {
-        let o = Command::new("openssl")
-            .args(args)
-            .output()
-            .expect("openssl");
-        assert!(
-            o.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        common::openssl(args);
     };
     run(&[
         "req",

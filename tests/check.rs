@@ -987,18 +987,7 @@ fn the_snakeoil_key_under_an_innocent_name_is_still_a_test_key() {
     let d = tempfile::tempdir().unwrap();
     let key = d.path().join("snakeoil.key");
     let der = d.path().join("innocent.der");
-    let run = |args: &[&str]| {
-        let o = Command::new("openssl")
-            .args(args)
-            .output()
-            .expect("openssl");
-        assert!(
-            o.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        o.stdout
-    };
+    let run = common::openssl;
     let k = key.to_str().unwrap();
     run(&[
         "pkey",

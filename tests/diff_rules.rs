@@ -72,9 +72,8 @@ fn secure_boot_turned_off_and_dbx_shrinking_are_critical() {
     );
 }
 
-#[test]
-fn a_decoy_variable_explains_no_pcr7_change() {
-    let a = base();
+/// `a` with its SHA-256 PCR7 set to the byte `byte` repeated.
+fn with_pcr7(a: &Snapshot, byte: &str) -> Snapshot {
     let mut b = a.clone();
     b.tpm
         .as_mut()
@@ -82,7 +81,14 @@ fn a_decoy_variable_explains_no_pcr7_change() {
         .pcrs
         .get_mut("sha256")
         .unwrap()
-        .insert(7, "11".repeat(32));
+        .insert(7, byte.repeat(32));
+    b
+}
+
+#[test]
+fn a_decoy_variable_explains_no_pcr7_change() {
+    let a = base();
+    let mut b = with_pcr7(&a, "11");
     let mut decoy = var("db", 100, "cc");
     decoy.vendor = "0BADF00D-0000-4000-8000-000000000001".into();
     b.secure_boot.as_mut().unwrap().variables.push(decoy);
@@ -100,14 +106,7 @@ fn a_decoy_variable_explains_no_pcr7_change() {
 #[test]
 fn pcr7_is_explained_only_by_a_secure_boot_variable_change() {
     let a = base();
-    let mut b = a.clone();
-    b.tpm
-        .as_mut()
-        .unwrap()
-        .pcrs
-        .get_mut("sha256")
-        .unwrap()
-        .insert(7, "11".repeat(32));
+    let mut b = with_pcr7(&a, "11");
     let r = rules(&a, &b);
     assert!(
         r.contains(&("tpm.pcr7.changed", "high".into(), false)),

@@ -286,13 +286,11 @@ fn a_driver_that_can_never_run_is_listed_with_its_dependency() {
     assert_eq!(f["depex"]["well_formed"], true);
 }
 
-#[test]
-fn a_flash_descriptor_and_a_capsule_hold_the_same_volumes() {
-    let img = ovmf(PLAIN);
-    let d = tempfile::tempdir().unwrap();
-    // A 16 MiB SPI image: descriptor region 0-4 KiB, ME 4 KiB-8 MiB (0xFF,
-    // with a decoy volume a BIOS reader must not list), BIOS region at the
-    // top holding OVMF.
+/// A 16 MiB SPI image with an Intel flash descriptor: descriptor region
+/// 0-4 KiB, ME region from 4 KiB to `me_limit` (0xFF), and the BIOS region
+/// at the top holding `img`. Returns the image and the BIOS region's
+/// offset.
+fn spi_image(img: &[u8], me_limit: u32) -> (Vec<u8>, usize) {
     let mut spi = vec![0xffu8; 16 << 20];
     spi[16..20].copy_from_slice(&0x0ff0_a55au32.to_le_bytes());
     spi[20..24].copy_from_slice(&0x0204_0003u32.to_le_bytes());
@@ -300,14 +298,23 @@ fn a_flash_descriptor_and_a_capsule_hold_the_same_volumes() {
     let bios = (16 << 20) - img.len();
     spi[0x40..0x44].copy_from_slice(&reg(0, 0xfff).to_le_bytes());
     spi[0x44..0x48].copy_from_slice(&reg(bios as u32, (16 << 20) - 1).to_le_bytes());
-    spi[0x48..0x4c].copy_from_slice(&reg(0x1000, 0x7f_ffff).to_le_bytes());
+    spi[0x48..0x4c].copy_from_slice(&reg(0x1000, me_limit).to_le_bytes());
+    spi[bios..].copy_from_slice(img);
+    (spi, bios)
+}
+
+#[test]
+fn a_flash_descriptor_and_a_capsule_hold_the_same_volumes() {
+    let img = ovmf(PLAIN);
+    let d = tempfile::tempdir().unwrap();
+    // The ME region (0xFF) holds a decoy volume a BIOS reader must not list.
+    let (mut spi, bios) = spi_image(&img, 0x7f_ffff);
     let decoy = fwbuild::volume(
         fwbuild::guid("decafbad-0000-4000-8000-000000000001"),
         &[],
         0x1000,
     );
     spi[0x2000..0x3000].copy_from_slice(&decoy);
-    spi[bios..].copy_from_slice(&img);
     let p = d.path().join("spi.bin");
     std::fs::write(&p, &spi).unwrap();
     let (_, base) = inventory(Path::new(PLAIN));
@@ -821,17 +828,10 @@ fn overlapping_flash_descriptor_regions_are_a_structural_problem() {
     // first 64 KiB.
     let img = ovmf(PLAIN);
     let d = tempfile::tempdir().unwrap();
-    let mut spi = vec![0xffu8; 16 << 20];
-    spi[16..20].copy_from_slice(&0x0ff0_a55au32.to_le_bytes());
-    spi[20..24].copy_from_slice(&0x0204_0003u32.to_le_bytes());
-    let reg = |base: u32, limit: u32| ((limit >> 12) << 16) | (base >> 12);
     let bios = (16 << 20) - img.len();
-    spi[0x40..0x44].copy_from_slice(&reg(0, 0xfff).to_le_bytes());
-    spi[0x44..0x48].copy_from_slice(&reg(bios as u32, (16 << 20) - 1).to_le_bytes());
     let mut checked = 0;
     for (me_limit, overlap) in [(0x7f_ffff, false), (bios as u32 + 0xffff, true)] {
-        spi[0x48..0x4c].copy_from_slice(&reg(0x1000, me_limit).to_le_bytes());
-        spi[bios..].copy_from_slice(&img);
+        let (spi, _) = spi_image(&img, me_limit);
         let p = d.path().join("spi.bin");
         std::fs::write(&p, &spi).unwrap();
         let (code, v) = inventory(&p);

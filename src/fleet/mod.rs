@@ -331,16 +331,14 @@ fn each_line(
     let mut r = lines::Lines::new(crate::fsutil::open_input(file)?, MAX_LINE as usize);
     let mut seen = 0usize;
     while let Some(l) = r.next_line()? {
-        if matches!(&l, lines::Line::Text(_, t) if !t.iter().all(u8::is_ascii_whitespace))
-            || matches!(l, lines::Line::TooLong(_))
-        {
-            seen += 1;
-            if seen > MAX_HOSTS {
-                return Err(too_many());
-            }
+        if matches!(&l, lines::Line::Text(_, t) if t.iter().all(u8::is_ascii_whitespace)) {
+            continue;
+        }
+        seen += 1;
+        if seen > MAX_HOSTS {
+            return Err(too_many());
         }
         let go = match l {
-            lines::Line::Text(_, t) if t.iter().all(u8::is_ascii_whitespace) => true,
             lines::Line::Text(n, t) => f(Source::Line(n), Ok(t)),
             lines::Line::TooLong(n) => f(
                 Source::Line(n),

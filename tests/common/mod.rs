@@ -698,3 +698,18 @@ pub fn finding_rules(v: &serde_json::Value) -> Vec<&str> {
         .map(|f| f["rule"].as_str().unwrap())
         .collect()
 }
+
+/// Runs openssl (installed by .ci/run) with `args`, which must succeed;
+/// its standard output.
+pub fn openssl(args: &[&str]) -> Vec<u8> {
+    let o = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl (installed by .ci/run)");
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+}
