@@ -49,6 +49,7 @@ impl Category {
             Category::Baseline => "baseline",
             Category::Windows => "windows",
             Category::Platform => "platform",
+            Category::Timeline => "timeline",
         }
     }
 }
@@ -80,6 +81,9 @@ pub enum Category {
     /// The running platform's protections (flash write protection, IOMMU,
     /// kernel lockdown), read on a live host.
     Platform,
+    /// How a change got there: the OS's logs and the firmware states on
+    /// one time line (`bootaudit timeline`).
+    Timeline,
 }
 
 /// One finding. It reads back from its own JSON (a fleet's spool of

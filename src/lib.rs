@@ -39,3 +39,4 @@ pub mod siem;
 pub mod signing;
 pub mod snapshot;
 pub mod strict_json;
+pub mod timeline;

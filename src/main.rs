@@ -124,6 +124,13 @@ enum Command {
     /// Judge one machine with no baseline: consistency of its evidence, and the known bad.
     Check(cli::check::Args),
 
+    /// Put the OS's logs (Windows event logs, the journal, auditd, fwupd's
+    /// history, the firmware's boot log) and the firmware states of the
+    /// measured boots (snapshots, MeasuredBoot logs) on one time line: who
+    /// changed the firmware, when, and with what tool. Exit 1 when an
+    /// unexplained finding at or above --fail-on exists.
+    Timeline(cli::timeline::Args),
+
     /// Write a boot's event log in another tool's format (CEL-JSON).
     #[command(subcommand)]
     Export(cli::export::Command),
@@ -180,6 +187,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(a) => cli::show::run(a),
         Command::Check(a) => cli::check::run(a),
         Command::Export(c) => cli::export::run(c),
+        Command::Timeline(a) => cli::timeline::run(a),
     }
 }
 

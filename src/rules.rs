@@ -244,6 +244,34 @@ rules! {
         "The firmware's SMBIOS strings claim an update that its measurements (S-CRTM version, system-table revision) do not show, while its code changed.";
     BASELINE_MISSING = "baseline.missing", Baseline, High, NONE, NONE,
         "With --baselines, a host has no usable baseline: none, unreadable, unsigned, of another machine, or an id that cannot name one.";
+    TIMELINE_FIRMWARE_CHANGED_BY_TOOL = "timeline.firmware.changed-by-tool", Timeline, Critical, NONE,
+        Some("never by OS-side evidence alone: a fwupd history row only corroborates"),
+        "The firmware changed between two consecutive boots, and a tool or driver that can write the flash from the OS was seen in between: who, when and what, with the states on either side.";
+    TIMELINE_FIRMWARE_CHANGED_UNEXPLAINED = "timeline.firmware.changed-unexplained", Timeline, High, NONE, NONE,
+        "The firmware changed between two consecutive boots, and the OS logs record no flash-capable tool or driver in between (or the window is blind: a log was cleared, damaged, or none covers it).";
+    TIMELINE_FIRMWARE_UNCOMPARABLE = "timeline.firmware.uncomparable", Timeline, Medium, NONE, NONE,
+        "Two consecutive firmware states cannot be compared (one has no measurement of the firmware), or a state cannot be placed in time: whether and when the firmware changed is unknown.";
+    TIMELINE_FLASH_TOOL_SEEN = "timeline.flash-tool.seen", Timeline, High, NONE, NONE,
+        "A tool or driver that can write the firmware from the OS (bootaudit's curated list, or raw access to /dev/mem, /dev/port or an MTD device) was installed, loaded or run.";
+    TIMELINE_FLASH_TOOL_ATTEMPT = "timeline.flash-tool.attempt", Timeline, Medium, NONE, NONE,
+        "A flash-capable tool or driver was seen, and the next firmware state is the same as the one before it: an attempt that left no change, or a write the measurements do not show.";
+    TIMELINE_DRIVER_KNOWN_VULNERABLE = "timeline.driver.known-vulnerable", Timeline, High,
+        Some("medium when matched by file name only"), NONE,
+        "A driver on the LOLDrivers list (--loldrivers) was installed or loaded: matched by SHA-256, SHA-1, MD5 or Authentihash, or by file name only where the record has no hash.";
+    TIMELINE_BOOT_CONFIG_WEAKENED = "timeline.boot-config.weakened", Timeline, High, NONE, NONE,
+        "Windows loaded a boot configuration with test signing, kernel debugging, flight signing or integrity checks off (Security 4826): unsigned drivers could load.";
+    TIMELINE_DRIVER_BLOCKED = "timeline.driver.blocked", Timeline, Medium, NONE, NONE,
+        "Code Integrity refused or would have refused a driver (3023, 3033, 3034, 3077): something tried to load a driver that is unsigned or on the block list.";
+    TIMELINE_LOCKDOWN_DENIED = "timeline.lockdown.denied", Timeline, Medium, NONE, NONE,
+        "The kernel's lockdown refused a program raw access to hardware or memory (/dev/mem, /dev/port, MSRs, module parameters).";
+    TIMELINE_LOG_CLEARED = "timeline.log.cleared", Timeline, Medium, NONE, NONE,
+        "An event log was cleared (Security 1102, System 104): what it held before is gone, and the time before the clear is blind.";
+    TIMELINE_LOG_DAMAGED = "timeline.log.damaged", Timeline, Low, NONE, NONE,
+        "A log is damaged (a chunk, record or line that cannot be read): records may be missing, so its silence cannot show that nothing happened (a window it alone covers is blind).";
+    TIMELINE_FIRMWARE_LOG_MISMATCH = "timeline.firmware-log.mismatch", Timeline, High, NONE, NONE,
+        "The firmware's own boot log (EDK II DEBUG output) and a snapshot of the same boot disagree: a driver one shows loaded the other does not have.";
+    TIMELINE_FIRMWARE_LOG_UNKNOWN = "timeline.firmware-log.unknown", Timeline, Medium, NONE, NONE,
+        "A firmware boot log was given but holds no driver-load lines (release firmware prints none), or has no snapshot of its boot: the cross-check could not run.";
 @checks
     CHECK_TPM_PRESENT = "tpm.present", Tpm, High, level 1,
         "A TPM 2.0 is present, with an event log of the boot: without one, nothing below vouches for what ran.";
@@ -461,6 +489,16 @@ pub fn firmware_stored_file_not_in_reference(executable: bool) -> Severity {
         FIRMWARE_STORED_FILE_NOT_IN_REFERENCE.severity
     } else {
         Severity::Medium
+    }
+}
+
+/// The severity of a LOLDrivers match: by a hash of the file, the rule's;
+/// by its file name only (the record carries no hash), medium.
+pub fn known_vulnerable_driver(by_name_only: bool) -> Severity {
+    if by_name_only {
+        Severity::Medium
+    } else {
+        TIMELINE_DRIVER_KNOWN_VULNERABLE.severity
     }
 }
 

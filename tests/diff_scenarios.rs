@@ -382,7 +382,7 @@ fn the_same_swap_with_a_new_bios_version_explains_nothing_until_a_reference_veri
         ]
     );
     assert_eq!(
-        finding(&v, "acpi.table.changed")[0]["subject"],
+        common::findings_of(&v, "acpi.table.changed")[0]["subject"],
         "DSDT BXPC",
         "{r:?}"
     );
@@ -595,7 +595,7 @@ fn the_same_update_with_a_driver_added_to_the_new_image_stays_critical() {
     }
     // No memory-map finding is explained: the update is not verified.
     assert!(
-        finding(&v, "memory-map.region.added")
+        common::findings_of(&v, "memory-map.region.added")
             .iter()
             .all(|f| f["explained"] == false),
         "{v:#}"
@@ -615,7 +615,7 @@ fn a_verified_update_does_not_explain_an_option_rom_implant_riding_along() {
     assert_eq!(v["firmware_update"]["grade"], "verified", "{v:#}");
     // The implant's 260 pages of runtime data (efi-collector/implant),
     // which this build's allocator places beside a region of its own.
-    let region: Vec<&Value> = finding(&v, "memory-map.region.added")
+    let region: Vec<&Value> = common::findings_of(&v, "memory-map.region.added")
         .into_iter()
         .filter(|f| f["evidence"]["after"]["type"] == "RuntimeServicesData")
         .collect();
@@ -663,15 +663,6 @@ fn a_verified_update_does_not_explain_an_option_rom_implant_riding_along() {
     assert_eq!(kinds, want);
 }
 
-fn finding<'a>(v: &'a Value, rule: &str) -> Vec<&'a Value> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == rule)
-        .collect()
-}
-
 #[test]
 fn an_implant_in_the_firmware_volume_is_critical_with_and_without_a_baseline() {
     let d = tempfile::tempdir().unwrap();
@@ -680,7 +671,7 @@ fn an_implant_in_the_firmware_volume_is_critical_with_and_without_a_baseline() {
     let (code, v) = diff(&now, "high");
     assert_eq!(code, 1);
     let r = rules(&v);
-    let added = finding(&v, "loaded-images.firmware-driver.added");
+    let added = common::findings_of(&v, "loaded-images.firmware-driver.added");
     assert_eq!(added.len(), 1, "{r:?}");
     assert_eq!(added[0]["severity"], "critical");
     assert_eq!(added[0]["explained"], false);
@@ -704,7 +695,7 @@ fn an_implant_in_the_firmware_volume_is_critical_with_and_without_a_baseline() {
     // The PCR0 finding names the volumes its blobs measured (from the
     // firmware's own inventory: the DXE volume at the blob's base and
     // length) and the driver findings it goes with.
-    let pcr0 = finding(&v, "tpm.pcr0.changed");
+    let pcr0 = common::findings_of(&v, "tpm.pcr0.changed");
     let vols = pcr0[0]["evidence"]["volumes"].as_array().unwrap();
     assert!(
         vols.iter()
@@ -722,7 +713,7 @@ fn an_implant_in_the_firmware_volume_is_critical_with_and_without_a_baseline() {
     );
     // The firmware's own inventory holds both inserted drivers; only one
     // was dispatched (the dormant one's dependency is never met).
-    let stored: Vec<String> = finding(&v, "firmware.file.added")
+    let stored: Vec<String> = common::findings_of(&v, "firmware.file.added")
         .iter()
         .map(|f| format!("{} {}", f["severity"], f["evidence"]["after"]["guid"]))
         .collect();
@@ -763,7 +754,7 @@ fn an_implant_in_the_firmware_volume_is_critical_with_and_without_a_baseline() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     let fd: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let mut added: Vec<String> = finding(&fd, "firmware.file.added")
+    let mut added: Vec<String> = common::findings_of(&fd, "firmware.file.added")
         .iter()
         .map(|f| f["evidence"]["guid"].as_str().unwrap().to_string())
         .collect();
@@ -780,12 +771,12 @@ fn an_implant_in_the_firmware_volume_is_critical_with_and_without_a_baseline() {
     let (code, v) = diff_with_refs(&now, "high", &refs);
     assert_eq!(code, 1);
     let dxe = "7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1";
-    let not_in = finding(&v, "firmware.driver.not-in-reference");
+    let not_in = common::findings_of(&v, "firmware.driver.not-in-reference");
     assert_eq!(not_in.len(), 1, "{:?}", rules(&v));
     assert_eq!(not_in[0]["severity"], "critical");
     assert_eq!(not_in[0]["evidence"]["guid"], FW_IMPLANT_GUID);
     assert_eq!(not_in[0]["evidence"]["volume"], dxe);
-    let blob = finding(&v, "firmware.blob.not-in-reference");
+    let blob = common::findings_of(&v, "firmware.blob.not-in-reference");
     assert_eq!(blob.len(), 1, "{:?}", rules(&v));
     assert_eq!(blob[0]["severity"], "critical");
     assert!(
@@ -819,7 +810,7 @@ fn an_implant_in_the_firmware_volume_is_critical_with_and_without_a_baseline() {
         ],
         "{c:#}"
     );
-    let dormant = finding(&c, "firmware.stored-file.not-in-reference");
+    let dormant = common::findings_of(&c, "firmware.stored-file.not-in-reference");
     assert_eq!(dormant[0]["evidence"]["guid"], FW_DORMANT_GUID);
     assert_eq!(dormant[0]["severity"], "critical");
     // And the genuine boot, judged alone, is clean: every blob and driver

@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod reference;
 pub mod rules;
 pub mod show;
+pub mod timeline;
 pub mod verify_boot;
 pub mod verify_bundle;
 pub mod verify_quote;

@@ -331,6 +331,78 @@ pub fn fleet(s: &FleetSummary, outliers: &[HostRecord], threshold: Severity) -> 
     o
 }
 
+/// The HTML report of `bootaudit timeline`: the findings, then the time
+/// line, each firmware state a band across the page in its firmware's
+/// colour (the same firmware, the same colour), the events between them.
+pub fn timeline(r: &crate::timeline::Report) -> String {
+    use crate::timeline::Row;
+    const BANDS: [&str; 6] = [
+        "#ddf4ff", "#fff8c5", "#ffebe9", "#dafbe1", "#fbefff", "#eaeef2",
+    ];
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>bootaudit timeline</title><style>{STYLE}.band td{{font-weight:600;border-top:3px solid #57606a}}</style></head><body><h1>bootaudit timeline</h1><p class=\"files\">{} file(s), host {}</p><div class=\"badges\">",
+        r.inputs.len(),
+        esc(&r.host)
+    );
+    for (n, class) in [
+        (r.summary.critical, "critical"),
+        (r.summary.high, "high"),
+        (r.summary.medium, "medium"),
+        (r.summary.low, "low"),
+        (r.summary.info, "info"),
+    ] {
+        let _ = write!(out, "<span class=\"{class}\">{n} {class}</span>");
+    }
+    out.push_str("</div><h2>Findings</h2><table><tr><th>Severity</th><th>Rule</th><th>Finding and evidence</th></tr>");
+    for f in &r.findings {
+        let _ = write!(
+            out,
+            "<tr><td class=\"sev\"><span class=\"{}\">{}</span></td><td class=\"rule\">{}</td><td>{}<details><summary>evidence</summary><pre>{}</pre></details></td></tr>",
+            f.severity.word(),
+            f.severity.word(),
+            esc(f.rule),
+            esc(&f.message),
+            esc(&serde_json::to_string_pretty(&f.evidence).unwrap_or_default())
+        );
+    }
+    out.push_str("</table><h2>Time line</h2><table><tr><th>Time (UTC)</th><th>Kind</th><th>Who / tool</th><th>What</th><th>Source</th></tr>");
+    for row in &r.rows {
+        match *row {
+            Row::State(i) => {
+                let s = &r.states[i];
+                let n: usize = s.firmware.trim_start_matches('F').parse().unwrap_or(0);
+                let _ = write!(
+                    out,
+                    "<tr class=\"band\" style=\"background:{}\" data-firmware=\"{}\"><td>{}</td><td>firmware {}</td><td></td><td>{}</td><td>{}</td></tr>",
+                    BANDS[n % BANDS.len()],
+                    esc(&s.firmware),
+                    s.at.map(|t| t.to_string()).unwrap_or_else(|| "unknown".into()),
+                    esc(&s.firmware),
+                    esc(&super::timeline::state_line(s)),
+                    esc(&s.source.to_string())
+                );
+            }
+            Row::Event(i) => {
+                let e = &r.events[i];
+                let _ = write!(
+                    out,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    e.at.map(|t| t.to_string())
+                        .unwrap_or_else(|| "unknown".into()),
+                    e.kind.word(),
+                    esc(&super::timeline::actor(e)),
+                    esc(&e.what),
+                    esc(&e.source.to_string())
+                );
+            }
+        }
+    }
+    out.push_str("</table></body></html>\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

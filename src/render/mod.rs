@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod quote;
 pub mod rules;
 pub mod show;
+pub mod timeline;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::ContentArrangement;

@@ -320,6 +320,16 @@ pub fn reference_add(store: &Path, image: &str, vendor: &str, version: &str) -> 
     PathBuf::from(text.trim().rsplit(" -> ").next().unwrap())
 }
 
+/// The findings of a JSON report (`findings` array) with this rule id.
+pub fn findings_of<'a>(report: &'a serde_json::Value, rule: &str) -> Vec<&'a serde_json::Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}
+
 /// Path of the built `bootaudit` binary.
 pub fn bootaudit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bootaudit"))

@@ -58,6 +58,7 @@ cargo xtask boot OUT [--ram MB] [--ovmf plain|secboot|ms|snakeoil]
                      [--ovmf-code FILE]
                      [--acpitable FILE]... [--file SRC=ESP\\PATH]...
                      [--smbios ARGS]... [--device ARGS]... [--config TEXT]
+                     [--rtc 2026-01-10T08:00:00] [--debugcon FILE]
                      [--keep-esp FILE] [--tpm-state DIR] [--linux NONCE]
 
 Boots the collector once in QEMU q35 + OVMF + swtpm (TCG) and copies
@@ -67,7 +68,9 @@ OUT/console.txt. --config replaces \\bootaudit\\config (default
 \"pci-testdev,romfile=/abs/implant.rom\"; --ovmf snakeoil signs the
 collector with Debian's test key and boots with Secure Boot on;
 --ovmf-code boots another firmware code image with that build's
-variable store; --tpm-state keeps the TPM in DIR across boots (the
+variable store; --rtc starts the firmware's clock at that UTC time;
+--debugcon writes QEMU's debug console (port 0x402, where a DEBUG OVMF
+logs) to FILE; --tpm-state keeps the TPM in DIR across boots (the
 same seeds and keys, the next resetCount). --linux NONCE chains from
 the collector to Debian's kernel (unpacked by .ci/run) with an
 initramfs that runs a static `bootaudit collect --quote --nonce NONCE`
@@ -100,6 +103,26 @@ pub fn parse(args: &[String]) -> Result<Boot> {
             }
             "--smbios" => b.qemu.extend(["-smbios".into(), value()?.into()]),
             "--device" => b.qemu.extend(["-device".into(), value()?.into()]),
+            "--rtc" => {
+                // The firmware's clock at power-on (QEMU's RTC, UTC): a
+                // boot placed at a chosen time, for `timeline` tests.
+                let mut s = OsString::from("base=");
+                s.push(value()?);
+                b.qemu.extend(["-rtc".into(), s]);
+            }
+            "--debugcon" => {
+                // QEMU's debug console (I/O port 0x402), where a DEBUG
+                // build of OVMF writes its boot log.
+                let p = std::path::absolute(value()?).map_err(|e| e.to_string())?;
+                let mut s = OsString::from("file:");
+                s.push(p);
+                b.qemu.extend([
+                    "-debugcon".into(),
+                    s,
+                    "-global".into(),
+                    "isa-debugcon.iobase=0x402".into(),
+                ]);
+            }
             "--file" => {
                 let v = value()?;
                 let (src, dst) = v
