@@ -834,3 +834,102 @@ fn unreadable_evidence_exits_2_naming_the_file() {
     );
     assert_eq!(r["passed_over"], 1);
 }
+
+/// Deterministic mutants of `base`: bytes overwritten, runs cut out or
+/// repeated, 32-bit fields set to extremes, the end cut off.
+fn mutants(base: &[u8], n: usize, seed: u64) -> Vec<Vec<u8>> {
+    let mut x = seed | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    (0..n)
+        .map(|_| {
+            let mut m = base.to_vec();
+            let len = m.len().max(1);
+            for _ in 0..1 + next() % 4 {
+                let at = (next() as usize) % len.min(m.len().max(1));
+                match next() % 5 {
+                    0 if !m.is_empty() => m[at] = next() as u8,
+                    1 if at + 4 <= m.len() => {
+                        m[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes())
+                    }
+                    2 if at + 4 <= m.len() => m[at..at + 4].copy_from_slice(&0u32.to_le_bytes()),
+                    3 => {
+                        let end = (at + (next() as usize) % 512).min(m.len());
+                        let run = m[at..end].to_vec();
+                        m.splice(at..at, run);
+                    }
+                    _ => m.truncate(at),
+                }
+            }
+            m
+        })
+        .collect()
+}
+
+#[test]
+fn mutated_inputs_never_panic_any_reader() {
+    use bootaudit::timeline::{firmware_log, fwupd, linux, lists, windows};
+    // EVTX, through the evtx crate under our guard.
+    let base = std::fs::read(evtx("service-install-7045-4697.evtx")).unwrap();
+    let mut ok = 0;
+    for m in mutants(&base, 200, 1) {
+        if windows::read_from(std::io::Cursor::new(m), "m.evtx").is_ok() {
+            ok += 1;
+        }
+    }
+    assert!(ok > 0, "some mutants keep a readable header");
+    // The journal's export format, as journalctl writes it.
+    let d = tempfile::tempdir().unwrap();
+    let boot = "4".repeat(32);
+    let (_, json, export) = journal(
+        d.path(),
+        &[
+            (
+                "2026-01-10T08:05:00Z",
+                &boot,
+                &[("MESSAGE", "Linux version 6.1"), ("_TRANSPORT", "kernel")],
+            ),
+            (
+                "2026-01-11T10:00:00Z",
+                &boot,
+                &[("_COMM", "flashrom"), ("_PID", "7"), ("MESSAGE", "x")],
+            ),
+        ],
+    );
+    for m in mutants(&std::fs::read(&export).unwrap(), 300, 2) {
+        let _ = linux::parse_export(&mut &m[..], "m.export", |_, _| Ok(()));
+    }
+    for m in mutants(&std::fs::read(&json).unwrap(), 300, 3) {
+        let _ = linux::read_journal_json_from(&m[..], "m.json");
+    }
+    let audit = b"type=SYSCALL msg=audit(1768125600.123:42): arch=c000003e syscall=257 success=yes auid=1000 uid=0 comm=\"flashrom\" exe=\"/usr/sbin/flashrom\"\ntype=PATH msg=audit(1768125600.123:42): item=0 name=\"/dev/mem\"\ntype=EOE msg=audit(1768125600.123:42): \n";
+    for m in mutants(audit, 300, 4) {
+        let _ = linux::read_audit_from(&m[..], "m.log");
+    }
+    let sample = std::fs::read(debug_ovmf().with_file_name("debugcon-sample.log")).unwrap();
+    for m in mutants(&sample, 100, 5) {
+        let _ = firmware_log::parse(&m);
+    }
+    let csv = std::fs::read(loldrivers()).unwrap();
+    for m in mutants(&csv, 60, 6) {
+        let _ = lists::parse_loldrivers(&m, "m.csv");
+    }
+    // A fwupd history as SQLite writes it (Python's sqlite3).
+    let db = d.path().join("h.db");
+    let st = Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(\"CREATE TABLE history (device_id TEXT, update_state INTEGER, display_name TEXT, plugin TEXT, device_modified INTEGER, checksum TEXT, version_old TEXT, version_new TEXT); INSERT INTO history VALUES ('d', 2, 'Cam', 'test', 1768125600, 'ab', '1', '2');\"); c.commit()"])
+        .arg(&db)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let base = std::fs::read(&db).unwrap();
+    let (_, rows) = fwupd::parse(&base, "h.db").unwrap();
+    assert_eq!(rows.len(), 1);
+    for m in mutants(&base, 300, 7) {
+        let _ = fwupd::parse(&m, "m.db");
+    }
+}

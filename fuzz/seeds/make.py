@@ -210,3 +210,61 @@ finding = json.dumps({"findings": [{"rule": "acpi.table.added", "category": "acp
                                      "explanation": None, "message": "m", "evidence": {"key": 1}, "subject": "SSDT"}]}).encode()
 out("fleet_spool", "finding.bin", spool_record(b"fleet.jsonl:2", b"host-2", items, finding))
 out("fleet_spool", "controls.bin", spool_record(EVIL.encode(), EVIL.encode(), [(4, 0, EVIL.encode(), EVIL.encode())]))
+
+# timeline: journal export (a binary field, a control-laden command line),
+# journal JSON lines, auditd records of a /dev/mem open and a module load,
+# an EDK II debug log, a LOLDrivers list, and fwupd histories (real-shaped,
+# and a view that would never end). The EVTX target takes the shared real
+# logs as its corpus at run time (../shared/fixtures/oslogs/evtx), never
+# copied here.
+exp = (b"__REALTIME_TIMESTAMP=1768125600000000\n_BOOT_ID=" + b"1" * 32 + b"\n_COMM=flashrom\n_CMDLINE="
+       + EVIL.encode() + b"\nMESSAGE\n" + struct.pack("<Q", 5) + b"a\nb\x00c\n\n"
+       + b"__REALTIME_TIMESTAMP=1768125700000000\n_TRANSPORT=kernel\nMESSAGE=Lockdown: flashrom: /dev/mem,kmem,port is restricted; see man kernel_lockdown.7\n\n")
+out("timeline_journal_export", "entries.export", exp)
+out("timeline_journal_export", "cut.export", exp[:-30])
+lines = [
+    json.dumps({"__REALTIME_TIMESTAMP": "1768125600000000", "_BOOT_ID": "b1", "_COMM": "flashrom", "_PID": "1", "_CMDLINE": EVIL}),
+    json.dumps({"__REALTIME_TIMESTAMP": "1768125700000000", "_BOOT_ID": "b1", "_TRANSPORT": "kernel", "MESSAGE": [99, 104, 105, 112, 115, 101, 99, 58, 32, 108, 111, 97, 100, 105, 110, 103, 32, 111, 117, 116, 45, 111, 102, 45, 116, 114, 101, 101, 32, 109, 111, 100, 117, 108, 101, 32, 116, 97, 105, 110, 116, 115, 32, 107, 101, 114, 110, 101, 108, 46]}),
+    "{not json",
+]
+out("timeline_text_logs", "journal.json", ("\n".join(lines) + "\n").encode())
+audit = (
+    'type=SYSCALL msg=audit(1768125600.123:42): arch=c000003e syscall=257 success=yes exit=3 auid=1000 uid=0 comm="flashrom" exe="/usr/sbin/flashrom" key=(null)\n'
+    'type=PATH msg=audit(1768125600.123:42): item=0 name="/dev/mem" inode=5\n'
+    'type=EOE msg=audit(1768125600.123:42): \n'
+    'type=KERN_MODULE msg=audit(1768125700.5:43): name="chipsec"\n'
+    'type=EXECVE msg=audit(1768125800.5:44): argc=2 a0="python3" a1=6368697073656375746696C2E7079\n'
+)
+out("timeline_text_logs", "audit.log", audit.encode())
+out("timeline_text_logs", "edk2.log", (
+    "Loading PEIM 9B3ADA4F-AE56-4C24-8DEA-F03B7558AE50\r\n"
+    "Loading PEIM at 0x0000082B200 EntryPoint=0x0000082DD0B PcdPeim.efi\r\n"
+    "Loading DXE CORE at 0x0003FE76000 EntryPoint=0x0003FE87606\r\n"
+    "Loading driver 9B680FCE-AD6B-4F3A-B60B-F59899003443\r\n"
+    "Loading driver at 0x0003EF1C000 EntryPoint=0x0003EF23A67 DevicePathDxe.efi\r\n"
+    "Error: Image at 0003EF1C000 start failed: Unsupported\r\n").encode())
+out("timeline_lists", "drivers.csv", (
+    'Id,Category,Tags,KnownVulnerableSamples_SHA256,KnownVulnerableSamples_SHA1\n'
+    'a1,vulnerable driver,"RwDrv.sys, rwdrv2.sys","' + "ab" * 32 + ',' + "cd" * 32 + '",\n'
+    'a2,malicious,"' + EVIL.replace('"', "'") + '",,' + "ef" * 20 + '\n').encode())
+
+
+def sqlite_db(sql):
+    import sqlite3
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, "h.db")
+        c = sqlite3.connect(p)
+        c.executescript(sql)
+        c.commit()
+        c.close()
+        return open(p, "rb").read()
+
+
+out("timeline_lists", "pending.db", sqlite_db(
+    "CREATE TABLE history (device_id TEXT, update_state INTEGER, update_error TEXT, filename TEXT, display_name TEXT, plugin TEXT, "
+    "device_created INTEGER, device_modified INTEGER, checksum TEXT, flags INTEGER, metadata TEXT, guid_default TEXT, "
+    "version_old TEXT, version_new TEXT);"
+    "INSERT INTO history VALUES ('08d4', 2, NULL, 'f.cab', 'Integrated Webcam', 'test', 1768125600, 1768125600, 'abcd', 0, '', 'g', '1.2.2', '1.2.4');"))
+out("timeline_lists", "endless-view.db", sqlite_db(
+    "CREATE VIEW history AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r) "
+    "SELECT n AS device_id, 2 AS update_state, 0 AS device_modified, 'x' AS version_new FROM r;"))

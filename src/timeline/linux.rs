@@ -269,6 +269,15 @@ pub fn kernel_message(msg: &str, at: Option<At>, place: &Place) -> Option<Event>
 /// Reads `journalctl -o json` lines.
 pub fn read_journal_json(path: &Path) -> Result<(Input, Vec<Event>), TimelineError> {
     let (file, f) = open(path)?;
+    read_journal_json_from(f, &file)
+}
+
+/// Reads `journalctl -o json` lines from any reader; `file` names it.
+pub fn read_journal_json_from(
+    f: impl Read,
+    file: &str,
+) -> Result<(Input, Vec<Event>), TimelineError> {
+    let file = file.to_string();
     let mut j = Journal::new(file.clone(), SourceKind::JournalJson);
     let res = each_line(f, |n, offset, line| {
         let place = Place {
@@ -600,6 +609,12 @@ const MAX_OPEN_AUDIT: usize = 256;
 /// Reads auditd's log.
 pub fn read_audit(path: &Path) -> Result<(Input, Vec<Event>), TimelineError> {
     let (file, f) = open(path)?;
+    read_audit_from(f, &file)
+}
+
+/// Reads auditd's log from any reader; `file` names it.
+pub fn read_audit_from(f: impl Read, file: &str) -> Result<(Input, Vec<Event>), TimelineError> {
+    let file = file.to_string();
     let mut input = Input::new(file.clone(), SourceKind::Audit);
     let mut events = Vec::new();
     let mut open_: Vec<(u64, AuditEvent)> = Vec::new();

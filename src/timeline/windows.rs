@@ -32,10 +32,38 @@ pub fn read(path: &Path) -> Result<(Input, Vec<Event>), TimelineError> {
     let file = path.display().to_string();
     let f = crate::fsutil::open_input(path)
         .map_err(|e| TimelineError::file(&file, format!("cannot read: {e}")))?;
-    let parser = evtx::EvtxParser::from_read_seek(f)
+    read_from(f, &file)
+}
+
+/// Reads an EVTX file from any seekable reader (a file, or bytes in a
+/// `Cursor`); `file` names it.
+pub fn read_from<R: std::io::Read + std::io::Seek + Send + 'static>(
+    r: R,
+    file: &str,
+) -> Result<(Input, Vec<Event>), TimelineError> {
+    let file = file.to_string();
+    crate::guard::quietly(|| read_guarded(r, &file)).unwrap_or_else(|| {
+        Err(TimelineError::file(
+            &file,
+            format!(
+                "the EVTX reader failed on this file (a panic in the evtx crate{}): malformed",
+                crate::guard::last_panic()
+                    .map(|at| format!(" at {at}"))
+                    .unwrap_or_default()
+            ),
+        ))
+    })
+}
+
+fn read_guarded<R: std::io::Read + std::io::Seek + Send + 'static>(
+    r: R,
+    file: &str,
+) -> Result<(Input, Vec<Event>), TimelineError> {
+    let file = file.to_string();
+    let parser = evtx::EvtxParser::from_read_seek(r)
         .map_err(|e| TimelineError::at(&file, 0, format!("not a readable EVTX file: {e}")))?;
     let header_size = u64::from(parser.header().header_block_size);
-    let settings = evtx::ParserSettings::new().num_threads(0);
+    let settings = evtx::ParserSettings::new().num_threads(1);
     let mut parser = parser.with_configuration(settings);
     let mut input = Input::new(file.clone(), SourceKind::Evtx);
     let mut events = Vec::new();
