@@ -242,6 +242,46 @@ fn peak_memory_stays_within_the_bounds() {
         "SIPA records: peak {peak} for {} bytes",
         log.len()
     );
+    // 6. `timeline` on a journal whose every line is a flash tool's run
+    //    (each an event, with its tool and command line), and an audit
+    //    log whose every record opens /dev/mem: the events held are the
+    //    input's size again at most, and the report streams.
+    let d = tempfile::tempdir().unwrap();
+    let journal = d.path().join("j.json");
+    let audit = d.path().join("audit.log");
+    let (mut j, mut a) = (String::new(), String::new());
+    let mut i = 0u64;
+    while j.len() < 16 * MIB {
+        j.push_str(&format!(
+            "{{\"__REALTIME_TIMESTAMP\":\"{}\",\"_BOOT_ID\":\"b\",\"_COMM\":\"flashrom\",\"_PID\":\"{i}\",\"_CMDLINE\":\"flashrom -w x\"}}\n",
+            1_768_125_600_000_000u64 + i
+        ));
+        a.push_str(&format!(
+            "type=SYSCALL msg=audit(1768125600.{:03}:{i}): success=yes auid=1000 uid=0 comm=\"flashrom\" exe=\"/usr/sbin/flashrom\"\ntype=PATH msg=audit(1768125600.{:03}:{i}): item=0 name=\"/dev/mem\"\n",
+            i % 1000,
+            i % 1000
+        ));
+        i += 1;
+    }
+    std::fs::write(&journal, &j).unwrap();
+    std::fs::write(&audit, &a).unwrap();
+    let input = j.len() + a.len();
+    drop((j, a));
+    let (events, peak) = peak_of(|| {
+        let r = bootaudit::timeline::run(&bootaudit::timeline::Options {
+            paths: vec![journal.clone(), audit.clone()],
+            ..Default::default()
+        })
+        .unwrap();
+        serde_json::to_writer(std::io::sink(), &r).unwrap();
+        r.events.len()
+    });
+    assert!(events as u64 >= 2 * i, "{events} events of {i} lines");
+    eprintln!("timeline: {:.2}x the input", peak as f64 / input as f64);
+    assert!(
+        peak <= 8 * input + 64 * MIB,
+        "timeline: peak {peak} for {input} bytes"
+    );
 }
 
 #[test]

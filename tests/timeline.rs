@@ -933,3 +933,81 @@ fn mutated_inputs_never_panic_any_reader() {
         let _ = fwupd::parse(&m, "m.db");
     }
 }
+
+#[test]
+fn measured_boot_logs_and_a_bundle_are_firmware_states() {
+    let d = tempfile::tempdir().unwrap();
+    let mb = d.path().join("Windows/Logs/MeasuredBoot");
+    std::fs::create_dir_all(&mb).unwrap();
+    // Two real Windows boot logs (two machines: two firmwares), the
+    // second twice, placed by their files' times.
+    let logs = common::eventlogs().join("keylime-uefi-eventlog");
+    let plan = [
+        (
+            "ideapad-ideapad1.bin",
+            "0000000001-0000000000.log",
+            "2026-01-01T00:00:00Z",
+        ),
+        (
+            "thinkpad-p511.bin",
+            "0000000002-0000000000.log",
+            "2026-01-02T00:00:00Z",
+        ),
+        (
+            "thinkpad-p511.bin",
+            "0000000003-0000000000.log",
+            "2026-01-03T00:00:00Z",
+        ),
+    ];
+    for (src, name, t) in plan {
+        let dst = mb.join(name);
+        std::fs::copy(logs.join(src), &dst).unwrap();
+        let t: jiff::Timestamp = t.parse().unwrap();
+        let f = std::fs::File::options().write(true).open(&dst).unwrap();
+        f.set_modified(std::time::SystemTime::from(t)).unwrap();
+    }
+    let (code, r) = timeline(&[os(d.path())]);
+    assert_eq!(code, 1);
+    let states = r["states"].as_array().unwrap();
+    assert_eq!(states.len(), 3);
+    for (s, (src, _, t)) in states.iter().zip(plan) {
+        assert_eq!(s["at"], t);
+        assert_eq!(s["placed_by"], "the log file's modification time");
+        // PCR0 as an independent replay (tests/oracle/tcg_replay.py) has it.
+        let (_, banks) = common::python_replay(&logs.join(src));
+        assert_eq!(
+            s["pcr0"].as_str(),
+            banks["sha256"].get(&0).map(String::as_str),
+            "{src}"
+        );
+    }
+    let f = common::findings_of(&r, "timeline.firmware.changed-unexplained");
+    assert_eq!(
+        f.len(),
+        1,
+        "one change: the second log's firmware, then the same again"
+    );
+    assert!(f[0]["subject"]
+        .as_str()
+        .unwrap()
+        .contains("0000000002-0000000000.log"));
+    // A sealed bundle is one state, its snapshot: the raw TCG log beside
+    // it is what the snapshot was made from, not another state.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/linux-host/root");
+    let bundle = d.path().join("bundle");
+    let o = common::bootaudit()
+        .args(["collect", "--root"])
+        .arg(&root)
+        .arg("--bundle")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_, r) = timeline(&[os(&bundle)]);
+    let states = r["states"].as_array().unwrap();
+    assert_eq!(states.len(), 1, "{r:#}");
+    assert!(states[0]["source"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with(".json"));
+}

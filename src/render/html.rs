@@ -393,7 +393,7 @@ pub fn timeline(r: &crate::timeline::Report) -> String {
                         .unwrap_or_else(|| "unknown".into()),
                     e.kind.word(),
                     esc(&super::timeline::actor(e)),
-                    esc(&e.what),
+                    esc(&super::timeline::what(e)),
                     esc(&e.source.to_string())
                 );
             }

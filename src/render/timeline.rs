@@ -59,6 +59,14 @@ pub(crate) fn actor(e: &Event) -> String {
     parts.join("; ")
 }
 
+/// What happened, and to what.
+pub(crate) fn what(e: &Event) -> String {
+    match &e.object {
+        Some(o) if !e.what.contains(o.as_str()) => format!("{}: {o}", e.what),
+        _ => e.what.clone(),
+    }
+}
+
 /// Renders the report as text.
 pub fn table(r: &Report) -> String {
     let mut out = String::new();
@@ -137,7 +145,7 @@ pub fn table(r: &Report) -> String {
                         .unwrap_or_else(|| "unknown".into()),
                     e.kind.word().to_string(),
                     actor(e),
-                    e.what.clone(),
+                    what(e),
                     e.source.to_string(),
                 ]);
             }

@@ -331,7 +331,7 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
                 ),
                 json!({"state": s}),
             )
-            .about(s.source.file.clone()),
+            .about(s.source.file.to_string()),
         );
     }
 
@@ -402,7 +402,7 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
     let mut lol: BTreeMap<(String, &'static str), Vec<&Event>> = BTreeMap::new();
     for e in &g.events {
         for m in e.matches.iter().filter(|m| m.list == "loldrivers") {
-            lol.entry((m.id.clone(), m.by)).or_default().push(e);
+            lol.entry((m.id.to_string(), m.by)).or_default().push(e);
         }
     }
     for ((id, by), evs) in &lol {
@@ -416,7 +416,7 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
             rules::TIMELINE_DRIVER_KNOWN_VULNERABLE,
             format!(
                 "{name} matches LOLDrivers entry {id} ({}) by {}{}, seen {} time(s), first {}",
-                m.map_or("", |m| m.category.as_str()),
+                m.map_or("", |m| m.category.as_ref()),
                 by,
                 if *by == "name" {
                     " only: the record carries no hash, so this is a name match"
@@ -460,7 +460,7 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
                     event_text(e),
                     json!({"event": e}),
                 )
-                .about(e.source.file.clone()),
+                .about(e.source.file.to_string()),
             ),
             _ => {}
         }

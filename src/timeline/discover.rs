@@ -63,21 +63,30 @@ fn head_of(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(b)
 }
 
-/// Every regular file under the paths, with whether the user named it
-/// (a named file that is not evidence is an error; one found under a
-/// directory is passed over).
-fn walk(paths: &[PathBuf]) -> Result<(Vec<(PathBuf, bool)>, usize), TimelineError> {
+/// How a file came to be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Named {
+    /// The user named it: a file that is not evidence is an error.
+    ByUser,
+    /// Found under a directory: passed over when it is not evidence.
+    Found,
+    /// Found in a sealed bundle: only its snapshot is read.
+    InBundle,
+}
+
+/// Every regular file under the paths, with how it was named.
+fn walk(paths: &[PathBuf]) -> Result<(Vec<(PathBuf, Named)>, usize), TimelineError> {
     let mut files = Vec::new();
     let mut passed_over = 0usize;
-    let mut stack: Vec<(PathBuf, usize)> = Vec::new();
+    let mut stack: Vec<(PathBuf, usize, bool)> = Vec::new();
     for p in paths {
         let name = p.display().to_string();
         let md = std::fs::symlink_metadata(p)
             .map_err(|e| TimelineError::file(&name, format!("cannot read: {e}")))?;
         if md.is_dir() {
-            stack.push((p.clone(), 0));
+            stack.push((p.clone(), 0, false));
         } else if md.is_file() {
-            files.push((p.clone(), true));
+            files.push((p.clone(), Named::ByUser));
         } else {
             return Err(TimelineError::file(
                 &name,
@@ -88,7 +97,7 @@ fn walk(paths: &[PathBuf]) -> Result<(Vec<(PathBuf, bool)>, usize), TimelineErro
             ));
         }
     }
-    while let Some((dir, depth)) = stack.pop() {
+    while let Some((dir, depth, in_bundle)) = stack.pop() {
         let name = dir.display().to_string();
         let rd = std::fs::read_dir(&dir)
             .map_err(|e| TimelineError::file(&name, format!("cannot list: {e}")))?;
@@ -98,6 +107,16 @@ fn walk(paths: &[PathBuf]) -> Result<(Vec<(PathBuf, bool)>, usize), TimelineErro
             entries.push(e);
         }
         entries.sort_by_key(|e| e.file_name());
+        // A sealed evidence bundle is one firmware state, its snapshot:
+        // the raw artefacts beside it (its TCG log among them) are what
+        // the snapshot was made from, not more states.
+        let bundle = in_bundle
+            || entries.iter().any(|e| {
+                e.file_name() == crate::bundle::MANIFEST
+                    && head_of(&e.path()).is_ok_and(|h| {
+                        memchr::memmem::find(&h, crate::bundle::FORMAT.as_bytes()).is_some()
+                    })
+            });
         for e in entries {
             let ft = e
                 .file_type()
@@ -109,7 +128,7 @@ fn walk(paths: &[PathBuf]) -> Result<(Vec<(PathBuf, bool)>, usize), TimelineErro
                         format!("deeper than {} directories", super::MAX_DEPTH),
                     ));
                 }
-                stack.push((e.path(), depth + 1));
+                stack.push((e.path(), depth + 1, bundle));
             } else if ft.is_file() {
                 if files.len() >= super::MAX_FILES {
                     return Err(TimelineError::file(
@@ -117,7 +136,14 @@ fn walk(paths: &[PathBuf]) -> Result<(Vec<(PathBuf, bool)>, usize), TimelineErro
                         format!("more than {} files under the paths named", super::MAX_FILES),
                     ));
                 }
-                files.push((e.path(), false));
+                files.push((
+                    e.path(),
+                    if bundle {
+                        Named::InBundle
+                    } else {
+                        Named::Found
+                    },
+                ));
             } else {
                 passed_over += 1;
             }
@@ -139,12 +165,13 @@ enum Read1 {
     Skip,
 }
 
-fn read_one(path: &Path, named: bool) -> Result<Read1, TimelineError> {
+fn read_one(path: &Path, named: Named) -> Result<Read1, TimelineError> {
     let file = path.display().to_string();
     let head =
         head_of(path).map_err(|e| TimelineError::file(&file, format!("cannot read: {e}")))?;
-    let Some(kind) = sniff(&head) else {
-        if named {
+    let kind = sniff(&head).filter(|k| named != Named::InBundle || *k == SourceKind::Snapshot);
+    let Some(kind) = kind else {
+        if named == Named::ByUser {
             return Err(TimelineError::at(
                 &file,
                 0,

@@ -177,6 +177,7 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<(Input, Vec<Event>), TimelineEr
             _ => None,
         }
     };
+    let shared: std::sync::Arc<str> = file.into();
     while let Some(r) = rows.next().map_err(sql)? {
         if events.len() == MAX_ROWS {
             return Err(TimelineError::file(
@@ -210,14 +211,14 @@ pub fn parse(bytes: &[u8], file: &str) -> Result<(Input, Vec<Event>), TimelineEr
         let mut e = Event::new(
             at,
             Place {
-                file: file.to_string(),
+                file: shared.clone(),
                 record: u64::try_from(rowid).ok(),
                 ..Place::default()
             },
             Kind::FirmwareUpdate,
             what,
         );
-        e.tool = Some(Tool::at(format!("fwupd plugin {plugin}")));
+        e.tool = Some(Box::new(Tool::at(format!("fwupd plugin {plugin}"))));
         e.object = Some(new);
         events.push(e);
     }

@@ -188,13 +188,12 @@ impl Journal {
             at,
             place,
             Kind::ProcessStart,
-            format!(
-                "{} ran (pid {pid}): {}",
-                super::file_name(tool),
-                cmdline.as_deref().unwrap_or(&message)
-            ),
+            match &cmdline {
+                Some(_) => format!("{} ran (pid {pid})", super::file_name(tool)),
+                None => format!("{} ran (pid {pid}): {message}", super::file_name(tool)),
+            },
         );
-        e.tool = Some(Tool::at(tool.clone()));
+        e.tool = Some(Box::new(Tool::at(tool.clone())));
         e.object = cmdline;
         e.who = who;
         e.boot = boot;
@@ -235,7 +234,7 @@ pub fn kernel_message(msg: &str, at: Option<At>, place: &Place) -> Option<Event>
             Kind::LockdownDenied,
             format!("kernel lockdown refused {comm}: {what}"),
         );
-        e.tool = Some(Tool::at(comm));
+        e.tool = Some(Box::new(Tool::at(comm)));
         e.object = Some(
             what.trim_end_matches(" is restricted; see man kernel_lockdown.7")
                 .to_string(),
@@ -258,7 +257,7 @@ pub fn kernel_message(msg: &str, at: Option<At>, place: &Place) -> Option<Event>
                 Kind::ModuleLoad,
                 format!("kernel module {module} loaded ({})", msg[i + 2..].trim()),
             );
-            e.tool = Some(Tool::at(format!("{module}.ko")));
+            e.tool = Some(Box::new(Tool::at(format!("{module}.ko"))));
             e.object = Some(module.to_string());
             return Some(e);
         }
@@ -278,10 +277,11 @@ pub fn read_journal_json_from(
     file: &str,
 ) -> Result<(Input, Vec<Event>), TimelineError> {
     let file = file.to_string();
+    let shared: std::sync::Arc<str> = file.as_str().into();
     let mut j = Journal::new(file.clone(), SourceKind::JournalJson);
     let res = each_line(f, |n, offset, line| {
         let place = Place {
-            file: file.clone(),
+            file: shared.clone(),
             line: Some(n),
             ..Place::default()
         };
@@ -324,9 +324,10 @@ pub fn read_journal_export(path: &Path) -> Result<(Input, Vec<Event>), TimelineE
     let (file, f) = open(path)?;
     let mut r = std::io::BufReader::with_capacity(1 << 16, f);
     let mut j = Journal::new(file.clone(), SourceKind::JournalExport);
+    let shared: std::sync::Arc<str> = file.as_str().into();
     parse_export(&mut r, &file, |m, offset| {
         let place = Place {
-            file: file.clone(),
+            file: shared.clone(),
             offset: Some(offset),
             ..Place::default()
         };
@@ -529,9 +530,9 @@ struct AuditEvent {
     success: Option<String>,
 }
 
-fn audit_event(file: &str, serial: u64, a: AuditEvent) -> Option<Event> {
+fn audit_event(file: &std::sync::Arc<str>, serial: u64, a: AuditEvent) -> Option<Event> {
     let place = Place {
-        file: file.to_string(),
+        file: file.clone(),
         record: Some(serial),
         line: Some(a.line),
         ..Place::default()
@@ -553,14 +554,14 @@ fn audit_event(file: &str, serial: u64, a: AuditEvent) -> Option<Event> {
             Kind::RawAccess,
             format!("{program} opened {dev}{ok}"),
         );
-        e.tool = Some(Tool::at(program));
+        e.tool = Some(Box::new(Tool::at(program)));
         e.object = Some(dev.clone());
         e.who = who;
         e.matches.push(Match {
             list: "raw-access",
-            id: dev.clone(),
+            id: dev.clone().into(),
             by: "device",
-            category: "flash-capable: raw access to physical memory, I/O ports or flash".into(),
+            category: "raw access to physical memory, I/O ports or flash".into(),
             flash_capable: true,
             source: "auditd".into(),
         });
@@ -573,7 +574,7 @@ fn audit_event(file: &str, serial: u64, a: AuditEvent) -> Option<Event> {
             Kind::ModuleLoad,
             format!("kernel module {m} loaded by {program}"),
         );
-        e.tool = Some(Tool::at(format!("{m}.ko")));
+        e.tool = Some(Box::new(Tool::at(format!("{m}.ko"))));
         e.object = Some(m.clone());
         e.who = who;
         return Some(e);
@@ -586,17 +587,9 @@ fn audit_event(file: &str, serial: u64, a: AuditEvent) -> Option<Event> {
         a.at,
         place,
         Kind::ProcessStart,
-        format!(
-            "{} ran: {}",
-            super::file_name(hit),
-            if a.args.is_empty() {
-                program.clone()
-            } else {
-                a.args.join(" ")
-            }
-        ),
+        format!("{} ran: {program}", super::file_name(hit)),
     );
-    e.tool = Some(Tool::at(hit.clone()));
+    e.tool = Some(Box::new(Tool::at(hit.clone())));
     e.object = (!a.args.is_empty()).then(|| a.args.join(" "));
     e.who = who;
     Some(e)
@@ -615,12 +608,13 @@ pub fn read_audit(path: &Path) -> Result<(Input, Vec<Event>), TimelineError> {
 /// Reads auditd's log from any reader; `file` names it.
 pub fn read_audit_from(f: impl Read, file: &str) -> Result<(Input, Vec<Event>), TimelineError> {
     let file = file.to_string();
+    let shared: std::sync::Arc<str> = file.as_str().into();
     let mut input = Input::new(file.clone(), SourceKind::Audit);
     let mut events = Vec::new();
     let mut open_: Vec<(u64, AuditEvent)> = Vec::new();
     let mut index: HashMap<u64, usize> = HashMap::new();
     let close = |events: &mut Vec<Event>, serial: u64, a: AuditEvent| {
-        if let Some(e) = audit_event(&file, serial, a) {
+        if let Some(e) = audit_event(&shared, serial, a) {
             if events.len() < super::MAX_EVENTS {
                 events.push(e);
             }

@@ -380,11 +380,11 @@ pub fn classify(e: &mut Event, lol: Option<&LolDrivers>) {
     if let Some(t) = flash_tool(&name) {
         found.push(Match {
             list: "flash-tools",
-            id: t.name.to_string(),
+            id: t.name.into(),
             by: "name",
-            category: format!("flash-capable: {}", t.what),
+            category: t.what.into(),
             flash_capable: true,
-            source: t.source.to_string(),
+            source: t.source.into(),
         });
     }
     if let Some(l) = lol {
@@ -401,11 +401,11 @@ pub fn classify(e: &mut Event, lol: Option<&LolDrivers>) {
         if let Some((entry, by)) = entry {
             found.push(Match {
                 list: "loldrivers",
-                id: entry.id.clone(),
+                id: entry.id.clone().into(),
                 by,
-                category: entry.category.clone(),
+                category: entry.category.clone().into(),
                 flash_capable: false,
-                source: l.file.clone(),
+                source: l.file.clone().into(),
             });
         }
     }
@@ -427,7 +427,7 @@ mod tests {
             super::super::Kind::DriverLoad,
             String::new(),
         );
-        e.tool = Some(super::super::Tool::at("C:\\x\\EVIL.SYS"));
+        e.tool = Some(Box::new(super::super::Tool::at("C:\\x\\EVIL.SYS")));
         classify(&mut e, Some(&l));
         assert_eq!(e.matches[0].by, "name");
         let mut e2 = e.clone();

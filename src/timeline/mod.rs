@@ -32,7 +32,9 @@ pub mod windows;
 
 use crate::findings::Finding;
 use serde::{Serialize, Serializer};
+use std::borrow::Cow;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// At most this many events are kept from all sources together; more is
 /// refused (exit 2) rather than cut, since a dropped record could be the
@@ -85,8 +87,8 @@ impl At {
 /// offset, as the source has them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Place {
-    /// The file.
-    pub file: String,
+    /// The file (shared by every record of it).
+    pub file: Arc<str>,
     /// The record number the source gives (EVTX EventRecordID, the row id
     /// of fwupd's history, the audit event's serial).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -302,17 +304,17 @@ pub struct Match {
     /// that opened raw hardware).
     pub list: &'static str,
     /// The entry's id in that list (a LOLDrivers UUID, a curated name).
-    pub id: String,
+    pub id: Cow<'static, str>,
     /// How it matched: `sha256`, `sha1`, `md5`, `authentihash`, `name`
     /// or `device`.
     pub by: &'static str,
     /// What the list says the entry is (`vulnerable driver`, `malicious`,
-    /// `flash-capable`).
-    pub category: String,
+    /// or what a flash-capable tool is).
+    pub category: Cow<'static, str>,
     /// True when the entry can write the firmware from the OS.
     pub flash_capable: bool,
     /// Where the list has the entry from.
-    pub source: String,
+    pub source: Cow<'static, str>,
 }
 
 /// One event on the time line.
@@ -328,9 +330,10 @@ pub struct Event {
     /// Who, where the record says.
     #[serde(skip_serializing_if = "Who::is_empty")]
     pub who: Who,
-    /// The executable or driver, where the record names one.
+    /// The executable or driver, where the record names one (boxed: most
+    /// events name none, and a journal holds millions).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tool: Option<Tool>,
+    pub tool: Option<Box<Tool>>,
     /// What it acted on (a service name, a device, a file), where it says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,

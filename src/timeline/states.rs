@@ -89,7 +89,7 @@ pub fn of_snapshot(file: &str, s: &Snapshot) -> FirmwareState {
         at,
         placed_by,
         source: Place {
-            file: file.to_string(),
+            file: file.into(),
             ..Place::default()
         },
         pcr0: None,
@@ -164,7 +164,7 @@ pub fn of_log(path: &Path) -> Result<FirmwareState, TimelineError> {
             "unknown: the file has no modification time".into()
         },
         source: Place {
-            file,
+            file: file.into(),
             ..Place::default()
         },
         pcr0: p0,

@@ -66,6 +66,7 @@ fn read_guarded<R: std::io::Read + std::io::Seek + Send + 'static>(
     let settings = evtx::ParserSettings::new().num_threads(1);
     let mut parser = parser.with_configuration(settings);
     let mut input = Input::new(file.clone(), SourceKind::Evtx);
+    let shared: std::sync::Arc<str> = file.as_str().into();
     let mut events = Vec::new();
     for r in parser.records_json_value() {
         match r {
@@ -96,7 +97,7 @@ fn read_guarded<R: std::io::Read + std::io::Seek + Send + 'static>(
                     .and_then(element_text)
                     .and_then(|n| n.parse().ok());
                 let place = Place {
-                    file: file.clone(),
+                    file: shared.clone(),
                     record: Some(shown.unwrap_or(rec.event_record_id)),
                     ..Place::default()
                 };
@@ -231,7 +232,7 @@ fn event(v: &Value, at: Option<At>, place: Place, input: &mut Input) -> Option<E
                 format!("service {name:?} installed ({ty}): {image}"),
             );
             e.object = Some(name);
-            e.tool = (!image.is_empty()).then(|| Tool::at(image));
+            e.tool = (!image.is_empty()).then(|| Box::new(Tool::at(image)));
             e.who.sid = user_sid;
             e
         }
@@ -246,7 +247,7 @@ fn event(v: &Value, at: Option<At>, place: Place, input: &mut Input) -> Option<E
                 format!("service {name:?} installed (type {ty}): {image}"),
             );
             e.object = Some(name);
-            e.tool = (!image.is_empty()).then(|| Tool::at(image));
+            e.tool = (!image.is_empty()).then(|| Box::new(Tool::at(image)));
             e.who = Who {
                 account: account(data, "SubjectDomainName", "SubjectUserName"),
                 sid: field(data, "SubjectUserSid"),
@@ -276,7 +277,7 @@ fn event(v: &Value, at: Option<At>, place: Place, input: &mut Input) -> Option<E
             } else {
                 e.who.sid = user_sid;
             }
-            e.tool = (!image.is_empty()).then_some(tool);
+            e.tool = (!image.is_empty()).then(|| Box::new(tool));
             e
         }
         (CODE_INTEGRITY, 3023 | 3033 | 3034 | 3077) => {
@@ -298,7 +299,7 @@ fn event(v: &Value, at: Option<At>, place: Place, input: &mut Input) -> Option<E
                 format!("Code Integrity {id}: {file}: {what}"),
             );
             e.object = process;
-            e.tool = (!file.is_empty()).then(|| Tool::at(file));
+            e.tool = (!file.is_empty()).then(|| Box::new(Tool::at(file)));
             e.who.sid = user_sid;
             e
         }
