@@ -571,6 +571,80 @@ fn who_changed_the_firmware_from_real_boots_and_a_real_journal() {
         // beside it: the skew is shown, not corrected.
         assert_eq!(r["clock_skew"].as_array().unwrap().len(), 3);
     }
+    // fwupd's history naming the new firmware's version, alone, lowers
+    // nothing; with the vendor's reference of the new image (`reference
+    // add` of the other release), the change is a verified vendor update.
+    let db = w.join("pending.db");
+    let t = "2026-01-11T12:00:00Z"
+        .parse::<jiff::Timestamp>()
+        .unwrap()
+        .as_second();
+    let st = Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(\"CREATE TABLE history (device_id TEXT, update_state INTEGER, display_name TEXT, plugin TEXT, device_modified INTEGER, checksum TEXT, version_old TEXT, version_new TEXT); INSERT INTO history VALUES ('sysfw', 2, 'System Firmware', 'uefi_capsule', \" + sys.argv[2] + \", 'ab', '0.0.0', '0.0.0');\"); c.commit()"])
+        .arg(&db)
+        .arg(t.to_string())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let store = w.join("refs");
+    common::reference_add(
+        &store,
+        other.to_str().unwrap(),
+        "Debian",
+        "2022.11 other release",
+    );
+    let (_, r) = timeline(&[os(&a), os(&b), os(&json), os(&db)]);
+    let crit = common::findings_of(&r, "timeline.firmware.changed-by-tool");
+    assert_eq!(
+        crit[0]["severity"], "critical",
+        "fwupd's history alone lowers nothing"
+    );
+    assert!(crit[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("without a vendor reference"));
+    let (_, r) = timeline(&[
+        os(&a),
+        os(&b),
+        os(&json),
+        "--references".as_ref(),
+        os(&store),
+    ]);
+    let crit = common::findings_of(&r, "timeline.firmware.changed-by-tool");
+    assert_eq!(
+        crit[0]["severity"], "critical",
+        "a reference alone says what, not how"
+    );
+    assert!(
+        r["states"][1]["verified_by"].is_string(),
+        "{:#}",
+        r["states"][1]
+    );
+    assert!(
+        r["states"][0]["verified_by"].is_null(),
+        "the installed release is not the reference"
+    );
+    let (code, r) = timeline(&[
+        os(&a),
+        os(&b),
+        os(&json),
+        os(&db),
+        "--references".as_ref(),
+        os(&store),
+    ]);
+    let crit = common::findings_of(&r, "timeline.firmware.changed-by-tool");
+    assert_eq!(crit[0]["severity"], "low");
+    assert_eq!(crit[0]["explained"], true);
+    assert!(crit[0]["explanation"]
+        .as_str()
+        .unwrap()
+        .contains("vendor update"));
+    // flashrom ran only in that window; chipsec, after it, stays high.
+    let seen = common::findings_of(&r, "timeline.flash-tool.seen");
+    let by = |t: &str| seen.iter().find(|f| f["subject"] == t).unwrap()["explained"].clone();
+    assert_eq!(by("flashrom"), true);
+    assert_eq!(by("chipsec.ko"), false);
+    assert_eq!(code, 1);
     // The same boots with no OS log: the change is high, unexplained, and
     // the window is said to be blind.
     let (_, r) = timeline(&[os(&a), os(&b), os(&c)]);

@@ -23,6 +23,13 @@ pub struct Args {
     /// Only what happened at or before this time.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub until: Option<bootaudit::timeline::At>,
+    /// Vendor firmware references (`reference add`): a change to firmware
+    /// they verify, that fwupd's history also names, is a vendor update.
+    #[arg(long, value_name = "DIR")]
+    pub references: Option<PathBuf>,
+    /// The allowed signers a signed reference store must be signed by.
+    #[arg(long, value_name = "FILE", requires = "references")]
+    pub reference_signers: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: DiffFormat,
@@ -51,6 +58,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         loldrivers,
         since: a.since,
         until: a.until,
+        references: a
+            .references
+            .is_some()
+            .then(|| load_references(a.references.as_deref(), a.reference_signers.as_deref()))
+            .transpose()?,
     };
     let r = bootaudit::timeline::run(&o)?;
     let bytes = match a.format {

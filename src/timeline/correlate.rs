@@ -176,6 +176,24 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
         };
         st.firmware = format!("F{}", n + 1);
     }
+    // With references: which snapshots' firmware the vendor's images
+    // verify (as `check --references` judges it).
+    if let Some(refs) = &o.references {
+        for st in &mut g.states {
+            let Some((file, s)) = g.snapshots.iter().find(|(f, _)| **f == *st.source.file) else {
+                continue;
+            };
+            let c = crate::firmware::judge::check(file, s, refs);
+            let ok = !c.judgement.judged_by.is_empty()
+                && !c
+                    .findings
+                    .iter()
+                    .any(|f| !f.explained && f.severity > rules::FIRMWARE_REFERENCE_TOLERATED);
+            if ok {
+                st.verified_by = Some(c.judgement.judged_by.join(", "));
+            }
+        }
+    }
     let spans: Vec<(At, At)> = g.inputs.iter().filter_map(|i| i.coverage()).collect();
     let mut findings = Vec::new();
 
@@ -187,6 +205,7 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
         .filter(|e| e.flash_capable() && e.at.is_some())
         .collect();
     let mut in_change_window = vec![false; flash.len()];
+    let mut in_vendor_update = vec![false; flash.len()];
     for w in placed.windows(2) {
         let (a, b) = (w[0], w[1]);
         let (Some(from), Some(to)) = (a.at, b.at) else {
@@ -244,17 +263,33 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
             .iter()
             .filter(|e| e.kind == Kind::FirmwareUpdate && e.at.is_some_and(|t| t > from && t <= to))
             .collect();
-        let corroboration = fwupd
-            .iter()
-            .find(|e| {
-                e.object
-                    .as_deref()
-                    .is_some_and(|v| v != "?" && !b.claims.is_empty() && b.claims.contains(v))
-            })
+        let corroborating = fwupd.iter().find(|e| {
+            e.object
+                .as_deref()
+                .is_some_and(|v| v != "?" && !b.claims.is_empty() && b.claims.contains(v))
+        });
+        // The one way down: the vendor's references verify the new
+        // firmware, and fwupd's history names it. Either alone is not
+        // enough (the history is the host's; a reference says what, not
+        // how it got there).
+        let vendor_update = match (corroborating, &b.verified_by) {
+            (Some(e), Some(refs)) => Some(format!(
+                "a vendor update: the new firmware is the vendor's ({refs}), and fwupd's history names it ({})",
+                e.what
+            )),
+            _ => None,
+        };
+        if vendor_update.is_some() {
+            for &i in &tools {
+                in_vendor_update[i] = true;
+            }
+        }
+        let corroboration = corroborating
             .map(|e| {
                 format!(
-                    " fwupd's history corroborates a vendor update ({}), which does not lower this: the host writes that database.",
-                    e.what
+                    " fwupd's history corroborates a vendor update ({}), which does not lower this{}: the host writes that database.",
+                    e.what,
+                    if b.verified_by.is_some() { "" } else { " without a vendor reference (--references) that verifies the new firmware" }
                 )
             })
             .unwrap_or_else(|| match fwupd.first() {
@@ -293,6 +328,9 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
                 )
                 .about(subject),
             );
+            if let (Some(why), Some(f)) = (&vendor_update, findings.last_mut()) {
+                f.explain(why.clone());
+            }
         } else {
             let seen: Vec<String> = tools
                 .iter()
@@ -319,6 +357,9 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
                 )
                 .about(subject),
             );
+            if let (Some(why), Some(f)) = (&vendor_update, findings.last_mut()) {
+                f.explain(why.clone());
+            }
         }
     }
     for s in g.states.iter().filter(|s| s.at.is_none()) {
@@ -368,8 +409,7 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
         } else {
             String::new()
         };
-        findings.push(
-            Finding::new(
+        let mut seen = Finding::new(
                 rules::TIMELINE_FLASH_TOOL_SEEN,
                 format!(
                     "{tool}, which can write the firmware from the OS ({}), was seen {} time(s): first {}{}.{note}",
@@ -380,8 +420,13 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
                 ),
                 json!({"events": idx.iter().take(100).map(|&i| flash[i]).collect::<Vec<_>>(), "count": idx.len()}),
             )
-            .about(tool.clone()),
-        );
+            .about(tool.clone());
+        if idx.iter().all(|&i| in_vendor_update[i]) {
+            seen.explain(
+                "every time, in the window of a vendor update the references verify and fwupd's history names".to_string(),
+            );
+        }
+        findings.push(seen);
         if !attempts.is_empty() {
             findings.push(
                 Finding::new(

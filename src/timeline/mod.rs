@@ -521,6 +521,11 @@ pub struct FirmwareState {
     /// (`None` where none were: a MeasuredBoot log alone).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replays: Option<bool>,
+    /// With `--references`: the vendor references that verify this boot's
+    /// firmware (its blobs, drivers, stored files and flash copy match,
+    /// nothing above medium), when they do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_by: Option<String>,
     /// Which firmware this is, among the report's states: `F1`, `F2`, …
     /// in order of first appearance (the same PCR0 and PCR2, the same
     /// label); `F?` when it measured none.
@@ -596,6 +601,10 @@ pub struct Options {
     pub since: Option<At>,
     /// Only events at or before this time.
     pub until: Option<At>,
+    /// Vendor firmware references (`reference add`): a snapshot's
+    /// firmware they verify, with a fwupd history row that names it, is
+    /// a vendor update (the one way a change is lowered).
+    pub references: Option<Vec<crate::firmware::reference::Reference>>,
 }
 
 /// Why the evidence could not be read.

@@ -101,6 +101,7 @@ pub fn of_snapshot(file: &str, s: &Snapshot) -> FirmwareState {
         scrtm_version: None,
         claims: claims(s),
         replays: None,
+        verified_by: None,
         firmware: String::new(),
     };
     if let Some(t) = &s.tpm {
@@ -173,6 +174,7 @@ pub fn of_log(path: &Path) -> Result<FirmwareState, TimelineError> {
         scrtm_version: v,
         claims: String::new(),
         replays: None,
+        verified_by: None,
         firmware: String::new(),
     })
 }
