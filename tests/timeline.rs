@@ -984,6 +984,10 @@ fn mutated_inputs_never_panic_any_reader() {
     for m in mutants(audit, 300, 4) {
         let _ = linux::read_audit_from(&m[..], "m.log");
     }
+    let kern = b"2026-01-11T10:00:01.5+00:00 host kernel: [ 12.5] Lockdown: flashrom: /dev/mem,kmem,port is restricted; see man kernel_lockdown.7\nJan 11 10:00:01 host kernel: chipsec: loading out-of-tree module taints kernel.\n[    3.141592] usb 1-1: new device\n";
+    for m in mutants(kern, 300, 8) {
+        let _ = linux::read_kernel_log_from(&m[..], "m.kern", Some(2026));
+    }
     let sample = std::fs::read(debug_ovmf().with_file_name("debugcon-sample.log")).unwrap();
     for m in mutants(&sample, 100, 5) {
         let _ = firmware_log::parse(&m);
@@ -1084,4 +1088,50 @@ fn measured_boot_logs_and_a_bundle_are_firmware_states() {
         .as_str()
         .unwrap()
         .ends_with(".json"));
+}
+
+#[test]
+fn kernel_logs_as_syslog_and_dmesg_write_them() {
+    let d = tempfile::tempdir().unwrap();
+    // rsyslog's RFC 3339 stamps, and the traditional ones (no year: the
+    // file's year completes them).
+    let kern = d.path().join("kern.log");
+    std::fs::write(
+        &kern,
+        "2026-01-11T10:00:01.500000+00:00 host kernel: [   12.500000] Lockdown: flashrom: /dev/mem,kmem,port is restricted; see man kernel_lockdown.7\n\
+         Jan 11 10:05:00 host kernel: [   30.000000] chipsec: loading out-of-tree module taints kernel.\n\
+         Jan 11 10:06:00 host kernel: [   31.000000] usb 1-1: new high-speed USB device\n",
+    )
+    .unwrap();
+    let t: jiff::Timestamp = "2026-01-12T00:00:00Z".parse().unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&kern)
+        .unwrap()
+        .set_modified(std::time::SystemTime::from(t))
+        .unwrap();
+    // dmesg: seconds since boot, so the events have no time.
+    let dmesg = d.path().join("dmesg.txt");
+    std::fs::write(&dmesg, "[    0.000000] Linux version 6.1.0\n[   42.000000] chipsec: module verification failed: signature and/or required key missing - tainting kernel\n").unwrap();
+    let (_, r) = timeline(&[os(&kern), os(&dmesg)]);
+    let events = r["events"].as_array().unwrap();
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap(),
+                e["at"].as_str().unwrap_or("unknown"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("lockdown-denied", "2026-01-11T10:00:01.5Z"),
+            ("module-load", "2026-01-11T10:05:00Z"),
+            ("module-load", "unknown"),
+        ]
+    );
+    assert_eq!(r["inputs"][0]["kind"], "kernel-log");
+    assert!(!common::findings_of(&r, "timeline.flash-tool.seen").is_empty());
 }

@@ -50,6 +50,9 @@ pub fn sniff(head: &[u8]) -> Option<SourceKind> {
     if super::firmware_log::looks_like(head) {
         return Some(SourceKind::FirmwareLog);
     }
+    if super::linux::looks_like_kernel_log(head) {
+        return Some(SourceKind::KernelLog);
+    }
     None
 }
 
@@ -175,7 +178,7 @@ fn read_one(path: &Path, named: Named) -> Result<Read1, TimelineError> {
             return Err(TimelineError::at(
                 &file,
                 0,
-                "not evidence bootaudit reads (an EVTX file, a journal, an audit log, fwupd's pending.db, a snapshot, a TCG log or an EDK II debug log)",
+                "not evidence bootaudit reads (an EVTX file, a journal, an audit log, a kernel log, fwupd's pending.db, a snapshot, a TCG log or an EDK II debug log)",
             ));
         }
         return Ok(Read1::Skip);
@@ -195,6 +198,10 @@ fn read_one(path: &Path, named: Named) -> Result<Read1, TimelineError> {
         }
         SourceKind::Audit => {
             let (i, e) = super::linux::read_audit(path)?;
+            Read1::Events(i, e)
+        }
+        SourceKind::KernelLog => {
+            let (i, e) = super::linux::read_kernel_log(path)?;
             Read1::Events(i, e)
         }
         SourceKind::Fwupd => {

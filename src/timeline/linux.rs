@@ -311,6 +311,131 @@ pub fn read_journal_json_from(
     Ok(j.finish())
 }
 
+/// The month of a traditional syslog stamp (`Jan`..`Dec`), 1-based.
+fn month(m: &str) -> Option<i8> {
+    [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|x| *x == m)
+    .map(|i| i as i8 + 1)
+}
+
+/// A kernel log line: its time (where the line has a wall-clock one) and
+/// the kernel's message. `year` completes a traditional stamp, which has
+/// none.
+pub fn kernel_line(line: &str, year: Option<i16>) -> Option<(Option<At>, &str)> {
+    // dmesg: "[   12.345678] message", seconds since boot.
+    if let Some(rest) = line.strip_prefix('[') {
+        let (secs, msg) = rest.split_once("] ")?;
+        secs.trim().parse::<f64>().ok()?;
+        return Some((None, msg));
+    }
+    // syslog: "STAMP HOST kernel: [ 12.3] message".
+    let k = line.find(" kernel: ")?;
+    let head = &line[..k];
+    let mut msg = &line[k + " kernel: ".len()..];
+    if let Some(r) = msg.strip_prefix('[') {
+        if let Some((secs, m)) = r.split_once("] ") {
+            if secs.trim().parse::<f64>().is_ok() {
+                msg = m;
+            }
+        }
+    }
+    let stamp = head.rsplit_once(' ').map_or(head, |(s, _host)| s);
+    if let Some(t) = At::parse(stamp) {
+        return Some((Some(t), msg));
+    }
+    // Traditional: "Jan 11 10:00:00", in the host's local time, which
+    // the line does not say: read as UTC, with the year given.
+    let mut w = stamp.split_whitespace();
+    let (Some(mo), Some(d), Some(hms)) = (w.next().and_then(month), w.next(), w.next()) else {
+        return Some((None, msg));
+    };
+    let at = year.and_then(|y| {
+        let d: i8 = d.parse().ok()?;
+        let mut t = hms.split(':').map(|x| x.parse::<i8>().ok());
+        let (h, mi, s) = (t.next()??, t.next()??, t.next()??);
+        jiff::civil::DateTime::new(y, mo, d, h, mi, s, 0)
+            .ok()?
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| At(z.timestamp()))
+    });
+    Some((at, msg))
+}
+
+/// True when the text looks like a kernel log (dmesg or kern.log).
+pub fn looks_like_kernel_log(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
+    let first = text.lines().next().unwrap_or("");
+    (first.starts_with('[')
+        && first
+            .find("] ")
+            .is_some_and(|i| first[1..i].trim().parse::<f64>().is_ok()))
+        || first.contains(" kernel: ")
+}
+
+/// Reads a kernel log as text (kern.log or dmesg). A traditional syslog
+/// stamp has no year: `year` (the file's modification year, which the
+/// report says) completes it.
+pub fn read_kernel_log_from(
+    f: impl Read,
+    file: &str,
+    year: Option<i16>,
+) -> Result<(Input, Vec<Event>), TimelineError> {
+    let file = file.to_string();
+    let shared: std::sync::Arc<str> = file.as_str().into();
+    let mut input = Input::new(file.clone(), SourceKind::KernelLog);
+    let mut events = Vec::new();
+    let res = each_line(f, |n, offset, line| {
+        let Some(line) = line else {
+            note_damage(
+                &mut input,
+                format!("line {n} at byte {offset}: longer than {MAX_LINE} bytes"),
+            );
+            return Ok(());
+        };
+        let line = String::from_utf8_lossy(line);
+        let Some((at, msg)) = kernel_line(&line, year) else {
+            return Ok(());
+        };
+        input.saw(at);
+        let place = Place {
+            file: shared.clone(),
+            line: Some(n),
+            ..Place::default()
+        };
+        if let Some(e) = kernel_message(msg, at, &place) {
+            if events.len() >= super::MAX_EVENTS {
+                return Err(TimelineError::file(
+                    &file,
+                    format!("more than {} events", super::MAX_EVENTS),
+                ));
+            }
+            events.push(e);
+        }
+        Ok(())
+    })
+    .map_err(|e| TimelineError::file(&file, format!("cannot read: {e}")))?;
+    res?;
+    input.events = events.len();
+    Ok((input, events))
+}
+
+/// Reads a kernel log file; a traditional stamp takes its year from the
+/// file's modification time.
+pub fn read_kernel_log(path: &Path) -> Result<(Input, Vec<Event>), TimelineError> {
+    let (file, f) = open(path)?;
+    let year = f
+        .metadata()
+        .ok()
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| jiff::Timestamp::try_from(t).ok())
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).year());
+    read_kernel_log_from(f, &file, year)
+}
+
 fn note_damage(input: &mut Input, what: String) {
     if input.damage.len() < 100 {
         input.damage.push(what);
@@ -740,6 +865,28 @@ mod tests {
         let (at, serial) = audit_stamp("type=EOE msg=audit(1700000000.123:42): ").unwrap();
         assert_eq!(serial, 42);
         assert_eq!(at.unwrap().to_string(), "2023-11-14T22:13:20.123Z");
+    }
+
+    #[test]
+    fn kernel_log_lines() {
+        let (at, m) = kernel_line(
+            "2026-01-11T10:00:01.5+00:00 host kernel: [ 12.5] Lockdown: flashrom: /dev/mem,kmem,port is restricted; see man kernel_lockdown.7",
+            None,
+        )
+        .unwrap();
+        assert_eq!(at.unwrap().to_string(), "2026-01-11T10:00:01.5Z");
+        assert!(m.starts_with("Lockdown: flashrom"));
+        let (at, m) = kernel_line(
+            "Jan 11 10:00:01 host kernel: chipsec: loading out-of-tree module taints kernel.",
+            Some(2026),
+        )
+        .unwrap();
+        assert_eq!(at.unwrap().to_string(), "2026-01-11T10:00:01Z");
+        assert!(m.starts_with("chipsec:"));
+        let (at, m) = kernel_line("[    3.141592] usb 1-1: new device", None).unwrap();
+        assert!(at.is_none());
+        assert_eq!(m, "usb 1-1: new device");
+        assert!(kernel_line("hello", None).is_none());
     }
 
     #[test]

@@ -381,6 +381,9 @@ pub enum SourceKind {
     JournalExport,
     /// auditd's log.
     Audit,
+    /// The kernel's log as text: syslog's kern.log (RFC 3339 or
+    /// traditional stamps) or `dmesg` (seconds since boot: no time).
+    KernelLog,
     /// fwupd's history database (pending.db).
     Fwupd,
     /// A bootaudit snapshot: one firmware state.
@@ -399,6 +402,7 @@ impl SourceKind {
             SourceKind::JournalJson => "journal-json",
             SourceKind::JournalExport => "journal-export",
             SourceKind::Audit => "audit",
+            SourceKind::KernelLog => "kernel-log",
             SourceKind::Fwupd => "fwupd",
             SourceKind::Snapshot => "snapshot",
             SourceKind::MeasuredBoot => "measured-boot",
@@ -415,6 +419,7 @@ impl SourceKind {
                 | SourceKind::JournalJson
                 | SourceKind::JournalExport
                 | SourceKind::Audit
+                | SourceKind::KernelLog
         )
     }
 }

@@ -68,9 +68,32 @@ fn read_guarded<R: std::io::Read + std::io::Seek + Send + 'static>(
     let mut input = Input::new(file.clone(), SourceKind::Evtx);
     let shared: std::sync::Arc<str> = file.as_str().into();
     let mut events = Vec::new();
-    for r in parser.records_json_value() {
+    for r in parser.records_json_bytes() {
         match r {
             Ok(rec) => {
+                // Most records are of no interest: their event id, read
+                // from the rendered bytes, is enough to pass them over
+                // without building a JSON tree (their header time still
+                // counts toward what the file covers).
+                if !wanted(&rec.data) {
+                    input.saw((rec.timestamp.as_second() >= 0).then_some(At(rec.timestamp)));
+                    continue;
+                }
+                let Ok(data) = serde_json::from_slice::<Value>(&rec.data) else {
+                    if input.damage.len() < 100 {
+                        input.damage.push(format!(
+                            "record {}: its rendering is not JSON",
+                            rec.event_record_id
+                        ));
+                    }
+                    continue;
+                };
+                let rec = evtx::SerializedEvtxRecord {
+                    event_record_id: rec.event_record_id,
+                    timestamp: rec.timestamp,
+                    data,
+                    recovered: rec.recovered,
+                };
                 // The time Windows shows (System/TimeCreated/@SystemTime),
                 // else the record header's (when it was written). A
                 // FILETIME of zero (1601) or any time before the Unix
@@ -127,6 +150,40 @@ fn read_guarded<R: std::io::Read + std::io::Seek + Send + 'static>(
     }
     input.events = events.len();
     Ok((input, events))
+}
+
+/// The event ids read from any provider; [`event`] then checks the
+/// provider too.
+const WANTED: &[u32] = &[
+    1, 6, 12, 13, 104, 1102, 3023, 3033, 3034, 3077, 4624, 4672, 4697, 4826, 7045,
+];
+
+/// Whether a rendered record's event id is one of [`WANTED`]: the number
+/// after `"EventID":`, or after `"#text":` when the element carries
+/// attributes. A record whose id cannot be found this way is parsed whole.
+fn wanted(json: &[u8]) -> bool {
+    let Some(i) = memchr::memmem::find(json, b"\"EventID\":") else {
+        return true;
+    };
+    let mut rest = &json[i + 10..];
+    if rest.first() == Some(&b'{') {
+        let Some(j) = memchr::memmem::find(rest, b"\"#text\":") else {
+            return true;
+        };
+        rest = &rest[j + 8..];
+    }
+    let digits: Vec<u8> = rest
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .copied()
+        .collect();
+    match std::str::from_utf8(&digits)
+        .ok()
+        .and_then(|d| d.parse::<u32>().ok())
+    {
+        Some(id) => WANTED.contains(&id),
+        None => true,
+    }
 }
 
 /// A string field: a JSON string, or a number written as one.
