@@ -1069,6 +1069,27 @@ fn measured_boot_logs_and_a_bundle_are_firmware_states() {
         .as_str()
         .unwrap()
         .contains("0000000002-0000000000.log"));
+    // The HTML draws each state as a band in its firmware's colour.
+    let o = common::bootaudit()
+        .arg("timeline")
+        .arg(d.path())
+        .args(["--format", "html"])
+        .output()
+        .unwrap();
+    let html = String::from_utf8(o.stdout).unwrap();
+    let bands: Vec<&str> = html
+        .split("class=\"band\"")
+        .skip(1)
+        .map(|b| {
+            b.split("data-firmware=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(bands, ["F1", "F2", "F2"]);
     // A sealed bundle is one state, its snapshot: the raw TCG log beside
     // it is what the snapshot was made from, not another state.
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/linux-host/root");
