@@ -236,6 +236,10 @@ audit = (
     'type=EXECVE msg=audit(1768125800.5:44): argc=2 a0="python3" a1=6368697073656375746696C2E7079\n'
 )
 out("timeline_text_logs", "audit.log", audit.encode())
+out("timeline_text_logs", "kern.log", (
+    "2026-01-11T10:00:01.5+00:00 host kernel: [ 12.5] Lockdown: flashrom: /dev/mem,kmem,port is restricted; see man kernel_lockdown.7\n"
+    "Jan 11 10:00:01 host kernel: chipsec: loading out-of-tree module taints kernel.\n"
+    "[    3.141592] usb 1-1: " + EVIL + "\n").encode())
 out("timeline_text_logs", "edk2.log", (
     "Loading PEIM 9B3ADA4F-AE56-4C24-8DEA-F03B7558AE50\r\n"
     "Loading PEIM at 0x0000082B200 EntryPoint=0x0000082DD0B PcdPeim.efi\r\n"
