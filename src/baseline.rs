@@ -222,7 +222,8 @@ fn matches(accepted: &str, f: &findings::Finding) -> bool {
 }
 
 /// Explains the findings of a diff against `b.reference` that the baseline
-/// has learned or accepted. An acceptance explains only when `trusted`
+/// has learned or accepted. An acceptance, or a key learned as varying,
+/// explains only when `trusted`
 /// (the baseline's signature verified, or `--trust-unsigned-baseline`):
 /// whoever can write the file can add acceptances, and the scheduled check
 /// keeps its baseline on the judged host itself. Otherwise the finding
@@ -251,7 +252,17 @@ pub fn apply(b: &Baseline, r: &mut DiffReport, trusted: bool) {
                 );
             }
         } else if b.varies.contains(&f.key()) {
-            f.explain("varies between the baseline's known-good snapshots".into());
+            // What varies is learned from snapshots, but written in the
+            // same file: whoever can write it can add keys to the list.
+            if trusted {
+                f.explain("varies between the baseline's known-good snapshots".into());
+            } else {
+                withheld += 1;
+                f.qualify(
+                    "listed as varying between the known-good snapshots of an unverified baseline; no signer vouches for that list, so it explains nothing".into(),
+                    f.severity,
+                );
+            }
         }
     }
     findings::sort(&mut r.findings);

@@ -83,15 +83,44 @@ fn variation_between_known_good_snapshots_is_learned_and_nothing_else() {
     // No temporary file is left beside it.
     assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 3);
 
-    // Another boot with Boot0000 changed again: explained by the baseline.
+    // Another boot with Boot0000 changed again. Unsigned, the list of
+    // what varies explains nothing (whoever can write the file can add to
+    // it): the finding keeps its severity, noted, and is counted.
     let c = save(d.path(), "c.json", &with_boot0000("cd"));
     let (code, f) = findings(&base, &c);
-    assert_eq!(code, 0, "{f:?}");
+    assert_eq!(code, 1, "{f:?}");
     assert_eq!(f.len(), 1);
     assert_eq!(
         (f[0].0.as_str(), f[0].1.as_str(), f[0].2),
-        ("boot-entries.changed", "Boot0000", true)
+        ("boot-entries.changed", "Boot0000", false)
     );
+    assert!(
+        f[0].3.as_deref().unwrap().contains("unverified baseline"),
+        "{f:?}"
+    );
+    let (_, table, _) = run(&["diff", base.to_str().unwrap(), c.to_str().unwrap()]);
+    assert!(
+        table.lines().last().unwrap().ends_with(
+            "; 1 accepted or learned as varying in an unverified baseline, not applied (sign it, or --trust-unsigned-baseline)"
+        ),
+        "{table}"
+    );
+    // Trusted (signed, or --trust-unsigned-baseline in a lab): explained.
+    let (code, out, err) = run(&[
+        "diff",
+        "--format",
+        "json",
+        "--trust-unsigned-baseline",
+        base.to_str().unwrap(),
+        c.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["findings"][0]["explained"], true);
+    assert!(v["findings"][0]["explanation"]
+        .as_str()
+        .unwrap()
+        .contains("varies between the baseline's known-good snapshots"));
 
     // Boot0001 changing was never seen: not explained.
     let mut v = fixture();
@@ -150,7 +179,7 @@ fn accepted_findings_are_explained_with_who_and_why() {
     let last = table.lines().last().unwrap();
     assert!(
         last.ends_with(
-            "; 1 accepted in an unverified baseline, not applied (sign it, or --trust-unsigned-baseline)"
+            "; 1 accepted or learned as varying in an unverified baseline, not applied (sign it, or --trust-unsigned-baseline)"
         ),
         "{last}"
     );

@@ -47,8 +47,8 @@ pub struct DiffReport {
     /// The current boot judged against `--references`, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub references: Option<crate::firmware::judge::Judgement>,
-    /// Findings a baseline's acceptance would have explained, withheld
-    /// because no signer verified the baseline.
+    /// Findings a baseline's acceptance (or its list of what varies) would
+    /// have explained, withheld because no signer verified the baseline.
     #[serde(skip_serializing_if = "is_zero")]
     pub unverified_acceptances: usize,
     /// What showed the baseline to be of this machine (set by the caller

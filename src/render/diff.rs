@@ -30,7 +30,7 @@ pub fn table(r: &DiffReport) -> String {
     };
     let update = if r.unverified_acceptances > 0 {
         format!(
-            "{update}; {} accepted in an unverified baseline, not applied (sign it, or --trust-unsigned-baseline)",
+            "{update}; {} accepted or learned as varying in an unverified baseline, not applied (sign it, or --trust-unsigned-baseline)",
             r.unverified_acceptances
         )
     } else {
