@@ -38,19 +38,6 @@ fn openssl_self_verifies(cert: &std::path::Path, at: u64) -> bool {
         .unwrap_or(false)
 }
 
-fn to_pem(der_file: &std::path::Path, dir: &std::path::Path) -> PathBuf {
-    let out = dir.join("c.pem");
-    let o = Command::new("openssl")
-        .args(["x509", "-inform", "der", "-in"])
-        .arg(der_file)
-        .arg("-out")
-        .arg(&out)
-        .output()
-        .expect("openssl");
-    assert!(o.status.success());
-    out
-}
-
 /// GcePk (self-signed, CA:TRUE) verifies as its own root inside its
 /// validity, as openssl says, and not after it; a KEK CA whose issuer was
 /// not given does not chain to an unrelated CA.
@@ -58,7 +45,7 @@ fn to_pem(der_file: &std::path::Path, dir: &std::path::Path) -> PathBuf {
 fn a_real_self_signed_ca_verifies_as_openssl_says() {
     let dir = tempfile::tempdir().unwrap();
     let (path, der) = secure_boot("GcePk.crt");
-    let pem = to_pem(&path, dir.path());
+    let pem = common::der_to_pem(&path, dir.path(), "c.pem");
     let c = Cert::parse(&der, "GcePk.crt").unwrap();
     let (nb, na) = c.validity();
     // The same certificate read from PEM.

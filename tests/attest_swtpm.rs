@@ -136,7 +136,7 @@ mod live {
                 .arg(ca.join("swtpm-localca-rootca-cert.pem"))
                 .arg("-untrusted")
                 .arg(ca.join("issuercert.pem"))
-                .arg(der_to_pem(&ek_pem, &d))
+                .arg(common::der_to_pem(&ek_pem, &d, "ek.pem"))
                 .output()
                 .unwrap();
             assert!(
@@ -290,19 +290,6 @@ mod live {
         let root = d.join("root");
         std::fs::create_dir_all(root.join("sys/class/tpm/tpm0")).unwrap();
         root
-    }
-
-    fn der_to_pem(der: &Path, dir: &Path) -> PathBuf {
-        let pem = dir.join("ek.pem");
-        let o = Command::new("openssl")
-            .args(["x509", "-inform", "der", "-in"])
-            .arg(der)
-            .arg("-out")
-            .arg(&pem)
-            .output()
-            .unwrap();
-        assert!(o.status.success());
-        pem
     }
 
     /// The challenge for TPM A's EK, answered by TPM B (same CA, so its own
@@ -505,14 +492,9 @@ mod live {
         // The same EK, certified by the same CA, valid for 0 days.
         let r: Value = serde_json::from_slice(&std::fs::read(&req).unwrap()).unwrap();
         let der = hex::decode(r["ek_certificate"].as_str().unwrap()).unwrap();
-        let pem = der_to_pem(
-            &{
-                let f = d.join("ek.der");
-                std::fs::write(&f, &der).unwrap();
-                f
-            },
-            d,
-        );
+        let ek_der = d.join("ek.der");
+        std::fs::write(&ek_der, &der).unwrap();
+        let pem = common::der_to_pem(&ek_der, d, "ek.pem");
         let pubkey = d.join("ek-pub.pem");
         let o = Command::new("openssl")
             .args(["x509", "-pubkey", "-noout", "-in"])

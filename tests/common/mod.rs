@@ -711,6 +711,15 @@ pub fn finding_rules(v: &serde_json::Value) -> Vec<&str> {
 
 /// Runs openssl (installed by .ci/run) with `args`, which must succeed;
 /// its standard output.
+/// A DER certificate converted to PEM by `openssl x509`, written as
+/// `dir/name`: its path.
+pub fn der_to_pem(der: &Path, dir: &Path, name: &str) -> PathBuf {
+    let pem = dir.join(name);
+    let (d, p) = (der.to_str().unwrap(), pem.to_str().unwrap());
+    openssl(&["x509", "-inform", "der", "-in", d, "-out", p]);
+    pem
+}
+
 pub fn openssl(args: &[&str]) -> Vec<u8> {
     let o = Command::new("openssl")
         .args(args)
