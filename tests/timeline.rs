@@ -1053,11 +1053,13 @@ fn measured_boot_logs_and_a_bundle_are_firmware_states() {
         assert_eq!(s["placed_by"], "the log file's modification time");
         // PCR0 as an independent replay (tests/oracle/tcg_replay.py) has it.
         let (_, banks) = common::python_replay(&logs.join(src));
-        assert_eq!(
-            s["pcr0"].as_str(),
-            banks["sha256"].get(&0).map(String::as_str),
-            "{src}"
-        );
+        for (field, pcr) in [("pcr0", 0), ("pcr2", 2), ("pcr4", 4), ("pcr7", 7)] {
+            assert_eq!(
+                s[field].as_str(),
+                banks["sha256"].get(&pcr).map(String::as_str),
+                "{src} {field}"
+            );
+        }
     }
     let f = common::findings_of(&r, "timeline.firmware.changed-unexplained");
     assert_eq!(

@@ -14,8 +14,10 @@ pub(crate) fn state_line(s: &FirmwareState) -> String {
         s.firmware,
         s.pcr0.as_deref().unwrap_or("not measured")
     );
-    if let Some(p) = &s.pcr2 {
-        let _ = write!(l, ", PCR2 {p}");
+    for (n, p) in [(2, &s.pcr2), (4, &s.pcr4), (7, &s.pcr7)] {
+        if let Some(p) = p {
+            let _ = write!(l, ", PCR{n} {p}");
+        }
     }
     if let Some(v) = s.scrtm_version.as_ref().filter(|v| !v.is_empty()) {
         let _ = write!(l, ", S-CRTM {v}");

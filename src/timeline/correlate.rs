@@ -41,12 +41,15 @@ fn compare(a: &FirmwareState, b: &FirmwareState) -> Compare {
     let (Some(a0), Some(b0)) = (a.pcr0.as_ref(), b.pcr0.as_ref()) else {
         return Compare::Unknown;
     };
-    let pcr2_changed = matches!((&a.pcr2, &b.pcr2), (Some(x), Some(y)) if x != y);
+    let differs =
+        |x: &Option<String>, y: &Option<String>| matches!((x, y), (Some(x), Some(y)) if x != y);
+    let others_changed =
+        differs(&a.pcr2, &b.pcr2) || differs(&a.pcr4, &b.pcr4) || differs(&a.pcr7, &b.pcr7);
     match (&a.flash_sha256, &b.flash_sha256) {
         (Some(x), Some(y)) if x != y => Compare::Changed,
-        (Some(_), Some(_)) if pcr2_changed => Compare::Changed,
+        (Some(_), Some(_)) if others_changed => Compare::Changed,
         (Some(_), Some(_)) if a0 != b0 => Compare::BootDependent,
-        _ if a0 != b0 || pcr2_changed => Compare::Changed,
+        _ if a0 != b0 || others_changed => Compare::Changed,
         _ => Compare::Same,
     }
 }
@@ -160,13 +163,18 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
             .cmp(&order(b.at))
             .then_with(|| a.source.file.cmp(&b.source.file))
     });
-    let mut seen: Vec<(Option<String>, Option<String>, Option<String>)> = Vec::new();
+    type Key = (Option<String>, [Option<String>; 3], Option<String>);
+    let mut seen: Vec<Key> = Vec::new();
     for st in &mut g.states {
         if st.pcr0.is_none() {
             st.firmware = "F?".into();
             continue;
         }
-        let key = (st.pcr0.clone(), st.pcr2.clone(), st.flash_sha256.clone());
+        let key = (
+            st.pcr0.clone(),
+            [st.pcr2.clone(), st.pcr4.clone(), st.pcr7.clone()],
+            st.flash_sha256.clone(),
+        );
         let n = match seen.iter().position(|k| *k == key) {
             Some(n) => n,
             None => {
@@ -301,8 +309,14 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
                 None => String::new(),
             });
         let mut what_changed = format!("PCR0 {} -> {}", short(&a.pcr0), short(&b.pcr0));
-        if a.pcr2 != b.pcr2 {
-            what_changed.push_str(&format!(", PCR2 {} -> {}", short(&a.pcr2), short(&b.pcr2)));
+        for (name, x, y) in [
+            ("PCR2 (option ROMs)", &a.pcr2, &b.pcr2),
+            ("PCR4 (boot applications)", &a.pcr4, &b.pcr4),
+            ("PCR7 (Secure Boot policy)", &a.pcr7, &b.pcr7),
+        ] {
+            if x != y {
+                what_changed.push_str(&format!(", {name} {} -> {}", short(x), short(y)));
+            }
         }
         if a.flash_sha256.is_some() && a.flash_sha256 != b.flash_sha256 {
             what_changed.push_str(&format!(

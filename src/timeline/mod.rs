@@ -512,6 +512,13 @@ pub struct FirmwareState {
     /// PCR2 (SHA-256), option ROMs and other pre-OS drivers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pcr2: Option<String>,
+    /// PCR4 (SHA-256): the boot applications the firmware ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pcr4: Option<String>,
+    /// PCR7 (SHA-256): the Secure Boot policy and the authorities that
+    /// verified what ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pcr7: Option<String>,
     /// SHA-256 of the copy of the flash the collector read before the OS
     /// (a snapshot's `firmware_flash`), where there is one.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,7 +1,9 @@
 //! Firmware states: what one boot's measurements say the firmware was.
 //!
-//! A state is PCR0 (the firmware's code) and PCR2 (option ROMs and other
-//! pre-OS drivers), SHA-256, as the boot's own event log replays them:
+//! A state is PCR0 (the firmware's code), PCR2 (option ROMs and other
+//! pre-OS drivers), PCR4 (the boot applications) and PCR7 (the Secure
+//! Boot policy and authorities), SHA-256, as the boot's own event log
+//! replays them:
 //! derived from the log, never from what the firmware says it is; and,
 //! for a collector's snapshot, the SHA-256 of the copy of the flash it
 //! read before the OS. Its self-description (vendor, revision, BIOS
@@ -20,8 +22,13 @@ use crate::eventlog::{self, decode::EventData, types::ev, HashAlg};
 use crate::snapshot::Snapshot;
 use std::path::Path;
 
-/// The replayed PCR0 and PCR2 (SHA-256, hex) and the S-CRTM version.
-fn measured(log: &eventlog::EventLog) -> (Option<String>, Option<String>, Option<String>) {
+/// The replayed PCRs 0, 2, 4 and 7 (SHA-256, hex), and the S-CRTM version.
+struct Measured {
+    pcrs: [Option<String>; 4],
+    scrtm: Option<String>,
+}
+
+fn measured(log: &eventlog::EventLog) -> Measured {
     let r = eventlog::replay::replay(log);
     let bank = r.banks.get(&HashAlg::Sha256);
     let pcr = |i: u32| {
@@ -39,7 +46,10 @@ fn measured(log: &eventlog::EventLog) -> (Option<String>, Option<String>, Option
             EventData::Guid { guid } => guid.to_string(),
             _ => hex::encode(&e.data),
         });
-    (pcr(0), pcr(2), scrtm)
+    Measured {
+        pcrs: [pcr(0), pcr(2), pcr(4), pcr(7)],
+        scrtm,
+    }
 }
 
 /// The time a snapshot was collected, in UTC, and what placed it.
@@ -94,6 +104,8 @@ pub fn of_snapshot(file: &str, s: &Snapshot) -> FirmwareState {
         },
         pcr0: None,
         pcr2: None,
+        pcr4: None,
+        pcr7: None,
         flash_sha256: s
             .firmware_flash
             .as_ref()
@@ -106,10 +118,12 @@ pub fn of_snapshot(file: &str, s: &Snapshot) -> FirmwareState {
     };
     if let Some(t) = &s.tpm {
         if let Ok(Some(log)) = crate::snapshot::event_log(t, file) {
-            let (p0, p2, v) = measured(&log);
-            st.pcr0 = p0;
-            st.pcr2 = p2;
-            st.scrtm_version = v;
+            let Measured {
+                pcrs: [p0, p2, p4, p7],
+                scrtm,
+            } = measured(&log);
+            (st.pcr0, st.pcr2, st.pcr4, st.pcr7) = (p0, p2, p4, p7);
+            st.scrtm_version = scrtm;
             let verdicts = crate::snapshot::self_check(t, &log);
             let of = |i: u32| {
                 verdicts
@@ -156,7 +170,10 @@ pub fn of_log(path: &Path) -> Result<FirmwareState, TimelineError> {
         .and_then(|m| m.modified().ok())
         .and_then(|t| jiff::Timestamp::try_from(t).ok())
         .map(At);
-    let (p0, p2, v) = measured(&log);
+    let Measured {
+        pcrs: [p0, p2, p4, p7],
+        scrtm,
+    } = measured(&log);
     Ok(FirmwareState {
         at: mtime,
         placed_by: if mtime.is_some() {
@@ -170,8 +187,10 @@ pub fn of_log(path: &Path) -> Result<FirmwareState, TimelineError> {
         },
         pcr0: p0,
         pcr2: p2,
+        pcr4: p4,
+        pcr7: p7,
         flash_sha256: None,
-        scrtm_version: v,
+        scrtm_version: scrtm,
         claims: String::new(),
         replays: None,
         verified_by: None,
