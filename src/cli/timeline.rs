@@ -9,8 +9,9 @@ use super::*;
 pub struct Args {
     /// Evidence: files, or directories of them (a triage folder, a copied
     /// C:\Windows, a Linux /var/log). Recognised by content: EVTX,
-    /// journalctl -o json or export, audit.log, fwupd's pending.db,
-    /// snapshots, TCG logs (Windows MeasuredBoot), EDK II debug logs.
+    /// journalctl -o json or export, audit.log, kern.log or dmesg,
+    /// fwupd's pending.db, snapshots and bundles, TCG logs (Windows
+    /// MeasuredBoot), EDK II debug logs.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// The LOLDrivers list (its drivers.csv) to match drivers against.
