@@ -26,6 +26,10 @@ pub struct Lines<R> {
     eof: bool,
     line: usize,
     max: usize,
+    /// Bytes read from `r` so far.
+    read: u64,
+    /// The byte offset of the line last returned.
+    at: u64,
 }
 
 /// The block read at a time.
@@ -42,20 +46,45 @@ impl<R: Read> Lines<R> {
             eof: false,
             line: 0,
             max,
+            read: 0,
+            at: 0,
         }
+    }
+
+    /// Notes that the line starting at `buf[s]` is the one returned.
+    fn starts_at(&mut self, s: usize) {
+        self.at = self.read - (self.end - s) as u64;
     }
 
     /// The next line, blank ones included; `None` at the end.
     pub fn next_line(&mut self) -> std::io::Result<Option<Line<'_>>> {
+        Ok(self.advance()?.map(|r| self.line_of(r)))
+    }
+
+    /// As [`Lines::next_line`], with the byte offset in the input where
+    /// the line starts (for an error to name).
+    pub fn next_line_at(&mut self) -> std::io::Result<Option<(u64, Line<'_>)>> {
+        Ok(self.advance()?.map(|r| (self.at, self.line_of(r))))
+    }
+
+    fn line_of(&self, r: Option<(usize, usize)>) -> Line<'_> {
+        match r {
+            Some((s, e)) => Line::Text(self.line, &self.buf[s..e]),
+            None => Line::TooLong(self.line),
+        }
+    }
+
+    /// Finds the next line: `Some(Some((s, e)))` when it is `buf[s..e]`,
+    /// `Some(None)` when it is over the cap (and skipped), `None` at the
+    /// end.
+    fn advance(&mut self) -> std::io::Result<Option<Option<(usize, usize)>>> {
         loop {
             if let Some(p) = memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
                 self.line += 1;
                 let (s, e) = (self.start, self.start + p);
+                self.starts_at(s);
                 self.start = e + 1;
-                if e - s > self.max {
-                    return Ok(Some(Line::TooLong(self.line)));
-                }
-                return Ok(Some(Line::Text(self.line, &self.buf[s..e])));
+                return Ok(Some((e - s <= self.max).then_some((s, e))));
             }
             if self.eof {
                 if self.start == self.end {
@@ -63,17 +92,16 @@ impl<R: Read> Lines<R> {
                 }
                 self.line += 1;
                 let (s, e) = (self.start, self.end);
+                self.starts_at(s);
                 self.start = self.end;
-                if e - s > self.max {
-                    return Ok(Some(Line::TooLong(self.line)));
-                }
-                return Ok(Some(Line::Text(self.line, &self.buf[s..e])));
+                return Ok(Some((e - s <= self.max).then_some((s, e))));
             }
             // The line so far is longer than the cap: skip to its end.
             if self.end - self.start > self.max {
                 self.line += 1;
+                self.starts_at(self.start);
                 self.skip_rest()?;
-                return Ok(Some(Line::TooLong(self.line)));
+                return Ok(Some(None));
             }
             // Keep the start of the line, and make room after it.
             if self.start > 0 {
@@ -95,6 +123,7 @@ impl<R: Read> Lines<R> {
             if n == 0 {
                 self.eof = true;
             }
+            self.read += n as u64;
             self.end += n;
         }
     }
@@ -117,6 +146,7 @@ impl<R: Read> Lines<R> {
                 self.eof = true;
                 return Ok(());
             }
+            self.read += n as u64;
             if let Some(p) = memchr::memchr(b'\n', &self.buf[..n]) {
                 self.start = p + 1;
                 self.end = n;
@@ -145,11 +175,25 @@ mod tests {
     fn all(input: &[u8], max: usize, step: usize) -> Vec<(usize, Option<Vec<u8>>)> {
         let mut r = Lines::new(Trickle(input, step), max);
         let mut out = Vec::new();
-        while let Some(l) = r.next_line().unwrap() {
-            out.push(match l {
+        while let Some((at, l)) = r.next_line_at().unwrap() {
+            let l = match l {
                 Line::Text(n, t) => (n, Some(t.to_vec())),
                 Line::TooLong(n) => (n, None),
-            });
+            };
+            // Each line's offset is where its text starts in the input:
+            // just after the previous line feed.
+            let at = at as usize;
+            let want = match l.0 {
+                1 => 0,
+                k => {
+                    memchr::memchr_iter(b'\n', input)
+                        .nth(k - 2)
+                        .expect("an earlier line feed")
+                        + 1
+                }
+            };
+            assert_eq!(at, want, "line {}", l.0);
+            out.push(l);
         }
         out
     }

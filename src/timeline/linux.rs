@@ -15,9 +15,11 @@
 //! Lines are read with a cap on their length: a longer line is damage,
 //! skipped without being held, and named by its number.
 
-use super::{At, Event, Input, Kind, Match, Place, SourceKind, TimelineError, Tool, Who};
+use super::{
+    push_event, At, Event, Input, Kind, Match, Place, SourceKind, TimelineError, Tool, Who,
+};
 use serde_json::{Map, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::{BufRead, Read};
 use std::path::Path;
 
@@ -27,61 +29,40 @@ pub const MAX_LINE: usize = 1 << 20;
 /// A journal export entry has at most this many fields.
 pub const MAX_FIELDS: usize = 4096;
 
-/// Reads lines of `r`, each at most [`MAX_LINE`] bytes; a longer line is
-/// passed to `f` as `None` (skipped, never held whole). Line numbers are
-/// 1-based; offsets are of the line's first byte.
+/// Reads lines of `r` with the project's bounded line reader
+/// ([`crate::fleet::lines`]), each at most [`MAX_LINE`] bytes, a trailing
+/// carriage return cut; a longer line is passed to `f` as `None` (skipped,
+/// never held whole). Line numbers are 1-based; offsets are of the line's
+/// first byte.
 fn each_line(
     r: impl Read,
     mut f: impl FnMut(u64, u64, Option<&[u8]>) -> Result<(), TimelineError>,
 ) -> std::io::Result<Result<(), TimelineError>> {
-    let mut r = std::io::BufReader::with_capacity(1 << 16, r);
-    let mut line = Vec::new();
-    let mut n = 0u64;
-    let mut offset = 0u64;
-    loop {
-        line.clear();
-        let got = (&mut r)
-            .take(MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut line)?;
-        if got == 0 {
-            return Ok(Ok(()));
-        }
-        n += 1;
-        let start = offset;
-        offset += got as u64;
-        if line.len() > MAX_LINE && line.last() != Some(&b'\n') {
-            // Too long: skip to its end without holding it.
-            loop {
-                let buf = r.fill_buf()?;
-                if buf.is_empty() {
-                    break;
+    use crate::fleet::lines::{Line, Lines};
+    let mut lines = Lines::new(r, MAX_LINE);
+    while let Some((at, l)) = lines.next_line_at()? {
+        let (n, text) = match l {
+            Line::Text(n, mut t) => {
+                while let [rest @ .., b'\r'] = t {
+                    t = rest;
                 }
-                match memchr::memchr(b'\n', buf) {
-                    Some(i) => {
-                        r.consume(i + 1);
-                        offset += i as u64 + 1;
-                        break;
-                    }
-                    None => {
-                        let l = buf.len();
-                        r.consume(l);
-                        offset += l as u64;
-                    }
-                }
+                (n, Some(t))
             }
-            if let Err(e) = f(n, start, None) {
-                return Ok(Err(e));
-            }
-            continue;
-        }
-        let mut l = line.as_slice();
-        while let [rest @ .., b'\n' | b'\r'] = l {
-            l = rest;
-        }
-        if let Err(e) = f(n, start, Some(l)) {
+            Line::TooLong(n) => (n, None),
+        };
+        if let Err(e) = f(n as u64, at, text) {
             return Ok(Err(e));
         }
     }
+    Ok(Ok(()))
+}
+
+/// Notes a line longer than [`MAX_LINE`] as damage, by number and offset.
+fn too_long(input: &mut Input, n: u64, offset: u64) {
+    note_damage(
+        input,
+        format!("line {n} at byte {offset}: longer than {MAX_LINE} bytes"),
+    );
 }
 
 fn open(path: &Path) -> Result<(String, std::fs::File), TimelineError> {
@@ -114,14 +95,7 @@ impl Journal {
     }
 
     fn push(&mut self, e: Event) -> Result<(), TimelineError> {
-        if self.events.len() >= super::MAX_EVENTS {
-            return Err(TimelineError::file(
-                &self.input.file,
-                format!("more than {} events", super::MAX_EVENTS),
-            ));
-        }
-        self.events.push(e);
-        Ok(())
+        push_event(&mut self.events, e, &self.input.file)
     }
 
     /// One journal entry, as JSON fields.
@@ -286,10 +260,7 @@ pub fn read_journal_json_from(
             ..Place::default()
         };
         let Some(line) = line else {
-            note_damage(
-                &mut j.input,
-                format!("line {n} at byte {offset}: longer than {MAX_LINE} bytes"),
-            );
+            too_long(&mut j.input, n, offset);
             return Ok(());
         };
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -390,10 +361,7 @@ pub fn read_kernel_log_from(
     let mut events = Vec::new();
     let res = each_line(f, |n, offset, line| {
         let Some(line) = line else {
-            note_damage(
-                &mut input,
-                format!("line {n} at byte {offset}: longer than {MAX_LINE} bytes"),
-            );
+            too_long(&mut input, n, offset);
             return Ok(());
         };
         let line = String::from_utf8_lossy(line);
@@ -406,16 +374,10 @@ pub fn read_kernel_log_from(
             line: Some(n),
             ..Place::default()
         };
-        if let Some(e) = kernel_message(msg, at, &place) {
-            if events.len() >= super::MAX_EVENTS {
-                return Err(TimelineError::file(
-                    &file,
-                    format!("more than {} events", super::MAX_EVENTS),
-                ));
-            }
-            events.push(e);
+        match kernel_message(msg, at, &place) {
+            Some(e) => push_event(&mut events, e, &file),
+            None => Ok(()),
         }
-        Ok(())
     })
     .map_err(|e| TimelineError::file(&file, format!("cannot read: {e}")))?;
     res?;
@@ -736,21 +698,17 @@ pub fn read_audit_from(f: impl Read, file: &str) -> Result<(Input, Vec<Event>), 
     let shared: std::sync::Arc<str> = file.as_str().into();
     let mut input = Input::new(file.clone(), SourceKind::Audit);
     let mut events = Vec::new();
+    // The events still open, oldest first (few: EOE closes each).
     let mut open_: Vec<(u64, AuditEvent)> = Vec::new();
-    let mut index: HashMap<u64, usize> = HashMap::new();
-    let close = |events: &mut Vec<Event>, serial: u64, a: AuditEvent| {
-        if let Some(e) = audit_event(&shared, serial, a) {
-            if events.len() < super::MAX_EVENTS {
-                events.push(e);
-            }
-        }
-    };
+    let close =
+        |events: &mut Vec<Event>, serial: u64, a: AuditEvent| match audit_event(&shared, serial, a)
+        {
+            Some(e) => push_event(events, e, &file),
+            None => Ok(()),
+        };
     let res = each_line(f, |n, offset, line| {
         let Some(line) = line else {
-            note_damage(
-                &mut input,
-                format!("line {n} at byte {offset}: longer than {MAX_LINE} bytes"),
-            );
+            too_long(&mut input, n, offset);
             return Ok(());
         };
         if line.is_empty() {
@@ -770,17 +728,12 @@ pub fn read_audit_from(f: impl Read, file: &str) -> Result<(Input, Vec<Event>), 
         let fields = audit_fields(&line);
         let get = |k: &str| fields.iter().find(|(f, _)| *f == k).map(|(_, v)| v.clone());
         let ty = get("type").unwrap_or_default();
-        let slot = match index.get(&serial) {
-            Some(&i) => i,
+        let slot = match open_.iter().position(|(s, _)| *s == serial) {
+            Some(i) => i,
             None => {
                 if open_.len() >= MAX_OPEN_AUDIT {
                     let (s, a) = open_.remove(0);
-                    close(&mut events, s, a);
-                    index = open_
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (s, _))| (*s, i))
-                        .collect();
+                    close(&mut events, s, a)?;
                 }
                 open_.push((
                     serial,
@@ -790,7 +743,6 @@ pub fn read_audit_from(f: impl Read, file: &str) -> Result<(Input, Vec<Event>), 
                         ..AuditEvent::default()
                     },
                 ));
-                index.insert(serial, open_.len() - 1);
                 open_.len() - 1
             }
         };
@@ -821,12 +773,7 @@ pub fn read_audit_from(f: impl Read, file: &str) -> Result<(Input, Vec<Event>), 
             "KERN_MODULE" => a.module = get("name"),
             "EOE" => {
                 let (s, a) = open_.remove(slot);
-                close(&mut events, s, a);
-                index = open_
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (s, _))| (*s, i))
-                    .collect();
+                close(&mut events, s, a)?;
             }
             _ => {}
         }
@@ -835,7 +782,7 @@ pub fn read_audit_from(f: impl Read, file: &str) -> Result<(Input, Vec<Event>), 
     .map_err(|e| TimelineError::file(&file, format!("cannot read: {e}")))?;
     res?;
     for (s, a) in open_ {
-        close(&mut events, s, a);
+        close(&mut events, s, a)?;
     }
     if input.records == 0 {
         return Err(TimelineError::file(&file, "no audit record"));

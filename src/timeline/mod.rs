@@ -682,6 +682,23 @@ impl Gathered {
     }
 }
 
+/// Adds an event, refusing more than [`MAX_EVENTS`] from one file:
+/// a dropped record could be the one that matters.
+pub(crate) fn push_event(
+    events: &mut Vec<Event>,
+    e: Event,
+    file: &str,
+) -> Result<(), TimelineError> {
+    if events.len() >= MAX_EVENTS {
+        return Err(TimelineError::file(
+            file,
+            format!("more than {} events", MAX_EVENTS),
+        ));
+    }
+    events.push(e);
+    Ok(())
+}
+
 /// Reads every path, matches, orders and judges: the whole of
 /// `bootaudit timeline`.
 pub fn run(o: &Options) -> Result<Report, TimelineError> {

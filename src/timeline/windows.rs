@@ -125,13 +125,7 @@ fn read_guarded<R: std::io::Read + std::io::Seek + Send + 'static>(
                     ..Place::default()
                 };
                 if let Some(e) = event(&rec.data, at, place, &mut input) {
-                    if events.len() == super::MAX_EVENTS {
-                        return Err(TimelineError::file(
-                            &file,
-                            format!("more than {} events", super::MAX_EVENTS),
-                        ));
-                    }
-                    events.push(e);
+                    super::push_event(&mut events, e, &file)?;
                 }
             }
             Err(e) => {
