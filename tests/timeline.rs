@@ -912,13 +912,8 @@ fn unreadable_evidence_exits_2_naming_the_file() {
 /// Deterministic mutants of `base`: bytes overwritten, runs cut out or
 /// repeated, 32-bit fields set to extremes, the end cut off.
 fn mutants(base: &[u8], n: usize, seed: u64) -> Vec<Vec<u8>> {
-    let mut x = seed | 1;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = common::Rng(seed | 1);
+    let mut next = move || rng.next();
     (0..n)
         .map(|_| {
             let mut m = base.to_vec();
@@ -974,28 +969,73 @@ fn mutated_inputs_never_panic_any_reader() {
             ),
         ],
     );
-    for m in mutants(&std::fs::read(&export).unwrap(), 300, 2) {
-        let _ = linux::parse_export(&mut &m[..], "m.export", |_, _| Ok(()));
-    }
-    for m in mutants(&std::fs::read(&json).unwrap(), 300, 3) {
-        let _ = linux::read_journal_json_from(&m[..], "m.json");
-    }
+    // Each sweep counts what the reader accepted and what it refused:
+    // both must happen, so the mutants reach past the first check.
+    let sweep = |name: &str, results: Vec<bool>| {
+        let ok = results.iter().filter(|r| **r).count();
+        assert!(
+            ok > 0 && ok < results.len(),
+            "{name}: {ok} of {} mutants read",
+            results.len()
+        );
+    };
+    sweep(
+        "export",
+        mutants(&std::fs::read(&export).unwrap(), 300, 2)
+            .iter()
+            .map(|m| linux::parse_export(&mut &m[..], "m.export", |_, _| Ok(())).is_ok())
+            .collect(),
+    );
+    // The JSON-lines reader takes a bad line as damage, not an error:
+    // count the mutants whose every line still reads.
+    sweep(
+        "journal json",
+        mutants(&std::fs::read(&json).unwrap(), 300, 3)
+            .iter()
+            .map(|m| {
+                linux::read_journal_json_from(&m[..], "m.json")
+                    .is_ok_and(|(i, _)| i.damage.is_empty())
+            })
+            .collect(),
+    );
     let audit = b"type=SYSCALL msg=audit(1768125600.123:42): arch=c000003e syscall=257 success=yes auid=1000 uid=0 comm=\"flashrom\" exe=\"/usr/sbin/flashrom\"\ntype=PATH msg=audit(1768125600.123:42): item=0 name=\"/dev/mem\"\ntype=EOE msg=audit(1768125600.123:42): \n";
-    for m in mutants(audit, 300, 4) {
-        let _ = linux::read_audit_from(&m[..], "m.log");
-    }
+    sweep(
+        "audit",
+        mutants(audit, 300, 4)
+            .iter()
+            .map(|m| {
+                linux::read_audit_from(&m[..], "m.log").is_ok_and(|(i, _)| i.damage.is_empty())
+            })
+            .collect(),
+    );
     let kern = b"2026-01-11T10:00:01.5+00:00 host kernel: [ 12.5] Lockdown: flashrom: /dev/mem,kmem,port is restricted; see man kernel_lockdown.7\nJan 11 10:00:01 host kernel: chipsec: loading out-of-tree module taints kernel.\n[    3.141592] usb 1-1: new device\n";
-    for m in mutants(kern, 300, 8) {
-        let _ = linux::read_kernel_log_from(&m[..], "m.kern", Some(2026));
-    }
+    sweep(
+        "kernel log",
+        mutants(kern, 300, 8)
+            .iter()
+            .map(|m| {
+                linux::read_kernel_log_from(&m[..], "m.kern", Some(2026))
+                    .is_ok_and(|(_, e)| e.len() == 2)
+            })
+            .collect(),
+    );
     let sample = std::fs::read(debug_ovmf().with_file_name("debugcon-sample.log")).unwrap();
-    for m in mutants(&sample, 100, 5) {
-        let _ = firmware_log::parse(&m);
-    }
+    let whole = firmware_log::parse(&sample).drivers.len();
+    sweep(
+        "firmware log",
+        mutants(&sample, 100, 5)
+            .iter()
+            .map(|m| firmware_log::parse(m).drivers.len() == whole)
+            .collect(),
+    );
     let csv = std::fs::read(loldrivers()).unwrap();
-    for m in mutants(&csv, 60, 6) {
-        let _ = lists::parse_loldrivers(&m, "m.csv");
-    }
+    sweep(
+        "loldrivers",
+        mutants(&csv, 60, 6)
+            .iter()
+            .map(|m| lists::parse_loldrivers(m, "m.csv").is_ok())
+            .collect(),
+    );
     // A fwupd history as SQLite writes it (Python's sqlite3).
     let db = d.path().join("h.db");
     let st = Command::new("python3")
@@ -1007,9 +1047,13 @@ fn mutated_inputs_never_panic_any_reader() {
     let base = std::fs::read(&db).unwrap();
     let (_, rows) = fwupd::parse(&base, "h.db").unwrap();
     assert_eq!(rows.len(), 1);
-    for m in mutants(&base, 300, 7) {
-        let _ = fwupd::parse(&m, "m.db");
-    }
+    sweep(
+        "fwupd",
+        mutants(&base, 300, 7)
+            .iter()
+            .map(|m| fwupd::parse(m, "m.db").is_ok_and(|(_, rows)| rows.len() == 1))
+            .collect(),
+    );
 }
 
 #[test]

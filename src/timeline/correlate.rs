@@ -87,12 +87,10 @@ fn event_text(e: &Event) -> String {
     s
 }
 
-/// Whether the spans cover all of `[from, to]`.
+/// Whether the spans (sorted by start) cover all of `[from, to]`.
 fn covered(spans: &[(At, At)], from: At, to: At) -> bool {
     let mut reach = from;
-    let mut sorted: Vec<&(At, At)> = spans.iter().collect();
-    sorted.sort();
-    for (s, e) in sorted {
+    for (s, e) in spans {
         if *s > reach {
             break;
         }
@@ -202,7 +200,8 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
             }
         }
     }
-    let spans: Vec<(At, At)> = g.inputs.iter().filter_map(|i| i.coverage()).collect();
+    let mut spans: Vec<(At, At)> = g.inputs.iter().filter_map(|i| i.coverage()).collect();
+    spans.sort();
     let mut findings = Vec::new();
 
     // Firmware changes, window by window.

@@ -19,7 +19,6 @@
 
 use super::TimelineError;
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::Path;
 
 /// A firmware log is at most this large.
@@ -126,18 +125,8 @@ pub fn parse(b: &[u8]) -> BootLog {
 /// Reads a firmware boot log.
 pub fn read(path: &Path) -> Result<BootLog, TimelineError> {
     let file = path.display().to_string();
-    let f = crate::fsutil::open_input(path)
+    let b = crate::fsutil::read_input(path, MAX_LOG)
         .map_err(|e| TimelineError::file(&file, format!("cannot read: {e}")))?;
-    let mut b = Vec::new();
-    f.take(MAX_LOG + 1)
-        .read_to_end(&mut b)
-        .map_err(|e| TimelineError::file(&file, format!("cannot read: {e}")))?;
-    if b.len() as u64 > MAX_LOG {
-        return Err(TimelineError::file(
-            &file,
-            format!("larger than {MAX_LOG} bytes"),
-        ));
-    }
     Ok(parse(&b))
 }
 

@@ -12,7 +12,6 @@
 //! than [`MAX_VALUE`] is refused by SQLite itself.
 
 use super::{At, Event, Input, Kind, Place, SourceKind, TimelineError, Tool};
-use std::io::Read;
 use std::path::Path;
 
 /// SQLite's file signature.
@@ -56,21 +55,7 @@ const COLUMNS: &[&str] = &[
 /// Reads a fwupd history database.
 pub fn read(path: &Path) -> Result<(Input, Vec<Event>), TimelineError> {
     let file = path.display().to_string();
-    let f = crate::fsutil::open_input(path)
-        .map_err(|e| TimelineError::file(&file, format!("cannot read: {e}")))?;
-    let len = f
-        .metadata()
-        .map_err(|e| TimelineError::file(&file, format!("cannot read: {e}")))?
-        .len();
-    if len > MAX_DB {
-        return Err(TimelineError::file(
-            &file,
-            format!("{len} bytes: a fwupd history is at most {MAX_DB}"),
-        ));
-    }
-    let mut bytes = Vec::with_capacity(len as usize);
-    f.take(MAX_DB + 1)
-        .read_to_end(&mut bytes)
+    let bytes = crate::fsutil::read_input(path, MAX_DB)
         .map_err(|e| TimelineError::file(&file, format!("cannot read: {e}")))?;
     parse(&bytes, &file)
 }
