@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Full-size figures for the hostile inputs of tests/memory_bounds.rs (which
+# Full-size figures for the hostile inputs of tests/bounds/memory_bounds.rs (which
 # checks small variants in the normal suite): peak RSS as a multiple of the
 # input, and time, for each shape that costs the most per byte. The bound
 # is peak <= 8 x input + 64 MiB, time linear in the input (compare the two

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the fuzz seeds: the hand-made attacks of the hostile-input tests
-(tests/hostile_input.rs builds the same at test time), as regression seeds
+(tests/system/hostile_input.rs builds the same at test time), as regression seeds
 for cargo-fuzz. Run from fuzz/: python3 seeds/make.py. Needs mkfs.fat and
 mtools for the FAT images."""
 import hashlib, json, os, struct, subprocess, tempfile

@@ -300,7 +300,7 @@ mod tests {
 
     /// KDFa's layout, block by block. That the KDFs are right at all is
     /// proven by a real TPM unwrapping what they made
-    /// (tests/attest_swtpm.rs).
+    /// (tests/system/attest_swtpm.rs).
     #[test]
     fn kdfa_matches_the_spec_layout() {
         // One block, then a truncated second one.

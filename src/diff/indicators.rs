@@ -168,6 +168,10 @@ pub fn check_with_log(b: &Snapshot, log: Option<&crate::eventlog::EventLog>, f: 
 #[cfg(test)]
 mod tests {
     #[test]
+    #[cfg_attr(
+        not(feature = "system-tests"),
+        ignore = "system tier: reads ../shared/indicators.md (cargo xtask test)"
+    )]
     fn the_rule_file_parses_and_every_rule_cites_a_source() {
         // The published indicators, as ../shared/indicators.md lists them
         // (an independent record): each rule's GUID must be a GUID of that

@@ -1,8 +1,8 @@
 //! A global allocator that counts every byte, for tests that bound peak
 //! memory. A test binary installs it with
 //! `#[global_allocator] static A: common::counting::Counting = common::counting::Counting;`
-//! and holds a single test, so that nothing else allocates while it
-//! measures.
+//! and every test in that binary holds [`serial`] while it runs, so that
+//! nothing else allocates while one measures.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -45,4 +45,13 @@ pub fn peak_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
     let base = start();
     let r = f();
     (r, peak_since(base))
+}
+
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs the tests of a counting binary one at a time: each holds the guard
+/// for its whole run. A test that panicked while holding it does not stop
+/// the others (the lock's poison is ignored: it guards no data).
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -1,4 +1,4 @@
-//! A synthetic fleet made from real snapshots, for `tests/fleet.rs` and
+//! A synthetic fleet made from real snapshots, for `tests/system/fleet.rs` and
 //! `benches/fleet.rs`: N hosts in M groups, each group one of the shipped
 //! real snapshots (plain OVMF, Secure Boot OVMF, a running Linux host's
 //! `collect`, an older plain boot) under its own product name, and a few

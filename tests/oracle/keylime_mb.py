@@ -1,5 +1,5 @@
 """Keylime's own measured-boot tools, as the oracle of `bootaudit export
-keylime-policy` (tests/keylime_policy.rs).
+keylime-policy` (tests/system/keylime_policy.rs).
 
 usage: keylime_mb.py LOG OUR_POLICY.json MODIFIED_LOG|-
 

@@ -1,4 +1,4 @@
-"""The oracle side of tests/tpm2_yaml.rs.
+"""The oracle side of tests/system/tpm2_yaml.rs.
 
     tpm2_yaml.py compare MANIFEST.json
         MANIFEST: [[theirs.yaml, ours.yaml], ...]. For each pair: whether

@@ -9,6 +9,7 @@
 //! cargo xtask option-rom DRIVER.efi OUT.rom VENDOR DEVICE
 //! cargo xtask regen collector|implant|ovmf-swtpm|linux-host|all
 //! cargo xtask notice [--check]          (THIRD-PARTY-NOTICES.md)
+//! cargo xtask test [--hermetic|--system] (both tiers of tests)
 //! ```
 //!
 //! Needs what .ci/run installs: qemu-system-x86, ovmf, swtpm, swtpm-tools,
@@ -21,6 +22,7 @@ mod linux;
 mod notice;
 mod optionrom;
 mod regen;
+mod test;
 mod util;
 mod vm;
 
@@ -31,7 +33,8 @@ usage: cargo xtask build
        cargo xtask boot OUT [options]       (cargo xtask boot --help)
        cargo xtask option-rom DRIVER.efi OUT.rom VENDOR DEVICE   (hex ids)
        cargo xtask regen collector|implant|ovmf-swtpm|linux-host|all...
-       cargo xtask notice [--check]         (THIRD-PARTY-NOTICES.md from cargo metadata)";
+       cargo xtask notice [--check]         (THIRD-PARTY-NOTICES.md from cargo metadata)
+       cargo xtask test [--hermetic | --system] [CARGO-TEST-ARGS]   (cargo xtask test --help)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -73,6 +76,11 @@ fn main() -> ExitCode {
             [c] if c == "--check" => notice::notice(true),
             _ => return usage("notice takes only --check", USAGE),
         },
+        "test" if rest.first().is_some_and(|a| a == "--help" || a == "-h") => {
+            println!("{}", test::USAGE);
+            Ok(())
+        }
+        "test" => test::test(rest),
         _ => return usage(&format!("unknown task {task:?}"), USAGE),
     };
     match result {

@@ -1,0 +1,13 @@
+//! The hermetic tier: integration tests that need only this repository and
+//! a Rust toolchain (no QEMU, swtpm, Chromium, Python venv or `../shared`).
+//! One binary, so that an edit costs one link (`cargo test` runs it; see
+//! tests/README.md for the tiers).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod check_live;
+mod cli_baseline;
+mod cli_show;
+mod rules_registry;
+mod siem_jsonl;

@@ -1,0 +1,176 @@
+//! Hostile input for the boot quote: every truncation and byte flip of
+//! TPM responses the collector parses (a TPM, or whatever answers in its
+//! place, is an input too), and malformed boot quote files given to
+//! `verify-boot`, which must exit 2 naming the file and the byte.
+
+use crate::common;
+
+use bootaudit::snapshot::tpm2;
+
+/// A well-formed TPM2_Quote response: header, parameterSize, TPM2B_ATTEST,
+/// an RSASSA TPMT_SIGNATURE, one empty session response.
+fn quote_response() -> Vec<u8> {
+    let attest = vec![0xffu8, 0x54, 0x43, 0x47, 0x80, 0x18, 0, 0];
+    let mut sig = vec![0x00, 0x14, 0x00, 0x0b, 0x01, 0x00];
+    sig.extend(std::iter::repeat_n(0xaa, 256));
+    let mut params = (attest.len() as u16).to_be_bytes().to_vec();
+    params.extend(&attest);
+    params.extend(&sig);
+    let mut r = vec![0x80, 0x02, 0, 0, 0, 0, 0, 0, 0, 0];
+    r.extend((params.len() as u32).to_be_bytes());
+    r.extend(&params);
+    r.extend([0, 0, 1, 0, 0]);
+    let n = r.len() as u32;
+    r[2..6].copy_from_slice(&n.to_be_bytes());
+    r
+}
+
+/// A well-formed TPM2_CreatePrimary response (only what the parser reads).
+fn create_response() -> Vec<u8> {
+    let mut public = tpm2::AK_TEMPLATE[..tpm2::AK_TEMPLATE_PREFIX].to_vec();
+    public.extend([1, 0]);
+    public.extend(std::iter::repeat_n(0x55, 256));
+    let mut r = vec![0x80, 0x02, 0, 0, 0, 0, 0, 0, 0, 0];
+    r.extend(0x8000_0000u32.to_be_bytes());
+    r.extend(0u32.to_be_bytes());
+    r.extend((public.len() as u16).to_be_bytes());
+    r.extend(&public);
+    let n = r.len() as u32;
+    r[2..6].copy_from_slice(&n.to_be_bytes());
+    r
+}
+
+#[test]
+fn tpm_responses_survive_every_truncation_and_byte_flip() {
+    let q = quote_response();
+    let parsed = tpm2::parse_quote(&q).expect("the well-formed quote response");
+    assert_eq!(parsed.attest.len(), 8);
+    // The signature ends where parameterSize says: the session is not in it.
+    assert_eq!(parsed.signature.len(), 262);
+    let c = create_response();
+    let created = tpm2::parse_create_primary(&c).expect("the well-formed create response");
+    assert_eq!(created.handle, 0x8000_0000);
+    for base in [&q, &c] {
+        for cut in 0..base.len() {
+            // A cut response never claims its full size: always refused.
+            assert!(tpm2::parse_quote(&base[..cut]).is_err());
+            assert!(tpm2::parse_create_primary(&base[..cut]).is_err());
+        }
+        for i in 0..base.len() {
+            for bit in [0x01u8, 0x80] {
+                let mut m = base.to_vec();
+                m[i] ^= bit;
+                let _ = tpm2::parse_quote(&m);
+                let _ = tpm2::parse_create_primary(&m);
+                let _ = tpm2::parse_empty(&m);
+            }
+        }
+    }
+    // Another key's public area: not bootaudit's AK.
+    let mut other = c.clone();
+    other[16 + 7] ^= 0x40; // userWithAuth off
+    let e = tpm2::parse_create_primary(&other).unwrap_err();
+    assert_eq!((e.structure, e.offset), ("TPM2B_PUBLIC", 16));
+    // A response longer than the cap.
+    assert!(tpm2::parse_quote(&vec![0u8; tpm2::MAX_RESPONSE + 1]).is_err());
+}
+
+/// TPM2_PCR_Read of PCRs 0-1 (SHA-256, PCR i holding [i; 32]) and
+/// TPM2_GetCapability(PCRS) of a SHA-1 and a SHA-256 bank, as swtpm
+/// marshals them (TPM 2.0 Part 3, 22.4 and 30.2).
+fn pcr_responses() -> [Vec<u8>; 2] {
+    let sized = |mut r: Vec<u8>| {
+        let n = r.len() as u32;
+        r[2..6].copy_from_slice(&n.to_be_bytes());
+        r
+    };
+    let mut read = vec![
+        0x80, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 1, 0, 0x0b, 3, 3, 0, 0, 0, 0, 0, 2,
+    ];
+    for i in 0..2u8 {
+        read.extend([0, 32]);
+        read.extend([i; 32]);
+    }
+    let mut caps = vec![
+        0x80, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 2,
+    ];
+    caps.extend([0, 4, 3, 0xff, 0xff, 0xff, 0, 0x0b, 3, 0xff, 0xff, 0xff]);
+    [sized(read), sized(caps)]
+}
+
+#[test]
+fn pcr_read_and_capability_responses_survive_every_truncation_and_byte_flip() {
+    let [read, caps] = pcr_responses();
+    let v = tpm2::parse_pcr_read(&read, tpm2::ALG_SHA256).expect("the well-formed PCR_Read");
+    assert_eq!((v.mask, v.digests[1].clone()), (3, vec![1; 32]));
+    assert_eq!(
+        tpm2::parse_pcr_banks(&caps).expect("the well-formed capability"),
+        [(tpm2::ALG_SHA1, 0xff_ffff), (tpm2::ALG_SHA256, 0xff_ffff)]
+    );
+    for base in [&read, &caps] {
+        for cut in 0..base.len() {
+            assert!(tpm2::parse_pcr_read(&base[..cut], tpm2::ALG_SHA256).is_err());
+            assert!(tpm2::parse_pcr_banks(&base[..cut]).is_err());
+        }
+        for i in 0..base.len() {
+            for bit in [0x01u8, 0x80] {
+                let mut m = base.to_vec();
+                m[i] ^= bit;
+                if let Ok(v) = tpm2::parse_pcr_read(&m, tpm2::ALG_SHA256) {
+                    assert_eq!(v.digests.len() as u32, v.mask.count_ones());
+                }
+                let _ = tpm2::parse_pcr_banks(&m);
+            }
+        }
+    }
+    // Another bank than the one asked for is refused, at the offset of
+    // its hash field: after the 10-byte header, pcrUpdateCounter (4) and
+    // the selection list's count (4), byte 18.
+    let e = tpm2::parse_pcr_read(&read, tpm2::ALG_SHA1).unwrap_err();
+    assert_eq!((e.structure, e.offset), ("TPMS_PCR_SELECTION", 18));
+}
+
+#[test]
+fn malformed_boot_quote_files_exit_2_naming_file_and_byte() {
+    let d = tempfile::tempdir().unwrap();
+    let snap = d.path().join("snap-0000.json");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/linux-host/collector.json"),
+        &snap,
+    )
+    .unwrap();
+    let ak = d.path().join("ak.pub");
+    std::fs::write(&ak, tpm2::AK_TEMPLATE).unwrap();
+    let verify = || {
+        let o = common::bootaudit()
+            .arg("verify-boot")
+            .arg(&snap)
+            .arg(&snap)
+            .arg("--ak")
+            .arg(&ak)
+            .args(["--nonce", "00"])
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let run = |quote: &[u8]| {
+        std::fs::write(d.path().join("snap-0000.quote.json"), quote).unwrap();
+        verify()
+    };
+    let (code, err) = run(b"{\"nonce\": \"00\",\n \"ak_public\": 7}");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("snap-0000.quote.json") && err.contains("(byte 30)"),
+        "{err}"
+    );
+    // No boot quote beside the snapshot at all: unreadable input, not a pass.
+    std::fs::remove_file(d.path().join("snap-0000.quote.json")).unwrap();
+    let (code, err) = verify();
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("snap-0000.quote.json"), "{err}");
+}
+
+use std::path::Path;

@@ -1,0 +1,780 @@
+//! Sealed evidence bundles: `collect --bundle` of the linux-host fixture
+//! (a real host's trees), the manifest's hashes checked with sha256sum, and
+//! `verify-bundle` naming every change: a byte, an added file, a removed
+//! file, a symbolic link, an edited manifest. With a TPM (swtpm, below),
+//! the quote's nonce is the manifest's SHA-256 and an enrolled AK signs it.
+
+use crate::common;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn ba(args: &[&str]) -> (i32, Value, String) {
+    let o = common::bootaudit().args(args).output().unwrap();
+    (
+        o.status.code().unwrap(),
+        serde_json::from_slice(&o.stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn p(x: &Path) -> &str {
+    x.to_str().unwrap()
+}
+
+fn fixture_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/linux-host/root")
+}
+
+/// A fresh bundle of the fixture in `dir`.
+fn make(dir: &Path) -> PathBuf {
+    let b = dir.join("bundle");
+    let (code, _, err) = ba(&[
+        "collect",
+        "--root",
+        p(&fixture_root()),
+        "--bundle",
+        p(&b),
+        "--operator",
+        "IR team: Alice",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    b
+}
+
+/// The failed checks: (check, file).
+fn failed(v: &Value) -> Vec<(String, String)> {
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["verdict"] == "fail")
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap().to_string(),
+                c["file"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn verify(b: &Path) -> (i32, Value) {
+    let (code, v, err) = ba(&["verify-bundle", p(b), "--format", "json"]);
+    assert!(code == 0 || code == 1, "{code}: {err}");
+    (code, v)
+}
+
+#[test]
+fn a_bundle_holds_the_raw_artefacts_and_its_manifest_hashes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = make(dir.path());
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(b.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["format"], "bootaudit-bundle/1");
+    assert_eq!(m["operator"], "IR team: Alice");
+    assert!(m["tool"].as_str().unwrap().starts_with("bootaudit "));
+    assert!(m["command_line"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a == "--bundle"));
+    assert_eq!(m["host"]["hostname"], "bootaudit-fixture");
+    assert_eq!(m["host"]["machine_id"], "5b0a7d1e2c3f4a5b8c9d0e1f2a3b4c5d");
+    assert!(m["collected_at"].as_str().unwrap().ends_with('Z'));
+    let files = m["files"].as_object().unwrap();
+    // The raw log is the fixture's, byte for byte; the ACPI tables and the
+    // variables are all there.
+    let log = fixture_root().join("sys/kernel/security/tpm0/binary_bios_measurements");
+    assert_eq!(
+        std::fs::read(b.join("raw/tpm/binary_bios_measurements")).unwrap(),
+        std::fs::read(&log).unwrap()
+    );
+    let count = |dir: &str| {
+        std::fs::read_dir(fixture_root().join(dir))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_type().unwrap().is_file())
+            .count()
+    };
+    let listed = |prefix: &str| {
+        files
+            .keys()
+            .filter(|k| k.starts_with(prefix) && !k[prefix.len()..].contains('/'))
+            .count()
+    };
+    assert_eq!(listed("raw/efivars/"), count("sys/firmware/efi/efivars"));
+    assert_eq!(listed("raw/acpi/"), count("sys/firmware/acpi/tables"));
+    assert!(files.contains_key("snapshot.json"));
+    // Every hash is sha256sum's.
+    for (name, e) in files {
+        let o = Command::new("sha256sum")
+            .arg(b.join(name))
+            .output()
+            .unwrap();
+        let sum = String::from_utf8_lossy(&o.stdout)[..64].to_string();
+        assert_eq!(e["sha256"], sum, "{name}");
+        assert_eq!(e["size"], std::fs::metadata(b.join(name)).unwrap().len());
+    }
+    let (code, v) = verify(&b);
+    assert_eq!(code, 0, "{v}");
+    // No TPM quote: not a failure, but not a seal either.
+    let q = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "quote")
+        .unwrap();
+    assert_eq!(q["verdict"], "unknown");
+    // A bundle is never overwritten.
+    let (code, _, err) = ba(&["collect", "--root", p(&fixture_root()), "--bundle", p(&b)]);
+    assert_eq!(code, 2);
+    assert!(err.contains("already exists"), "{err}");
+    // The table names the operator.
+    let o = common::bootaudit()
+        .args(["verify-bundle", p(&b)])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("IR team: Alice"));
+}
+
+#[test]
+fn every_change_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = make(dir.path());
+    let acpi = "raw/acpi/APIC";
+    // One byte changed.
+    let f = b.join(acpi);
+    let mut bytes = std::fs::read(&f).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&f, &bytes).unwrap();
+    let (code, v) = verify(&b);
+    assert_eq!(
+        (code, failed(&v)),
+        (1, vec![("changed".into(), acpi.into())])
+    );
+    bytes[10] ^= 1;
+    std::fs::write(&f, &bytes).unwrap();
+    assert_eq!(verify(&b).0, 0);
+    // A file added, then one removed.
+    std::fs::write(b.join("raw/acpi/SSDT9"), b"x").unwrap();
+    let (code, v) = verify(&b);
+    assert_eq!(
+        (code, failed(&v)),
+        (1, vec![("added".into(), "raw/acpi/SSDT9".into())])
+    );
+    std::fs::remove_file(b.join("raw/acpi/SSDT9")).unwrap();
+    let saved = std::fs::read(b.join("snapshot.json")).unwrap();
+    std::fs::remove_file(b.join("snapshot.json")).unwrap();
+    let (code, v) = verify(&b);
+    assert_eq!(
+        (code, failed(&v)),
+        (1, vec![("removed".into(), "snapshot.json".into())])
+    );
+    std::fs::write(b.join("snapshot.json"), &saved).unwrap();
+    // A symbolic link, even to a listed file, is refused.
+    std::os::unix::fs::symlink(b.join("snapshot.json"), b.join("link")).unwrap();
+    let (code, v) = verify(&b);
+    assert_eq!(code, 1);
+    assert_eq!(failed(&v)[0].1, "link", "{v}");
+    std::fs::remove_file(b.join("link")).unwrap();
+    // The manifest edited to match a changed file: the files pass, but the
+    // manifest is no longer the one sealed (its SHA-256 moved).
+    let before = verify(&b).1["manifest_sha256"].clone();
+    let mpath = b.join("manifest.json");
+    let mut m: Value = serde_json::from_slice(&std::fs::read(&mpath).unwrap()).unwrap();
+    m["operator"] = Value::String("Mallory".into());
+    std::fs::write(&mpath, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    let (_, v) = verify(&b);
+    assert_ne!(v["manifest_sha256"], before);
+    // A manifest listing a path outside the bundle.
+    m["files"]["../../etc/passwd"] = serde_json::json!({"sha256": "00", "size": 1});
+    std::fs::write(&mpath, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    let (code, v) = verify(&b);
+    assert_eq!(
+        (code, failed(&v)),
+        (1, vec![("files".into(), "../../etc/passwd".into())])
+    );
+    // A broken manifest: exit 2, the file and the byte named (the comma,
+    // at byte 13, where a value was due).
+    let broken = b"{\n \"format\": ,\n}";
+    assert_eq!(broken[13], b',');
+    std::fs::write(&mpath, broken).unwrap();
+    let (code, _, err) = ba(&["verify-bundle", p(&b)]);
+    assert_eq!(code, 2);
+    assert!(err.contains("manifest.json: byte 13"), "{err}");
+}
+
+#[cfg(feature = "tpm")]
+mod sealed {
+    use super::*;
+    use common::swtpm::Swtpm;
+
+    fn enrol(tpm: &Swtpm, ca: &Path, d: &Path) -> PathBuf {
+        let t = tpm.tcti();
+        let (key, _) = common::verifier_key(d);
+        let (req, ch, st, resp, en) = (
+            d.join("req.json"),
+            d.join("ch.json"),
+            d.join("st.json"),
+            d.join("resp.json"),
+            d.join("enrolled.json"),
+        );
+        let (ica, root) = (
+            ca.join("issuercert.pem"),
+            ca.join("swtpm-localca-rootca-cert.pem"),
+        );
+        let steps: [Vec<&str>; 4] = [
+            vec!["ak", "request", "--tpm", &t, "--out", p(&req)],
+            vec![
+                "ak",
+                "challenge",
+                p(&req),
+                "--ek-ca",
+                p(&ica),
+                p(&root),
+                "--out",
+                p(&ch),
+                "--state",
+                p(&st),
+            ],
+            vec!["ak", "activate", p(&ch), "--tpm", &t, "--out", p(&resp)],
+            vec![
+                "ak",
+                "verify",
+                p(&st),
+                p(&resp),
+                "--out",
+                p(&en),
+                "--sign-key",
+                p(&key),
+            ],
+        ];
+        for s in steps {
+            let (code, _, err) = ba(&s);
+            assert_eq!(code, 0, "{s:?}: {err}");
+        }
+        en
+    }
+
+    /// The TPM vouches for the manifest: the quote verifies under the
+    /// enrolled AK with the manifest's SHA-256 as its nonce, and over the
+    /// snapshot's PCRs; an edited manifest, another bundle's quote, a bare
+    /// AK all fail.
+    #[test]
+    fn the_quote_covers_the_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let tpm = Swtpm::start_certified("sha256", &d.join("ca"));
+        let en = enrol(&tpm, &d.join("ca"), d);
+        // No sysfs PCRs: the snapshot's come from this TPM.
+        let root = d.join("root");
+        std::fs::create_dir_all(root.join("sys/class/tpm/tpm0")).unwrap();
+        let t = tpm.tcti();
+        let bundle = |name: &str| {
+            let b = d.join(name);
+            let (code, _, err) = ba(&[
+                "collect",
+                "--root",
+                p(&root),
+                "--tpm",
+                &t,
+                "--quote",
+                "--bundle",
+                p(&b),
+                "--operator",
+                name,
+            ]);
+            assert_eq!(code, 0, "{err}");
+            b
+        };
+        let b1 = bundle("one");
+        let b2 = bundle("two");
+        let check = |b: &Path, ak: &Path| {
+            let mut args = vec!["verify-bundle", p(b), "--ak", p(ak), "--format", "json"];
+            let allowed = ak.with_file_name("ak-signers");
+            if allowed.exists() {
+                args.extend(["--ak-signers", p(&allowed)]);
+            }
+            let (code, v, err) = ba(&args);
+            assert!(code == 0 || code == 1, "{err}");
+            (code, v)
+        };
+        let (code, v) = check(&b1, &en);
+        assert_eq!(code, 0, "{v}");
+        let q: Value =
+            serde_json::from_slice(&std::fs::read(b1.join("quote.json")).unwrap()).unwrap();
+        let o = Command::new("sha256sum")
+            .arg(b1.join("manifest.json"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            q["manifest_sha256"],
+            String::from_utf8_lossy(&o.stdout)[..64]
+        );
+
+        // Another bundle's quote: the nonce is not this manifest's.
+        std::fs::copy(b2.join("quote.json"), b1.join("quote.json")).unwrap();
+        let (code, v) = check(&b1, &en);
+        assert_eq!(code, 1, "{v}");
+        assert!(
+            failed(&v)
+                .iter()
+                .all(|(c, f)| c == "quote" && f == "quote.json"),
+            "{v}"
+        );
+        // An edited manifest (the operator), with b2's own quote.
+        let mpath = b2.join("manifest.json");
+        let mut m: Value = serde_json::from_slice(&std::fs::read(&mpath).unwrap()).unwrap();
+        m["operator"] = Value::String("Mallory".into());
+        std::fs::write(&mpath, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+        let (code, v) = check(&b2, &en);
+        assert_eq!(code, 1, "{v}");
+        // A bare AK: the quote is not believed.
+        let b3 = bundle("three");
+        let ak = d.join("ak.pub");
+        let q: Value =
+            serde_json::from_slice(&std::fs::read(b3.join("quote.json")).unwrap()).unwrap();
+        std::fs::write(&ak, hex::decode(q["ak_public"].as_str().unwrap()).unwrap()).unwrap();
+        let (code, v) = check(&b3, &ak);
+        assert_eq!(code, 1, "{v}");
+        // No quote while an AK is given: a failure.
+        std::fs::remove_file(b3.join("quote.json")).unwrap();
+        let (code, v) = check(&b3, &en);
+        assert_eq!(
+            (code, failed(&v)),
+            (1, vec![("quote".into(), "quote.json".into())])
+        );
+    }
+}
+
+/// `ingest --bundle` of a collector's ESP, as a FAT image (mtools): the
+/// bundle holds the ESP's bootaudit directory byte for byte, names the
+/// host of its snapshot, and verifies; a changed sidecar is named.
+#[test]
+fn ingest_bundles_a_collector_esp() {
+    let t = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/collector");
+    let src = t.path().join("bootaudit");
+    std::fs::create_dir_all(src.join("snap-0000.acpi")).unwrap();
+    for f in ["snap-0000.json", "snap-0000.sha256"] {
+        std::fs::copy(fixture.join(f), src.join(f)).unwrap();
+    }
+    for e in std::fs::read_dir(fixture.join("snap-0000.acpi"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::copy(e.path(), src.join("snap-0000.acpi").join(e.file_name())).unwrap();
+    }
+    let fat = common::fat_image(t.path(), &src, "16384");
+    let b = t.path().join("bundle");
+    let (code, _, err) = ba(&["ingest", p(&fat), "--bundle", p(&b), "--operator", "bob"]);
+    assert_eq!(code, 0, "{err}");
+    for f in [
+        "snap-0000.json",
+        "snap-0000.sha256",
+        "snap-0000.acpi/04-TPM2.dat",
+    ] {
+        assert_eq!(
+            std::fs::read(b.join("esp/bootaudit").join(f)).unwrap(),
+            std::fs::read(src.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let (code, v) = verify(&b);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["manifest"]["operator"], "bob");
+    let snap: Value =
+        serde_json::from_slice(&std::fs::read(fixture.join("snap-0000.json")).unwrap()).unwrap();
+    assert_eq!(
+        v["manifest"]["host"]["system_uuid"],
+        snap["identity"]["smbios"]["system_uuid"]
+    );
+    // The tar form of the same ingest verifies too.
+    let tb = t.path().join("bundle.tar");
+    let (code, _, err) = ba(&["ingest", p(&fat), "--bundle", p(&tb)]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(verify(&tb).0, 0);
+    std::fs::write(b.join("esp/bootaudit/snap-0000.sha256"), b"0\n").unwrap();
+    let (code, v) = verify(&b);
+    assert_eq!(
+        (code, failed(&v)),
+        (
+            1,
+            vec![("changed".into(), "esp/bootaudit/snap-0000.sha256".into())]
+        )
+    );
+}
+
+/// A bundle stuffed with more entries than any collection makes (empty
+/// directories count too) is refused before it is hashed: exit 2.
+#[test]
+fn too_many_entries_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = make(dir.path());
+    let junk = b.join("junk");
+    std::fs::create_dir(&junk).unwrap();
+    for i in 0..=bootaudit::bundle::MAX_FILES {
+        std::fs::create_dir(junk.join(i.to_string())).unwrap();
+    }
+    let (code, _, err) = ba(&["verify-bundle", p(&b)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("more than 50000 entries"), "{err}");
+}
+
+/// The tar form: GNU tar lists and extracts what the manifest lists, the
+/// tar and its extraction both verify, and tampering inside the tar is
+/// named: a changed byte, an appended file, a symbolic link, a path out of
+/// the bundle (crafted with Python's tarfile).
+#[test]
+fn the_tar_form_verifies_and_names_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let t = d.join("b.tar");
+    let (code, _, err) = ba(&[
+        "collect",
+        "--root",
+        p(&fixture_root()),
+        "--bundle",
+        p(&t),
+        "--operator",
+        "carol",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let o = Command::new("tar").arg("-tf").arg(&t).output().unwrap();
+    assert!(o.status.success());
+    let mut listed: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    listed.sort();
+    let x = d.join("x");
+    std::fs::create_dir(&x).unwrap();
+    assert!(Command::new("tar")
+        .arg("-xf")
+        .arg(&t)
+        .arg("-C")
+        .arg(&x)
+        .status()
+        .unwrap()
+        .success());
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(x.join("manifest.json")).unwrap()).unwrap();
+    let mut want: Vec<String> = m["files"].as_object().unwrap().keys().cloned().collect();
+    want.push("manifest.json".into());
+    want.sort();
+    assert_eq!(listed, want);
+    assert_eq!(m["operator"], "carol");
+    for b in [&t, &x] {
+        let (code, v) = verify(b);
+        assert_eq!(code, 0, "{v}");
+    }
+    // A changed byte in a file's data: find the raw log's bytes in the tar.
+    let log = std::fs::read(x.join("raw/tpm/binary_bios_measurements")).unwrap();
+    let mut bytes = std::fs::read(&t).unwrap();
+    let at = bytes.windows(64).position(|w| w == &log[..64]).unwrap();
+    bytes[at + 40] ^= 0x80;
+    let changed = d.join("changed.tar");
+    std::fs::write(&changed, &bytes).unwrap();
+    let (code, v) = verify(&changed);
+    assert_eq!(
+        (code, failed(&v)),
+        (
+            1,
+            vec![("changed".into(), "raw/tpm/binary_bios_measurements".into())]
+        )
+    );
+    // Entries added with Python's tarfile: a file, a link, a path out.
+    let py = |kind: &str, out: &Path| {
+        let script = format!(
+            r#"
+import tarfile, io, shutil, sys
+shutil.copy(sys.argv[1], sys.argv[2])
+with tarfile.open(sys.argv[2], "a") as t:
+    i = tarfile.TarInfo({name:?})
+    if {kind:?} == "link":
+        i.type = tarfile.SYMTYPE; i.linkname = "snapshot.json"; t.addfile(i)
+    else:
+        data = b"extra"; i.size = len(data); t.addfile(i, io.BytesIO(data))
+"#,
+            name = match kind {
+                "file" => "raw/extra",
+                "link" => "raw/link",
+                _ => "../escape",
+            },
+            kind = kind
+        );
+        let s = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(&t)
+            .arg(out)
+            .status()
+            .unwrap();
+        assert!(s.success());
+    };
+    for (kind, name) in [
+        ("file", "raw/extra"),
+        ("link", "raw/link"),
+        ("out", "../escape"),
+    ] {
+        let f = d.join(format!("{kind}.tar"));
+        py(kind, &f);
+        let (code, v) = verify(&f);
+        assert_eq!(
+            (code, failed(&v)),
+            (1, vec![("added".into(), name.into())]),
+            "{kind}"
+        );
+    }
+}
+
+/// Mutated tar bundles (bytes flipped, cut short) never panic: each is
+/// judged (exit 0 or 1) or refused as unreadable (an error naming it).
+#[test]
+fn mutated_tar_bundles_are_judged_or_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("b.tar");
+    let (code, _, err) = ba(&["collect", "--root", p(&fixture_root()), "--bundle", p(&t)]);
+    assert_eq!(code, 0, "{err}");
+    let good = std::fs::read(&t).unwrap();
+    let name = Path::new("m.tar");
+    let mut rng = common::Rng(0xb0d1e);
+    let mut judged = 0;
+    for i in 0..400 {
+        let mut m = good.clone();
+        if i % 4 == 0 {
+            m.truncate((rng.next() as usize) % good.len());
+        } else {
+            for _ in 0..1 + rng.next() % 4 {
+                let at = (rng.next() as usize) % m.len();
+                m[at] = rng.next() as u8;
+            }
+        }
+        match bootaudit::bundle::verify_tar(name, &m[..], None) {
+            Ok(_) => judged += 1,
+            Err(e) => assert!(e.to_string().contains("m.tar"), "{e}"),
+        }
+    }
+    assert!(judged > 50, "{judged}");
+    // Any byte changed inside a file's data is caught: 200 changes within
+    // the raw event log's data, found in the tar by its first bytes.
+    let log =
+        std::fs::read(fixture_root().join("sys/kernel/security/tpm0/binary_bios_measurements"))
+            .unwrap();
+    let at = good.windows(64).position(|w| w == &log[..64]).unwrap();
+    for _ in 0..200 {
+        let mut m = good.clone();
+        let i = at + (rng.next() as usize) % log.len();
+        m[i] ^= 1 << (rng.next() % 8);
+        let r = bootaudit::bundle::verify_tar(name, &m[..], None).unwrap();
+        assert!(
+            !r.ok,
+            "byte {} of the log changed, and the bundle passed",
+            i - at
+        );
+    }
+}
+
+#[test]
+fn a_manifest_cannot_print_a_verdict_line_of_its_own() {
+    // An operator string carrying a line feed and a verdict: the table
+    // shows it escaped, on the operator's own line.
+    let d = tempfile::tempdir().unwrap();
+    let b = d.path().join("bundle");
+    let forged = "The bundle is whole and its quote verifies.";
+    let op = format!("Alice\n{forged}\r\u{2028}{forged}");
+    let (code, _, err) = ba(&[
+        "collect",
+        "--root",
+        p(&fixture_root()),
+        "--bundle",
+        p(&b),
+        "--operator",
+        &op,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let o = common::bootaudit()
+        .args(["verify-bundle", p(&b)])
+        .output()
+        .unwrap();
+    let out = String::from_utf8(o.stdout).unwrap();
+    let forging: Vec<&str> = out
+        .split(['\n', '\r', '\u{2028}', '\u{2029}', '\u{85}'])
+        .filter(|l| l.starts_with(forged))
+        .collect();
+    assert!(forging.is_empty(), "{out}");
+    assert!(out.contains("Alice\\x0aThe bundle is whole"), "{out}");
+}
+
+#[test]
+fn a_manifest_that_lists_a_file_twice_is_refused() {
+    // serde keeps the last of two equal keys: a first entry with another
+    // hash and size would otherwise go unread, and the bundle be "whole".
+    let d = tempfile::tempdir().unwrap();
+    let b = make(d.path());
+    let m = b.join("manifest.json");
+    let text = std::fs::read_to_string(&m).unwrap();
+    let at = text.find("\"files\": {").expect("the manifest's files") + "\"files\": {".len();
+    let fake = format!(
+        "\n    \"snapshot.json\": {{\"sha256\": \"{}\", \"size\": 1}},",
+        "0".repeat(64)
+    );
+    let edited = format!("{}{fake}{}", &text[..at], &text[at..]);
+    std::fs::write(&m, &edited).unwrap();
+    let (code, _, err) = ba(&["verify-bundle", p(&b), "--format", "json"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("manifest.json"), "{err}");
+    assert!(
+        err.contains("the key \"snapshot.json\" appears twice"),
+        "{err}"
+    );
+    // The error's byte offset is that of the second entry, as the file
+    // holds it (serde_json reports the position after the key).
+    let second = edited.rfind("\"snapshot.json\"").unwrap();
+    let named: usize = err
+        .split("byte ")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no byte offset in {err}"));
+    assert!(
+        (second..second + "\"snapshot.json\"".len() + 2).contains(&named),
+        "byte {named}, second entry at {second}: {err}"
+    );
+}
+
+/// An ed25519 key pair made by ssh-keygen in `dir`, and an allowed-signers
+/// file listing its public key for the bundle namespace: (key, allowed).
+fn responder_key(dir: &Path) -> (PathBuf, PathBuf) {
+    let key = dir.join("responder");
+    let o = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "ir", "-f"])
+        .arg(&key)
+        .output()
+        .expect("ssh-keygen (openssh-client)");
+    assert!(o.status.success());
+    let public = std::fs::read_to_string(dir.join("responder.pub")).unwrap();
+    let public: Vec<&str> = public.split_whitespace().take(2).collect();
+    let allowed = dir.join("allowed");
+    std::fs::write(
+        &allowed,
+        format!(
+            "alice@ir.example namespaces=\"bootaudit-bundle\" {} {}\n",
+            public[0], public[1]
+        ),
+    )
+    .unwrap();
+    (key, allowed)
+}
+
+#[test]
+fn a_bundle_sealed_by_the_responder_cannot_be_rewritten_unseen() {
+    let d = tempfile::tempdir().unwrap();
+    let (key, allowed) = responder_key(d.path());
+    let mut checked = 0;
+    for name in ["sealed", "sealed.tar"] {
+        let b = d.path().join(name);
+        let (code, _, err) = ba(&[
+            "collect",
+            "--root",
+            p(&fixture_root()),
+            "--bundle",
+            p(&b),
+            "--operator",
+            "alice",
+            "--sign-key",
+            p(&key),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let (code, v, err) = ba(&[
+            "verify-bundle",
+            p(&b),
+            "--allowed-signers",
+            p(&allowed),
+            "--require-seal",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code, 0, "{name}: {v:#} {err}");
+        assert_eq!(v["sealed"], true);
+        checked += 1;
+    }
+    // ssh-keygen verifies the seal over manifest.json as it stands.
+    let b = d.path().join("sealed");
+    let verify = |dir: &Path| {
+        std::process::Command::new("ssh-keygen")
+            .args([
+                "-Y",
+                "verify",
+                "-n",
+                "bootaudit-bundle",
+                "-I",
+                "alice@ir.example",
+                "-f",
+            ])
+            .arg(&allowed)
+            .arg("-s")
+            .arg(dir.join("manifest.json.sig"))
+            .stdin(std::fs::File::open(dir.join("manifest.json")).unwrap())
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(verify(&b));
+    // The holder rewrites the operator: files and manifest still agree,
+    // but the seal fails, as ssh-keygen says.
+    let m = b.join("manifest.json");
+    let text = std::fs::read_to_string(&m)
+        .unwrap()
+        .replace("\"alice\"", "\"mallory\"");
+    std::fs::write(&m, text).unwrap();
+    assert!(!verify(&b));
+    let (code, v, _) = ba(&[
+        "verify-bundle",
+        p(&b),
+        "--allowed-signers",
+        p(&allowed),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{v:#}");
+    let seal = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "seal")
+        .unwrap();
+    assert_eq!(seal["verdict"], "fail", "{seal}");
+    assert_eq!(checked, 2);
+}
+
+#[test]
+fn an_unsealed_bundle_says_so_and_require_seal_fails_it() {
+    let d = tempfile::tempdir().unwrap();
+    let b = make(d.path());
+    let o = common::bootaudit()
+        .args(["verify-bundle", p(&b)])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.trim_end().ends_with("The bundle is unsealed: its files match its own manifest, which anyone could have rewritten."),
+        "{out}"
+    );
+    let (code, v, _) = ba(&["verify-bundle", p(&b), "--require-seal", "--format", "json"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["sealed"], false);
+    // Asking for a seal that is not there is a failure, not "unknown".
+    let (_, allowed) = responder_key(d.path());
+    let (code, v, _) = ba(&[
+        "verify-bundle",
+        p(&b),
+        "--allowed-signers",
+        p(&allowed),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{v:#}");
+}

@@ -1,0 +1,1068 @@
+//! `bootaudit check` on the shipped real snapshots: every finding's
+//! evidence is checked here by another means (tpm2_eventlog, openssl, the
+//! efivarfs files, the snapshot's own fields), not copied from the output.
+//! A snapshot missing each part in turn gives "unknown", never a pass.
+
+use crate::common;
+
+use serde_json::Value;
+use sha2::Digest;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn secure_boot_fixture(name: &str) -> PathBuf {
+    let p = root().join("../shared/fixtures/secure-boot").join(name);
+    assert!(
+        p.is_file(),
+        "{}: missing (the shared Secure Boot fixtures beside the project)",
+        p.display()
+    );
+    p
+}
+
+fn check(file: &Path, args: &[&str]) -> (i32, Value) {
+    common::check_json(file, args)
+}
+
+/// A snapshot (or any JSON file) as a value.
+fn json_of(p: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+/// Writes an edited snapshot.
+fn write_json(p: &Path, v: &Value) {
+    std::fs::write(p, serde_json::to_vec(v).unwrap()).unwrap();
+}
+
+fn get<'a>(r: &'a Value, id: &str) -> &'a Value {
+    common::check_result(r, id)
+}
+
+fn outcome(r: &Value, id: &str) -> String {
+    get(r, id)["result"].as_str().unwrap().to_string()
+}
+
+/// The snapshot's event log, written out for tpm2_eventlog.
+fn log_of(snapshot: &Path, dir: &Path) -> PathBuf {
+    let v = json_of(snapshot);
+    let raw = hex::decode(v["tpm"]["event_log"].as_str().unwrap()).unwrap();
+    let p = dir.join("log.bin");
+    std::fs::write(&p, raw).unwrap();
+    p
+}
+
+/// tpm2_eventlog's record of one event (its EventNum counts the Spec ID
+/// header as 0, so bootaudit's event n is its n+1): the YAML lines of that
+/// record.
+fn tpm2_event(log: &Path, ours: u64) -> String {
+    let o = Command::new("tpm2_eventlog").arg(log).output().unwrap();
+    assert!(o.status.success(), "tpm2_eventlog failed");
+    let y = String::from_utf8(o.stdout).unwrap();
+    let start = format!("- EventNum: {}\n", ours + 1);
+    let at = y.find(&start).unwrap_or_else(|| panic!("no {start}"));
+    let rest = &y[at + start.len()..];
+    rest[..rest.find("- EventNum:").unwrap_or(rest.len())].to_string()
+}
+
+fn field<'a>(record: &'a str, name: &str) -> &'a str {
+    record
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{name}: ")))
+        .unwrap_or_else(|| panic!("no {name} in {record}"))
+        .trim_matches('"')
+}
+
+#[test]
+fn the_collector_fixture_has_secure_boot_off_and_its_checks_fail() {
+    let f = root().join("fixtures/collector/snap-0000.json");
+    let (code, r) = check(&f, &[]);
+    assert_eq!(code, 1);
+    let on = get(&r, "secure-boot.on");
+    assert_eq!(on["result"], "fail");
+    // The measured value, by tpm2_eventlog: SecureBoot's VariableData 00.
+    let d = tempfile::tempdir().unwrap();
+    let ev = tpm2_event(
+        &log_of(&f, d.path()),
+        on["evidence"]["event"].as_u64().unwrap(),
+    );
+    assert_eq!(field(&ev, "PCRIndex"), "7");
+    assert_eq!(field(&ev, "EventType"), "EV_EFI_VARIABLE_DRIVER_CONFIG");
+    assert_eq!(field(&ev, "UnicodeName"), "SecureBoot");
+    assert_eq!(field(&ev, "VariableData"), "00");
+    // No PK: setup mode, as the snapshot's own SetupMode says.
+    let s: Value = json_of(&f);
+    assert_eq!(s["secure_boot"]["setup_mode"], 1);
+    assert_eq!(outcome(&r, "secure-boot.user-mode"), "fail");
+    // The rest agrees with itself.
+    for id in [
+        "tpm.present",
+        "tpm.log.digests",
+        "tpm.log.replays",
+        "secure-boot.state.measured",
+        "secure-boot.keys.measured",
+        "boot-application.measured",
+        "acpi.checksums",
+        "acpi.xsdt.complete",
+        "acpi.wpbt.absent",
+        "memory.mapkey.quiet",
+        "indicators.none",
+    ] {
+        assert_eq!(outcome(&r, id), "pass", "{id}: {}", get(&r, id));
+    }
+    // The collector itself was measured: the event the check names is the
+    // PCR4 application event of its path, by tpm2_eventlog.
+    let app = &get(&r, "boot-application.measured")["evidence"][0];
+    let ev = tpm2_event(&log_of(&f, d.path()), app["event"].as_u64().unwrap());
+    assert_eq!(field(&ev, "PCRIndex"), "4");
+    assert_eq!(field(&ev, "EventType"), "EV_EFI_BOOT_SERVICES_APPLICATION");
+    assert_eq!(r["level"], 0);
+    // No option ROM ran: not applicable, not a pass.
+    assert_eq!(outcome(&r, "option-rom.measured"), "not-applicable");
+    // This older collector did not read the Memory Attributes Table.
+    assert_eq!(outcome(&r, "memory.attributes-table.present"), "unknown");
+    // Without --dbx and --references, unknown.
+    assert_eq!(outcome(&r, "secure-boot.dbx.current"), "unknown");
+    assert_eq!(outcome(&r, "firmware.matches-reference"), "unknown");
+}
+
+/// The DER certificate in an efivarfs file of a one-certificate key
+/// database: 4 bytes of attributes, a 28-byte EFI_SIGNATURE_LIST header,
+/// the 16-byte owner, then the certificate.
+fn efivarfs_cert(file: &Path) -> Vec<u8> {
+    let b = std::fs::read(file).unwrap();
+    b[4 + 28 + 16..].to_vec()
+}
+
+fn openssl(args: &[&str], der: &[u8]) -> String {
+    use std::io::Write;
+    let mut c = Command::new("openssl")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(der).unwrap();
+    let o = c.wait_with_output().unwrap();
+    assert!(o.status.success(), "openssl {args:?}");
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// openssl's one-line subject (`subject=C = US, O = X`) in bootaudit's
+/// form (`C=US, O=X`).
+fn openssl_name(line: &str) -> String {
+    line.trim().split_once('=').unwrap().1.replace(" = ", "=")
+}
+
+#[test]
+fn the_snakeoil_boot_has_secure_boot_on_with_a_test_pk() {
+    let f = root().join("fixtures/linux-host/collector.json");
+    let (code, r) = check(&f, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(outcome(&r, "secure-boot.on"), "pass");
+    assert_eq!(outcome(&r, "secure-boot.user-mode"), "pass");
+    assert_eq!(outcome(&r, "secure-boot.keys.measured"), "pass");
+    let pk = get(&r, "secure-boot.pk.test-key");
+    assert_eq!(pk["result"], "fail");
+    let keys = pk["evidence"]["test_keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "PK and KEK: {keys:?}");
+    // The certificate named is Debian's snakeoil certificate: its SHA-256
+    // by openssl, from the ovmf package's PEM.
+    let fp = common::snakeoil_sha256();
+    // And the same certificate is the PK the host's efivarfs holds
+    // (openssl reads it from the variable's bytes).
+    let efivars = root().join("fixtures/linux-host/root/sys/firmware/efi/efivars");
+    let der = efivarfs_cert(&efivars.join("PK-8be4df61-93ca-11d2-aa0d-00e098032b8c"));
+    let subject = openssl(&["x509", "-inform", "der", "-noout", "-subject"], &der);
+    for k in keys {
+        assert_eq!(k["sha256"], fp.as_str());
+        assert_eq!(k["subject"], openssl_name(&subject).as_str());
+    }
+    assert_eq!(keys[0]["database"], "PK");
+    assert_eq!(keys[1]["database"], "KEK");
+    assert_eq!(outcome(&r, "secure-boot.db.test-key"), "fail");
+}
+
+#[test]
+fn the_implant_fixture_has_a_wpbt_and_a_measured_option_rom() {
+    let f = root().join("fixtures/implant/implant.json");
+    let (code, r) = check(&f, &[]);
+    assert_eq!(code, 1);
+    let s: Value = json_of(&f);
+    let wpbt = get(&r, "acpi.wpbt.absent");
+    assert_eq!(wpbt["result"], "fail");
+    let table = s["acpi"]["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["signature"] == "WPBT")
+        .unwrap();
+    assert_eq!(wpbt["evidence"][0]["address"], table["address"]);
+    assert_eq!(table["oem_id"], "BATEST");
+    // The option ROM's driver was loaded and measured: the event the check
+    // names is, by tpm2_eventlog, a PCR2 driver event.
+    let rom = get(&r, "option-rom.measured");
+    assert_eq!(rom["result"], "pass", "{rom}");
+    let row = &rom["evidence"][0];
+    assert!(row["device_path"].as_str().unwrap().contains("/Offset("));
+    let d = tempfile::tempdir().unwrap();
+    let ev = tpm2_event(&log_of(&f, d.path()), row["event"].as_u64().unwrap());
+    assert_eq!(field(&ev, "PCRIndex"), "2");
+    assert_eq!(field(&ev, "EventType"), "EV_EFI_BOOT_SERVICES_DRIVER");
+    // Its timer moved the MapKey.
+    assert_eq!(outcome(&r, "memory.mapkey.quiet"), "fail");
+    assert!(s["map_key_watch"]["key_changes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn the_linux_host_snapshot_is_judged_from_its_efivarfs() {
+    // `collect` reads the same boot's efivarfs: the parsed PK is the one
+    // openssl reads from the variable file.
+    let d = tempfile::tempdir().unwrap();
+    let snap = d.path().join("host.json");
+    let o = common::bootaudit()
+        .args(["collect", "--root"])
+        .arg(root().join("fixtures/linux-host/root"))
+        .arg("-o")
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "collect: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (_, r) = check(&snap, &[]);
+    let pk = get(&r, "secure-boot.pk.test-key");
+    assert_eq!(pk["result"], "fail", "{pk}");
+    let efivars = root().join("fixtures/linux-host/root/sys/firmware/efi/efivars");
+    let der = efivarfs_cert(&efivars.join("PK-8be4df61-93ca-11d2-aa0d-00e098032b8c"));
+    let end = openssl(&["x509", "-inform", "der", "-noout", "-enddate"], &der);
+    let certs = &pk["evidence"]["databases"][0]["certificates"];
+    assert_eq!(certs.as_array().unwrap().len(), 1);
+    // notAfter=Aug 14 18:43:22 2120 GMT
+    assert!(end.contains("2120"), "{end}");
+    assert!(certs[0]["not_after"]
+        .as_str()
+        .unwrap()
+        .starts_with("2120-08-14T18:43:22"));
+    assert_eq!(outcome(&r, "secure-boot.on"), "pass");
+}
+
+#[test]
+fn a_snapshot_missing_each_part_gives_unknown_for_its_checks() {
+    let f = root().join("fixtures/collector/snap-0000.json");
+    let s: Value = json_of(&f);
+    let d = tempfile::tempdir().unwrap();
+    for (key, part, ids) in [
+        (
+            "tpm",
+            "tpm",
+            &[
+                "tpm.present",
+                "tpm.log.digests",
+                "tpm.log.replays",
+                "secure-boot.state.measured",
+                "secure-boot.keys.measured",
+                "boot-application.measured",
+            ][..],
+        ),
+        (
+            "secure_boot",
+            "secure-boot",
+            &[
+                "secure-boot.user-mode",
+                "secure-boot.state.measured",
+                "secure-boot.keys.measured",
+            ][..],
+        ),
+        (
+            "acpi",
+            "acpi",
+            &["acpi.checksums", "acpi.xsdt.complete", "acpi.wpbt.absent"][..],
+        ),
+        (
+            "loaded_images",
+            "loaded-images",
+            &["option-rom.measured", "boot-application.measured"][..],
+        ),
+        ("map_key_watch", "memory-map", &["memory.mapkey.quiet"][..]),
+    ] {
+        let mut v = s.clone();
+        v.as_object_mut().unwrap().remove(key);
+        let why = format!("{part} could not be read (test)");
+        v["errors"] = serde_json::json!([{"part": part, "what": why}]);
+        let p = d.path().join(format!("no-{key}.json"));
+        write_json(&p, &v);
+        let (_, r) = check(&p, &[]);
+        for id in ids {
+            let c = get(&r, id);
+            assert_eq!(c["result"], "unknown", "without {key}, {id}: {c}");
+        }
+        // The collector's reason is given where the part's own checks say why.
+        let first = get(&r, ids[0]);
+        assert!(
+            first["reason"].as_str().unwrap().contains(&why),
+            "{key}: {first}"
+        );
+        // And nothing the part holds is passed: no pass among them, and
+        // the level cannot be above 0.
+        assert_eq!(r["level"], 0);
+        // --strict turns the unknowns into exit 1.
+        let (code, _) = check(&p, &["--strict", "--fail-on", "critical"]);
+        assert_eq!(code, 1, "{key}");
+    }
+}
+
+#[test]
+fn an_edited_secure_boot_variable_fails_against_pcr7() {
+    // The real boot's snapshot with its SecureBoot variable edited to 1 in
+    // the file: the log still measured 0.
+    let f = root().join("fixtures/collector/snap-0000.json");
+    let mut v: Value = json_of(&f);
+    v["secure_boot"]["secure_boot"] = 1.into();
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("edited.json");
+    write_json(&p, &v);
+    let (code, r) = check(&p, &["--fail-on", "critical"]);
+    assert_eq!(code, 1);
+    let c = get(&r, "secure-boot.state.measured");
+    assert_eq!(c["result"], "fail", "{c}");
+    assert_eq!(c["evidence"]["variable"], 1);
+    assert_eq!(c["evidence"]["measured"], 0);
+    // secure-boot.on believes the verified log, not the edited variable.
+    assert_eq!(outcome(&r, "secure-boot.on"), "fail");
+}
+
+/// Counts the entries of a dbx update independently of bootaudit: after
+/// EFI_TIME (16 bytes) and the WIN_CERTIFICATE of dwLength bytes, each
+/// EFI_SIGNATURE_LIST holds (ListSize - 28 - HeaderSize) / SignatureSize.
+fn update_entries(file: &Path) -> (usize, usize) {
+    let b = std::fs::read(file).unwrap();
+    let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) as usize;
+    let mut at = 16 + u32_at(16);
+    let (mut hashes, mut certs) = (0, 0);
+    while at < b.len() {
+        let n = (u32_at(at + 16) - 28 - u32_at(at + 20)) / u32_at(at + 24);
+        if b[at..at + 4] == [0xa1, 0x59, 0xc0, 0xa5] {
+            certs += n;
+        } else {
+            hashes += n;
+        }
+        at += u32_at(at + 16);
+    }
+    (hashes, certs)
+}
+
+#[test]
+fn a_dbx_without_the_published_revocations_is_named_by_count() {
+    let f = root().join("fixtures/linux-host/collector.json");
+    let upd = secure_boot_fixture("dbxupdate_x64-2020-10-12.bin");
+    let (hashes, certs) = update_entries(&upd);
+    assert_eq!(certs, 3);
+    let (_, r) = check(&f, &["--dbx", upd.to_str().unwrap()]);
+    let c = get(&r, "secure-boot.dbx.current");
+    assert_eq!(c["result"], "fail");
+    let m = &c["evidence"]["missing"];
+    // OVMF's snakeoil dbx holds one entry, none of the update's.
+    assert_eq!(m["hashes"], hashes);
+    assert_eq!(m["required"], hashes + certs);
+    // The revoked certificates are named: the BootHole signers, whose
+    // subjects openssl reads from the shared copies.
+    let named: Vec<&str> = m["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    for crt in [
+        "canonical-boothole.crt",
+        "cisco-boothole.crt",
+        "debian-boothole.crt",
+    ] {
+        let der = std::fs::read(secure_boot_fixture(crt)).unwrap();
+        let subject = openssl_name(&openssl(
+            &["x509", "-inform", "der", "-noout", "-subject"],
+            &der,
+        ));
+        assert!(
+            named.contains(&subject.as_str()),
+            "{subject} not in {named:?}"
+        );
+    }
+    // A dbx that holds the update is current: the update's own lists as the
+    // snapshot's parsed dbx, with no log to prefer.
+    let mut v: Value = json_of(&f);
+    v.as_object_mut().unwrap().remove("tpm");
+    let b = std::fs::read(&upd).unwrap();
+    let start = 16 + u32::from_le_bytes(b[16..20].try_into().unwrap()) as usize;
+    let lists = bootaudit_snapshot::siglist::parse(&b[start..], &|d| bootaudit::hexser::sha256(d));
+    for var in v["secure_boot"]["variables"].as_array_mut().unwrap() {
+        if var["name"] == "dbx" {
+            var["signatures"] = serde_json::to_value(&lists).unwrap();
+        }
+    }
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("fresh.json");
+    write_json(&p, &v);
+    let (_, r) = check(&p, &["--dbx", upd.to_str().unwrap()]);
+    let c = get(&r, "secure-boot.dbx.current");
+    assert_eq!(c["result"], "pass", "{c}");
+    assert!(c["evidence"]["dbx_source"]
+        .as_str()
+        .unwrap()
+        .contains("not confirmed"));
+}
+
+/// An EFI_SIGNATURE_LIST of X.509 certificates, one per list, built here.
+fn x509_lists(certs: &[Vec<u8>]) -> Vec<u8> {
+    let x509: [u8; 16] = [
+        0xa1, 0x59, 0xc0, 0xa5, 0xe4, 0x94, 0xa7, 0x4a, 0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0,
+        0x72,
+    ];
+    let mut v = Vec::new();
+    for c in certs {
+        v.extend(x509);
+        v.extend(((28 + 16 + c.len()) as u32).to_le_bytes());
+        v.extend(0u32.to_le_bytes());
+        v.extend(((16 + c.len()) as u32).to_le_bytes());
+        v.extend([0x77; 16]);
+        v.extend(c);
+    }
+    v
+}
+
+#[test]
+fn the_certificate_reader_agrees_with_openssl_on_the_shared_certificates() {
+    let dir = root().join("../shared/fixtures/secure-boot");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_none_or(|x| x != "crt") {
+            continue;
+        }
+        let der = std::fs::read(&p).unwrap();
+        let c = bootaudit_snapshot::x509::parse(&der).unwrap();
+        let ours = |flag: &str| openssl(&["x509", "-inform", "der", "-noout", flag], &der);
+        assert_eq!(
+            c.subject,
+            openssl_name(&ours("-subject")),
+            "{}",
+            p.display()
+        );
+        assert_eq!(c.issuer, openssl_name(&ours("-issuer")), "{}", p.display());
+        let serial = ours("-serial");
+        assert_eq!(
+            c.serial.trim_start_matches('0').to_uppercase(),
+            serial
+                .trim()
+                .trim_start_matches("serial=")
+                .trim_start_matches('0'),
+            "{}",
+            p.display()
+        );
+        n += 1;
+    }
+    assert_eq!(n, 7);
+}
+
+#[test]
+fn a_db_that_trusts_only_the_2011_microsoft_cas_fails() {
+    let certs: Vec<Vec<u8>> = [
+        "MicCorKEKCA2011_2011-06-24.crt",
+        "MicWinProPCA2011_2011-10-19.crt",
+        "MicCorUEFCA2011_2011-06-27.crt",
+    ]
+    .iter()
+    .map(|f| std::fs::read(secure_boot_fixture(f)).unwrap())
+    .collect();
+    let f = root().join("fixtures/linux-host/collector.json");
+    let mut v: Value = json_of(&f);
+    v.as_object_mut().unwrap().remove("tpm");
+    let hash = |d: &[u8]| bootaudit::hexser::sha256(d);
+    for var in v["secure_boot"]["variables"].as_array_mut().unwrap() {
+        let lists = match var["name"].as_str().unwrap() {
+            "KEK" => x509_lists(&certs[..1]),
+            "db" => x509_lists(&certs[1..]),
+            _ => continue,
+        };
+        var["signatures"] =
+            serde_json::to_value(bootaudit_snapshot::siglist::parse(&lists, &hash)).unwrap();
+    }
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("ms2011.json");
+    write_json(&p, &v);
+    let (_, r) = check(&p, &[]);
+    let c = get(&r, "secure-boot.ca-2023");
+    assert_eq!(c["result"], "fail", "{c}");
+    assert_eq!(
+        c["evidence"]["microsoft_cas"]["ca_2011"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    // With no log, the PK this older snapshot recorded by digest only
+    // cannot be judged: unknown, not a pass.
+    let pk = get(&r, "secure-boot.pk.test-key");
+    assert_eq!(pk["result"], "unknown", "{pk}");
+    assert!(pk["reason"]
+        .as_str()
+        .unwrap()
+        .contains("PK was recorded by digest only"));
+    // And the replaced KEK and db are no test keys.
+    assert_eq!(outcome(&r, "secure-boot.db.test-key"), "pass");
+}
+
+#[test]
+fn chipsecs_own_blocklist_is_read_and_matched_on_guids() {
+    let list = {
+        let lib = root().join(".venv/lib");
+        let py = std::fs::read_dir(&lib)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e} (.ci/run installs chipsec into the venv)",
+                    lib.display()
+                )
+            })
+            .filter_map(|e| e.ok())
+            .map(|e| {
+                e.path()
+                    .join("site-packages/chipsec/modules/tools/uefi/blockedlist.json")
+            })
+            .find(|p| p.is_file());
+        py.expect("chipsec's blockedlist.json in .venv (.ci/run installs chipsec)")
+    };
+    let rules = bootaudit::check::indicators::read_file(&list).unwrap();
+    // The threats chipsec's file names, counted by another JSON reader.
+    let doc = json_of(&list);
+    let threats: std::collections::BTreeSet<&str> =
+        rules.iter().map(|r| r.threat.as_str()).collect();
+    assert_eq!(threats.len(), doc.as_object().unwrap().len());
+    // A snapshot that loaded ThinkPwn's SystemSmmRuntimeRt GUID: the GUID
+    // matches, but chipsec's rule also needs the file's bytes (a regexp).
+    let rule = &doc["ThinkPwn"]["match"]["SystemSmmRuntimeRt"];
+    let guid = rule["guid"].as_str().unwrap().to_uppercase();
+    assert!(rule["regexp"].is_string());
+    let f = root().join("fixtures/collector/snap-0000.json");
+    let mut v: Value = json_of(&f);
+    v["loaded_images"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+        "device_path": format!("Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile({guid})"),
+        "base": 0x1000_0000u64, "size": 4096, "code_type": 5, "data_type": 6, "format": "pe"}));
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("thinkpwn.json");
+    write_json(&p, &v);
+    let (_, r) = check(&p, &["--indicators", list.to_str().unwrap()]);
+    let c = get(&r, "indicators.none");
+    assert_eq!(c["result"], "unknown", "{c}");
+    assert!(c["reason"].as_str().unwrap().contains("regexp"));
+    // Without the blocklist, the shipped indicators do not know ThinkPwn.
+    let (_, r) = check(&p, &[]);
+    assert_eq!(outcome(&r, "indicators.none"), "pass");
+    // LoJax's SecDxe, by GUID and name: a match, by the shipped indicators
+    // and by chipsec's rule alike.
+    let lojax = doc["LoJax"]["match"]["SecDxe_file_info"]["guid"]
+        .as_str()
+        .unwrap()
+        .to_uppercase();
+    let last = v["loaded_images"].as_array().unwrap().len() - 1;
+    v["loaded_images"][last]["device_path"] =
+        format!("Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile({lojax})").into();
+    write_json(&p, &v);
+    let (code, r) = check(&p, &["--indicators", list.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let c = get(&r, "indicators.none");
+    assert_eq!(c["result"], "fail");
+    assert!(c["reason"].as_str().unwrap().contains("LoJax"));
+}
+
+#[test]
+fn hostile_strings_reach_the_terminal_and_html_escaped() {
+    let f = root().join("fixtures/collector/snap-0000.json");
+    let mut v: Value = json_of(&f);
+    v["loaded_images"][0]["device_path"] = "\\EFI\\\u{1b}[2J<script>\u{202e}x".into();
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("hostile.json");
+    write_json(&p, &v);
+    for fmt in ["table", "html"] {
+        let o = common::bootaudit()
+            .arg("check")
+            .arg(&p)
+            .args(["--format", fmt])
+            .output()
+            .unwrap();
+        let out = String::from_utf8(o.stdout).unwrap();
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{202e}'),
+            "{fmt}"
+        );
+        if fmt == "html" {
+            assert!(!out.contains("<script>"));
+        }
+    }
+}
+
+#[test]
+fn an_unreadable_indicator_or_dbx_file_is_exit_2_naming_it() {
+    let f = root().join("fixtures/collector/snap-0000.json");
+    let d = tempfile::tempdir().unwrap();
+    let bad = d.path().join("bad.json");
+    std::fs::write(&bad, b"{\"T\": {\"match\": {\"r\": {\"guid\": \"zz\"}}}}").unwrap();
+    let short = d.path().join("short.bin");
+    std::fs::write(&short, [0u8; 10]).unwrap();
+    for (flag, file, want) in [
+        ("--indicators", &bad, "T.match.r.guid"),
+        ("--dbx", &short, "at byte"),
+    ] {
+        let o = common::bootaudit()
+            .arg("check")
+            .arg(&f)
+            .arg(flag)
+            .arg(file)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.contains(&file.display().to_string()) && e.contains(want),
+            "{e}"
+        );
+    }
+}
+
+/// The latest SBAT level in a shim's `.sbatlevel` section, read with
+/// objdump (binutils): the section's bytes, then the second NUL-terminated
+/// CSV after the 12-byte header (version, previous, latest offsets).
+fn objdump_latest_level(shim: &Path) -> Vec<(String, u32)> {
+    let o = Command::new("objdump")
+        .args(["-s", "-j", ".sbatlevel"])
+        .arg(shim)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "objdump -s -j .sbatlevel {}",
+        shim.display()
+    );
+    let mut bytes = Vec::new();
+    for l in String::from_utf8(o.stdout).unwrap().lines().skip(4) {
+        for w in l.split_whitespace().skip(1).take(4) {
+            bytes.extend(hex::decode(w).unwrap_or_default());
+        }
+    }
+    let latest = 4 + u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    let text = &bytes[latest..];
+    let text =
+        String::from_utf8_lossy(&text[..text.iter().position(|&b| b == 0).unwrap()]).to_string();
+    text.lines()
+        .map(|l| {
+            let mut f = l.split(',');
+            (
+                f.next().unwrap().to_string(),
+                f.next().unwrap().parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_measured_sbat_level_behind_the_shims_latest_fails() {
+    // A real log whose shim measured SbatLevel "sbat,1,2021030218", in the
+    // collector fixture's place, against Debian's signed shim.
+    let (shim, _) = common::debian_signed_efi();
+    let log = common::log("go-tpm-tools/gdc-host.bin");
+    let f = root().join("fixtures/collector/snap-0000.json");
+    let mut v: Value = json_of(&f);
+    v["tpm"]["event_log"] = hex::encode(std::fs::read(&log).unwrap()).into();
+    v["tpm"]["pcrs"] = serde_json::json!({});
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("gdc.json");
+    write_json(&p, &v);
+    let (_, r) = check(&p, &["--shim", shim.to_str().unwrap()]);
+    let c = get(&r, "secure-boot.sbat.current");
+    assert_eq!(c["result"], "fail", "{c}");
+    // The measured level, by tpm2_eventlog: the event's VariableData.
+    let ev = tpm2_event(&log, c["evidence"]["event"].as_u64().unwrap());
+    assert_eq!(field(&ev, "UnicodeName"), "SbatLevel");
+    let measured = String::from_utf8(hex::decode(field(&ev, "VariableData")).unwrap()).unwrap();
+    assert_eq!(measured, "sbat,1,2021030218\n");
+    // What it lacks: every component objdump's latest level sets above 1.
+    let want: Vec<String> = objdump_latest_level(&shim)
+        .into_iter()
+        .filter(|(n, g)| n != "sbat" || *g > 1)
+        .map(|(n, g)| format!("{n} below {g}"))
+        .collect();
+    assert!(!want.is_empty());
+    let reason = c["reason"].as_str().unwrap();
+    for w in &want {
+        assert!(reason.contains(w.as_str()), "{w} not in {reason}");
+    }
+    // Without a shim to compare with: unknown. A boot without shim (the
+    // collector's own): not applicable.
+    let (_, r) = check(&p, &[]);
+    assert_eq!(outcome(&r, "secure-boot.sbat.current"), "unknown");
+    let (_, r) = check(&f, &[]);
+    assert_eq!(outcome(&r, "secure-boot.sbat.current"), "not-applicable");
+}
+
+#[test]
+fn a_replay_that_leaves_pcrs_unvouched_is_unknown_and_a_forged_pcr7_is_no_proof() {
+    let f = root().join("fixtures/linux-host/collector.json");
+    let s: Value = json_of(&f);
+    let d = tempfile::tempdir().unwrap();
+    // PCR4's recorded values dropped in every bank: what the log extends
+    // there is no longer vouched for.
+    let mut v = s.clone();
+    for (_, bank) in v["tpm"]["pcrs"].as_object_mut().unwrap() {
+        bank.as_object_mut().unwrap().remove("4");
+    }
+    let p = d.path().join("no-pcr4.json");
+    write_json(&p, &v);
+    let (_, r) = check(&p, &[]);
+    let c = get(&r, "tpm.log.replays");
+    assert_eq!(c["result"], "unknown", "{c}");
+    assert_eq!(c["evidence"]["unreplayed"], serde_json::json!([4]));
+    // PCR7 rewritten: the log no longer replays, so its SecureBoot = 1 is
+    // not believed, nor is the variable's own 1.
+    let mut v = s.clone();
+    for (_, bank) in v["tpm"]["pcrs"].as_object_mut().unwrap() {
+        let n = bank["7"].as_str().unwrap().len();
+        bank["7"] = "ab".repeat(n / 2).into();
+    }
+    write_json(&p, &v);
+    let (code, r) = check(&p, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(outcome(&r, "tpm.log.replays"), "fail");
+    let on = get(&r, "secure-boot.on");
+    assert_eq!(on["result"], "unknown", "{on}");
+    assert_eq!(s["secure_boot"]["secure_boot"], 1);
+}
+
+#[test]
+fn mutated_event_logs_and_key_databases_in_a_snapshot_never_panic_check() {
+    // The snakeoil boot's real log, and its PK's real signature list, each
+    // mutated: every check runs on what remains, and says something.
+    let f = root().join("fixtures/linux-host/collector.json");
+    let s = bootaudit::snapshot::read_file(&f).unwrap();
+    let log = hex::decode(&s.tpm.as_ref().unwrap().event_log).unwrap();
+    let efivars = root().join("fixtures/linux-host/root/sys/firmware/efi/efivars");
+    let pk = std::fs::read(efivars.join("PK-8be4df61-93ca-11d2-aa0d-00e098032b8c")).unwrap()[4..]
+        .to_vec();
+    let mut rng = common::Rng(0xc4ec_0000_0000_0013);
+    // Every check but the live host's posture.
+    let all = bootaudit::rules::CHECKS
+        .iter()
+        .filter(|r| !r.id.starts_with("platform."))
+        .count();
+    for round in 0..400 {
+        let mut snap = s.clone();
+        let mut m = if round % 2 == 0 {
+            log.clone()
+        } else {
+            pk.clone()
+        };
+        for _ in 0..1 + rng.next() % 3 {
+            if m.is_empty() {
+                break;
+            }
+            let at = (rng.next() as usize) % m.len();
+            match rng.next() % 3 {
+                0 => m[at] ^= 1 << (rng.next() % 8),
+                1 => m.truncate(at),
+                _ => {
+                    let v = [0u8, 0xff, 0x7f, 0x80][(rng.next() % 4) as usize];
+                    m[at] = v;
+                }
+            }
+        }
+        if round % 2 == 0 {
+            snap.tpm.as_mut().unwrap().event_log = hex::encode(&m);
+        } else {
+            let sb = snap.secure_boot.as_mut().unwrap();
+            let v = sb.variables.iter_mut().find(|v| v.name == "PK").unwrap();
+            v.signatures = Some(bootaudit_snapshot::siglist::parse(&m, &|d| {
+                bootaudit::hexser::sha256(d)
+            }));
+            snap.tpm = None;
+        }
+        let r = bootaudit::check::run("mutant", &snap, &Default::default());
+        assert_eq!(r.results.len(), all, "round {round}");
+        assert!(r.results.iter().all(|c| !c.reason.is_empty()));
+    }
+}
+
+#[test]
+fn emptied_acpi_and_attribute_tables_prove_nothing() {
+    let f = root().join("fixtures/linux-host/collector.json");
+    let s = json_of(&f);
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("emptied.json");
+    let mut v = s.clone();
+    v["acpi"]["tables"] = serde_json::json!([]);
+    // A Memory Attributes Table that lists nothing.
+    v["memory_attributes"] = serde_json::json!({"present": true, "version": 1, "descriptors": []});
+    write_json(&p, &v);
+    let (_, r) = check(&p, &[]);
+    for id in ["acpi.checksums", "acpi.wpbt.absent", "memory.runtime.no-wx"] {
+        assert_eq!(outcome(&r, id), "unknown", "{id}: {}", get(&r, id));
+    }
+    // A MapKey watch of no poll, an XSDT of no entry, nothing named by a
+    // firmware-file GUID, a log of no event: none of it is a pass.
+    let mut v = s.clone();
+    v["map_key_watch"]["polls"] = 0.into();
+    for t in v["acpi"]["tables"].as_array_mut().unwrap() {
+        if t["signature"] == "XSDT" {
+            t["length"] = 36.into();
+        }
+    }
+    v["loaded_images"] = serde_json::json!([]);
+    v["secure_boot"]["boot_entries"] = serde_json::json!([]);
+    let header_only = common::log("tpm2-tools/specid-vendordata.bin");
+    v["tpm"]["event_log"] = hex::encode(std::fs::read(header_only).unwrap()).into();
+    write_json(&p, &v);
+    let (_, r) = check(&p, &[]);
+    for id in ["memory.mapkey.quiet", "indicators.none", "tpm.log.digests"] {
+        assert_eq!(outcome(&r, id), "unknown", "{id}: {}", get(&r, id));
+    }
+    assert_eq!(outcome(&r, "acpi.xsdt.complete"), "fail");
+    assert_eq!(outcome(&r, "tpm.present"), "fail");
+    // One entry inside a runtime region of the map, writable and
+    // executable: a fail, naming its address.
+    let rt = s["memory_maps"].as_array().unwrap().last().unwrap()["descriptors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["type"] == 6)
+        .unwrap()
+        .clone();
+    let mut v = s.clone();
+    v["memory_attributes"] = serde_json::json!({"present": true, "version": 1,
+        "descriptors": [{"type": 6, "physical_start": rt["physical_start"], "virtual_start": 0,
+                         "pages": 1, "attributes": 0x8000_0000_0000_0000u64}]});
+    write_json(&p, &v);
+    let (_, r) = check(&p, &[]);
+    let c = get(&r, "memory.runtime.no-wx");
+    assert_eq!(c["result"], "fail", "{c}");
+    assert!(c["reason"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("{:#x}", rt["physical_start"].as_u64().unwrap())));
+}
+
+#[test]
+fn a_decoy_key_database_under_another_vendor_is_named_and_never_judged() {
+    // The snakeoil boot, with an empty "PK" and a "dbx" of one byte under
+    // a made-up vendor GUID listed before the real ones. Going by name, the
+    // empty PK would read as setup mode and the keys as unmeasured.
+    let f = root().join("fixtures/linux-host/collector.json");
+    let mut s = json_of(&f);
+    let vars = s["secure_boot"]["variables"].as_array_mut().unwrap();
+    let n = vars.len();
+    let fake = "0BADF00D-0000-4000-8000-000000000001";
+    for (name, size, sha) in [
+        (
+            "PK",
+            0,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ),
+        (
+            "dbx",
+            1,
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+        ),
+    ] {
+        vars.insert(
+            0,
+            serde_json::json!({"name": name, "vendor": fake, "attributes": 39, "size": size, "sha256": sha}),
+        );
+    }
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("decoy.json");
+    std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
+    let (code, r) = check(&p, &[]);
+    assert_eq!(code, 1);
+    let decoy = get(&r, "secure-boot.variables.no-decoys");
+    assert_eq!(decoy["result"], "fail", "{decoy}");
+    let named: Vec<&str> = decoy["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, ["dbx", "PK"]);
+    // The real databases are the ones judged, as without the decoys.
+    let (_, plain) = check(&f, &[]);
+    for id in [
+        "secure-boot.user-mode",
+        "secure-boot.keys.measured",
+        "secure-boot.pk.test-key",
+    ] {
+        assert_eq!(outcome(&r, id), outcome(&plain, id), "{id}");
+    }
+    assert_eq!(outcome(&plain, "secure-boot.variables.no-decoys"), "pass");
+    assert_eq!(outcome(&r, "secure-boot.user-mode"), "pass");
+    // A Secure Boot part with no variable recorded rules nothing out.
+    let mut empty = json_of(&f);
+    empty["secure_boot"]["variables"] = serde_json::json!([]);
+    let e = d.path().join("no-variables.json");
+    std::fs::write(&e, serde_json::to_vec(&empty).unwrap()).unwrap();
+    let (_, r0) = check(&e, &[]);
+    let nd = get(&r0, "secure-boot.variables.no-decoys");
+    assert_eq!(nd["result"], "unknown", "{nd}");
+    assert!(
+        nd["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no Secure Boot variable"),
+        "{nd}"
+    );
+    // diff: the decoys are findings of their own; no real variable changed.
+    let o = common::bootaudit()
+        .args(["diff", "--format", "json"])
+        .arg(&f)
+        .arg(&p)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rules: Vec<(&str, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("secure-boot.variable.decoy", "high"),
+            ("secure-boot.variable.decoy", "high")
+        ],
+        "{n} real variables"
+    );
+}
+
+#[test]
+fn with_no_tpm_part_no_reason_speaks_of_a_log() {
+    // The implant fixture without its TPM part: the ACPI check still runs,
+    // and its reason says the log is missing, not what the log measures.
+    let f = root().join("fixtures/implant/implant.json");
+    let mut s = json_of(&f);
+    s.as_object_mut().unwrap().remove("tpm");
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("no-tpm.json");
+    std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
+    let (_, r) = check(&p, &[]);
+    let results = r["results"].as_array().unwrap();
+    let mut looked = 0;
+    for c in results {
+        let reason = c["reason"].as_str().unwrap();
+        assert!(
+            !reason.contains("PCR1 measures") && !reason.contains("PCR7 measured"),
+            "{}: {reason}",
+            c["id"]
+        );
+        looked += 1;
+    }
+    assert!(looked >= 20, "{looked}");
+    let x = get(&r, "acpi.xsdt.complete");
+    assert!(
+        x["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no readable event log"),
+        "{x}"
+    );
+}
+
+#[test]
+fn the_snakeoil_key_under_an_innocent_name_is_still_a_test_key() {
+    // A new certificate for Debian's snakeoil key pair (whose private key
+    // ships in the ovmf package), with an innocent subject: another
+    // certificate hash, the same public key.
+    let d = tempfile::tempdir().unwrap();
+    let key = d.path().join("snakeoil.key");
+    let der = d.path().join("innocent.der");
+    let run = common::openssl;
+    let k = key.to_str().unwrap();
+    run(&[
+        "pkey",
+        "-in",
+        "/usr/share/ovmf/PkKek-1-snakeoil.key",
+        "-passin",
+        "pass:snakeoil",
+        "-out",
+        k,
+    ]);
+    run(&[
+        "req",
+        "-new",
+        "-x509",
+        "-key",
+        k,
+        "-subj",
+        "/O=Contoso Ltd/CN=Contoso Platform Key 2026",
+        "-days",
+        "3650",
+        "-outform",
+        "der",
+        "-out",
+        der.to_str().unwrap(),
+    ]);
+    let cert = std::fs::read(&der).unwrap();
+    // The key's SubjectPublicKeyInfo hash, by openssl.
+    let pubkey = run(&[
+        "x509",
+        "-inform",
+        "der",
+        "-in",
+        der.to_str().unwrap(),
+        "-noout",
+        "-pubkey",
+    ]);
+    let pem = d.path().join("pub.pem");
+    std::fs::write(&pem, pubkey).unwrap();
+    let spki = run(&[
+        "pkey",
+        "-pubin",
+        "-in",
+        pem.to_str().unwrap(),
+        "-outform",
+        "der",
+    ]);
+    let spki_sha = hex::encode(sha2::Sha256::digest(&spki));
+    // An EFI_SIGNATURE_LIST of one X.509 entry, as a PK holds it.
+    let x509 = bootaudit::efi::Guid::parse("a5c059a1-94e4-4aa7-87b5-ab155c2bf072").unwrap();
+    let mut list = x509.0.to_vec();
+    list.extend(((28 + 16 + cert.len()) as u32).to_le_bytes());
+    list.extend(0u32.to_le_bytes());
+    list.extend(((16 + cert.len()) as u32).to_le_bytes());
+    list.extend([0x11u8; 16]);
+    list.extend(&cert);
+    let db = bootaudit::snapshot::siglist::parse(&list, &|b| hex::encode(sha2::Sha256::digest(b)));
+    let c = db.signatures[0].certificate.as_ref().unwrap();
+    assert_eq!(c.subject, "O=Contoso Ltd, CN=Contoso Platform Key 2026");
+    assert_eq!(c.spki_sha256, spki_sha);
+    // Another certificate than the published one (which openssl converts).
+    let published = run(&[
+        "x509",
+        "-in",
+        "/usr/share/ovmf/PkKek-1-snakeoil.pem",
+        "-outform",
+        "der",
+    ]);
+    assert_ne!(published, cert);
+    let found = bootaudit::secure_boot::keys::test_keys("PK", &db);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .why
+            .contains("the public key of a published test key"),
+        "{}",
+        found[0].why
+    );
+}

@@ -1,0 +1,288 @@
+//! `bootaudit eventlog` as a scheduler and a person see it: output shapes,
+//! exit codes (0 clean, 1 mismatch, 2 bad usage or unreadable input), and
+//! every PCR source but the live TPM (see tpm_swtpm.rs).
+
+use crate::common;
+
+use common::bootaudit;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const LOG: &str = "go-attestation/ubuntu_2104_shielded_vm_no_secure_boot_eventlog";
+
+fn json_of(args: &[&str]) -> (i32, Value) {
+    let out = bootaudit().args(args).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), v)
+}
+
+/// The oracle's PCR values in the `--pcrs` JSON shape.
+fn oracle_json(log: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
+    common::tpm2_eventlog_pcrs(log)
+        .into_iter()
+        .map(|(b, m)| (b, m.into_iter().map(|(i, v)| (i.to_string(), v)).collect()))
+        .collect()
+}
+
+#[test]
+fn json_shape_pcrs_events_and_exit_zero() {
+    let f = common::log(LOG);
+    let (code, v) = json_of(&["eventlog", f.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 0);
+    // `pcrs` maps bank -> "index" -> lowercase hex: exactly the oracle's.
+    let pcrs: BTreeMap<String, BTreeMap<String, String>> =
+        serde_json::from_value(v["pcrs"].clone()).unwrap();
+    assert_eq!(pcrs, oracle_json(&f));
+    let events = v["events"].as_array().unwrap();
+    assert_eq!(events.len(), 105); // INDEX.md: 106 PCRIndex lines, one is the Spec ID header
+    assert!(v.get("verdicts").is_none());
+    // A decoded boot variable and a boot application's device path.
+    let boot = events
+        .iter()
+        .find(|e| e["type"] == "EV_EFI_VARIABLE_BOOT" && e["data"]["name"] == "Boot0000")
+        .expect("Boot0000 event");
+    assert!(boot["data"]["load_option"]["description"].is_string());
+    let app = events
+        .iter()
+        .find(|e| e["type"] == "EV_EFI_BOOT_SERVICES_APPLICATION")
+        .expect("a boot application");
+    let path = app["data"]["device_path"].as_str().unwrap();
+    assert!(
+        path.contains("PciRoot(0x0)") || path.contains("FvFile("),
+        "{path}"
+    );
+}
+
+#[test]
+fn pcr_filter_restricts_events_and_pcrs() {
+    let f = common::log(LOG);
+    let (_, v) = json_of(&[
+        "eventlog",
+        f.to_str().unwrap(),
+        "--format",
+        "json",
+        "--pcr",
+        "4,7",
+    ]);
+    for e in v["events"].as_array().unwrap() {
+        let p = e["pcr"].as_u64().unwrap();
+        assert!(p == 4 || p == 7, "{p}");
+    }
+    let keys: Vec<&String> = v["pcrs"]["sha256"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["4", "7"]);
+}
+
+#[test]
+fn json_pcr_file_match_then_mismatch() {
+    let f = common::log(LOG);
+    let dir = tempfile::tempdir().unwrap();
+    let pcrs = dir.path().join("pcrs.json");
+    let mut oracle = oracle_json(&f);
+    std::fs::write(&pcrs, serde_json::to_string(&oracle).unwrap()).unwrap();
+    let (code, v) = json_of(&[
+        "eventlog",
+        f.to_str().unwrap(),
+        "--format",
+        "json",
+        "--pcrs",
+        pcrs.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let verdicts = v["verdicts"].as_array().unwrap();
+    assert!(!verdicts.is_empty());
+    assert!(verdicts.iter().all(|x| x["verdict"] == "match"));
+
+    // One PCR altered: exit 1, and the verdict names it.
+    let v7 = oracle.get_mut("sha256").unwrap().get_mut("7").unwrap();
+    *v7 = format!("{}00", &v7[..62]);
+    std::fs::write(&pcrs, serde_json::to_string(&oracle).unwrap()).unwrap();
+    let (code, v) = json_of(&[
+        "eventlog",
+        f.to_str().unwrap(),
+        "--format",
+        "json",
+        "--pcrs",
+        pcrs.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    let bad: Vec<&Value> = v["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["verdict"] == "mismatch")
+        .collect();
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0]["bank"], "sha256");
+    assert_eq!(bad[0]["pcr"], 7);
+}
+
+#[test]
+fn sysfs_tree_match_then_mismatch() {
+    let f = common::log("tpm2-tools/event-arch-linux.bin");
+    let root = tempfile::tempdir().unwrap();
+    let oracle = oracle_json(&f);
+    for (bank, pcrs) in &oracle {
+        let d = root.path().join(format!("sys/class/tpm/tpm0/pcr-{bank}"));
+        std::fs::create_dir_all(&d).unwrap();
+        // The kernel prints upper-case hex and a newline.
+        for (i, v) in pcrs {
+            std::fs::write(d.join(i), format!("{}\n", v.to_uppercase())).unwrap();
+        }
+        // PCR10 (IMA) is extended by the OS, not in the firmware log: ignored.
+        std::fs::write(d.join("10"), format!("{}\n", "AB".repeat(v_len(bank)))).unwrap();
+    }
+    let src = format!("sysfs:{}", root.path().display());
+    let (code, v) = json_of(&[
+        "eventlog",
+        f.to_str().unwrap(),
+        "--format",
+        "json",
+        "--pcrs",
+        &src,
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let p = root.path().join("sys/class/tpm/tpm0/pcr-sha1/0");
+    std::fs::write(&p, format!("{}\n", "00".repeat(20))).unwrap();
+    let (code, _) = json_of(&[
+        "eventlog",
+        f.to_str().unwrap(),
+        "--format",
+        "json",
+        "--pcrs",
+        &src,
+    ]);
+    assert_eq!(code, 1);
+}
+
+fn v_len(bank: &str) -> usize {
+    match bank {
+        "sha1" => 20,
+        "sha384" => 48,
+        "sha512" => 64,
+        _ => 32,
+    }
+}
+
+#[test]
+fn tampered_event_data_is_a_digest_mismatch_with_exit_1() {
+    let f = common::log(LOG);
+    let mut bytes = std::fs::read(&f).unwrap();
+    let needle = b"Calling EFI Application from Boot Option";
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("EV_EFI_ACTION text");
+    bytes[at] = b'K';
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("tampered.bin");
+    std::fs::write(&t, &bytes).unwrap();
+    let (code, v) = json_of(&["eventlog", t.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 1);
+    let m = v["digest_checks"]["mismatches"].as_array().unwrap();
+    assert!(!m.is_empty());
+    assert!(
+        m.iter()
+            .all(|x| x["event_type"] == "EV_EFI_ACTION" && x["pcr"] == 4),
+        "{m:?}"
+    );
+    // The table says so too.
+    let out = bootaudit()
+        .args(["eventlog", t.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("MISMATCH event") && text.contains("EV_EFI_ACTION"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unreadable_or_malformed_input_and_bad_usage_exit_2() {
+    let out = bootaudit()
+        .args(["eventlog", "/nonexistent/log.bin"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/log.bin"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("cut.bin");
+    let bytes = std::fs::read(common::log(LOG)).unwrap();
+    std::fs::write(&t, &bytes[..bytes.len() - 3]).unwrap();
+    let out = bootaudit()
+        .args(["eventlog", t.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    // The log's last event holds 40 bytes of data: its EventSize field sits
+    // 44 bytes before the end of the file, and that is the offset reported.
+    let size_at = bytes.len() - 44;
+    assert_eq!(bytes[size_at..size_at + 4], 40u32.to_le_bytes());
+    let want = format!("byte offset {size_at} ");
+    assert!(
+        err.contains("cut.bin") && err.contains(&want) && err.contains("exceeds"),
+        "{err}"
+    );
+
+    for args in [
+        &["eventlog"][..],
+        &["eventlog", "x", "--format", "yaml"],
+        &["eventlog", "x", "--pcr", "24"],
+        &["frobnicate"],
+    ] {
+        let out = bootaudit().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    let out = bootaudit()
+        .args([
+            "eventlog",
+            common::log(LOG).to_str().unwrap(),
+            "--pcrs",
+            "/nonexistent.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.json"));
+}
+
+#[test]
+fn table_output_fits_100_columns() {
+    let out = bootaudit()
+        .args(["eventlog", common::log(LOG).to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Replayed PCRs"));
+    let log = bootaudit::eventlog::read_file(&common::log(LOG)).unwrap();
+    // Every table line: the event rows (and their wrapped event text) and
+    // the boxed PCR tables.
+    let mut checked = 0;
+    for line in text.lines().filter(|l| {
+        l.starts_with('│') || l.starts_with('┌') || l.starts_with("     ") || l.starts_with("    ")
+    }) {
+        assert!(
+            line.chars().count() <= 100,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+        checked += 1;
+    }
+    // At least one line per event and per replayed PCR was measured.
+    let pcrs = bootaudit::eventlog::replay::replay(&log)
+        .banks
+        .values()
+        .map(|b| b.len())
+        .sum::<usize>();
+    assert!(
+        checked >= log.events.len() + pcrs,
+        "{checked} lines checked for {} events and {pcrs} PCRs",
+        log.events.len()
+    );
+}

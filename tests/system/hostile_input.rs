@@ -1,0 +1,1256 @@
+//! Inputs a compromised machine can craft by hand, each built here at test
+//! time (issue: hostile input, second pass): strings that drive the
+//! terminal, FAT images that loop, symlinks and special files, report
+//! targets that are not files, replays that can be emptied, and baselines
+//! the judged side can rewrite.
+
+use crate::common;
+
+use serde_json::Value;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
+}
+
+fn run(args: &[&std::ffi::OsStr]) -> Output {
+    common::bootaudit().args(args).output().unwrap()
+}
+
+fn os(s: &str) -> &std::ffi::OsStr {
+    s.as_ref()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Runs `cmd` with a deadline: a hang is a failure, not a stuck suite.
+fn run_with_deadline(cmd: &mut Command, secs: u64) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > Duration::from_secs(secs) {
+            let _ = child.kill();
+            panic!("still running after {secs} s: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// What an attacker writes into every string field: clear the screen, set
+/// the window title, plant an OSC 8 link, rewrite the line, and reverse
+/// the text.
+const EVIL: &str = "OK\u{1b}[2J\u{1b}]0;pwned\u{7}\u{1b}]8;;http://x\u{1b}\\\r\u{8}\u{0}\u{202e}exe.txt\u{2066}\u{9b}";
+
+fn assert_no_raw_controls(out: &str, what: &str) {
+    for c in out.chars() {
+        let bad = matches!(c, '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+            | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        assert!(!bad, "{what}: a raw {:?} reached the terminal", c);
+    }
+}
+
+/// The shipped implant snapshot with EVIL in its ACPI OEM IDs, SMBIOS
+/// strings and loaded images' device paths.
+fn evil_snapshot(dir: &Path) -> PathBuf {
+    let mut s: Value =
+        serde_json::from_slice(&std::fs::read(fixture("implant/implant.json")).unwrap()).unwrap();
+    s["identity"]["smbios"]["system_product"] = Value::String(format!("prod{EVIL}"));
+    s["identity"]["smbios"]["bios_vendor"] = Value::String(format!("vendor{EVIL}"));
+    for t in s["acpi"]["tables"].as_array_mut().unwrap() {
+        t["oem_id"] = Value::String(format!("O{EVIL}"));
+        t["oem_table_id"] = Value::String(format!("T{EVIL}"));
+    }
+    for i in s["loaded_images"].as_array_mut().unwrap() {
+        let p = i["device_path"].as_str().unwrap().to_string();
+        i["device_path"] = Value::String(format!("{p}/{EVIL}"));
+    }
+    let p = dir.join("evil.json");
+    std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
+    p
+}
+
+#[test]
+fn strings_from_the_judged_machine_are_escaped_in_tables_and_exact_in_json() {
+    let d = tempfile::tempdir().unwrap();
+    let evil = evil_snapshot(d.path());
+    let base = fixture("implant/baseline.json");
+    // Identity differs from the baseline (the product string): compare
+    // anyway, to see the strings rendered.
+    let cases: Vec<(&str, Vec<&std::ffi::OsStr>)> = vec![
+        ("show", vec![os("show"), evil.as_os_str()]),
+        (
+            "diff",
+            vec![
+                os("diff"),
+                os("--allow-other-machine"),
+                base.as_os_str(),
+                evil.as_os_str(),
+            ],
+        ),
+        ("fleet", vec![os("fleet"), d.path().as_os_str()]),
+    ];
+    // A file name on the ESP (ingest lists it).
+    let esp = d.path().join("esp/bootaudit");
+    std::fs::create_dir_all(&esp).unwrap();
+    std::fs::copy(
+        fixture("collector/snap-0000.json"),
+        esp.join(format!("snap-{}.json", EVIL.replace(['\0', '/'], ""))),
+    )
+    .unwrap();
+    let (esp_root, ingested) = (d.path().join("esp"), d.path().join("ingested"));
+    let mut cases = cases;
+    cases.push((
+        "ingest",
+        vec![
+            os("ingest"),
+            esp_root.as_os_str(),
+            os("-o"),
+            ingested.as_os_str(),
+        ],
+    ));
+    for (what, args) in &cases {
+        let o = run(args);
+        let out = text(&o.stdout);
+        assert_no_raw_controls(&out, what);
+        assert!(
+            out.contains("\\x1b[2J") || out.contains("\\u{202e}"),
+            "{what}: the escaped form is shown: {out}"
+        );
+    }
+    // JSON keeps the exact bytes (serde's own escapes decode back to them).
+    let o = run(&[
+        os("diff"),
+        os("--allow-other-machine"),
+        os("--format"),
+        os("json"),
+        base.as_os_str(),
+        evil.as_os_str(),
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v.to_string()
+            .contains(&serde_json::to_string(EVIL).unwrap()[1..40]),
+        "the JSON carries the string as it was"
+    );
+    // The HTML report shows bidi characters as visible escapes.
+    let html = d.path().join("r.html");
+    let o = run(&[
+        os("diff"),
+        os("--allow-other-machine"),
+        os("--format"),
+        os("html"),
+        os("-o"),
+        html.as_os_str(),
+        base.as_os_str(),
+        evil.as_os_str(),
+    ]);
+    assert!(
+        o.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        text(&o.stderr)
+    );
+    let h = std::fs::read_to_string(&html).unwrap();
+    assert_no_raw_controls(&h.replace(['\n', '\t'], ""), "html");
+    assert!(h.contains("\\u{202e}"));
+}
+
+#[test]
+fn error_messages_escape_what_the_input_named() {
+    let d = tempfile::tempdir().unwrap();
+    let mut s: Value =
+        serde_json::from_slice(&std::fs::read(fixture("implant/implant.json")).unwrap()).unwrap();
+    // An unknown bank whose name drives the terminal: the error names it.
+    s["tpm"]["pcrs"][format!("sha256{EVIL}")] = serde_json::json!({});
+    let p = d.path().join("s.json");
+    std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
+    let o = run(&[os("show"), p.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("s.json") && err.contains("\\x1b[2J"), "{err}");
+    assert_no_raw_controls(&err, "stderr");
+}
+
+#[test]
+fn event_data_is_escaped_in_the_eventlog_table() {
+    use common::craft::*;
+    let d = tempfile::tempdir().unwrap();
+    // An EV_EFI_VARIABLE_DRIVER_CONFIG whose variable name (UCS-2) is EVIL:
+    // UEFI_VARIABLE_DATA is the GUID, the name's length in characters, the
+    // data's length, the name, the data.
+    // (Without the NUL, which ends a UCS-2 name.)
+    let name: Vec<u16> = EVIL.replace('\0', "").encode_utf16().collect();
+    let mut var = [0x61u8; 16].to_vec();
+    var.extend((name.len() as u64).to_le_bytes());
+    var.extend(1u64.to_le_bytes());
+    for u in &name {
+        var.extend(u.to_le_bytes());
+    }
+    var.push(1);
+    let mut log = agile_header();
+    log.extend(agile_event(7, 0x8000_0001, &var));
+    log.extend(agile_event(7, 4, &[0; 4])); // EV_SEPARATOR
+    let p = d.path().join("log.bin");
+    std::fs::write(&p, &log).unwrap();
+    let o = run(&[os("eventlog"), p.as_os_str()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert_no_raw_controls(&out, "eventlog");
+    assert!(out.contains("\\u{202e}exe.txt"), "{out}");
+}
+
+// ---- FAT images that loop ------------------------------------------------
+
+fn mtools(args: &[&str]) {
+    let o = Command::new(args[0])
+        .args(&args[1..])
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("{} (mtools, dosfstools): {e}", args[0]));
+    assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+}
+
+/// A 1 MiB FAT12 image: /bootaudit/snap-0000.json (the shipped fixture),
+/// /bootaudit/sub/ and /bootaudit/big.bin.
+fn image(dir: &Path) -> PathBuf {
+    let img = dir.join("esp.img");
+    let i = img.to_str().unwrap();
+    mtools(&["mkfs.fat", "-C", "-n", "ESP", i, "1024"]);
+    mtools(&[
+        "mmd",
+        "-i",
+        i,
+        "::/bootaudit",
+        "::/bootaudit/sub",
+        "::/EFI",
+        "::/EFI/BOOT",
+    ]);
+    let snap = fixture("collector/snap-0000.json");
+    mtools(&[
+        "mcopy",
+        "-i",
+        i,
+        snap.to_str().unwrap(),
+        "::/bootaudit/snap-0000.json",
+    ]);
+    let big = dir.join("big.bin");
+    std::fs::write(&big, vec![7u8; 9000]).unwrap();
+    mtools(&[
+        "mcopy",
+        "-i",
+        i,
+        big.to_str().unwrap(),
+        "::/bootaudit/big.bin",
+    ]);
+    img
+}
+
+/// The 32-byte directory entry with this 8.3 name.
+fn entry_at(img: &[u8], short: &[u8; 11]) -> usize {
+    img.windows(11)
+        .position(|w| w == short)
+        .unwrap_or_else(|| panic!("no entry {}", String::from_utf8_lossy(short)))
+}
+
+fn first_cluster(img: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([img[at + 26], img[at + 27]])
+}
+
+/// Sets cluster `c`'s FAT12 entry to `v` in both FATs (1 reserved sector,
+/// FATs of `fat_sectors` sectors).
+fn set_fat12(img: &mut [u8], c: usize, v: u16) {
+    let fat_sectors = u16::from_le_bytes([img[22], img[23]]) as usize;
+    for f in 0..img[16] as usize {
+        let base = 512 + f * fat_sectors * 512;
+        let o = base + c + c / 2;
+        let cur = u16::from_le_bytes([img[o], img[o + 1]]);
+        let new = if c % 2 == 0 {
+            (cur & 0xf000) | (v & 0xfff)
+        } else {
+            (cur & 0x000f) | (v << 4)
+        };
+        img[o..o + 2].copy_from_slice(&new.to_le_bytes());
+    }
+}
+
+fn ingest_image(img: &Path, out: &Path) -> Output {
+    let mut c = common::bootaudit();
+    c.arg("ingest").arg(img).arg("-o").arg(out);
+    run_with_deadline(&mut c, 20)
+}
+
+#[test]
+fn a_subdirectory_pointing_back_at_its_parent_ends_with_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let img = image(d.path());
+    let mut b = std::fs::read(&img).unwrap();
+    // mtools gives "bootaudit" a long name and the 8.3 alias BOOTAU~1.
+    let parent = first_cluster(&b, entry_at(&b, b"BOOTAU~1   "));
+    let sub = entry_at(&b, b"SUB        ");
+    b[sub + 26..sub + 28].copy_from_slice(&parent.to_le_bytes());
+    // The same in /EFI, which `esp` walks.
+    let efi = first_cluster(&b, entry_at(&b, b"EFI        "));
+    let boot = entry_at(&b, b"BOOT       ");
+    b[boot + 26..boot + 28].copy_from_slice(&efi.to_le_bytes());
+    std::fs::write(&img, &b).unwrap();
+    for cmd in ["ingest", "esp"] {
+        let mut c = common::bootaudit();
+        if cmd == "ingest" {
+            c.args(["ingest", "-o"]).arg(d.path().join("out"));
+        } else {
+            c.arg("esp");
+        }
+        let o = run_with_deadline(c.arg(&img), 20);
+        assert_eq!(o.status.code(), Some(2), "{cmd}");
+        let err = text(&o.stderr);
+        let c = if cmd == "ingest" { parent } else { efi };
+        assert!(
+            err.contains("esp.img")
+                && err.contains(&format!("cluster {c}"))
+                && err.contains("second time"),
+            "{cmd}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_directory_whose_chain_loops_ends_with_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let img = image(d.path());
+    let mut b = std::fs::read(&img).unwrap();
+    let sub = first_cluster(&b, entry_at(&b, b"SUB        "));
+    // The directory's only cluster now continues into itself: its deleted
+    // and free entries would be listed forever.
+    set_fat12(&mut b, sub as usize, sub);
+    std::fs::write(&img, &b).unwrap();
+    let o = ingest_image(&img, &d.path().join("out"));
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("bootaudit/sub") && err.contains(&format!("cluster {sub}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_size_larger_than_the_image_is_never_read() {
+    let d = tempfile::tempdir().unwrap();
+    let img = image(d.path());
+    let mut b = std::fs::read(&img).unwrap();
+    let big = entry_at(&b, b"BIG     BIN");
+    let c = first_cluster(&b, big);
+    // 1000 MiB claimed in a 1 MiB image, with a chain that loops.
+    b[big + 28..big + 32].copy_from_slice(&(1000u32 << 20).to_le_bytes());
+    set_fat12(&mut b, c as usize, c);
+    std::fs::write(&img, &b).unwrap();
+    let o = ingest_image(&img, &d.path().join("out"));
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("bootaudit/big.bin"), "{err}");
+    // Within the image's size, the loop itself is the error.
+    b[big + 28..big + 32].copy_from_slice(&(300u32 << 10).to_le_bytes());
+    std::fs::write(&img, &b).unwrap();
+    let o = ingest_image(&img, &d.path().join("out"));
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("bootaudit/big.bin") && err.contains("second time"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_sidecar_name_too_long_to_write_does_not_keep_its_snapshot_out() {
+    // One hostile sidecar name could once keep the whole snapshot out: an
+    // attacker who can write the ESP could suppress the evidence. Now the
+    // snapshot and every sidecar that can be written are, the other named.
+    let d = tempfile::tempdir().unwrap();
+    let esp = d.path().join("esp/bootaudit/snap-0000.acpi");
+    std::fs::create_dir_all(&esp).unwrap();
+    for f in ["snap-0000.json", "snap-0000.sha256"] {
+        std::fs::copy(fixture("collector").join(f), esp.parent().unwrap().join(f)).unwrap();
+    }
+    std::fs::write(esp.join("01-APIC.dat"), b"apic").unwrap();
+    std::fs::write(esp.join("a".repeat(250)), b"x").unwrap();
+    let out = d.path().join("out");
+    let mut c = common::bootaudit();
+    c.args(["ingest", "--format", "json"])
+        .arg(d.path().join("esp"))
+        .arg("-o")
+        .arg(&out);
+    let o = run_with_deadline(&mut c, 20);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let s = &v["snapshots"][0];
+    assert!(s["error"].is_null(), "{s}");
+    let refused = s["sidecars_refused"].as_array().unwrap();
+    assert_eq!(refused.len(), 1, "{s}");
+    assert!(refused[0].as_str().unwrap().contains(&"a".repeat(250)));
+    let mut left: Vec<String> = walk(&out)
+        .iter()
+        .map(|p| p.strip_prefix(&out).unwrap().display().to_string())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            "snap-0000.acpi/01-APIC.dat",
+            "snap-0000.json",
+            "snap-0000.sha256"
+        ]
+    );
+}
+
+fn walk(d: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(d) {
+        for e in rd.flatten() {
+            if e.file_type().unwrap().is_dir() {
+                v.extend(walk(&e.path()));
+            } else {
+                v.push(e.path());
+            }
+        }
+    }
+    v
+}
+
+// ---- symlinks and special files -------------------------------------------
+
+#[test]
+fn a_symlinked_esp_directory_is_not_followed_out_of_the_esp() {
+    let d = tempfile::tempdir().unwrap();
+    // Outside the ESP: a snapshot the attacker wants ingested.
+    let outside = d.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::copy(
+        fixture("collector/snap-0000.json"),
+        outside.join("snap-0000.json"),
+    )
+    .unwrap();
+    std::fs::write(outside.join("secret.efi"), b"MZsecret").unwrap();
+    let esp = d.path().join("esp");
+    std::fs::create_dir_all(&esp).unwrap();
+    std::os::unix::fs::symlink(&outside, esp.join("bootaudit")).unwrap();
+    std::os::unix::fs::symlink(&outside, esp.join("EFI")).unwrap();
+    let out = d.path().join("out");
+    let o = run(&[os("ingest"), esp.as_os_str(), os("-o"), out.as_os_str()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(walk(&out).is_empty(), "{:?}", walk(&out));
+    let o = run(&[os("esp"), os("--format"), os("json"), esp.as_os_str()]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["binaries"].as_array().unwrap().len(), 0, "{v}");
+    // A link to a file inside a real directory is not read either.
+    std::fs::remove_file(esp.join("bootaudit")).unwrap();
+    std::fs::create_dir_all(esp.join("bootaudit")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.join("snap-0000.json"),
+        esp.join("bootaudit/snap-0000.json"),
+    )
+    .unwrap();
+    let o = run(&[os("ingest"), esp.as_os_str(), os("-o"), out.as_os_str()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(walk(&out).is_empty(), "{:?}", walk(&out));
+}
+
+#[test]
+fn a_fleet_directory_with_a_link_to_itself_ends() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("fleet");
+    std::fs::create_dir_all(&f).unwrap();
+    std::fs::copy(fixture("implant/implant.json"), f.join("a.json")).unwrap();
+    std::os::unix::fs::symlink(".", f.join("loop")).unwrap();
+    std::os::unix::fs::symlink("..", f.join("up")).unwrap();
+    let mut c = common::bootaudit();
+    c.args(["fleet", "--format", "json"]).arg(&f);
+    let o = run_with_deadline(&mut c, 30);
+    let recs: Vec<Value> = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // One host and the summary: the links were not followed.
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    assert_eq!(recs[1]["hosts"], 1);
+}
+
+fn mkfifo(p: &Path) {
+    let s = Command::new("mkfifo").arg(p).status().unwrap();
+    assert!(s.success());
+}
+
+#[test]
+fn a_fifo_or_a_device_in_place_of_a_snapshot_is_refused_without_blocking() {
+    let d = tempfile::tempdir().unwrap();
+    let fifo = d.path().join("snap.json");
+    mkfifo(&fifo);
+    let mut c = common::bootaudit();
+    c.arg("show").arg(&fifo);
+    let o = run_with_deadline(&mut c, 10);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("snap.json") && err.contains("FIFO"), "{err}");
+    // In a fleet directory: the one host is unreadable, the run ends.
+    let mut c = common::bootaudit();
+    c.args(["fleet", "--format", "json"]).arg(d.path());
+    let o = run_with_deadline(&mut c, 10);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stdout).contains("FIFO"), "{}", text(&o.stdout));
+    // /dev/zero as an event log: refused, not read forever.
+    let mut c = common::bootaudit();
+    c.args(["eventlog", "/dev/zero"]);
+    let o = run_with_deadline(&mut c, 10);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("character device"));
+    // A symlink to a good snapshot is refused too.
+    let link = d.path().join("link.json");
+    std::os::unix::fs::symlink(fixture("implant/implant.json"), &link).unwrap();
+    let o = run(&[os("show"), link.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("symbolic link"));
+}
+
+// ---- where reports are written ----------------------------------------------
+
+#[test]
+fn a_report_never_replaces_a_device_a_fifo_or_a_symlink() {
+    let d = tempfile::tempdir().unwrap();
+    let base = fixture("implant/baseline.json");
+    let cur = fixture("implant/implant.json");
+    let fifo = d.path().join("fifo");
+    mkfifo(&fifo);
+    let target = d.path().join("target.txt");
+    std::fs::write(&target, b"keep").unwrap();
+    let link = d.path().join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let dev = d.path().join("null");
+    let made = Command::new("mknod")
+        .arg(&dev)
+        .args(["c", "1", "3"])
+        .status()
+        .unwrap();
+    assert!(made.success(), "mknod (the tests run as root)");
+    for (t, kind) in [
+        (&fifo, "FIFO"),
+        (&link, "symbolic link"),
+        (&dev, "character device"),
+    ] {
+        let mut c = common::bootaudit();
+        c.args(["diff", "-o"]).arg(t).arg(&base).arg(&cur);
+        let o = run_with_deadline(&mut c, 10);
+        assert_eq!(o.status.code(), Some(2), "{kind}");
+        assert!(text(&o.stderr).contains(kind), "{}", text(&o.stderr));
+        // Nor does a fleet's Parquet export.
+        let mut c = common::bootaudit();
+        c.args(["fleet", "--export"])
+            .arg(t)
+            .arg(fixture("collector"));
+        let o = run_with_deadline(&mut c, 30);
+        assert_eq!(o.status.code(), Some(2), "fleet --export to a {kind}");
+        let err = text(&o.stderr);
+        assert!(
+            err.contains(kind) && err.contains(&t.display().to_string()),
+            "{err}"
+        );
+    }
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::symlink_metadata(&dev)
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+    // `-o -` is stdout.
+    let o = run(&[
+        os("diff"),
+        os("--format"),
+        os("json"),
+        os("-o"),
+        os("-"),
+        base.as_os_str(),
+        cur.as_os_str(),
+    ]);
+    assert!(serde_json::from_slice::<Value>(&o.stdout).is_ok());
+}
+
+#[test]
+fn stale_temporaries_of_killed_writers_are_removed_by_the_next_write() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("r.json");
+    // A writer that no longer runs (PID beyond pid_max), and one that does.
+    let dead = d.path().join(".r.json.tmp-4194304000-3");
+    let live = d
+        .path()
+        .join(format!(".r.json.tmp-{}-0", std::process::id()));
+    std::fs::write(&dead, b"partial").unwrap();
+    std::fs::write(&live, b"in progress").unwrap();
+    let o = run(&[
+        os("diff"),
+        os("--format"),
+        os("json"),
+        os("-o"),
+        out.as_os_str(),
+        fixture("implant/baseline.json").as_os_str(),
+        fixture("implant/implant.json").as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(!dead.exists(), "the dead writer's temporary is removed");
+    assert!(live.exists(), "a running writer's temporary is kept");
+    assert!(serde_json::from_slice::<Value>(&std::fs::read(&out).unwrap()).is_ok());
+}
+
+#[test]
+fn sigterm_removes_the_stdin_spool() {
+    let d = tempfile::tempdir().unwrap();
+    let tmp = d.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut child = common::bootaudit()
+        .args(["fleet", "-"])
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Half a snapshot, and stdin left open: the spool is being written.
+    use std::io::Write;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"{\"format\":").unwrap();
+    stdin.flush().unwrap();
+    let start = Instant::now();
+    while walk(&tmp).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(10), "no spool file");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let s = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(s.success());
+    let status = child.wait().unwrap();
+    drop(stdin);
+    assert_eq!(status.code(), Some(128 + 15));
+    assert!(walk(&tmp).is_empty(), "{:?}", walk(&tmp));
+}
+
+#[test]
+fn an_endless_stdin_is_cut_at_the_spool_cap() {
+    let mut c = common::bootaudit();
+    c.args(["fleet", "--max-stdin", "100000", "-"]);
+    let mut child = c
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let w = std::thread::spawn(move || {
+        use std::io::Write;
+        let chunk = vec![b' '; 4096];
+        // Far more than the cap; the writer stops when the reader exits.
+        for _ in 0..10_000 {
+            if stdin.write_all(&chunk).is_err() {
+                return true;
+            }
+        }
+        false
+    });
+    let o = child.wait_with_output().unwrap();
+    assert!(w.join().unwrap(), "bootaudit stopped reading");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("more than 100000 bytes"));
+}
+
+// ---- replays and quotes that can be emptied ---------------------------------
+
+#[test]
+fn an_event_without_its_digests_is_a_finding_and_its_pcr_a_mismatch() {
+    use common::craft::*;
+    let d = tempfile::tempdir().unwrap();
+    let mut log = agile_header();
+    log.extend(agile_event(4, 0x8000_0007, b"Calling EFI Application"));
+    // PCR7: an event with no digests at all (count 0).
+    let mut bare = 7u32.to_le_bytes().to_vec();
+    bare.extend(0x8000_0007u32.to_le_bytes());
+    bare.extend(0u32.to_le_bytes());
+    bare.extend(4u32.to_le_bytes());
+    bare.extend(b"evil");
+    let bare_at = log.len();
+    log.extend(&bare);
+    log.extend(agile_event(7, 4, &[0; 4]));
+    let p = d.path().join("log.bin");
+    std::fs::write(&p, &log).unwrap();
+    let o = run(&[os("eventlog"), os("--format"), os("json"), p.as_os_str()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let m = &v["missing_digests"];
+    assert_eq!(m.as_array().unwrap().len(), 2, "{m}");
+    assert_eq!(m[0]["event"], 1);
+    assert_eq!(m[0]["offset"], bare_at);
+    assert_eq!(m[0]["bank"], "sha1");
+    assert_eq!(m[1]["bank"], "sha256");
+    // Against "real" PCRs: PCR7 in both banks is a mismatch, not dropped.
+    let pcrs = d.path().join("pcrs.json");
+    std::fs::write(
+        &pcrs,
+        serde_json::json!({"sha256": {"7": "00".repeat(32), "4": "00".repeat(32)}}).to_string(),
+    )
+    .unwrap();
+    let o = run(&[
+        os("eventlog"),
+        os("--format"),
+        os("json"),
+        os("--pcrs"),
+        pcrs.as_os_str(),
+        p.as_os_str(),
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let pcr7: Vec<&Value> = v["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["pcr"] == 7)
+        .collect();
+    assert_eq!(pcr7.len(), 2, "{v}");
+    assert!(pcr7.iter().all(|x| x["verdict"] == "mismatch"), "{pcr7:?}");
+    // The table says so too.
+    let o = run(&[os("eventlog"), p.as_os_str()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stdout).contains("MISSING DIGEST event 1"));
+}
+
+#[test]
+fn the_implant_log_with_its_option_rom_digests_removed_fails() {
+    // fixtures/implant/implant.json: a real boot whose PCR2 holds the test
+    // implant's EV_EFI_BOOT_SERVICES_DRIVER. Remove that event's digests
+    // (count 0), as an attacker would to keep PCR2 out of the comparison.
+    let mut s: Value =
+        serde_json::from_slice(&std::fs::read(fixture("implant/implant.json")).unwrap()).unwrap();
+    let raw = hex::decode(s["tpm"]["event_log"].as_str().unwrap()).unwrap();
+    let log = bootaudit::eventlog::parse(&raw).unwrap();
+    let e = log
+        .events
+        .iter()
+        .find(|e| e.pcr == 2 && e.event_type == 0x8000_0004)
+        .expect("the option ROM's driver event");
+    let mut cut = raw[..e.offset + 8].to_vec();
+    cut.extend(0u32.to_le_bytes());
+    let digests_len: usize = e.digests.iter().map(|d| 2 + d.digest.len()).sum();
+    cut.extend(&raw[e.offset + 12 + digests_len..]);
+    s["tpm"]["event_log"] = Value::String(hex::encode(&cut));
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("cut.json");
+    std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
+    let o = run(&[os("show"), os("--format"), os("json"), p.as_os_str()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let bad: Vec<&Value> = v["tpm"]["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["verdict"] == "mismatch")
+        .collect();
+    assert!(
+        !bad.is_empty() && bad.iter().all(|x| x["pcr"] == 2),
+        "{bad:?}"
+    );
+}
+
+#[test]
+fn a_log_concatenated_with_itself_is_an_error_at_the_second_header() {
+    let raw = std::fs::read(fixture("ovmf-swtpm/binary_bios_measurements")).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("twice.bin");
+    std::fs::write(&p, [raw.clone(), raw.clone()].concat()).unwrap();
+    let o = run(&[os("eventlog"), p.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains(&format!("byte offset {} ", raw.len())) && err.contains("second Spec ID"),
+        "{err}"
+    );
+}
+
+// ---- baselines the judged side can rewrite ------------------------------------
+
+fn keygen(dir: &Path, name: &str) -> PathBuf {
+    let k = dir.join(name);
+    let o = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+        .arg(&k)
+        .output()
+        .expect("ssh-keygen (openssh-client)");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    k
+}
+
+fn allowed_signers(dir: &Path, principal: &str, key: &Path) -> PathBuf {
+    let pubkey = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let p = dir.join("allowed_signers");
+    std::fs::write(
+        &p,
+        format!("# who may sign baselines\n{principal} namespaces=\"bootaudit-baseline\" {pubkey}"),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn signed_baselines_verify_and_a_rewritten_one_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let key = keygen(d.path(), "ops");
+    let other = keygen(d.path(), "attacker");
+    let allowed = allowed_signers(d.path(), "ops@example.org", &key);
+    let base = d.path().join("baseline.json");
+    let snap = fixture("implant/implant.json");
+    let o = common::bootaudit()
+        .args(["baseline", "create", "--sign-key"])
+        .arg(&key)
+        .arg("-o")
+        .arg(&base)
+        .arg(fixture("collector/snap-0000.json"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let sig = d.path().join("baseline.json.sig");
+    // OpenSSH's own verifier accepts the signature (the oracle).
+    let v = Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-f"])
+        .arg(&allowed)
+        .args(["-I", "ops@example.org", "-n", "bootaudit-baseline", "-s"])
+        .arg(&sig)
+        .stdin(std::fs::File::open(&base).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        v.status.success(),
+        "ssh-keygen -Y verify: {}",
+        text(&v.stderr)
+    );
+    let diff = |b: &Path, extra: &[&str]| {
+        common::bootaudit()
+            .args(["diff", "--format", "json", "--fail-on", "critical"])
+            .args(extra)
+            .arg(b)
+            .arg(&snap)
+            .output()
+            .unwrap()
+    };
+    let a = allowed.to_str().unwrap();
+    let o = diff(&base, &["--allowed-signers", a, "--allow-other-machine"]);
+    assert!(
+        o.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        text(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["baseline_signature"]["verified"], true, "{v}");
+    assert_eq!(
+        v["baseline_signature"]["signer"]["principal"],
+        "ops@example.org"
+    );
+    // Without allowed signers the report says it was not checked.
+    let o = diff(&base, &["--allow-other-machine"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["baseline_signature"]["verified"], false);
+
+    // The attack: whoever can write the baseline accepts the implant's
+    // findings with bootaudit itself, which recomputes the self-hash.
+    let forged = d.path().join("forged.json");
+    let o = common::bootaudit()
+        .args(["baseline", "accept"])
+        .arg(&base)
+        .args(["--finding", "acpi.table.added", "--reason", "x", "-o"])
+        .arg(&forged)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    std::fs::copy(&sig, d.path().join("forged.json.sig")).unwrap();
+    let o = diff(&forged, &["--allowed-signers", a, "--allow-other-machine"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stderr).contains("does not verify"),
+        "{}",
+        text(&o.stderr)
+    );
+    // Unsigned: refused.
+    std::fs::remove_file(d.path().join("forged.json.sig")).unwrap();
+    let o = diff(&forged, &["--allowed-signers", a, "--allow-other-machine"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("forged.json.sig"),
+        "{}",
+        text(&o.stderr)
+    );
+    // Signed by a key the allowed signers do not list: refused.
+    let s = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "bootaudit-baseline", "-f"])
+        .arg(&other)
+        .arg(&forged)
+        .output()
+        .unwrap();
+    assert!(s.status.success(), "{}", text(&s.stderr));
+    let o = diff(&forged, &["--allowed-signers", a, "--allow-other-machine"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("no allowed signer"),
+        "{}",
+        text(&o.stderr)
+    );
+    // Signed by the operator with OpenSSH itself: accepted.
+    std::fs::remove_file(d.path().join("forged.json.sig")).unwrap();
+    let s = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "bootaudit-baseline", "-f"])
+        .arg(&key)
+        .arg(&forged)
+        .output()
+        .unwrap();
+    assert!(s.status.success(), "{}", text(&s.stderr));
+    let o = diff(&forged, &["--allowed-signers", a, "--allow-other-machine"]);
+    assert!(
+        o.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn a_baseline_of_another_machine_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let mut s: Value =
+        serde_json::from_slice(&std::fs::read(fixture("implant/implant.json")).unwrap()).unwrap();
+    s["identity"]["smbios"]["system_serial"] = Value::String("OTHER-123".into());
+    let other = d.path().join("other.json");
+    std::fs::write(&other, serde_json::to_vec(&s).unwrap()).unwrap();
+    let base = fixture("implant/baseline.json");
+    let o = run(&[os("diff"), base.as_os_str(), other.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("another machine"));
+    let o = run(&[
+        os("diff"),
+        os("--format"),
+        os("json"),
+        os("--allow-other-machine"),
+        base.as_os_str(),
+        other.as_os_str(),
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["rule"] == "identity.platform.changed"));
+    // A snapshot with its SMBIOS identity left out: whose baseline this is
+    // cannot be told, so it is refused too, not passed.
+    s["identity"]["smbios"] = Value::Null;
+    let bare = d.path().join("bare.json");
+    std::fs::write(&bare, serde_json::to_vec(&s).unwrap()).unwrap();
+    let o = run(&[os("diff"), base.as_os_str(), bare.as_os_str()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("the snapshot has no SMBIOS system identity"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn a_host_cannot_choose_its_own_baseline_file_or_escape_one() {
+    let d = tempfile::tempdir().unwrap();
+    let fleet = d.path().join("fleet");
+    let bases = d.path().join("baselines");
+    let snaps = d.path().join("snaps");
+    for p in [&fleet, &bases, &snaps] {
+        std::fs::create_dir_all(p).unwrap();
+    }
+    // The file the host would like to be judged against, outside DIR.
+    std::fs::copy(fixture("implant/implant.json"), snaps.join("evil.json")).unwrap();
+    let mut s: Value =
+        serde_json::from_slice(&std::fs::read(fixture("implant/implant.json")).unwrap()).unwrap();
+    s["identity"]["machine_id"] = Value::String("../snaps/evil".into());
+    std::fs::write(fleet.join("a.json"), serde_json::to_vec(&s).unwrap()).unwrap();
+    s["identity"]["machine_id"] = Value::String("unknownhost".into());
+    std::fs::write(fleet.join("b.json"), serde_json::to_vec(&s).unwrap()).unwrap();
+    let o = common::bootaudit()
+        .args(["fleet", "--format", "json", "--baselines"])
+        .arg(&bases)
+        .arg(&fleet)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let recs: Vec<Value> = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &Value| v["type"] == "host")
+        .collect();
+    assert_eq!(recs.len(), 2);
+    for r in &recs {
+        let b = r["baseline_findings"].as_array().unwrap();
+        assert_eq!(b.len(), 1, "{r}");
+        assert_eq!(b[0]["rule"], "baseline.missing");
+        assert_eq!(b[0]["severity"], "high");
+        assert_eq!(r["outlier"], true);
+    }
+    let evil = recs.iter().find(|r| r["host"] == "../snaps/evil").unwrap();
+    assert!(evil["baseline_findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("cannot name a baseline file"));
+}
+
+// ---- firmware inventories and references ---------------------------------------
+
+#[test]
+fn tens_of_thousands_of_inventoried_files_and_drivers_are_judged_and_escaped() {
+    // A snapshot claiming 30,000 loaded firmware drivers and an inventory
+    // of 30,000 files (near the snapshot reader's cap of a million JSON
+    // values), one of each with the attacker's string as its GUID: judged
+    // against a real reference (indexed lookups, linear in the snapshot),
+    // every string escaped on the terminal.
+    let d = tempfile::tempdir().unwrap();
+    let mut s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("implant/plain-a.json")).unwrap()).unwrap();
+    let img = s["loaded_images"][1].clone();
+    let mut images = vec![];
+    let mut files = vec![];
+    for i in 0..30_000u32 {
+        let g = if i == 7 {
+            EVIL.to_string()
+        } else {
+            format!("{i:08X}-0000-4000-8000-000000000000")
+        };
+        let mut x = img.clone();
+        x["device_path"] = format!("Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile({g})").into();
+        images.push(x);
+        files.push(serde_json::json!({"guid": g, "file_type": 7, "size": 4096, "body": "pe32", "body_sha256": "00"}));
+    }
+    s["loaded_images"] = images.into();
+    s["firmware_volumes"] = serde_json::json!([{"name": "7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1", "device_path": EVIL, "attributes": 0, "files": files, "files_dropped": 0}]);
+    let snap = d.path().join("many.json");
+    std::fs::write(&snap, serde_json::to_vec(&s).unwrap()).unwrap();
+    let store = d.path().join("refs");
+    common::reference_add(&store, "/usr/share/OVMF/OVMF_CODE_4M.fd", "v", "1");
+    let out = d.path().join("out.txt");
+    let mut child = common::bootaudit()
+        .args(["firmware", "check", "--references"])
+        .arg(&store)
+        .arg(&snap)
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > Duration::from_secs(300) {
+            let _ = child.kill();
+            panic!("firmware check still running after 300 s: not linear");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1));
+    let table = std::fs::read_to_string(&out).unwrap();
+    assert!(table.contains("firmware.driver.not-in-reference"));
+    assert_no_raw_controls(&table, "firmware check");
+}
+
+/// A line the judged machine would like the responder to read.
+const FORGED: &str = "No differences. The bundle is whole and its quote verifies.";
+
+/// True when some line of `out` is FORGED's text at the start of a line
+/// (a value that wrote a line of its own).
+fn forges_a_line(out: &str) -> bool {
+    out.split([
+        '\n', '\r', '\u{2028}', '\u{2029}', '\u{85}', '\u{b}', '\u{c}',
+    ])
+    .any(|l| {
+        l.trim_start_matches([' ', '│', '┆', '|'])
+            .starts_with(FORGED)
+    })
+}
+
+#[test]
+fn a_line_feed_from_the_machine_cannot_write_a_line_of_its_own() {
+    // A Boot#### description, an SMBIOS string and a loaded image's path
+    // carrying line breaks of every kind, each followed by FORGED.
+    let d = tempfile::tempdir().unwrap();
+    let mut s: Value =
+        serde_json::from_slice(&std::fs::read(fixture("implant/implant.json")).unwrap()).unwrap();
+    let breaks = ["\n", "\r\n", "\u{2028}", "\u{2029}", "\u{85}"];
+    let mut n = 0;
+    for (i, e) in s["secure_boot"]["boot_entries"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+    {
+        e["description"] = Value::String(format!("Boot{i}{}{FORGED}", breaks[i % 5]));
+        n += 1;
+    }
+    assert!(n >= 3, "{n} boot entries");
+    s["identity"]["smbios"]["system_product"] = Value::String(format!("p\n{FORGED}"));
+    for (i, img) in s["loaded_images"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+    {
+        let p = img["device_path"].as_str().unwrap().to_string();
+        img["device_path"] = Value::String(format!("{p}{}{FORGED}", breaks[i % 5]));
+    }
+    let evil = d.path().join("lf.json");
+    std::fs::write(&evil, serde_json::to_vec(&s).unwrap()).unwrap();
+    let base = fixture("implant/baseline.json");
+    let cases: Vec<(&str, Vec<&std::ffi::OsStr>)> = vec![
+        ("show", vec![os("show"), evil.as_os_str()]),
+        ("check", vec![os("check"), evil.as_os_str()]),
+        (
+            "diff",
+            vec![
+                os("diff"),
+                os("--allow-other-machine"),
+                base.as_os_str(),
+                evil.as_os_str(),
+            ],
+        ),
+    ];
+    for (what, args) in &cases {
+        let o = run(args);
+        let out = text(&o.stdout);
+        assert!(!out.is_empty(), "{what}: {}", text(&o.stderr));
+        assert!(
+            !forges_a_line(&out),
+            "{what} printed a line of the input's:\n{out}"
+        );
+        assert!(
+            out.contains("\\x0a") || out.contains("\\u{2028}"),
+            "{what}: the escaped break is shown: {out}"
+        );
+    }
+    // JSON lines: one record per line for any line splitter, each whole.
+    let o = run(&[
+        os("diff"),
+        os("--allow-other-machine"),
+        os("--format"),
+        os("jsonl"),
+        base.as_os_str(),
+        evil.as_os_str(),
+    ]);
+    let out = text(&o.stdout);
+    let records: Vec<&str> = out.lines().collect();
+    assert!(records.len() > 3, "{out}");
+    let split: Vec<&str> = out
+        .trim_end_matches('\n')
+        .split(['\n', '\r', '\u{2028}', '\u{2029}', '\u{85}'])
+        .collect();
+    assert_eq!(split.len(), records.len(), "a record was split");
+    let mut seen = 0;
+    for r in &records {
+        let v: Value = serde_json::from_str(r).unwrap();
+        if v.to_string().contains(FORGED) {
+            seen += 1;
+        }
+    }
+    // The strings are still there, exact, inside their records.
+    assert!(seen > 0, "{out}");
+}
+
+#[test]
+fn allowed_signers_options_mean_what_ssh_keygen_says() {
+    // One key, one signed file, and allowed-signers lines with validity
+    // windows: bootaudit accepts exactly where `ssh-keygen -Y verify`
+    // does; options and principal patterns it does not implement are
+    // refused, never ignored.
+    let d = tempfile::tempdir().unwrap();
+    let key = d.path().join("k");
+    let o = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "ops", "-f"])
+        .arg(&key)
+        .output()
+        .expect("ssh-keygen (openssh-client)");
+    assert!(o.status.success());
+    let data = d.path().join("base.json");
+    std::fs::write(&data, b"{\"any\": \"bytes\"}\n").unwrap();
+    let o = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "bootaudit-baseline", "-f"])
+        .arg(&key)
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let sig = d.path().join("base.json.sig");
+    let pubkey = std::fs::read_to_string(d.path().join("k.pub")).unwrap();
+    let pubkey = pubkey
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut compared = 0;
+    for opts in [
+        "",
+        "valid-before=\"20200101Z\" ",
+        "valid-after=\"20990101Z\" ",
+        "valid-after=\"20200101\",valid-before=\"20990101123000Z\" ",
+        "namespaces=\"bootaudit-baseline\",valid-before=\"20000101\" ",
+        "namespaces=\"other\" ",
+    ] {
+        let allowed = d.path().join("allowed");
+        std::fs::write(&allowed, format!("ops@example.org {opts}{pubkey}\n")).unwrap();
+        let theirs = Command::new("ssh-keygen")
+            .args([
+                "-Y",
+                "verify",
+                "-n",
+                "bootaudit-baseline",
+                "-I",
+                "ops@example.org",
+                "-f",
+            ])
+            .arg(&allowed)
+            .arg("-s")
+            .arg(&sig)
+            .stdin(std::fs::File::open(&data).unwrap())
+            .output()
+            .unwrap()
+            .status
+            .success();
+        let list = bootaudit::signing::read_allowed_signers(&allowed).unwrap();
+        let ours = bootaudit::signing::verify(&std::fs::read(&data).unwrap(), &sig, &list);
+        assert_eq!(ours.is_ok(), theirs, "{opts}: {ours:?}");
+        compared += 1;
+    }
+    assert_eq!(compared, 6);
+    // Not implemented: refused with the line named.
+    for line in [
+        format!("ops@example.org verify-required {pubkey}"),
+        format!("*@example.org {pubkey}"),
+        format!("ops@example.org,!mallory@example.org {pubkey}"),
+        format!("ops@example.org valid-before=\"tomorrow\" {pubkey}"),
+    ] {
+        let allowed = d.path().join("odd");
+        std::fs::write(&allowed, format!("{line}\n")).unwrap();
+        let e = bootaudit::signing::read_allowed_signers(&allowed).unwrap_err();
+        assert!(e.to_string().contains("odd:1"), "{line}: {e}");
+    }
+}
