@@ -3,7 +3,7 @@
 //! rule id or a severity is written: `diff`, `fleet` and every later
 //! checker take their rules (and, where the severity depends on the case,
 //! the function that decides it) from here. `bootaudit rules` lists them;
-//! the README's rule table is checked against this list by a test.
+//! the book's rule table (docs/src/rules.md) is checked against this list by a test.
 
 use crate::findings::{Category, Severity};
 use serde::Serialize;

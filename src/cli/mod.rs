@@ -60,7 +60,7 @@ pub enum RulesFormat {
     Table,
     /// One JSON array of rules.
     Json,
-    /// The Markdown table the README carries.
+    /// The Markdown table the book carries (docs/src/rules.md).
     Markdown,
 }
 

@@ -1,5 +1,5 @@
 //! The rule list of `bootaudit rules`: a table for a person, and the
-//! Markdown table the README carries (a test checks the two agree).
+//! Markdown table the book carries in docs/src/rules.md (a test checks the two agree).
 
 use super::new_table;
 use crate::rules::Rule;
@@ -40,7 +40,7 @@ pub fn table(rules: &[&Rule]) -> String {
     format!("{t}\n{} rules\n", rules.len())
 }
 
-/// Renders the rules as a Markdown table (the README's).
+/// Renders the rules as a Markdown table (the book's, docs/src/rules.md).
 pub fn markdown(rules: &[&Rule]) -> String {
     let mut out = String::from(
         "| rule | category | severity | explained by | check level | description |\n| --- | --- | --- | --- | --- | --- |\n",

@@ -9,5 +9,6 @@ mod common;
 mod check_live;
 mod cli_baseline;
 mod cli_show;
+mod docs;
 mod rules_registry;
 mod siem_jsonl;

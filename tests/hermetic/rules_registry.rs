@@ -1,5 +1,5 @@
 //! The rule registry is the one place a rule id or a severity is written:
-//! the README's table is the registry's, and no library code outside
+//! the book's rule table (docs/src/rules.md) is the registry's, and no library code outside
 //! `src/rules.rs` spells a rule id or picks a severity by name.
 
 use std::path::Path;
@@ -10,17 +10,17 @@ fn root() -> &'static Path {
 
 #[test]
 fn the_readme_table_is_the_registry() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root().join("docs/src/rules.md")).unwrap();
     let (_, rest) = readme
         .split_once("<!-- rules:begin -->\n")
-        .expect("README has the rules:begin marker");
+        .expect("docs/src/rules.md has the rules:begin marker");
     let (table, _) = rest
         .split_once("<!-- rules:end -->")
-        .expect("README has the rules:end marker");
+        .expect("docs/src/rules.md has the rules:end marker");
     let want = bootaudit::render::rules::markdown(bootaudit::rules::ALL);
     assert_eq!(
         table, want,
-        "the README's rule table differs from the registry: regenerate it with `bootaudit rules --format markdown`"
+        "the rule table of docs/src/rules.md differs from the registry: regenerate it with `bootaudit rules --format markdown`"
     );
     // And `bootaudit rules` prints the same.
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_bootaudit"))
