@@ -37,6 +37,16 @@ pub fn kind_of(ft: &std::fs::FileType) -> &'static str {
     }
 }
 
+/// Called with every input file [`open_input`] opened and its size:
+/// `bootaudit -v` names each on stderr, a record of what a run read.
+static ON_OPEN: std::sync::OnceLock<fn(&Path, u64)> = std::sync::OnceLock::new();
+
+/// Sets the function [`open_input`] calls with each file it opened (once
+/// per process; a second call is ignored).
+pub fn on_open(f: fn(&Path, u64)) {
+    let _ = ON_OPEN.set(f);
+}
+
 /// Opens a file the user named (or one found under a directory the user
 /// named) for reading: a symbolic link is refused (`O_NOFOLLOW`), the open
 /// does not block (`O_NONBLOCK`: a FIFO with no writer would wait
@@ -56,12 +66,16 @@ pub fn open_input(path: &Path) -> std::io::Result<std::fs::File> {
                 e
             }
         })?;
-    let ft = f.metadata()?.file_type();
+    let m = f.metadata()?;
+    let ft = m.file_type();
     if !ft.is_file() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!("{}, not a regular file", kind_of(&ft)),
         ));
+    }
+    if let Some(hook) = ON_OPEN.get() {
+        hook(path, m.len());
     }
     Ok(f)
 }
@@ -97,6 +111,10 @@ pub fn check_input_dir(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Set by `bootaudit -q`: the library's own warning (a signal handler that
+/// could not be installed) is not printed.
+pub static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Temporary files of this process, removed by the signal handler.
 static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
@@ -114,7 +132,11 @@ pub fn create_temporary<T>(
     static HANDLER: std::sync::Once = std::sync::Once::new();
     HANDLER.call_once(|| {
         if let Err(e) = remove_temporaries_on_signals() {
-            eprintln!("bootaudit: warning: no signal handler ({e}); temporaries stay after Ctrl-C");
+            if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+                eprintln!(
+                    "bootaudit: warning: no signal handler ({e}); temporaries stay after Ctrl-C"
+                );
+            }
         }
     });
     let mut t = TEMPORARIES.lock().unwrap_or_else(|e| e.into_inner());

@@ -6,7 +6,7 @@
 mod cli;
 
 use bootaudit::render;
-use clap::{Parser, Subcommand};
+use clap::{FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// mimalloc rather than the system allocator: parsing a fleet's snapshots
@@ -22,73 +22,50 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "Boot-integrity forensics: TPM event logs, UEFI snapshots, baselines"
 )]
 struct Cli {
+    /// Print no warnings, notes or progress on stderr (errors still).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print more on stderr: each input file, with its size, as it is read.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Colour severities and verdicts in tables on stdout (auto: when stdout
+    /// is a terminal, NO_COLOR is unset and TERM is not `dumb`). Never into
+    /// a file.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    color: cli::ui::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Parse a TPM measured-boot event log, check its digests, replay it, and
-    /// optionally compare the replay with real PCR values.
-    Eventlog(cli::eventlog::Args),
+    // The order is the one of `bootaudit --help` (GROUPS below), which is
+    // also the order of the man page and the completions.
+    /// Judge one machine with no baseline: its evidence's consistency, and the known bad.
+    ///
+    /// Judge one machine with no baseline, as an incident responder finds
+    /// it: the consistency of its evidence (the event log against the PCRs,
+    /// the loaded images against PCR4, Secure Boot policy against PCR7...)
+    /// and what is known bad (test keys, revoked boot managers, published
+    /// implant indicators). Exit 1 when a check at or above --fail-on fails.
+    Check(cli::check::Args),
 
-    /// Make or amend a baseline: the known-good state of a machine.
-    #[command(subcommand)]
-    Baseline(cli::baseline::Cmd),
-
+    /// Compare a snapshot with a baseline of the same machine.
+    ///
     /// Compare a snapshot with a baseline snapshot of the same machine: every
     /// difference as a finding with a severity and, when the evidence has
     /// one, an explanation. Exit 1 when an unexplained finding at or above
     /// --fail-on exists.
     Diff(cli::diff::Args),
 
-    /// Gather a snapshot on this running Linux host (sysfs, securityfs,
-    /// efivarfs): ACPI tables, memory maps, the TPM event log and PCRs,
-    /// Secure Boot variables and boot entries, identity. What is missing or
-    /// unreadable is recorded in the snapshot with the reason.
-    Collect(cli::collect::Args),
-
-    /// Check a snapshot's TPM quote: made by the trusted attestation key,
-    /// over the verifier's nonce, quoting exactly the snapshot's PCR
-    /// values, to which its event log replays. Exit 0 when every check
-    /// passes, 1 when one fails.
-    VerifyQuote(cli::verify_quote::Args),
-
-    /// Check a sealed evidence bundle (`collect --bundle`): every file
-    /// against its manifest, and the TPM quote over the manifest.
-    VerifyBundle(cli::verify_bundle::Args),
-
-    /// Check that a pre-OS collector snapshot is of the same boot, TPM and
-    /// moment as a host snapshot quoted later (`collect --quote`): its boot
-    /// quote, resetCount, PCRs 0-3, 6, 7 and PCR 4 against the host's.
-    VerifyBoot(cli::verify_boot::Args),
-
-    /// Enrol an attestation key: prove, with the TPM's endorsement-key
-    /// certificate and credential activation, that it lives in a
-    /// certified TPM.
-    #[command(subcommand)]
-    Ak(cli::ak::Command),
-
-    /// List the EFI binaries on an ESP (a mounted directory, or a FAT or
-    /// GPT/MBR disk image) with their SHA-256 and Authenticode hashes; with
-    /// an event log or a snapshot, match each boot application measured
-    /// into PCR4 to a file. Exit 1 when one ran that the ESP does not hold,
-    /// or the file at its place has another hash.
-    Esp(cli::esp::Args),
-
-    /// Inventory a UEFI firmware image (an OVMF .fd, a full SPI dump, a
-    /// vendor's capsule): every volume and FFS file, with UI names, body
-    /// hashes and dependency expressions. `firmware diff KNOWN-GOOD IMAGE`
-    /// compares two images. Exit 1 on structural problems (inventory) or
-    /// findings at or above --fail-on (diff), 2 when unreadable.
-    Firmware(cli::firmware::Args),
-
-    /// Manage the reference store: `reference add IMAGE --vendor V
-    /// --version X -o DIR` writes what a vendor image will measure and load
-    /// (its volumes' digests, its files), for `diff --references DIR`.
-    #[command(subcommand)]
-    Reference(cli::reference::Command),
-
+    /// Check a fleet: every host that departs from its identical siblings.
+    ///
     /// Check a fleet: group hosts by platform and firmware identity, build
     /// each group's consensus, and report every host that departs from it
     /// (and, with --baselines, from its own baseline). Exit 1 when a host
@@ -96,34 +73,17 @@ enum Command {
     /// snapshot was unreadable, else 0.
     Fleet(cli::fleet::Args),
 
-    /// List every rule a finding can carry: its id, category, severity (and
-    /// how it varies), what may explain it, and what it means. For
-    /// suppressions, baseline acceptances and SIEM mappings.
-    Rules(cli::rules::Args),
+    /// Inventory a firmware image, or compare two (`firmware diff`).
+    ///
+    /// Inventory a UEFI firmware image (an OVMF .fd, a full SPI dump, a
+    /// vendor's capsule): every volume and FFS file, with UI names, body
+    /// hashes and dependency expressions. `firmware diff KNOWN-GOOD IMAGE`
+    /// compares two images. Exit 1 on structural problems (inventory) or
+    /// findings at or above --fail-on (diff), 2 when unreadable.
+    Firmware(cli::firmware::Args),
 
-    /// Print a shell completion script (bash, zsh, fish, elvish,
-    /// powershell) for bootaudit on stdout.
-    Completions {
-        /// The shell.
-        shell: clap_complete::Shell,
-    },
-
-    /// Print bootaudit's man page (roff) on stdout, generated from these
-    /// definitions: `bootaudit man > bootaudit.1`.
-    Man,
-
-    /// Pull the collector's snapshots out of an ESP (a mounted directory, or
-    /// a raw FAT or GPT/MBR disk image, read in-process without mounting or
-    /// modifying it), validate them, and write them into a directory.
-    Ingest(cli::ingest::Args),
-
-    /// Summarise a snapshot: identity, memory maps, MapKey evidence, TPM,
-    /// and whether its event log replays to the PCRs it recorded.
-    Show(cli::show::Args),
-
-    /// Judge one machine with no baseline: consistency of its evidence, and the known bad.
-    Check(cli::check::Args),
-
+    /// Who changed the firmware, when, and with what tool: OS logs and boots on one time line.
+    ///
     /// Put the OS's logs (Windows event logs, the journal, auditd, fwupd's
     /// history, the firmware's boot log) and the firmware states of the
     /// measured boots (snapshots, MeasuredBoot logs) on one time line: who
@@ -131,9 +91,158 @@ enum Command {
     /// unexplained finding at or above --fail-on exists.
     Timeline(cli::timeline::Args),
 
-    /// Write a boot's event log in another tool's format (CEL-JSON).
+    /// Gather a snapshot on this running Linux host.
+    ///
+    /// Gather a snapshot on this running Linux host (sysfs, securityfs,
+    /// efivarfs): ACPI tables, memory maps, the TPM event log and PCRs,
+    /// Secure Boot variables and boot entries, identity. What is missing or
+    /// unreadable is recorded in the snapshot with the reason.
+    Collect(cli::collect::Args),
+
+    /// Pull the collector's snapshots out of an ESP or a disk image.
+    ///
+    /// Pull the collector's snapshots out of an ESP (a mounted directory, or
+    /// a raw FAT or GPT/MBR disk image, read in-process without mounting or
+    /// modifying it), validate them, and write them into a directory.
+    Ingest(cli::ingest::Args),
+
+    /// List an ESP's EFI binaries and match them to the boot's PCR4.
+    ///
+    /// List the EFI binaries on an ESP (a mounted directory, or a FAT or
+    /// GPT/MBR disk image) with their SHA-256 and Authenticode hashes; with
+    /// an event log or a snapshot, match each boot application measured
+    /// into PCR4 to a file. Exit 1 when one ran that the ESP does not hold,
+    /// or the file at its place has another hash.
+    Esp(cli::esp::Args),
+
+    /// Check a snapshot's TPM quote under a trusted attestation key.
+    ///
+    /// Check a snapshot's TPM quote: made by the trusted attestation key,
+    /// over the verifier's nonce, quoting exactly the snapshot's PCR
+    /// values, to which its event log replays. Exit 0 when every check
+    /// passes, 1 when one fails.
+    VerifyQuote(cli::verify_quote::Args),
+
+    /// Check a sealed evidence bundle against its manifest and quote.
+    ///
+    /// Check a sealed evidence bundle (`collect --bundle`): every file
+    /// against its manifest, and the TPM quote over the manifest.
+    VerifyBundle(cli::verify_bundle::Args),
+
+    /// Check that a pre-OS snapshot is of the same boot as a later quote.
+    ///
+    /// Check that a pre-OS collector snapshot is of the same boot, TPM and
+    /// moment as a host snapshot quoted later (`collect --quote`): its boot
+    /// quote, resetCount, PCRs 0-3, 6, 7 and PCR 4 against the host's.
+    VerifyBoot(cli::verify_boot::Args),
+
+    /// Make or amend a baseline: the known-good state of a machine.
+    #[command(subcommand)]
+    Baseline(cli::baseline::Cmd),
+
+    /// Manage the store of vendor firmware references.
+    ///
+    /// Manage the reference store: `reference add IMAGE --vendor V
+    /// --version X -o DIR` writes what a vendor image will measure and load
+    /// (its volumes' digests, its files), for `diff --references DIR`.
+    #[command(subcommand)]
+    Reference(cli::reference::Command),
+
+    /// Enrol an attestation key through the TPM's endorsement key.
+    ///
+    /// Enrol an attestation key: prove, with the TPM's endorsement-key
+    /// certificate and credential activation, that it lives in a
+    /// certified TPM.
+    #[command(subcommand)]
+    Ak(cli::ak::Command),
+
+    /// Parse, check and replay a TPM measured-boot event log.
+    ///
+    /// Parse a TPM measured-boot event log, check its digests, replay it, and
+    /// optionally compare the replay with real PCR values.
+    Eventlog(cli::eventlog::Args),
+
+    /// Summarise a snapshot, and check that its log replays to its PCRs.
+    ///
+    /// Summarise a snapshot: identity, memory maps, MapKey evidence, TPM,
+    /// and whether its event log replays to the PCRs it recorded.
+    Show(cli::show::Args),
+
+    /// Write a boot's event log in another tool's format.
+    ///
+    /// Write a boot's event log in another tool's format (CEL-JSON, a
+    /// Keylime measured-boot policy).
     #[command(subcommand)]
     Export(cli::export::Command),
+
+    /// List every rule a finding can carry.
+    ///
+    /// List every rule a finding can carry: its id, category, severity (and
+    /// how it varies), what may explain it, and what it means. For
+    /// suppressions, baseline acceptances and SIEM mappings.
+    Rules(cli::rules::Args),
+
+    /// Print a shell completion script.
+    ///
+    /// Print a shell completion script (bash, zsh, fish, elvish,
+    /// powershell) for bootaudit on stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff).
+    ///
+    /// Print bootaudit's man page (roff) on stdout, generated from these
+    /// definitions: `bootaudit man > bootaudit.1`.
+    Man,
+}
+
+/// The groups of `bootaudit --help`, in the order a user meets them. Every
+/// subcommand is in exactly one (a test checks it).
+const GROUPS: &[(&str, &[&str])] = &[
+    (
+        "Judge a machine",
+        &["check", "diff", "fleet", "firmware", "timeline"],
+    ),
+    ("Gather evidence", &["collect", "ingest", "esp"]),
+    ("Verify", &["verify-quote", "verify-bundle", "verify-boot"]),
+    ("Manage", &["baseline", "reference", "ak"]),
+    ("Read and convert", &["eventlog", "show", "export", "rules"]),
+    ("Shell", &["completions", "man", "help"]),
+];
+
+/// The command line, with the top-level help grouped by job: clap lists
+/// subcommands in one block, so the block is written here from GROUPS and
+/// each subcommand's one-line summary.
+fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let width = GROUPS
+        .iter()
+        .flat_map(|(_, names)| names.iter())
+        .map(|n| n.len())
+        .max()
+        .unwrap_or(0);
+    let mut groups = String::new();
+    for (title, names) in GROUPS {
+        groups.push_str(&format!("{title}:\n"));
+        for name in *names {
+            let about = match *name {
+                "help" => "Print this message or the help of the given subcommand(s)".to_string(),
+                n => cmd
+                    .find_subcommand(n)
+                    .and_then(|c| c.get_about())
+                    .map(|a| a.to_string())
+                    .unwrap_or_default(),
+            };
+            groups.push_str(&format!("  {name:<width$}  {about}\n"));
+        }
+        groups.push('\n');
+    }
+    cmd.help_template(format!(
+        "{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{groups}Options:\n{{options}}{{after-help}}"
+    ))
 }
 
 fn main() -> ExitCode {
@@ -143,7 +252,10 @@ fn main() -> ExitCode {
     if std::path::Path::new(&argv0).file_name() == Some("tpm2_eventlog".as_ref()) {
         return cli::eventlog::tpm2_eventlog_drop_in(std::env::args_os().skip(1));
     }
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -155,6 +267,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    cli::ui::set(cli.quiet, cli.verbose, cli.color);
     match cli.command {
         Command::Eventlog(a) => cli::eventlog::run(a),
         Command::Baseline(c) => cli::baseline::run(c),
@@ -170,14 +283,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fleet(a) => cli::fleet::run(a),
         Command::Rules(a) => cli::rules::run(a),
         Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut cmd = command();
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut cmd, "bootaudit", &mut out);
             cli::emit_bytes(&out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
+            let cmd = command();
             let mut out = Vec::new();
             clap_mangen::Man::new(cmd).render(&mut out)?;
             cli::emit_bytes(&out)?;
@@ -195,6 +308,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
-        <super::Cli as clap::CommandFactory>::command().debug_assert();
+        super::command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_is_in_exactly_one_help_group_in_the_enum_order() {
+        let cmd = super::command();
+        let mut names: Vec<String> = cmd
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect();
+        names.push("help".into());
+        let grouped: Vec<String> = super::GROUPS
+            .iter()
+            .flat_map(|(_, n)| n.iter().map(|s| s.to_string()))
+            .collect();
+        // The same names, each once, and the enum (the man page's order)
+        // follows the groups.
+        assert_eq!(grouped, names);
+        for c in cmd.get_subcommands() {
+            let about = c.get_about().map(|a| a.to_string()).unwrap_or_default();
+            assert!(
+                !about.is_empty() && about.split_whitespace().count() <= 20,
+                "{}: a one-line summary of at most 20 words, not {about:?}",
+                c.get_name()
+            );
+        }
     }
 }

@@ -123,7 +123,7 @@ fn verdict(
 ) -> anyhow::Result<ExitCode> {
     match r {
         Ok(s) => {
-            print(format, &s, render::attest::table)?;
+            print(&Output::default(), format, &s, render::attest::table)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(EnrolError::Refused(e)) => {
@@ -134,7 +134,7 @@ fn verdict(
                 ek_chain: Vec::new(),
                 wrote: None,
             };
-            print(format, &s, render::attest::table)?;
+            print(&Output::default(), format, &s, render::attest::table)?;
             Ok(ExitCode::from(1))
         }
         Err(EnrolError::Malformed(e)) => Err(e.into()),
@@ -243,7 +243,7 @@ fn request(a: RequestArgs) -> anyhow::Result<ExitCode> {
         ek_chain: Vec::new(),
         wrote: Some(a.out.display().to_string()),
     };
-    print(a.format, &s, render::attest::table)?;
+    print(&Output::default(), a.format, &s, render::attest::table)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -263,7 +263,7 @@ fn activate(a: ActivateArgs) -> anyhow::Result<ExitCode> {
                 ek_chain: Vec::new(),
                 wrote: Some(a.out.display().to_string()),
             };
-            print(a.format, &s, render::attest::table)?;
+            print(&Output::default(), a.format, &s, render::attest::table)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(ActivateError::Input(e)) => Err(e.into()),

@@ -44,6 +44,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: DiffFormat,
+    #[command(flatten)]
+    pub out: Output,
     /// Exit 1 when a check of at least this severity fails.
     #[arg(long, value_enum, default_value = "high")]
     pub fail_on: FailOn,
@@ -103,9 +105,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         }
     };
     match a.format {
-        DiffFormat::Table => emit(&render::check::table(&r))?,
-        DiffFormat::Json => emit_json(&r)?,
-        DiffFormat::Html => emit_bytes(render::check::html(&r).as_bytes())?,
+        DiffFormat::Table => emit_to(&a.out, &render::check::table(&r))?,
+        DiffFormat::Json => emit_json_to(&a.out, &r)?,
+        DiffFormat::Html => deliver(a.out.file(), render::check::html(&r).as_bytes())?,
         DiffFormat::Jsonl => {
             let host = bootaudit::siem::host(&s, &r.file);
             let at = bootaudit::siem::collected_at(&s);
@@ -116,7 +118,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                     .iter()
                     .map(|c| bootaudit::siem::check(&host, at, &r.file, c)),
             )?;
-            emit_bytes(&v)?
+            deliver(a.out.file(), &v)?
         }
     }
     Ok(exit_if(bootaudit::check::fails(

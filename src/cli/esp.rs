@@ -16,6 +16,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+    #[command(flatten)]
+    pub out: Output,
 }
 
 /// Runs `bootaudit esp`.
@@ -25,6 +27,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         eventlog,
         snapshot,
         format,
+        out,
     } = a;
 
     let (layout, binaries) = bootaudit::esp::binaries::scan(&esp)?;
@@ -47,6 +50,6 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .map(|l| bootaudit::esp::binaries::match_log(&binaries, l)),
         binaries,
     };
-    print(format, &report, render::esp::table)?;
+    print(&out, format, &report, render::esp::table)?;
     Ok(exit_if(report.has_findings()))
 }

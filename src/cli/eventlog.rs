@@ -31,6 +31,8 @@ pub struct Args {
     /// --eventlog-version), for the pipelines that read it.
     #[arg(long, value_enum, default_value = "table")]
     pub format: LogFormat,
+    #[command(flatten)]
+    pub out: Output,
     /// With --format tpm2-yaml: tpm2_eventlog's output version (2 decodes
     /// Secure Boot and boot variables, the GPT and the startup locality).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2), default_value_t = 1)]
@@ -52,7 +54,7 @@ pub enum LogFormat {
 }
 
 /// Prints a log as tpm2_eventlog's YAML.
-pub fn print_tpm2_yaml(file: &std::path::Path, version: u8) -> anyhow::Result<()> {
+pub fn print_tpm2_yaml(file: &std::path::Path, version: u8, out: &Output) -> anyhow::Result<()> {
     let log = bootaudit::eventlog::read_file(file)?;
     let v = if version == 2 {
         bootaudit::eventlog::tpm2_yaml::Version::V2
@@ -60,9 +62,7 @@ pub fn print_tpm2_yaml(file: &std::path::Path, version: u8) -> anyhow::Result<()
         bootaudit::eventlog::tpm2_yaml::Version::V1
     };
     let text = bootaudit::eventlog::tpm2_yaml::render(&log, v);
-    let mut out = std::io::stdout().lock();
-    quiet_pipe(out.write_all(text.as_bytes()).and_then(|_| out.flush()))?;
-    Ok(())
+    deliver(out.file(), text.as_bytes())
 }
 
 /// bootaudit run as `tpm2_eventlog [--eventlog-version=N] FILE`: prints the
@@ -105,7 +105,7 @@ pub fn tpm2_eventlog_drop_in(args: impl Iterator<Item = std::ffi::OsString>) -> 
     let Some(file) = file else {
         return fail("expected an event log file".into());
     };
-    match print_tpm2_yaml(&file, version) {
+    match print_tpm2_yaml(&file, version, &Output::default()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(format!("{e:#}")),
     }
@@ -122,13 +122,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         pcr,
         all_boots,
         eventlog_version,
+        out,
     } = a;
     let format = match format {
         LogFormat::Tpm2Yaml => {
             if all_boots || pcrs.is_some() || tpm.is_some() || rtmrs.is_some() || file.is_dir() {
                 anyhow::bail!("--format tpm2-yaml prints one log file, with no PCR source");
             }
-            print_tpm2_yaml(&file, eventlog_version)?;
+            print_tpm2_yaml(&file, eventlog_version, &out)?;
             return Ok(ExitCode::SUCCESS);
         }
         LogFormat::Table => Format::Table,
@@ -154,31 +155,31 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     if all_boots {
         // One log at a time, read, reported and dropped: a MeasuredBoot
         // directory of years of boots is never held in memory at once.
-        let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
+        let mut sink = Sink::open(&out)?;
         let mut all_ok = true;
         if format == Format::Json {
-            quiet_pipe(out.write_all(b"["))?;
+            sink.put(b"[")?;
         }
         for (i, f) in files.iter().enumerate() {
             let log = bootaudit::eventlog::read_file(f)?;
             let r = report::build(&f.display().to_string(), &log, &pcr, None);
             all_ok &= r.ok;
+            let mut b = Vec::new();
             match format {
-                Format::Table => quiet_pipe(render::eventlog::write_table(&r, &mut out))?,
+                Format::Table => render::eventlog::write_table(&r, &mut b)?,
                 Format::Json => {
                     if i > 0 {
-                        quiet_pipe(out.write_all(b","))?;
+                        b.push(b',');
                     }
-                    quiet_pipe(
-                        serde_json::to_writer_pretty(&mut out, &r).map_err(std::io::Error::from),
-                    )?;
+                    serde_json::to_writer_pretty(&mut b, &r)?;
                 }
             }
+            sink.put(&b)?;
         }
         if format == Format::Json {
-            quiet_pipe(out.write_all(b"]\n"))?;
+            sink.put(b"]\n")?;
         }
-        quiet_pipe(out.flush())?;
+        sink.finish()?;
         return Ok(exit_if(!all_ok));
     }
     let file = files.into_iter().next().unwrap_or_default();
@@ -201,10 +202,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     );
     match format {
         Format::Table => {
-            let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
-            quiet_pipe(render::eventlog::write_table(&r, &mut out).and_then(|_| out.flush()))?;
+            let mut b = Vec::new();
+            render::eventlog::write_table(&r, &mut b)?;
+            deliver(out.file(), &b)?;
         }
-        Format::Json => emit_json(&r)?,
+        Format::Json => emit_json_to(&out, &r)?,
     }
     Ok(exit_if(!r.ok))
 }

@@ -70,11 +70,7 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
             let (policy, notes) = bootaudit::eventlog::keylime::refstate(&log, pcrs.as_ref())
                 .map_err(|e| anyhow::anyhow!("{}: {e}", a.input.display()))?;
             if let Some(why) = notes.kernels {
-                eprintln!(
-                    "bootaudit: {}: no `kernels` entry: {}",
-                    render::escape::terminal(&a.input.display().to_string()),
-                    render::escape::terminal(&why)
-                );
+                ui::warn(&format!("{}: no `kernels` entry: {why}", a.input.display()));
             }
             let mut v = serde_json::to_vec_pretty(&policy)?;
             v.push(b'\n');

@@ -15,6 +15,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: InventoryFormat,
+    #[command(flatten)]
+    pub out: Output,
 }
 
 /// Output formats of `bootaudit firmware IMAGE`.
@@ -59,6 +61,8 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+    #[command(flatten)]
+    pub out: Output,
     /// Exit 1 when a finding at or above this severity exists.
     #[arg(long, value_enum, default_value = "high")]
     pub fail_on: FailOn,
@@ -74,6 +78,8 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+    #[command(flatten)]
+    pub out: Output,
     /// Exit 1 when a finding at or above this severity exists.
     #[arg(long, value_enum, default_value = "high")]
     pub fail_on: FailOn,
@@ -91,7 +97,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 &d.image.display().to_string(),
                 &y,
             );
-            print(d.format, &r, render::firmware::diff)?;
+            print(&d.out, d.format, &r, render::firmware::diff)?;
             Ok(exit_if(bootaudit::findings::fails(
                 &r.findings,
                 d.fail_on.into(),
@@ -102,7 +108,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             let snap = bootaudit::snapshot::read_file(&c.snapshot)?;
             let r =
                 bootaudit::firmware::judge::check(&c.snapshot.display().to_string(), &snap, &refs);
-            print(c.format, &r, render::firmware::check)?;
+            print(&c.out, c.format, &r, render::firmware::check)?;
             Ok(exit_if(bootaudit::findings::fails(
                 &r.findings,
                 c.fail_on.into(),
@@ -113,7 +119,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", image.display()))?;
             let l = bootaudit::firmware::efilist::efilist(&b)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", image.display()))?;
-            emit_json(&l)?;
+            emit_json_to(&a.out, &l)?;
             Ok(ExitCode::SUCCESS)
         }
         (None, Some(image)) => {
@@ -124,7 +130,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             } else {
                 Format::Table
             };
-            print(format, &inv, |i| render::firmware::inventory(&name, i))?;
+            print(&a.out, format, &inv, |i| {
+                render::firmware::inventory(&name, i)
+            })?;
             Ok(exit_if(!inv.problems.is_empty()))
         }
         (None, None) => anyhow::bail!("bootaudit firmware: give an IMAGE, or `firmware diff A B`"),

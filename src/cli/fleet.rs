@@ -101,7 +101,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         siem: format == DiffFormat::Jsonl,
         export,
         // Only a progress bar needs the total before the first pass.
-        count_first: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        count_first: ui::talkative() && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     run_fleet(input, opts, format, output, fail_on, max_stdin)
 }
@@ -144,7 +144,7 @@ fn run_fleet(
             Err(e) => anyhow::bail!("{}: {e}", input.display()),
         },
     };
-    let bar = std::io::stderr().is_terminal().then(|| {
+    let bar = (ui::talkative() && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} (two passes) {elapsed}")

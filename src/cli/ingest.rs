@@ -49,6 +49,6 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     let out = out.unwrap_or_default();
     let r = bootaudit::ingest::ingest(&esp, &out)?;
-    print(format, &r, render::ingest::table)?;
+    print(&Output::default(), format, &r, render::ingest::table)?;
     Ok(exit_if(!r.ok))
 }

@@ -19,6 +19,7 @@ pub mod reference;
 pub mod rules;
 pub mod show;
 pub mod timeline;
+pub mod ui;
 pub mod verify_boot;
 pub mod verify_bundle;
 pub mod verify_quote;
@@ -96,16 +97,94 @@ impl From<FailOn> for bootaudit::findings::Severity {
 #[derive(Clone, Debug)]
 pub struct Nonce(pub Vec<u8>);
 
+/// `-o FILE`, for every command that prints a report.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct Output {
+    /// Write the report to this file (atomically; never through a symlink
+    /// or into a special file) instead of stdout. `-` is stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+impl Output {
+    /// The file, or `None` for stdout.
+    pub fn file(&self) -> Option<&Path> {
+        self.output.as_deref()
+    }
+}
+
 /// Prints a report for a person (a table, escaped for the terminal) or as
-/// JSON: the one way every subcommand with `--format table|json` prints.
+/// JSON, to stdout or `-o FILE`: the one way every subcommand with
+/// `--format table|json` prints.
 pub(crate) fn print<T: serde::Serialize>(
+    out: &Output,
     format: Format,
     report: &T,
     table: impl FnOnce(&T) -> String,
 ) -> anyhow::Result<()> {
     match format {
-        Format::Table => emit(&table(report)),
-        Format::Json => emit_json(report),
+        Format::Table => emit_to(out, &table(report)),
+        Format::Json => emit_json_to(out, report),
+    }
+}
+
+/// Where a streamed report goes: stdout, or `-o FILE` written atomically
+/// (put in place by [`Sink::finish`] only).
+pub(crate) enum Sink {
+    Stdout(std::io::BufWriter<std::io::StdoutLock<'static>>),
+    File(bootaudit::fsutil::AtomicFile, PathBuf),
+}
+
+impl Sink {
+    /// Opens the destination of `out`.
+    pub fn open(out: &Output) -> anyhow::Result<Sink> {
+        Ok(match out.file().filter(|p| p.as_os_str() != "-") {
+            None => Sink::Stdout(std::io::BufWriter::with_capacity(
+                64 << 10,
+                std::io::stdout().lock(),
+            )),
+            Some(p) => Sink::File(
+                bootaudit::fsutil::AtomicFile::create(p).map_err(cannot_write(p))?,
+                p.to_path_buf(),
+            ),
+        })
+    }
+
+    /// Writes, a closed stdout pipe being no error.
+    pub fn put(&mut self, b: &[u8]) -> anyhow::Result<()> {
+        match self {
+            Sink::Stdout(w) => quiet_pipe(w.write_all(b)),
+            Sink::File(f, p) => f.write_all(b).map_err(cannot_write(p)),
+        }
+    }
+
+    /// Flushes stdout, or commits the file.
+    pub fn finish(self) -> anyhow::Result<()> {
+        match self {
+            Sink::Stdout(mut w) => quiet_pipe(w.flush()),
+            Sink::File(f, p) => f.commit().map_err(cannot_write(&p)),
+        }
+    }
+}
+
+/// [`emit`] to stdout or `-o FILE`.
+/// Colour (`--color`) goes to stdout only, never into a file.
+pub(crate) fn emit_to(out: &Output, s: &str) -> anyhow::Result<()> {
+    match out.file().filter(|p| p.as_os_str() != "-") {
+        None => emit(s),
+        Some(p) => write_file(p, render::escape::terminal(s).as_bytes()),
+    }
+}
+
+/// [`emit_json`] to stdout or `-o FILE`.
+pub(crate) fn emit_json_to<T: serde::Serialize>(out: &Output, v: &T) -> anyhow::Result<()> {
+    match out.file().filter(|p| p.as_os_str() != "-") {
+        None => emit_json(v),
+        Some(p) => {
+            let mut b = Vec::new();
+            render::json_to(v, &mut b)?;
+            write_file(p, &b)
+        }
     }
 }
 
@@ -174,7 +253,7 @@ pub(crate) fn parse_nonce(s: &str) -> Result<Nonce, String> {
 /// (names, descriptions, paths) has its control and bidi characters
 /// escaped first.
 pub(crate) fn emit(s: &str) -> anyhow::Result<()> {
-    emit_bytes(render::escape::terminal(s).as_bytes())
+    emit_bytes(ui::paint(&render::escape::terminal(s)).as_bytes())
 }
 
 pub(crate) fn emit_bytes(b: &[u8]) -> anyhow::Result<()> {
@@ -240,9 +319,9 @@ pub(crate) fn seal_bundle(
         .map(|k| bootaudit::signing::sign_in(bundle::SEAL_NAMESPACE, k, &mb))
         .transpose()?;
     bundle::write_any(dir, files, &mb, q.as_ref(), seal.as_deref(), now)?;
-    eprintln!(
-        "bootaudit: wrote {} ({} files, manifest SHA-256 {sha}{}{})",
-        render::escape::terminal(&dir.display().to_string()),
+    ui::note(&format!(
+        "wrote {} ({} files, manifest SHA-256 {sha}{}{})",
+        dir.display(),
         files.len(),
         if q.is_some() {
             ", quoted by the TPM"
@@ -254,7 +333,7 @@ pub(crate) fn seal_bundle(
         } else {
             ""
         }
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -52,6 +52,8 @@ pub struct ListArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+    #[command(flatten)]
+    pub out: Output,
 }
 
 /// Runs `bootaudit reference`.
@@ -87,7 +89,7 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
             let allowed = allowed_signers_from(a.reference_signers.as_deref())?;
             let refs = reference::load_dir(&a.dir, allowed.as_deref())?;
             let list = reference::list(&refs);
-            print(a.format, &list, |l| render::firmware::references(l))?;
+            print(&a.out, a.format, &list, |l| render::firmware::references(l))?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -8,17 +8,19 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: RulesFormat,
+    #[command(flatten)]
+    pub out: Output,
 }
 
 /// Runs `bootaudit rules`.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let Args { format } = a;
+    let Args { format, out } = a;
 
     let all = bootaudit::rules::ALL;
     match format {
-        RulesFormat::Table => emit(&render::rules::table(all))?,
-        RulesFormat::Json => emit_json(&all)?,
-        RulesFormat::Markdown => emit(&render::rules::markdown(all))?,
+        RulesFormat::Table => emit_to(&out, &render::rules::table(all))?,
+        RulesFormat::Json => emit_json_to(&out, &all)?,
+        RulesFormat::Markdown => emit_to(&out, &render::rules::markdown(all))?,
     }
     Ok(ExitCode::SUCCESS)
 }

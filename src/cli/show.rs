@@ -10,14 +10,20 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+    #[command(flatten)]
+    pub out: Output,
 }
 
 /// Runs `bootaudit show`.
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let Args { snapshot, format } = a;
+    let Args {
+        snapshot,
+        format,
+        out,
+    } = a;
 
     let s = bootaudit::snapshot::read_file(&snapshot)?;
     let r = bootaudit::show::build(&snapshot.display().to_string(), &s);
-    print(format, &r, render::show::table)?;
+    print(&out, format, &r, render::show::table)?;
     Ok(exit_if(!r.consistent))
 }

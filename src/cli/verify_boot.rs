@@ -38,6 +38,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+    #[command(flatten)]
+    pub out: Output,
 }
 
 /// The largest boot quote file read.
@@ -99,6 +101,6 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         nonce: &a.nonce.0,
         collector_build: known.as_ref().map(|(n, h)| (n.as_str(), *h)),
     })?;
-    print(a.format, &r, render::bootbind::table)?;
+    print(&a.out, a.format, &r, render::bootbind::table)?;
     Ok(exit_if(r.verdict != bootaudit::bootbind::Outcome::Pass))
 }

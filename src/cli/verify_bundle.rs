@@ -32,6 +32,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+    #[command(flatten)]
+    pub out: Output,
 }
 
 /// Runs `bootaudit verify-bundle`.
@@ -51,6 +53,6 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     let signers = allowed_signers_from(a.allowed_signers.as_deref())?;
     let r = bootaudit::bundle::verify_with(&a.bundle, ak.as_ref(), signers.as_deref())?;
-    print(a.format, &r, render::bundle::table)?;
+    print(&a.out, a.format, &r, render::bundle::table)?;
     Ok(exit_if(!r.ok || (a.require_seal && !r.sealed)))
 }

@@ -28,6 +28,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+    #[command(flatten)]
+    pub out: Output,
 }
 
 /// Runs `bootaudit verify-quote`.
@@ -39,6 +41,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         nonce,
         pcrs,
         format,
+        out,
     } = a;
 
     let s = bootaudit::snapshot::read_file(&snapshot)?;
@@ -54,6 +57,6 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         &nonce.0,
         &pcrs,
     )?;
-    print(format, &r, render::quote::table)?;
+    print(&out, format, &r, render::quote::table)?;
     Ok(exit_if(!r.ok))
 }

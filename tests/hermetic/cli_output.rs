@@ -1,0 +1,181 @@
+//! One command line: every command that prints a report takes `-o FILE`
+//! (the same bytes as stdout, written atomically, never through a symlink
+//! or into a special file), and the global `-q`, `-v` and `--color` do what
+//! they say, on the shipped fixtures.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bootaudit"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap()
+}
+
+const SNAP: &str = "fixtures/collector/snap-0000.json";
+const LOG: &str = "fixtures/ovmf-swtpm/binary_bios_measurements";
+
+/// The report commands, each with the formats it has.
+fn reports() -> Vec<Vec<&'static str>> {
+    let mut v: Vec<Vec<&str>> = Vec::new();
+    for f in ["table", "json", "html", "jsonl"] {
+        v.push(vec!["check", SNAP, "--format", f]);
+    }
+    for f in ["table", "json", "tpm2-yaml"] {
+        v.push(vec!["eventlog", LOG, "--format", f]);
+    }
+    for f in ["table", "json"] {
+        v.push(vec!["show", SNAP, "--format", f]);
+    }
+    for f in ["table", "json", "markdown"] {
+        v.push(vec!["rules", "--format", f]);
+    }
+    v.push(vec![
+        "diff",
+        "fixtures/implant/baseline.json",
+        "fixtures/implant/implant.json",
+    ]);
+    v.push(vec!["export", "cel-json", LOG]);
+    v
+}
+
+#[test]
+fn every_report_goes_to_o_file_byte_for_byte_as_to_stdout() {
+    let d = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    for (i, args) in reports().iter().enumerate() {
+        let stdout = run(args);
+        let file = d.path().join(format!("report-{i}"));
+        let mut with_o = args.clone();
+        with_o.extend(["-o", file.to_str().unwrap()]);
+        let to_file = run(&with_o);
+        assert_eq!(to_file.status.code(), stdout.status.code(), "{args:?}");
+        assert!(
+            matches!(stdout.status.code(), Some(0 | 1)),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&stdout.stderr)
+        );
+        assert!(!stdout.stdout.is_empty(), "{args:?} printed nothing");
+        assert!(to_file.stdout.is_empty(), "{args:?} -o also printed");
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            stdout.stdout,
+            "{args:?}: -o FILE differs from stdout"
+        );
+        n += 1;
+    }
+    assert_eq!(n, 14);
+}
+
+#[test]
+fn o_refuses_a_symlink_and_a_special_file_and_leaves_them_alone() {
+    let d = tempfile::tempdir().unwrap();
+    let target = d.path().join("precious");
+    std::fs::write(&target, b"keep me").unwrap();
+    let link = d.path().join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    for args in reports() {
+        let mut a = args.clone();
+        a.extend(["-o", link.to_str().unwrap()]);
+        let o = run(&a);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(link.to_str().unwrap()) && err.contains("symbolic link"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep me");
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+    // A FIFO is a special file: refused, not opened (which would block).
+    let fifo = d.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let o = run(&["rules", "-o", fifo.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn quiet_silences_warnings_and_verbose_names_every_input_with_its_size() {
+    // A log with one boot application has no `kernels` entry for Keylime:
+    // a warning, not an error.
+    let loud = run(&["export", "keylime-policy", LOG]);
+    assert_eq!(loud.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&loud.stderr).contains("warning: ")
+            && String::from_utf8_lossy(&loud.stderr).contains("no `kernels` entry"),
+        "{}",
+        String::from_utf8_lossy(&loud.stderr)
+    );
+    let quiet = run(&["-q", "export", "keylime-policy", LOG]);
+    assert_eq!(quiet.status.code(), Some(0));
+    assert!(quiet.stderr.is_empty());
+    assert_eq!(quiet.stdout, loud.stdout);
+
+    let (a, b) = (
+        "fixtures/implant/plain-a.json",
+        "fixtures/implant/plain-b.json",
+    );
+    let v = run(&["diff", a, b, "-v"]);
+    assert_eq!(v.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&v.stderr);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for f in [a, b] {
+        let len = std::fs::metadata(root.join(f)).unwrap().len();
+        assert!(
+            err.contains(&format!("reading {f} ({len} bytes)")),
+            "{f}: {err}"
+        );
+    }
+    // -v changes stderr only.
+    assert_eq!(v.stdout, run(&["diff", a, b]).stdout);
+    assert_eq!(run(&["-q", "-v", "rules"]).status.code(), Some(2));
+}
+
+#[test]
+fn color_marks_only_severity_and_verdict_cells_and_never_json_or_files() {
+    let plain = run(&["check", SNAP, "--color", "never"]);
+    let coloured = run(&["check", SNAP, "--color", "always"]);
+    assert_eq!(plain.status.code(), coloured.status.code());
+    assert!(!plain.stdout.contains(&0x1b));
+    let text = String::from_utf8(coloured.stdout).unwrap();
+    // The fixture is a plain OVMF boot with Secure Boot off: a failed check
+    // (secure-boot.on), so FAIL appears, coloured.
+    assert!(text.contains("\x1b[1;31mFAIL\x1b[0m"), "{text}");
+    let mut stripped = text.clone();
+    for sgr in [
+        "\x1b[1;31m",
+        "\x1b[31m",
+        "\x1b[33m",
+        "\x1b[36m",
+        "\x1b[32m",
+        "\x1b[0m",
+    ] {
+        stripped = stripped.replace(sgr, "");
+    }
+    assert_eq!(stripped.as_bytes(), plain.stdout, "colour changed the text");
+    // Piped, auto means none; JSON and -o files never carry it.
+    assert!(!run(&["check", SNAP]).stdout.contains(&0x1b));
+    assert!(
+        !run(&["check", SNAP, "--format", "json", "--color", "always"])
+            .stdout
+            .contains(&0x1b)
+    );
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("t");
+    run(&[
+        "check",
+        SNAP,
+        "--color",
+        "always",
+        "-o",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read(&f).unwrap(), plain.stdout);
+}
