@@ -17,7 +17,7 @@
 //! `bench/eventlog.sh` builds for hosts under investigation.
 
 use bootaudit::eventlog::check::DigestStatus;
-use bootaudit::eventlog::{check, parse, replay, types::ev, EventLog, HashAlg};
+use bootaudit::eventlog::{check, parse, replay, EventLog, EventType, HashAlg};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -103,7 +103,7 @@ fn hash_work(log: &EventLog) -> BTreeMap<HashAlg, u64> {
                 continue;
             };
             let w = work.entry(d.algorithm).or_insert(0);
-            if e.event_type != ev::NO_ACTION && e.pcr < 24 {
+            if e.event_type != EventType::NO_ACTION && e.pcr < 24 {
                 *w += padded(d.algorithm, 2 * size);
             }
             if st != DigestStatus::NotCheckable {

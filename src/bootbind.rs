@@ -34,8 +34,6 @@ use sha2::{Digest, Sha256};
 pub const STABLE_PCRS: [u32; 6] = [0, 1, 2, 3, 6, 7];
 /// The PCRs the collector's boot quote covers.
 pub const BOOT_QUOTE_PCRS: [u32; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
-/// EV_EFI_BOOT_SERVICES_APPLICATION.
-const EV_BOOT_SERVICES_APPLICATION: u32 = 0x8000_0003;
 
 /// One check's outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -303,7 +301,7 @@ fn build(cname: &str, coll: &Snapshot, known: Option<(&str, [u8; 32])>) -> BootC
             "the collector's log has no PCR 4 event".into(),
         );
     };
-    if last.event_type != EV_BOOT_SERVICES_APPLICATION {
+    if last.event_type != crate::eventlog::EventType::EFI_BOOT_SERVICES_APPLICATION {
         return check(
             Outcome::Fail,
             format!(

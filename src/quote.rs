@@ -18,15 +18,17 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use std::collections::BTreeMap;
 
+use crate::snapshot::AlgorithmId;
+
 /// TPM_GENERATED_VALUE, the magic of every TPMS_ATTEST.
 const TPM_GENERATED: u32 = 0xff54_4347;
 /// TPM_ST_ATTEST_QUOTE.
 const ST_ATTEST_QUOTE: u16 = 0x8018;
-const ALG_RSA: u16 = 0x0001;
-const ALG_ECC: u16 = 0x0023;
-const ALG_NULL: u16 = 0x0010;
-const ALG_RSASSA: u16 = 0x0014;
-const ALG_ECDSA: u16 = 0x0018;
+const ALG_RSA: u16 = AlgorithmId::RSA.0;
+const ALG_ECC: u16 = AlgorithmId::ECC.0;
+const ALG_NULL: u16 = AlgorithmId::NULL.0;
+const ALG_RSASSA: u16 = AlgorithmId::RSASSA.0;
+const ALG_ECDSA: u16 = AlgorithmId::ECDSA.0;
 const ECC_NIST_P256: u16 = 0x0003;
 
 /// A malformed or unsupported structure.
@@ -98,11 +100,11 @@ impl<'a> Reader<'a> {
 
 /// The hash a TPM_ALG_ID names.
 fn hash_alg(id: u16) -> Option<HashAlg> {
-    Some(match id {
-        0x0004 => HashAlg::Sha1,
-        0x000b => HashAlg::Sha256,
-        0x000c => HashAlg::Sha384,
-        0x000d => HashAlg::Sha512,
+    Some(match AlgorithmId(id) {
+        AlgorithmId::SHA1 => HashAlg::Sha1,
+        AlgorithmId::SHA256 => HashAlg::Sha256,
+        AlgorithmId::SHA384 => HashAlg::Sha384,
+        AlgorithmId::SHA512 => HashAlg::Sha512,
         _ => return None,
     })
 }
@@ -525,7 +527,7 @@ fn coverage(
             l.events
                 .iter()
                 .filter(|e| {
-                    e.event_type != crate::eventlog::types::ev::NO_ACTION
+                    e.event_type != crate::eventlog::EventType::NO_ACTION
                         && e.pcr < crate::eventlog::replay::PCR_COUNT
                 })
                 .map(|e| e.pcr)

@@ -8,7 +8,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
-use bootaudit_snapshot::{CollectError, Part, Tpm, TpmQuote};
+use bootaudit_snapshot::{AlgorithmId, CollectError, Part, Tpm, TpmQuote};
 use uefi::prelude::*;
 use uefi::proto::unsafe_protocol;
 use uefi_raw::protocol::tcg::v2::{
@@ -81,14 +81,30 @@ fn event2_size(p: *const u8, algs: &[(u16, usize)]) -> Option<usize> {
 fn bank_names(b: Tcg2HashAlgorithmBitmap) -> Vec<(&'static str, u16)> {
     let mut v = Vec::new();
     for (bit, name, id) in [
-        (Tcg2HashAlgorithmBitmap::SHA1, "sha1", 0x0004),
-        (Tcg2HashAlgorithmBitmap::SHA256, "sha256", 0x000b),
-        (Tcg2HashAlgorithmBitmap::SHA384, "sha384", 0x000c),
-        (Tcg2HashAlgorithmBitmap::SHA512, "sha512", 0x000d),
-        (Tcg2HashAlgorithmBitmap::SM3_256, "sm3_256", 0x0012),
+        (Tcg2HashAlgorithmBitmap::SHA1, "sha1", AlgorithmId::SHA1),
+        (
+            Tcg2HashAlgorithmBitmap::SHA256,
+            "sha256",
+            AlgorithmId::SHA256,
+        ),
+        (
+            Tcg2HashAlgorithmBitmap::SHA384,
+            "sha384",
+            AlgorithmId::SHA384,
+        ),
+        (
+            Tcg2HashAlgorithmBitmap::SHA512,
+            "sha512",
+            AlgorithmId::SHA512,
+        ),
+        (
+            Tcg2HashAlgorithmBitmap::SM3_256,
+            "sm3_256",
+            AlgorithmId::SM3_256,
+        ),
     ] {
         if b.contains(bit) {
-            v.push((name, id));
+            v.push((name, id.0));
         }
     }
     v

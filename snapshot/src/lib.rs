@@ -26,9 +26,11 @@ pub mod kind;
 pub mod siglist;
 pub mod smbios;
 pub mod tpm2;
+pub mod wire;
 pub mod x509;
 
 pub use kind::{MapLabel, Part, SourceKind};
+pub use wire::{AlgorithmId, EventType};
 
 /// The value of [`Snapshot::format`] this crate writes.
 pub const FORMAT: &str = "bootaudit-snapshot/1";

@@ -46,10 +46,10 @@ const CC_PCR_READ: u32 = 0x0000_017e;
 const CC_GET_CAPABILITY: u32 = 0x0000_017a;
 /// TPM_CAP_PCRS.
 const CAP_PCRS: u32 = 5;
-/// TPM_ALG_SHA1.
-pub const ALG_SHA1: u16 = 0x0004;
+/// TPM_ALG_SHA1 (as the raw u16 the commands carry).
+pub const ALG_SHA1: u16 = crate::AlgorithmId::SHA1.0;
 /// TPM_ALG_SHA256.
-pub const ALG_SHA256: u16 = 0x000b;
+pub const ALG_SHA256: u16 = crate::AlgorithmId::SHA256.0;
 /// The largest response the parsers here accept.
 pub const MAX_RESPONSE: usize = 4096;
 
@@ -158,13 +158,7 @@ pub fn parse_pcr_banks(resp: &[u8]) -> Result<Vec<(u16, u32)>, ResponseError> {
 /// The digest size of the banks bootaudit knows (SHA-1, SHA-256, SHA-384,
 /// SHA-512, SM3-256).
 pub fn digest_len(alg: u16) -> Option<usize> {
-    Some(match alg {
-        0x0004 => 20,
-        0x000b | 0x0012 => 32,
-        0x000c => 48,
-        0x000d => 64,
-        _ => return None,
-    })
+    crate::AlgorithmId(alg).digest_size()
 }
 
 /// What one TPM2_PCR_Read returned for the bank asked for.

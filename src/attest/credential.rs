@@ -40,8 +40,8 @@ impl NameHash {
     /// The TPM_ALG_ID.
     pub fn alg_id(self) -> u16 {
         match self {
-            NameHash::Sha256 => 0x000b,
-            NameHash::Sha384 => 0x000c,
+            NameHash::Sha256 => crate::snapshot::AlgorithmId::SHA256.0,
+            NameHash::Sha384 => crate::snapshot::AlgorithmId::SHA384.0,
         }
     }
 

@@ -252,13 +252,13 @@ pub fn check_ak(bytes: &[u8], file: &str) -> Result<(PublicArea, Vec<u8>), Enrol
             "objectAttributes has decrypt: an AK only signs".into(),
         )));
     }
-    let h = match area.name_alg {
-        0x000b => NameHash::Sha256,
-        0x000c => NameHash::Sha384,
+    let h = match crate::snapshot::AlgorithmId(area.name_alg) {
+        crate::snapshot::AlgorithmId::SHA256 => NameHash::Sha256,
+        crate::snapshot::AlgorithmId::SHA384 => NameHash::Sha384,
         n => {
             return Err(EnrolError::Malformed(bad(
                 2,
-                format!("nameAlg {n:#06x} (SHA-256 or SHA-384)"),
+                format!("nameAlg {:#06x} (SHA-256 or SHA-384)", n.0),
             )))
         }
     };

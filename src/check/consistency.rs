@@ -6,7 +6,7 @@
 
 use super::{result, CheckResult, Evidence, Outcome};
 use crate::eventlog::decode::EventData;
-use crate::eventlog::types::ev;
+use crate::eventlog::types::EventType;
 use crate::pcrs::Verdict;
 use crate::rules;
 use crate::snapshot::{LoadedImage, Part};
@@ -283,7 +283,7 @@ fn tpm(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
     let extended: std::collections::BTreeSet<u32> = log
         .events
         .iter()
-        .filter(|x| x.event_type != ev::NO_ACTION)
+        .filter(|x| x.event_type != EventType::NO_ACTION)
         .map(|x| x.pcr)
         .collect();
     let unreplayed: Vec<u32> = extended
@@ -644,7 +644,7 @@ fn same_path(p: &str) -> String {
 
 /// The image-load events of `pcr` with one of `types`: (event number,
 /// location, length, device path).
-fn image_events(e: &Evidence<'_>, pcr: u32, types: &[u32]) -> Vec<(usize, u64, u64, String)> {
+fn image_events(e: &Evidence<'_>, pcr: u32, types: &[EventType]) -> Vec<(usize, u64, u64, String)> {
     let Ok(log) = &e.log else { return Vec::new() };
     log.events
         .iter()
@@ -667,8 +667,8 @@ fn images(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
             rules::CHECK_OPTION_ROM_MEASURED,
             2,
             &[
-                ev::EFI_BOOT_SERVICES_DRIVER,
-                ev::EFI_RUNTIME_SERVICES_DRIVER,
+                EventType::EFI_BOOT_SERVICES_DRIVER,
+                EventType::EFI_RUNTIME_SERVICES_DRIVER,
             ][..],
             is_option_rom as fn(&LoadedImage) -> bool,
             "option-ROM driver",
@@ -676,7 +676,7 @@ fn images(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
         (
             rules::CHECK_BOOT_APPLICATION_MEASURED,
             4,
-            &[ev::EFI_BOOT_SERVICES_APPLICATION][..],
+            &[EventType::EFI_BOOT_SERVICES_APPLICATION][..],
             is_file_image,
             "boot application loaded from a file",
         ),
@@ -847,7 +847,7 @@ fn acpi(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
             x.pcr == 1
                 && matches!(
                     x.event_type,
-                    ev::EFI_HANDOFF_TABLES | ev::EFI_HANDOFF_TABLES2
+                    EventType::EFI_HANDOFF_TABLES | EventType::EFI_HANDOFF_TABLES2
                 )
         }) {
             if let EventData::HandoffTables { tables, .. } = x.decode() {

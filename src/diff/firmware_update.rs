@@ -22,7 +22,7 @@
 //! from the verified log, is the same before and after:
 //! [`crate::secure_boot::policy::same_policy`]).
 
-use crate::eventlog::EventLog;
+use crate::eventlog::{EventLog, EventType};
 use crate::firmware::judge::Judgement;
 use crate::snapshot::Snapshot;
 use serde::Serialize;
@@ -74,11 +74,14 @@ fn pcr0_digests(l: &EventLog, blob: bool) -> Vec<String> {
         .iter()
         .filter(|e| e.pcr == 0)
         .filter(|e| {
-            let b = e.event_type == 0x8000_0008 || e.event_type == 0x8000_000a;
+            let b = matches!(
+                e.event_type,
+                EventType::EFI_PLATFORM_FIRMWARE_BLOB | EventType::EFI_PLATFORM_FIRMWARE_BLOB2
+            );
             if blob {
                 b
             } else {
-                e.event_type == 0x0000_0008
+                e.event_type == EventType::S_CRTM_VERSION
             }
         })
         .map(|e| {
@@ -211,7 +214,7 @@ pub(crate) fn replays(s: &Snapshot, log: &EventLog, pcrs: &[u32]) -> bool {
 }
 
 /// A measured piece of code: (PCR, event type, digest, event number).
-type CodeEvent = (u32, u32, Vec<u8>, usize);
+type CodeEvent = (u32, EventType, Vec<u8>, usize);
 
 /// The code PCR2 and PCR4 of the current log (`b`) measure that the
 /// baseline's (`a`) did not: every event there but separators and actions,
@@ -225,7 +228,7 @@ pub fn code_added(
     b: &EventLog,
 ) -> Result<Vec<String>, String> {
     use crate::eventlog::check::DigestStatus;
-    use crate::eventlog::types::ev;
+    use crate::eventlog::types::EventType;
     const PCRS: [u32; 2] = [2, 4];
     let mut bank = None;
     for alg in [
@@ -245,7 +248,10 @@ pub fn code_added(
         let mut v = Vec::new();
         for (i, e) in l.events.iter().enumerate() {
             if !PCRS.contains(&e.pcr)
-                || matches!(e.event_type, ev::SEPARATOR | ev::EFI_ACTION | ev::NO_ACTION)
+                || matches!(
+                    e.event_type,
+                    EventType::SEPARATOR | EventType::EFI_ACTION | EventType::NO_ACTION
+                )
             {
                 continue;
             }
@@ -271,7 +277,7 @@ pub fn code_added(
     if !replays(after, b, &PCRS) {
         return Err("the current log does not replay to its PCRs 2 and 4".into());
     }
-    let was: std::collections::HashSet<(u32, u32, Vec<u8>)> = code(a, "baseline's")?
+    let was: std::collections::HashSet<(u32, EventType, Vec<u8>)> = code(a, "baseline's")?
         .into_iter()
         .map(|(p, t, d, _)| (p, t, d))
         .collect();
@@ -394,16 +400,16 @@ mod tests {
     use super::*;
 
     /// A SHA-1-format log of TCG_PCR_EVENT records (pcr, type, data).
-    fn log(events: &[(u32, u32, &[u8])]) -> EventLog {
-        let v: Vec<(u32, u32, Vec<u8>)> = events
+    fn log(events: &[(u32, EventType, &[u8])]) -> EventLog {
+        let v: Vec<(u32, EventType, Vec<u8>)> = events
             .iter()
             .map(|(p, t, d)| (*p, *t, d.to_vec()))
             .collect();
         crate::secure_boot::policy::tests::log(&v)
     }
 
-    const SCRTM: u32 = 0x0000_0008;
-    const BLOB: u32 = 0x8000_0008;
+    const SCRTM: EventType = EventType::S_CRTM_VERSION;
+    const BLOB: EventType = EventType::EFI_PLATFORM_FIRMWARE_BLOB;
 
     #[test]
     fn a_dropped_s_crtm_version_event_corroborates_nothing() {

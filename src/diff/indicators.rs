@@ -67,7 +67,7 @@ fn names(text: &str, guid: &str) -> bool {
 /// table summary, which is cut at a width a long path runs past).
 fn event_text(e: &crate::eventlog::Event) -> Option<String> {
     use crate::eventlog::decode::EventData;
-    use crate::eventlog::types::ev as t;
+    use crate::eventlog::types::EventType as t;
     let with_paths = matches!(
         e.event_type,
         t::EFI_BOOT_SERVICES_APPLICATION

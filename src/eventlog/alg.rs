@@ -1,6 +1,8 @@
 //! TPM hash algorithms as they appear in event logs (TPM_ALG_ID), and the
 //! hashing that replay and digest checks need.
 
+use crate::snapshot::AlgorithmId;
+
 use serde::{Serialize, Serializer};
 use std::fmt;
 
@@ -9,15 +11,15 @@ use std::fmt;
 /// size) rather than rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HashAlg {
-    /// TPM_ALG_SHA1 (0x0004).
+    /// TPM_ALG_SHA1.
     Sha1,
-    /// TPM_ALG_SHA256 (0x000B).
+    /// TPM_ALG_SHA256.
     Sha256,
-    /// TPM_ALG_SHA384 (0x000C).
+    /// TPM_ALG_SHA384.
     Sha384,
-    /// TPM_ALG_SHA512 (0x000D).
+    /// TPM_ALG_SHA512.
     Sha512,
-    /// TPM_ALG_SM3_256 (0x0012).
+    /// TPM_ALG_SM3_256.
     Sm3_256,
     /// Any other algorithm identifier.
     Other(u16),
@@ -26,26 +28,27 @@ pub enum HashAlg {
 impl HashAlg {
     /// Maps a TPM_ALG_ID to an algorithm.
     pub fn from_id(id: u16) -> HashAlg {
-        match id {
-            0x0004 => HashAlg::Sha1,
-            0x000b => HashAlg::Sha256,
-            0x000c => HashAlg::Sha384,
-            0x000d => HashAlg::Sha512,
-            0x0012 => HashAlg::Sm3_256,
-            other => HashAlg::Other(other),
+        match AlgorithmId(id) {
+            AlgorithmId::SHA1 => HashAlg::Sha1,
+            AlgorithmId::SHA256 => HashAlg::Sha256,
+            AlgorithmId::SHA384 => HashAlg::Sha384,
+            AlgorithmId::SHA512 => HashAlg::Sha512,
+            AlgorithmId::SM3_256 => HashAlg::Sm3_256,
+            AlgorithmId(other) => HashAlg::Other(other),
         }
     }
 
     /// The TPM_ALG_ID.
     pub fn id(self) -> u16 {
         match self {
-            HashAlg::Sha1 => 0x0004,
-            HashAlg::Sha256 => 0x000b,
-            HashAlg::Sha384 => 0x000c,
-            HashAlg::Sha512 => 0x000d,
-            HashAlg::Sm3_256 => 0x0012,
-            HashAlg::Other(id) => id,
+            HashAlg::Sha1 => AlgorithmId::SHA1,
+            HashAlg::Sha256 => AlgorithmId::SHA256,
+            HashAlg::Sha384 => AlgorithmId::SHA384,
+            HashAlg::Sha512 => AlgorithmId::SHA512,
+            HashAlg::Sm3_256 => AlgorithmId::SM3_256,
+            HashAlg::Other(id) => AlgorithmId(id),
         }
+        .0
     }
 
     /// The bank name used in JSON and tables ("sha1", "sha256", ...), the

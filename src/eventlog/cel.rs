@@ -65,7 +65,7 @@ pub fn to_json(log: &EventLog) -> Value {
                 let event_type = if name.starts_with("EV_") {
                     name
                 } else {
-                    e.event_type.to_string()
+                    e.event_type.0.to_string()
                 };
                 json!({"recnum": i + 1, "pcr": e.pcr, "digests": digests,
                        "content_type": "pcclient_std",
@@ -146,7 +146,7 @@ pub fn parse(bytes: &[u8]) -> Result<EventLog, CelError> {
     let names: std::collections::BTreeMap<String, u32> = (0..=0x13u32)
         .chain(0x8000_0001..=0x8000_0010)
         .chain(0x8000_00e0..=0x8000_00e4)
-        .map(|t| (super::types::event_type_name(t), t))
+        .map(|t| (super::types::event_type_name(super::EventType(t)), t))
         .filter(|(n, _)| n.starts_with("EV_"))
         .collect();
     let mut events = Vec::with_capacity(records.len());
@@ -244,7 +244,7 @@ pub fn parse(bytes: &[u8]) -> Result<EventLog, CelError> {
             number: i,
             offset: 0,
             pcr,
-            event_type: ty,
+            event_type: super::EventType(ty),
             digests,
             data,
         });

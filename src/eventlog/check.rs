@@ -4,8 +4,8 @@
 //! measured: the log lies.
 
 use super::decode::{variable_layout, GRUB_PREFIXES};
-use super::types::ev;
 use super::{Event, EventLog, HashAlg};
+use crate::eventlog::types::EventType;
 use serde::Serialize;
 
 /// The verdict on one event's digests.
@@ -87,26 +87,26 @@ const STRUCT_SLACK: usize = 7;
 fn measured(e: &Event) -> Option<(&'static str, Vec<&[u8]>)> {
     let d = e.data.as_slice();
     Some(match e.event_type {
-        ev::SEPARATOR
-        | ev::EFI_ACTION
-        | ev::ACTION
-        | ev::S_CRTM_VERSION
-        | ev::OMIT_BOOT_DEVICE_EVENTS
-        | ev::EFI_GPT_EVENT
-        | ev::EFI_GPT_EVENT2 => ("digest over the event data", vec![d]),
+        EventType::SEPARATOR
+        | EventType::EFI_ACTION
+        | EventType::ACTION
+        | EventType::S_CRTM_VERSION
+        | EventType::OMIT_BOOT_DEVICE_EVENTS
+        | EventType::EFI_GPT_EVENT
+        | EventType::EFI_GPT_EVENT2 => ("digest over the event data", vec![d]),
         // Windows' SIPA records: the digest is of the tagged event itself
         // (go-attestation verifies them so). Other tags (the Linux EFI
         // stub's, in PCR 9) measure what they describe.
-        ev::EVENT_TAG if crate::le::u32_at(d, 0).is_some_and(super::sipa::is_sipa_id) => {
+        EventType::EVENT_TAG if crate::le::u32_at(d, 0).is_some_and(super::sipa::is_sipa_id) => {
             ("Windows SIPA: digest over the tagged event", vec![d])
         }
         // EV_EFI_HCRTM_EVENT's data is the string "HCRTM"; its digest is of
         // what the H-CRTM measured before the firmware ran (PFP §10.4.1,
         // §3.3.2): not checkable from the log.
-        ev::EFI_VARIABLE_DRIVER_CONFIG
-        | ev::EFI_VARIABLE_AUTHORITY
-        | ev::EFI_VARIABLE_BOOT
-        | ev::EFI_VARIABLE_BOOT2 => {
+        EventType::EFI_VARIABLE_DRIVER_CONFIG
+        | EventType::EFI_VARIABLE_AUTHORITY
+        | EventType::EFI_VARIABLE_BOOT
+        | EventType::EFI_VARIABLE_BOOT2 => {
             let Some((data_offset, end)) = variable_layout(d) else {
                 // Not a UEFI_VARIABLE_DATA at all: the data is what was hashed.
                 return Some(("digest over the event data", vec![d]));
@@ -116,7 +116,10 @@ fn measured(e: &Event) -> Option<(&'static str, Vec<&[u8]>)> {
             // UEFI_VARIABLE_DATA with C structure padding (rhboot/shim #184).
             let mut alts: Vec<&[u8]> = vec![d];
             alts.extend((end..=d.len().min(end + STRUCT_SLACK)).map(|n| &d[..n]));
-            if matches!(e.event_type, ev::EFI_VARIABLE_BOOT | ev::EFI_VARIABLE_BOOT2) {
+            if matches!(
+                e.event_type,
+                EventType::EFI_VARIABLE_BOOT | EventType::EFI_VARIABLE_BOOT2
+            ) {
                 // EDK2 hashes only the value of Boot#### and BootOrder.
                 alts.push(&d[data_offset..end]);
                 ("digest over UEFI_VARIABLE_DATA or its VariableData", alts)
@@ -124,7 +127,7 @@ fn measured(e: &Event) -> Option<(&'static str, Vec<&[u8]>)> {
                 ("digest over UEFI_VARIABLE_DATA", alts)
             }
         }
-        ev::IPL => {
+        EventType::IPL => {
             let text = d.strip_suffix(&[0]).unwrap_or(d);
             let p = GRUB_PREFIXES
                 .iter()
@@ -146,7 +149,7 @@ pub fn check(log: &EventLog) -> DigestReport {
             r.status.push(DigestStatus::NotCheckable);
             continue;
         };
-        let lenient = e.event_type == ev::S_CRTM_VERSION;
+        let lenient = e.event_type == EventType::S_CRTM_VERSION;
         let mut ok = true;
         for d in &e.digests {
             if d.algorithm.size().is_none() {

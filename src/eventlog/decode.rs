@@ -3,9 +3,9 @@
 //! (tpm2-tools #2017: decode by size, never assume).
 
 use super::parse::spec_id;
-use super::types::ev;
 use super::SpecId;
 use crate::efi::{ascii_string, split_ucs2_z, ucs2_to_string, Guid};
+use crate::eventlog::types::EventType;
 use crate::hexser;
 use crate::loadoption::LoadOption;
 use serde::Serialize;
@@ -315,10 +315,10 @@ fn raw(d: &[u8]) -> EventData {
 }
 
 /// Decodes the data of an event of type `t`.
-pub fn decode(t: u32, d: &[u8]) -> EventData {
+pub fn decode(t: EventType, d: &[u8]) -> EventData {
     match t {
-        ev::NO_ACTION => no_action(d),
-        ev::S_CRTM_VERSION => {
+        EventType::NO_ACTION => no_action(d),
+        EventType::S_CRTM_VERSION => {
             // A UCS-2 string in practice; some firmware writes ASCII, and
             // AMI and Insyde builds a 16-byte GUID.
             if let Some(s) = ascii_string(d) {
@@ -337,20 +337,20 @@ pub fn decode(t: u32, d: &[u8]) -> EventData {
                 raw(d)
             }
         }
-        ev::PLATFORM_CONFIG_FLAGS | ev::CPU_MICROCODE => match text(d) {
+        EventType::PLATFORM_CONFIG_FLAGS | EventType::CPU_MICROCODE => match text(d) {
             Some(text) => EventData::Text { text },
             None => raw(d),
         },
-        ev::COMPACT_HASH => match (d.len(), text(d)) {
+        EventType::COMPACT_HASH => match (d.len(), text(d)) {
             (4, _) => EventData::CompactHash {
                 value: le32(d, 0).unwrap_or_default(),
             },
             (_, Some(text)) => EventData::Text { text },
             _ => raw(d),
         },
-        ev::NONHOST_INFO => gce_nonhost_info(d).unwrap_or_else(|| raw(d)),
+        EventType::NONHOST_INFO => gce_nonhost_info(d).unwrap_or_else(|| raw(d)),
         // The MBR's partition table: one to four 16-byte entries.
-        ev::IPL_PARTITION_DATA if !d.is_empty() && d.len() % 16 == 0 && d.len() <= 64 => {
+        EventType::IPL_PARTITION_DATA if !d.is_empty() && d.len() % 16 == 0 && d.len() <= 64 => {
             EventData::IplPartitions {
                 partitions: d
                     .chunks_exact(16)
@@ -363,16 +363,16 @@ pub fn decode(t: u32, d: &[u8]) -> EventData {
                     .collect(),
             }
         }
-        ev::TABLE_OF_DEVICES => match handoff(d, false) {
+        EventType::TABLE_OF_DEVICES => match handoff(d, false) {
             EventData::HandoffTables { tables, .. } => EventData::TableOfDevices { tables },
             _ => raw(d),
         },
-        ev::POST_CODE | ev::S_CRTM_CONTENTS | ev::POST_CODE2 => {
+        EventType::POST_CODE | EventType::S_CRTM_CONTENTS | EventType::POST_CODE2 => {
             if let Some(s) = ascii_string(d) {
                 EventData::Text { text: s }
             } else if d.len() == 16 {
                 blob(d)
-            } else if t != ev::POST_CODE
+            } else if t != EventType::POST_CODE
                 && d.first().is_some_and(|&n| 1 + n as usize + 16 == d.len())
             {
                 blob2(d)
@@ -380,51 +380,52 @@ pub fn decode(t: u32, d: &[u8]) -> EventData {
                 raw(d)
             }
         }
-        ev::EFI_PLATFORM_FIRMWARE_BLOB => {
+        EventType::EFI_PLATFORM_FIRMWARE_BLOB => {
             if d.len() == 16 {
                 blob(d)
             } else {
                 invalid("UEFI_PLATFORM_FIRMWARE_BLOB is 16 bytes", d)
             }
         }
-        ev::EFI_PLATFORM_FIRMWARE_BLOB2 => blob2(d),
-        ev::EFI_HANDOFF_TABLES => handoff(d, false),
-        ev::EFI_HANDOFF_TABLES2 => handoff(d, true),
-        ev::EFI_VARIABLE_DRIVER_CONFIG
-        | ev::EFI_VARIABLE_BOOT
-        | ev::EFI_VARIABLE_BOOT2
-        | ev::EFI_VARIABLE_AUTHORITY => match variable(d) {
+        EventType::EFI_PLATFORM_FIRMWARE_BLOB2 => blob2(d),
+        EventType::EFI_HANDOFF_TABLES => handoff(d, false),
+        EventType::EFI_HANDOFF_TABLES2 => handoff(d, true),
+        EventType::EFI_VARIABLE_DRIVER_CONFIG
+        | EventType::EFI_VARIABLE_BOOT
+        | EventType::EFI_VARIABLE_BOOT2
+        | EventType::EFI_VARIABLE_AUTHORITY => match variable(d) {
             Some(v) => EventData::Variable(v),
             None => invalid("UEFI_VARIABLE_DATA does not fit the event", d),
         },
-        ev::EFI_BOOT_SERVICES_APPLICATION
-        | ev::EFI_BOOT_SERVICES_DRIVER
-        | ev::EFI_RUNTIME_SERVICES_DRIVER => image_load(d),
-        ev::EFI_GPT_EVENT | ev::EFI_GPT_EVENT2 => match gpt(d) {
+        EventType::EFI_BOOT_SERVICES_APPLICATION
+        | EventType::EFI_BOOT_SERVICES_DRIVER
+        | EventType::EFI_RUNTIME_SERVICES_DRIVER => image_load(d),
+        EventType::EFI_GPT_EVENT | EventType::EFI_GPT_EVENT2 => match gpt(d) {
             Some(g) => EventData::Gpt(g),
             None => invalid("UEFI_GPT_DATA does not fit the event", d),
         },
-        ev::EFI_ACTION | ev::ACTION | ev::OMIT_BOOT_DEVICE_EVENTS | ev::EFI_HCRTM_EVENT => {
-            match ascii_string(d) {
-                Some(text) => EventData::Text { text },
-                None => raw(d),
-            }
-        }
-        ev::SEPARATOR => match d.try_into().map(u32::from_le_bytes) {
+        EventType::EFI_ACTION
+        | EventType::ACTION
+        | EventType::OMIT_BOOT_DEVICE_EVENTS
+        | EventType::EFI_HCRTM_EVENT => match ascii_string(d) {
+            Some(text) => EventData::Text { text },
+            None => raw(d),
+        },
+        EventType::SEPARATOR => match d.try_into().map(u32::from_le_bytes) {
             Ok(value) => EventData::Separator {
                 value,
                 error: value == 0xffff_ffff,
             },
             Err(_) => raw(d),
         },
-        ev::IPL => ipl(d),
-        ev::EVENT_TAG if le32(d, 0).is_some_and(super::sipa::is_sipa_id) => {
+        EventType::IPL => ipl(d),
+        EventType::EVENT_TAG if le32(d, 0).is_some_and(super::sipa::is_sipa_id) => {
             match super::sipa::parse(d) {
                 Ok(records) => EventData::Sipa { records },
                 Err(why) => invalid(&format!("SIPA records: {why}"), d),
             }
         }
-        ev::EVENT_TAG => match (le32(d, 0), le32(d, 4)) {
+        EventType::EVENT_TAG => match (le32(d, 0), le32(d, 4)) {
             (Some(id), Some(n)) if d.len() - 8 == n as usize => EventData::EventTag {
                 id,
                 data: d[8..].to_vec(),
@@ -973,11 +974,11 @@ mod tests {
         // tpm2-tools #2017: a 9-byte EV_POST_CODE was read as a 16-byte blob.
         let d = [1u8, 2, 3, 4, 5, 6, 7, 8, 9];
         assert_eq!(
-            decode(ev::POST_CODE, &d),
+            decode(EventType::POST_CODE, &d),
             EventData::Raw { raw: d.to_vec() }
         );
         assert_eq!(
-            decode(ev::POST_CODE, b"ACPI DATA"),
+            decode(EventType::POST_CODE, b"ACPI DATA"),
             EventData::Text {
                 text: "ACPI DATA".into()
             }
@@ -985,7 +986,7 @@ mod tests {
         let mut b = 0xffc0_0000u64.to_le_bytes().to_vec();
         b.extend(0x40_0000u64.to_le_bytes());
         assert_eq!(
-            decode(ev::POST_CODE, &b),
+            decode(EventType::POST_CODE, &b),
             EventData::FirmwareBlob {
                 base: 0xffc0_0000,
                 length: 0x40_0000
@@ -999,15 +1000,15 @@ mod tests {
         d.extend(u64::MAX.to_le_bytes());
         d.extend(1u64.to_le_bytes());
         assert!(matches!(
-            decode(ev::EFI_VARIABLE_BOOT, &d),
+            decode(EventType::EFI_VARIABLE_BOOT, &d),
             EventData::Invalid { .. }
         ));
         assert!(matches!(
-            decode(ev::EFI_BOOT_SERVICES_APPLICATION, &[0xff; 40]),
+            decode(EventType::EFI_BOOT_SERVICES_APPLICATION, &[0xff; 40]),
             EventData::Invalid { .. }
         ));
         assert!(matches!(
-            decode(ev::EFI_HANDOFF_TABLES, &[0xff; 40]),
+            decode(EventType::EFI_HANDOFF_TABLES, &[0xff; 40]),
             EventData::Invalid { .. }
         ));
     }
@@ -1025,7 +1026,7 @@ mod tests {
         d[16 + 4] = 0x83;
         d[16 + 8..16 + 12].copy_from_slice(&1_026_048u32.to_le_bytes());
         d[16 + 12..16 + 16].copy_from_slice(&4096u32.to_le_bytes());
-        let e = decode(ev::IPL_PARTITION_DATA, &d);
+        let e = decode(EventType::IPL_PARTITION_DATA, &d);
         let EventData::IplPartitions { partitions } = &e else {
             panic!("{e:?}");
         };
@@ -1045,7 +1046,7 @@ mod tests {
             .starts_with("*type 0x07 at 2048 (1024000 sectors), type 0x83 at 1026048"));
         // Not a whole number of entries: raw.
         assert!(matches!(
-            decode(ev::IPL_PARTITION_DATA, &d[..20]),
+            decode(EventType::IPL_PARTITION_DATA, &d[..20]),
             EventData::Raw { .. }
         ));
     }
@@ -1053,10 +1054,10 @@ mod tests {
     #[test]
     fn startup_locality_and_other_no_action() {
         assert_eq!(
-            decode(ev::NO_ACTION, b"StartupLocality\0\x03"),
+            decode(EventType::NO_ACTION, b"StartupLocality\0\x03"),
             EventData::StartupLocality { locality: 3 }
         );
-        match decode(ev::NO_ACTION, b"NvIndexInstance\0\x01\x02") {
+        match decode(EventType::NO_ACTION, b"NvIndexInstance\0\x01\x02") {
             EventData::NoAction { signature, .. } => {
                 assert_eq!(signature.as_deref(), Some("NvIndexInstance"))
             }
@@ -1067,7 +1068,7 @@ mod tests {
     #[test]
     fn grub_and_systemd_boot_ipl_strings() {
         assert_eq!(
-            decode(ev::IPL, b"grub_cmd: linux /vmlinuz\0"),
+            decode(EventType::IPL, b"grub_cmd: linux /vmlinuz\0"),
             EventData::Ipl {
                 source: "grub".into(),
                 text: "grub_cmd: linux /vmlinuz".into()
@@ -1078,7 +1079,7 @@ mod tests {
             .flat_map(|c| c.to_le_bytes())
             .collect();
         assert_eq!(
-            decode(ev::IPL, &u),
+            decode(EventType::IPL, &u),
             EventData::Ipl {
                 source: "ucs2".into(),
                 text: "quiet splash".into()

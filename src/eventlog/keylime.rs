@@ -10,8 +10,8 @@
 //! given.
 
 use super::decode::EventData;
-use super::types::ev;
 use super::{Event, EventLog, HashAlg};
+use crate::eventlog::types::EventType;
 use serde_json::{json, Map, Value};
 
 /// Why no policy is written.
@@ -109,7 +109,10 @@ pub fn refstate(
     let has_secureboot = measured.secure_boot() == Some(1);
     let events = &log.events;
     let mut scrtm = Map::new();
-    if let Some(e) = events.iter().find(|e| e.event_type == ev::S_CRTM_VERSION) {
+    if let Some(e) = events
+        .iter()
+        .find(|e| e.event_type == EventType::S_CRTM_VERSION)
+    {
         scrtm.insert("scrtm".into(), sha256_of(e));
     }
     let firmware: Vec<Value> = events
@@ -117,7 +120,7 @@ pub fn refstate(
         .filter(|e| {
             matches!(
                 e.event_type,
-                ev::EFI_PLATFORM_FIRMWARE_BLOB | ev::EFI_PLATFORM_FIRMWARE_BLOB2
+                EventType::EFI_PLATFORM_FIRMWARE_BLOB | EventType::EFI_PLATFORM_FIRMWARE_BLOB2
             )
         })
         .map(sha256_of)
@@ -132,7 +135,7 @@ pub fn refstate(
         let mut list = Vec::new();
         for e in events
             .iter()
-            .filter(|e| e.event_type == ev::EFI_VARIABLE_DRIVER_CONFIG)
+            .filter(|e| e.event_type == EventType::EFI_VARIABLE_DRIVER_CONFIG)
         {
             if let EventData::Variable(v) = e.decode() {
                 if v.name.to_lowercase() == name {
@@ -146,7 +149,7 @@ pub fn refstate(
     // holds one EFI_SIGNATURE_DATA.
     let vendor_db: Vec<Value> = events
         .iter()
-        .filter(|e| e.event_type == ev::EFI_VARIABLE_AUTHORITY)
+        .filter(|e| e.event_type == EventType::EFI_VARIABLE_AUTHORITY)
         .filter_map(|e| match e.decode() {
             EventData::Variable(v)
                 if v.name.to_lowercase() == "vendor_db" && v.data.len() >= 16 =>
@@ -161,7 +164,7 @@ pub fn refstate(
     let ipl = |text: &str| -> Vec<Value> {
         events
             .iter()
-            .filter(|e| e.event_type == ev::IPL && ipl_text(e) == text)
+            .filter(|e| e.event_type == EventType::IPL && ipl_text(e) == text)
             .map(sha256_of)
             .collect()
     };
@@ -190,7 +193,7 @@ fn from_firmware_volume(path: &str) -> bool {
 fn kernels(events: &[Event], secure_boot: bool) -> Result<Map<String, Value>, String> {
     let apps: Vec<Value> = events
         .iter()
-        .filter(|e| e.event_type == ev::EFI_BOOT_SERVICES_APPLICATION)
+        .filter(|e| e.event_type == EventType::EFI_BOOT_SERVICES_APPLICATION)
         .filter(|e| match e.decode() {
             EventData::ImageLoad { device_path, .. } => !from_firmware_volume(&device_path),
             _ => true,
@@ -218,7 +221,7 @@ fn kernels(events: &[Event], secure_boot: bool) -> Result<Map<String, Value>, St
     let ipl = |pcr: u32| {
         events
             .iter()
-            .filter(move |e| e.event_type == ev::IPL && e.pcr == pcr)
+            .filter(move |e| e.event_type == EventType::IPL && e.pcr == pcr)
     };
     if let Some(e) = ipl(9).find(|e| {
         let t = ipl_text(e);

@@ -19,6 +19,8 @@ pub mod report;
 pub mod sipa;
 pub mod tpm2_yaml;
 pub mod types;
+
+pub use types::EventType;
 pub mod windows;
 
 pub use alg::HashAlg;
@@ -94,7 +96,7 @@ pub struct Event {
     /// The PCR the event extends (PCRIndex).
     pub pcr: u32,
     /// The event type (EventType).
-    pub event_type: u32,
+    pub event_type: EventType,
     /// One digest per algorithm (one SHA-1 digest in a SHA-1 log).
     pub digests: Vec<EventDigest>,
     /// The event data, raw.
@@ -213,7 +215,7 @@ impl EventLog {
         self.events
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.pcr == 4 && e.event_type == types::ev::EFI_BOOT_SERVICES_APPLICATION)
+            .filter(|(_, e)| e.pcr == 4 && e.event_type == EventType::EFI_BOOT_SERVICES_APPLICATION)
             .map(|(i, e)| BootApplication {
                 event: i,
                 device_path: match e.decode() {

@@ -1,10 +1,10 @@
 //! The binary parser. Bounds are checked before every read; a size field is
 //! compared with the bytes left before anything is allocated for it.
 
-use super::types::ev;
 use super::{
     AlgorithmSize, Event, EventDigest, EventLog, HashAlg, LogFormat, ParseWarning, SpecId,
 };
+use crate::eventlog::types::EventType;
 use std::fmt;
 
 /// Why a log could not be parsed, and where.
@@ -165,7 +165,7 @@ fn second_header_at(buf: &[u8], at: usize, format: LogFormat) -> bool {
     // PCRIndex, EventType, a 20-byte digest, EventSize, then the signature.
     let sig_at = at + 32;
     format == LogFormat::CryptoAgile
-        && crate::le::u32_at(buf, at + 4) == Some(ev::NO_ACTION)
+        && crate::le::u32_at(buf, at + 4) == Some(EventType::NO_ACTION.0)
         && buf
             .get(sig_at..sig_at + SPEC_ID_PREFIX.len())
             .is_some_and(|s| s == SPEC_ID_PREFIX)
@@ -188,7 +188,7 @@ pub fn parse(buf: &[u8]) -> Result<EventLog, ParseError> {
     let first = sha1_event(&mut c)?;
     // The Spec ID event is known by its type and signature, whatever its
     // index: a TPM log gives 0, a CC event log (CCEL) 1.
-    let is_agile = first.event_type == ev::NO_ACTION && first.data.starts_with(SPEC_ID_03);
+    let is_agile = first.event_type == EventType::NO_ACTION && first.data.starts_with(SPEC_ID_03);
     let kind = if is_agile && first.pcr != 0 {
         super::LogKind::Ccel
     } else {
@@ -237,7 +237,7 @@ pub fn parse(buf: &[u8]) -> Result<EventLog, ParseError> {
         log.spec_id = Some(spec);
         log.header = Some(first);
     } else {
-        if first.event_type == ev::NO_ACTION {
+        if first.event_type == EventType::NO_ACTION {
             if let Ok((s, _)) = spec_id(&first.data) {
                 log.spec_id = Some(s);
             }
@@ -269,7 +269,7 @@ pub fn parse(buf: &[u8]) -> Result<EventLog, ParseError> {
             Some(s) if log.format == LogFormat::CryptoAgile => agile_event(&mut c, s)?,
             _ => sha1_event(&mut c)?,
         };
-        if e.event_type == ev::NO_ACTION && e.data.starts_with(SPEC_ID_PREFIX) {
+        if e.event_type == EventType::NO_ACTION && e.data.starts_with(SPEC_ID_PREFIX) {
             return Err(ParseError {
                 offset: at,
                 event: c.event,
@@ -285,7 +285,7 @@ pub fn parse(buf: &[u8]) -> Result<EventLog, ParseError> {
 fn sha1_event(c: &mut Cursor) -> Result<Event, ParseError> {
     let offset = c.pos;
     let pcr = c.u32("PCRIndex")?;
-    let event_type = c.u32("EventType")?;
+    let event_type = EventType(c.u32("EventType")?);
     let digest = c.bytes(20, "SHA-1 digest")?.to_vec();
     let data = c.sized_data()?.to_vec();
     Ok(Event {
@@ -304,7 +304,7 @@ fn sha1_event(c: &mut Cursor) -> Result<Event, ParseError> {
 fn agile_event(c: &mut Cursor, spec: &SpecId) -> Result<Event, ParseError> {
     let offset = c.pos;
     let pcr = c.u32("PCRIndex")?;
-    let event_type = c.u32("EventType")?;
+    let event_type = EventType(c.u32("EventType")?);
     let count_at = c.pos;
     let count = c.u32("TPML_DIGEST_VALUES.count")?;
     if count as usize > spec.algorithms.len() {

@@ -2,8 +2,8 @@
 //! and true.
 
 use super::decode::EventData;
-use super::types::ev;
 use super::{EventLog, HashAlg};
+use crate::eventlog::types::EventType;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -112,7 +112,7 @@ pub fn replay(log: &EventLog) -> Replay {
         .collect();
     let ccel = log.kind == super::LogKind::Ccel;
     for e in &log.events {
-        if e.event_type == ev::NO_ACTION {
+        if e.event_type == EventType::NO_ACTION {
             if e.pcr == 0 && !ccel {
                 if let EventData::StartupLocality { locality } = e.decode() {
                     if out.banks.values().any(|b| b.contains_key(&0)) {

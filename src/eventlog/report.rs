@@ -119,7 +119,7 @@ fn view(e: &super::Event, st: &DigestStatus, kind: super::LogKind) -> EventView 
         pcr: e.pcr,
         register: (kind == super::LogKind::Ccel).then(|| kind.register_name(e.pcr)),
         event_type: e.type_name(),
-        type_code: e.event_type,
+        type_code: e.event_type.0,
         digests: e
             .digests
             .iter()

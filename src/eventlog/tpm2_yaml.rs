@@ -20,7 +20,7 @@
 //! Device paths are printed as hex, as Debian's build (without libefivar)
 //! does; Keylime decodes them itself.
 
-use super::{types::ev, EventLog, HashAlg, LogFormat};
+use super::{types::EventType, EventLog, HashAlg, LogFormat};
 use std::fmt::Write;
 
 /// Which of tpm2_eventlog's output versions (`--eventlog-version`).
@@ -134,14 +134,14 @@ fn hex(b: &[u8]) -> String {
 
 /// tpm2-tools' name of an event type: 5.4 has no name for the types the
 /// spec added later (SPDM, EV_POST_CODE2, EV_EFI_GPT_EVENT2).
-fn type_name(t: u32) -> &'static str {
+fn type_name(t: EventType) -> &'static str {
     match t {
-        ev::EFI_SPDM_FIRMWARE_BLOB
-        | ev::EFI_SPDM_FIRMWARE_CONFIG
-        | ev::EFI_SPDM_DEVICE_POLICY
-        | ev::EFI_SPDM_DEVICE_AUTHORITY
-        | ev::POST_CODE2
-        | ev::EFI_GPT_EVENT2 => "Unknown event type",
+        EventType::EFI_SPDM_FIRMWARE_BLOB
+        | EventType::EFI_SPDM_FIRMWARE_CONFIG
+        | EventType::EFI_SPDM_DEVICE_POLICY
+        | EventType::EFI_SPDM_DEVICE_AUTHORITY
+        | EventType::POST_CODE2
+        | EventType::EFI_GPT_EVENT2 => "Unknown event type",
         _ => match super::types::known_event_type_name(t) {
             Some(n) => n,
             None => "Unknown event type",
@@ -284,16 +284,18 @@ fn generic(o: &mut String, data: &[u8]) {
     let _ = writeln!(o, "  Event: \"{}\"", hex(&data[..data.len().min(HEX_MAX)]));
 }
 
-fn event_data(o: &mut String, ty: u32, d: &[u8], v: Version) {
+fn event_data(o: &mut String, ty: EventType, d: &[u8], v: Version) {
     match ty {
-        ev::EFI_VARIABLE_DRIVER_CONFIG
-        | ev::EFI_VARIABLE_BOOT
-        | ev::EFI_VARIABLE_BOOT2
-        | ev::EFI_VARIABLE_AUTHORITY => variable(o, ty, d, v),
-        ev::POST_CODE if d.len() == 16 => blob(o, d),
-        ev::POST_CODE | ev::EFI_ACTION | ev::EFI_HCRTM_EVENT => block(o, "  ", d),
-        ev::S_CRTM_CONTENTS | ev::EFI_PLATFORM_FIRMWARE_BLOB => blob(o, d),
-        ev::EFI_PLATFORM_FIRMWARE_BLOB2 => {
+        EventType::EFI_VARIABLE_DRIVER_CONFIG
+        | EventType::EFI_VARIABLE_BOOT
+        | EventType::EFI_VARIABLE_BOOT2
+        | EventType::EFI_VARIABLE_AUTHORITY => variable(o, ty, d, v),
+        EventType::POST_CODE if d.len() == 16 => blob(o, d),
+        EventType::POST_CODE | EventType::EFI_ACTION | EventType::EFI_HCRTM_EVENT => {
+            block(o, "  ", d)
+        }
+        EventType::S_CRTM_CONTENTS | EventType::EFI_PLATFORM_FIRMWARE_BLOB => blob(o, d),
+        EventType::EFI_PLATFORM_FIRMWARE_BLOB2 => {
             let n = usize::from(d[0]);
             let desc = d.get(1..1 + n).unwrap_or(&d[1..]);
             let at = 1 + n;
@@ -305,13 +307,13 @@ fn event_data(o: &mut String, ty: u32, d: &[u8], v: Version) {
                 le64(d, at + 8).unwrap_or(0)
             );
         }
-        ev::IPL => {
+        EventType::IPL => {
             o.push_str("  Event:\n");
             string_block(o, "    ", "String", d);
         }
-        ev::EFI_BOOT_SERVICES_APPLICATION
-        | ev::EFI_BOOT_SERVICES_DRIVER
-        | ev::EFI_RUNTIME_SERVICES_DRIVER => {
+        EventType::EFI_BOOT_SERVICES_APPLICATION
+        | EventType::EFI_BOOT_SERVICES_DRIVER
+        | EventType::EFI_RUNTIME_SERVICES_DRIVER => {
             let _ = write!(
                 o,
                 "  Event:\n    ImageLocationInMemory: 0x{:x}\n    ImageLengthInMemory: {}\n    ImageLinkTimeAddress: 0x{:x}\n    LengthOfDevicePath: {}\n    DevicePath: '{}'\n",
@@ -322,8 +324,8 @@ fn event_data(o: &mut String, ty: u32, d: &[u8], v: Version) {
                 hex(d.get(32..).unwrap_or_default())
             );
         }
-        ev::EFI_GPT_EVENT if v == Version::V2 => gpt(o, d),
-        ev::NO_ACTION
+        EventType::EFI_GPT_EVENT if v == Version::V2 => gpt(o, d),
+        EventType::NO_ACTION
             if v == Version::V2 && d.len() > 16 && d.starts_with(b"StartupLocality\0") =>
         {
             let _ = write!(o, "  Event:\n    StartupLocality: {}\n", d[16]);
@@ -350,7 +352,7 @@ fn utf16(d: &[u8]) -> String {
     String::from_utf16_lossy(&units)
 }
 
-fn variable(o: &mut String, ty: u32, d: &[u8], v: Version) {
+fn variable(o: &mut String, ty: EventType, d: &[u8], v: Version) {
     if d.len() < 32 {
         generic(o, d);
         return;
@@ -380,16 +382,16 @@ fn variable(o: &mut String, ty: u32, d: &[u8], v: Version) {
     let data = &d[name_end..data_end];
     if v == Version::V2 {
         let n = name.as_str();
-        if ty == ev::EFI_VARIABLE_DRIVER_CONFIG && matches!(n, "PK" | "KEK" | "db" | "dbx") {
+        if ty == EventType::EFI_VARIABLE_DRIVER_CONFIG && matches!(n, "PK" | "KEK" | "db" | "dbx") {
             o.push_str("    VariableData:\n");
             signature_lists(o, d, name_end);
             return;
         }
-        if ty == ev::EFI_VARIABLE_DRIVER_CONFIG && n == "SecureBoot" && data_len <= 1 {
+        if ty == EventType::EFI_VARIABLE_DRIVER_CONFIG && n == "SecureBoot" && data_len <= 1 {
             enabled(o, data);
             return;
         }
-        if (ty == ev::EFI_VARIABLE_BOOT || ty == ev::EFI_VARIABLE_BOOT2)
+        if (ty == EventType::EFI_VARIABLE_BOOT || ty == EventType::EFI_VARIABLE_BOOT2)
             && n == "BootOrder"
             && data_len % 2 == 0
         {
@@ -399,7 +401,7 @@ fn variable(o: &mut String, ty: u32, d: &[u8], v: Version) {
             }
             return;
         }
-        if ty == ev::EFI_VARIABLE_AUTHORITY {
+        if ty == EventType::EFI_VARIABLE_AUTHORITY {
             match n {
                 "MokListTrusted" if data_len <= 1 => {
                     enabled(o, data);
@@ -424,7 +426,7 @@ fn variable(o: &mut String, ty: u32, d: &[u8], v: Version) {
         }
         let boot_n =
             n.len() == 8 && n.starts_with("Boot") && n[4..].bytes().all(|b| b.is_ascii_hexdigit());
-        if (ty == ev::EFI_VARIABLE_BOOT || ty == ev::EFI_VARIABLE_BOOT2)
+        if (ty == EventType::EFI_VARIABLE_BOOT || ty == EventType::EFI_VARIABLE_BOOT2)
             && boot_n
             && data.len() >= 6
         {

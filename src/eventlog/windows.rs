@@ -256,11 +256,11 @@ pub fn from_log(log: &EventLog, status: &[DigestStatus]) -> Option<WindowsBoot> 
             continue;
         }
         let pcr = (e.pcr - 12) as usize;
-        if e.event_type == super::types::ev::SEPARATOR && e.data == b"WBCL" {
+        if e.event_type == super::EventType::SEPARATOR && e.data == b"WBCL" {
             closed[pcr] = true;
             continue;
         }
-        if e.event_type != super::types::ev::EVENT_TAG {
+        if e.event_type != super::EventType::EVENT_TAG {
             continue;
         }
         if closed[pcr] {

@@ -17,7 +17,7 @@ pub mod sbat;
 use crate::efi::Guid;
 use crate::eventlog::check::{DigestReport, DigestStatus};
 use crate::eventlog::decode::EventData;
-use crate::eventlog::types::ev;
+use crate::eventlog::types::EventType;
 use crate::eventlog::EventLog;
 use std::collections::BTreeMap;
 
@@ -79,8 +79,8 @@ pub fn measured(log: &EventLog, digests: &DigestReport) -> Measured {
             continue;
         }
         let authority = match e.event_type {
-            ev::EFI_VARIABLE_DRIVER_CONFIG => false,
-            ev::EFI_VARIABLE_AUTHORITY => true,
+            EventType::EFI_VARIABLE_DRIVER_CONFIG => false,
+            EventType::EFI_VARIABLE_AUTHORITY => true,
             _ => continue,
         };
         let EventData::Variable(v) = e.decode() else {

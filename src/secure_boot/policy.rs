@@ -21,7 +21,7 @@
 use crate::efi::Guid;
 use crate::eventlog::check::{DigestReport, DigestStatus};
 use crate::eventlog::decode::EventData;
-use crate::eventlog::types::ev;
+use crate::eventlog::types::EventType;
 use crate::eventlog::EventLog;
 use std::collections::BTreeMap;
 
@@ -47,7 +47,7 @@ struct Policy {
     /// EV_EFI_VARIABLE_AUTHORITY events: (name, vendor, data), sorted.
     authorities: Vec<(String, Guid, Vec<u8>)>,
     /// Every other event: (type, data), sorted.
-    others: Vec<(u32, Vec<u8>)>,
+    others: Vec<(EventType, Vec<u8>)>,
 }
 
 /// PCR7's policy of `log`, or why it cannot be read: an event whose
@@ -55,7 +55,7 @@ struct Policy {
 fn policy(log: &EventLog, digests: &DigestReport, side: &str) -> Result<Policy, String> {
     let mut p = Policy::default();
     for (i, e) in log.events.iter().enumerate() {
-        if e.pcr != 7 || e.event_type == ev::NO_ACTION {
+        if e.pcr != 7 || e.event_type == EventType::NO_ACTION {
             continue;
         }
         if digests.status.get(i) != Some(&DigestStatus::Verified) {
@@ -65,14 +65,14 @@ fn policy(log: &EventLog, digests: &DigestReport, side: &str) -> Result<Policy, 
             ));
         }
         match e.event_type {
-            ev::EFI_VARIABLE_DRIVER_CONFIG | ev::EFI_VARIABLE_AUTHORITY => {
+            EventType::EFI_VARIABLE_DRIVER_CONFIG | EventType::EFI_VARIABLE_AUTHORITY => {
                 let EventData::Variable(v) = e.decode() else {
                     return Err(format!(
                         "PCR7 event {} of the {side} log does not decode as a UEFI variable",
                         e.number
                     ));
                 };
-                if e.event_type == ev::EFI_VARIABLE_AUTHORITY {
+                if e.event_type == EventType::EFI_VARIABLE_AUTHORITY {
                     p.authorities.push((v.name, v.guid, v.data));
                 } else {
                     p.variables.insert(
@@ -259,12 +259,12 @@ pub(crate) mod tests {
     use super::*;
 
     /// A SHA-1-format log of TCG_PCR_EVENT records (pcr, type, data).
-    pub(crate) fn log(events: &[(u32, u32, Vec<u8>)]) -> EventLog {
+    pub(crate) fn log(events: &[(u32, EventType, Vec<u8>)]) -> EventLog {
         use sha1::Digest;
         let mut v = Vec::new();
         for (pcr, ty, data) in events {
             v.extend(pcr.to_le_bytes());
-            v.extend(ty.to_le_bytes());
+            v.extend(ty.0.to_le_bytes());
             v.extend(sha1::Sha1::digest(data));
             v.extend((data.len() as u32).to_le_bytes());
             v.extend_from_slice(data);
@@ -285,22 +285,22 @@ pub(crate) mod tests {
         v
     }
 
-    fn pcr7(secure_boot: &[u8], db: &[u8], extra: &[(u32, Vec<u8>)]) -> EventLog {
+    fn pcr7(secure_boot: &[u8], db: &[u8], extra: &[(EventType, Vec<u8>)]) -> EventLog {
         let g = Guid::GLOBAL_VARIABLE;
         let s = Guid::IMAGE_SECURITY_DATABASE;
         let mut e = vec![
             (
                 7,
-                ev::EFI_VARIABLE_DRIVER_CONFIG,
+                EventType::EFI_VARIABLE_DRIVER_CONFIG,
                 var(g, "SecureBoot", secure_boot),
             ),
-            (7, ev::EFI_VARIABLE_DRIVER_CONFIG, var(g, "PK", b"")),
-            (7, ev::EFI_VARIABLE_DRIVER_CONFIG, var(g, "KEK", b"")),
-            (7, ev::EFI_VARIABLE_DRIVER_CONFIG, var(s, "db", db)),
-            (7, ev::EFI_VARIABLE_DRIVER_CONFIG, var(s, "dbx", b"")),
+            (7, EventType::EFI_VARIABLE_DRIVER_CONFIG, var(g, "PK", b"")),
+            (7, EventType::EFI_VARIABLE_DRIVER_CONFIG, var(g, "KEK", b"")),
+            (7, EventType::EFI_VARIABLE_DRIVER_CONFIG, var(s, "db", db)),
+            (7, EventType::EFI_VARIABLE_DRIVER_CONFIG, var(s, "dbx", b"")),
         ];
         e.extend(extra.iter().map(|(t, d)| (7, *t, d.clone())));
-        e.push((7, ev::SEPARATOR, vec![0; 4]));
+        e.push((7, EventType::SEPARATOR, vec![0; 4]));
         log(&e)
     }
 
@@ -337,14 +337,18 @@ pub(crate) mod tests {
                     &[0],
                     b"",
                     &[(
-                        ev::EFI_VARIABLE_AUTHORITY,
+                        EventType::EFI_VARIABLE_AUTHORITY,
                         var(Guid::IMAGE_SECURITY_DATABASE, "db", b"cert"),
                     )],
                 ),
             ),
             (
                 "debug mode",
-                pcr7(&[0], b"", &[(ev::EFI_ACTION, b"UEFI Debug Mode".to_vec())]),
+                pcr7(
+                    &[0],
+                    b"",
+                    &[(EventType::EFI_ACTION, b"UEFI Debug Mode".to_vec())],
+                ),
             ),
             (
                 "a decoy dbx under another vendor",
@@ -352,7 +356,7 @@ pub(crate) mod tests {
                     &[0],
                     b"",
                     &[(
-                        ev::EFI_VARIABLE_DRIVER_CONFIG,
+                        EventType::EFI_VARIABLE_DRIVER_CONFIG,
                         var(Guid::GLOBAL_VARIABLE, "dbx", b"x"),
                     )],
                 ),
@@ -374,10 +378,10 @@ pub(crate) mod tests {
         let no_pk = log(&[
             (
                 7,
-                ev::EFI_VARIABLE_DRIVER_CONFIG,
+                EventType::EFI_VARIABLE_DRIVER_CONFIG,
                 var(g, "SecureBoot", &[0]),
             ),
-            (7, ev::SEPARATOR, vec![0; 4]),
+            (7, EventType::SEPARATOR, vec![0; 4]),
         ]);
         let e = cmp(&no_pk, &no_pk).unwrap_err();
         assert!(e.contains("does not measure PK"), "{e}");

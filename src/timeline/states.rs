@@ -18,7 +18,7 @@
 //!   checks its replay.
 
 use super::{At, FirmwareState, Place, TimelineError};
-use crate::eventlog::{self, decode::EventData, types::ev, HashAlg};
+use crate::eventlog::{self, decode::EventData, types::EventType, HashAlg};
 use crate::snapshot::Snapshot;
 use std::path::Path;
 
@@ -40,7 +40,7 @@ fn measured(log: &eventlog::EventLog) -> Measured {
     let scrtm = log
         .events
         .iter()
-        .find(|e| e.event_type == ev::S_CRTM_VERSION)
+        .find(|e| e.event_type == EventType::S_CRTM_VERSION)
         .map(|e| match e.decode() {
             EventData::Text { text } => text,
             EventData::Guid { guid } => guid.to_string(),

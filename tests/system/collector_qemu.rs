@@ -280,7 +280,7 @@ fn two_plain_boots_give_consistent_snapshots() {
             .iter()
             .filter(|e| {
                 e.pcr == 4
-                    && e.event_type == bootaudit::eventlog::types::ev::EFI_BOOT_SERVICES_APPLICATION
+                    && e.event_type == bootaudit::eventlog::EventType::EFI_BOOT_SERVICES_APPLICATION
             })
             .filter_map(|e| match e.decode() {
                 bootaudit::eventlog::decode::EventData::ImageLoad { device_path, .. } => {
@@ -431,7 +431,7 @@ fn chain_mode_starts_the_configured_loader_from_the_same_esp() {
         .iter()
         .filter(|e| {
             e.pcr == 4
-                && e.event_type == bootaudit::eventlog::types::ev::EFI_BOOT_SERVICES_APPLICATION
+                && e.event_type == bootaudit::eventlog::EventType::EFI_BOOT_SERVICES_APPLICATION
         })
         .map(|e| e.decode().summary())
         .collect();

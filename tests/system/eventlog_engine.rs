@@ -166,7 +166,7 @@ fn a_cc_event_on_a_register_that_does_not_exist_leaves_the_log_unjudged() {
     let e = log
         .events
         .iter()
-        .find(|e| e.pcr == 2 && e.event_type != 3)
+        .find(|e| e.pcr == 2 && e.event_type.0 != 3)
         .expect("an event on RTMR1");
     raw[e.offset..e.offset + 4].copy_from_slice(&7u32.to_le_bytes());
     let edited = eventlog::parse(&raw).unwrap();
@@ -259,7 +259,7 @@ fn an_s_crtm_version_of_sixteen_bytes_is_a_guid() {
     let i = log
         .events
         .iter()
-        .position(|e| e.event_type == eventlog::types::ev::S_CRTM_VERSION)
+        .position(|e| e.event_type == eventlog::EventType::S_CRTM_VERSION)
         .unwrap();
     match &d[i] {
         EventData::Guid { guid } => {
@@ -272,7 +272,7 @@ fn an_s_crtm_version_of_sixteen_bytes_is_a_guid() {
     let i = log
         .events
         .iter()
-        .position(|e| e.event_type == eventlog::types::ev::S_CRTM_VERSION)
+        .position(|e| e.event_type == eventlog::EventType::S_CRTM_VERSION)
         .unwrap();
     assert_eq!(
         d[i],
@@ -289,12 +289,12 @@ fn an_hcrtm_event_is_not_checkable_from_the_log() {
     // digest is not of "HCRTM" is not a liar.
     use common::craft;
     let mut log = craft::agile_header();
-    let mut e = craft::agile_event(0, eventlog::types::ev::EFI_HCRTM_EVENT, b"HCRTM");
+    let mut e = craft::agile_event(0, eventlog::EventType::EFI_HCRTM_EVENT.0, b"HCRTM");
     e[14] ^= 0xff; // the SHA-1 digest is no longer of the data
     log.extend(e);
     log.extend(craft::agile_event(
         0,
-        eventlog::types::ev::SEPARATOR,
+        eventlog::EventType::SEPARATOR.0,
         &[0; 4],
     ));
     let l = eventlog::parse(&log).unwrap();
@@ -323,7 +323,7 @@ fn an_s_crtm_version_that_does_not_match_is_unconfirmed_not_a_lie() {
     // a mismatch: a separator.
     use common::craft;
     let mut b = craft::agile_header();
-    let mut e = craft::agile_event(7, eventlog::types::ev::SEPARATOR, &[0; 4]);
+    let mut e = craft::agile_event(7, eventlog::EventType::SEPARATOR.0, &[0; 4]);
     e[14] ^= 1;
     b.extend(e);
     let c = check::check(&eventlog::parse(&b).unwrap());
@@ -400,30 +400,30 @@ fn gce_nonhost_info_names_the_confidential_technology() {
 fn the_other_event_types_the_spec_defines_are_decoded() {
     // EV_CPU_MICROCODE and EV_PLATFORM_CONFIG_FLAGS carry ASCII text.
     let (log, d) = decoded("go-attestation/option_rom_eventlog");
-    let at = |log: &eventlog::EventLog, ty: u32| {
+    let at = |log: &eventlog::EventLog, ty: eventlog::EventType| {
         log.events.iter().position(|e| e.event_type == ty).unwrap()
     };
     assert_eq!(
-        d[at(&log, eventlog::types::ev::CPU_MICROCODE)],
+        d[at(&log, eventlog::EventType::CPU_MICROCODE)],
         EventData::Text {
             text: "Load microcode revision 000000A1 for processor 000306F2".into()
         }
     );
     // Windows' EV_COMPACT_HASH in PCR 11 is a 32-bit value (0x10 here).
     assert_eq!(
-        d[at(&log, eventlog::types::ev::COMPACT_HASH)],
+        d[at(&log, eventlog::EventType::COMPACT_HASH)],
         EventData::CompactHash { value: 0x10 }
     );
     let (log, d) = decoded("go-tpm-tools/gdc-host.bin");
     assert_eq!(
-        d[at(&log, eventlog::types::ev::PLATFORM_CONFIG_FLAGS)],
+        d[at(&log, eventlog::EventType::PLATFORM_CONFIG_FLAGS)],
         EventData::Text {
             text: "No voltage offset and OC_LOCK bit is set".into()
         }
     );
     // EV_TABLE_OF_DEVICES as handoff pointers: one entry, the PI spec's
     // EFI_MP_SERVICES_PROTOCOL GUID.
-    match &d[at(&log, eventlog::types::ev::TABLE_OF_DEVICES)] {
+    match &d[at(&log, eventlog::EventType::TABLE_OF_DEVICES)] {
         EventData::TableOfDevices { tables } => {
             assert_eq!(tables.len(), 1);
             assert_eq!(
@@ -438,7 +438,7 @@ fn the_other_event_types_the_spec_defines_are_decoded() {
 #[test]
 fn grub_commands_in_utf8_with_newlines_and_tabs_are_text() {
     let cmd = "grub_cmd: menuentry 'Ubuntu ünd Debian' {\n\tlinux /vmlinuz\n}\0";
-    match eventlog::decode::decode(eventlog::types::ev::IPL, cmd.as_bytes()) {
+    match eventlog::decode::decode(eventlog::EventType::IPL, cmd.as_bytes()) {
         EventData::Ipl { source, text } => {
             assert_eq!(source, "grub");
             assert_eq!(text, cmd.trim_end_matches('\0'));
@@ -447,7 +447,7 @@ fn grub_commands_in_utf8_with_newlines_and_tabs_are_text() {
     }
     // A control character other than tab and newline keeps it raw.
     assert!(matches!(
-        eventlog::decode::decode(eventlog::types::ev::IPL, b"grub_cmd: a\x1b[2Jb"),
+        eventlog::decode::decode(eventlog::EventType::IPL, b"grub_cmd: a\x1b[2Jb"),
         EventData::Raw { .. }
     ));
 }

@@ -78,7 +78,7 @@ fn option_rom_log_replays_to_go_attestations_sha1_pcrs() {
     let roms: Vec<String> = log
         .events
         .iter()
-        .filter(|e| e.pcr == 2 && e.event_type == eventlog::types::ev::EFI_BOOT_SERVICES_DRIVER)
+        .filter(|e| e.pcr == 2 && e.event_type == eventlog::EventType::EFI_BOOT_SERVICES_DRIVER)
         .map(|e| e.decode().summary())
         .collect();
     assert_eq!(roms.len(), 1, "{roms:?}");

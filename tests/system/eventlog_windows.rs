@@ -103,7 +103,7 @@ fn every_sipa_event_of_the_windows_logs_decodes_and_verifies() {
         let log = eventlog::parse(raw).unwrap();
         let c = check::check(&log);
         for (e, st) in log.events.iter().zip(&c.status) {
-            if e.event_type != eventlog::types::ev::EVENT_TAG {
+            if e.event_type != eventlog::EventType::EVENT_TAG {
                 continue;
             }
             let EventData::Sipa { records } = e.decode() else {
@@ -133,7 +133,7 @@ fn rebuild(raw: &[u8], edit: impl Fn(usize, &mut Vec<u8>)) -> Vec<u8> {
         let mut data = e.data.clone();
         edit(i, &mut data);
         out.extend(e.pcr.to_le_bytes());
-        out.extend(e.event_type.to_le_bytes());
+        out.extend(e.event_type.0.to_le_bytes());
         if agile {
             out.extend((e.digests.len() as u32).to_le_bytes());
         }

@@ -750,7 +750,7 @@ fn the_implant_log_with_its_option_rom_digests_removed_fails() {
     let e = log
         .events
         .iter()
-        .find(|e| e.pcr == 2 && e.event_type == 0x8000_0004)
+        .find(|e| e.pcr == 2 && e.event_type.0 == 0x8000_0004)
         .expect("the option ROM's driver event");
     let mut cut = raw[..e.offset + 8].to_vec();
     cut.extend(0u32.to_le_bytes());

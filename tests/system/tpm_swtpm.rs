@@ -14,7 +14,7 @@ use crate::common;
 mod live {
     use super::common;
 
-    use bootaudit::eventlog::{self, types::ev, HashAlg};
+    use bootaudit::eventlog::{self, EventType, HashAlg};
     use serde_json::Value;
     use std::str::FromStr;
     use tss_esapi::handles::PcrHandle;
@@ -118,7 +118,11 @@ mod live {
     /// Extends the swtpm's PCRs, through the TPM, with every digest of `log`.
     fn extend_log(tcti: &str, log: &eventlog::EventLog) {
         let mut ctx = Context::new(TctiNameConf::from_str(tcti).unwrap()).unwrap();
-        for e in log.events.iter().filter(|e| e.event_type != ev::NO_ACTION) {
+        for e in log
+            .events
+            .iter()
+            .filter(|e| e.event_type != EventType::NO_ACTION)
+        {
             let digests: Vec<_> = e
                 .digests
                 .iter()
