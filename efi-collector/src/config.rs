@@ -42,6 +42,11 @@ pub struct Config {
     /// kept in SMM). The operator names it; the collector reads nothing
     /// below 4 GiB it was not told of.
     pub flash_window: Option<u64>,
+    /// `hash-budget-ms=N` (at most 600000): how long hashing firmware-file
+    /// bodies may take, instead of the default; 0 lifts the time limit
+    /// (the byte cap stays). For a responder with time, and for tests that
+    /// must not depend on the machine's speed.
+    pub hash_budget_ms: Option<u64>,
 }
 
 fn parse(text: &str, cfg: &mut Config) {
@@ -74,6 +79,12 @@ fn parse_words(text: &str, cfg: &mut Config) {
             "test-panic=1" => cfg.test_panic = true,
             "mode=chain" => cfg.mode = Mode::Chain,
             w if w.starts_with("chain=") => cfg.chain = Some(w["chain=".len()..].to_string()),
+            w if w.starts_with("hash-budget-ms=") => {
+                cfg.hash_budget_ms = w["hash-budget-ms=".len()..]
+                    .parse()
+                    .ok()
+                    .filter(|n| *n <= 600_000);
+            }
             w if w.starts_with("flash-window=") => {
                 let v = &w["flash-window=".len()..];
                 let n = match v.strip_prefix("0x") {
@@ -96,6 +107,7 @@ pub fn load() -> Config {
         chain_options: None,
         test_panic: false,
         flash_window: None,
+        hash_budget_ms: None,
     };
     if let Ok(sfs) = boot::get_image_file_system(boot::image_handle()) {
         let mut fs = FileSystem::new(sfs);

@@ -87,13 +87,18 @@ fn header_len(base: u64) -> Option<u64> {
     (&h[40..44] == b"_FVH").then(|| u64::from_le_bytes(h[32..40].try_into().unwrap_or_default()))
 }
 
+/// What reading one section gave.
+enum Section {
+    /// Its SHA-256.
+    Hashed(String),
+    /// The file has no such section (or the firmware would not read it).
+    Absent,
+    /// It was read, but hashing it would pass the byte cap.
+    OverCap,
+}
+
 /// Reads the first section of `ty` of file `name`; its SHA-256.
-fn section_sha(
-    fv: &RawFv2,
-    name: &uefi::Guid,
-    ty: SectionType,
-    budget: &mut usize,
-) -> Option<String> {
+fn section_sha(fv: &RawFv2, name: &uefi::Guid, ty: SectionType, budget: &mut usize) -> Section {
     let mut buf: *mut c_void = core::ptr::null_mut();
     let mut size = 0usize;
     let mut auth = 0u32;
@@ -101,14 +106,16 @@ fn section_sha(
     // returns it with its size; we free it below.
     let st = unsafe { (fv.0.read_section)(&fv.0, name, ty, 0, &mut buf, &mut size, &mut auth) };
     if st != uefi_raw::Status::SUCCESS || buf.is_null() {
-        return None;
+        return Section::Absent;
     }
-    let out = (size <= *budget).then(|| {
+    let out = if size <= *budget {
         *budget -= size;
         // SAFETY: the firmware wrote `size` bytes at `buf`.
         let b = unsafe { core::slice::from_raw_parts(buf as *const u8, size) };
-        crate::hex(&Sha256::digest(b))
-    });
+        Section::Hashed(crate::hex(&Sha256::digest(b)))
+    } else {
+        Section::OverCap
+    };
     // SAFETY: `buf` came from the firmware's pool (ReadSection allocated it).
     let _ = unsafe { boot::free_pool(core::ptr::NonNull::new_unchecked(buf as *mut u8)) };
     out
@@ -125,7 +132,8 @@ fn open<P: uefi::proto::ProtocolPointer + ?Sized>(h: Handle) -> Option<boot::Sco
     unsafe { boot::open_protocol::<P>(params, boot::OpenProtocolAttributes::GetProtocol).ok() }
 }
 
-/// How long body hashing may take, over every volume, counting the
+/// How long body hashing may take by default (`hash-budget-ms=` in the
+/// configuration sets another; 0, none), over every volume, counting the
 /// hashing only. SHA-256 runs at about 10 MB/s in QEMU under TCG (OVMF's
 /// DXE volume holds 5 MB of bodies), slower on a loaded host, and at
 /// hundreds of MB/s on hardware: past the budget, the rest is recorded
@@ -137,7 +145,11 @@ struct Budget<'a> {
     bytes: usize,
     clock: &'a crate::clock::Clock,
     spent_us: u64,
+    /// The time limit in microseconds; `None`, no limit.
+    limit_us: Option<u64>,
     unhashed: u32,
+    /// Bodies left unhashed because the byte cap was reached.
+    over_cap: u32,
 }
 
 /// One volume as enumerated: its record, and what hashing its bodies needs.
@@ -241,17 +253,26 @@ fn priority(f: &FirmwareVolumeFile, loaded: &[String]) -> (u8, bool, u64) {
 /// Hashes file `i` of `l` if the budget allows.
 fn hash_body(l: &mut Listed, i: usize, budget: &mut Budget) {
     let Some(fv) = &l.fv else { return };
-    if budget.spent_us > HASH_BUDGET_US {
+    if budget.limit_us.is_some_and(|l| budget.spent_us > l) {
         budget.unhashed += 1;
         return;
     }
     let start = budget.clock.elapsed_us();
+    let mut over_cap = false;
     for (sec, label) in [(SectionType::PE32, "pe32"), (SectionType::TE, "te")] {
-        if let Some(h) = section_sha(fv, &l.names[i], sec, &mut budget.bytes) {
-            l.volume.files[i].body = Some(label.to_string());
-            l.volume.files[i].body_sha256 = Some(h);
-            break;
+        match section_sha(fv, &l.names[i], sec, &mut budget.bytes) {
+            Section::Hashed(h) => {
+                l.volume.files[i].body = Some(label.to_string());
+                l.volume.files[i].body_sha256 = Some(h);
+                over_cap = false;
+                break;
+            }
+            Section::OverCap => over_cap = true,
+            Section::Absent => {}
         }
+    }
+    if over_cap {
+        budget.over_cap += 1;
     }
     budget.spent_us = budget
         .spent_us
@@ -259,12 +280,19 @@ fn hash_body(l: &mut Listed, i: usize, budget: &mut Budget) {
 }
 
 /// Every firmware volume the firmware exposes; `loaded` are the loaded
-/// images' device paths (their bodies are hashed last).
+/// images' device paths (their bodies are hashed last); `budget_ms` the
+/// configured hashing time (`None`: the default, 0: no time limit).
 pub fn volumes(
     errors: &mut Vec<CollectError>,
     clock: &crate::clock::Clock,
     loaded: &[String],
+    budget_ms: Option<u64>,
 ) -> Option<Vec<FirmwareVolume>> {
+    let limit_us = match budget_ms {
+        None => Some(HASH_BUDGET_US),
+        Some(0) => None,
+        Some(ms) => Some(ms.saturating_mul(1000)),
+    };
     let handles = match boot::find_handles::<RawFv2>() {
         Ok(h) => h,
         Err(e) => {
@@ -295,7 +323,9 @@ pub fn volumes(
         bytes: MAX_BODY_BYTES,
         clock,
         spent_us: 0,
+        limit_us,
         unhashed: 0,
+        over_cap: 0,
     };
     for (vi, fi) in order {
         hash_body(&mut listed[vi], fi, &mut budget);
@@ -307,7 +337,19 @@ pub fn volumes(
             format!(
                 "{} executable files' bodies were not hashed: the {} ms hashing budget was spent (applications, then PEI modules, then the largest loaded drivers, are the ones left)",
                 budget.unhashed,
-                HASH_BUDGET_US / 1000
+                limit_us.unwrap_or(0) / 1000
+            ),
+            None,
+        );
+    }
+    if budget.over_cap > 0 {
+        crate::failed(
+            errors,
+            Part::FirmwareVolumes,
+            format!(
+                "{} executable files' bodies were not hashed: the {} MiB cap on hashed bytes was reached",
+                budget.over_cap,
+                MAX_BODY_BYTES >> 20
             ),
             None,
         );

@@ -96,7 +96,7 @@ fn main() -> Status {
         .flatten()
         .map(|i| i.device_path.to_uppercase())
         .collect();
-    snap.firmware_volumes = firmware::volumes(&mut errors, &clock, &loaded);
+    snap.firmware_volumes = firmware::volumes(&mut errors, &clock, &loaded, cfg.hash_budget_ms);
     let flash =
         firmware::flash(&snap.memory_maps, cfg.flash_window, &mut errors).map(|(rec, bytes)| {
             snap.firmware_flash = Some(rec);
