@@ -251,6 +251,8 @@ rules! {
         "The firmware changed between two consecutive boots, and the OS logs record no flash-capable tool or driver in between (or the window is blind: a log was cleared, damaged, or none covers it).";
     TIMELINE_FIRMWARE_UNCOMPARABLE = "timeline.firmware.uncomparable", Timeline, Medium, NONE, NONE,
         "Two consecutive firmware states cannot be compared (one has no measurement of the firmware), or a state cannot be placed in time: whether and when the firmware changed is unknown.";
+    TIMELINE_FIRMWARE_UNOBSERVED = "timeline.firmware.unobserved", Timeline, Medium, NONE, NONE,
+        "Fewer than two firmware states (measured boots: snapshots, MeasuredBoot logs, bundles) could be placed in time: whether the firmware changed while the OS logs ran is unknown, not unchanged.";
     TIMELINE_FLASH_TOOL_SEEN = "timeline.flash-tool.seen", Timeline, High, NONE, NONE,
         "A tool or driver that can write the firmware from the OS (bootaudit's curated list, or raw access to /dev/mem, /dev/port or an MTD device) was installed, loaded or run.";
     TIMELINE_FLASH_TOOL_ATTEMPT = "timeline.flash-tool.attempt", Timeline, Medium, NONE, NONE,

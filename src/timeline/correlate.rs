@@ -375,6 +375,20 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
             }
         }
     }
+    if placed.len() < 2 {
+        findings.push(
+            Finding::new(
+                rules::TIMELINE_FIRMWARE_UNOBSERVED,
+                format!(
+                    "{} firmware state(s) given, {} placed in time: at least two measured boots are needed to tell whether the firmware changed over the time these logs cover, so that is unknown, not unchanged",
+                    g.states.len(),
+                    placed.len()
+                ),
+                json!({"states": g.states.len(), "placed": placed.len()}),
+            )
+            .about("firmware".to_string()),
+        );
+    }
     for s in g.states.iter().filter(|s| s.at.is_none()) {
         findings.push(
             Finding::new(

@@ -13,3 +13,4 @@ mod cli_show;
 mod docs;
 mod rules_registry;
 mod siem_jsonl;
+mod timeline;
