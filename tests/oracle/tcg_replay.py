@@ -8,6 +8,11 @@ TCG_PCR_EVENT2, TCG_EfiSpecIDEvent, StartupLocality) and UEFI 2.10 §38.4
 zero), with Python's hashlib; it shares no code with bootaudit.
 
     tcg_replay.py LOG  ->  {"kind": "tpm"|"ccel", "banks": {"sha256": {"0": "hex"}}}
+
+A LOG that is JSON is read as the TCG Canonical Event Log (CEL 1.0, its
+JSON encoding: an array of records, or {"records": [...]}, each with "pcr",
+"digests" [{"hashAlg", "digest"}] and, for pcclient_std content,
+"content": {"event_type": name or number, "event_data": hex}).
 """
 import hashlib
 import json
@@ -18,8 +23,33 @@ ALGS = {0x0004: "sha1", 0x000B: "sha256", 0x000C: "sha384", 0x000D: "sha512", 0x
 EV_NO_ACTION = 3
 
 
+NAMES = {"sha1": 0x0004, "sha256": 0x000B, "sha384": 0x000C, "sha512": 0x000D, "sm3_256": 0x0012}
+
+
+def cel(doc):
+    """The extends of a CEL-JSON document, and its StartupLocality."""
+    records = doc["records"] if isinstance(doc, dict) else doc
+    locality = 0
+    extends = []
+    for r in records:
+        content = r.get("content", {})
+        typ = content.get("event_type")
+        data = bytes.fromhex(content.get("event_data", ""))
+        if typ in (EV_NO_ACTION, "EV_NO_ACTION", str(EV_NO_ACTION)):
+            if r["pcr"] == 0 and data[:16] == b"StartupLocality\0" and len(data) == 17:
+                locality = data[16]
+            continue
+        digests = {NAMES[d["hashAlg"]]: bytes.fromhex(d["digest"]) for d in r["digests"]}
+        extends.append((r["pcr"], digests))
+    return locality, extends
+
+
 def main(path):
     b = open(path, "rb").read()
+    if b.lstrip()[:1] in (b"[", b"{"):
+        locality, extends = cel(json.loads(b))
+        kind = "tpm"
+        return out(kind, locality, extends)
     # The first record is a TCG_PCR_EVENT (SHA-1 layout) in both formats.
     pcr0, typ0 = struct.unpack_from("<II", b, 0)
     size0, = struct.unpack_from("<I", b, 28)
@@ -63,6 +93,10 @@ def main(path):
                 locality = data[16]
             continue
         extends.append((idx, digests))
+    return out(kind, locality, extends)
+
+
+def out(kind, locality, extends):
     banks = {}
     for idx, digests in extends:
         for alg, d in digests.items():
@@ -79,9 +113,9 @@ def main(path):
                     start = bytearray(b"\xff" * h.digest_size)
                 bank[idx] = bytes(start)
             bank[idx] = hashlib.new(name, bank[idx] + d).digest()
-    out = {"kind": kind, "locality": locality,
+    doc = {"kind": kind, "locality": locality,
            "banks": {n: {str(i): v.hex() for i, v in sorted(b.items())} for n, b in banks.items()}}
-    json.dump(out, sys.stdout, sort_keys=True)
+    json.dump(doc, sys.stdout, sort_keys=True)
 
 
 if __name__ == "__main__":

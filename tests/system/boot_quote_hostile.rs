@@ -50,6 +50,7 @@ fn tpm_responses_survive_every_truncation_and_byte_flip() {
     let c = create_response();
     let created = tpm2::parse_create_primary(&c).expect("the well-formed create response");
     assert_eq!(created.handle, 0x8000_0000);
+    let (mut quotes_ok, mut quotes_err, mut created_ok, mut created_err) = (0, 0, 0, 0);
     for base in [&q, &c] {
         for cut in 0..base.len() {
             // A cut response never claims its full size: always refused.
@@ -60,12 +61,49 @@ fn tpm_responses_survive_every_truncation_and_byte_flip() {
             for bit in [0x01u8, 0x80] {
                 let mut m = base.to_vec();
                 m[i] ^= bit;
-                let _ = tpm2::parse_quote(&m);
-                let _ = tpm2::parse_create_primary(&m);
-                let _ = tpm2::parse_empty(&m);
+                // Whatever a flip makes of it: an error that points inside
+                // the response, or a parse whose parts are the response's
+                // own bytes, where they lie.
+                match tpm2::parse_quote(&m) {
+                    Ok(p) => {
+                        quotes_ok += 1;
+                        let alen = u16::from_be_bytes([m[14], m[15]]) as usize;
+                        assert_eq!(p.attest, m[16..16 + alen], "flip at {i}");
+                        let sig_at = 16 + alen;
+                        assert_eq!(p.signature, m[sig_at..sig_at + p.signature.len()]);
+                    }
+                    Err(e) => {
+                        quotes_err += 1;
+                        assert!(e.offset <= m.len(), "flip at {i}: {e:?}");
+                    }
+                }
+                match tpm2::parse_create_primary(&m) {
+                    Ok(c) => {
+                        created_ok += 1;
+                        assert_eq!(c.handle >> 24, 0x80, "flip at {i}");
+                        assert!(m.windows(c.public.len()).any(|w| w == c.public));
+                    }
+                    Err(e) => {
+                        created_err += 1;
+                        assert!(e.offset <= m.len(), "flip at {i}: {e:?}");
+                    }
+                }
+                // Neither is an empty response (both carry parameters).
+                let e = tpm2::parse_empty(&m).unwrap_err();
+                assert!(e.offset <= m.len());
             }
         }
     }
+    // Both ways were taken: flips in a signature or key body still parse,
+    // flips in a header or a size do not.
+    assert!(
+        quotes_ok >= 100 && quotes_err >= 10,
+        "{quotes_ok} {quotes_err}"
+    );
+    assert!(
+        created_ok >= 100 && created_err >= 10,
+        "{created_ok} {created_err}"
+    );
     // Another key's public area: not bootaudit's AK.
     let mut other = c.clone();
     other[16 + 7] ^= 0x40; // userWithAuth off

@@ -1,6 +1,9 @@
 //! CEL-JSON: `bootaudit export cel-json` of every shared log (and a
-//! snapshot's) reads back with `bootaudit eventlog` and replays to the same
-//! PCRs, event for event; systemd-pcrlock records written by
+//! snapshot's) replays, read by an independent CEL reader
+//! (tests/oracle/tcg_replay.py), to the PCRs tpm2_eventlog computes from
+//! the binary log (or, for the logs it cannot judge, that oracle's own
+//! replay of the binary log); it also reads back with `bootaudit eventlog`
+//! event for event; systemd-pcrlock records written by
 //! virt-fw-measure for OVMF read as the same firmware blobs bootaudit's
 //! firmware reader hashes.
 
@@ -39,6 +42,7 @@ fn export(input: &Path, out: &Path) -> bool {
 fn every_shared_log_round_trips_through_cel_json() {
     let d = tempfile::tempdir().unwrap();
     let mut done = 0;
+    let mut by_tpm2_eventlog = 0;
     for log in common::all_logs() {
         let cel = d.path().join("cel.json");
         if !export(&log, &cel) {
@@ -60,6 +64,38 @@ fn every_shared_log_round_trips_through_cel_json() {
         if a["kind"] != "tpm" {
             continue;
         }
+        // Not our reader, not our replay: the CEL document, replayed by
+        // Python's hashlib, against tpm2_eventlog's PCRs of the binary log.
+        let (_, from_cel) = common::python_replay(&cel);
+        let rel = log
+            .strip_prefix(common::eventlogs())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let expected = if common::ORACLE_LOGS.contains(&rel.as_str()) {
+            by_tpm2_eventlog += 1;
+            common::tpm2_eventlog_pcrs(&log)
+        } else {
+            common::python_replay(&log).1
+        };
+        let mut banks = 0;
+        for (bank, pcrs) in &from_cel {
+            let Some(want) = expected.get(bank) else {
+                continue;
+            };
+            for (i, v) in pcrs {
+                assert_eq!(
+                    Some(v),
+                    want.get(i),
+                    "{rel}: {bank} PCR{i} from the CEL export"
+                );
+            }
+            assert_eq!(pcrs.len(), want.len(), "{rel}: {bank} PCRs extended");
+            banks += 1;
+        }
+        // A log of its header alone extends nothing, by both accounts.
+        let empty = from_cel.is_empty() && expected.values().all(|b| b.is_empty());
+        assert!(banks >= 1 || empty, "{rel}: no bank compared");
         let b = eventlog_json(&cel);
         assert_eq!(a["pcrs"], b["pcrs"], "{}", log.display());
         assert_eq!(
@@ -88,6 +124,10 @@ fn every_shared_log_round_trips_through_cel_json() {
         done += 1;
     }
     assert!(done >= 25, "{done} logs round-tripped");
+    assert!(
+        by_tpm2_eventlog >= 15,
+        "{by_tpm2_eventlog} judged by tpm2_eventlog"
+    );
     // A snapshot's log too.
     let snap = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/collector/snap-0000.json");
     let cel = d.path().join("snap.json");
