@@ -191,11 +191,19 @@ enum Command {
         shell: clap_complete::Shell,
     },
 
-    /// Print the man page (roff).
+    /// Print the man page (roff), or write one per command.
     ///
     /// Print bootaudit's man page (roff) on stdout, generated from these
-    /// definitions: `bootaudit man > bootaudit.1`.
-    Man,
+    /// definitions: `bootaudit man > bootaudit.1`. With --dir, write one
+    /// page per command and subcommand there (bootaudit.1,
+    /// bootaudit-diff.1, bootaudit-baseline-create.1, ...), each
+    /// atomically, and list them.
+    Man {
+        /// The directory to write every page into (it must exist, and not
+        /// be a symbolic link).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// The groups of `bootaudit --help`, in the order a user meets them. Every
@@ -289,11 +297,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cli::emit_bytes(&out)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Man => {
+        Command::Man { dir: None } => {
             let cmd = command();
             let mut out = Vec::new();
             clap_mangen::Man::new(cmd).render(&mut out)?;
             cli::emit_bytes(&out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { dir: Some(dir) } => {
+            bootaudit::fsutil::check_input_dir(&dir)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+            let mut cmd = command().disable_help_subcommand(true);
+            cmd.build();
+            let mut pages = Vec::new();
+            man_pages(&cmd, &dir, &mut pages)?;
+            cli::emit(&pages.join("\n"))?;
+            cli::emit("\n")?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Ingest(a) => cli::ingest::run(a),
@@ -302,6 +321,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(c) => cli::export::run(c),
         Command::Timeline(a) => cli::timeline::run(a),
     }
+}
+
+/// Writes the man page of `cmd` and of every subcommand under it into
+/// `dir`, each atomically, named as man(1) looks them up.
+fn man_pages(
+    cmd: &clap::Command,
+    dir: &std::path::Path,
+    out: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let page = clap_mangen::Man::new(cmd.clone());
+    let mut roff = Vec::new();
+    page.render(&mut roff)?;
+    let path = dir.join(page.get_filename());
+    cli::write_file(&path, &roff)?;
+    out.push(path.display().to_string());
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        man_pages(sub, dir, out)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

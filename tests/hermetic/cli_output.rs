@@ -179,3 +179,66 @@ fn color_marks_only_severity_and_verdict_cells_and_never_json_or_files() {
     ]);
     assert_eq!(std::fs::read(&f).unwrap(), plain.stdout);
 }
+
+/// The subcommand names a `--help` lists: the lines under a "Commands:"
+/// heading, or under the group headings of the top-level help.
+fn listed_commands(help: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut in_list = false;
+    for line in help.lines() {
+        if line.ends_with(':') && !line.starts_with(' ') {
+            in_list = line != "Options:" && line != "Arguments:" && !line.starts_with("Usage");
+            continue;
+        }
+        if in_list {
+            if let Some(name) = line
+                .strip_prefix("  ")
+                .and_then(|l| l.split_whitespace().next())
+            {
+                if !line.starts_with("   ") && name != "help" {
+                    names.push(name.to_string());
+                }
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn man_dir_writes_one_page_per_command_the_help_lists() {
+    let top = String::from_utf8(run(&["--help"]).stdout).unwrap();
+    let mut expected = vec!["bootaudit".to_string()];
+    for name in listed_commands(&top) {
+        expected.push(format!("bootaudit-{name}"));
+        let sub = String::from_utf8(run(&[&name, "--help"]).stdout).unwrap();
+        for nested in listed_commands(&sub) {
+            expected.push(format!("bootaudit-{name}-{nested}"));
+        }
+    }
+    // 21 commands (help aside) and the nested ones of baseline, reference,
+    // ak, export and firmware.
+    assert!(expected.len() >= 30, "{expected:?}");
+    let d = tempfile::tempdir().unwrap();
+    let o = run(&["man", "--dir", d.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let mut written: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    let mut want: Vec<String> = expected.iter().map(|n| format!("{n}.1")).collect();
+    want.sort();
+    assert_eq!(written, want);
+    for n in &expected {
+        let page = std::fs::read_to_string(d.path().join(format!("{n}.1"))).unwrap();
+        assert!(page.contains(&format!(".TH {n} 1")), "{n}");
+        assert!(page.contains(".SH NAME"), "{n}");
+    }
+    // A symbolic link in place of the directory is refused.
+    let link = d.path().join("link");
+    std::os::unix::fs::symlink(d.path(), &link).unwrap();
+    assert_eq!(
+        run(&["man", "--dir", link.to_str().unwrap()]).status.code(),
+        Some(2)
+    );
+}
