@@ -148,24 +148,7 @@ impl<'de> Deserialize<'de> for Finding {
     }
 }
 
-/// The kinds of evidence that can explain a finding.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Explainers {
-    /// A firmware version, revision or release-date change.
-    pub firmware_update: bool,
-    /// A change in the amount of RAM.
-    pub ram_change: bool,
-    /// A Secure Boot variable change (explains PCR7).
-    pub secure_boot_change: bool,
-    /// What the firmware allocates (memory-map changes) and PCR2: explained
-    /// by a verified firmware update only when no code outside its
-    /// reference came with it ([`crate::diff::firmware_update::memory_backed`]).
-    pub no_new_code: bool,
-    /// PCR7's measurements: explained by a verified firmware update when
-    /// the Secure Boot policy PCR7 measured is the same before and after
-    /// ([`crate::secure_boot::policy::same_policy`]).
-    pub policy_form: bool,
-}
+pub use crate::rules::Explainers;
 
 impl Finding {
     /// A new, unexplained finding of a rule of the registry

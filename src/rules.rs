@@ -1,9 +1,25 @@
 //! The rule registry: every finding bootaudit can report, with its id,
 //! category, severity and what may explain it. This is the only place a
-//! rule id or a severity is written: `diff`, `fleet` and every later
-//! checker take their rules (and, where the severity depends on the case,
-//! the function that decides it) from here. `bootaudit rules` lists them;
-//! the book's rule table (docs/src/rules.md) is checked against this list by a test.
+//! rule id, a severity or an explainer is written: `diff`, `fleet`,
+//! `check`, `firmware` and `timeline` take their rules (and, where the
+//! severity or the explainers depend on the case, the function that
+//! decides them) from here. `bootaudit rules` lists them; the book's rule
+//! table (docs/src/rules.md) is checked against this list by a test.
+//!
+//! A finding's severity passes through three stages:
+//!
+//! 1. **The rule**: [`Rule::severity`], or what the rule's case function
+//!    says for this case ([`pcr_changed`], [`acpi_table_added`],
+//!    [`memory_region_added`], ...; `severity_varies` says how, in words).
+//! 2. **The evidence**: what may explain it is the rule's [`Explains`]
+//!    ([`Rule::explainers`], or the case function's
+//!    [`Rule::explainers_where`]). Only measured evidence acts on it: a
+//!    verified firmware update or a RAM change explains it (lowered to
+//!    `low`), a corroborated update lowers it to `medium` at most, a
+//!    signed baseline acceptance explains it; a string the judged machine
+//!    wrote about itself never does.
+//! 3. **The exit code**: `--fail-on` compares what is left, unexplained,
+//!    with the chosen severity.
 
 use crate::findings::{Category, Severity};
 use serde::Serialize;
@@ -21,10 +37,15 @@ pub struct Rule {
     /// How the severity depends on the case, when it does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub severity_varies: Option<&'static str>,
-    /// What evidence may explain it (and so lower its weight), in words;
-    /// `None` when nothing may.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub explained_by: Option<&'static str>,
+    /// What evidence may explain it (and so lower its weight), as data:
+    /// the checkers apply exactly these, and `bootaudit rules` prints them
+    /// as `explained_by` ([`Rule::explained_by`]). Empty when nothing may.
+    #[serde(
+        rename = "explained_by",
+        serialize_with = "serialize_explains",
+        skip_serializing_if = "<[Explains]>::is_empty"
+    )]
+    pub explains: &'static [Explains],
     /// What it means, in one line.
     pub description: &'static str,
     /// For a check of `bootaudit check` (one machine judged alone, with a
@@ -34,6 +55,151 @@ pub struct Rule {
     /// for a finding of `diff` and `fleet`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<u8>,
+}
+
+/// One kind of evidence that may explain a finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Explainer {
+    /// A firmware update: verified by a vendor reference, it explains (to
+    /// low); corroborated by the S-CRTM version or the system-table
+    /// revision, it lowers to medium at most; claimed by SMBIOS alone,
+    /// nothing.
+    FirmwareUpdate,
+    /// A firmware update corroborated by measurements but not verified: it
+    /// lowers the finding to medium at most and explains nothing (where a
+    /// verified one must also have brought no new code).
+    CorroboratedUpdate,
+    /// A verified firmware update that brought no code outside its
+    /// reference ([`crate::diff::firmware_update::memory_backed`]).
+    NoNewCode,
+    /// A change in the amount of RAM.
+    RamChange,
+    /// A Secure Boot variable change whose new values PCR7's log measured.
+    SecureBootChange,
+    /// A verified firmware update under which the Secure Boot policy
+    /// PCR7 measured is the same ([`crate::secure_boot::policy::same_policy`]).
+    SamePolicy,
+    /// For `timeline`: a firmware update a vendor reference verifies and
+    /// fwupd's history names; never OS-side evidence alone.
+    VendorUpdateInHistory,
+}
+
+impl Explainer {
+    /// How `bootaudit rules` says it.
+    pub const fn phrase(self) -> &'static str {
+        match self {
+            Explainer::FirmwareUpdate => "a firmware update",
+            Explainer::CorroboratedUpdate => {
+                "a firmware update its measurements corroborate but no reference verifies: lowered to medium at most, not explained"
+            }
+            Explainer::NoNewCode => {
+                "a verified firmware update that brought no code outside its reference"
+            }
+            Explainer::RamChange => "a RAM change",
+            Explainer::SecureBootChange => {
+                "a Secure Boot variable change whose new values PCR7's log measured"
+            }
+            Explainer::SamePolicy => {
+                "a verified firmware update when the Secure Boot policy PCR7's verified log measured (state, setup mode, PK, KEK, db, dbx, authorities) is the same before and after"
+            }
+            Explainer::VendorUpdateInHistory => {
+                "a firmware update a vendor reference verifies (--references) and fwupd's history names; never OS-side evidence alone"
+            }
+        }
+    }
+}
+
+/// An explainer of a rule, and the case it is limited to (`None`: every
+/// case of the rule).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Explains {
+    /// What may explain the finding.
+    pub by: Explainer,
+    /// In which cases only, in words; the rule's case function decides it.
+    pub only: Option<&'static str>,
+}
+
+const fn always(by: Explainer) -> Explains {
+    Explains { by, only: None }
+}
+
+const fn only(by: Explainer, when: &'static str) -> Explains {
+    Explains {
+        by,
+        only: Some(when),
+    }
+}
+
+fn serialize_explains<S: serde::Serializer>(e: &&[Explains], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&render_explains(e))
+}
+
+fn render_explains(e: &[Explains]) -> String {
+    e.iter()
+        .map(|x| match x.only {
+            Some(w) => format!("{}, {w}", x.by.phrase()),
+            None => x.by.phrase().to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Which explanations a finding may take, as the diff applies them: the
+/// flags a rule's [`Explains`] set, for one case.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Explainers {
+    /// A firmware version, revision or release-date change
+    /// ([`Explainer::FirmwareUpdate`], [`Explainer::CorroboratedUpdate`]).
+    pub firmware_update: bool,
+    /// A change in the amount of RAM.
+    pub ram_change: bool,
+    /// A Secure Boot variable change (explains PCR7).
+    pub secure_boot_change: bool,
+    /// A verified firmware update that brought no new code.
+    pub no_new_code: bool,
+    /// A verified firmware update under the same Secure Boot policy.
+    pub policy_form: bool,
+}
+
+impl Rule {
+    /// What may explain it, in words (`None` when nothing may): rendered
+    /// from [`Rule::explains`].
+    pub fn explained_by(&self) -> Option<String> {
+        (!self.explains.is_empty()).then(|| render_explains(self.explains))
+    }
+
+    /// The flags of every explainer of the rule that holds in every case.
+    pub fn explainers(&self) -> Explainers {
+        self.explainers_where(|_| false)
+    }
+
+    /// The flags of the rule's explainers that hold in every case, and of
+    /// those limited to some cases for which `holds` says the case is one:
+    /// a case can enable only what the registry lists for its rule.
+    pub fn explainers_where(&self, holds: impl Fn(Explainer) -> bool) -> Explainers {
+        let mut e = Explainers::default();
+        for x in self.explains {
+            if x.only.is_some() && !holds(x.by) {
+                continue;
+            }
+            match x.by {
+                Explainer::FirmwareUpdate | Explainer::CorroboratedUpdate => {
+                    e.firmware_update = true
+                }
+                Explainer::NoNewCode => e.no_new_code = true,
+                Explainer::RamChange => e.ram_change = true,
+                Explainer::SecureBootChange => e.secure_boot_change = true,
+                Explainer::SamePolicy => e.policy_form = true,
+                Explainer::VendorUpdateInHistory => {}
+            }
+        }
+        e
+    }
+
+    /// Whether `by` may explain a finding of this rule.
+    pub fn may_be_explained_by(&self, by: Explainer) -> bool {
+        self.explains.iter().any(|x| x.by == by)
+    }
 }
 
 macro_rules! rules {
@@ -49,7 +215,7 @@ macro_rules! rules {
                 category: Category::$cat,
                 severity: Severity::$sev,
                 severity_varies: $varies,
-                explained_by: $explained,
+                explains: $explained,
                 description: $desc,
                 level: None,
             };
@@ -61,7 +227,7 @@ macro_rules! rules {
                 category: Category::$ccat,
                 severity: Severity::$csev,
                 severity_varies: None,
-                explained_by: None,
+                explains: NO,
                 description: $cdesc,
                 level: Some($lvl),
             };
@@ -74,23 +240,36 @@ macro_rules! rules {
     };
 }
 
-const FW: Option<&str> = Some("a firmware update");
 const NONE: Option<&str> = None;
-/// Memory the firmware allocates, and PCR2: explained by a verified update
-/// only when no image outside the reference runs in the changed regions,
-/// PCR2 and PCR4 measure no new code, and the flash copy (if any) is the
+/// Nothing explains it.
+const NO: &[Explains] = &[];
+/// A firmware update: verified by a reference, it explains (low);
+/// corroborated by the S-CRTM version or the system-table revision, it
+/// lowers to medium at most; claimed by SMBIOS alone, nothing.
+const FW: &[Explains] = &[always(Explainer::FirmwareUpdate)];
+/// Memory the firmware allocates: explained by a verified update only when
+/// no image outside the reference runs in the changed regions, PCR2 and
+/// PCR4 measure no new code, and the flash copy (if any) is the
 /// reference's image.
-const NO_NEW_CODE: Option<&str> =
-    Some("a verified firmware update that brought no code outside its reference");
-const NO_NEW_CODE_OR_RAM: Option<&str> =
-    Some("a RAM change; a verified firmware update that brought no code outside its reference");
+const NO_NEW_CODE: &[Explains] = &[always(Explainer::NoNewCode)];
+/// The same for PCR2, which a corroborated update also lowers.
+const NO_NEW_CODE_CORROBORATED: &[Explains] = &[
+    always(Explainer::NoNewCode),
+    always(Explainer::CorroboratedUpdate),
+];
+/// The same, and a RAM change.
+const NO_NEW_CODE_OR_RAM: &[Explains] = &[
+    always(Explainer::RamChange),
+    always(Explainer::NoNewCode),
+    always(Explainer::CorroboratedUpdate),
+];
 
 rules! {
-    IDENTITY_FIRMWARE_CHANGED = "identity.firmware.changed", Identity, Info, NONE, NONE,
+    IDENTITY_FIRMWARE_CHANGED = "identity.firmware.changed", Identity, Info, NONE, NO,
         "The firmware's identity (vendor, revision, BIOS version or date) changed. It explains other firmware findings only as far as measurements back it: verified by a reference (low), corroborated by the S-CRTM version or system-table revision (at least medium), or claimed by SMBIOS alone (nothing).";
-    IDENTITY_PLATFORM_CHANGED = "identity.platform.changed", Identity, Medium, NONE, NONE,
+    IDENTITY_PLATFORM_CHANGED = "identity.platform.changed", Identity, Medium, NONE, NO,
         "The SMBIOS system identity changed: another machine, or edited SMBIOS (diff refuses it unless --allow-other-machine).";
-    MEMORY_MAP_RAM_CHANGED = "memory-map.ram.changed", MemoryMap, Info, NONE, NONE,
+    MEMORY_MAP_RAM_CHANGED = "memory-map.ram.changed", MemoryMap, Info, NONE, NO,
         "The amount of memory changed; it explains regions that moved and tables rewritten in place.";
     MEMORY_MAP_USABLE_CHANGED = "memory-map.usable.changed", MemoryMap, Low, NONE,
         NO_NEW_CODE_OR_RAM,
@@ -100,110 +279,110 @@ rules! {
         "A persistent region kept its type and size but not its address.";
     MEMORY_MAP_REGION_ADDED = "memory-map.region.added", MemoryMap, High,
         Some("critical for runtime services code or data"),
-        Some("a verified firmware update that brought no code outside its reference; a RAM change, for reserved and MMIO regions only"),
+        &[always(Explainer::NoNewCode), only(Explainer::RamChange, "for reserved and MMIO regions")],
         "A new region that survives into the OS: where an implant's runtime code lives.";
     MEMORY_MAP_REGION_GREW = "memory-map.region.grew", MemoryMap, High, NONE, NO_NEW_CODE,
         "A persistent region grew.";
     MEMORY_MAP_REGION_REMOVED = "memory-map.region.removed", MemoryMap, Low, NONE,
         NO_NEW_CODE_OR_RAM,
         "A persistent region is gone.";
-    MEMORY_MAP_NOT_COMPARABLE = "memory-map.not-comparable", MemoryMap, Info, NONE, NONE,
+    MEMORY_MAP_NOT_COMPARABLE = "memory-map.not-comparable", MemoryMap, Info, NONE, NO,
         "The two snapshots record different views of memory (before the OS, and after the kernel reshaped it).";
-    MEMORY_MAP_MAPKEY_MOVED = "memory-map.mapkey.moved", MemoryMap, High, NONE, NONE,
+    MEMORY_MAP_MAPKEY_MOVED = "memory-map.mapkey.moved", MemoryMap, High, NONE, NO,
         "The MapKey moved in the collector's quiet window: something else allocates during boot.";
-    SECURE_BOOT_DISABLED = "secure-boot.disabled", SecureBoot, Critical, NONE, NONE,
+    SECURE_BOOT_DISABLED = "secure-boot.disabled", SecureBoot, Critical, NONE, NO,
         "Secure Boot was on and is off.";
-    SECURE_BOOT_ENABLED = "secure-boot.enabled", SecureBoot, Info, NONE, NONE,
+    SECURE_BOOT_ENABLED = "secure-boot.enabled", SecureBoot, Info, NONE, NO,
         "Secure Boot was off and is on.";
-    SECURE_BOOT_SETUP_MODE = "secure-boot.setup-mode", SecureBoot, High, NONE, NONE,
+    SECURE_BOOT_SETUP_MODE = "secure-boot.setup-mode", SecureBoot, High, NONE, NO,
         "The platform is in setup mode: anyone may enroll keys.";
-    SECURE_BOOT_DBX_SHRANK = "secure-boot.dbx.shrank", SecureBoot, Critical, NONE, NONE,
+    SECURE_BOOT_DBX_SHRANK = "secure-boot.dbx.shrank", SecureBoot, Critical, NONE, NO,
         "The revocation list lost entries (or is gone): revoked boot code may run again.";
-    SECURE_BOOT_VARIABLE_DECOY = "secure-boot.variable.decoy", SecureBoot, High, NONE, NONE,
+    SECURE_BOOT_VARIABLE_DECOY = "secure-boot.variable.decoy", SecureBoot, High, NONE, NO,
         "A variable carries a key database's name (PK, KEK, db, dbx, dbt, MokList) under another vendor GUID than the specification's: a decoy for readers that go by name.";
     SECURE_BOOT_VARIABLE_CHANGED = "secure-boot.variable.changed", SecureBoot, Medium,
-        Some("high for PK, KEK and db; low for dbx"), NONE,
+        Some("high for PK, KEK and db; low for dbx"), NO,
         "A Secure Boot variable changed; it explains a PCR7 change.";
     BOOT_ENTRIES_ADDED = "boot-entries.added", BootEntries, Medium,
-        Some("high when it points outside the ESP's known loaders"), NONE,
+        Some("high when it points outside the ESP's known loaders"), NO,
         "A new Boot#### entry.";
     BOOT_ENTRIES_CHANGED = "boot-entries.changed", BootEntries, Medium,
-        Some("high when its device path changed"), NONE,
+        Some("high when its device path changed"), NO,
         "A Boot#### entry changed.";
     ACPI_TABLE_ADDED = "acpi.table.added", Acpi, Medium,
         Some("critical for a WPBT (code Windows runs at boot), high for an SSDT"),
-        Some("a firmware update, except for a WPBT or an SSDT"),
+        &[only(Explainer::FirmwareUpdate, "except for a WPBT or an SSDT")],
         "A new ACPI table.";
     ACPI_TABLE_CHANGED = "acpi.table.changed", Acpi, Medium,
         Some("high for DSDT, SSDT, FACP, MCFG, DMAR, IVRS, TPM2, WSMT and WPBT changed under the same OEM revision"),
-        Some("a firmware update (not for those), a RAM change when rewritten at the same length"),
+        &[only(Explainer::FirmwareUpdate, "except for the tables changed under the same OEM revision"), only(Explainer::RamChange, "when rewritten at the same length")],
         "An ACPI table's content changed.";
     ACPI_TABLE_REMOVED = "acpi.table.removed", Acpi, Medium,
         Some("high for DMAR, IVRS, TPM2, WSMT and TCPA"), FW,
         "An ACPI table is gone.";
-    ACPI_RSDP_CHECKSUM = "acpi.rsdp.checksum", Acpi, High, NONE, NONE,
+    ACPI_RSDP_CHECKSUM = "acpi.rsdp.checksum", Acpi, High, NONE, NO,
         "The RSDP's checksum is invalid: it was edited after the firmware built it.";
     LOADED_IMAGES_FIRMWARE_DRIVER_ADDED = "loaded-images.firmware-driver.added", LoadedImages, Critical, NONE, FW,
         "A firmware-volume driver is loaded that was not before: the LoJax case.";
-    LOADED_IMAGES_OPTION_ROM_ADDED = "loaded-images.option-rom.added", LoadedImages, High, NONE, NONE,
+    LOADED_IMAGES_OPTION_ROM_ADDED = "loaded-images.option-rom.added", LoadedImages, High, NONE, NO,
         "Code from a PCI device's expansion ROM ran in the firmware that did not before.";
-    LOADED_IMAGES_IMAGE_ADDED = "loaded-images.image.added", LoadedImages, High, NONE, NONE,
+    LOADED_IMAGES_IMAGE_ADDED = "loaded-images.image.added", LoadedImages, High, NONE, NO,
         "An image is loaded that was not before.";
     LOADED_IMAGES_FIRMWARE_DRIVER_CHANGED = "loaded-images.firmware-driver.changed", LoadedImages, High, NONE, FW,
         "A firmware-volume driver is another build (size or timestamp).";
-    LOADED_IMAGES_OPTION_ROM_CHANGED = "loaded-images.option-rom.changed", LoadedImages, High, NONE, NONE,
+    LOADED_IMAGES_OPTION_ROM_CHANGED = "loaded-images.option-rom.changed", LoadedImages, High, NONE, NO,
         "An option-ROM driver is another build: the device's ROM changed.";
     LOADED_IMAGES_IMAGE_REMOVED = "loaded-images.image.removed", LoadedImages, Low, NONE, FW,
         "An image is no longer loaded.";
-    TPM_ABSENT = "tpm.absent", Tpm, High, NONE, NONE,
+    TPM_ABSENT = "tpm.absent", Tpm, High, NONE, NO,
         "The TPM (or its event log) is gone: measured boot no longer vouches for anything.";
-    TPM_LOG_REPLAY_MISMATCH = "tpm.log.replay-mismatch", Tpm, Critical, NONE, NONE,
+    TPM_LOG_REPLAY_MISMATCH = "tpm.log.replay-mismatch", Tpm, Critical, NONE, NO,
         "The snapshot's event log does not replay to the PCRs the TPM holds: the log is not what was measured.";
-    TPM_LOG_DIGEST_MISMATCH = "tpm.log.digest-mismatch", Tpm, Critical, NONE, NONE,
+    TPM_LOG_DIGEST_MISMATCH = "tpm.log.digest-mismatch", Tpm, Critical, NONE, NO,
         "An event's digest does not cover its own data: the log lies.";
-    TPM_LOG_UNREADABLE = "tpm.log.unreadable", Tpm, High, NONE, NONE,
+    TPM_LOG_UNREADABLE = "tpm.log.unreadable", Tpm, High, NONE, NO,
         "The snapshot's event log does not parse.";
     TPM_PCR0_CHANGED = "tpm.pcr0.changed", Firmware, Critical, NONE,
-        Some("a firmware update; a RAM change when only firmware blobs were re-hashed in place"),
+        &[always(Explainer::FirmwareUpdate), only(Explainer::RamChange, "when only firmware blobs were re-hashed in place")],
         "PCR0 (firmware code) changed.";
-    TPM_PCR2_CHANGED = "tpm.pcr2.changed", Firmware, High, NONE, NO_NEW_CODE,
+    TPM_PCR2_CHANGED = "tpm.pcr2.changed", Firmware, High, NONE, NO_NEW_CODE_CORROBORATED,
         "PCR2 (option ROMs and UEFI drivers) changed.";
-    TPM_PCR4_CHANGED = "tpm.pcr4.changed", BootEntries, High, NONE, NONE,
+    TPM_PCR4_CHANGED = "tpm.pcr4.changed", BootEntries, High, NONE, NO,
         "PCR4 (boot applications) changed.";
     TPM_PCR7_CHANGED = "tpm.pcr7.changed", SecureBoot, High, NONE,
-        Some("a Secure Boot variable change whose new values PCR7's log measured; a verified firmware update when the Secure Boot policy PCR7's verified log measured (state, setup mode, PK, KEK, db, dbx, authorities) is the same before and after"),
+        &[always(Explainer::SecureBootChange), always(Explainer::SamePolicy)],
         "PCR7 (Secure Boot policy) changed.";
     TPM_PCR_CHANGED = "tpm.pcr.changed", Tpm, Medium,
         Some("low for PCRs 8-23 (OS and boot loader measurements)"),
-        Some("a firmware update, for PCRs 1, 3, 5 and 6"),
+        &[only(Explainer::FirmwareUpdate, "for PCRs 1, 3, 5 and 6")],
         "Another PCR changed.";
-    BOOT_APPLICATION_CHANGED = "boot-entries.boot-application.changed", BootEntries, High, NONE, NONE,
+    BOOT_APPLICATION_CHANGED = "boot-entries.boot-application.changed", BootEntries, High, NONE, NO,
         "A boot application at the same place has another Authenticode hash.";
     BOOT_APPLICATION_ADDED = "boot-entries.boot-application.added", BootEntries, Critical,
-        Some("high for an extra run of a known loader's place"), NONE,
+        Some("high for an extra run of a known loader's place"), NO,
         "A boot application ran that did not before (a pre-loader, a bootkit).";
-    BOOT_APPLICATION_REMOVED = "boot-entries.boot-application.removed", BootEntries, Low, NONE, NONE,
+    BOOT_APPLICATION_REMOVED = "boot-entries.boot-application.removed", BootEntries, Low, NONE, NO,
         "A boot application no longer ran.";
     ESP_BINARY_ADDED = "esp.binary.added", BootEntries, High,
-        Some("medium at a known loader's place"), NONE,
+        Some("medium at a known loader's place"), NO,
         "A new EFI binary on the ESP.";
-    ESP_BINARY_CHANGED = "esp.binary.changed", BootEntries, High, NONE, NONE,
+    ESP_BINARY_CHANGED = "esp.binary.changed", BootEntries, High, NONE, NO,
         "An EFI binary on the ESP has another Authenticode hash.";
-    ESP_BINARY_REMOVED = "esp.binary.removed", BootEntries, Low, NONE, NONE,
+    ESP_BINARY_REMOVED = "esp.binary.removed", BootEntries, Low, NONE, NO,
         "An EFI binary is no longer on the ESP.";
-    INDICATOR_MATCH = "indicator.match", LoadedImages, Critical, NONE, NONE,
+    INDICATOR_MATCH = "indicator.match", LoadedImages, Critical, NONE, NO,
         "A published implant indicator (a GUID, a hash, a name) matches.";
-    WINDOWS_TEST_SIGNING = "windows.test-signing", Windows, High, NONE, NONE,
+    WINDOWS_TEST_SIGNING = "windows.test-signing", Windows, High, NONE, NO,
         "Windows booted with test signing on: any self-signed driver loads.";
-    WINDOWS_DEBUGGING = "windows.debugging", Windows, High, NONE, NONE,
+    WINDOWS_DEBUGGING = "windows.debugging", Windows, High, NONE, NO,
         "Windows booted with boot, kernel or hypervisor debugging on: a debugger can rewrite the running system.";
-    WINDOWS_SETTING_UNREADABLE = "windows.setting.unreadable", Windows, Medium, NONE, NONE,
+    WINDOWS_SETTING_UNREADABLE = "windows.setting.unreadable", Windows, Medium, NONE, NO,
         "A verified SIPA record of debugging, test signing or flight signing holds no readable value: the setting is unknown, never read as off.";
-    WINDOWS_CODE_INTEGRITY_OFF = "windows.code-integrity.off", Windows, Critical, NONE, NONE,
+    WINDOWS_CODE_INTEGRITY_OFF = "windows.code-integrity.off", Windows, Critical, NONE, NO,
         "Windows booted with code integrity off: unsigned kernel code loads.";
-    WINDOWS_DEP_OFF = "windows.dep.off", Windows, Medium, NONE, NONE,
+    WINDOWS_DEP_OFF = "windows.dep.off", Windows, Medium, NONE, NO,
         "Windows booted with the NX policy AlwaysOff: data execution prevention is off.";
-    WINDOWS_VSM_STOPPED = "windows.vsm.stopped", Windows, High, NONE, NONE,
+    WINDOWS_VSM_STOPPED = "windows.vsm.stopped", Windows, High, NONE, NO,
         "Virtualization-based security ran in the baseline's boot and did not in this one.";
     FIRMWARE_FILE_ADDED = "firmware.file.added", Firmware, Critical,
         Some("medium for a file that holds no code (raw, freeform, pad)"), FW,
@@ -215,64 +394,66 @@ rules! {
         "An FFS file of the known-good image is missing: a protection may have been taken out.";
     FIRMWARE_FLASH_CHANGED = "firmware.flash.changed", Firmware, High, NONE, FW,
         "The copy of the machine's flash has another hash than in the baseline: another firmware (firmware diff the two copies).";
-    FIRMWARE_VOLUME_ADDED = "firmware.volume.added", Firmware, High, NONE, NONE,
+    FIRMWARE_VOLUME_ADDED = "firmware.volume.added", Firmware, High, NONE, NO,
         "A firmware volume the known-good image does not have.";
     FIRMWARE_VOLUME_CHANGED = "firmware.volume.changed", Firmware, Low,
-        Some("high when none of its files changed: data outside the files (free space, padding)"), NONE,
+        Some("high when none of its files changed: data outside the files (free space, padding)"), NO,
         "A firmware volume's bytes differ from the known-good image's.";
-    FIRMWARE_VOLUME_REMOVED = "firmware.volume.removed", Firmware, Medium, NONE, NONE,
+    FIRMWARE_VOLUME_REMOVED = "firmware.volume.removed", Firmware, Medium, NONE, NO,
         "A firmware volume of the known-good image is missing.";
-    FIRMWARE_STRUCTURE_DAMAGED = "firmware.structure.damaged", Firmware, Medium, NONE, NONE,
+    FIRMWARE_STRUCTURE_DAMAGED = "firmware.structure.damaged", Firmware, Medium, NONE, NO,
         "A firmware image has a structural problem the known-good one does not: a bad checksum, data hidden in free space, a section that cannot be opened.";
     FIRMWARE_BLOB_NOT_IN_REFERENCE = "firmware.blob.not-in-reference", Firmware, Critical,
-        Some("high when no reference has a volume of the blob's size"), NONE,
+        Some("high when no reference has a volume of the blob's size"), NO,
         "With --references, a PCR0 firmware blob measured a digest no reference volume has: the firmware that ran is not the vendor's.";
-    FIRMWARE_BLOB_UNCHECKABLE = "firmware.blob.uncheckable", Firmware, Medium, NONE, NONE,
+    FIRMWARE_BLOB_UNCHECKABLE = "firmware.blob.uncheckable", Firmware, Medium, NONE, NO,
         "With --references, a PCR0 blob measures a volume whose measurement depends on the boot (a PEI volume run in place from RAM), and no flash copy proves it is the vendor's: unknown, not a pass.";
-    FIRMWARE_DRIVER_NOT_IN_REFERENCE = "firmware.driver.not-in-reference", Firmware, Critical, NONE, NONE,
+    FIRMWARE_DRIVER_NOT_IN_REFERENCE = "firmware.driver.not-in-reference", Firmware, Critical, NONE, NO,
         "With --references, a firmware driver (Fv/FvFile) was loaded that the vendor's firmware does not hold: the LoJax signature, with or without a baseline.";
-    FIRMWARE_DRIVER_DIFFERS_FROM_REFERENCE = "firmware.driver.differs-from-reference", Firmware, High, NONE, NONE,
+    FIRMWARE_DRIVER_DIFFERS_FROM_REFERENCE = "firmware.driver.differs-from-reference", Firmware, High, NONE, NO,
         "With --references, a loaded firmware driver's SizeOfImage is not that of the vendor's file of the same GUID: a patched driver.";
     FIRMWARE_STORED_FILE_NOT_IN_REFERENCE = "firmware.stored-file.not-in-reference", Firmware, Critical,
-        Some("medium for a file that holds no code"), NONE,
+        Some("medium for a file that holds no code"), NO,
         "With --references, the firmware's own volume inventory lists a file the vendor's firmware does not hold: stored, whether or not it was ever dispatched.";
-    FIRMWARE_FLASH_DIFFERS_FROM_REFERENCE = "firmware.flash.differs-from-reference", Firmware, High, NONE, NONE,
+    FIRMWARE_FLASH_DIFFERS_FROM_REFERENCE = "firmware.flash.differs-from-reference", Firmware, High, NONE, NO,
         "With --references, the copy of the machine's flash is not the vendor's image of the same size (firmware diff names what differs).";
-    FIRMWARE_REFERENCE_UNCHECKED = "firmware.reference.unchecked", Firmware, High, NONE, NONE,
+    FIRMWARE_REFERENCE_UNCHECKED = "firmware.reference.unchecked", Firmware, High, NONE, NO,
         "With --references, nothing in the snapshot could be compared with them (no PCR0 blob, no firmware driver, or none of the references' volumes): unknown, not a pass.";
-    IDENTITY_FIRMWARE_UNBACKED = "identity.firmware.unbacked", Identity, High, NONE, NONE,
+    IDENTITY_FIRMWARE_UNBACKED = "identity.firmware.unbacked", Identity, High, NONE, NO,
         "The firmware's SMBIOS strings claim an update that its measurements (S-CRTM version, system-table revision) do not show, while its code changed.";
-    BASELINE_MISSING = "baseline.missing", Baseline, High, NONE, NONE,
+    BASELINE_MISSING = "baseline.missing", Baseline, High, NONE, NO,
         "With --baselines, a host has no usable baseline: none, unreadable, unsigned, of another machine, or an id that cannot name one.";
     TIMELINE_FIRMWARE_CHANGED_BY_TOOL = "timeline.firmware.changed-by-tool", Timeline, Critical, NONE,
-        Some("never by OS-side evidence alone: a fwupd history row only corroborates"),
+        &[always(Explainer::VendorUpdateInHistory)],
         "The firmware changed between two consecutive boots, and a tool or driver that can write the flash from the OS was seen in between: who, when and what, with the states on either side.";
-    TIMELINE_FIRMWARE_CHANGED_UNEXPLAINED = "timeline.firmware.changed-unexplained", Timeline, High, NONE, NONE,
+    TIMELINE_FIRMWARE_CHANGED_UNEXPLAINED = "timeline.firmware.changed-unexplained", Timeline, High, NONE,
+        &[always(Explainer::VendorUpdateInHistory)],
         "The firmware changed between two consecutive boots, and the OS logs record no flash-capable tool or driver in between (or the window is blind: a log was cleared, damaged, or none covers it).";
-    TIMELINE_FIRMWARE_UNCOMPARABLE = "timeline.firmware.uncomparable", Timeline, Medium, NONE, NONE,
+    TIMELINE_FIRMWARE_UNCOMPARABLE = "timeline.firmware.uncomparable", Timeline, Medium, NONE, NO,
         "Two consecutive firmware states cannot be compared (one has no measurement of the firmware), or a state cannot be placed in time: whether and when the firmware changed is unknown.";
-    TIMELINE_FIRMWARE_UNOBSERVED = "timeline.firmware.unobserved", Timeline, Medium, NONE, NONE,
+    TIMELINE_FIRMWARE_UNOBSERVED = "timeline.firmware.unobserved", Timeline, Medium, NONE, NO,
         "Fewer than two firmware states (measured boots: snapshots, MeasuredBoot logs, bundles) could be placed in time: whether the firmware changed while the OS logs ran is unknown, not unchanged.";
-    TIMELINE_FLASH_TOOL_SEEN = "timeline.flash-tool.seen", Timeline, High, NONE, NONE,
+    TIMELINE_FLASH_TOOL_SEEN = "timeline.flash-tool.seen", Timeline, High, NONE,
+        &[always(Explainer::VendorUpdateInHistory)],
         "A tool or driver that can write the firmware from the OS (bootaudit's curated list, or raw access to /dev/mem, /dev/port or an MTD device) was installed, loaded or run.";
-    TIMELINE_FLASH_TOOL_ATTEMPT = "timeline.flash-tool.attempt", Timeline, Medium, NONE, NONE,
+    TIMELINE_FLASH_TOOL_ATTEMPT = "timeline.flash-tool.attempt", Timeline, Medium, NONE, NO,
         "A flash-capable tool or driver was seen, and the next firmware state is the same as the one before it: an attempt that left no change, or a write the measurements do not show.";
     TIMELINE_DRIVER_KNOWN_VULNERABLE = "timeline.driver.known-vulnerable", Timeline, High,
-        Some("medium when matched by file name only"), NONE,
+        Some("medium when matched by file name only"), NO,
         "A driver on the LOLDrivers list (--loldrivers) was installed or loaded: matched by SHA-256, SHA-1, MD5 or Authentihash, or by file name only where the record has no hash.";
-    TIMELINE_BOOT_CONFIG_WEAKENED = "timeline.boot-config.weakened", Timeline, High, NONE, NONE,
+    TIMELINE_BOOT_CONFIG_WEAKENED = "timeline.boot-config.weakened", Timeline, High, NONE, NO,
         "Windows loaded a boot configuration with test signing, kernel debugging, flight signing or integrity checks off (Security 4826): unsigned drivers could load.";
-    TIMELINE_DRIVER_BLOCKED = "timeline.driver.blocked", Timeline, Medium, NONE, NONE,
+    TIMELINE_DRIVER_BLOCKED = "timeline.driver.blocked", Timeline, Medium, NONE, NO,
         "Code Integrity refused or would have refused a driver (3023, 3033, 3034, 3077): something tried to load a driver that is unsigned or on the block list.";
-    TIMELINE_LOCKDOWN_DENIED = "timeline.lockdown.denied", Timeline, Medium, NONE, NONE,
+    TIMELINE_LOCKDOWN_DENIED = "timeline.lockdown.denied", Timeline, Medium, NONE, NO,
         "The kernel's lockdown refused a program raw access to hardware or memory (/dev/mem, /dev/port, MSRs, module parameters).";
-    TIMELINE_LOG_CLEARED = "timeline.log.cleared", Timeline, Medium, NONE, NONE,
+    TIMELINE_LOG_CLEARED = "timeline.log.cleared", Timeline, Medium, NONE, NO,
         "An event log was cleared (Security 1102, System 104): what it held before is gone, and the time before the clear is blind.";
-    TIMELINE_LOG_DAMAGED = "timeline.log.damaged", Timeline, Low, NONE, NONE,
+    TIMELINE_LOG_DAMAGED = "timeline.log.damaged", Timeline, Low, NONE, NO,
         "A log is damaged (a chunk, record or line that cannot be read): records may be missing, so its silence cannot show that nothing happened (a window it alone covers is blind).";
-    TIMELINE_FIRMWARE_LOG_MISMATCH = "timeline.firmware-log.mismatch", Timeline, High, NONE, NONE,
+    TIMELINE_FIRMWARE_LOG_MISMATCH = "timeline.firmware-log.mismatch", Timeline, High, NONE, NO,
         "The firmware's own boot log (EDK II DEBUG output) and a snapshot of the same boot disagree: a driver one shows loaded the other does not have.";
-    TIMELINE_FIRMWARE_LOG_UNKNOWN = "timeline.firmware-log.unknown", Timeline, Medium, NONE, NONE,
+    TIMELINE_FIRMWARE_LOG_UNKNOWN = "timeline.firmware-log.unknown", Timeline, Medium, NONE, NO,
         "A firmware boot log was given but holds no driver-load lines (release firmware prints none), or has no snapshot of its boot: the cross-check could not run.";
 @checks
     CHECK_TPM_PRESENT = "tpm.present", Tpm, High, level 1,
@@ -436,16 +617,97 @@ pub fn esp_binary_added(at_known_loader: bool) -> Severity {
     }
 }
 
-/// The rule for a changed PCR, and its severity.
-pub fn pcr_changed(pcr: u32) -> (&'static Rule, Severity) {
-    match pcr {
-        0 => (TPM_PCR0_CHANGED, TPM_PCR0_CHANGED.severity),
-        2 => (TPM_PCR2_CHANGED, TPM_PCR2_CHANGED.severity),
-        4 => (TPM_PCR4_CHANGED, TPM_PCR4_CHANGED.severity),
-        7 => (TPM_PCR7_CHANGED, TPM_PCR7_CHANGED.severity),
-        1 | 3 | 5 | 6 => (TPM_PCR_CHANGED, TPM_PCR_CHANGED.severity),
-        _ => (TPM_PCR_CHANGED, Severity::Low),
+/// A changed PCR, judged: its rule, severity, what may explain it in this
+/// case, and what the PCR measures.
+#[derive(Clone, Copy, Debug)]
+pub struct PcrChange {
+    /// The rule.
+    pub rule: &'static Rule,
+    /// Its severity here.
+    pub severity: Severity,
+    /// What may explain it here.
+    pub explainers: Explainers,
+    /// What the PCR measures, in words.
+    pub role: &'static str,
+}
+
+/// The one place the PCRs are told apart: a change of `pcr`, where
+/// `blobs_rehashed_in_place` says that only firmware blobs were measured
+/// again, at the same base and length (EDK II's PEI volume runs in place
+/// from RAM before it is measured, so its digest follows the memory size).
+pub fn pcr_changed(pcr: u32, blobs_rehashed_in_place: bool) -> PcrChange {
+    let (rule, severity, role) = match pcr {
+        0 => (TPM_PCR0_CHANGED, TPM_PCR0_CHANGED.severity, "firmware code"),
+        2 => (
+            TPM_PCR2_CHANGED,
+            TPM_PCR2_CHANGED.severity,
+            "option ROMs and UEFI drivers",
+        ),
+        4 => (
+            TPM_PCR4_CHANGED,
+            TPM_PCR4_CHANGED.severity,
+            "boot applications",
+        ),
+        7 => (
+            TPM_PCR7_CHANGED,
+            TPM_PCR7_CHANGED.severity,
+            "Secure Boot policy",
+        ),
+        1 | 3 | 5 | 6 => (
+            TPM_PCR_CHANGED,
+            TPM_PCR_CHANGED.severity,
+            "platform configuration",
+        ),
+        _ => (
+            TPM_PCR_CHANGED,
+            Severity::Low,
+            "OS and boot loader measurements",
+        ),
+    };
+    let explainers = rule.explainers_where(|by| match by {
+        Explainer::RamChange => blobs_rehashed_in_place,
+        Explainer::FirmwareUpdate => matches!(pcr, 1 | 3 | 5 | 6),
+        _ => false,
+    });
+    PcrChange {
+        rule,
+        severity,
+        explainers,
+        role,
     }
+}
+
+/// What may explain a new ACPI table: a firmware update, but never for a
+/// WPBT or an SSDT (code the OS runs).
+pub fn acpi_table_added_explainers(signature: &str) -> Explainers {
+    ACPI_TABLE_ADDED.explainers_where(|_| !matches!(signature, "WPBT" | "SSDT"))
+}
+
+/// What may explain a changed ACPI table: a firmware update, unless its
+/// content is code or policy changed under the same OEM revision; a RAM
+/// change, when it was rewritten at the same length (tables encode the
+/// memory layout in fixed-width fields).
+pub fn acpi_table_changed_explainers(
+    signature: &str,
+    same_revision: bool,
+    same_length: bool,
+) -> Explainers {
+    ACPI_TABLE_CHANGED.explainers_where(|by| match by {
+        Explainer::FirmwareUpdate => {
+            acpi_table_changed(signature, same_revision) <= ACPI_TABLE_CHANGED.severity
+        }
+        Explainer::RamChange => same_length,
+        _ => false,
+    })
+}
+
+/// What may explain a new persistent region of type `ty`: a verified update
+/// with no new code; a RAM change for reserved and MMIO regions only.
+pub fn memory_region_added_explainers(ty: crate::snapshot::MemoryType) -> Explainers {
+    use crate::snapshot::MemoryType;
+    MEMORY_MAP_REGION_ADDED.explainers_where(|by| {
+        by == Explainer::RamChange && (ty == MemoryType::RESERVED || ty == MemoryType::MMIO)
+    })
 }
 
 /// The severity of an FFS file the known-good image does not hold.

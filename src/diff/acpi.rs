@@ -5,7 +5,7 @@
 //! innocent explanation, except a RAM change that rewrote the table's
 //! memory-layout fields in place (same length).
 
-use crate::findings::{Explainers, Finding};
+use crate::findings::Finding;
 use crate::snapshot::{AcpiTable, Snapshot};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -70,24 +70,15 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
     }
     let mixed = a.source.kind != b.source.kind;
     let (ia, ib) = (index(a, mixed), index(b, mixed));
-    let fw = Explainers {
-        firmware_update: true,
-        ..Default::default()
-    };
     for (k, tb) in &ib {
         let ta = ia.get(k).map(Vec::as_slice).unwrap_or(&[]);
         for t in tb.iter().skip(ta.len()) {
-            let (why, ex) = match t.signature.as_str() {
-                "WPBT" => (
-                    "a WPBT makes Windows run a firmware-supplied binary at every boot",
-                    Explainers::default(),
-                ),
-                "SSDT" => (
-                    "extra AML code for the OS's ACPI interpreter",
-                    Explainers::default(),
-                ),
-                _ => ("a table the firmware did not publish before", fw),
+            let why = match t.signature.as_str() {
+                "WPBT" => "a WPBT makes Windows run a firmware-supplied binary at every boot",
+                "SSDT" => "extra AML code for the OS's ACPI interpreter",
+                _ => "a table the firmware did not publish before",
             };
+            let ex = crate::rules::acpi_table_added_explainers(&t.signature);
             f.push(
                 Finding::new(
                     crate::rules::ACPI_TABLE_ADDED,
@@ -108,16 +99,15 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
             }
             let same_rev = x.oem_revision == y.oem_revision;
             let sev = crate::rules::acpi_table_changed(&y.signature, same_rev);
-            let mut ex = if sev > crate::rules::ACPI_TABLE_CHANGED.severity {
-                Explainers::default()
-            } else {
-                fw
-            };
             // Tables encode the memory layout in fixed-width fields (a
             // DSDT's PCI window starts above RAM): a RAM change rewrites
             // them in place, at the same length. Anything that grew or
             // shrank has more to it than a moved address.
-            ex.ram_change = x.length == y.length;
+            let ex = crate::rules::acpi_table_changed_explainers(
+                &y.signature,
+                same_rev,
+                x.length == y.length,
+            );
             f.push(
                 Finding::new(
                     crate::rules::ACPI_TABLE_CHANGED,
@@ -154,7 +144,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                 )
                 .at(sev)
                 .about(format!("{} {}", t.signature, t.oem_table_id))
-                .explainable(fw),
+                .explainable(crate::rules::ACPI_TABLE_REMOVED.explainers()),
             );
         }
     }

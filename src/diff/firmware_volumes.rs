@@ -5,7 +5,7 @@
 //! update explains them only as far as [`super::firmware_update`] grades
 //! it.
 
-use crate::findings::{Explainers, Finding};
+use crate::findings::Finding;
 use crate::snapshot::{FirmwareVolumeFile, Snapshot};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -30,10 +30,6 @@ fn executable(f: &FirmwareVolumeFile) -> bool {
 }
 
 pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
-    let fw = Explainers {
-        firmware_update: true,
-        ..Default::default()
-    };
     if let (Some(fa), Some(fb)) = (files(a), files(b)) {
         for (k, y) in &fb {
             let ev = |x: &FirmwareVolumeFile| json!({"volume": k.0, "guid": x.guid, "file_type": x.file_type, "size": x.size, "body_sha256": x.body_sha256});
@@ -46,7 +42,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                     )
                     .at(crate::rules::firmware_file_added(executable(y)))
                     .about(format!("{}/{}", k.0, k.1))
-                    .explainable(fw),
+                    .explainable(crate::rules::FIRMWARE_FILE_ADDED.explainers()),
                 ),
                 Some(x) if x.body_sha256.is_some() && y.body_sha256.is_some() && x.body_sha256 != y.body_sha256 => f.push(
                     Finding::new(
@@ -56,7 +52,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                     )
                     .at(crate::rules::firmware_file_changed(executable(y), false))
                     .about(format!("{}/{}", k.0, k.1))
-                    .explainable(fw),
+                    .explainable(crate::rules::FIRMWARE_FILE_CHANGED.explainers()),
                 ),
                 Some(_) => {}
             }
@@ -70,7 +66,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                         json!({"before": {"volume": k.0, "guid": x.guid, "file_type": x.file_type}}),
                     )
                     .about(format!("{}/{}", k.0, k.1))
-                    .explainable(fw),
+                    .explainable(crate::rules::FIRMWARE_FILE_REMOVED.explainers()),
                 );
             }
         }
@@ -87,7 +83,7 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
                     json!({"before": x, "after": y}),
                 )
                 .about("flash")
-                .explainable(fw),
+                .explainable(crate::rules::FIRMWARE_FLASH_CHANGED.explainers()),
             );
         }
     }

@@ -2,7 +2,7 @@
 //! before, under the same firmware version, is the LoJax signature; a new
 //! driver from a PCI option ROM is code a device brought into the firmware.
 
-use crate::findings::{Explainers, Finding};
+use crate::findings::Finding;
 use crate::snapshot::{LoadedImage, Snapshot};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -34,10 +34,6 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
         return;
     }
     let (ia, ib) = (index(a), index(b));
-    let fw = Explainers {
-        firmware_update: true,
-        ..Default::default()
-    };
     for (p, i) in &ib {
         let fv = p.contains("FvFile(");
         match ia.get(p) {
@@ -48,7 +44,7 @@ format!("firmware driver {p} is loaded now and was not before"),
                     json!({"after": ev(i)}),
                 )
                 .about(*p)
-                .explainable(fw),
+                .explainable(crate::rules::LOADED_IMAGES_FIRMWARE_DRIVER_ADDED.explainers()),
             ),
             // A driver the PCI bus driver loaded from a device's expansion
             // ROM: its path is the device's, then the ROM image's offset
@@ -78,7 +74,7 @@ format!("firmware driver {p} is a different build (size or timestamp)"),
                         json!({"before": ev(o), "after": ev(i)}),
                     )
                     .about(*p)
-                    .explainable(fw),
+                    .explainable(crate::rules::LOADED_IMAGES_FIRMWARE_DRIVER_CHANGED.explainers()),
                 )
             }
             Some(o)
@@ -106,7 +102,7 @@ format!("option-ROM driver {p} is a different build (size or timestamp): the dev
                     json!({"before": ev(i)}),
                 )
                 .about(*p)
-                .explainable(fw),
+                .explainable(crate::rules::LOADED_IMAGES_IMAGE_REMOVED.explainers()),
             );
         }
     }

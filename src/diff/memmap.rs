@@ -193,12 +193,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
                 ),
                 json!({"before_pages": ta, "after_pages": tb}),
             )
-            .explainable(Explainers {
-                ram_change: true,
-                firmware_update: true,
-                no_new_code: true,
-                ..Default::default()
-            }),
+            .explainable(crate::rules::MEMORY_MAP_USABLE_CHANGED.explainers()),
         );
     }
     let key = |d: &MemoryDescriptor| (d.ty, d.physical_start);
@@ -255,12 +250,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
                     json!({"before": ev(o), "after": ev(d)}),
                 )
                 .about(region(d))
-                .explainable(Explainers {
-                    ram_change: true,
-                    firmware_update: true,
-                    no_new_code: true,
-                    ..Default::default()
-                }),
+                .explainable(crate::rules::MEMORY_MAP_REGION_MOVED.explainers()),
             );
             ctx.changed_regions.push(span(d));
             continue;
@@ -281,11 +271,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
                     )
                     .at(crate::rules::memory_region_added(d.ty))
                     .about(region(d))
-                    .explainable(Explainers {
-                        ram_change: d.ty == MemoryType::RESERVED || d.ty == MemoryType::MMIO,
-                        no_new_code: true,
-                        ..Default::default()
-                    }),
+                    .explainable(crate::rules::memory_region_added_explainers(d.ty)),
                 )
             }
             Some(o) if d.pages > o.pages => {
@@ -303,10 +289,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
                         json!({"before": ev(o), "after": ev(d)}),
                     )
                     .about(region(d))
-                    .explainable(Explainers {
-                        no_new_code: true,
-                        ..Default::default()
-                    }),
+                    .explainable(crate::rules::MEMORY_MAP_REGION_GREW.explainers()),
                 )
             }
             Some(_) => {}
@@ -327,12 +310,7 @@ fn compare(ma: &MemoryMap, mb: &MemoryMap, totals: bool, f: &mut Vec<Finding>, c
                     json!({"before": ev(d)}),
                 )
                 .about(region(d))
-                .explainable(Explainers {
-                    ram_change: true,
-                    firmware_update: true,
-                    no_new_code: true,
-                    ..Default::default()
-                }),
+                .explainable(crate::rules::MEMORY_MAP_REGION_REMOVED.explainers()),
             );
         }
     }

@@ -5,7 +5,7 @@
 
 use crate::eventlog::check;
 use crate::eventlog::{EventLog, HashAlg};
-use crate::findings::{Explainers, Finding};
+use crate::findings::Finding;
 use crate::pcrs::Verdict;
 use crate::snapshot::{self, Snapshot};
 use serde_json::json;
@@ -164,34 +164,12 @@ format!("{} event digests do not cover their event data: the log lies about what
             && al.added.is_empty()
             && al.removed.is_empty()
             && al.changed.iter().all(|(x, _)| blob(&x.ty));
-        let (rule, sev) = crate::rules::pcr_changed(*pcr);
-        let fw = Explainers {
-            firmware_update: true,
-            ..Default::default()
-        };
-        let (mut ex, role) = match pcr {
-            0 => (fw, "firmware code"),
-            2 => (
-                Explainers {
-                    firmware_update: true,
-                    no_new_code: true,
-                    ..Default::default()
-                },
-                "option ROMs and UEFI drivers",
-            ),
-            4 => (Explainers::default(), "boot applications"),
-            7 => (
-                Explainers {
-                    secure_boot_change: true,
-                    policy_form: true,
-                    ..Default::default()
-                },
-                "Secure Boot policy",
-            ),
-            1 | 3 | 5 | 6 => (fw, "platform configuration"),
-            _ => (Explainers::default(), "OS and boot loader measurements"),
-        };
-        ex.ram_change = *pcr == 0 && blobs_rehashed_in_place;
+        let crate::rules::PcrChange {
+            rule,
+            severity: sev,
+            explainers: ex,
+            role,
+        } = crate::rules::pcr_changed(*pcr, blobs_rehashed_in_place);
         f.push(
             Finding::new(
                 rule,

@@ -32,7 +32,7 @@ pub fn table(rules: &[&Rule]) -> String {
             r.id.to_string(),
             r.category.word().to_string(),
             severity(r),
-            r.explained_by.unwrap_or("-").to_string(),
+            r.explained_by().unwrap_or_else(|| "-".to_string()),
             level(r),
             r.description.to_string(),
         ]);
@@ -51,7 +51,7 @@ pub fn markdown(rules: &[&Rule]) -> String {
             r.id,
             r.category.word(),
             severity(r),
-            r.explained_by.unwrap_or("-"),
+            r.explained_by().as_deref().unwrap_or("-"),
             level(r),
             r.description.replace('|', "\\|")
         ));

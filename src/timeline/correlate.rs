@@ -342,7 +342,7 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
                 .about(subject),
             );
             if let (Some(why), Some(f)) = (&vendor_update, findings.last_mut()) {
-                f.explain(why.clone());
+                vendor_update_explains(f, why);
             }
         } else {
             let seen: Vec<String> = tools
@@ -371,7 +371,7 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
                 .about(subject),
             );
             if let (Some(why), Some(f)) = (&vendor_update, findings.last_mut()) {
-                f.explain(why.clone());
+                vendor_update_explains(f, why);
             }
         }
     }
@@ -449,8 +449,9 @@ pub fn judge(mut g: Gathered, o: &Options) -> Report {
             )
             .about(tool.clone());
         if idx.iter().all(|&i| in_vendor_update[i]) {
-            seen.explain(
-                "every time, in the window of a vendor update the references verify and fwupd's history names".to_string(),
+            vendor_update_explains(
+                &mut seen,
+                "every time, in the window of a vendor update the references verify and fwupd's history names",
             );
         }
         findings.push(seen);
@@ -706,4 +707,15 @@ pub fn fails(r: &Report, threshold: Severity) -> bool {
     r.findings
         .iter()
         .any(|f| !f.explained && f.severity >= threshold)
+}
+
+/// Explains `f` by a vendor update (a reference verifies the new firmware
+/// and fwupd's history names it), as far as its rule in the registry
+/// allows.
+fn vendor_update_explains(f: &mut Finding, why: &str) {
+    let allowed = rules::by_id(f.rule)
+        .is_some_and(|r| r.may_be_explained_by(rules::Explainer::VendorUpdateInHistory));
+    if allowed {
+        f.explain(why.to_string());
+    }
 }
