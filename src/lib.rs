@@ -40,3 +40,4 @@ pub mod signing;
 pub mod snapshot;
 pub mod strict_json;
 pub mod timeline;
+pub mod tpm_structures;

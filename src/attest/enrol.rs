@@ -8,7 +8,7 @@
 use super::credential::{self, NameHash};
 use super::ekcert::{self, Cert, PathEntry};
 use super::AttestError;
-use crate::quote::{self, PublicArea};
+use crate::tpm_structures::{public_area, PublicArea};
 use serde::{Deserialize, Serialize};
 
 /// Why an enrolment step did not go through.
@@ -204,7 +204,7 @@ const SIGN: u32 = 1 << 18;
 /// what it made, quotes among them), with a SHA-256 or SHA-384 name. Returns
 /// the area and the name.
 pub fn check_ak(bytes: &[u8], file: &str) -> Result<(PublicArea, Vec<u8>), EnrolError> {
-    let area = quote::public_area(bytes).map_err(|e| {
+    let area = public_area(bytes).map_err(|e| {
         EnrolError::Malformed(AttestError {
             file: file.into(),
             structure: e.structure,
