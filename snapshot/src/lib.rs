@@ -21,15 +21,21 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
+pub mod acpi;
+pub mod ccel;
 pub mod efivar;
 pub mod kind;
+pub mod mat;
 pub mod siglist;
 pub mod smbios;
 pub mod tpm2;
 pub mod wire;
 pub mod x509;
 
+pub use acpi::{acpi_address_fields, acpi_table_facts, acpi_text, mask_acpi_addresses};
+pub use ccel::{ccel_table, CcelTable};
 pub use kind::{MapLabel, Part, SourceKind};
+pub use mat::memory_attributes;
 pub use wire::{AlgorithmId, EventType};
 
 /// The value of [`Snapshot::format`] this crate writes.
@@ -247,39 +253,6 @@ impl MemoryDescriptor {
     }
 }
 
-/// Reads a Memory Attributes Table from its bytes (the 16-byte header,
-/// then NumberOfEntries descriptors of DescriptorSize bytes each; `bytes`
-/// may be longer). None when the header does not hold (a descriptor size
-/// under 40 or over 4096, or entries past the bytes given).
-pub fn memory_attributes(bytes: &[u8]) -> Option<MemoryAttributes> {
-    let u32at = |o: usize| -> Option<u32> {
-        Some(u32::from_le_bytes(bytes.get(o..o + 4)?.try_into().ok()?))
-    };
-    let (version, count, size, flags) = (
-        u32at(0)?,
-        u32at(4)? as usize,
-        u32at(8)? as usize,
-        u32at(12)?,
-    );
-    if !(40..=4096).contains(&size) {
-        return None;
-    }
-    let body = bytes.get(16..16usize.checked_add(count.checked_mul(size)?)?)?;
-    let descriptors = body
-        .chunks_exact(size)
-        .take(MAX_MAT_ENTRIES)
-        .filter_map(MemoryDescriptor::from_bytes)
-        .collect();
-    Some(MemoryAttributes {
-        present: true,
-        version,
-        flags,
-        descriptor_size: size as u32,
-        descriptors,
-        descriptors_dropped: count.saturating_sub(MAX_MAT_ENTRIES) as u32,
-    })
-}
-
 /// One EFI_MEMORY_DESCRIPTOR.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemoryDescriptor {
@@ -443,41 +416,6 @@ pub struct CcEventLog {
     pub event_log: String,
 }
 
-/// The fields of an ACPI CCEL table (signature "CCEL", 56 bytes: the
-/// 36-byte header, CC type, subtype, two reserved bytes, LAML, LASA).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CcelTable {
-    /// CC type (1 AMD SEV, 2 Intel TDX).
-    pub cc_type: u8,
-    /// CC subtype.
-    pub cc_subtype: u8,
-    /// LAML.
-    pub log_area_minimum_length: u64,
-    /// LASA.
-    pub log_area_start_address: u64,
-}
-
-/// Reads a CCEL table; None when `b` is not one (another signature, or
-/// shorter than 56 bytes or than its own header length says).
-pub fn ccel_table(b: &[u8]) -> Option<CcelTable> {
-    if b.get(..4)? != b"CCEL" {
-        return None;
-    }
-    let len = u32::from_le_bytes(b.get(4..8)?.try_into().ok()?) as usize;
-    if len < 56 || b.len() < len {
-        return None;
-    }
-    let u64_at = |at: usize| -> Option<u64> {
-        Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
-    };
-    Some(CcelTable {
-        cc_type: b[36],
-        cc_subtype: b[37],
-        log_area_minimum_length: u64_at(40)?,
-        log_area_start_address: u64_at(48)?,
-    })
-}
-
 /// The TPM as the firmware sees it (EFI_TCG2_PROTOCOL).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tpm {
@@ -600,93 +538,6 @@ pub struct AcpiTable {
     /// for the FACS (which the OS and firmware write at run time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_sha256: Option<String>,
-}
-
-/// An ACPI header text field: ASCII, NUL padding dropped, anything else as
-/// '.'.
-pub fn acpi_text(b: &[u8]) -> String {
-    let s: String = b
-        .iter()
-        .map(|&c| match c {
-            0 => ' ',
-            0x20..=0x7e => c as char,
-            _ => '.',
-        })
-        .collect();
-    String::from(s.trim_end())
-}
-
-/// The header facts of one table's bytes (`bytes` holds the whole table, as
-/// long as its header says): signature, length, OEM facts and whether the
-/// checksum holds. The FACS has no such header: signature and length only.
-/// `sha256` and `content_sha256` are the caller's to fill (this crate does
-/// not hash). None when the bytes are shorter than the header.
-pub fn acpi_table_facts(bytes: &[u8], address: u64, via: &str) -> Option<AcpiTable> {
-    let le32 = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
-    if bytes.len() < 8 {
-        return None;
-    }
-    let signature = acpi_text(&bytes[..4]);
-    if signature == "FACS" {
-        return Some(AcpiTable {
-            signature,
-            address,
-            length: le32(4),
-            via: String::from(via),
-            ..AcpiTable::default()
-        });
-    }
-    if bytes.len() < 36 {
-        return None;
-    }
-    Some(AcpiTable {
-        signature,
-        address,
-        length: le32(4),
-        revision: bytes[8],
-        oem_id: acpi_text(&bytes[10..16]),
-        oem_table_id: acpi_text(&bytes[16..24]),
-        oem_revision: le32(24),
-        creator_id: acpi_text(&bytes[28..32]),
-        creator_revision: le32(32),
-        checksum_valid: Some(bytes.iter().fold(0u8, |a, &x| a.wrapping_add(x)) == 0),
-        via: String::from(via),
-        ..AcpiTable::default()
-    })
-}
-
-/// Byte ranges (offset, length) of a table that hold physical addresses of
-/// other firmware memory, which move when memory moves: the FADT's
-/// FIRMWARE_CTRL, DSDT, X_FIRMWARE_CTRL and X_DSDT; the TPM2 table's log
-/// area start address; the BGRT's image address; every entry of the XSDT
-/// and RSDT (their lists are compared by the tables they lead to).
-pub fn acpi_address_fields(signature: &[u8], len: usize) -> &'static [(usize, usize)] {
-    match signature {
-        b"FACP" => &[(36, 4), (40, 4), (132, 8), (140, 8)],
-        b"TPM2" if len >= 76 => &[(68, 8)],
-        b"BGRT" => &[(40, 8)],
-        b"XSDT" | b"RSDT" => &[(36, usize::MAX)],
-        _ => &[],
-    }
-}
-
-/// Zeroes a table's checksum byte and its address fields (as far as the
-/// table reaches), in place: the input of [`AcpiTable::content_sha256`].
-/// Returns false for a table shorter than its header, or the FACS.
-pub fn mask_acpi_addresses(table: &mut [u8]) -> bool {
-    if table.len() < 36 || &table[..4] == b"FACS" {
-        return false;
-    }
-    table[9] = 0;
-    let sig = [table[0], table[1], table[2], table[3]];
-    let len = table.len();
-    for &(at, n) in acpi_address_fields(&sig, len) {
-        let end = at.saturating_add(n).min(len);
-        if at < end {
-            table[at..end].fill(0);
-        }
-    }
-    true
 }
 
 /// One EFI binary on the ESP.
