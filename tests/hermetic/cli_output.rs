@@ -242,3 +242,23 @@ fn man_dir_writes_one_page_per_command_the_help_lists() {
         Some(2)
     );
 }
+
+#[test]
+fn the_top_level_help_is_grouped_by_job_however_it_is_asked_for() {
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["help"],
+        &["-q", "--help"],
+        &["--color", "never", "-h"],
+    ] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        let text = String::from_utf8(o.stdout).unwrap();
+        for group in ["Judge a machine:", "Gather evidence:", "Verify:", "Manage:"] {
+            assert!(text.contains(group), "{args:?}: {text}");
+        }
+        // check comes before eventlog: the order a user meets them.
+        assert!(text.find("  check ").unwrap() < text.find("  eventlog ").unwrap());
+    }
+}
