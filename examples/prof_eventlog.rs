@@ -8,7 +8,7 @@ fn main() {
     for _ in 0..5000 {
         let l = bootaudit::eventlog::parse(&b).unwrap();
         if full {
-            let r = bootaudit::eventlog::report::build("x", &l, &[], None);
+            let r = bootaudit::logreport::build("x", &l, &[], None);
             let mut out = Vec::new();
             bootaudit::render::json_to(&r, &mut out).unwrap();
             std::hint::black_box(out);

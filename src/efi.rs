@@ -87,7 +87,7 @@ pub fn ucs2_to_string(b: &[u8]) -> String {
 
 /// Splits a NUL-terminated UCS-2 string off the front of `b` (defined once,
 /// in the snapshot crate, for the collector and the host).
-pub use crate::snapshot::efivar::split_ucs2_z;
+pub use bootaudit_snapshot::efivar::split_ucs2_z;
 
 /// Renders bytes as text when they are printable ASCII (a trailing NUL
 /// allowed), for event data that firmware logs as strings.

@@ -8,7 +8,7 @@
 //! machine that may be compromised: parsing is total, never panics and
 //! never allocates more than the input's size.
 
-use crate::snapshot::efivar::RawLoadOption;
+use bootaudit_snapshot::efivar::RawLoadOption;
 use serde::Serialize;
 
 /// An `EFI_LOAD_OPTION` (UEFI 2.10 §3.1.3): what a `Boot####` or

@@ -7,7 +7,19 @@
 //! bounded, the version is checked before anything else, and every error
 //! names the file and the field (or the line and column) that was wrong.
 
-pub use bootaudit_snapshot::*;
+// Named, not a glob: what the library takes from the format crate is
+// listed here, so a new item there is a decision here.
+pub use bootaudit_snapshot::{
+    acpi, acpi_address_fields, acpi_table_facts, acpi_text, ccel, ccel_table, check_format, efivar,
+    is_decoy, is_executable_file_type, kind, mask_acpi_addresses, mat, memory_attributes,
+    memory_type_name, siglist, smbios, tpm2, wire, x509, Acpi, AcpiTable, AlgorithmId, BootEntry,
+    CcEventLog, CcelTable, CollectError, EspBinary, EventType, ExitBootServicesRecord,
+    FirmwareFlash, FirmwareVolume, FirmwareVolumeFile, Identity, LoadedImage, MapKeyWatch,
+    MapLabel, MemoryAttributes, MemoryDescriptor, MemoryMap, MemoryType, Part, Rsdp, SecureBoot,
+    Smbios, Snapshot, Source, SourceKind, Tpm, TpmQuote, Variable, VersionError, FORMAT,
+    FORMAT_FAMILY, MAJOR, MAX_FIRMWARE_VOLUMES, MAX_FLASH, MAX_MAT_ENTRIES, MAX_VOLUME_FILES,
+    MEMORY_ATTRIBUTES_TABLE_GUID, MEMORY_RO, MEMORY_XP,
+};
 
 use crate::eventlog::{self, replay, EventLog, HashAlg};
 use crate::pcrs::{self, PcrVerdict};
@@ -70,7 +82,7 @@ pub const MAX_VALUES: usize = 1_000_000;
 /// [`MAX_VALUES`] with its byte offset. Malformed JSON is left to the
 /// parser that follows.
 pub fn check_value_count(bytes: &[u8], path: &str) -> Result<(), SnapshotError> {
-    match first_value_past(bytes, MAX_VALUES) {
+    match crate::strict_json::first_value_past(bytes, MAX_VALUES) {
         None => Ok(()),
         Some(i) => Err(SnapshotError::Invalid {
             path: path.to_string(),
@@ -80,120 +92,6 @@ pub fn check_value_count(bytes: &[u8], path: &str) -> Result<(), SnapshotError> 
             ),
         }),
     }
-}
-
-/// The byte offset of the JSON value after the first `max` (object keys
-/// not counted), if there is one.
-fn first_value_past(bytes: &[u8], max: usize) -> Option<usize> {
-    // Every value takes at least one byte: a document of at most `max`
-    // bytes (every snapshot but a hostile one) needs no scan.
-    if bytes.len() <= max {
-        return None;
-    }
-    // Containers open, innermost last: true for an object. Deeper than the
-    // parser's own limit (128) is not tracked: the parser rejects it.
-    let mut stack: Vec<bool> = Vec::new();
-    let mut deep = 0usize;
-    let mut n = 0usize;
-    // A value may start here (after `[`, `:`, an array's `,`, or at the
-    // start of the document).
-    let mut expect_value = true;
-    let mut i = 0usize;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
-            b',' => {
-                expect_value = !(deep == 0 && stack.last() == Some(&true));
-                i += 1;
-            }
-            b':' => {
-                expect_value = true;
-                i += 1;
-            }
-            b']' | b'}' => {
-                if deep > 0 {
-                    deep -= 1;
-                } else {
-                    stack.pop();
-                }
-                expect_value = false;
-                i += 1;
-            }
-            _ => {
-                if expect_value {
-                    n += 1;
-                    if n > max {
-                        return Some(i);
-                    }
-                }
-                expect_value = false;
-                match b {
-                    // Skip the string (key or value) to its closing quote,
-                    // a block at a time: strings are most of a snapshot's
-                    // bytes (the event log's hex).
-                    b'"' => i = string_end(bytes, i + 1),
-                    b'[' | b'{' => {
-                        if stack.len() < 256 && deep == 0 {
-                            stack.push(b == b'{');
-                        } else {
-                            deep += 1;
-                        }
-                        expect_value = b == b'[';
-                        i += 1;
-                    }
-                    // A number or literal: skip to the next byte that
-                    // means something here.
-                    _ => {
-                        i += 1;
-                        while bytes.get(i).is_some_and(|c| {
-                            !matches!(
-                                c,
-                                b',' | b':'
-                                    | b']'
-                                    | b'}'
-                                    | b'"'
-                                    | b'['
-                                    | b'{'
-                                    | b' '
-                                    | b'\t'
-                                    | b'\n'
-                                    | b'\r'
-                            )
-                        }) {
-                            i += 1;
-                        }
-                    }
-                }
-            }
-        }
-    }
-    None
-}
-
-/// The offset just past the closing quote of a JSON string whose contents
-/// start at `i` (the end of `bytes` when it is not closed).
-fn string_end(bytes: &[u8], mut i: usize) -> usize {
-    // Most strings are short (object keys): look at their first bytes one
-    // by one before a block search.
-    for (k, &b) in bytes.iter().enumerate().skip(i).take(24) {
-        match b {
-            b'"' => return k + 1,
-            b'\\' => {
-                i = k + 2;
-                break;
-            }
-            _ => i = k + 1,
-        }
-    }
-    while let Some(j) = bytes.get(i..).and_then(|r| memchr::memchr2(b'"', b'\\', r)) {
-        let at = i + j;
-        if bytes[at] == b'"' {
-            return at + 1;
-        }
-        // A backslash escapes the byte after it.
-        i = at + 2;
-    }
-    bytes.len()
 }
 
 #[derive(serde::Deserialize)]
@@ -368,7 +266,7 @@ mod tests {
                 // is scanned.)
                 assert!(d.len() > max);
                 assert_eq!(
-                    super::first_value_past(d.as_bytes(), max).is_some(),
+                    crate::strict_json::first_value_past(d.as_bytes(), max).is_some(),
                     n > max,
                     "{d}: {n} values, max {max}"
                 );

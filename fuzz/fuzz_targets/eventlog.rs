@@ -4,7 +4,8 @@
 //! `cargo fuzz run eventlog seeds/eventlog ../../shared/fixtures/eventlogs/*/`.
 #![no_main]
 
-use bootaudit::eventlog::{check, parse, replay, report};
+use bootaudit::eventlog::{check, parse, replay};
+use bootaudit::logreport as report;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

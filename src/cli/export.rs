@@ -67,7 +67,7 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
     match c {
         Command::KeylimePolicy(a) => {
             let (log, pcrs) = log_of(&a.input)?;
-            let (policy, notes) = bootaudit::eventlog::keylime::refstate(&log, pcrs.as_ref())
+            let (policy, notes) = bootaudit::keylime::refstate(&log, pcrs.as_ref())
                 .map_err(|e| anyhow::anyhow!("{}: {e}", a.input.display()))?;
             if let Some(why) = notes.kernels {
                 ui::warn(&format!("{}: no `kernels` entry: {why}", a.input.display()));

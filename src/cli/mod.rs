@@ -24,7 +24,7 @@ pub mod verify_boot;
 pub mod verify_bundle;
 pub mod verify_quote;
 
-pub(crate) use bootaudit::eventlog::report;
+pub(crate) use bootaudit::logreport as report;
 pub(crate) use bootaudit::pcrs::PcrSource;
 pub(crate) use bootaudit::render;
 pub(crate) use std::io::Write;

@@ -1,7 +1,7 @@
 //! TPM hash algorithms as they appear in event logs (TPM_ALG_ID), and the
 //! hashing that replay and digest checks need.
 
-use crate::snapshot::AlgorithmId;
+use bootaudit_snapshot::AlgorithmId;
 
 use serde::{Serialize, Serializer};
 use std::fmt;

@@ -111,6 +111,10 @@ fn hex_field(v: Option<&Value>, place: &str, field: &str) -> Result<Vec<u8>, Cel
     hex::decode(s).map_err(|e| bad(place, format!("{field} is not hex: {e}")))
 }
 
+/// The most JSON values a CEL-JSON document may hold: a snapshot's bound
+/// (`crate::snapshot::MAX_VALUES`), the same cost argument.
+pub const MAX_VALUES: usize = 1_000_000;
+
 /// Reads a CEL-JSON array, or a systemd-pcrlock `{"records": [...]}`
 /// document, into an event log (crypto-agile, with a Spec ID naming the
 /// banks the records carry).
@@ -120,8 +124,12 @@ pub fn parse(bytes: &[u8]) -> Result<EventLog, CelError> {
     }
     // The same bound on JSON values as a snapshot's, counted before the
     // parser allocates a tree (memory stays a small multiple of the input).
-    crate::snapshot::check_value_count(bytes, "CEL-JSON")
-        .map_err(|e| bad("document", e.to_string()))?;
+    if let Some(i) = crate::strict_json::first_value_past(bytes, MAX_VALUES) {
+        return Err(bad(
+            "document",
+            format!("more than {MAX_VALUES} JSON values (at byte offset {i})"),
+        ));
+    }
     let doc: Value =
         serde_json::from_slice(bytes).map_err(|e| bad("document", format!("not JSON: {e}")))?;
     no_duplicate_keys(bytes)?;

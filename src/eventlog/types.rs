@@ -2,7 +2,7 @@
 //! §10.4.1) and their names: the values are [`EventType`]'s, defined once
 //! in the snapshot crate the collector shares.
 
-pub use crate::snapshot::EventType;
+pub use bootaudit_snapshot::EventType;
 
 /// The spec's name for an event type ("EV_SEPARATOR"), or its number in hex.
 pub fn event_type_name(t: EventType) -> String {

@@ -5,9 +5,9 @@
 use super::escape;
 use super::new_table;
 use crate::eventlog::check::DigestStatus;
-use crate::eventlog::report::EventLogReport;
 use crate::eventlog::windows::{Reported, WindowsBoot};
 use crate::eventlog::{HashAlg, LogFormat, LogKind};
+use crate::logreport::EventLogReport;
 use crate::pcrs::Verdict;
 use std::fmt::Write;
 

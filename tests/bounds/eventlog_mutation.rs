@@ -6,7 +6,8 @@
 
 use crate::common;
 
-use bootaudit::eventlog::{check, parse, replay, report};
+use bootaudit::eventlog::{check, parse, replay};
+use bootaudit::logreport as report;
 
 fn mutate(rng: &mut common::Rng, src: &[u8]) -> Vec<u8> {
     let mut v = src.to_vec();

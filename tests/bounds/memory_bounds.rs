@@ -8,7 +8,8 @@
 
 use crate::common;
 
-use bootaudit::eventlog::{parse, report};
+use bootaudit::eventlog::parse;
+use bootaudit::logreport as report;
 use common::counting::peak_of;
 
 const MIB: usize = 1 << 20;

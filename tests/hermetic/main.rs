@@ -11,6 +11,7 @@ mod cli_baseline;
 mod cli_output;
 mod cli_show;
 mod docs;
+mod layout;
 mod rules_registry;
 mod siem_jsonl;
 mod timeline;

@@ -9,7 +9,8 @@
 use crate::common;
 
 use bootaudit::eventlog::decode::{EventData, Locator};
-use bootaudit::eventlog::{self, check, replay, report, LogKind};
+use bootaudit::eventlog::{self, check, replay, LogKind};
+use bootaudit::logreport as report;
 use std::collections::BTreeMap;
 
 fn ours(log: &eventlog::EventLog) -> BTreeMap<String, BTreeMap<u32, String>> {

@@ -9,9 +9,9 @@
 //! do not cover their data, or that does not replay to the PCRs it is
 //! given.
 
-use super::decode::EventData;
-use super::{Event, EventLog, HashAlg};
+use crate::eventlog::decode::EventData;
 use crate::eventlog::types::EventType;
+use crate::eventlog::{Event, EventLog, HashAlg};
 use serde_json::{json, Map, Value};
 
 /// Why no policy is written.
@@ -86,9 +86,9 @@ fn signatures(data: &[u8]) -> Vec<Value> {
 /// given, must be what the log replays to.
 pub fn refstate(
     log: &EventLog,
-    pcrs: Option<&super::replay::PcrBanks>,
+    pcrs: Option<&crate::eventlog::replay::PcrBanks>,
 ) -> Result<(Value, Notes), PolicyError> {
-    let digests = super::check::check(log);
+    let digests = crate::eventlog::check::check(log);
     if let Some(m) = digests.mismatches.first() {
         return Err(PolicyError::Digest {
             event: m.event,
@@ -96,11 +96,12 @@ pub fn refstate(
         });
     }
     if let Some(p) = pcrs {
-        let bad: Vec<String> = crate::pcrs::compare_replay(&super::replay::replay(log), p, &[])
-            .into_iter()
-            .filter(|v| v.verdict == crate::pcrs::Verdict::Mismatch)
-            .map(|v| format!("{} PCR{}", v.bank, v.pcr))
-            .collect();
+        let bad: Vec<String> =
+            crate::pcrs::compare_replay(&crate::eventlog::replay::replay(log), p, &[])
+                .into_iter()
+                .filter(|v| v.verdict == crate::pcrs::Verdict::Mismatch)
+                .map(|v| format!("{} PCR{}", v.bank, v.pcr))
+                .collect();
         if !bad.is_empty() {
             return Err(PolicyError::Replay(bad.join(", ")));
         }

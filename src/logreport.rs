@@ -1,10 +1,10 @@
 //! The result of `bootaudit eventlog`: everything computed, ready for a
 //! renderer to print. Renderers only format what is here.
 
-use super::check::{self, DigestMismatch, DigestStatus};
-use super::decode::EventData;
-use super::replay::{self, ReplayAnomaly};
-use super::{EventLog, HashAlg, LogFormat, SpecId};
+use crate::eventlog::check::{self, DigestMismatch, DigestStatus};
+use crate::eventlog::decode::EventData;
+use crate::eventlog::replay::{self, ReplayAnomaly};
+use crate::eventlog::{EventLog, HashAlg, LogFormat, SpecId};
 use crate::pcrs::{self, PcrVerdict, Verdict};
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -111,13 +111,17 @@ impl Serialize for Events<'_> {
     }
 }
 
-fn view(e: &super::Event, st: &DigestStatus, kind: super::LogKind) -> EventView {
+fn view(
+    e: &crate::eventlog::Event,
+    st: &DigestStatus,
+    kind: crate::eventlog::LogKind,
+) -> EventView {
     let data = e.decode();
     EventView {
         number: e.number,
         offset: e.offset,
         pcr: e.pcr,
-        register: (kind == super::LogKind::Ccel).then(|| kind.register_name(e.pcr)),
+        register: (kind == crate::eventlog::LogKind::Ccel).then(|| kind.register_name(e.pcr)),
         event_type: e.type_name(),
         type_code: e.event_type.0,
         digests: e
@@ -161,16 +165,16 @@ pub struct EventLogReport<'a> {
     /// Anomalies past those listed.
     pub replay_anomalies_omitted: usize,
     /// Departures from the spec the parser tolerated.
-    pub warnings: Vec<super::ParseWarning>,
+    pub warnings: Vec<crate::eventlog::ParseWarning>,
     /// What the log is: a TPM log, or a confidential VM's CC event log.
-    pub kind: super::LogKind,
+    pub kind: crate::eventlog::LogKind,
     /// A CC event log's replayed registers by name (RTMR0-3), the same
     /// values as `pcrs` keyed by MR index.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registers: Option<BTreeMap<HashAlg, BTreeMap<String, Hex>>>,
     /// The Windows boot its verified SIPA records describe, when it has any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub windows: Option<super::windows::WindowsBoot>,
+    pub windows: Option<crate::eventlog::windows::WindowsBoot>,
     /// Where the real PCR values came from, with `--pcrs`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pcr_source: Option<String>,
@@ -229,8 +233,8 @@ pub fn build<'a>(
         .filter(|s| **s == DigestStatus::NotCheckable)
         .count();
     let mismatches_omitted = checks.mismatches_omitted;
-    let windows = super::windows::from_log(log, &checks.status);
-    let registers = (log.kind == super::LogKind::Ccel).then(|| {
+    let windows = crate::eventlog::windows::from_log(log, &checks.status);
+    let registers = (log.kind == crate::eventlog::LogKind::Ccel).then(|| {
         rep.banks
             .iter()
             .map(|(alg, b)| {
@@ -251,7 +255,7 @@ pub fn build<'a>(
     let (pcr_source, verdicts) = match actual {
         Some((src, a)) => {
             let mut v = pcrs::compare_replay(&rep, a, only);
-            if log.kind == super::LogKind::Ccel {
+            if log.kind == crate::eventlog::LogKind::Ccel {
                 for x in &mut v {
                     x.register = Some(log.kind.register_name(x.pcr));
                 }
@@ -281,7 +285,7 @@ pub fn build<'a>(
     }
     let mut unreadable_settings = false;
     for (name, v) in windows.iter().flat_map(|w| w.unknown_settings()) {
-        let unreadable = v == super::windows::Setting::Unreadable;
+        let unreadable = v == crate::eventlog::windows::Setting::Unreadable;
         unreadable_settings |= unreadable;
         unknown.push(format!(
             "Windows {name}: {}",
