@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # The fast loop, measured: the time from a one-line edit in the event-log
-# engine (src/eventlog/decode.rs) to the first test result of each tier
+# engine (eventlog/src/decode.rs) to the first test result of each tier
 # that covers it, warm (everything built once before the edit). The file
 # is restored on every exit. Target (issue 27): under 15 s for the unit
 # tests on a two-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-file=src/eventlog/decode.rs
+file=eventlog/src/decode.rs
 backup=$(mktemp)
 cp "$file" "$backup"
 trap 'cp "$backup" "$file"; rm -f "$backup"' EXIT
 
 # Warm: build what each step runs, with the file as it is.
-cargo test -q --lib --no-run >/dev/null 2>&1
+cargo test -q -p bootaudit-eventlog --lib --no-run >/dev/null 2>&1
 cargo test -q --test hermetic --no-run >/dev/null 2>&1
 
 first_result() { # the seconds until the command prints its first test result
@@ -42,7 +42,7 @@ edit() {
 }
 
 edit
-lib=$(first_result cargo test --lib eventlog::)
+lib=$(first_result cargo test -p bootaudit-eventlog --lib)
 edit
 hermetic=$(first_result cargo test --test hermetic)
 printf 'one-line edit in %s -> first result: unit tests %.1f s, hermetic tier %.1f s\n' \

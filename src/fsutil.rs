@@ -12,104 +12,11 @@
 //! temporaries of this process are removed on SIGINT and SIGTERM.
 
 use std::io::Write;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// What a path is, when it is not a regular file.
-pub fn kind_of(ft: &std::fs::FileType) -> &'static str {
-    if ft.is_symlink() {
-        "a symbolic link"
-    } else if ft.is_dir() {
-        "a directory"
-    } else if ft.is_fifo() {
-        "a FIFO"
-    } else if ft.is_char_device() {
-        "a character device"
-    } else if ft.is_block_device() {
-        "a block device"
-    } else if ft.is_socket() {
-        "a socket"
-    } else if ft.is_file() {
-        "a regular file"
-    } else {
-        "not a regular file"
-    }
-}
-
-/// Called with every input file [`open_input`] opened and its size:
-/// `bootaudit -v` names each on stderr, a record of what a run read.
-static ON_OPEN: std::sync::OnceLock<fn(&Path, u64)> = std::sync::OnceLock::new();
-
-/// Sets the function [`open_input`] calls with each file it opened (once
-/// per process; a second call is ignored).
-pub fn on_open(f: fn(&Path, u64)) {
-    let _ = ON_OPEN.set(f);
-}
-
-/// Opens a file the user named (or one found under a directory the user
-/// named) for reading: a symbolic link is refused (`O_NOFOLLOW`), the open
-/// does not block (`O_NONBLOCK`: a FIFO with no writer would wait
-/// forever), and anything that is not a regular file is refused.
-pub fn open_input(path: &Path) -> std::io::Result<std::fs::File> {
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ELOOP) {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    "a symbolic link; bootaudit reads only regular files",
-                )
-            } else {
-                e
-            }
-        })?;
-    let m = f.metadata()?;
-    let ft = m.file_type();
-    if !ft.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("{}, not a regular file", kind_of(&ft)),
-        ));
-    }
-    if let Some(hook) = ON_OPEN.get() {
-        hook(path, m.len());
-    }
-    Ok(f)
-}
-
-/// Reads a whole input file of at most `max` bytes (see [`open_input`]);
-/// a larger one is an error, not an allocation.
-pub fn read_input(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut v = Vec::new();
-    open_input(path)?
-        .take(max.saturating_add(1))
-        .read_to_end(&mut v)?;
-    if v.len() as u64 > max {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("larger than {max} bytes"),
-        ));
-    }
-    Ok(v)
-}
-
-/// Checks that a directory the user named is a directory and not a
-/// symbolic link to one.
-pub fn check_input_dir(path: &Path) -> std::io::Result<()> {
-    let ft = std::fs::symlink_metadata(path)?.file_type();
-    if ft.is_dir() {
-        Ok(())
-    } else {
-        Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("{}, not a directory", kind_of(&ft)),
-        ))
-    }
-}
+pub use bootaudit_eventlog::input::{check_input_dir, kind_of, on_open, open_input, read_input};
 
 /// Set by `bootaudit -q`: the library's own warning (a signal handler that
 /// could not be installed) is not printed.

@@ -7,28 +7,29 @@
 
 #![warn(missing_docs)]
 
+/// The event-log engine, its own crate (`bootaudit-eventlog`): parsing,
+/// decoding, replay and digest checks, with no judgement code.
+pub use bootaudit_eventlog as eventlog;
+/// The byte and text helpers the engine brings (GUIDs and UCS-2, device
+/// paths, load options, little-endian reads, hex, strict JSON).
+pub use bootaudit_eventlog::{devpath, efi, hexser, le, loadoption, strict_json};
+
 pub mod attest;
 pub mod baseline;
 pub mod bootbind;
 pub mod bundle;
 pub mod check;
 pub mod collect;
-pub mod devpath;
 pub mod diff;
-pub mod efi;
 pub mod esp;
-pub mod eventlog;
 pub mod fat;
 pub mod findings;
 pub mod firmware;
 pub mod fleet;
 pub mod fsutil;
 pub mod guard;
-pub mod hexser;
 pub mod ingest;
 pub mod keylime;
-pub mod le;
-pub mod loadoption;
 pub mod logreport;
 pub mod pcrs;
 pub mod pe;
@@ -40,6 +41,5 @@ pub mod show;
 pub mod siem;
 pub mod signing;
 pub mod snapshot;
-pub mod strict_json;
 pub mod timeline;
 pub mod tpm_structures;

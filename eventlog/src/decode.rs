@@ -5,9 +5,9 @@
 use super::parse::spec_id;
 use super::SpecId;
 use crate::efi::{ascii_string, split_ucs2_z, ucs2_to_string, Guid};
-use crate::eventlog::types::EventType;
 use crate::hexser;
 use crate::loadoption::LoadOption;
+use crate::types::EventType;
 use serde::Serialize;
 
 /// Decoded event data.

@@ -2,7 +2,7 @@
 //! (tpm2-tools 5.x) prints, for the pipelines that read it (Keylime runs
 //! `tpm2_eventlog --eventlog-version=2` and parses its output). Run under
 //! the name `tpm2_eventlog`, bootaudit takes that tool's arguments and
-//! prints this ([`crate::eventlog::tpm2_yaml::drop_in`] in the CLI).
+//! prints this ([`crate::tpm2_yaml::drop_in`] in the CLI).
 //!
 //! The layout is tpm2-tools' own, event type by event type, in its two
 //! versions (2 decodes Secure Boot variables, boot variables, the GPT and

@@ -53,7 +53,7 @@ pub fn logs(dir: &Path) -> Result<Vec<PathBuf>, MeasuredBootError> {
         path: path.clone(),
         cause,
     };
-    crate::fsutil::check_input_dir(dir).map_err(io)?;
+    crate::input::check_input_dir(dir).map_err(io)?;
     let mut found = Vec::new();
     for e in std::fs::read_dir(dir).map_err(io)? {
         let e = e.map_err(io)?;

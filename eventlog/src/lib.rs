@@ -1,20 +1,55 @@
 //! The TCG PC Client measured-boot event log: parsing (both the SHA-1
 //! `TCG_PCR_EVENT` format and the crypto-agile `TCG_PCR_EVENT2` format),
-//! typed decoding of event data, PCR replay and digest checks.
+//! typed decoding of event data, PCR replay and digest checks; the CEL-JSON
+//! and Windows SIPA readers, and what they need of GUIDs, UCS-2, device
+//! paths and load options. This crate holds no judgement: what a log means
+//! for a machine is the `bootaudit` library's.
 //!
 //! The log is hostile input: it comes from a machine that may be
 //! compromised. [`parse`] never panics, never loops without consuming input,
 //! and allocates no more than a small multiple of the log's own size; every
 //! error names the byte offset where the log stopped making sense.
+//!
+//! Trust a log only as far as it verifies: replay it, check that every
+//! digest covers its event's data, and compare the replay with PCR values
+//! that came from the TPM, before reading anything from its events.
+//!
+//! ```
+//! use bootaudit_eventlog::{check, parse, replay, HashAlg};
+//!
+//! // A real measured boot of OVMF with a swtpm TPM (fixtures/ovmf-swtpm),
+//! // and the PCR values that TPM reported.
+//! let log = parse(include_bytes!("../../fixtures/ovmf-swtpm/binary_bios_measurements"))?;
+//! let tpm: serde_json::Value =
+//!     serde_json::from_str(include_str!("../../fixtures/ovmf-swtpm/pcrs.json"))?;
+//!
+//! // Every digest covers its data, and the replay is what the TPM holds.
+//! assert!(check::check(&log).mismatches.is_empty());
+//! let replayed = replay::replay(&log);
+//! let pcr0 = &replayed.banks[&HashAlg::Sha256][&0];
+//! assert_eq!(hex::encode(pcr0), tpm["sha256"]["0"].as_str().unwrap());
+//!
+//! // Only then are the events worth reading.
+//! let first = &log.events[0];
+//! println!("{} in PCR{}: {}", first.type_name(), first.pcr, first.decode().summary());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod alg;
 pub mod cel;
 pub mod check;
 pub mod decode;
+pub mod devpath;
+pub mod efi;
+pub mod hexser;
+pub mod input;
+pub mod le;
+pub mod loadoption;
 pub mod measured_boot;
 mod parse;
 pub mod replay;
 pub mod sipa;
+pub mod strict_json;
 pub mod tpm2_yaml;
 pub mod types;
 
@@ -298,7 +333,7 @@ pub fn read_all(r: impl Read, path: &str) -> Result<Vec<u8>, LogReadError> {
 /// the file's reported size.
 pub fn read_file(path: &Path) -> Result<EventLog, LogReadError> {
     let name = path.display().to_string();
-    let f = crate::fsutil::open_input(path).map_err(|cause| LogReadError::Io {
+    let f = crate::input::open_input(path).map_err(|cause| LogReadError::Io {
         path: name.clone(),
         cause,
     })?;

@@ -112,7 +112,7 @@ fn hex_field(v: Option<&Value>, place: &str, field: &str) -> Result<Vec<u8>, Cel
 }
 
 /// The most JSON values a CEL-JSON document may hold: a snapshot's bound
-/// (`crate::snapshot::MAX_VALUES`), the same cost argument.
+/// (the bootaudit library's `snapshot::MAX_VALUES`), the same cost argument.
 pub const MAX_VALUES: usize = 1_000_000;
 
 /// Reads a CEL-JSON array, or a systemd-pcrlock `{"records": [...]}`

@@ -4,7 +4,7 @@
 use super::{
     AlgorithmSize, Event, EventDigest, EventLog, HashAlg, LogFormat, ParseWarning, SpecId,
 };
-use crate::eventlog::types::EventType;
+use crate::types::EventType;
 use std::fmt;
 
 /// Why a log could not be parsed, and where.

@@ -3,7 +3,7 @@
 
 use super::decode::EventData;
 use super::{EventLog, HashAlg};
-use crate::eventlog::types::EventType;
+use crate::types::EventType;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

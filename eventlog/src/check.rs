@@ -5,7 +5,7 @@
 
 use super::decode::{variable_layout, GRUB_PREFIXES};
 use super::{Event, EventLog, HashAlg};
-use crate::eventlog::types::EventType;
+use crate::types::EventType;
 use serde::Serialize;
 
 /// The verdict on one event's digests.
