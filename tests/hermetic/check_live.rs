@@ -345,6 +345,14 @@ fn this_machine_is_judged_on_what_it_has() {
             ("fail", true),
             "{why}"
         );
+    } else {
+        // A DMAR or IVRS table (or the IOMMU turned off on purpose): judged
+        // from it, never said to be absent, never left out.
+        assert!(
+            ["pass", "fail", "unknown"].contains(&o.as_str()),
+            "{o}: {why}"
+        );
+        assert!(!(has_table && why.starts_with("absent")), "{why}");
     }
     let lockdown = std::fs::read_to_string("/sys/kernel/security/lockdown");
     let (o, _) = outcome(&r, "platform.kernel-lockdown");
@@ -357,13 +365,30 @@ fn this_machine_is_judged_on_what_it_has() {
         std::fs::read_to_string(format!("/sys/bus/pci/devices/{d}/vendor"))
             .is_ok_and(|v| v.trim() == "0x8086")
     });
+    let (o, why) = outcome(&r, "platform.spi.flockdn");
     if !intel_spi {
-        let (o, why) = outcome(&r, "platform.spi.flockdn");
         assert_eq!(o, "unknown");
         assert!(why.contains("platform not known"), "{why}");
+    } else {
+        // An Intel LPC or SPI controller: a verdict or an unknown with its
+        // reason (the registers need root), never not-applicable.
+        assert!(
+            ["pass", "fail", "unknown"].contains(&o.as_str()),
+            "{o}: {why}"
+        );
+        assert!(!why.is_empty());
     }
     let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let (o, why) = outcome(&r, "platform.boot-guard");
     if !cpu.contains("GenuineIntel") && cpu.contains("vendor_id") {
-        assert_eq!(outcome(&r, "platform.boot-guard").0, "not-applicable");
+        assert_eq!(o, "not-applicable");
+    } else {
+        // An Intel CPU (or one /proc/cpuinfo does not name): Boot Guard is
+        // judged, or unknown with its reason.
+        assert!(
+            ["pass", "fail", "unknown"].contains(&o.as_str()),
+            "{o}: {why}"
+        );
+        assert!(!why.is_empty());
     }
 }
