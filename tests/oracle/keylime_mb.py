@@ -1,7 +1,7 @@
 """Keylime's own measured-boot tools, as the oracle of `bootaudit export
 keylime-policy` (tests/system/keylime_policy.rs).
 
-usage: keylime_mb.py LOG OUR_POLICY.json MODIFIED_LOG|-
+usage: keylime_mb.py LOG OUR_POLICY.json|- MODIFIED_LOG|-
 
 Prints one JSON object: whether Keylime's parser (tpm2_eventlog plus its
 enrichment) read LOG, the reference state Keylime's own generator makes
@@ -56,6 +56,11 @@ def main():
         theirs = None
         out["theirs_error"] = f"{type(e).__name__}: {e}"
     out["theirs"] = theirs
+    if ours_path == "-":
+        # A log bootaudit refused to export: what Keylime makes of it.
+        out["eval_theirs"] = evaluate(theirs, data) if theirs else None
+        print(json.dumps(out))
+        return
     with open(ours_path) as f:
         ours = json.load(f)
     out["eval_ours"] = evaluate(ours, data)
