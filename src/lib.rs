@@ -4,6 +4,31 @@
 //! arguments, calls in here and renders. One module per artefact, each owning
 //! its parsing and model: [`eventlog`] for the TPM measured-boot log, [`pcrs`]
 //! for the PCR values it is checked against.
+//!
+//! ```
+//! use bootaudit::findings::{fails, Severity};
+//! use bootaudit::{diff, rules, snapshot};
+//!
+//! // Two real boots of the collector (fixtures/implant): a plain one, and
+//! // one with the project's test implant in a PCI option ROM.
+//! let plain = include_bytes!("../fixtures/implant/plain-a.json");
+//! let implant = include_bytes!("../fixtures/implant/implant.json");
+//! let before = snapshot::parse(plain, "plain-a.json")?;
+//! let after = snapshot::parse(implant, "implant.json")?;
+//! let report = diff::diff("plain-a.json", &before, "implant.json", &after);
+//!
+//! // The implant's WPBT table: critical, and nothing explains it.
+//! let wpbt = report
+//!     .findings
+//!     .iter()
+//!     .find(|f| f.rule == rules::ACPI_TABLE_ADDED.id && f.message.contains("WPBT"))
+//!     .expect("the WPBT is found");
+//! assert_eq!(wpbt.severity, Severity::Critical);
+//! assert!(!wpbt.explained);
+//! // So the run fails at the default threshold, as `bootaudit diff` exits 1.
+//! assert!(fails(&report.findings, Severity::High));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![warn(missing_docs)]
 

@@ -11,6 +11,21 @@
 //! additions do not break them; a change of meaning takes a new major
 //! version in [`FORMAT`], which readers of this version reject.
 
+//!
+//! ```
+//! use bootaudit_snapshot::{check_format, Snapshot, SourceKind};
+//!
+//! // A snapshot the collector wrote in a real boot (fixtures/collector).
+//! let s: Snapshot =
+//!     serde_json::from_slice(include_bytes!("../../fixtures/collector/snap-0000.json"))?;
+//! // The version is checked before anything else is believed.
+//! check_format(&s.format).map_err(|e| e.to_string())?;
+//! assert_eq!(s.source.kind, SourceKind::EfiCollector);
+//! // Every part may be absent, with the reason in `errors`.
+//! let tpm = s.tpm.as_ref().expect("the collector read the TPM");
+//! assert!(tpm.pcrs.contains_key("sha256"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![no_std]
 #![warn(missing_docs)]
 
