@@ -6,7 +6,7 @@
 //! for the PCR values it is checked against.
 //!
 //! ```
-//! use bootaudit::findings::{fails, Severity};
+//! use bootaudit::findings::fails;
 //! use bootaudit::{diff, rules, snapshot};
 //!
 //! // Two real boots of the collector (fixtures/implant): a plain one, and
@@ -17,16 +17,17 @@
 //! let after = snapshot::parse(implant, "implant.json")?;
 //! let report = diff::diff("plain-a.json", &before, "implant.json", &after);
 //!
-//! // The implant's WPBT table: critical, and nothing explains it.
+//! // The implant's WPBT table: at the severity the registry gives a new
+//! // WPBT (critical), and nothing explains it.
 //! let wpbt = report
 //!     .findings
 //!     .iter()
 //!     .find(|f| f.rule == rules::ACPI_TABLE_ADDED.id && f.message.contains("WPBT"))
 //!     .expect("the WPBT is found");
-//! assert_eq!(wpbt.severity, Severity::Critical);
+//! assert_eq!(wpbt.severity, rules::acpi_table_added("WPBT"));
 //! assert!(!wpbt.explained);
-//! // So the run fails at the default threshold, as `bootaudit diff` exits 1.
-//! assert!(fails(&report.findings, Severity::High));
+//! // So the run fails at that threshold, as `bootaudit diff` exits 1.
+//! assert!(fails(&report.findings, wpbt.severity));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
