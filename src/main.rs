@@ -260,29 +260,7 @@ fn main() -> ExitCode {
     if std::path::Path::new(&argv0).file_name() == Some("tpm2_eventlog".as_ref()) {
         return cli::eventlog::tpm2_eventlog_drop_in(std::env::args_os().skip(1));
     }
-    // The grouped top-level help is built only when it may be printed: a
-    // scheduled run pays nothing for it.
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let top_help = {
-        // The first word that is not an option (nor --color's value).
-        let mut words = args.iter().skip(1).map(|a| a.to_string_lossy());
-        let mut first = None;
-        while let Some(w) = words.next() {
-            if w == "--color" {
-                words.next();
-            } else if !w.starts_with('-') {
-                first = Some(w);
-                break;
-            }
-        }
-        first.is_none_or(|w| w == "help")
-    };
-    let cmd = if top_help {
-        command()
-    } else {
-        <Cli as clap::CommandFactory>::command()
-    };
-    let cli = match Cli::from_arg_matches(&cmd.get_matches_from(args)) {
+    let cli = match Cli::from_arg_matches(&command().get_matches()) {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
@@ -333,8 +311,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cmd.build();
             let mut pages = Vec::new();
             man_pages(&cmd, &dir, &mut pages)?;
-            cli::emit(&pages.join("\n"))?;
-            cli::emit("\n")?;
+            cli::emit(&format!("{}\n", pages.join("\n")))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Ingest(a) => cli::ingest::run(a),

@@ -107,9 +107,9 @@ pub struct Output {
 }
 
 impl Output {
-    /// The file, or `None` for stdout.
+    /// The file, or `None` for stdout (no `-o`, or `-o -`).
     pub fn file(&self) -> Option<&Path> {
-        self.output.as_deref()
+        self.output.as_deref().filter(|p| p.as_os_str() != "-")
     }
 }
 
@@ -138,7 +138,7 @@ pub(crate) enum Sink {
 impl Sink {
     /// Opens the destination of `out`.
     pub fn open(out: &Output) -> anyhow::Result<Sink> {
-        Ok(match out.file().filter(|p| p.as_os_str() != "-") {
+        Ok(match out.file() {
             None => Sink::Stdout(std::io::BufWriter::with_capacity(
                 64 << 10,
                 std::io::stdout().lock(),
@@ -170,7 +170,7 @@ impl Sink {
 /// [`emit`] to stdout or `-o FILE`.
 /// Colour (`--color`) goes to stdout only, never into a file.
 pub(crate) fn emit_to(out: &Output, s: &str) -> anyhow::Result<()> {
-    match out.file().filter(|p| p.as_os_str() != "-") {
+    match out.file() {
         None => emit(s),
         Some(p) => write_file(p, render::escape::terminal(s).as_bytes()),
     }
@@ -178,7 +178,7 @@ pub(crate) fn emit_to(out: &Output, s: &str) -> anyhow::Result<()> {
 
 /// [`emit_json`] to stdout or `-o FILE`.
 pub(crate) fn emit_json_to<T: serde::Serialize>(out: &Output, v: &T) -> anyhow::Result<()> {
-    match out.file().filter(|p| p.as_os_str() != "-") {
+    match out.file() {
         None => emit_json(v),
         Some(p) => {
             let mut b = Vec::new();

@@ -130,16 +130,16 @@ fn paint_cells(text: &str) -> Cow<'_, str> {
         while let Some(i) = rest.find(SEPARATORS) {
             let sep_len = rest[i..].chars().next().map_or(1, char::len_utf8);
             let (cell, after) = rest.split_at(i);
-            match colour_of(cell.trim()) {
-                Some(sgr) if !cell.trim().is_empty() => {
+            let word = cell.trim();
+            match colour_of(word) {
+                Some(sgr) => {
                     let start = cell.len() - cell.trim_start().len();
-                    let end = start + cell.trim().len();
                     out.push_str(&cell[..start]);
-                    out.push_str(&format!("\x1b[{sgr}m{}\x1b[0m", &cell[start..end]));
-                    out.push_str(&cell[end..]);
+                    out.push_str(&format!("\x1b[{sgr}m{word}\x1b[0m"));
+                    out.push_str(&cell[start + word.len()..]);
                     changed = true;
                 }
-                _ => out.push_str(cell),
+                None => out.push_str(cell),
             }
             out.push_str(&after[..sep_len]);
             rest = &after[sep_len..];

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -221,7 +221,7 @@ fn every_shell_example_on_the_shipped_fixtures_runs_with_its_exit_code() {
                     !line.contains(['"', '\'', '$', '|', '>', '<', '*']),
                     "{at}: an example that is run is one plain command"
                 );
-                let out = Command::new(env!("CARGO_BIN_EXE_bootaudit"))
+                let out = crate::common::bootaudit()
                     .args(&args)
                     .current_dir(root())
                     .stdin(Stdio::null())

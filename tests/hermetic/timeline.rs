@@ -1,10 +1,8 @@
 //! `timeline` on the shipped snapshots: a check that cannot run is said,
 //! not passed.
 
-use std::process::Command;
-
 fn timeline(args: &[&str]) -> (Option<i32>, serde_json::Value) {
-    let o = Command::new(env!("CARGO_BIN_EXE_bootaudit"))
+    let o = crate::common::bootaudit()
         .arg("timeline")
         .args(args)
         .args(["--format", "json"])
