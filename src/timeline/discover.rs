@@ -168,7 +168,7 @@ enum Read1 {
     Skip,
 }
 
-fn read_one(path: &Path, named: Named) -> Result<Read1, TimelineError> {
+fn read_one(path: &Path, named: Named, cores: usize) -> Result<Read1, TimelineError> {
     let file = path.display().to_string();
     let head =
         head_of(path).map_err(|e| TimelineError::file(&file, format!("cannot read: {e}")))?;
@@ -185,7 +185,7 @@ fn read_one(path: &Path, named: Named) -> Result<Read1, TimelineError> {
     };
     Ok(match kind {
         SourceKind::Evtx => {
-            let (i, e) = super::windows::read(path)?;
+            let (i, e) = super::windows::read_with(path, cores)?;
             Read1::Events(i, e)
         }
         SourceKind::JournalJson => {
@@ -238,11 +238,14 @@ pub fn gather(paths: &[PathBuf]) -> Result<Gathered, TimelineError> {
         return Err(TimelineError::file("(none)", "no evidence named"));
     }
     let (files, passed_over) = walk(paths)?;
-    let threads = std::thread::available_parallelism()
+    let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .clamp(1, 16)
-        .min(files.len().max(1));
+        .clamp(1, 16);
+    let threads = cores.min(files.len().max(1));
+    // What each file's reader may use beside it: a file read alone gets
+    // every core (the evtx crate renders its chunks side by side).
+    let per_file = (cores / files.len().max(1)).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut results: Vec<Option<Result<Read1, TimelineError>>> = Vec::new();
     results.resize_with(files.len(), || None);
@@ -254,7 +257,7 @@ pub fn gather(paths: &[PathBuf]) -> Result<Gathered, TimelineError> {
                 let Some((p, named)) = files.get(i) else {
                     break;
                 };
-                let r = read_one(p, *named);
+                let r = read_one(p, *named, per_file);
                 let failed = r.is_err();
                 if let Ok(mut v) = slots.lock() {
                     v[i] = Some(r);

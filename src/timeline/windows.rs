@@ -10,7 +10,7 @@
 //! with its byte offset; the other chunks are still read.
 
 use super::{At, Event, Hashes, Input, Kind, Place, SourceKind, TimelineError, Tool, Who};
-use serde_json::Value;
+use std::borrow::Cow;
 use std::path::Path;
 
 /// The EVTX file signature.
@@ -29,10 +29,16 @@ const EVENTLOG: &str = "Microsoft-Windows-Eventlog";
 
 /// Reads one EVTX file: its events, and what the file covers.
 pub fn read(path: &Path) -> Result<(Input, Vec<Event>), TimelineError> {
+    read_with(path, 1)
+}
+
+/// [`read`], with the evtx crate rendering chunks on `threads` threads
+/// (a file read alone gets every core; files read side by side one each).
+pub fn read_with(path: &Path, threads: usize) -> Result<(Input, Vec<Event>), TimelineError> {
     let file = path.display().to_string();
     let f = crate::fsutil::open_input(path)
         .map_err(|e| TimelineError::file(&file, format!("cannot read: {e}")))?;
-    read_from(f, &file)
+    read_threads(f, &file, threads)
 }
 
 /// Reads an EVTX file from any seekable reader (a file, or bytes in a
@@ -41,8 +47,16 @@ pub fn read_from<R: std::io::Read + std::io::Seek + Send + 'static>(
     r: R,
     file: &str,
 ) -> Result<(Input, Vec<Event>), TimelineError> {
+    read_threads(r, file, 1)
+}
+
+fn read_threads<R: std::io::Read + std::io::Seek + Send + 'static>(
+    r: R,
+    file: &str,
+    threads: usize,
+) -> Result<(Input, Vec<Event>), TimelineError> {
     let file = file.to_string();
-    crate::guard::quietly(|| read_guarded(r, &file)).unwrap_or_else(|| {
+    crate::guard::quietly(|| read_guarded(r, &file, threads)).unwrap_or_else(|| {
         Err(TimelineError::file(
             &file,
             format!(
@@ -58,12 +72,13 @@ pub fn read_from<R: std::io::Read + std::io::Seek + Send + 'static>(
 fn read_guarded<R: std::io::Read + std::io::Seek + Send + 'static>(
     r: R,
     file: &str,
+    threads: usize,
 ) -> Result<(Input, Vec<Event>), TimelineError> {
     let file = file.to_string();
     let parser = evtx::EvtxParser::from_read_seek(r)
         .map_err(|e| TimelineError::at(&file, 0, format!("not a readable EVTX file: {e}")))?;
     let header_size = u64::from(parser.header().header_block_size);
-    let settings = evtx::ParserSettings::new().num_threads(1);
+    let settings = evtx::ParserSettings::new().num_threads(threads.clamp(1, 16));
     let mut parser = parser.with_configuration(settings);
     let mut input = Input::new(file.clone(), SourceKind::Evtx);
     let shared: std::sync::Arc<str> = file.as_str().into();
@@ -79,7 +94,7 @@ fn read_guarded<R: std::io::Read + std::io::Seek + Send + 'static>(
                     input.saw((rec.timestamp.as_second() >= 0).then_some(At(rec.timestamp)));
                     continue;
                 }
-                let Ok(data) = serde_json::from_slice::<Value>(&rec.data) else {
+                let Ok(data) = serde_json::from_slice::<J>(&rec.data) else {
                     if input.damage.len() < 100 {
                         input.damage.push(format!(
                             "record {}: its rendering is not JSON",
@@ -88,20 +103,12 @@ fn read_guarded<R: std::io::Read + std::io::Seek + Send + 'static>(
                     }
                     continue;
                 };
-                let rec = evtx::SerializedEvtxRecord {
-                    event_record_id: rec.event_record_id,
-                    timestamp: rec.timestamp,
-                    data,
-                    recovered: rec.recovered,
-                };
+                let sys = data.get("Event").and_then(|e| e.get("System"));
                 // The time Windows shows (System/TimeCreated/@SystemTime),
                 // else the record header's (when it was written). A
                 // FILETIME of zero (1601) or any time before the Unix
                 // epoch is no usable time.
-                let created = rec
-                    .data
-                    .get("Event")
-                    .and_then(|e| e.get("System"))
+                let created = sys
                     .and_then(|s| s.get("TimeCreated"))
                     .and_then(|t| attr(t, "SystemTime"))
                     .and_then(text)
@@ -112,10 +119,7 @@ fn read_guarded<R: std::io::Read + std::io::Seek + Send + 'static>(
                 input.saw(at);
                 // The record number Windows shows (System/EventRecordID),
                 // else the record header's.
-                let shown = rec
-                    .data
-                    .get("Event")
-                    .and_then(|e| e.get("System"))
+                let shown = sys
                     .and_then(|s| s.get("EventRecordID"))
                     .and_then(element_text)
                     .and_then(|n| n.parse().ok());
@@ -124,7 +128,7 @@ fn read_guarded<R: std::io::Read + std::io::Seek + Send + 'static>(
                     record: Some(shown.unwrap_or(rec.event_record_id)),
                     ..Place::default()
                 };
-                if let Some(e) = event(&rec.data, at, place, &mut input) {
+                if let Some(e) = event(&data, at, place, &mut input) {
                     super::push_event(&mut events, e, &file)?;
                 }
             }
@@ -144,6 +148,111 @@ fn read_guarded<R: std::io::Read + std::io::Seek + Send + 'static>(
     }
     input.events = events.len();
     Ok((input, events))
+}
+
+/// A rendered record as a small tree that borrows its strings from the
+/// rendering. Objects are lists of pairs, searched from the end so that a
+/// repeated key reads as its last value (as `serde_json::Value` reads
+/// it): records have a handful of fields each, so a scan costs less than
+/// hashing, and a string without escapes costs no allocation.
+#[derive(Debug)]
+enum J<'a> {
+    Null,
+    Bool(bool),
+    Num(serde_json::Number),
+    Str(Cow<'a, str>),
+    Arr,
+    Obj(Vec<(Cow<'a, str>, J<'a>)>),
+}
+
+const NULL: J<'static> = J::Null;
+
+impl<'a> J<'a> {
+    /// An object's field; `None` for anything but an object.
+    fn get(&self, key: &str) -> Option<&J<'a>> {
+        match self {
+            J::Obj(m) => m.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+/// A string, borrowed from the rendering when it has no escapes.
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Str<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(s.to_string())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for J<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = J<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_unit<E>(self) -> Result<J<'de>, E> {
+                Ok(J::Null)
+            }
+            fn visit_none<E>(self) -> Result<J<'de>, E> {
+                Ok(J::Null)
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<J<'de>, E> {
+                Ok(J::Bool(b))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<J<'de>, E> {
+                Ok(J::Num(n.into()))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<J<'de>, E> {
+                Ok(J::Num(n.into()))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<J<'de>, E> {
+                Ok(serde_json::Number::from_f64(n).map_or(J::Null, J::Num))
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<J<'de>, E> {
+                Ok(J::Str(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<J<'de>, E> {
+                Ok(J::Str(Cow::Owned(s.to_string())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<J<'de>, E> {
+                Ok(J::Str(Cow::Owned(s)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<J<'de>, A::Error> {
+                // No field read here is an array: its items are passed
+                // over without building them.
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(J::Arr)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<J<'de>, A::Error> {
+                let mut m = Vec::new();
+                while let Some(Str(k)) = a.next_key::<Str>()? {
+                    m.push((k, a.next_value::<J>()?));
+                }
+                Ok(J::Obj(m))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// The event ids read from any provider; [`event`] then checks the
@@ -181,32 +290,32 @@ fn wanted(json: &[u8]) -> bool {
 }
 
 /// A string field: a JSON string, or a number written as one.
-fn text(v: &Value) -> Option<String> {
+fn text(v: &J) -> Option<String> {
     match v {
-        Value::String(s) => {
+        J::Str(s) => {
             let s = s.trim();
             (!s.is_empty() && s != "-").then(|| s.to_string())
         }
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        J::Num(n) => Some(n.to_string()),
+        J::Bool(b) => Some(b.to_string()),
         _ => None,
     }
 }
 
 /// An element's text, whether it is plain or carries attributes.
-fn element_text(v: &Value) -> Option<String> {
+fn element_text(v: &J) -> Option<String> {
     match v {
-        Value::Object(m) => m.get("#text").and_then(text),
+        J::Obj(_) => v.get("#text").and_then(text),
         v => text(v),
     }
 }
 
-fn attr<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+fn attr<'v, 'a>(v: &'v J<'a>, name: &str) -> Option<&'v J<'a>> {
     v.get("#attributes")?.get(name)
 }
 
 /// The event's id, provider and channel.
-fn identity(sys: &Value) -> Option<(u32, String)> {
+fn identity(sys: &J) -> Option<(u32, String)> {
     let id: u32 = element_text(sys.get("EventID")?)?.parse().ok()?;
     let provider = sys
         .get("Provider")
@@ -217,12 +326,12 @@ fn identity(sys: &Value) -> Option<(u32, String)> {
 }
 
 /// A named field of EventData (or of UserData's one element).
-fn field(data: &Value, name: &str) -> Option<String> {
+fn field(data: &J, name: &str) -> Option<String> {
     data.get(name).and_then(element_text)
 }
 
 /// `DOMAIN\user`, from the two fields of a record.
-fn account(data: &Value, domain: &str, user: &str) -> Option<String> {
+fn account(data: &J, domain: &str, user: &str) -> Option<String> {
     match (field(data, domain), field(data, user)) {
         (Some(d), Some(u)) => Some(format!("{d}\\{u}")),
         (None, Some(u)) => Some(u),
@@ -262,11 +371,11 @@ const WEAKENING: &[(&str, &str)] = &[
     ("HypervisorDebug", "hypervisor debugging"),
 ];
 
-fn event(v: &Value, at: Option<At>, place: Place, input: &mut Input) -> Option<Event> {
+fn event(v: &J, at: Option<At>, place: Place, input: &mut Input) -> Option<Event> {
     let ev = v.get("Event")?;
     let sys = ev.get("System")?;
     let (id, provider) = identity(sys)?;
-    let data = ev.get("EventData").unwrap_or(&Value::Null);
+    let data = ev.get("EventData").unwrap_or(&NULL);
     let user_sid = sys
         .get("Security")
         .and_then(|s| attr(s, "UserID"))
@@ -430,7 +539,7 @@ fn event(v: &Value, at: Option<At>, place: Place, input: &mut Input) -> Option<E
             let ud = ev
                 .get("UserData")
                 .and_then(|u| u.get("LogFileCleared"))
-                .unwrap_or(&Value::Null);
+                .unwrap_or(&NULL);
             let channel = field(ud, "Channel")
                 .or_else(|| sys.get("Channel").and_then(text).filter(|_| id == 1102));
             let mut e = Event::new(
