@@ -335,6 +335,107 @@ pub fn bootaudit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bootaudit"))
 }
 
+/// One finished run of a command: its exit code and what it printed. The
+/// one way tests run the binary and check its exit code:
+/// `common::run(&["diff", a, b]).exits(1).json()`.
+pub struct Run {
+    /// What was run, for messages.
+    pub what: String,
+    /// The exit code (a run killed by a signal panics in [`run_command`]:
+    /// that is a crash, never an outcome).
+    pub code: i32,
+    /// Standard output, as bytes.
+    pub stdout: Vec<u8>,
+    /// Standard error, lossily decoded.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts the exit code; the message shows the command, its stderr
+    /// and the start of its stdout.
+    #[track_caller]
+    pub fn exits(self, code: i32) -> Self {
+        assert!(
+            self.code == code,
+            "{}: exit {}, expected {code}\nstderr: {}\nstdout: {}",
+            self.what,
+            self.code,
+            self.stderr,
+            self.out().chars().take(4000).collect::<String>()
+        );
+        self
+    }
+
+    /// Asserts the exit code is one of `codes`.
+    #[track_caller]
+    pub fn exits_in(self, codes: &[i32]) -> Self {
+        assert!(
+            codes.contains(&self.code),
+            "{}: exit {}, expected one of {codes:?}\nstderr: {}",
+            self.what,
+            self.code,
+            self.stderr
+        );
+        self
+    }
+
+    /// Standard output as text.
+    pub fn out(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Standard output parsed as one JSON value.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{}: stdout is not JSON ({e})\nstderr: {}\nstdout: {}",
+                self.what,
+                self.stderr,
+                self.out().chars().take(4000).collect::<String>()
+            )
+        })
+    }
+}
+
+/// Runs the built `bootaudit` with these arguments.
+#[track_caller]
+pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
+    let mut c = bootaudit();
+    c.args(args);
+    run_command(&mut c)
+}
+
+/// Runs any command to its end (stdin closed).
+#[track_caller]
+pub fn run_command(c: &mut Command) -> Run {
+    let what = format!(
+        "{} {}",
+        c.get_program().to_string_lossy(),
+        c.get_args()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let o = c
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    let code = o.status.code().unwrap_or_else(|| {
+        panic!(
+            "{what}: killed by {:?} (a crash)\nstderr: {}",
+            std::os::unix::process::ExitStatusExt::signal(&o.status),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    Run {
+        what,
+        code,
+        stdout: o.stdout,
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
 /// The verifier's key that signs enrolment records (`ak verify
 /// --sign-key`), made with ssh-keygen in `dir` when not there yet, and
 /// `dir/ak-signers`, an allowed-signers file listing it for the

@@ -17,20 +17,22 @@ fn save(dir: &Path, name: &str, v: &Value) -> PathBuf {
     p
 }
 
-fn run(args: &[&str]) -> (i32, String, String) {
-    let o = common::bootaudit().args(args).output().unwrap();
-    (
-        o.status.code().unwrap(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+/// `baseline create` of the snapshots into `base`, which must succeed.
+#[track_caller]
+fn create(base: &Path, snapshots: &[&Path]) -> common::Run {
+    let mut args = vec!["baseline", "create"];
+    args.extend(snapshots.iter().map(|p| p.to_str().unwrap()));
+    args.extend(["-o", base.to_str().unwrap()]);
+    common::run(&args).exits(0)
 }
 
 /// rule, subject, explained, explanation
 type Row = (String, String, bool, Option<String>);
 
-fn findings(base: &Path, now: &Path) -> (i32, Vec<Row>) {
-    let (code, out, err) = run(&[
+/// `diff --fail-on low` of the two, which must exit with `code`.
+#[track_caller]
+fn findings(base: &Path, now: &Path, code: i32) -> Vec<Row> {
+    let v = common::run(&[
         "diff",
         "--format",
         "json",
@@ -38,9 +40,10 @@ fn findings(base: &Path, now: &Path) -> (i32, Vec<Row>) {
         "low",
         base.to_str().unwrap(),
         now.to_str().unwrap(),
-    ]);
-    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
-    let f = v["findings"]
+    ])
+    .exits(code)
+    .json();
+    v["findings"]
         .as_array()
         .unwrap()
         .iter()
@@ -52,8 +55,7 @@ fn findings(base: &Path, now: &Path) -> (i32, Vec<Row>) {
                 f["explanation"].as_str().map(String::from),
             )
         })
-        .collect();
-    (code, f)
+        .collect()
 }
 
 /// The fixture with Boot0000's digest changed, as a boot counter in a load
@@ -70,15 +72,7 @@ fn variation_between_known_good_snapshots_is_learned_and_nothing_else() {
     let a = save(d.path(), "a.json", &fixture());
     let b = save(d.path(), "b.json", &with_boot0000("ab"));
     let base = d.path().join("base.json");
-    let (code, out, err) = run(&[
-        "baseline",
-        "create",
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "-o",
-        base.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let out = create(&base, &[&a, &b]).out();
     assert!(out.contains("1 varying findings"), "{out}");
     // No temporary file is left beside it.
     assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 3);
@@ -87,8 +81,7 @@ fn variation_between_known_good_snapshots_is_learned_and_nothing_else() {
     // what varies explains nothing (whoever can write the file can add to
     // it): the finding keeps its severity, noted, and is counted.
     let c = save(d.path(), "c.json", &with_boot0000("cd"));
-    let (code, f) = findings(&base, &c);
-    assert_eq!(code, 1, "{f:?}");
+    let f = findings(&base, &c, 1);
     assert_eq!(f.len(), 1);
     assert_eq!(
         (f[0].0.as_str(), f[0].1.as_str(), f[0].2),
@@ -98,7 +91,9 @@ fn variation_between_known_good_snapshots_is_learned_and_nothing_else() {
         f[0].3.as_deref().unwrap().contains("unverified baseline"),
         "{f:?}"
     );
-    let (_, table, _) = run(&["diff", base.to_str().unwrap(), c.to_str().unwrap()]);
+    let table = common::run(&["diff", base.to_str().unwrap(), c.to_str().unwrap()])
+        .exits(0)
+        .out();
     assert!(
         table.lines().last().unwrap().ends_with(
             "; 1 accepted or learned as varying in an unverified baseline, not applied (sign it, or --trust-unsigned-baseline)"
@@ -106,16 +101,16 @@ fn variation_between_known_good_snapshots_is_learned_and_nothing_else() {
         "{table}"
     );
     // Trusted (signed, or --trust-unsigned-baseline in a lab): explained.
-    let (code, out, err) = run(&[
+    let r = common::run(&[
         "diff",
         "--format",
         "json",
         "--trust-unsigned-baseline",
         base.to_str().unwrap(),
         c.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
-    let v: Value = serde_json::from_str(&out).unwrap();
+    ])
+    .exits(0);
+    let v = r.json();
     assert_eq!(v["findings"][0]["explained"], true);
     assert!(v["findings"][0]["explanation"]
         .as_str()
@@ -126,8 +121,7 @@ fn variation_between_known_good_snapshots_is_learned_and_nothing_else() {
     let mut v = fixture();
     v["secure_boot"]["boot_entries"][1]["sha256"] = Value::String("ef".repeat(32));
     let e = save(d.path(), "e.json", &v);
-    let (code, f) = findings(&base, &e);
-    assert_eq!(code, 1);
+    let f = findings(&base, &e, 1);
     assert_eq!((f[0].1.as_str(), f[0].2), ("Boot0001", false));
 }
 
@@ -136,21 +130,11 @@ fn accepted_findings_are_explained_with_who_and_why() {
     let d = tempfile::tempdir().unwrap();
     let a = save(d.path(), "a.json", &fixture());
     let base = d.path().join("base.json");
-    assert_eq!(
-        run(&[
-            "baseline",
-            "create",
-            a.to_str().unwrap(),
-            "-o",
-            base.to_str().unwrap()
-        ])
-        .0,
-        0
-    );
+    create(&base, &[&a]);
     let c = save(d.path(), "c.json", &with_boot0000("cd"));
-    assert_eq!(findings(&base, &c).0, 1);
+    findings(&base, &c, 1);
     let base2 = d.path().join("base2.json");
-    let (code, _, err) = run(&[
+    common::run(&[
         "baseline",
         "accept",
         base.to_str().unwrap(),
@@ -162,12 +146,11 @@ fn accepted_findings_are_explained_with_who_and_why() {
         "alice",
         "-o",
         base2.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    ])
+    .exits(0);
     // Unsigned, the acceptance explains nothing: whoever can write the
     // file could have added it. The finding keeps its severity, noted.
-    let (code, f) = findings(&base2, &c);
-    assert_eq!(code, 1, "{f:?}");
+    let f = findings(&base2, &c, 1);
     assert!(!f[0].2, "{f:?}");
     let why = f[0].3.as_deref().unwrap();
     assert!(
@@ -175,7 +158,9 @@ fn accepted_findings_are_explained_with_who_and_why() {
             && why.contains("firmware setup changed the boot order"),
         "{why}"
     );
-    let (_, table, _) = run(&["diff", base2.to_str().unwrap(), c.to_str().unwrap()]);
+    let table = common::run(&["diff", base2.to_str().unwrap(), c.to_str().unwrap()])
+        .exits(0)
+        .out();
     let last = table.lines().last().unwrap();
     assert!(
         last.ends_with(
@@ -184,7 +169,7 @@ fn accepted_findings_are_explained_with_who_and_why() {
         "{last}"
     );
     // --trust-unsigned-baseline (labs): explained, with who and why.
-    let (code, out, err) = run(&[
+    let r = common::run(&[
         "diff",
         "--format",
         "json",
@@ -193,9 +178,9 @@ fn accepted_findings_are_explained_with_who_and_why() {
         "--trust-unsigned-baseline",
         base2.to_str().unwrap(),
         c.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
-    let v: Value = serde_json::from_str(&out).unwrap();
+    ])
+    .exits(0);
+    let v = r.json();
     let why = v["findings"][0]["explanation"].as_str().unwrap();
     assert_eq!(v["findings"][0]["explained"], true);
     assert!(
@@ -209,32 +194,21 @@ fn an_edited_or_foreign_baseline_is_refused() {
     let d = tempfile::tempdir().unwrap();
     let a = save(d.path(), "a.json", &fixture());
     let base = d.path().join("base.json");
-    assert_eq!(
-        run(&[
-            "baseline",
-            "create",
-            a.to_str().unwrap(),
-            "-o",
-            base.to_str().unwrap()
-        ])
-        .0,
-        0
-    );
+    create(&base, &[&a]);
     // An edit by hand: accept something without bootaudit.
     let mut v: Value = serde_json::from_slice(&std::fs::read(&base).unwrap()).unwrap();
     v["varies"] = serde_json::json!(["acpi.table.added"]);
     let edited = save(d.path(), "edited.json", &v);
-    let (code, _, err) = run(&["diff", edited.to_str().unwrap(), a.to_str().unwrap()]);
-    assert_eq!(code, 2);
+    let r = common::run(&["diff", edited.to_str().unwrap(), a.to_str().unwrap()]).exits(2);
     assert!(
-        err.contains("edited.json") && err.contains("edited after bootaudit wrote it"),
-        "{err}"
+        r.stderr.contains("edited.json") && r.stderr.contains("edited after bootaudit wrote it"),
+        "{}",
+        r.stderr
     );
     v["format"] = Value::String("bootaudit-baseline/7".into());
     let foreign = save(d.path(), "foreign.json", &v);
-    let (code, _, err) = run(&["diff", foreign.to_str().unwrap(), a.to_str().unwrap()]);
-    assert_eq!(code, 2);
-    assert!(err.contains("bootaudit-baseline/7"), "{err}");
+    let r = common::run(&["diff", foreign.to_str().unwrap(), a.to_str().unwrap()]).exits(2);
+    assert!(r.stderr.contains("bootaudit-baseline/7"), "{}", r.stderr);
 }
 
 #[test]
@@ -245,20 +219,8 @@ fn a_log_that_does_not_replay_is_never_learned() {
     v["tpm"]["pcrs"]["sha256"]["4"] = Value::String("00".repeat(32));
     let b = save(d.path(), "b.json", &v);
     let base = d.path().join("base.json");
-    assert_eq!(
-        run(&[
-            "baseline",
-            "create",
-            a.to_str().unwrap(),
-            b.to_str().unwrap(),
-            "-o",
-            base.to_str().unwrap()
-        ])
-        .0,
-        0
-    );
-    let (code, f) = findings(&base, &b);
-    assert_eq!(code, 1);
+    create(&base, &[&a, &b]);
+    let f = findings(&base, &b, 1);
     assert!(
         f.iter().any(|x| x.0 == "tpm.log.replay-mismatch" && !x.2),
         "{f:?}"

@@ -3,16 +3,17 @@
 //! or into a special file), and the global `-q`, `-v` and `--color` do what
 //! they say, on the shipped fixtures.
 
+use crate::common::{self, Run};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn run(args: &[&str]) -> Output {
-    crate::common::bootaudit()
-        .args(args)
+/// Runs bootaudit from the project's root, with NO_COLOR unset.
+fn run(args: &[&str]) -> Run {
+    let mut c = common::bootaudit();
+    c.args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap()
+        .env_remove("NO_COLOR");
+    common::run_command(&mut c)
 }
 
 const SNAP: &str = "fixtures/collector/snap-0000.json";
@@ -47,17 +48,11 @@ fn every_report_goes_to_o_file_byte_for_byte_as_to_stdout() {
     let d = tempfile::tempdir().unwrap();
     let mut n = 0;
     for (i, args) in reports().iter().enumerate() {
-        let stdout = run(args);
+        let stdout = run(args).exits_in(&[0, 1]);
         let file = d.path().join(format!("report-{i}"));
         let mut with_o = args.clone();
         with_o.extend(["-o", file.to_str().unwrap()]);
-        let to_file = run(&with_o);
-        assert_eq!(to_file.status.code(), stdout.status.code(), "{args:?}");
-        assert!(
-            matches!(stdout.status.code(), Some(0 | 1)),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&stdout.stderr)
-        );
+        let to_file = run(&with_o).exits(stdout.code);
         assert!(!stdout.stdout.is_empty(), "{args:?} printed nothing");
         assert!(to_file.stdout.is_empty(), "{args:?} -o also printed");
         assert_eq!(
@@ -80,9 +75,7 @@ fn o_refuses_a_symlink_and_a_special_file_and_leaves_them_alone() {
     for args in reports() {
         let mut a = args.clone();
         a.extend(["-o", link.to_str().unwrap()]);
-        let o = run(&a);
-        assert_eq!(o.status.code(), Some(2), "{args:?}");
-        let err = String::from_utf8_lossy(&o.stderr);
+        let err = run(&a).exits(2).stderr;
         assert!(
             err.contains(link.to_str().unwrap()) && err.contains("symbolic link"),
             "{args:?}: {err}"
@@ -97,24 +90,20 @@ fn o_refuses_a_symlink_and_a_special_file_and_leaves_them_alone() {
     let fifo = d.path().join("fifo");
     let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(made.success());
-    let o = run(&["rules", "-o", fifo.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
+    run(&["rules", "-o", fifo.to_str().unwrap()]).exits(2);
 }
 
 #[test]
 fn quiet_silences_warnings_and_verbose_names_every_input_with_its_size() {
     // A log with one boot application has no `kernels` entry for Keylime:
     // a warning, not an error.
-    let loud = run(&["export", "keylime-policy", LOG]);
-    assert_eq!(loud.status.code(), Some(0));
+    let loud = run(&["export", "keylime-policy", LOG]).exits(0);
     assert!(
-        String::from_utf8_lossy(&loud.stderr).contains("warning: ")
-            && String::from_utf8_lossy(&loud.stderr).contains("no `kernels` entry"),
+        loud.stderr.contains("warning: ") && loud.stderr.contains("no `kernels` entry"),
         "{}",
-        String::from_utf8_lossy(&loud.stderr)
+        loud.stderr
     );
-    let quiet = run(&["-q", "export", "keylime-policy", LOG]);
-    assert_eq!(quiet.status.code(), Some(0));
+    let quiet = run(&["-q", "export", "keylime-policy", LOG]).exits(0);
     assert!(quiet.stderr.is_empty());
     assert_eq!(quiet.stdout, loud.stdout);
 
@@ -122,9 +111,8 @@ fn quiet_silences_warnings_and_verbose_names_every_input_with_its_size() {
         "fixtures/implant/plain-a.json",
         "fixtures/implant/plain-b.json",
     );
-    let v = run(&["diff", a, b, "-v"]);
-    assert_eq!(v.status.code(), Some(0));
-    let err = String::from_utf8_lossy(&v.stderr);
+    let v = run(&["diff", a, b, "-v"]).exits(0);
+    let err = &v.stderr;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for f in [a, b] {
         let len = std::fs::metadata(root.join(f)).unwrap().len();
@@ -134,15 +122,15 @@ fn quiet_silences_warnings_and_verbose_names_every_input_with_its_size() {
         );
     }
     // -v changes stderr only.
-    assert_eq!(v.stdout, run(&["diff", a, b]).stdout);
-    assert_eq!(run(&["-q", "-v", "rules"]).status.code(), Some(2));
+    assert_eq!(v.stdout, run(&["diff", a, b]).exits(0).stdout);
+    run(&["-q", "-v", "rules"]).exits(2);
 }
 
 #[test]
 fn color_marks_only_severity_and_verdict_cells_and_never_json_or_files() {
-    let plain = run(&["check", SNAP, "--color", "never"]);
-    let coloured = run(&["check", SNAP, "--color", "always"]);
-    assert_eq!(plain.status.code(), coloured.status.code());
+    // The fixture fails a check (below): exit 1 either way.
+    let plain = run(&["check", SNAP, "--color", "never"]).exits(1);
+    let coloured = run(&["check", SNAP, "--color", "always"]).exits(1);
     assert!(!plain.stdout.contains(&0x1b));
     let text = String::from_utf8(coloured.stdout).unwrap();
     // The fixture is a plain OVMF boot with Secure Boot off: a failed check
@@ -161,9 +149,10 @@ fn color_marks_only_severity_and_verdict_cells_and_never_json_or_files() {
     }
     assert_eq!(stripped.as_bytes(), plain.stdout, "colour changed the text");
     // Piped, auto means none; JSON and -o files never carry it.
-    assert!(!run(&["check", SNAP]).stdout.contains(&0x1b));
+    assert!(!run(&["check", SNAP]).exits(1).stdout.contains(&0x1b));
     assert!(
         !run(&["check", SNAP, "--format", "json", "--color", "always"])
+            .exits(1)
             .stdout
             .contains(&0x1b)
     );
@@ -176,7 +165,8 @@ fn color_marks_only_severity_and_verdict_cells_and_never_json_or_files() {
         "always",
         "-o",
         f.to_str().unwrap(),
-    ]);
+    ])
+    .exits(1);
     assert_eq!(std::fs::read(&f).unwrap(), plain.stdout);
 }
 
@@ -206,11 +196,11 @@ fn listed_commands(help: &str) -> Vec<String> {
 
 #[test]
 fn man_dir_writes_one_page_per_command_the_help_lists() {
-    let top = String::from_utf8(run(&["--help"]).stdout).unwrap();
+    let top = run(&["--help"]).exits(0).out();
     let mut expected = vec!["bootaudit".to_string()];
     for name in listed_commands(&top) {
         expected.push(format!("bootaudit-{name}"));
-        let sub = String::from_utf8(run(&[&name, "--help"]).stdout).unwrap();
+        let sub = run(&[&name, "--help"]).exits(0).out();
         for nested in listed_commands(&sub) {
             expected.push(format!("bootaudit-{name}-{nested}"));
         }
@@ -219,8 +209,7 @@ fn man_dir_writes_one_page_per_command_the_help_lists() {
     // ak, export and firmware.
     assert!(expected.len() >= 30, "{expected:?}");
     let d = tempfile::tempdir().unwrap();
-    let o = run(&["man", "--dir", d.path().to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0));
+    run(&["man", "--dir", d.path().to_str().unwrap()]).exits(0);
     let mut written: Vec<String> = std::fs::read_dir(d.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -237,10 +226,7 @@ fn man_dir_writes_one_page_per_command_the_help_lists() {
     // A symbolic link in place of the directory is refused.
     let link = d.path().join("link");
     std::os::unix::fs::symlink(d.path(), &link).unwrap();
-    assert_eq!(
-        run(&["man", "--dir", link.to_str().unwrap()]).status.code(),
-        Some(2)
-    );
+    run(&["man", "--dir", link.to_str().unwrap()]).exits(2);
 }
 
 #[test]
@@ -252,9 +238,7 @@ fn the_top_level_help_is_grouped_by_job_however_it_is_asked_for() {
         &["-q", "--help"],
         &["--color", "never", "-h"],
     ] {
-        let o = run(args);
-        assert_eq!(o.status.code(), Some(0), "{args:?}");
-        let text = String::from_utf8(o.stdout).unwrap();
+        let text = run(args).exits(0).out();
         for group in ["Judge a machine:", "Gather evidence:", "Verify:", "Manage:"] {
             assert!(text.contains(group), "{args:?}: {text}");
         }

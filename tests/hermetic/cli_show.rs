@@ -10,19 +10,15 @@ fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/collector/snap-0000.json")
 }
 
-fn run(p: &Path) -> (i32, String, String) {
-    let out = common::bootaudit().arg("show").arg(p).output().unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+/// `show FILE`, which must exit with `code`.
+#[track_caller]
+fn show(p: &Path, code: i32) -> common::Run {
+    common::run(&["show".as_ref(), p.as_os_str()]).exits(code)
 }
 
 #[test]
 fn shipped_snapshot_is_consistent() {
-    let (code, out, err) = run(&fixture());
-    assert_eq!(code, 0, "{err}");
+    let out = show(&fixture(), 0).out();
     assert!(
         out.contains("EDK II") && out.contains("replays to the PCRs it recorded"),
         "{out}"
@@ -51,8 +47,7 @@ fn hostile_snapshots_are_clear_errors() {
     for (name, body, want) in cases {
         let p = dir.path().join(name);
         std::fs::write(&p, body).unwrap();
-        let (code, _, err) = run(&p);
-        assert_eq!(code, 2, "{name}: {err}");
+        let err = show(&p, 2).stderr;
         assert!(err.contains(name) && err.contains(want), "{name}: {err}");
     }
 }
@@ -94,8 +89,7 @@ fn a_tampered_digest_or_data_byte_is_exit_1() {
         .map_or(tpm.event_log.len() / 2, |e| e.offset);
     assert_eq!(&last.data[..], b"Calling EFI Application from Boot Option");
 
-    let (code, out, _) = run(&tampered(last.offset + 14, dir.path()));
-    assert_eq!(code, 1);
+    let out = show(&tampered(last.offset + 14, dir.path()), 1).out();
     let row = format!("│ sha1   ┆ {}   ┆", last.pcr);
     let line = out
         .lines()
@@ -103,8 +97,7 @@ fn a_tampered_digest_or_data_byte_is_exit_1() {
         .unwrap_or_else(|| panic!("{out}"));
     assert!(line.contains("MISMATCH"), "{line}");
 
-    let (code, out, _) = run(&tampered(data_end - 3, dir.path()));
-    assert_eq!(code, 1);
+    let out = show(&tampered(data_end - 3, dir.path()), 1).out();
     assert!(
         out.contains(&format!("DIGEST MISMATCH event {}", last.number)),
         "{out}"

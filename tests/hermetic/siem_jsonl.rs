@@ -12,20 +12,21 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn lines(args: &[&str]) -> (i32, Vec<Value>) {
-    let o = common::bootaudit().args(args).output().unwrap();
-    let text = String::from_utf8(o.stdout).unwrap();
-    (
-        o.status.code().unwrap(),
-        text.lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect(),
-    )
+/// The JSON lines of a run that must exit with `code`.
+#[track_caller]
+fn lines(args: &[&str], code: i32) -> Vec<Value> {
+    common::run(args)
+        .exits(code)
+        .out()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
 }
 
-fn json(args: &[&str]) -> Value {
-    let o = common::bootaudit().args(args).output().unwrap();
-    serde_json::from_slice(&o.stdout).unwrap()
+/// The JSON report of a run that must exit with `code`.
+#[track_caller]
+fn json(args: &[&str], code: i32) -> Value {
+    common::run(args).exits(code).json()
 }
 
 fn snapshot(p: &Path) -> Value {
@@ -37,9 +38,8 @@ fn diff_jsonl_is_the_json_reports_findings_one_per_line() {
     let b = root().join("fixtures/implant/baseline.json");
     let c = root().join("fixtures/implant/implant.json");
     let (b, c) = (b.to_str().unwrap(), c.to_str().unwrap());
-    let report = json(&["diff", b, c, "--format", "json"]);
-    let (code, l) = lines(&["diff", b, c, "--format", "jsonl"]);
-    assert_eq!(code, 1);
+    let report = json(&["diff", b, c, "--format", "json"], 1);
+    let l = lines(&["diff", b, c, "--format", "jsonl"], 1);
     let findings = report["findings"].as_array().unwrap();
     assert_eq!(l.len(), findings.len());
     let snap = snapshot(Path::new(c));
@@ -69,9 +69,8 @@ fn diff_jsonl_is_the_json_reports_findings_one_per_line() {
 fn check_jsonl_has_a_line_per_check_of_the_registry() {
     let f = root().join("fixtures/linux-host/collector.json");
     let f = f.to_str().unwrap();
-    let (code, l) = lines(&["check", f, "--format", "jsonl"]);
-    assert_eq!(code, 1);
-    let rules = json(&["rules", "--format", "json"]);
+    let l = lines(&["check", f, "--format", "jsonl"], 1);
+    let rules = json(&["rules", "--format", "json"], 0);
     let checks: Vec<&str> = rules
         .as_array()
         .unwrap()
@@ -87,7 +86,7 @@ fn check_jsonl_has_a_line_per_check_of_the_registry() {
         .filter(|id| !id.starts_with("platform."))
         .collect();
     assert_eq!(ours, want);
-    let report = json(&["check", f, "--format", "json"]);
+    let report = json(&["check", f, "--format", "json"], 1);
     for (x, r) in l.iter().zip(report["results"].as_array().unwrap()) {
         assert_eq!(x["tool"], "check");
         assert_eq!(x["result"], r["result"]);

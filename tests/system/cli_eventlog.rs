@@ -4,18 +4,32 @@
 
 use crate::common;
 
-use common::bootaudit;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 const LOG: &str = "go-attestation/ubuntu_2104_shielded_vm_no_secure_boot_eventlog";
 
-fn json_of(args: &[&str]) -> (i32, Value) {
-    let out = bootaudit().args(args).output().unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap(), v)
+/// `eventlog LOG --format json --pcrs PCRS`, which must exit with `code`.
+#[track_caller]
+fn against(log: &Path, pcrs: &str, code: i32) -> Value {
+    json_of(
+        &[
+            "eventlog",
+            log.to_str().unwrap(),
+            "--format",
+            "json",
+            "--pcrs",
+            pcrs,
+        ],
+        code,
+    )
+}
+
+/// The JSON report of a run that must exit with `code`.
+#[track_caller]
+fn json_of(args: &[&str], code: i32) -> Value {
+    common::run(args).exits(code).json()
 }
 
 /// The oracle's PCR values in the `--pcrs` JSON shape.
@@ -29,8 +43,7 @@ fn oracle_json(log: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
 #[test]
 fn json_shape_pcrs_events_and_exit_zero() {
     let f = common::log(LOG);
-    let (code, v) = json_of(&["eventlog", f.to_str().unwrap(), "--format", "json"]);
-    assert_eq!(code, 0);
+    let v = json_of(&["eventlog", f.to_str().unwrap(), "--format", "json"], 0);
     // `pcrs` maps bank -> "index" -> lowercase hex: exactly the oracle's.
     let pcrs: BTreeMap<String, BTreeMap<String, String>> =
         serde_json::from_value(v["pcrs"].clone()).unwrap();
@@ -58,14 +71,17 @@ fn json_shape_pcrs_events_and_exit_zero() {
 #[test]
 fn pcr_filter_restricts_events_and_pcrs() {
     let f = common::log(LOG);
-    let (_, v) = json_of(&[
-        "eventlog",
-        f.to_str().unwrap(),
-        "--format",
-        "json",
-        "--pcr",
-        "4,7",
-    ]);
+    let v = json_of(
+        &[
+            "eventlog",
+            f.to_str().unwrap(),
+            "--format",
+            "json",
+            "--pcr",
+            "4,7",
+        ],
+        0,
+    );
     for e in v["events"].as_array().unwrap() {
         let p = e["pcr"].as_u64().unwrap();
         assert!(p == 4 || p == 7, "{p}");
@@ -81,15 +97,7 @@ fn json_pcr_file_match_then_mismatch() {
     let pcrs = dir.path().join("pcrs.json");
     let mut oracle = oracle_json(&f);
     std::fs::write(&pcrs, serde_json::to_string(&oracle).unwrap()).unwrap();
-    let (code, v) = json_of(&[
-        "eventlog",
-        f.to_str().unwrap(),
-        "--format",
-        "json",
-        "--pcrs",
-        pcrs.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{v}");
+    let v = against(&f, pcrs.to_str().unwrap(), 0);
     let verdicts = v["verdicts"].as_array().unwrap();
     assert!(!verdicts.is_empty());
     assert!(verdicts.iter().all(|x| x["verdict"] == "match"));
@@ -98,15 +106,7 @@ fn json_pcr_file_match_then_mismatch() {
     let v7 = oracle.get_mut("sha256").unwrap().get_mut("7").unwrap();
     *v7 = format!("{}00", &v7[..62]);
     std::fs::write(&pcrs, serde_json::to_string(&oracle).unwrap()).unwrap();
-    let (code, v) = json_of(&[
-        "eventlog",
-        f.to_str().unwrap(),
-        "--format",
-        "json",
-        "--pcrs",
-        pcrs.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 1);
+    let v = against(&f, pcrs.to_str().unwrap(), 1);
     let bad: Vec<&Value> = v["verdicts"]
         .as_array()
         .unwrap()
@@ -134,26 +134,10 @@ fn sysfs_tree_match_then_mismatch() {
         std::fs::write(d.join("10"), format!("{}\n", "AB".repeat(v_len(bank)))).unwrap();
     }
     let src = format!("sysfs:{}", root.path().display());
-    let (code, v) = json_of(&[
-        "eventlog",
-        f.to_str().unwrap(),
-        "--format",
-        "json",
-        "--pcrs",
-        &src,
-    ]);
-    assert_eq!(code, 0, "{v}");
+    against(&f, &src, 0);
     let p = root.path().join("sys/class/tpm/tpm0/pcr-sha1/0");
     std::fs::write(&p, format!("{}\n", "00".repeat(20))).unwrap();
-    let (code, _) = json_of(&[
-        "eventlog",
-        f.to_str().unwrap(),
-        "--format",
-        "json",
-        "--pcrs",
-        &src,
-    ]);
-    assert_eq!(code, 1);
+    against(&f, &src, 1);
 }
 
 fn v_len(bank: &str) -> usize {
@@ -178,8 +162,7 @@ fn tampered_event_data_is_a_digest_mismatch_with_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let t = dir.path().join("tampered.bin");
     std::fs::write(&t, &bytes).unwrap();
-    let (code, v) = json_of(&["eventlog", t.to_str().unwrap(), "--format", "json"]);
-    assert_eq!(code, 1);
+    let v = json_of(&["eventlog", t.to_str().unwrap(), "--format", "json"], 1);
     let m = v["digest_checks"]["mismatches"].as_array().unwrap();
     assert!(!m.is_empty());
     assert!(
@@ -188,12 +171,8 @@ fn tampered_event_data_is_a_digest_mismatch_with_exit_1() {
         "{m:?}"
     );
     // The table says so too.
-    let out = bootaudit()
-        .args(["eventlog", t.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&out.stdout);
+    let out = common::run(&["eventlog", t.to_str().unwrap()]).exits(1);
+    let text = out.out();
     assert!(
         text.contains("MISMATCH event") && text.contains("EV_EFI_ACTION"),
         "{text}"
@@ -202,23 +181,15 @@ fn tampered_event_data_is_a_digest_mismatch_with_exit_1() {
 
 #[test]
 fn unreadable_or_malformed_input_and_bad_usage_exit_2() {
-    let out = bootaudit()
-        .args(["eventlog", "/nonexistent/log.bin"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/log.bin"));
+    let out = common::run(&["eventlog", "/nonexistent/log.bin"]).exits(2);
+    assert!(out.stderr.contains("/nonexistent/log.bin"));
 
     let dir = tempfile::tempdir().unwrap();
     let t = dir.path().join("cut.bin");
     let bytes = std::fs::read(common::log(LOG)).unwrap();
     std::fs::write(&t, &bytes[..bytes.len() - 3]).unwrap();
-    let out = bootaudit()
-        .args(["eventlog", t.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = common::run(&["eventlog", t.to_str().unwrap()]).exits(2);
+    let err = out.stderr;
     // The log's last event holds 40 bytes of data: its EventSize field sits
     // 44 bytes before the end of the file, and that is the offset reported.
     let size_at = bytes.len() - 44;
@@ -235,30 +206,22 @@ fn unreadable_or_malformed_input_and_bad_usage_exit_2() {
         &["eventlog", "x", "--pcr", "24"],
         &["frobnicate"],
     ] {
-        let out = bootaudit().args(args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        common::run(args).exits(2);
     }
-    let out = bootaudit()
-        .args([
-            "eventlog",
-            common::log(LOG).to_str().unwrap(),
-            "--pcrs",
-            "/nonexistent.json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.json"));
+    let out = common::run(&[
+        "eventlog",
+        common::log(LOG).to_str().unwrap(),
+        "--pcrs",
+        "/nonexistent.json",
+    ])
+    .exits(2);
+    assert!(out.stderr.contains("/nonexistent.json"));
 }
 
 #[test]
 fn table_output_fits_100_columns() {
-    let out = bootaudit()
-        .args(["eventlog", common::log(LOG).to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8_lossy(&out.stdout);
+    let out = common::run(&["eventlog", common::log(LOG).to_str().unwrap()]).exits(0);
+    let text = out.out();
     assert!(text.contains("Replayed PCRs"));
     let log = bootaudit::eventlog::read_file(&common::log(LOG)).unwrap();
     // Every table line: the event rows (and their wrapped event text) and
