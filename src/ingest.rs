@@ -169,7 +169,7 @@ fn one(f: &EspFile, all: &[EspFile], out: &Path) -> Ingested {
             return r;
         }
     };
-    r.source = Some(format!("{} {}", snap.source.kind, snap.source.version));
+    r.source = Some(snap.source.describe());
     // Same name and same bytes already there: nothing to do. A different
     // file under that name: keep both, this one in a directory named by its
     // digest (the snapshot refers to its ACPI directory by name).

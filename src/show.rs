@@ -205,7 +205,7 @@ pub fn build(file: &str, s: &Snapshot) -> ShowReport {
     ShowReport {
         file: file.to_string(),
         format: s.format.clone(),
-        source: format!("{} {}", s.source.kind, s.source.version),
+        source: s.source.describe(),
         identity: s.identity.clone(),
         memory_maps,
         map_key_watch: s.map_key_watch.clone(),

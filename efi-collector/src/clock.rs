@@ -1,8 +1,11 @@
-//! Elapsed time for the snapshot's `collection_us`: the CPU's time-stamp
-//! counter, calibrated once against a 10 ms Stall. Approximate (the TSC of
-//! a virtual machine runs at whatever rate its host gives it), which is all
-//! a "how much does the collector add to the boot" figure needs.
+//! Elapsed time for the snapshot's `collection_us`: the architecture's
+//! free-running counter ([`crate::arch::counter`]), at the rate the
+//! architecture states, else calibrated once against a 10 ms Stall.
+//! Approximate (a virtual machine's counter runs at whatever rate its host
+//! gives it), which is all a "how much does the collector add to the boot"
+//! figure needs.
 
+use crate::arch;
 use core::time::Duration;
 use uefi::boot;
 
@@ -12,17 +15,18 @@ pub struct Clock {
     ticks_per_us: u64,
 }
 
-fn tsc() -> u64 {
-    // SAFETY: RDTSC has no side effects and exists on every x86_64 CPU.
-    unsafe { core::arch::x86_64::_rdtsc() }
-}
-
 impl Clock {
-    /// Starts the clock (spends 10 ms calibrating it).
+    /// Starts the clock (spends 10 ms calibrating it where the counter's
+    /// rate is not stated).
     pub fn start() -> Clock {
-        let start = tsc();
-        boot::stall(Duration::from_millis(10));
-        let ticks_per_us = (tsc().wrapping_sub(start) / 10_000).max(1);
+        let start = arch::counter();
+        let ticks_per_us = match arch::counter_hz() {
+            Some(hz) => (hz / 1_000_000).max(1),
+            None => {
+                boot::stall(Duration::from_millis(10));
+                (arch::counter().wrapping_sub(start) / 10_000).max(1)
+            }
+        };
         Clock {
             start,
             ticks_per_us,
@@ -31,6 +35,6 @@ impl Clock {
 
     /// Microseconds since `start`.
     pub fn elapsed_us(&self) -> u64 {
-        tsc().wrapping_sub(self.start) / self.ticks_per_us
+        arch::counter().wrapping_sub(self.start) / self.ticks_per_us
     }
 }

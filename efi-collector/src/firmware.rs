@@ -446,6 +446,10 @@ pub fn flash(
     named: Option<u64>,
     errors: &mut Vec<CollectError>,
 ) -> Option<(FirmwareFlash, Vec<u8>)> {
+    if let Some(why) = crate::arch::NO_FLASH_WINDOW {
+        crate::failed(errors, Part::FirmwareFlash, why.to_string(), None);
+        return None;
+    }
     let Some((lo, size, from)) = window(maps, named) else {
         crate::failed(
             errors,

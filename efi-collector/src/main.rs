@@ -16,6 +16,7 @@
 extern crate alloc;
 
 mod acpi;
+mod arch;
 mod chain;
 mod clock;
 mod config;
@@ -76,6 +77,7 @@ fn main() -> Status {
             kind: SourceKind::EfiCollector,
             version: VERSION.to_string(),
             collection_us: None,
+            architecture: Some(arch::NAME.to_string()),
         },
         ..Snapshot::default()
     };

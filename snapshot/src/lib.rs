@@ -129,9 +129,28 @@ pub struct Source {
     pub version: String,
     /// How long the collection took, in microseconds, from entry to just
     /// before the snapshot was written (the collector measures it with the
-    /// CPU's time-stamp counter, calibrated against a 10 ms Stall).
+    /// CPU's free-running counter: the time-stamp counter, calibrated
+    /// against a 10 ms Stall, or Arm's generic timer at its stated rate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collection_us: Option<u64>,
+    /// The architecture the producer ran on, as Rust names it (`x86_64`,
+    /// `aarch64`). The collector records it; a running host's collection
+    /// leaves it out, since the tree it reads (`--root`) may be another
+    /// machine's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
+}
+
+impl Source {
+    /// Who produced the snapshot, for a report's heading:
+    /// `efi-collector 0.1.0`, with the architecture where recorded
+    /// (`efi-collector 0.1.0 on aarch64`).
+    pub fn describe(&self) -> String {
+        match &self.architecture {
+            Some(a) => alloc::format!("{} {} on {a}", self.kind, self.version),
+            None => alloc::format!("{} {}", self.kind, self.version),
+        }
+    }
 }
 
 /// Firmware and platform identity.

@@ -284,7 +284,7 @@ fn finish(file: &str, s: &Snapshot, mut results: Vec<CheckResult>) -> Report {
     let (level, level_held_by) = level(&results);
     Report {
         file: file.to_string(),
-        source: format!("{} {}", s.source.kind, s.source.version),
+        source: s.source.describe(),
         identity: s.identity.clone(),
         level,
         level_held_by,

@@ -133,6 +133,7 @@ pub fn collect(opts: &Options) -> Snapshot {
             kind: SourceKind::LinuxHost,
             version: env!("CARGO_PKG_VERSION").to_string(),
             collection_us: None,
+            architecture: None,
         },
         ..Snapshot::default()
     };

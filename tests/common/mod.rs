@@ -206,14 +206,15 @@ pub fn boot_collector(out: &Path, args: &[&str]) -> PathBuf {
         .unwrap_or_else(|e| panic!("xtask could not run: {e}"));
     assert!(
         st.success(),
-        "xtask boot {args:?} failed (needs qemu-system-x86, ovmf, swtpm, mtools, dosfstools and the x86_64-unknown-uefi target, all installed by .ci/run); console: {}",
+        "xtask boot {args:?} failed (needs qemu-system-x86, ovmf, swtpm, mtools, dosfstools and the x86_64-unknown-uefi target; qemu-system-arm, qemu-efi-aarch64 and the aarch64-unknown-uefi target for --arch aarch64; all installed by .ci/run); console: {}",
         std::fs::read_to_string(out.join("console.txt")).unwrap_or_default()
     );
     out.join("bootaudit/snap-0000.json")
 }
 
-/// The collector and the test implant, built (release) by `cargo xtask
-/// build`: (collector, implant).
+/// The x86 collector and the test implant, built (release) by `cargo xtask
+/// build`, which prints the x86 collector, the aarch64 collector and the
+/// implant: (collector, implant).
 pub fn built_efi() -> (PathBuf, PathBuf) {
     let o = xtask().arg("build").output().unwrap();
     assert!(
@@ -222,11 +223,16 @@ pub fn built_efi() -> (PathBuf, PathBuf) {
         String::from_utf8_lossy(&o.stderr)
     );
     let text = String::from_utf8(o.stdout).unwrap();
-    let mut lines = text.lines().map(PathBuf::from);
-    let (Some(c), Some(i)) = (lines.next(), lines.next()) else {
-        panic!("xtask build printed {text:?}, not two paths");
+    let paths: Vec<PathBuf> = text.lines().map(PathBuf::from).collect();
+    let [c, arm, i] = &paths[..] else {
+        panic!("xtask build printed {text:?}, not three paths");
     };
-    (c, i)
+    assert!(
+        c.to_string_lossy().contains("x86_64-unknown-uefi")
+            && arm.to_string_lossy().contains("aarch64-unknown-uefi"),
+        "{text}"
+    );
+    (c.clone(), i.clone())
 }
 
 /// Builds the collector (release, as `xtask boot` does) and copies it to

@@ -19,6 +19,7 @@ mod cli_collect;
 mod cli_esp;
 mod cli_eventlog;
 mod cli_ingest;
+mod collector_aarch64;
 mod collector_qemu;
 mod contrib_systemd;
 mod diff_html;

@@ -1,12 +1,13 @@
 //! `cargo xtask boot`: the collector booted for real. Builds it, makes a
 //! FAT ESP image with it as the removable-media loader
-//! (`\EFI\BOOT\BOOTX64.EFI`) and `\bootaudit\config`, boots QEMU q35 +
-//! OVMF + swtpm under TCG, waits for the collector to power the machine
-//! off, and copies `\bootaudit\` (the snapshot, its sidecar, the ACPI
-//! tables) out of the image. No root, no mount: mkfs.fat and mtools.
+//! (`\EFI\BOOT\BOOTX64.EFI`, or `BOOTAA64.EFI` on Arm) and
+//! `\bootaudit\config`, boots QEMU q35 + OVMF (or `virt` + AAVMF) +
+//! swtpm under TCG, waits for the collector to power the machine off, and
+//! copies `\bootaudit\` (the snapshot, its sidecar, the ACPI tables) out
+//! of the image. No root, no mount: mkfs.fat and mtools.
 
 use crate::util::{run, Result, WorkDir};
-use crate::vm::{Machine, Ovmf, Swtpm};
+use crate::vm::{Arch, Machine, Ovmf, Swtpm};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,6 +15,8 @@ use std::time::Duration;
 /// What one boot gets.
 #[derive(Clone, Debug)]
 pub struct Boot {
+    /// The architecture (`--arch`).
+    pub arch: Arch,
     /// RAM in MiB.
     pub ram_mib: u32,
     /// The OVMF build.
@@ -39,6 +42,7 @@ pub struct Boot {
 impl Default for Boot {
     fn default() -> Self {
         Boot {
+            arch: Arch::X86_64,
             ram_mib: 1024,
             ovmf: Ovmf::Plain,
             code: None,
@@ -54,14 +58,16 @@ impl Default for Boot {
 
 /// The usage of `cargo xtask boot`.
 pub const USAGE: &str = "\
-cargo xtask boot OUT [--ram MB] [--ovmf plain|secboot|ms|snakeoil]
+cargo xtask boot OUT [--arch x86_64|aarch64] [--ram MB]
+                     [--ovmf plain|secboot|ms|snakeoil]
                      [--ovmf-code FILE]
                      [--acpitable FILE]... [--file SRC=ESP\\PATH]...
                      [--smbios ARGS]... [--device ARGS]... [--config TEXT]
                      [--rtc 2026-01-10T08:00:00] [--debugcon FILE]
                      [--keep-esp FILE] [--tpm-state DIR] [--linux NONCE]
 
-Boots the collector once in QEMU q35 + OVMF + swtpm (TCG) and copies
+Boots the collector once in QEMU q35 + OVMF + swtpm (TCG), or with
+--arch aarch64 in QEMU virt + AAVMF + swtpm (tpm-tis-device), and copies
 \\bootaudit\\ from its ESP into OUT/bootaudit; the serial console is
 OUT/console.txt. --config replaces \\bootaudit\\config (default
 \"mode=shutdown\"); --device adds a QEMU device, e.g.
@@ -89,6 +95,7 @@ pub fn parse(args: &[String]) -> Result<Boot> {
                 .ok_or_else(|| format!("{a} needs a value"))
         };
         match a.as_str() {
+            "--arch" => b.arch = Arch::parse(&value()?)?,
             "--ram" => {
                 let v = value()?;
                 b.ram_mib = v.parse().map_err(|_| format!("--ram {v}: MiB"))?;
@@ -140,17 +147,26 @@ pub fn parse(args: &[String]) -> Result<Boot> {
     Ok(b)
 }
 
-/// Builds the collector (release, for x86_64-unknown-uefi) and returns its
-/// path.
-pub fn build_collector() -> Result<PathBuf> {
+/// Builds the collector (release, for `arch`'s UEFI target) and returns
+/// its path.
+pub fn build_collector(arch: Arch) -> Result<PathBuf> {
     let ws = crate::util::root().join("efi-collector");
+    let target = arch.uefi_target();
     crate::util::run_in(
         "cargo",
-        ["build", "--release", "--quiet", "-p", "efi-collector"],
+        [
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "efi-collector",
+            "--target",
+            target,
+        ],
         Some(&ws),
-        "rustup target add x86_64-unknown-uefi",
+        &format!("rustup target add {target}"),
     )?;
-    Ok(ws.join("target/x86_64-unknown-uefi/release/efi-collector.efi"))
+    Ok(ws.join(format!("target/{target}/release/efi-collector.efi")))
 }
 
 /// Builds the test implant (a DXE driver) and returns its path.
@@ -171,10 +187,12 @@ pub fn build_implant() -> Result<PathBuf> {
     Ok(ws.join("target/x86_64-unknown-uefi/release/bootaudit-test-implant.efi"))
 }
 
-/// Makes a 64 MiB FAT ESP image at `esp` holding `loader` as
-/// `\EFI\BOOT\BOOTX64.EFI`, `config` as `\bootaudit\config`, and `files`.
+/// Makes a 64 MiB FAT ESP image at `esp` holding `loader` as `arch`'s
+/// removable-media loader (`\EFI\BOOT\BOOTX64.EFI`), `config` as
+/// `\bootaudit\config`, and `files`.
 pub fn make_esp(
     esp: &Path,
+    arch: Arch,
     loader: &Path,
     config: &str,
     files: &[(PathBuf, String)],
@@ -210,7 +228,7 @@ pub fn make_esp(
             "-i".as_ref(),
             img,
             loader.as_os_str(),
-            "::/EFI/BOOT/BOOTX64.EFI".as_ref(),
+            format!("::/EFI/BOOT/{}", arch.loader_name()).as_ref(),
         ],
         mtools,
     )?;
@@ -259,7 +277,13 @@ pub fn make_esp(
 pub fn boot(out: &Path, b: &Boot) -> Result<PathBuf> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let out = std::path::absolute(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let mut loader = build_collector()?;
+    if b.arch == Arch::Aarch64 && (b.linux.is_some() || b.qemu.iter().any(|a| a == "-debugcon")) {
+        return Err(
+            "--linux and --debugcon boot x86 only (the kernel boot is Debian's amd64 one; the debug console is an ISA port)"
+                .into(),
+        );
+    }
+    let mut loader = build_collector(b.arch)?;
     let work = WorkDir::new("boot")?;
     let w = work.path();
     if b.ovmf == Ovmf::Snakeoil {
@@ -276,7 +300,7 @@ pub fn boot(out: &Path, b: &Boot) -> Result<PathBuf> {
         config = chain;
     }
     let esp = w.join("esp.img");
-    make_esp(&esp, &loader, &config, &files, w)?;
+    make_esp(&esp, b.arch, &loader, &config, &files, w)?;
     let tpm = match &b.tpm_state {
         Some(dir) => Swtpm::start_in(dir, true)?,
         None => Swtpm::start(&w.join("tpm"))?,
@@ -289,6 +313,7 @@ pub fn boot(out: &Path, b: &Boot) -> Result<PathBuf> {
     extra.extend(b.qemu.iter().cloned());
     let console = out.join("console.txt");
     let clean = Machine {
+        arch: b.arch,
         ovmf: b.ovmf,
         code: b.code.clone(),
         vars_copy: w.join("vars.fd"),

@@ -328,6 +328,7 @@ impl KernelBoot<'_> {
         ]);
         let console = w.join("console.txt");
         Machine {
+            arch: crate::vm::Arch::X86_64,
             ovmf: self.ovmf,
             code: None,
             vars_copy: w.join("vars.fd"),

@@ -13,7 +13,9 @@
 //! ```
 //!
 //! Needs what .ci/run installs: qemu-system-x86, ovmf, swtpm, swtpm-tools,
-//! mtools, dosfstools, the x86_64-unknown-uefi target; sbsigntool and
+//! mtools, dosfstools, the x86_64-unknown-uefi target; for `--arch
+//! aarch64`, qemu-system-arm, qemu-efi-aarch64 and the aarch64-unknown-uefi
+//! target; sbsigntool and
 //! openssl for `--ovmf snakeoil`; linux-image-amd64, busybox-static and
 //! cpio for the kernel boots of `regen ovmf-swtpm` and `regen linux-host`.
 
@@ -43,9 +45,10 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let result = match task.as_str() {
-        "build" => boot::build_collector()
-            .and_then(|c| Ok((c, boot::build_implant()?)))
-            .map(|(c, i)| println!("{}\n{}", c.display(), i.display())),
+        "build" => boot::build_collector(vm::Arch::X86_64)
+            .and_then(|c| Ok((c, boot::build_collector(vm::Arch::Aarch64)?)))
+            .and_then(|(c, a)| Ok((c, a, boot::build_implant()?)))
+            .map(|(c, a, i)| println!("{}\n{}\n{}", c.display(), a.display(), i.display())),
         "boot" => match rest.split_first() {
             Some((h, _)) if h == "--help" || h == "-h" => {
                 println!("{}", boot::USAGE);

@@ -1,6 +1,7 @@
 //! The virtual machine every boot uses: QEMU q35 under TCG (this kind of
-//! host's nested KVM crashes OVMF), Debian's OVMF builds, and a swtpm TPM
-//! 2.0 with SHA-1 and SHA-256 banks on a Unix socket.
+//! host's nested KVM crashes OVMF) with Debian's OVMF builds, or QEMU's
+//! Arm `virt` machine with Debian's AAVMF builds, and a swtpm TPM 2.0 with
+//! SHA-1 and SHA-256 banks on a Unix socket.
 
 use crate::util::{run, Result};
 use std::ffi::OsString;
@@ -10,6 +11,45 @@ use std::time::{Duration, Instant};
 
 /// Where Debian's ovmf package puts its builds.
 const OVMF_DIR: &str = "/usr/share/OVMF";
+/// Where Debian's qemu-efi-aarch64 package puts its builds.
+const AAVMF_DIR: &str = "/usr/share/AAVMF";
+
+/// The machine's architecture.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Arch {
+    /// QEMU q35 and OVMF.
+    #[default]
+    X86_64,
+    /// QEMU `virt` (a Cortex-A57) and AAVMF.
+    Aarch64,
+}
+
+impl Arch {
+    /// Parses `x86_64|aarch64`.
+    pub fn parse(s: &str) -> Result<Arch> {
+        match s {
+            "x86_64" | "x64" | "amd64" => Ok(Arch::X86_64),
+            "aarch64" | "arm64" => Ok(Arch::Aarch64),
+            _ => Err(format!("--arch {s}: x86_64 or aarch64")),
+        }
+    }
+
+    /// The UEFI target the collector is built for.
+    pub fn uefi_target(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64-unknown-uefi",
+            Arch::Aarch64 => "aarch64-unknown-uefi",
+        }
+    }
+
+    /// The removable-media loader's name under `\EFI\BOOT`.
+    pub fn loader_name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "BOOTX64.EFI",
+            Arch::Aarch64 => "BOOTAA64.EFI",
+        }
+    }
+}
 
 /// An OVMF build and the variable store it starts from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,18 +78,30 @@ impl Ovmf {
         })
     }
 
-    /// The code and variable-store files.
-    pub fn files(self) -> (PathBuf, PathBuf) {
-        let (code, vars) = match self {
-            Ovmf::Plain => ("OVMF_CODE_4M.fd", "OVMF_VARS_4M.fd"),
-            Ovmf::Secboot => ("OVMF_CODE_4M.secboot.fd", "OVMF_VARS_4M.fd"),
-            Ovmf::Ms => ("OVMF_CODE_4M.ms.fd", "OVMF_VARS_4M.ms.fd"),
-            Ovmf::Snakeoil => ("OVMF_CODE_4M.secboot.fd", "OVMF_VARS_4M.snakeoil.fd"),
+    /// The code and variable-store files of this build for `arch`.
+    /// Debian's AAVMF has one code image, Secure Boot capable, for every
+    /// variable store.
+    pub fn files(self, arch: Arch) -> (PathBuf, PathBuf) {
+        let (dir, code, vars) = match (arch, self) {
+            (Arch::X86_64, Ovmf::Plain) => (OVMF_DIR, "OVMF_CODE_4M.fd", "OVMF_VARS_4M.fd"),
+            (Arch::X86_64, Ovmf::Secboot) => {
+                (OVMF_DIR, "OVMF_CODE_4M.secboot.fd", "OVMF_VARS_4M.fd")
+            }
+            (Arch::X86_64, Ovmf::Ms) => (OVMF_DIR, "OVMF_CODE_4M.ms.fd", "OVMF_VARS_4M.ms.fd"),
+            (Arch::X86_64, Ovmf::Snakeoil) => (
+                OVMF_DIR,
+                "OVMF_CODE_4M.secboot.fd",
+                "OVMF_VARS_4M.snakeoil.fd",
+            ),
+            (Arch::Aarch64, Ovmf::Plain | Ovmf::Secboot) => {
+                (AAVMF_DIR, "AAVMF_CODE.fd", "AAVMF_VARS.fd")
+            }
+            (Arch::Aarch64, Ovmf::Ms) => (AAVMF_DIR, "AAVMF_CODE.fd", "AAVMF_VARS.ms.fd"),
+            (Arch::Aarch64, Ovmf::Snakeoil) => {
+                (AAVMF_DIR, "AAVMF_CODE.fd", "AAVMF_VARS.snakeoil.fd")
+            }
         };
-        (
-            Path::new(OVMF_DIR).join(code),
-            Path::new(OVMF_DIR).join(vars),
-        )
+        (Path::new(dir).join(code), Path::new(dir).join(vars))
     }
 }
 
@@ -163,8 +215,9 @@ impl Swtpm {
         Ok(tpm)
     }
 
-    /// QEMU's arguments for a TIS TPM on this swtpm.
-    pub fn qemu_args(&self) -> Vec<OsString> {
+    /// QEMU's arguments for a TIS TPM on this swtpm: on the ISA bus of
+    /// q35, or as the memory-mapped `tpm-tis-device` of Arm's `virt`.
+    pub fn qemu_args(&self, arch: Arch) -> Vec<OsString> {
         let mut chardev = OsString::from("socket,id=chrtpm,path=");
         chardev.push(&self.sock);
         vec![
@@ -173,7 +226,11 @@ impl Swtpm {
             "-tpmdev".into(),
             "emulator,id=tpm0,chardev=chrtpm".into(),
             "-device".into(),
-            "tpm-tis,tpmdev=tpm0".into(),
+            match arch {
+                Arch::X86_64 => "tpm-tis,tpmdev=tpm0",
+                Arch::Aarch64 => "tpm-tis-device,tpmdev=tpm0",
+            }
+            .into(),
         ]
     }
 }
@@ -187,6 +244,8 @@ impl Drop for Swtpm {
 
 /// One QEMU run: the machine, its firmware, and what else it gets.
 pub struct Machine<'a> {
+    /// The architecture: q35 + OVMF, or `virt` + AAVMF.
+    pub arch: Arch,
     /// The OVMF build.
     pub ovmf: Ovmf,
     /// Another firmware code image in place of the build's (an OVMF with
@@ -211,7 +270,7 @@ impl Machine<'_> {
     /// QEMU exited cleanly, `Ok(false)` when it failed or was killed at the
     /// timeout; the console holds what happened.
     pub fn boot(&self) -> Result<bool> {
-        let (code, vars) = self.ovmf.files();
+        let (code, vars) = self.ovmf.files(self.arch);
         let code = match &self.code {
             Some(c) => std::path::absolute(c).map_err(|e| format!("{}: {e}", c.display()))?,
             None => code,
@@ -226,29 +285,36 @@ impl Machine<'_> {
         pflash0.push(&code);
         let mut pflash1 = OsString::from("if=pflash,format=raw,unit=1,file=");
         pflash1.push(&self.vars_copy);
-        let mut child = Command::new("qemu-system-x86_64")
-            .args([
-                "-machine",
-                "q35",
-                "-accel",
-                "tcg",
-                "-nographic",
-                "-net",
-                "none",
-            ])
+        let (qemu, machine, package) = match self.arch {
+            Arch::X86_64 => ("qemu-system-x86_64", ["-machine", "q35"], "qemu-system-x86"),
+            // A Cortex-A57: `max` emulates pointer authentication, which
+            // is slow under TCG.
+            Arch::Aarch64 => (
+                "qemu-system-aarch64",
+                ["-machine", "virt"],
+                "qemu-system-arm",
+            ),
+        };
+        let mut cmd = Command::new(qemu);
+        cmd.args(machine);
+        if self.arch == Arch::Aarch64 {
+            cmd.args(["-cpu", "cortex-a57"]);
+        }
+        let mut child = cmd
+            .args(["-accel", "tcg", "-nographic", "-net", "none"])
             .arg("-m")
             .arg(self.ram_mib.to_string())
             .arg("-drive")
             .arg(pflash0)
             .arg("-drive")
             .arg(pflash1)
-            .args(self.tpm.qemu_args())
+            .args(self.tpm.qemu_args(self.arch))
             .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(console)
             .stderr(console2)
             .spawn()
-            .map_err(|e| format!("qemu-system-x86_64 could not run (qemu-system-x86): {e}"))?;
+            .map_err(|e| format!("{qemu} could not run (package {package}): {e}"))?;
         let deadline = Instant::now() + self.timeout;
         loop {
             match child.try_wait() {
