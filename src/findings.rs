@@ -40,6 +40,7 @@ impl Category {
         match self {
             Category::Firmware => "firmware",
             Category::Acpi => "acpi",
+            Category::DeviceTree => "device-tree",
             Category::MemoryMap => "memory-map",
             Category::Tpm => "tpm",
             Category::SecureBoot => "secure-boot",
@@ -62,6 +63,8 @@ pub enum Category {
     Firmware,
     /// ACPI tables.
     Acpi,
+    /// The Device Tree an Arm firmware hands the OS.
+    DeviceTree,
     /// The UEFI memory map.
     MemoryMap,
     /// The TPM and its event log.

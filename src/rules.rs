@@ -322,6 +322,15 @@ rules! {
         "An ACPI table is gone.";
     ACPI_RSDP_CHECKSUM = "acpi.rsdp.checksum", Acpi, High, NONE, NO,
         "The RSDP's checksum is invalid: it was edited after the firmware built it.";
+    DEVICE_TREE_NODE_ADDED = "device-tree.node.added", DeviceTree, Medium, NONE, FW,
+        "A Device Tree node the firmware did not hand the OS before: a device the OS will trust and drive.";
+    DEVICE_TREE_NODE_CHANGED = "device-tree.node.changed", DeviceTree, Medium, NONE,
+        &[always(Explainer::FirmwareUpdate), only(Explainer::RamChange, "for the /memory nodes")],
+        "A Device Tree node's properties changed (the per-boot random seeds of /chosen aside).";
+    DEVICE_TREE_NODE_REMOVED = "device-tree.node.removed", DeviceTree, Medium, NONE, FW,
+        "A Device Tree node is gone: a device the OS no longer sees, or a protection it no longer knows of.";
+    DEVICE_TREE_PRESENCE = "device-tree.presence", DeviceTree, Medium, NONE, FW,
+        "The firmware handed the OS a Device Tree in one boot and none in the other.";
     LOADED_IMAGES_FIRMWARE_DRIVER_ADDED = "loaded-images.firmware-driver.added", LoadedImages, Critical, NONE, FW,
         "A firmware-volume driver is loaded that was not before: the LoJax case.";
     LOADED_IMAGES_OPTION_ROM_ADDED = "loaded-images.option-rom.added", LoadedImages, High, NONE, NO,
@@ -698,6 +707,15 @@ pub fn acpi_table_changed_explainers(
         }
         Explainer::RamChange => same_length,
         _ => false,
+    })
+}
+
+/// What may explain a changed Device Tree node: a firmware update; a RAM
+/// change for a `/memory` node (its `reg` is the RAM's size).
+pub fn device_tree_node_changed_explainers(path: &str) -> Explainers {
+    DEVICE_TREE_NODE_CHANGED.explainers_where(|by| match by {
+        Explainer::RamChange => path == "/memory" || path.starts_with("/memory@"),
+        _ => true,
     })
 }
 

@@ -110,6 +110,9 @@ pub struct ShowReport {
     pub cc_event_log: Option<CcView>,
     /// The ACPI part as collected (RSDP and table facts).
     pub acpi: Option<crate::snapshot::Acpi>,
+    /// The Device Tree part as collected (its hash and node summary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_tree: Option<crate::snapshot::DeviceTree>,
     /// Secure Boot state, key databases and boot entries, as collected.
     pub secure_boot: Option<crate::snapshot::SecureBoot>,
     /// Loaded images: how many, and how many are firmware drivers (FvFile).
@@ -213,6 +216,7 @@ pub fn build(file: &str, s: &Snapshot) -> ShowReport {
         tpm,
         cc_event_log,
         acpi: s.acpi.clone(),
+        device_tree: s.device_tree.clone(),
         secure_boot: s.secure_boot.clone(),
         loaded_images: s.loaded_images.as_ref().map(|l| {
             let fv = l

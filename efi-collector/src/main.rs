@@ -20,6 +20,7 @@ mod arch;
 mod chain;
 mod clock;
 mod config;
+mod devicetree;
 mod ebs;
 mod firmware;
 mod identity;
@@ -109,13 +110,17 @@ fn main() -> Status {
         snap.acpi = Some(acpi);
         tables = raw;
     }
+    let dtb = devicetree::collect(&mut errors).map(|(tree, bytes)| {
+        snap.device_tree = Some(tree);
+        bytes
+    });
     snap.memory_attributes = memmap::attributes_table(&mut errors);
     memmap::quiet_window(&mut snap, &mut errors);
     memmap::take(&mut snap, MapLabel::After, &mut errors);
     snap.errors = errors;
     snap.source.collection_us = Some(clock.elapsed_us());
 
-    let written = output::write(&mut snap, &tables, flash.as_deref());
+    let written = output::write(&mut snap, &tables, flash.as_deref(), dtb.as_deref());
     print_status(&written);
     // The boot quote, once the snapshot's bytes are final: its nonce is
     // their SHA-256. Without a TPM there is nothing to quote with.

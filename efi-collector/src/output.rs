@@ -22,15 +22,28 @@ fn path(s: &str) -> Result<PathBuf, String> {
         .map_err(|_| format!("path {s} is not UCS-2"))
 }
 
+/// Writes `bytes` as `DIR\file` and reads them back: whether what is there
+/// hashes to `sha256`.
+fn write_checked(fs: &mut FileSystem, file: &str, bytes: &[u8], sha256: &str) -> bool {
+    let Ok(full) = path(&format!("{DIR}\\{file}")) else {
+        return false;
+    };
+    fs.write(full.as_ref() as &Path, bytes).is_ok()
+        && fs
+            .read(full.as_ref() as &Path)
+            .is_ok_and(|back| crate::hex(&Sha256::digest(&back)) == sha256)
+}
+
 /// Writes the snapshot, the raw ACPI tables (in the order of
-/// `snap.acpi.tables`) as sidecar files in `snap-NNNN.acpi\`, and the
-/// flash copy as `snap-NNNN.flash` (read back and compared with the hash
-/// the snapshot records); returns the snapshot's file name, number and
-/// SHA-256.
+/// `snap.acpi.tables`) as sidecar files in `snap-NNNN.acpi\`, the flash
+/// copy as `snap-NNNN.flash` and the Device Tree as `snap-NNNN.dtb` (each
+/// read back and compared with the hash the snapshot records); returns the
+/// snapshot's file name, number and SHA-256.
 pub fn write(
     snap: &mut Snapshot,
     tables: &[Vec<u8>],
     flash: Option<&[u8]>,
+    dtb: Option<&[u8]>,
 ) -> Result<Written, String> {
     let sfs = boot::get_image_file_system(boot::image_handle())
         .map_err(|e| format!("the ESP's file system: {:?}", e.status()))?;
@@ -74,18 +87,27 @@ pub fn write(
     }
     if let (Some(rec), Some(bytes)) = (snap.firmware_flash.as_mut(), flash) {
         let file = format!("snap-{n:04}.flash");
-        let full = path(&format!("{DIR}\\{file}"))?;
-        let ok = fs.write(full.as_ref() as &Path, bytes).is_ok()
-            && fs
-                .read(full.as_ref() as &Path)
-                .is_ok_and(|back| crate::hex(&Sha256::digest(&back)) == rec.sha256);
-        if ok {
+        if write_checked(&mut fs, &file, bytes, &rec.sha256) {
             rec.file = Some(file);
         } else {
             snap.errors.push(bootaudit_snapshot::CollectError {
                 part: bootaudit_snapshot::Part::FirmwareFlash,
                 what: format!(
                     "write or read back {file} failed: the copy is recorded by its hash only"
+                ),
+                status: None,
+            });
+        }
+    }
+    if let (Some(rec), Some(bytes)) = (snap.device_tree.as_mut(), dtb) {
+        let file = format!("snap-{n:04}.dtb");
+        if write_checked(&mut fs, &file, bytes, &rec.sha256) {
+            rec.file = Some(file);
+        } else {
+            snap.errors.push(bootaudit_snapshot::CollectError {
+                part: bootaudit_snapshot::Part::DeviceTree,
+                what: format!(
+                    "write or read back {file} failed: the tree is recorded by its hash and nodes only"
                 ),
                 status: None,
             });

@@ -127,6 +127,8 @@ string_kind! {
         Identity = "identity",
         /// ACPI tables.
         Acpi = "acpi",
+        /// The Device Tree (EFI_DTB_TABLE).
+        DeviceTree = "device-tree",
         /// SMBIOS tables.
         Smbios = "smbios",
         /// Memory maps and the MapKey watch.

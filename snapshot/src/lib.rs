@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 pub mod acpi;
 pub mod ccel;
 pub mod efivar;
+pub mod fdt;
 pub mod kind;
 pub mod mat;
 pub mod siglist;
@@ -95,6 +96,10 @@ pub struct Snapshot {
     /// The ACPI tables the firmware publishes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acpi: Option<Acpi>,
+    /// The Device Tree the firmware hands the OS (EFI_DTB_TABLE), on Arm
+    /// machines that boot with one; absent where there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_tree: Option<DeviceTree>,
     /// Secure Boot state, key databases and boot entries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secure_boot: Option<SecureBoot>,
@@ -511,6 +516,39 @@ pub struct Acpi {
     /// (`<sidecar_dir>/<file>`), for `iasl -d`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sidecar_dir: Option<String>,
+}
+
+/// The flattened Device Tree in the configuration table (EFI_DTB_TABLE).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceTree {
+    /// Its physical address.
+    pub address: u64,
+    /// Its size, as its header states it.
+    pub size: u32,
+    /// SHA-256 of those bytes.
+    pub sha256: String,
+    /// Each node, in the blob's order.
+    pub nodes: Vec<DeviceTreeNode>,
+    /// The sidecar file beside the snapshot holding the blob
+    /// (`snap-NNNN.dtb`), for `dtc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+/// One Device Tree node, summarised ([`fdt::summary`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceTreeNode {
+    /// Its full path (`/memory@40000000`).
+    pub path: String,
+    /// The first string of its `compatible` property.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compatible: Option<String>,
+    /// How many properties it has.
+    pub properties: u32,
+    /// SHA-256 over its properties (each: name, NUL, length as 4
+    /// big-endian bytes, value), but `/chosen`'s per-boot random seeds
+    /// ([`fdt::PER_BOOT`]).
+    pub sha256: String,
 }
 
 /// The RSDP.

@@ -773,9 +773,9 @@ const ACPI_GUIDS: [&str; 2] = [
 fn acpi(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
     let (r_sum, r_xsdt) = (rules::CHECK_ACPI_CHECKSUMS, rules::CHECK_ACPI_XSDT_COMPLETE);
     let Some(a) = e.s.acpi.as_ref() else {
-        let why = e.absent(Part::Acpi, "ACPI part");
+        let (outcome, why) = e.acpi_absent();
         for r in [r_sum, r_xsdt] {
-            out.push(result(r, Outcome::Unknown, why.clone(), json!(null)));
+            out.push(result(r, outcome, why.clone(), json!(null)));
         }
         return;
     };

@@ -312,12 +312,8 @@ fn indicators(e: &Evidence<'_>, o: &Options, out: &mut Vec<CheckResult>) {
 fn wpbt(e: &Evidence<'_>, out: &mut Vec<CheckResult>) {
     let r = rules::CHECK_ACPI_WPBT_ABSENT;
     let Some(a) = e.s.acpi.as_ref() else {
-        out.push(result(
-            r,
-            Outcome::Unknown,
-            e.absent(Part::Acpi, "ACPI part"),
-            json!(null),
-        ));
+        let (outcome, why) = e.acpi_absent();
+        out.push(result(r, outcome, why, json!(null)));
         return;
     };
     let w: Vec<_> = a.tables.iter().filter(|t| t.signature == "WPBT").collect();

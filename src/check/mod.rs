@@ -164,6 +164,22 @@ impl Evidence<'_> {
             && of.iter().all(|v| v.verdict != Verdict::Mismatch)
     }
 
+    /// What an ACPI check says when the snapshot holds no ACPI part: not
+    /// applicable when the firmware handed the OS a Device Tree instead
+    /// (an Arm machine booted without ACPI), else unknown, with why.
+    pub fn acpi_absent(&self) -> (Outcome, String) {
+        match &self.s.device_tree {
+            Some(d) if !d.nodes.is_empty() => (
+                Outcome::NotApplicable,
+                format!(
+                    "the firmware handed the OS a Device Tree ({} nodes) and no ACPI tables",
+                    d.nodes.len()
+                ),
+            ),
+            _ => (Outcome::Unknown, self.absent(Part::Acpi, "ACPI part")),
+        }
+    }
+
     /// Why a part is absent: the collector's recorded reason, or that the
     /// snapshot does not hold it.
     pub fn absent(&self, part: Part, what: &str) -> String {

@@ -6,6 +6,7 @@
 
 pub(crate) mod acpi;
 mod bootapps;
+mod devicetree;
 pub mod firmware_update;
 mod firmware_volumes;
 mod identity;
@@ -137,6 +138,7 @@ pub fn diff_with(
     memmap::diff(before, after, &mut f, &mut ctx);
     secure_boot::diff(before, after, &mut f, &mut ctx);
     acpi::diff(before, after, &mut f);
+    devicetree::diff(before, after, &mut f);
     images::diff(before, after, &mut f);
     firmware_volumes::diff(before, after, &mut f);
     let log = |s: &Snapshot, side: &str| {

@@ -208,6 +208,20 @@ pub fn table(r: &ShowReport) -> String {
             a.tables.len()
         );
     }
+    if let Some(d) = &r.device_tree {
+        let _ = writeln!(
+            out,
+            "Device Tree: {} nodes, {} bytes at 0x{:x}, SHA-256 {}{}",
+            d.nodes.len(),
+            d.size,
+            d.address,
+            E(&d.sha256),
+            d.file
+                .as_deref()
+                .map(|f| format!(", in {}", E(f)))
+                .unwrap_or_default()
+        );
+    }
     if let Some(sb) = &r.secure_boot {
         let v = |x: Option<u8>| x.map(|b| b.to_string()).unwrap_or_else(|| "-".into());
         let _ = writeln!(

@@ -184,13 +184,22 @@ fn le24(b: &[u8]) -> usize {
 /// FVMAIN_COMPACT, and returns the new image. Panics with a clear message
 /// when the image is not laid out as OVMF's is.
 pub fn insert_into_ovmf_dxe(image: &[u8], files: &[Vec<u8>]) -> Vec<u8> {
-    let inv = bootaudit::firmware::read(image).expect("the OVMF image must read");
+    insert_into_dxe(image, OVMF_DXEFV, files)
+}
+
+/// The DXE volume of Debian's AAVMF (ArmVirtQemu), inside its
+/// FVMAIN_COMPACT at 0x1000.
+pub const AAVMF_DXEFV: &str = "64074AFE-340A-4BE6-94BA-91B5B4D0F71E";
+
+/// Inserts `files` into the DXE volume named `dxe_guid`, which sits in the
+/// LZMA section of the first volume's volume-image file (FVMAIN_COMPACT,
+/// as OVMF and AAVMF lay it out), and returns the new image.
+pub fn insert_into_dxe(image: &[u8], dxe_guid: &str, files: &[Vec<u8>]) -> Vec<u8> {
+    let inv = bootaudit::firmware::read(image).expect("the firmware image must read");
     let outer = &inv.volumes[0];
-    assert_eq!(
-        outer.offset,
-        Some(0),
-        "FVMAIN_COMPACT is not the first volume"
-    );
+    let outer_at = outer
+        .offset
+        .expect("FVMAIN_COMPACT is not at a known offset") as usize;
     let vfile = inv
         .files
         .iter()
@@ -220,16 +229,25 @@ pub fn insert_into_ovmf_dxe(image: &[u8], files: &[Vec<u8>]) -> Vec<u8> {
         let ext = u16::from_le_bytes([inner[fv + 52], inner[fv + 53]]) as usize;
         if inner[pos + 3] == FV_IMAGE
             && ext != 0
-            && inner[fv + ext..fv + ext + 16] == guid(OVMF_DXEFV)
+            && inner[fv + ext..fv + ext + 16] == guid(dxe_guid)
         {
-            let fv_len = u64::from_le_bytes(inner[fv + 32..fv + 40].try_into().unwrap()) as usize;
+            let mut fv_len =
+                u64::from_le_bytes(inner[fv + 32..fv + 40].try_into().unwrap()) as usize;
             let dxe = inv
                 .volumes
                 .iter()
-                .find(|v| v.name == Guid::parse(OVMF_DXEFV))
+                .find(|v| v.name == Guid::parse(dxe_guid))
                 .unwrap();
             assert_eq!(dxe.size as usize, fv_len);
             let mut at = fv + fv_len - dxe.free_space as usize;
+            let need: usize = files.iter().map(|f| (f.len() + 7) & !7).sum();
+            if at + need > fv + fv_len {
+                // A full volume (AAVMF's has 16 bytes free): grow it by
+                // whole blocks of erased bytes, as a bigger build would
+                // have laid it out.
+                let grow = grow_volume(&mut inner, pos, at + need - (fv + fv_len));
+                fv_len += grow;
+            }
             for f in files {
                 assert!(at + f.len() <= fv + fv_len, "no room in DXEFV");
                 inner[at..at + f.len()].copy_from_slice(f);
@@ -268,7 +286,7 @@ pub fn insert_into_ovmf_dxe(image: &[u8], files: &[Vec<u8>]) -> Vec<u8> {
             .all(|f| f.offset.unwrap() as usize <= file_off),
         "files follow the volume image in FVMAIN_COMPACT: not OVMF's layout"
     );
-    let end = outer.size as usize;
+    let end = outer_at + outer.size as usize;
     assert!(
         file_off + new_file.len() <= end,
         "FVMAIN_COMPACT has no room"
@@ -277,6 +295,51 @@ pub fn insert_into_ovmf_dxe(image: &[u8], files: &[Vec<u8>]) -> Vec<u8> {
     out[file_off..file_off + new_file.len()].copy_from_slice(&new_file);
     out[file_off + new_file.len()..end].fill(0xff);
     out
+}
+
+/// Grows the FV-image section at `pos` of `sections` (its volume the last
+/// thing in the section) by at least `more` bytes, in whole blocks of the
+/// volume's erase byte: the section's size, the volume's FvLength, its
+/// one-entry block map and its header checksum are rewritten. Returns the
+/// growth.
+fn grow_volume(sections: &mut Vec<u8>, pos: usize, more: usize) -> usize {
+    let fv = pos + 4;
+    let le32 = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) as usize;
+    let fv_len = u64::from_le_bytes(sections[fv + 32..fv + 40].try_into().unwrap()) as usize;
+    let header_len = u16::from_le_bytes([sections[fv + 48], sections[fv + 49]]) as usize;
+    let (blocks, block) = (le32(sections, fv + 56), le32(sections, fv + 60));
+    assert!(
+        block > 0 && blocks * block == fv_len && le32(sections, fv + 64) == 0,
+        "a block map of more than one entry"
+    );
+    assert_eq!(
+        le24(&sections[pos..]),
+        4 + fv_len,
+        "the volume is not the whole section"
+    );
+    let grow = more.div_ceil(block) * block;
+    // EFI_FVB2_ERASE_POLARITY (bit 11 of the attributes): erased bytes are 0xff.
+    let erase = if le32(sections, fv + 44) & 0x800 != 0 {
+        0xff
+    } else {
+        0
+    };
+    sections.splice(fv + fv_len..fv + fv_len, std::iter::repeat_n(erase, grow));
+    let new_len = fv_len + grow;
+    let size = (4 + new_len) as u32;
+    assert!(
+        size < 0xff_ffff,
+        "the grown volume needs an extended section size"
+    );
+    sections[pos..pos + 3].copy_from_slice(&size.to_le_bytes()[..3]);
+    sections[fv + 32..fv + 40].copy_from_slice(&(new_len as u64).to_le_bytes());
+    sections[fv + 56..fv + 60].copy_from_slice(&((new_len / block) as u32).to_le_bytes());
+    sections[fv + 50..fv + 52].copy_from_slice(&[0, 0]);
+    let sum = sections[fv..fv + header_len].chunks(2).fold(0u16, |s, w| {
+        s.wrapping_add(u16::from_le_bytes([w[0], w[1]]))
+    });
+    sections[fv + 50..fv + 52].copy_from_slice(&sum.wrapping_neg().to_le_bytes());
+    grow
 }
 
 /// Compresses `data` with EDK II's own EFI or Tiano compressor (`algo`:

@@ -212,10 +212,16 @@ pub fn boot_collector(out: &Path, args: &[&str]) -> PathBuf {
     out.join("bootaudit/snap-0000.json")
 }
 
-/// The x86 collector and the test implant, built (release) by `cargo xtask
-/// build`, which prints the x86 collector, the aarch64 collector and the
-/// implant: (collector, implant).
+/// The x86 collector and test implant, built (release) by `cargo xtask
+/// build`: (collector, implant).
 pub fn built_efi() -> (PathBuf, PathBuf) {
+    built_efi_for("x86_64-unknown-uefi")
+}
+
+/// The collector and test implant `cargo xtask build` built for the UEFI
+/// `target` (it builds both architectures and prints the collector, then
+/// the implant, for x86_64 and then aarch64).
+pub fn built_efi_for(target: &str) -> (PathBuf, PathBuf) {
     let o = xtask().arg("build").output().unwrap();
     assert!(
         o.status.success(),
@@ -223,13 +229,16 @@ pub fn built_efi() -> (PathBuf, PathBuf) {
         String::from_utf8_lossy(&o.stderr)
     );
     let text = String::from_utf8(o.stdout).unwrap();
-    let paths: Vec<PathBuf> = text.lines().map(PathBuf::from).collect();
-    let [c, arm, i] = &paths[..] else {
-        panic!("xtask build printed {text:?}, not three paths");
+    let paths: Vec<PathBuf> = text
+        .lines()
+        .map(PathBuf::from)
+        .filter(|p| p.to_string_lossy().contains(&format!("/{target}/")))
+        .collect();
+    let [c, i] = &paths[..] else {
+        panic!("xtask build printed {text:?}: not a collector and an implant for {target}");
     };
     assert!(
-        c.to_string_lossy().contains("x86_64-unknown-uefi")
-            && arm.to_string_lossy().contains("aarch64-unknown-uefi"),
+        c.ends_with("efi-collector.efi") && i.ends_with("bootaudit-test-implant.efi"),
         "{text}"
     );
     (c.clone(), i.clone())
@@ -402,6 +411,18 @@ impl Run {
             )
         })
     }
+}
+
+/// The SHA-256 of a file, as coreutils' `sha256sum` prints it (an oracle
+/// that is not ours).
+pub fn sha256sum(file: &Path) -> String {
+    let o = Command::new("sha256sum").arg(file).output().unwrap();
+    assert!(o.status.success(), "sha256sum {}", file.display());
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Runs the built `bootaudit` with these arguments.

@@ -35,16 +35,23 @@ fn pe_machine(bytes: &[u8]) -> u16 {
     u16::from_le_bytes([bytes[at + 4], bytes[at + 5]])
 }
 
-/// Each check's result, by id.
-fn results(p: &Path) -> Vec<(String, String)> {
-    let r = common::run(&[
+/// `check FILE --format json`, which fails (each boot here has Secure Boot
+/// off or a test key).
+#[track_caller]
+fn check(p: &Path) -> serde_json::Value {
+    common::run(&[
         "check".as_ref(),
         p.as_os_str(),
         "--format".as_ref(),
         "json".as_ref(),
     ])
     .exits(1)
-    .json();
+    .json()
+}
+
+/// Each check's result, by id.
+fn results(p: &Path) -> Vec<(String, String)> {
+    let r = check(p);
     let mut v: Vec<(String, String)> = r["results"]
         .as_array()
         .unwrap()
@@ -180,4 +187,274 @@ fn the_collector_boots_on_aarch64_and_is_judged_as_on_x86() {
     .exits(0)
     .json();
     assert_eq!(r["findings"].as_array().map(Vec::len), Some(0), "{r}");
+}
+
+#[test]
+fn secure_boot_on_arm_with_debians_test_keys_fails_the_test_key_checks() {
+    // AAVMF's snakeoil variable store: Debian's test certificate as PK,
+    // KEK and db, Secure Boot on; xtask signs the collector with its key.
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["--arch", "aarch64", "--ovmf", "snakeoil"];
+    args.extend(CONFIG);
+    let a = common::boot_collector(&dir.path().join("a"), &args);
+    let r = check(&a);
+    let result = |id: &str| {
+        common::check_result(&r, id)["result"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(result("secure-boot.on"), "pass");
+    assert_eq!(result("secure-boot.user-mode"), "pass");
+    assert_eq!(result("secure-boot.keys.measured"), "pass");
+    assert_eq!(result("secure-boot.db.test-key"), "fail");
+    let pk = common::check_result(&r, "secure-boot.pk.test-key");
+    assert_eq!(pk["result"], "fail");
+    // The keys named are Debian's snakeoil certificate, by openssl's
+    // SHA-256 of the ovmf package's PEM (the same certificate AAVMF's
+    // store enrols).
+    let keys = pk["evidence"]["test_keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "PK and KEK: {keys:?}");
+    let fp = common::snakeoil_sha256();
+    for k in keys {
+        assert_eq!(k["sha256"], fp.as_str(), "{k}");
+    }
+    // The signed collector ran: it is the boot application PCR4 measured.
+    assert_eq!(result("boot-application.measured"), "pass");
+}
+
+/// The nodes `dtc` (the Device Tree compiler, not ours) finds in a blob:
+/// (path, first `compatible` string), in order, from its source output.
+fn dtc_nodes(dtb: &Path) -> Vec<(String, Option<String>)> {
+    let o = std::process::Command::new("dtc")
+        .args(["-I", "dtb", "-O", "dts", "-q"])
+        .arg(dtb)
+        .output()
+        .expect("dtc (package device-tree-compiler, installed by .ci/run)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let mut stack: Vec<String> = Vec::new();
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_suffix(" {") {
+            let path = match stack.last() {
+                None => "/".to_string(),
+                Some(p) if p == "/" => format!("/{name}"),
+                Some(p) => format!("{p}/{name}"),
+            };
+            stack.push(path.clone());
+            out.push((path, None));
+        } else if line == "};" {
+            stack.pop();
+        } else if let Some(v) = line.strip_prefix("compatible = \"") {
+            let first = v.split(['"', '\\']).next().unwrap().to_string();
+            out.last_mut().unwrap().1 = Some(first);
+        }
+    }
+    out
+}
+
+#[test]
+fn without_acpi_the_device_tree_is_recorded_node_by_node_and_diffed() {
+    // acpi=off: AAVMF hands the OS QEMU's Device Tree instead of ACPI.
+    // Three boots side by side: two alike, one with twice the RAM.
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path();
+    let plan = [("a", "1024"), ("b", "1024"), ("c", "2048")];
+    let snaps: Vec<PathBuf> = std::thread::scope(|s| {
+        let hs: Vec<_> = plan
+            .iter()
+            .map(|(n, ram)| {
+                s.spawn(move || {
+                    let mut args = vec!["--arch", "aarch64", "--machine", "acpi=off", "--ram", ram];
+                    args.extend(CONFIG);
+                    common::boot_collector(&w.join(n), &args)
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let (a, b, c) = (&snaps[0], &snaps[1], &snaps[2]);
+    let s = read(a);
+    assert!(s.acpi.is_none());
+    let dt = s.device_tree.as_ref().expect("the Device Tree");
+    // The sidecar is the blob the snapshot describes (sha256sum's hash).
+    let dtb = a
+        .parent()
+        .unwrap()
+        .join(dt.file.as_ref().expect("the .dtb sidecar"));
+    assert_eq!(common::sha256sum(&dtb), dt.sha256);
+    assert_eq!(std::fs::metadata(&dtb).unwrap().len(), u64::from(dt.size));
+    // dtc finds the same nodes, in the same order, with the same first
+    // compatible strings.
+    let ours: Vec<(String, Option<String>)> = dt
+        .nodes
+        .iter()
+        .map(|n| (n.path.clone(), n.compatible.clone()))
+        .collect();
+    let theirs = dtc_nodes(&dtb);
+    assert!(theirs.len() >= 30, "{theirs:?}");
+    assert_eq!(ours, theirs);
+    assert!(ours.iter().any(|(p, _)| p == "/memory@40000000"));
+    assert!(ours.iter().any(|(_, c)| c.as_deref() == Some("arm,pl011")));
+
+    // The ACPI checks have nothing to judge, and say why.
+    let r = check(a);
+    for id in ["acpi.checksums", "acpi.xsdt.complete", "acpi.wpbt.absent"] {
+        let c = common::check_result(&r, id);
+        assert_eq!(c["result"], "not-applicable", "{c}");
+        assert!(c["reason"].as_str().unwrap().contains("Device Tree"), "{c}");
+    }
+
+    // Two boots alike: the blobs differ (QEMU writes fresh random seeds
+    // into /chosen at every boot), yet diff finds nothing at or above low.
+    let t2 = read(b).device_tree.unwrap();
+    assert_ne!(
+        t2.sha256, dt.sha256,
+        "the per-boot seeds were expected to differ"
+    );
+    let diff = |x: &Path, y: &Path, code: i32| {
+        common::run(&[
+            "diff".as_ref(),
+            x.as_os_str(),
+            y.as_os_str(),
+            "--fail-on".as_ref(),
+            "low".as_ref(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ])
+        .exits(code)
+        .json()
+    };
+    let r = diff(a, b, 0);
+    assert_eq!(r["findings"].as_array().map(Vec::len), Some(0), "{r}");
+
+    // Twice the RAM: the /memory node's reg changed, and that node only,
+    // among the tree's; the RAM change diff sees explains it (exit 0 at
+    // --fail-on low: every finding explained or info).
+    let r = diff(a, c, 0);
+    let dt_findings: Vec<&serde_json::Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"].as_str().unwrap().starts_with("device-tree."))
+        .collect();
+    assert_eq!(dt_findings.len(), 1, "{dt_findings:?}");
+    assert_eq!(dt_findings[0]["rule"], "device-tree.node.changed");
+    assert_eq!(dt_findings[0]["subject"], "/memory@40000000");
+    assert_eq!(dt_findings[0]["explained"], true, "{}", dt_findings[0]);
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "memory-map.ram.changed"),
+        "{r}"
+    );
+
+    // The real blob, mutated: every truncation is refused, and flipped
+    // bytes in the header and the structure block never panic the reader.
+    let blob = std::fs::read(&dtb).unwrap();
+    let nodes = bootaudit::snapshot::fdt::parse(&blob).unwrap();
+    assert_eq!(nodes.len(), dt.nodes.len());
+    let h = bootaudit::snapshot::fdt::header(&blob).unwrap();
+    let struct_end = (h.off_struct + h.size_struct) as usize;
+    let mut reached = 0;
+    for cut in (0..blob.len()).step_by(509) {
+        assert!(
+            bootaudit::snapshot::fdt::parse(&blob[..cut]).is_err(),
+            "cut at {cut}"
+        );
+        reached += 1;
+    }
+    for i in 0..struct_end.min(8192) {
+        let mut m = blob.clone();
+        m[i] ^= 0xa5;
+        if let Err(e) = bootaudit::snapshot::fdt::parse(&m) {
+            assert!(e.offset <= m.len(), "{e}");
+        }
+        reached += 1;
+    }
+    assert!(reached > 2000, "{reached} mutants");
+}
+
+/// The GUID the Arm implant scenario gives the inserted driver.
+const ARM_IMPLANT_GUID: &str = "8BA1D0E5-71AE-4B3B-9C1E-0A5E1E7BA064";
+
+#[test]
+fn a_driver_added_to_aavmfs_dxe_volume_is_caught_critical() {
+    // The test implant, built for aarch64, inserted into AAVMF's DXE
+    // volume (inside FVMAIN_COMPACT's LZMA section) with the tests' FFS
+    // writer: the firmware dispatches it itself at every boot.
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path();
+    let (_, implant) = common::built_efi_for("aarch64-unknown-uefi");
+    let pe = std::fs::read(&implant).unwrap();
+    assert_eq!(pe_machine(&pe), 0xaa64);
+    let file = common::fwbuild::driver_file(
+        common::fwbuild::guid(ARM_IMPLANT_GUID),
+        &pe,
+        "BootauditTestImplant",
+        None,
+    );
+    let img = std::fs::read("/usr/share/AAVMF/AAVMF_CODE.fd").unwrap();
+    let out = common::fwbuild::insert_into_dxe(&img, common::fwbuild::AAVMF_DXEFV, &[file]);
+    assert_eq!(out.len(), img.len());
+    let implanted = w.join("aavmf-implanted.fd");
+    std::fs::write(&implanted, &out).unwrap();
+    // bootaudit's reader finds it in the DXE volume of the new image.
+    let inv = bootaudit::firmware::read(&out).unwrap();
+    assert!(inv
+        .files
+        .iter()
+        .any(|f| f.guid.to_string() == ARM_IMPLANT_GUID
+            && inv.volume_label(f.volume) == common::fwbuild::AAVMF_DXEFV));
+
+    let code = implanted.to_str().unwrap().to_string();
+    let snaps: Vec<PathBuf> = std::thread::scope(|s| {
+        let plain = s.spawn(|| boot(&w.join("plain"), "aarch64"));
+        let code = &code;
+        let bad = s.spawn(move || {
+            let mut args = vec!["--arch", "aarch64", "--ovmf-code", code.as_str()];
+            args.extend(CONFIG);
+            common::boot_collector(&w.join("implanted"), &args)
+        });
+        vec![plain.join().unwrap(), bad.join().unwrap()]
+    });
+    // The firmware ran it: an aarch64 image loaded from its file.
+    let s = read(&snaps[1]);
+    let loaded = s
+        .loaded_images
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|i| {
+            i.device_path
+                .contains(&format!("FvFile({ARM_IMPLANT_GUID})"))
+        })
+        .expect("the implant among the loaded images");
+    assert_eq!(loaded.machine, Some(0xaa64));
+    // diff catches it as on x86: a firmware-volume driver loaded that was
+    // not before, critical, unexplained.
+    let r = common::run(&[
+        "diff".as_ref(),
+        snaps[0].as_os_str(),
+        snaps[1].as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ])
+    .exits(1)
+    .json();
+    let added = common::findings_of(&r, "loaded-images.firmware-driver.added");
+    assert_eq!(added.len(), 1, "{r}");
+    assert_eq!(added[0]["severity"], "critical");
+    assert_eq!(added[0]["explained"], false);
+    assert!(
+        added[0]["subject"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("FvFile({ARM_IMPLANT_GUID})")),
+        "{}",
+        added[0]
+    );
 }

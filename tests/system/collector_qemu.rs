@@ -25,15 +25,9 @@ fn firmware_inventory_is_the_image(s: &snapshot::Snapshot, snap_path: &Path) {
     let fl = s.firmware_flash.as_ref().expect("the flash copy");
     let copy = std::fs::read(snap_path.parent().unwrap().join(fl.file.as_ref().unwrap())).unwrap();
     assert!(copy == image, "the flash copy is not OVMF_CODE_4M.fd");
-    let sum = Command::new("sha256sum")
-        .arg("/usr/share/OVMF/OVMF_CODE_4M.fd")
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&sum.stdout)
-            .split_whitespace()
-            .next(),
-        Some(fl.sha256.as_str())
+        common::sha256sum(Path::new("/usr/share/OVMF/OVMF_CODE_4M.fd")),
+        fl.sha256
     );
     assert_eq!(fl.base + fl.size, 1 << 32);
     let inv = bootaudit::firmware::read(&image).unwrap();

@@ -62,7 +62,8 @@ cargo xtask boot OUT [--arch x86_64|aarch64] [--ram MB]
                      [--ovmf plain|secboot|ms|snakeoil]
                      [--ovmf-code FILE]
                      [--acpitable FILE]... [--file SRC=ESP\\PATH]...
-                     [--smbios ARGS]... [--device ARGS]... [--config TEXT]
+                     [--smbios ARGS]... [--device ARGS]... [--machine PROPS]
+                     [--config TEXT]
                      [--rtc 2026-01-10T08:00:00] [--debugcon FILE]
                      [--keep-esp FILE] [--tpm-state DIR] [--linux NONCE]
 
@@ -71,7 +72,9 @@ Boots the collector once in QEMU q35 + OVMF + swtpm (TCG), or with
 \\bootaudit\\ from its ESP into OUT/bootaudit; the serial console is
 OUT/console.txt. --config replaces \\bootaudit\\config (default
 \"mode=shutdown\"); --device adds a QEMU device, e.g.
-\"pci-testdev,romfile=/abs/implant.rom\"; --ovmf snakeoil signs the
+\"pci-testdev,romfile=/abs/implant.rom\"; --machine adds machine
+properties (\"acpi=off\": on Arm, a Device Tree instead of ACPI);
+--ovmf snakeoil signs the
 collector with Debian's test key and boots with Secure Boot on;
 --ovmf-code boots another firmware code image with that build's
 variable store; --rtc starts the firmware's clock at that UTC time;
@@ -110,6 +113,10 @@ pub fn parse(args: &[String]) -> Result<Boot> {
             }
             "--smbios" => b.qemu.extend(["-smbios".into(), value()?.into()]),
             "--device" => b.qemu.extend(["-device".into(), value()?.into()]),
+            // Machine properties merged into the machine's own, e.g.
+            // `acpi=off` on Arm's virt (the firmware then hands over a
+            // Device Tree instead of ACPI).
+            "--machine" => b.qemu.extend(["-machine".into(), value()?.into()]),
             "--rtc" => {
                 // The firmware's clock at power-on (QEMU's RTC, UTC): a
                 // boot placed at a chosen time, for `timeline` tests.
@@ -169,9 +176,10 @@ pub fn build_collector(arch: Arch) -> Result<PathBuf> {
     Ok(ws.join(format!("target/{target}/release/efi-collector.efi")))
 }
 
-/// Builds the test implant (a DXE driver) and returns its path.
-pub fn build_implant() -> Result<PathBuf> {
+/// Builds the test implant (a DXE driver) for `arch` and returns its path.
+pub fn build_implant(arch: Arch) -> Result<PathBuf> {
     let ws = crate::util::root().join("efi-collector");
+    let target = arch.uefi_target();
     crate::util::run_in(
         "cargo",
         [
@@ -180,11 +188,15 @@ pub fn build_implant() -> Result<PathBuf> {
             "--quiet",
             "-p",
             "bootaudit-test-implant",
+            "--target",
+            target,
         ],
         Some(&ws),
-        "rustup target add x86_64-unknown-uefi",
+        &format!("rustup target add {target}"),
     )?;
-    Ok(ws.join("target/x86_64-unknown-uefi/release/bootaudit-test-implant.efi"))
+    Ok(ws.join(format!(
+        "target/{target}/release/bootaudit-test-implant.efi"
+    )))
 }
 
 /// Makes a 64 MiB FAT ESP image at `esp` holding `loader` as `arch`'s

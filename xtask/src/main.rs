@@ -45,10 +45,17 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let result = match task.as_str() {
-        "build" => boot::build_collector(vm::Arch::X86_64)
-            .and_then(|c| Ok((c, boot::build_collector(vm::Arch::Aarch64)?)))
-            .and_then(|(c, a)| Ok((c, a, boot::build_implant()?)))
-            .map(|(c, a, i)| println!("{}\n{}\n{}", c.display(), a.display(), i.display())),
+        // The collector, then the test implant, for x86_64 then aarch64:
+        // four paths, one per line.
+        "build" => [vm::Arch::X86_64, vm::Arch::Aarch64]
+            .into_iter()
+            .map(|a| Ok([boot::build_collector(a)?, boot::build_implant(a)?]))
+            .collect::<util::Result<Vec<[std::path::PathBuf; 2]>>>()
+            .map(|built| {
+                for p in built.iter().flatten() {
+                    println!("{}", p.display());
+                }
+            }),
         "boot" => match rest.split_first() {
             Some((h, _)) if h == "--help" || h == "-h" => {
                 println!("{}", boot::USAGE);

@@ -69,7 +69,7 @@ fn collector() -> Result<()> {
 fn implant() -> Result<()> {
     let work = WorkDir::new("implant")?;
     let w = work.path();
-    let driver = build_implant()?;
+    let driver = build_implant(crate::vm::Arch::X86_64)?;
     let efi = std::fs::read(&driver).map_err(|e| format!("{}: {e}", driver.display()))?;
     let rom = w.join("implant.rom");
     std::fs::write(&rom, crate::optionrom::build(&efi, 0x1b36, 0x0005))
