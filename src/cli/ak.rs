@@ -60,9 +60,22 @@ pub struct ChallengeArgs {
     /// `ak verify`.
     #[arg(long, value_name = "FILE")]
     pub state: PathBuf,
+    /// Judge the certificates' validity at this time (RFC 3339, such as
+    /// 2026-12-06T12:00:00Z) instead of now, and date the challenge so: to
+    /// re-examine a request as it stood when it was made.
+    #[arg(long, value_name = "TIME", value_parser = unix_seconds)]
+    pub at: Option<u64>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+}
+
+/// An RFC 3339 time as seconds since the Unix epoch (none before it).
+fn unix_seconds(s: &str) -> Result<u64, String> {
+    let t: jiff::Timestamp = s
+        .parse()
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))?;
+    u64::try_from(t.as_second()).map_err(|_| format!("{s:?} is before 1970"))
 }
 
 /// `ak activate`.
@@ -158,7 +171,8 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", f.display()))?;
                 cas.push(Cert::parse(&b, &f.display().to_string())?);
             }
-            let r = enrol::challenge(&req, &name, &cas, bootaudit::attest::now());
+            let at = a.at.unwrap_or_else(bootaudit::attest::now);
+            let r = enrol::challenge(&req, &name, &cas, at);
             let r = match r {
                 Ok((ch, st)) => {
                     // The state first: a challenge without it could never be verified.

@@ -61,11 +61,22 @@ mod live {
 
     /// `ak challenge`: (exit code, summary, challenge path, state path).
     fn challenge(req: &Path, ca_files: &[PathBuf], dir: &Path) -> (i32, Value, PathBuf, PathBuf) {
+        challenge_with(req, ca_files, dir, &[])
+    }
+
+    /// [`challenge`] with further arguments (`--at TIME`).
+    fn challenge_with(
+        req: &Path,
+        ca_files: &[PathBuf],
+        dir: &Path,
+        more: &[String],
+    ) -> (i32, Value, PathBuf, PathBuf) {
         let ch = dir.join("challenge.json");
         let st = dir.join("state.json");
         let mut args = vec!["ak", "challenge", p(req), "--format", "json", "--ek-ca"];
         args.extend(ca_files.iter().map(|f| p(f)));
         args.extend(["--out", p(&ch), "--state", p(&st)]);
+        args.extend(more.iter().map(String::as_str));
         let (code, v, err) = ba(&args);
         assert!(code == 0 || code == 1, "{code} {v} {err}");
         (code, v, ch, st)
@@ -537,19 +548,32 @@ mod live {
             String::from_utf8_lossy(&o.stderr)
         );
         let exp = std::fs::read(&expired).unwrap();
-        // openssl agrees it has expired (notAfter is its notBefore).
-        std::thread::sleep(std::time::Duration::from_millis(1100));
+        // Its notAfter as openssl reads it (with --days 0, its notBefore).
+        // Judged at that second it is valid; one second later, expired.
+        // The times are passed with --at: no clock decides the verdict.
         let o = Command::new("openssl")
-            .args(["x509", "-inform", "der", "-checkend", "0", "-noout", "-in"])
+            .args(["x509", "-inform", "der", "-noout", "-enddate"])
+            .args(["-dateopt", "iso_8601", "-in"])
             .arg(&expired)
             .output()
             .unwrap();
-        assert!(!o.status.success(), "openssl says it has not expired");
+        let text = String::from_utf8_lossy(&o.stdout);
+        let not_after: jiff::Timestamp = text
+            .trim()
+            .strip_prefix("notAfter=")
+            .unwrap_or_else(|| panic!("openssl -enddate printed {text:?}"))
+            .replacen(' ', "T", 1)
+            .parse()
+            .unwrap();
         let mut r2 = r.clone();
         r2["ek_certificate"] = Value::String(hex::encode(&exp));
         let f = d.join("expired.json");
         std::fs::write(&f, serde_json::to_vec(&r2).unwrap()).unwrap();
-        let (code, v, _, _) = challenge(&f, &cas(&ca), d);
+        let at = |t: jiff::Timestamp| vec!["--at".to_string(), t.to_string()];
+        let (code, v, _, _) = challenge_with(&f, &cas(&ca), d, &at(not_after));
+        assert_eq!(code, 0, "{v}");
+        let later = not_after + jiff::SignedDuration::from_secs(1);
+        let (code, v, _, _) = challenge_with(&f, &cas(&ca), d, &at(later));
         assert_eq!(code, 1, "{v}");
         assert!(v["detail"].as_str().unwrap().contains("expired"), "{v}");
         // The untouched request still passes with the right CA.
