@@ -381,6 +381,42 @@ fn update_entries(file: &Path) -> (usize, usize) {
     (hashes, certs)
 }
 
+/// The entries of a dbx update as the snapshot's parsed form records them
+/// (`kind`, `owner`, `digest`: a hash entry's hash, or the SHA-256 of an
+/// X.509 entry's DER), walked here without bootaudit's reader: each
+/// EFI_SIGNATURE_LIST is a type GUID, ListSize, HeaderSize, SignatureSize,
+/// then entries of an owner GUID and data.
+fn update_signatures(file: &Path) -> Vec<Value> {
+    use sha2::Digest;
+    const SHA256_TYPE: [u8; 4] = [0x26, 0x16, 0xc4, 0xc1];
+    const X509_TYPE: [u8; 4] = [0xa1, 0x59, 0xc0, 0xa5];
+    let b = std::fs::read(file).unwrap();
+    let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) as usize;
+    let mut at = 16 + u32_at(16);
+    let mut out = Vec::new();
+    while at < b.len() {
+        let (list, header, size) = (u32_at(at + 16), u32_at(at + 20), u32_at(at + 24));
+        let kind = match b[at..at + 4].try_into().unwrap() {
+            SHA256_TYPE => "sha256",
+            X509_TYPE => "x509",
+            other => panic!("a list of another type: {other:02x?}"),
+        };
+        let mut e = at + 28 + header;
+        while e + size <= at + list {
+            let data = &b[e + 16..e + size];
+            let digest = if kind == "x509" {
+                hex::encode(sha2::Sha256::digest(data))
+            } else {
+                hex::encode(data)
+            };
+            out.push(serde_json::json!({"kind": kind, "owner": "00000000-0000-0000-0000-000000000000", "digest": digest}));
+            e += size;
+        }
+        at += list;
+    }
+    out
+}
+
 #[test]
 fn a_dbx_without_the_published_revocations_is_named_by_count() {
     let f = root().join("fixtures/linux-host/collector.json");
@@ -417,16 +453,16 @@ fn a_dbx_without_the_published_revocations_is_named_by_count() {
             "{subject} not in {named:?}"
         );
     }
-    // A dbx that holds the update is current: the update's own lists as the
-    // snapshot's parsed dbx, with no log to prefer.
+    // A dbx that holds the update is current: the update's entries, read
+    // here by the test's own walk of its signature lists (not bootaudit's
+    // reader), as the snapshot's parsed dbx, with no log to prefer.
     let mut v: Value = json_of(&f);
     v.as_object_mut().unwrap().remove("tpm");
-    let b = std::fs::read(&upd).unwrap();
-    let start = 16 + u32::from_le_bytes(b[16..20].try_into().unwrap()) as usize;
-    let lists = bootaudit_snapshot::siglist::parse(&b[start..], &|d| bootaudit::hexser::sha256(d));
+    let entries = update_signatures(&upd);
+    assert_eq!(entries.len(), hashes + certs);
     for var in v["secure_boot"]["variables"].as_array_mut().unwrap() {
         if var["name"] == "dbx" {
-            var["signatures"] = serde_json::to_value(&lists).unwrap();
+            var["signatures"] = serde_json::json!({ "signatures": entries, "dropped": 0 });
         }
     }
     let d = tempfile::tempdir().unwrap();
@@ -439,6 +475,24 @@ fn a_dbx_without_the_published_revocations_is_named_by_count() {
         .as_str()
         .unwrap()
         .contains("not confirmed"));
+    // One hash entry fewer: that one is missing, and the check fails.
+    let hash_at = entries.iter().position(|e| e["kind"] == "sha256").unwrap();
+    let mut fewer = entries.clone();
+    let gone = fewer.remove(hash_at);
+    for var in v["secure_boot"]["variables"].as_array_mut().unwrap() {
+        if var["name"] == "dbx" {
+            var["signatures"] = serde_json::json!({ "signatures": fewer, "dropped": 0 });
+        }
+    }
+    write_json(&p, &v);
+    let (_, r) = check(&p, &["--dbx", upd.to_str().unwrap()]);
+    let c = get(&r, "secure-boot.dbx.current");
+    assert_eq!(c["result"], "fail", "{c}");
+    assert_eq!(c["evidence"]["missing"]["hashes"], 1, "{c}");
+    assert_eq!(
+        c["evidence"]["missing"]["first_hashes"][0],
+        format!("sha256:{}", gone["digest"].as_str().unwrap())
+    );
 }
 
 /// An EFI_SIGNATURE_LIST of X.509 certificates, one per list, built here.
