@@ -261,12 +261,82 @@ fn credential_blobs_of_any_shape_are_checked() {
         ecc_key(bootaudit::attest::ekcert::Curve::P256),
         ecc_key(bootaudit::attest::ekcert::Curve::P384),
     ];
+    let name = [0, 0x0b, 1, 2, 3];
     for k in &keys {
-        let c = credential::make_credential(k, &[0, 0x0b, 1, 2, 3], &[9; 32]).unwrap();
+        let c = credential::make_credential(k, &name, &[9; 32]).unwrap();
         credential::check_blobs(&c.id_object, &c.encrypted_secret, "made").unwrap();
     }
+    // And it is what a TPM would activate: for the RSA EK, the test plays
+    // TPM2_ActivateCredential itself (RSA-OAEP decryption with the private
+    // key, KDFa, the HMAC and AES-CFB, written here from the TPM 2.0
+    // specification, Part 1, 24.4 and 11.4.10.2) and recovers the
+    // credential. (A real TPM activates RSA and P-384 credentials in
+    // tests/system/attest_swtpm.rs.)
+    let c = credential::make_credential(&keys[0], &name, &[9; 32]).unwrap();
+    assert_eq!(activate_rsa(&rsa, &name, &c), Ok(vec![9; 32]));
+    let mut tampered = c.clone();
+    let last = tampered.id_object.len() - 1;
+    tampered.id_object[last] ^= 1;
+    assert_eq!(
+        activate_rsa(&rsa, &name, &tampered),
+        Err("the integrity HMAC does not hold")
+    );
     assert!(credential::make_credential(&keys[0], b"n", &[]).is_err());
     assert!(credential::make_credential(&keys[0], b"n", &[0; 65]).is_err());
+}
+
+/// KDFa with SHA-256 (TPM 2.0 Part 1, 11.4.10.2): HMAC(key, i || label
+/// || 0 || u || v || bits) for i = 1, 2, ..., truncated to `bits`.
+fn kdfa_sha256(key: &[u8], label: &str, u: &[u8], v: &[u8], bits: u32) -> Vec<u8> {
+    use hmac::Mac;
+    let mut out = Vec::new();
+    let mut i: u32 = 1;
+    while out.len() * 8 < bits as usize {
+        let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+        m.update(&i.to_be_bytes());
+        m.update(label.as_bytes());
+        m.update(&[0]);
+        m.update(u);
+        m.update(v);
+        m.update(&bits.to_be_bytes());
+        out.extend_from_slice(&m.finalize().into_bytes());
+        i += 1;
+    }
+    out.truncate(bits as usize / 8);
+    out
+}
+
+/// TPM2_ActivateCredential for an RSA 2048 EK (SHA-256 name, AES-128),
+/// played by the test: the credential, once the integrity HMAC holds.
+fn activate_rsa(
+    key: &rsa::RsaPrivateKey,
+    name: &[u8],
+    c: &credential::Credential,
+) -> Result<Vec<u8>, &'static str> {
+    use cfb_mode::cipher::{AsyncStreamCipher, KeyIvInit};
+    use hmac::Mac;
+    let seed = key
+        .decrypt(
+            rsa::Oaep::new_with_label::<sha2::Sha256, _>("IDENTITY\0"),
+            &c.encrypted_secret,
+        )
+        .unwrap();
+    assert_eq!(seed.len(), 32);
+    let n = u16::from_be_bytes([c.id_object[0], c.id_object[1]]) as usize;
+    let (integrity, enc) = c.id_object[2..].split_at(n);
+    let mut m =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(&kdfa_sha256(&seed, "INTEGRITY", &[], &[], 256))
+            .unwrap();
+    m.update(enc);
+    m.update(name);
+    m.verify_slice(integrity)
+        .map_err(|_| "the integrity HMAC does not hold")?;
+    let sym = kdfa_sha256(&seed, "STORAGE", name, &[], 128);
+    let mut plain = enc.to_vec();
+    cfb_mode::Decryptor::<aes::Aes128>::new(sym.as_slice().into(), &[0u8; 16].into())
+        .decrypt(&mut plain);
+    let len = u16::from_be_bytes([plain[0], plain[1]]) as usize;
+    Ok(plain[2..2 + len].to_vec())
 }
 
 fn ecc_key(curve: bootaudit::attest::ekcert::Curve) -> bootaudit::attest::ekcert::EkKey {
