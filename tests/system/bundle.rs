@@ -10,15 +10,6 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn ba(args: &[&str]) -> (i32, Value, String) {
-    let o = common::bootaudit().args(args).output().unwrap();
-    (
-        o.status.code().unwrap(),
-        serde_json::from_slice(&o.stdout).unwrap_or(Value::Null),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
 fn p(x: &Path) -> &str {
     x.to_str().unwrap()
 }
@@ -30,7 +21,7 @@ fn fixture_root() -> PathBuf {
 /// A fresh bundle of the fixture in `dir`.
 fn make(dir: &Path) -> PathBuf {
     let b = dir.join("bundle");
-    let (code, _, err) = ba(&[
+    common::run(&[
         "collect",
         "--root",
         p(&fixture_root()),
@@ -38,8 +29,8 @@ fn make(dir: &Path) -> PathBuf {
         p(&b),
         "--operator",
         "IR team: Alice",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    ])
+    .exits(0);
     b
 }
 
@@ -59,10 +50,12 @@ fn failed(v: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-fn verify(b: &Path) -> (i32, Value) {
-    let (code, v, err) = ba(&["verify-bundle", p(b), "--format", "json"]);
-    assert!(code == 0 || code == 1, "{code}: {err}");
-    (code, v)
+/// `verify-bundle --format json`, which must exit with `code`.
+#[track_caller]
+fn verify(b: &Path, code: i32) -> Value {
+    common::run(&["verify-bundle", p(b), "--format", "json"])
+        .exits(code)
+        .json()
 }
 
 #[test]
@@ -115,8 +108,7 @@ fn a_bundle_holds_the_raw_artefacts_and_its_manifest_hashes_them() {
         assert_eq!(e["sha256"], sum, "{name}");
         assert_eq!(e["size"], std::fs::metadata(b.join(name)).unwrap().len());
     }
-    let (code, v) = verify(&b);
-    assert_eq!(code, 0, "{v}");
+    let v = verify(&b, 0);
     // No TPM quote: not a failure, but not a seal either.
     let q = v["checks"]
         .as_array()
@@ -126,8 +118,9 @@ fn a_bundle_holds_the_raw_artefacts_and_its_manifest_hashes_them() {
         .unwrap();
     assert_eq!(q["verdict"], "unknown");
     // A bundle is never overwritten.
-    let (code, _, err) = ba(&["collect", "--root", p(&fixture_root()), "--bundle", p(&b)]);
-    assert_eq!(code, 2);
+    let err = common::run(&["collect", "--root", p(&fixture_root()), "--bundle", p(&b)])
+        .exits(2)
+        .stderr;
     assert!(err.contains("already exists"), "{err}");
     // The table names the operator.
     let o = common::bootaudit()
@@ -147,60 +140,49 @@ fn every_change_is_named() {
     let mut bytes = std::fs::read(&f).unwrap();
     bytes[10] ^= 1;
     std::fs::write(&f, &bytes).unwrap();
-    let (code, v) = verify(&b);
-    assert_eq!(
-        (code, failed(&v)),
-        (1, vec![("changed".into(), acpi.into())])
-    );
+    let v = verify(&b, 1);
+    assert_eq!(failed(&v), vec![("changed".into(), acpi.into())]);
     bytes[10] ^= 1;
     std::fs::write(&f, &bytes).unwrap();
-    assert_eq!(verify(&b).0, 0);
+    verify(&b, 0);
     // A file added, then one removed.
     std::fs::write(b.join("raw/acpi/SSDT9"), b"x").unwrap();
-    let (code, v) = verify(&b);
-    assert_eq!(
-        (code, failed(&v)),
-        (1, vec![("added".into(), "raw/acpi/SSDT9".into())])
-    );
+    let v = verify(&b, 1);
+    assert_eq!(failed(&v), vec![("added".into(), "raw/acpi/SSDT9".into())]);
     std::fs::remove_file(b.join("raw/acpi/SSDT9")).unwrap();
     let saved = std::fs::read(b.join("snapshot.json")).unwrap();
     std::fs::remove_file(b.join("snapshot.json")).unwrap();
-    let (code, v) = verify(&b);
-    assert_eq!(
-        (code, failed(&v)),
-        (1, vec![("removed".into(), "snapshot.json".into())])
-    );
+    let v = verify(&b, 1);
+    assert_eq!(failed(&v), vec![("removed".into(), "snapshot.json".into())]);
     std::fs::write(b.join("snapshot.json"), &saved).unwrap();
     // A symbolic link, even to a listed file, is refused.
     std::os::unix::fs::symlink(b.join("snapshot.json"), b.join("link")).unwrap();
-    let (code, v) = verify(&b);
-    assert_eq!(code, 1);
+    let v = verify(&b, 1);
     assert_eq!(failed(&v)[0].1, "link", "{v}");
     std::fs::remove_file(b.join("link")).unwrap();
     // The manifest edited to match a changed file: the files pass, but the
     // manifest is no longer the one sealed (its SHA-256 moved).
-    let before = verify(&b).1["manifest_sha256"].clone();
+    let before = verify(&b, 0)["manifest_sha256"].clone();
     let mpath = b.join("manifest.json");
     let mut m: Value = serde_json::from_slice(&std::fs::read(&mpath).unwrap()).unwrap();
     m["operator"] = Value::String("Mallory".into());
     std::fs::write(&mpath, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
-    let (_, v) = verify(&b);
+    let v = verify(&b, 0);
     assert_ne!(v["manifest_sha256"], before);
     // A manifest listing a path outside the bundle.
     m["files"]["../../etc/passwd"] = serde_json::json!({"sha256": "00", "size": 1});
     std::fs::write(&mpath, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
-    let (code, v) = verify(&b);
+    let v = verify(&b, 1);
     assert_eq!(
-        (code, failed(&v)),
-        (1, vec![("files".into(), "../../etc/passwd".into())])
+        failed(&v),
+        vec![("files".into(), "../../etc/passwd".into())]
     );
     // A broken manifest: exit 2, the file and the byte named (the comma,
     // at byte 13, where a value was due).
     let broken = b"{\n \"format\": ,\n}";
     assert_eq!(broken[13], b',');
     std::fs::write(&mpath, broken).unwrap();
-    let (code, _, err) = ba(&["verify-bundle", p(&b)]);
-    assert_eq!(code, 2);
+    let err = common::run(&["verify-bundle", p(&b)]).exits(2).stderr;
     assert!(err.contains("manifest.json: byte 13"), "{err}");
 }
 
@@ -250,8 +232,7 @@ mod sealed {
             ],
         ];
         for s in steps {
-            let (code, _, err) = ba(&s);
-            assert_eq!(code, 0, "{s:?}: {err}");
+            common::run(&s).exits(0);
         }
         en
     }
@@ -272,7 +253,7 @@ mod sealed {
         let t = tpm.tcti();
         let bundle = |name: &str| {
             let b = d.join(name);
-            let (code, _, err) = ba(&[
+            common::run(&[
                 "collect",
                 "--root",
                 p(&root),
@@ -283,24 +264,21 @@ mod sealed {
                 p(&b),
                 "--operator",
                 name,
-            ]);
-            assert_eq!(code, 0, "{err}");
+            ])
+            .exits(0);
             b
         };
         let b1 = bundle("one");
         let b2 = bundle("two");
-        let check = |b: &Path, ak: &Path| {
+        let check = |b: &Path, ak: &Path, code: i32| {
             let mut args = vec!["verify-bundle", p(b), "--ak", p(ak), "--format", "json"];
             let allowed = ak.with_file_name("ak-signers");
             if allowed.exists() {
                 args.extend(["--ak-signers", p(&allowed)]);
             }
-            let (code, v, err) = ba(&args);
-            assert!(code == 0 || code == 1, "{err}");
-            (code, v)
+            common::run(&args).exits(code).json()
         };
-        let (code, v) = check(&b1, &en);
-        assert_eq!(code, 0, "{v}");
+        check(&b1, &en, 0);
         let q: Value =
             serde_json::from_slice(&std::fs::read(b1.join("quote.json")).unwrap()).unwrap();
         let o = Command::new("sha256sum")
@@ -314,8 +292,7 @@ mod sealed {
 
         // Another bundle's quote: the nonce is not this manifest's.
         std::fs::copy(b2.join("quote.json"), b1.join("quote.json")).unwrap();
-        let (code, v) = check(&b1, &en);
-        assert_eq!(code, 1, "{v}");
+        let v = check(&b1, &en, 1);
         // The quote, and only it, fails (at least one check of it: an
         // empty list would pass an 'all').
         let f = failed(&v);
@@ -329,23 +306,18 @@ mod sealed {
         let mut m: Value = serde_json::from_slice(&std::fs::read(&mpath).unwrap()).unwrap();
         m["operator"] = Value::String("Mallory".into());
         std::fs::write(&mpath, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
-        let (code, v) = check(&b2, &en);
-        assert_eq!(code, 1, "{v}");
+        check(&b2, &en, 1);
         // A bare AK: the quote is not believed.
         let b3 = bundle("three");
         let ak = d.join("ak.pub");
         let q: Value =
             serde_json::from_slice(&std::fs::read(b3.join("quote.json")).unwrap()).unwrap();
         std::fs::write(&ak, hex::decode(q["ak_public"].as_str().unwrap()).unwrap()).unwrap();
-        let (code, v) = check(&b3, &ak);
-        assert_eq!(code, 1, "{v}");
+        check(&b3, &ak, 1);
         // No quote while an AK is given: a failure.
         std::fs::remove_file(b3.join("quote.json")).unwrap();
-        let (code, v) = check(&b3, &en);
-        assert_eq!(
-            (code, failed(&v)),
-            (1, vec![("quote".into(), "quote.json".into())])
-        );
+        let v = check(&b3, &en, 1);
+        assert_eq!(failed(&v), vec![("quote".into(), "quote.json".into())]);
     }
 }
 
@@ -369,8 +341,7 @@ fn ingest_bundles_a_collector_esp() {
     }
     let fat = common::fat_image(t.path(), &src, "16384");
     let b = t.path().join("bundle");
-    let (code, _, err) = ba(&["ingest", p(&fat), "--bundle", p(&b), "--operator", "bob"]);
-    assert_eq!(code, 0, "{err}");
+    common::run(&["ingest", p(&fat), "--bundle", p(&b), "--operator", "bob"]).exits(0);
     for f in [
         "snap-0000.json",
         "snap-0000.sha256",
@@ -382,8 +353,7 @@ fn ingest_bundles_a_collector_esp() {
             "{f}"
         );
     }
-    let (code, v) = verify(&b);
-    assert_eq!(code, 0, "{v}");
+    let v = verify(&b, 0);
     assert_eq!(v["manifest"]["operator"], "bob");
     let snap: Value =
         serde_json::from_slice(&std::fs::read(fixture.join("snap-0000.json")).unwrap()).unwrap();
@@ -393,17 +363,13 @@ fn ingest_bundles_a_collector_esp() {
     );
     // The tar form of the same ingest verifies too.
     let tb = t.path().join("bundle.tar");
-    let (code, _, err) = ba(&["ingest", p(&fat), "--bundle", p(&tb)]);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(verify(&tb).0, 0);
+    common::run(&["ingest", p(&fat), "--bundle", p(&tb)]).exits(0);
+    verify(&tb, 0);
     std::fs::write(b.join("esp/bootaudit/snap-0000.sha256"), b"0\n").unwrap();
-    let (code, v) = verify(&b);
+    let v = verify(&b, 1);
     assert_eq!(
-        (code, failed(&v)),
-        (
-            1,
-            vec![("changed".into(), "esp/bootaudit/snap-0000.sha256".into())]
-        )
+        failed(&v),
+        vec![("changed".into(), "esp/bootaudit/snap-0000.sha256".into())]
     );
 }
 
@@ -418,8 +384,7 @@ fn too_many_entries_are_refused() {
     for i in 0..=bootaudit::bundle::MAX_FILES {
         std::fs::create_dir(junk.join(i.to_string())).unwrap();
     }
-    let (code, _, err) = ba(&["verify-bundle", p(&b)]);
-    assert_eq!(code, 2, "{err}");
+    let err = common::run(&["verify-bundle", p(&b)]).exits(2).stderr;
     assert!(err.contains("more than 50000 entries"), "{err}");
 }
 
@@ -432,7 +397,7 @@ fn the_tar_form_verifies_and_names_tampering() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let t = d.join("b.tar");
-    let (code, _, err) = ba(&[
+    common::run(&[
         "collect",
         "--root",
         p(&fixture_root()),
@@ -440,8 +405,8 @@ fn the_tar_form_verifies_and_names_tampering() {
         p(&t),
         "--operator",
         "carol",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    ])
+    .exits(0);
     let o = Command::new("tar").arg("-tf").arg(&t).output().unwrap();
     assert!(o.status.success());
     let mut listed: Vec<String> = String::from_utf8_lossy(&o.stdout)
@@ -467,8 +432,7 @@ fn the_tar_form_verifies_and_names_tampering() {
     assert_eq!(listed, want);
     assert_eq!(m["operator"], "carol");
     for b in [&t, &x] {
-        let (code, v) = verify(b);
-        assert_eq!(code, 0, "{v}");
+        verify(b, 0);
     }
     // A changed byte in a file's data: find the raw log's bytes in the tar.
     let log = std::fs::read(x.join("raw/tpm/binary_bios_measurements")).unwrap();
@@ -477,13 +441,10 @@ fn the_tar_form_verifies_and_names_tampering() {
     bytes[at + 40] ^= 0x80;
     let changed = d.join("changed.tar");
     std::fs::write(&changed, &bytes).unwrap();
-    let (code, v) = verify(&changed);
+    let v = verify(&changed, 1);
     assert_eq!(
-        (code, failed(&v)),
-        (
-            1,
-            vec![("changed".into(), "raw/tpm/binary_bios_measurements".into())]
-        )
+        failed(&v),
+        vec![("changed".into(), "raw/tpm/binary_bios_measurements".into())]
     );
     // Entries added with Python's tarfile: a file, a link, a path out.
     let py = |kind: &str, out: &Path| {
@@ -521,12 +482,8 @@ with tarfile.open(sys.argv[2], "a") as t:
     ] {
         let f = d.join(format!("{kind}.tar"));
         py(kind, &f);
-        let (code, v) = verify(&f);
-        assert_eq!(
-            (code, failed(&v)),
-            (1, vec![("added".into(), name.into())]),
-            "{kind}"
-        );
+        let v = verify(&f, 1);
+        assert_eq!(failed(&v), vec![("added".into(), name.into())], "{kind}");
     }
 }
 
@@ -536,8 +493,7 @@ with tarfile.open(sys.argv[2], "a") as t:
 fn mutated_tar_bundles_are_judged_or_refused() {
     let dir = tempfile::tempdir().unwrap();
     let t = dir.path().join("b.tar");
-    let (code, _, err) = ba(&["collect", "--root", p(&fixture_root()), "--bundle", p(&t)]);
-    assert_eq!(code, 0, "{err}");
+    common::run(&["collect", "--root", p(&fixture_root()), "--bundle", p(&t)]).exits(0);
     let good = std::fs::read(&t).unwrap();
     let name = Path::new("m.tar");
     let mut rng = common::Rng(0xb0d1e);
@@ -585,7 +541,7 @@ fn a_manifest_cannot_print_a_verdict_line_of_its_own() {
     let b = d.path().join("bundle");
     let forged = "The bundle is whole and its quote verifies.";
     let op = format!("Alice\n{forged}\r\u{2028}{forged}");
-    let (code, _, err) = ba(&[
+    common::run(&[
         "collect",
         "--root",
         p(&fixture_root()),
@@ -593,8 +549,8 @@ fn a_manifest_cannot_print_a_verdict_line_of_its_own() {
         p(&b),
         "--operator",
         &op,
-    ]);
-    assert_eq!(code, 0, "{err}");
+    ])
+    .exits(0);
     let o = common::bootaudit()
         .args(["verify-bundle", p(&b)])
         .output()
@@ -623,8 +579,9 @@ fn a_manifest_that_lists_a_file_twice_is_refused() {
     );
     let edited = format!("{}{fake}{}", &text[..at], &text[at..]);
     std::fs::write(&m, &edited).unwrap();
-    let (code, _, err) = ba(&["verify-bundle", p(&b), "--format", "json"]);
-    assert_eq!(code, 2, "{err}");
+    let err = common::run(&["verify-bundle", p(&b), "--format", "json"])
+        .exits(2)
+        .stderr;
     assert!(err.contains("manifest.json"), "{err}");
     assert!(
         err.contains("the key \"snapshot.json\" appears twice"),
@@ -676,7 +633,7 @@ fn a_bundle_sealed_by_the_responder_cannot_be_rewritten_unseen() {
     let mut checked = 0;
     for name in ["sealed", "sealed.tar"] {
         let b = d.path().join(name);
-        let (code, _, err) = ba(&[
+        common::run(&[
             "collect",
             "--root",
             p(&fixture_root()),
@@ -686,9 +643,9 @@ fn a_bundle_sealed_by_the_responder_cannot_be_rewritten_unseen() {
             "alice",
             "--sign-key",
             p(&key),
-        ]);
-        assert_eq!(code, 0, "{err}");
-        let (code, v, err) = ba(&[
+        ])
+        .exits(0);
+        let v = common::run(&[
             "verify-bundle",
             p(&b),
             "--allowed-signers",
@@ -696,8 +653,9 @@ fn a_bundle_sealed_by_the_responder_cannot_be_rewritten_unseen() {
             "--require-seal",
             "--format",
             "json",
-        ]);
-        assert_eq!(code, 0, "{name}: {v:#} {err}");
+        ])
+        .exits(0)
+        .json();
         assert_eq!(v["sealed"], true);
         checked += 1;
     }
@@ -732,15 +690,16 @@ fn a_bundle_sealed_by_the_responder_cannot_be_rewritten_unseen() {
         .replace("\"alice\"", "\"mallory\"");
     std::fs::write(&m, text).unwrap();
     assert!(!verify(&b));
-    let (code, v, _) = ba(&[
+    let v = common::run(&[
         "verify-bundle",
         p(&b),
         "--allowed-signers",
         p(&allowed),
         "--format",
         "json",
-    ]);
-    assert_eq!(code, 1, "{v:#}");
+    ])
+    .exits(1)
+    .json();
     let seal = v["checks"]
         .as_array()
         .unwrap()
@@ -765,18 +724,20 @@ fn an_unsealed_bundle_says_so_and_require_seal_fails_it() {
         out.trim_end().ends_with("The bundle is unsealed: its files match its own manifest, which anyone could have rewritten."),
         "{out}"
     );
-    let (code, v, _) = ba(&["verify-bundle", p(&b), "--require-seal", "--format", "json"]);
-    assert_eq!(code, 1);
+    let v = common::run(&["verify-bundle", p(&b), "--require-seal", "--format", "json"])
+        .exits(1)
+        .json();
     assert_eq!(v["sealed"], false);
     // Asking for a seal that is not there is a failure, not "unknown".
     let (_, allowed) = responder_key(d.path());
-    let (code, v, _) = ba(&[
+    common::run(&[
         "verify-bundle",
         p(&b),
         "--allowed-signers",
         p(&allowed),
         "--format",
         "json",
-    ]);
-    assert_eq!(code, 1, "{v:#}");
+    ])
+    .exits(1)
+    .json();
 }
