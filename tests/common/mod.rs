@@ -448,6 +448,12 @@ pub fn run_command(c: &mut Command) -> Run {
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    finished(what, o)
+}
+
+/// A finished command's output as a [`Run`]; `what` names the command.
+#[track_caller]
+pub fn finished(what: String, o: std::process::Output) -> Run {
     let code = o.status.code().unwrap_or_else(|| {
         panic!(
             "{what}: killed by {:?} (a crash)\nstderr: {}",
