@@ -134,19 +134,23 @@ fn volume_digests_agree_with_virt_fw_measure_and_the_real_boot() {
     }
 }
 
-fn check(snapshot: &Path, store: &Path) -> (i32, Value, String) {
-    let o = common::bootaudit()
-        .args(["firmware", "check", "--format", "json", "--references"])
-        .arg(store)
-        .arg(snapshot)
-        .output()
-        .unwrap();
-    let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
-    (
-        o.status.code().unwrap(),
-        v,
-        String::from_utf8_lossy(&o.stderr).into_owned(),
+/// `firmware check --format json --references STORE SNAPSHOT`, which must
+/// exit with `code`: (the report, or null when it printed none; stderr).
+#[track_caller]
+fn check(snapshot: &Path, store: &Path, code: i32) -> (Value, String) {
+    let r = common::run_command(
+        common::bootaudit()
+            .args(["firmware", "check", "--format", "json", "--references"])
+            .arg(store)
+            .arg(snapshot),
     )
+    .exits(code);
+    let v = if r.stdout.is_empty() {
+        Value::Null
+    } else {
+        r.json()
+    };
+    (v, r.stderr)
 }
 
 #[test]
@@ -156,8 +160,7 @@ fn a_boot_with_nothing_to_compare_is_unchecked_not_a_pass() {
     add(&store, PLAIN, "plain");
     // fixtures/implant/plain-a.json is a plain boot: clean.
     let plain = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/implant/plain-a.json");
-    let (code, v, e) = check(&plain, &store);
-    assert_eq!(code, 0, "{v:#} {e}");
+    let (v, _) = check(&plain, &store, 0);
     assert_eq!(v["judgement"]["drivers_matched"], 103);
     // The same snapshot without its TPM part and loaded images.
     let mut s: Value = serde_json::from_slice(&std::fs::read(&plain).unwrap()).unwrap();
@@ -165,16 +168,14 @@ fn a_boot_with_nothing_to_compare_is_unchecked_not_a_pass() {
     s.as_object_mut().unwrap().remove("loaded_images");
     let p = d.path().join("bare.json");
     std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
-    let (code, v, _) = check(&p, &store);
-    assert_eq!(code, 1, "{v:#}");
+    let (v, _) = check(&p, &store, 1);
     assert_eq!(v["findings"][0]["rule"], "firmware.reference.unchecked");
     // Its loaded drivers but no TPM part: the drivers are judged, and the
     // firmware code measured into PCR0 is named as unknown (high).
     let mut s: Value = serde_json::from_slice(&std::fs::read(&plain).unwrap()).unwrap();
     s.as_object_mut().unwrap().remove("tpm");
     std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
-    let (code, v, _) = check(&p, &store);
-    assert_eq!(code, 1, "{v:#}");
+    let (v, _) = check(&p, &store, 1);
     assert_eq!(v["judgement"]["drivers_matched"], 103);
     assert!(
         v["findings"][0]["message"]
@@ -188,8 +189,7 @@ fn a_boot_with_nothing_to_compare_is_unchecked_not_a_pass() {
     // One SHA-1 record whose data size runs past the end.
     s["tpm"]["event_log"] = format!("0000000003000000{}ffffff7f", "00".repeat(20)).into();
     std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
-    let (code, v, _) = check(&p, &store);
-    assert_eq!(code, 1, "{v:#}");
+    let (v, _) = check(&p, &store, 1);
     let rules = common::finding_rules(&v);
     assert!(
         rules.contains(&"tpm.log.unreadable") && rules.contains(&"firmware.reference.unchecked"),
@@ -199,8 +199,7 @@ fn a_boot_with_nothing_to_compare_is_unchecked_not_a_pass() {
     // reference, and it names the volume of that size it should be.
     let other = d.path().join("other");
     add(&other, SECBOOT, "secboot");
-    let (code, v, _) = check(&plain, &other);
-    assert_eq!(code, 1);
+    let (v, _) = check(&plain, &other, 1);
     let rules = common::finding_rules(&v);
     assert!(
         rules.contains(&"firmware.blob.not-in-reference"),
@@ -215,8 +214,7 @@ fn a_reference_store_is_hostile_input_too() {
     // Empty store: an error, not a judgement of nothing.
     let empty = d.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    let (code, _, e) = check(&plain, &empty);
-    assert_eq!(code, 2);
+    let (_, e) = check(&plain, &empty, 2);
     assert!(e.contains("no reference"), "{e}");
     // A file that is not a reference: named, with the field.
     let store = d.path().join("store");
@@ -226,15 +224,13 @@ fn a_reference_store_is_hostile_input_too() {
         br#"{"format":"bootaudit-reference/1","vendor":7}"#,
     )
     .unwrap();
-    let (code, _, e) = check(&plain, &store);
-    assert_eq!(code, 2);
+    let (_, e) = check(&plain, &store, 2);
     assert!(e.contains("zz.json") && e.contains("vendor"), "{e}");
     // A symbolic link to a store is refused, and so is a reference that is one.
     std::fs::remove_file(store.join("zz.json")).unwrap();
     let link = d.path().join("link");
     std::os::unix::fs::symlink(&store, &link).unwrap();
-    let (code, _, _) = check(&plain, &link);
-    assert_eq!(code, 2);
+    check(&plain, &link, 2);
     let target: PathBuf = std::fs::read_dir(&store)
         .unwrap()
         .next()
@@ -242,22 +238,21 @@ fn a_reference_store_is_hostile_input_too() {
         .unwrap()
         .path();
     std::os::unix::fs::symlink(&target, store.join("again.json")).unwrap();
-    let (code, _, e) = check(&plain, &store);
-    assert_eq!(code, 2, "{e}");
+    check(&plain, &store, 2);
     // A damaged image is no known-good.
     let mut img = std::fs::read(PLAIN).unwrap();
     img[0x36] ^= 0x01; // the reserved byte: the header checksum breaks
     let bad = d.path().join("bad.fd");
     std::fs::write(&bad, img).unwrap();
-    let o = common::bootaudit()
-        .args(["reference", "add"])
-        .arg(&bad)
-        .args(["--vendor", "x", "--version", "y", "-o"])
-        .arg(d.path().join("s2"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("structural problems"));
+    let o = common::run_command(
+        common::bootaudit()
+            .args(["reference", "add"])
+            .arg(&bad)
+            .args(["--vendor", "x", "--version", "y", "-o"])
+            .arg(d.path().join("s2")),
+    )
+    .exits(2);
+    assert!(o.stderr.contains("structural problems"));
     assert!(
         !d.path().join("s2").exists()
             || std::fs::read_dir(d.path().join("s2"))
@@ -327,21 +322,20 @@ fn signed_references_verify_and_a_rewritten_or_unsigned_one_is_refused() {
         String::from_utf8_lossy(&v.stderr)
     );
     let plain = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/implant/plain-a.json");
-    let check = |extra: &[&std::ffi::OsStr]| {
-        let o = common::bootaudit()
-            .args(["firmware", "check", "--references"])
-            .arg(&store)
-            .args(extra)
-            .arg(&plain)
-            .output()
-            .unwrap();
-        (
-            o.status.code().unwrap(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
+    // `firmware check` with `extra`, which must exit with `code`: stderr.
+    let check = |extra: &[&std::ffi::OsStr], code: i32| {
+        common::run_command(
+            common::bootaudit()
+                .args(["firmware", "check", "--references"])
+                .arg(&store)
+                .args(extra)
+                .arg(&plain),
         )
+        .exits(code)
+        .stderr
     };
     let signers = ["--reference-signers".as_ref(), allowed.as_os_str()];
-    assert_eq!(check(&signers).0, 0);
+    check(&signers, 0);
     // A rewritten reference (the judged side adding its own driver's
     // version, say) no longer verifies.
     let good = std::fs::read(&file).unwrap();
@@ -349,15 +343,14 @@ fn signed_references_verify_and_a_rewritten_or_unsigned_one_is_refused() {
         .unwrap()
         .replace("\"v1\"", "\"v2\"");
     std::fs::write(&file, text).unwrap();
-    let (code, e) = check(&signers);
-    assert_eq!(code, 2);
+    let e = check(&signers, 2);
     assert!(
         e.contains(file.file_name().unwrap().to_str().unwrap()),
         "{e}"
     );
     // Without --reference-signers the same store is read (the default
     // trusts the store the user named).
-    assert_eq!(check(&[]).0, 0);
+    check(&[], 0);
     std::fs::write(&file, &good).unwrap();
     // A signature made in the baseline namespace is no reference signature.
     std::fs::remove_file(file.with_extension("json.sig")).unwrap();
@@ -368,11 +361,9 @@ fn signed_references_verify_and_a_rewritten_or_unsigned_one_is_refused() {
         .output()
         .unwrap();
     assert!(o.status.success());
-    let (code, e) = check(&signers);
-    assert_eq!(code, 2);
+    let e = check(&signers, 2);
     assert!(e.contains("namespace"), "{e}");
     // An unsigned reference beside it: the store is refused.
     std::fs::remove_file(file.with_extension("json.sig")).unwrap();
-    let (code, e) = check(&signers);
-    assert_eq!(code, 2, "{e}");
+    check(&signers, 2);
 }
