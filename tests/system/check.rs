@@ -24,8 +24,19 @@ fn secure_boot_fixture(name: &str) -> PathBuf {
     p
 }
 
-fn check(file: &Path, args: &[&str]) -> (i32, Value) {
-    common::check_json(file, args)
+/// `check FILE --format json ARGS`, which must exit with `code` (1 when
+/// a check fails at or above --fail-on).
+#[track_caller]
+fn check(file: &Path, args: &[&str], code: i32) -> Value {
+    common::run_command(
+        common::bootaudit()
+            .arg("check")
+            .arg(file)
+            .args(["--format", "json"])
+            .args(args),
+    )
+    .exits(code)
+    .json()
 }
 
 /// A snapshot (or any JSON file) as a value.
@@ -79,8 +90,7 @@ fn field<'a>(record: &'a str, name: &str) -> &'a str {
 #[test]
 fn the_collector_fixture_has_secure_boot_off_and_its_checks_fail() {
     let f = root().join("fixtures/collector/snap-0000.json");
-    let (code, r) = check(&f, &[]);
-    assert_eq!(code, 1);
+    let r = check(&f, &[], 1);
     let on = get(&r, "secure-boot.on");
     assert_eq!(on["result"], "fail");
     // The measured value, by tpm2_eventlog: SecureBoot's VariableData 00.
@@ -160,8 +170,7 @@ fn openssl_name(line: &str) -> String {
 #[test]
 fn the_snakeoil_boot_has_secure_boot_on_with_a_test_pk() {
     let f = root().join("fixtures/linux-host/collector.json");
-    let (code, r) = check(&f, &[]);
-    assert_eq!(code, 1);
+    let r = check(&f, &[], 1);
     assert_eq!(outcome(&r, "secure-boot.on"), "pass");
     assert_eq!(outcome(&r, "secure-boot.user-mode"), "pass");
     assert_eq!(outcome(&r, "secure-boot.keys.measured"), "pass");
@@ -189,8 +198,7 @@ fn the_snakeoil_boot_has_secure_boot_on_with_a_test_pk() {
 #[test]
 fn the_implant_fixture_has_a_wpbt_and_a_measured_option_rom() {
     let f = root().join("fixtures/implant/implant.json");
-    let (code, r) = check(&f, &[]);
-    assert_eq!(code, 1);
+    let r = check(&f, &[], 1);
     let s: Value = json_of(&f);
     let wpbt = get(&r, "acpi.wpbt.absent");
     assert_eq!(wpbt["result"], "fail");
@@ -235,7 +243,7 @@ fn the_linux_host_snapshot_is_judged_from_its_efivarfs() {
         "collect: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let (_, r) = check(&snap, &[]);
+    let r = check(&snap, &[], 1);
     let pk = get(&r, "secure-boot.pk.test-key");
     assert_eq!(pk["result"], "fail", "{pk}");
     let efivars = root().join("fixtures/linux-host/root/sys/firmware/efi/efivars");
@@ -257,7 +265,7 @@ fn a_snapshot_missing_each_part_gives_unknown_for_its_checks() {
     let f = root().join("fixtures/collector/snap-0000.json");
     let s: Value = json_of(&f);
     let d = tempfile::tempdir().unwrap();
-    let (_, untouched) = check(&f, &[]);
+    let untouched = check(&f, &[], 1);
     let mut parts = 0;
     for (key, part, ids) in [
         (
@@ -299,7 +307,7 @@ fn a_snapshot_missing_each_part_gives_unknown_for_its_checks() {
         v["errors"] = serde_json::json!([{"part": part, "what": why}]);
         let p = d.path().join(format!("no-{key}.json"));
         write_json(&p, &v);
-        let (_, r) = check(&p, &[]);
+        let r = check(&p, &[], 1);
         for id in ids {
             let c = get(&r, id);
             assert_eq!(c["result"], "unknown", "without {key}, {id}: {c}");
@@ -351,8 +359,7 @@ fn an_edited_secure_boot_variable_fails_against_pcr7() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("edited.json");
     write_json(&p, &v);
-    let (code, r) = check(&p, &["--fail-on", "critical"]);
-    assert_eq!(code, 1);
+    let r = check(&p, &["--fail-on", "critical"], 1);
     let c = get(&r, "secure-boot.state.measured");
     assert_eq!(c["result"], "fail", "{c}");
     assert_eq!(c["evidence"]["variable"], 1);
@@ -423,7 +430,7 @@ fn a_dbx_without_the_published_revocations_is_named_by_count() {
     let upd = secure_boot_fixture("dbxupdate_x64-2020-10-12.bin");
     let (hashes, certs) = update_entries(&upd);
     assert_eq!(certs, 3);
-    let (_, r) = check(&f, &["--dbx", upd.to_str().unwrap()]);
+    let r = check(&f, &["--dbx", upd.to_str().unwrap()], 1);
     let c = get(&r, "secure-boot.dbx.current");
     assert_eq!(c["result"], "fail");
     let m = &c["evidence"]["missing"];
@@ -468,7 +475,7 @@ fn a_dbx_without_the_published_revocations_is_named_by_count() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("fresh.json");
     write_json(&p, &v);
-    let (_, r) = check(&p, &["--dbx", upd.to_str().unwrap()]);
+    let r = check(&p, &["--dbx", upd.to_str().unwrap()], 0);
     let c = get(&r, "secure-boot.dbx.current");
     assert_eq!(c["result"], "pass", "{c}");
     assert!(c["evidence"]["dbx_source"]
@@ -485,7 +492,7 @@ fn a_dbx_without_the_published_revocations_is_named_by_count() {
         }
     }
     write_json(&p, &v);
-    let (_, r) = check(&p, &["--dbx", upd.to_str().unwrap()]);
+    let r = check(&p, &["--dbx", upd.to_str().unwrap()], 1);
     let c = get(&r, "secure-boot.dbx.current");
     assert_eq!(c["result"], "fail", "{c}");
     assert_eq!(c["evidence"]["missing"]["hashes"], 1, "{c}");
@@ -573,7 +580,8 @@ fn a_db_that_trusts_only_the_2011_microsoft_cas_fails() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("ms2011.json");
     write_json(&p, &v);
-    let (_, r) = check(&p, &[]);
+    // A medium check failing, below the default --fail-on high: exit 0.
+    let r = check(&p, &[], 0);
     let c = get(&r, "secure-boot.ca-2023");
     assert_eq!(c["result"], "fail", "{c}");
     assert_eq!(
@@ -636,12 +644,12 @@ fn chipsecs_own_blocklist_is_read_and_matched_on_guids() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("thinkpwn.json");
     write_json(&p, &v);
-    let (_, r) = check(&p, &["--indicators", list.to_str().unwrap()]);
+    let r = check(&p, &["--indicators", list.to_str().unwrap()], 1);
     let c = get(&r, "indicators.none");
     assert_eq!(c["result"], "unknown", "{c}");
     assert!(c["reason"].as_str().unwrap().contains("regexp"));
     // Without the blocklist, the shipped indicators do not know ThinkPwn.
-    let (_, r) = check(&p, &[]);
+    let r = check(&p, &[], 1);
     assert_eq!(outcome(&r, "indicators.none"), "pass");
     // LoJax's SecDxe, by GUID and name: a match, by the shipped indicators
     // and by chipsec's rule alike.
@@ -653,8 +661,7 @@ fn chipsecs_own_blocklist_is_read_and_matched_on_guids() {
     v["loaded_images"][last]["device_path"] =
         format!("Fv(7CB8BDC9-F8EB-4F34-AAEA-3EE4AF6516A1)/FvFile({lojax})").into();
     write_json(&p, &v);
-    let (code, r) = check(&p, &["--indicators", list.to_str().unwrap()]);
-    assert_eq!(code, 1);
+    let r = check(&p, &["--indicators", list.to_str().unwrap()], 1);
     let c = get(&r, "indicators.none");
     assert_eq!(c["result"], "fail");
     assert!(c["reason"].as_str().unwrap().contains("LoJax"));
@@ -698,15 +705,9 @@ fn an_unreadable_indicator_or_dbx_file_is_exit_2_naming_it() {
         ("--indicators", &bad, "T.match.r.guid"),
         ("--dbx", &short, "at byte"),
     ] {
-        let o = common::bootaudit()
-            .arg("check")
-            .arg(&f)
-            .arg(flag)
-            .arg(file)
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(2));
-        let e = String::from_utf8_lossy(&o.stderr);
+        let e = common::run_command(common::bootaudit().arg("check").arg(&f).arg(flag).arg(file))
+            .exits(2)
+            .stderr;
         assert!(
             e.contains(&file.display().to_string()) && e.contains(want),
             "{e}"
@@ -762,7 +763,7 @@ fn a_measured_sbat_level_behind_the_shims_latest_fails() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("gdc.json");
     write_json(&p, &v);
-    let (_, r) = check(&p, &["--shim", shim.to_str().unwrap()]);
+    let r = check(&p, &["--shim", shim.to_str().unwrap()], 1);
     let c = get(&r, "secure-boot.sbat.current");
     assert_eq!(c["result"], "fail", "{c}");
     // The measured level, by tpm2_eventlog: the event's VariableData.
@@ -783,9 +784,9 @@ fn a_measured_sbat_level_behind_the_shims_latest_fails() {
     }
     // Without a shim to compare with: unknown. A boot without shim (the
     // collector's own): not applicable.
-    let (_, r) = check(&p, &[]);
+    let r = check(&p, &[], 1);
     assert_eq!(outcome(&r, "secure-boot.sbat.current"), "unknown");
-    let (_, r) = check(&f, &[]);
+    let r = check(&f, &[], 1);
     assert_eq!(outcome(&r, "secure-boot.sbat.current"), "not-applicable");
 }
 
@@ -802,7 +803,7 @@ fn a_replay_that_leaves_pcrs_unvouched_is_unknown_and_a_forged_pcr7_is_no_proof(
     }
     let p = d.path().join("no-pcr4.json");
     write_json(&p, &v);
-    let (_, r) = check(&p, &[]);
+    let r = check(&p, &[], 1);
     let c = get(&r, "tpm.log.replays");
     assert_eq!(c["result"], "unknown", "{c}");
     assert_eq!(c["evidence"]["unreplayed"], serde_json::json!([4]));
@@ -814,8 +815,7 @@ fn a_replay_that_leaves_pcrs_unvouched_is_unknown_and_a_forged_pcr7_is_no_proof(
         bank["7"] = "ab".repeat(n / 2).into();
     }
     write_json(&p, &v);
-    let (code, r) = check(&p, &[]);
-    assert_eq!(code, 1);
+    let r = check(&p, &[], 1);
     assert_eq!(outcome(&r, "tpm.log.replays"), "fail");
     let on = get(&r, "secure-boot.on");
     assert_eq!(on["result"], "unknown", "{on}");
@@ -886,7 +886,7 @@ fn emptied_acpi_and_attribute_tables_prove_nothing() {
     // A Memory Attributes Table that lists nothing.
     v["memory_attributes"] = serde_json::json!({"present": true, "version": 1, "descriptors": []});
     write_json(&p, &v);
-    let (_, r) = check(&p, &[]);
+    let r = check(&p, &[], 1);
     for id in ["acpi.checksums", "acpi.wpbt.absent", "memory.runtime.no-wx"] {
         assert_eq!(outcome(&r, id), "unknown", "{id}: {}", get(&r, id));
     }
@@ -904,7 +904,7 @@ fn emptied_acpi_and_attribute_tables_prove_nothing() {
     let header_only = common::log("tpm2-tools/specid-vendordata.bin");
     v["tpm"]["event_log"] = hex::encode(std::fs::read(header_only).unwrap()).into();
     write_json(&p, &v);
-    let (_, r) = check(&p, &[]);
+    let r = check(&p, &[], 1);
     for id in ["memory.mapkey.quiet", "indicators.none", "tpm.log.digests"] {
         assert_eq!(outcome(&r, id), "unknown", "{id}: {}", get(&r, id));
     }
@@ -924,7 +924,7 @@ fn emptied_acpi_and_attribute_tables_prove_nothing() {
         "descriptors": [{"type": 6, "physical_start": rt["physical_start"], "virtual_start": 0,
                          "pages": 1, "attributes": 0x8000_0000_0000_0000u64}]});
     write_json(&p, &v);
-    let (_, r) = check(&p, &[]);
+    let r = check(&p, &[], 1);
     let c = get(&r, "memory.runtime.no-wx");
     assert_eq!(c["result"], "fail", "{c}");
     assert!(c["reason"]
@@ -963,8 +963,7 @@ fn a_decoy_key_database_under_another_vendor_is_named_and_never_judged() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("decoy.json");
     std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
-    let (code, r) = check(&p, &[]);
-    assert_eq!(code, 1);
+    let r = check(&p, &[], 1);
     let decoy = get(&r, "secure-boot.variables.no-decoys");
     assert_eq!(decoy["result"], "fail", "{decoy}");
     let named: Vec<&str> = decoy["evidence"]
@@ -975,7 +974,7 @@ fn a_decoy_key_database_under_another_vendor_is_named_and_never_judged() {
         .collect();
     assert_eq!(named, ["dbx", "PK"]);
     // The real databases are the ones judged, as without the decoys.
-    let (_, plain) = check(&f, &[]);
+    let plain = check(&f, &[], 1);
     for id in [
         "secure-boot.user-mode",
         "secure-boot.keys.measured",
@@ -990,7 +989,7 @@ fn a_decoy_key_database_under_another_vendor_is_named_and_never_judged() {
     empty["secure_boot"]["variables"] = serde_json::json!([]);
     let e = d.path().join("no-variables.json");
     std::fs::write(&e, serde_json::to_vec(&empty).unwrap()).unwrap();
-    let (_, r0) = check(&e, &[]);
+    let r0 = check(&e, &[], 1);
     let nd = get(&r0, "secure-boot.variables.no-decoys");
     assert_eq!(nd["result"], "unknown", "{nd}");
     assert!(
@@ -1034,7 +1033,7 @@ fn with_no_tpm_part_no_reason_speaks_of_a_log() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("no-tpm.json");
     std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
-    let (_, r) = check(&p, &[]);
+    let r = check(&p, &[], 1);
     let results = r["results"].as_array().unwrap();
     let mut looked = 0;
     for c in results {
