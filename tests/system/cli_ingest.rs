@@ -42,20 +42,24 @@ fn sh(cmd: &str, args: &[&str]) {
     );
 }
 
-fn ingest(esp: &Path, out: &Path) -> (i32, serde_json::Value, String) {
-    let o = common::bootaudit()
-        .args(["ingest", "--format", "json"])
-        .arg(esp)
-        .arg("-o")
-        .arg(out)
-        .output()
-        .unwrap();
-    let v = serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
-    (
-        o.status.code().unwrap(),
-        v,
-        String::from_utf8_lossy(&o.stderr).into_owned(),
+/// `ingest --format json ESP -o OUT`, which must exit with `code`: (the
+/// report, or null when it printed none; stderr).
+#[track_caller]
+fn ingest(esp: &Path, out: &Path, code: i32) -> (serde_json::Value, String) {
+    let r = common::run_command(
+        common::bootaudit()
+            .args(["ingest", "--format", "json"])
+            .arg(esp)
+            .arg("-o")
+            .arg(out),
     )
+    .exits(code);
+    let v = if r.stdout.is_empty() {
+        serde_json::Value::Null
+    } else {
+        r.json()
+    };
+    (v, r.stderr)
 }
 
 /// Every file under `a` has the same bytes under `b`, and `b` has no others.
@@ -93,8 +97,7 @@ fn from_a_directory_a_fat_image_and_a_gpt_disk() {
     let esp = esp_dir(t.path());
     let src = esp.join("bootaudit");
 
-    let (code, v, err) = ingest(&esp, &t.path().join("out-dir"));
-    assert_eq!(code, 0, "{err}{v}");
+    let (v, _) = ingest(&esp, &t.path().join("out-dir"), 0);
     assert_eq!(v["layout"], "directory");
     assert_eq!(v["snapshots"][0]["readback"], "verified");
     assert_eq!(v["snapshots"][0]["acpi_files"], 10);
@@ -103,8 +106,7 @@ fn from_a_directory_a_fat_image_and_a_gpt_disk() {
     // A bare FAT image, as the collector's ESP is in xtask boot.
     let fat = common::fat_image(t.path(), &src, "16384");
     let before = sha(&fat);
-    let (code, v, err) = ingest(&fat, &t.path().join("out-fat"));
-    assert_eq!(code, 0, "{err}{v}");
+    let (v, _) = ingest(&fat, &t.path().join("out-fat"), 0);
     assert_eq!(v["layout"], "fat");
     same_tree(&src, &t.path().join("out-fat"));
     assert_eq!(sha(&fat), before, "the evidence image must not change");
@@ -133,8 +135,7 @@ fn from_a_directory_a_fat_image_and_a_gpt_disk() {
     );
     let at = format!("{}@@1M", gpt.display());
     sh("mcopy", &["-i", &at, "-s", src.to_str().unwrap(), "::/"]);
-    let (code, v, err) = ingest(&gpt, &t.path().join("out-gpt"));
-    assert_eq!(code, 0, "{err}{v}");
+    let (v, _) = ingest(&gpt, &t.path().join("out-gpt"), 0);
     assert_eq!(v["layout"], "gpt partition 1");
     same_tree(&src, &t.path().join("out-gpt"));
 
@@ -157,13 +158,11 @@ fn a_changed_or_invalid_snapshot_is_reported_with_exit_1() {
         .unwrap()
         .replacen("EDK II", "EDK I2", 1);
     std::fs::write(&snap, text).unwrap();
-    let (code, v, _) = ingest(&esp, &t.path().join("out"));
-    assert_eq!(code, 1);
+    let (v, _) = ingest(&esp, &t.path().join("out"), 1);
     assert_eq!(v["snapshots"][0]["readback"], "mismatch");
 
     std::fs::write(&snap, br#"{"format": "bootaudit-snapshot/9"}"#).unwrap();
-    let (code, v, _) = ingest(&esp, &t.path().join("out2"));
-    assert_eq!(code, 1);
+    let (v, _) = ingest(&esp, &t.path().join("out2"), 1);
     assert!(
         v["snapshots"][0]["error"]
             .as_str()
@@ -179,7 +178,7 @@ fn a_different_snapshot_of_the_same_name_is_kept_beside_not_over() {
     let t = tempfile::tempdir().unwrap();
     let esp = esp_dir(t.path());
     let out = t.path().join("out");
-    assert_eq!(ingest(&esp, &out).0, 0);
+    ingest(&esp, &out, 0);
     let first = std::fs::read(out.join("snap-0000.json")).unwrap();
     // Another machine's snap-0000 (here: the same one, re-serialised).
     let snap = esp.join("bootaudit/snap-0000.json");
@@ -187,8 +186,7 @@ fn a_different_snapshot_of_the_same_name_is_kept_beside_not_over() {
     let other = serde_json::to_vec(&v).unwrap();
     std::fs::write(&snap, &other).unwrap();
     std::fs::remove_file(esp.join("bootaudit/snap-0000.sha256")).unwrap();
-    let (code, v, _) = ingest(&esp, &out);
-    assert_eq!(code, 1, "no read-back record: {v}");
+    let (v, _) = ingest(&esp, &out, 1);
     assert_eq!(v["snapshots"][0]["readback"], "missing");
     assert_eq!(std::fs::read(out.join("snap-0000.json")).unwrap(), first);
     let digest = hex::encode(sha2::Sha256::digest(&other));
@@ -220,8 +218,7 @@ fn hostile_images_are_clear_errors() {
     for (name, bytes, want) in cases {
         let p = t.path().join(name);
         std::fs::write(&p, bytes).unwrap();
-        let (code, _, err) = ingest(&p, &t.path().join("out"));
-        assert_eq!(code, 2, "{name}: {err}");
+        let (_, err) = ingest(&p, &t.path().join("out"), 2);
         assert!(err.contains(name) && err.contains(want), "{name}: {err}");
     }
 }
@@ -273,8 +270,7 @@ fn a_directory_entry_pointing_at_cluster_1_is_an_error_not_a_crash() {
     img[at + 20..at + 22].copy_from_slice(&0u16.to_le_bytes());
     img[at + 26..at + 28].copy_from_slice(&1u16.to_le_bytes());
     std::fs::write(&fat, &img).unwrap();
-    let (code, _, err) = ingest(&fat, &t.path().join("out"));
-    assert_eq!(code, 2, "{err}");
+    let (_, err) = ingest(&fat, &t.path().join("out"), 2);
     assert!(
         err.contains("fat.img")
             && err.contains("bootaudit/snap-0000.json")
@@ -301,8 +297,7 @@ fn hostile_names_are_never_written_and_cannot_keep_a_snapshot_out() {
     std::fs::write(acpi.join(&long), b"x").unwrap();
     std::fs::write(acpi.join("01-FA\u{1b}CP.dat"), b"x").unwrap();
     let out = t.path().join("out");
-    let (code, v, err) = ingest(&esp, &out);
-    assert_eq!(code, 1, "{v} {err}");
+    let (v, _) = ingest(&esp, &out, 1);
     let snaps = v["snapshots"].as_array().unwrap();
     assert_eq!(snaps.len(), 2, "{v:#}");
     // The collector's snapshot is written, with every sidecar of its own.
