@@ -22,16 +22,17 @@ fn pesign_hash(p: &Path) -> String {
         .to_string()
 }
 
-fn esp(args: &[&std::ffi::OsStr]) -> (i32, serde_json::Value) {
-    let o = common::bootaudit()
-        .arg("esp")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let v = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
-    (o.status.code().unwrap(), v)
+/// `esp ARGS --format json`, which must exit with `code`.
+#[track_caller]
+fn esp(args: &[&std::ffi::OsStr], code: i32) -> serde_json::Value {
+    common::run_command(
+        common::bootaudit()
+            .arg("esp")
+            .args(args)
+            .args(["--format", "json"]),
+    )
+    .exits(code)
+    .json()
 }
 
 /// The collector as built now (built first, once per test binary: a fresh
@@ -70,8 +71,7 @@ fn authenticode_hashes_agree_with_pesign_in_a_directory_and_a_fat_image() {
     ];
     let fat = common::fat_image(d.path(), &efi, "16384");
     for source in [&root, &fat] {
-        let (code, v) = esp(&[source.as_os_str()]);
-        assert_eq!(code, 0, "{v}");
+        let v = esp(&[source.as_os_str()], 0);
         let b = v["binaries"].as_array().unwrap();
         assert_eq!(b.len(), 4, "{v}");
         for (path, hash, signed) in &want {
@@ -104,12 +104,11 @@ fn boot_applications_are_matched_to_the_esp_they_ran_from() {
     let args = |r: &Path| -> Vec<std::ffi::OsString> {
         vec![r.into(), "--snapshot".into(), snap.as_os_str().into()]
     };
-    let run = |r: &Path| {
+    let run = |r: &Path, code: i32| {
         let a = args(r);
-        esp(&a.iter().map(|x| x.as_os_str()).collect::<Vec<_>>())
+        esp(&a.iter().map(|x| x.as_os_str()).collect::<Vec<_>>(), code)
     };
-    let (code, v) = run(&root);
-    assert_eq!(code, 0, "{v}");
+    let v = run(&root, 0);
     let apps = v["boot_applications"].as_array().unwrap();
     assert_eq!(apps.len(), 1, "{v}");
     assert_eq!(apps[0]["verdict"], "on-esp");
@@ -119,8 +118,7 @@ fn boot_applications_are_matched_to_the_esp_they_ran_from() {
     // The loader swapped for another signed binary after boot.
     let (shim, _) = common::debian_signed_efi();
     std::fs::copy(&shim, &loader).unwrap();
-    let (code, v) = run(&root);
-    assert_eq!(code, 1);
+    let v = run(&root, 1);
     assert_eq!(v["boot_applications"][0]["verdict"], "differs-from-file");
     assert_eq!(
         v["boot_applications"][0]["file_at_path"],
@@ -129,8 +127,7 @@ fn boot_applications_are_matched_to_the_esp_they_ran_from() {
 
     // Gone from the ESP.
     std::fs::remove_file(&loader).unwrap();
-    let (code, v) = run(&root);
-    assert_eq!(code, 1);
+    let v = run(&root, 1);
     assert_eq!(v["boot_applications"][0]["verdict"], "not-on-esp");
 }
 
@@ -196,8 +193,7 @@ fn a_bogus_section_table_is_an_error_naming_the_file() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("FAR.EFI"), &far).unwrap();
     std::fs::write(dir.join("MANY.EFI"), &many).unwrap();
-    let (code, v) = esp(&[d.path().join("esp").as_os_str()]);
-    assert_eq!(code, 0, "{v}");
+    let v = esp(&[d.path().join("esp").as_os_str()], 0);
     assert_eq!(v["binaries"].as_array().unwrap().len(), 2, "{v}");
     for b in v["binaries"].as_array().unwrap() {
         let e = b["error"]
