@@ -324,16 +324,10 @@ fn a_mutated_tree_never_crashes_collect() {
     }
 }
 
-fn diff_json(a: &Path, b: &Path) -> (i32, serde_json::Value) {
-    let o = common::bootaudit()
-        .args(["diff", "--format", "json"])
-        .arg(a)
-        .arg(b)
-        .output()
-        .unwrap();
-    let v = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
-    (o.status.code().unwrap(), v)
+/// `diff --format json A B`, which must exit with `code`.
+#[track_caller]
+fn diff_json(a: &Path, b: &Path, code: i32) -> serde_json::Value {
+    diff_text(a, b, "json", code).json()
 }
 
 fn rules(v: &serde_json::Value) -> Vec<(String, String)> {
@@ -359,7 +353,7 @@ fn diff_works_on_host_snapshots_unchanged() {
         serde_json::to_vec(&collect(&fixture_root())).unwrap(),
     )
     .unwrap();
-    assert_eq!(diff_json(&base, &base).0, 0);
+    diff_json(&base, &base, 0);
     // The same host with an extra SSDT and a new EFI runtime region.
     let root = d.path().join("root");
     assert!(Command::new("cp")
@@ -399,8 +393,7 @@ fn diff_works_on_host_snapshots_unchanged() {
     }
     let now = d.path().join("now.json");
     std::fs::write(&now, serde_json::to_vec(&collect(&root)).unwrap()).unwrap();
-    let (code, v) = diff_json(&base, &now);
-    assert_eq!(code, 1);
+    let v = diff_json(&base, &now, 1);
     let r = rules(&v);
     assert!(
         r.contains(&("acpi.table.added".into(), "high".into())),
@@ -424,7 +417,7 @@ fn a_host_snapshot_against_a_collector_one_compares_what_both_see() {
     // The same virtual machine (firmware, keys, SMBIOS), seen by the
     // collector before any OS (`cargo xtask regen linux-host` boots both).
     let collector = fixture_root().with_file_name("collector.json");
-    let (_, v) = diff_json(&collector, &host);
+    let v = diff_json(&collector, &host, 1);
     let r = rules(&v);
     // The memory maps are different views: not compared region by region.
     assert!(
@@ -486,8 +479,7 @@ fn the_esp_binaries_go_into_the_snapshot_and_diff_sees_a_swapped_loader() {
     std::fs::copy(&grub, esp.join("EFI/BOOT/BOOTX64.EFI")).unwrap();
     std::fs::copy(&grub, esp.join("EFI/BOOT/stage2.efi")).unwrap();
     let after = snap("after.json");
-    let (code, v) = diff_json(&before, &after);
-    assert_eq!(code, 1);
+    let v = diff_json(&before, &after, 1);
     let r = rules(&v);
     assert!(
         r.contains(&("esp.binary.changed".into(), "high".into())),
@@ -580,19 +572,16 @@ fn a_flash_dump_is_hashed_and_judged_against_the_vendor_image() {
     }
 }
 
-/// `bootaudit diff A B`: exit code, stdout, stderr.
-fn diff_text(a: &Path, b: &Path, format: &str) -> (i32, String, String) {
-    let o = common::bootaudit()
-        .args(["diff", "--format", format])
-        .arg(a)
-        .arg(b)
-        .output()
-        .unwrap();
-    (
-        o.status.code().unwrap(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
+/// `bootaudit diff --format FORMAT A B`, which must exit with `code`.
+#[track_caller]
+fn diff_text(a: &Path, b: &Path, format: &str, code: i32) -> common::Run {
+    common::run_command(
+        common::bootaudit()
+            .args(["diff", "--format", format])
+            .arg(a)
+            .arg(b),
     )
+    .exits(code)
 }
 
 #[test]
@@ -613,8 +602,7 @@ fn this_host_collected_then_diffed_with_itself_is_clean_whatever_identity_it_off
         dmi,
         "the snapshot records SMBIOS exactly when the kernel shows DMI"
     );
-    let (code, json, err) = diff_text(&out, &out, "json");
-    assert_eq!(code, 0, "{err}");
+    let json = diff_text(&out, &out, "json", 0).out();
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     let want = if dmi { "smbios" } else { "machine-id" };
     assert_eq!(v["machine_identity"], want, "{json}");
@@ -624,8 +612,8 @@ fn this_host_collected_then_diffed_with_itself_is_clean_whatever_identity_it_off
             Some(machine_id.trim())
         );
     }
-    let (code, table, _) = diff_text(&out, &out, "table");
-    assert_eq!(code, 0);
+    let ran = diff_text(&out, &out, "table", 0);
+    let table = ran.out();
     assert!(table.contains("the same machine by its"), "{table}");
 }
 
@@ -642,8 +630,7 @@ fn without_smbios_the_machine_id_decides_and_nothing_shared_is_refused() {
         p
     };
     let a = write("a.json", &s);
-    let (code, json, err) = diff_text(&a, &a, "json");
-    assert_eq!(code, 0, "{err}");
+    let json = diff_text(&a, &a, "json", 0).out();
     assert!(
         json.contains("\"machine_identity\": \"machine-id\""),
         "{json}"
@@ -651,16 +638,16 @@ fn without_smbios_the_machine_id_decides_and_nothing_shared_is_refused() {
     // Another installation.
     s.identity.as_mut().unwrap().machine_id = Some("fedcba9876543210fedcba9876543210".into());
     let b = write("b.json", &s);
-    let (code, _, err) = diff_text(&a, &b, "json");
-    assert_eq!(code, 2);
+    let ran = diff_text(&a, &b, "json", 2);
+    let err = ran.stderr;
     assert!(err.contains("another installation"), "{err}");
     // No identity shared: an unset machine-id (systemd's "uninitialized",
     // or all zeros) names nothing.
     for unusable in ["uninitialized", "00000000000000000000000000000000", ""] {
         s.identity.as_mut().unwrap().machine_id = Some(unusable.into());
         let c = write("c.json", &s);
-        let (code, _, err) = diff_text(&a, &c, "json");
-        assert_eq!(code, 2, "{unusable:?}");
+        let ran = diff_text(&a, &c, "json", 2);
+        let err = ran.stderr;
         assert!(err.contains("they share no identity"), "{err}");
     }
     // One side with SMBIOS, the other without: refused, not decided by the
@@ -669,8 +656,8 @@ fn without_smbios_the_machine_id_decides_and_nothing_shared_is_refused() {
     with.identity.as_mut().unwrap().machine_id = Some("0123456789abcdef0123456789abcdef".into());
     assert!(with.identity.as_ref().unwrap().smbios.is_some());
     let w = write("w.json", &with);
-    let (code, _, err) = diff_text(&w, &a, "json");
-    assert_eq!(code, 2);
+    let ran = diff_text(&w, &a, "json", 2);
+    let err = ran.stderr;
     assert!(
         err.contains("the snapshot has no SMBIOS system identity"),
         "{err}"
