@@ -22,15 +22,17 @@ mod live {
     use std::path::{Path, PathBuf};
     use std::process::Command;
 
-    /// Runs bootaudit with `args`: (exit code, stdout JSON or null, stderr).
-    fn ba(args: &[&str]) -> (i32, Value, String) {
-        let o = common::bootaudit().args(args).output().unwrap();
-        let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
-        (
-            o.status.code().unwrap(),
-            v,
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
+    /// Runs bootaudit with `args`, which must exit with `code`: (stdout
+    /// JSON, or null when it printed none; stderr).
+    #[track_caller]
+    fn ba(args: &[&str], code: i32) -> (Value, String) {
+        let r = common::run(args).exits(code);
+        let v = if r.stdout.is_empty() {
+            Value::Null
+        } else {
+            r.json()
+        };
+        (v, r.stderr)
     }
 
     fn p(x: &Path) -> &str {
@@ -54,69 +56,82 @@ mod live {
             args.extend(["--ek-index", i]);
         }
         args.extend(["--out", p(&out)]);
-        let (code, v, err) = ba(&args);
-        assert_eq!(code, 0, "{v} {err}");
+        ba(&args, 0);
         out
     }
 
-    /// `ak challenge`: (exit code, summary, challenge path, state path).
-    fn challenge(req: &Path, ca_files: &[PathBuf], dir: &Path) -> (i32, Value, PathBuf, PathBuf) {
-        challenge_with(req, ca_files, dir, &[])
+    /// `ak challenge`, which must exit with `code`: (summary, challenge
+    /// path, state path).
+    #[track_caller]
+    fn challenge(
+        req: &Path,
+        ca_files: &[PathBuf],
+        dir: &Path,
+        code: i32,
+    ) -> (Value, PathBuf, PathBuf) {
+        challenge_with(req, ca_files, dir, &[], code)
     }
 
     /// [`challenge`] with further arguments (`--at TIME`).
+    #[track_caller]
     fn challenge_with(
         req: &Path,
         ca_files: &[PathBuf],
         dir: &Path,
         more: &[String],
-    ) -> (i32, Value, PathBuf, PathBuf) {
+        code: i32,
+    ) -> (Value, PathBuf, PathBuf) {
         let ch = dir.join("challenge.json");
         let st = dir.join("state.json");
         let mut args = vec!["ak", "challenge", p(req), "--format", "json", "--ek-ca"];
         args.extend(ca_files.iter().map(|f| p(f)));
         args.extend(["--out", p(&ch), "--state", p(&st)]);
         args.extend(more.iter().map(String::as_str));
-        let (code, v, err) = ba(&args);
-        assert!(code == 0 || code == 1, "{code} {v} {err}");
-        (code, v, ch, st)
+        let (v, _) = ba(&args, code);
+        (v, ch, st)
     }
 
-    fn activate(tpm: &Swtpm, ch: &Path, dir: &Path) -> (i32, Value, PathBuf) {
+    #[track_caller]
+    fn activate(tpm: &Swtpm, ch: &Path, dir: &Path, code: i32) -> (Value, PathBuf) {
         let resp = dir.join("response.json");
         let t = tpm.tcti();
-        let (code, v, err) = ba(&[
-            "ak",
-            "activate",
-            p(ch),
-            "--format",
-            "json",
-            "--tpm",
-            &t,
-            "--out",
-            p(&resp),
-        ]);
-        assert!(code == 0 || code == 1, "{code} {v} {err}");
-        (code, v, resp)
+        let (v, _) = ba(
+            &[
+                "ak",
+                "activate",
+                p(ch),
+                "--format",
+                "json",
+                "--tpm",
+                &t,
+                "--out",
+                p(&resp),
+            ],
+            code,
+        );
+        (v, resp)
     }
 
-    fn verify(st: &Path, resp: &Path, dir: &Path) -> (i32, Value, PathBuf) {
+    #[track_caller]
+    fn verify(st: &Path, resp: &Path, dir: &Path, code: i32) -> (Value, PathBuf) {
         let en = dir.join("enrolled.json");
         let (key, _) = common::verifier_key(dir);
-        let (code, v, err) = ba(&[
-            "ak",
-            "verify",
-            p(st),
-            p(resp),
-            "--format",
-            "json",
-            "--out",
-            p(&en),
-            "--sign-key",
-            p(&key),
-        ]);
-        assert!(code == 0 || code == 1, "{code} {v} {err}");
-        (code, v, en)
+        let (v, _) = ba(
+            &[
+                "ak",
+                "verify",
+                p(st),
+                p(resp),
+                "--format",
+                "json",
+                "--out",
+                p(&en),
+                "--sign-key",
+                p(&key),
+            ],
+            code,
+        );
+        (v, en)
     }
 
     /// The whole enrolment, for the RSA 2048 EK (RSA-OAEP seed) and the
@@ -131,8 +146,7 @@ mod live {
             let d = dir.path().join(index);
             std::fs::create_dir(&d).unwrap();
             let req = request(&tpm, &d, "request.json", Some(index));
-            let (code, v, ch, st) = challenge(&req, &cas(&ca), &d);
-            assert_eq!(code, 0, "{v}");
+            let (v, ch, st) = challenge(&req, &cas(&ca), &d, 0);
             // The chain, checked by openssl too: EK < intermediate < root.
             let chain = v["ek_chain"].as_array().unwrap();
             assert_eq!(chain.len(), 3, "{v}");
@@ -155,10 +169,8 @@ mod live {
                 "openssl verify: {}",
                 String::from_utf8_lossy(&o.stdout)
             );
-            let (code, v, resp) = activate(&tpm, &ch, &d);
-            assert_eq!(code, 0, "{v}");
-            let (code, v, en) = verify(&st, &resp, &d);
-            assert_eq!(code, 0, "{v}");
+            let (_, resp) = activate(&tpm, &ch, &d, 0);
+            let (_, en) = verify(&st, &resp, &d, 0);
             let e: Value = serde_json::from_slice(&std::fs::read(&en).unwrap()).unwrap();
             assert_eq!(e["format"], "bootaudit-enrolled-ak/1");
             assert_eq!(e["ek_key"], key);
@@ -172,10 +184,8 @@ mod live {
         let nonce = "0123456789abcdef0123456789abcdef";
         let root = empty_host(dir.path());
         let t = tpm.tcti();
-        let (code, err) = collect_quote(&t, &root, nonce, "--ak", &en, &snap);
-        assert_eq!(code, 0, "{err}");
-        let (code, v) = verify_quote(&snap, "--ak", &en, nonce);
-        assert_eq!(code, 1, "{v}");
+        collect_quote(&t, &root, nonce, "--ak", &en, &snap, 0);
+        let v = verify_quote(&snap, "--ak", &en, nonce, 1);
         // Everything holds but the replay of a log this host does not have.
         assert_eq!(failed(&v), ["log-replay"], "{v}");
         assert!(
@@ -191,8 +201,7 @@ mod live {
         let loose = dir.path().join("loose");
         std::fs::create_dir_all(&loose).unwrap();
         std::fs::copy(&en, loose.join("enrolled.json")).unwrap();
-        let (code, v) = verify_quote(&snap, "--ak", &loose.join("enrolled.json"), nonce);
-        assert_eq!(code, 1, "{v}");
+        let v = verify_quote(&snap, "--ak", &loose.join("enrolled.json"), nonce, 1);
         assert_eq!(failed(&v), ["ak-certified", "log-replay"], "{v}");
         // Signed, but by a key the verifier's allowed signers do not list:
         // refused (exit 2).
@@ -209,32 +218,34 @@ mod live {
             .unwrap();
         assert!(s.status.success());
         let (_, allowed) = common::verifier_key(en.parent().unwrap());
-        let (code, _, err) = ba(&[
-            "verify-quote",
-            p(&snap),
-            "--ak",
-            p(&loose.join("enrolled.json")),
-            "--ak-signers",
-            p(&allowed),
-            "--nonce",
-            nonce,
-        ]);
-        assert_eq!(code, 2, "{err}");
+        let (_, err) = ba(
+            &[
+                "verify-quote",
+                p(&snap),
+                "--ak",
+                p(&loose.join("enrolled.json")),
+                "--ak-signers",
+                p(&allowed),
+                "--nonce",
+                nonce,
+            ],
+            2,
+        );
         assert!(err.contains("the enrolment record is refused"), "{err}");
 
         // The same TPM with the ECC-enrolled file: the same AK, so it passes
         // too; a snapshot quoted by another TPM does not match the enrolment.
         let other = Swtpm::start("sha256");
         let t2 = other.tcti();
-        let (code, err) = collect_quote(
+        let err = collect_quote(
             &t2,
             &root,
             nonce,
             "--ak",
             &en,
             &dir.path().join("other.json"),
+            2,
         );
-        assert_eq!(code, 2, "collect must refuse another TPM's AK: {err}");
         assert!(err.contains("another AK than the enrolled one"), "{err}");
         assert!(!dir.path().join("other.json").exists());
     }
@@ -248,26 +259,31 @@ mod live {
         flag: &str,
         file: &Path,
         out: &Path,
-    ) -> (i32, String) {
-        let (code, _, err) = ba(&[
-            "collect",
-            "--root",
-            p(root),
-            "--tpm",
-            tcti,
-            "--quote",
-            "--nonce",
-            nonce,
-            flag,
-            p(file),
-            "-o",
-            p(out),
-        ]);
-        (code, err)
+        code: i32,
+    ) -> String {
+        ba(
+            &[
+                "collect",
+                "--root",
+                p(root),
+                "--tpm",
+                tcti,
+                "--quote",
+                "--nonce",
+                nonce,
+                flag,
+                p(file),
+                "-o",
+                p(out),
+            ],
+            code,
+        )
+        .1
     }
 
     /// `verify-quote --format json` with `flag file` (`--ak`, `--ak-pub`).
-    fn verify_quote(snap: &Path, flag: &str, file: &Path, nonce: &str) -> (i32, Value) {
+    #[track_caller]
+    fn verify_quote(snap: &Path, flag: &str, file: &Path, nonce: &str, code: i32) -> Value {
         let allowed = file.with_file_name("ak-signers");
         let mut args = vec![
             "verify-quote",
@@ -282,8 +298,7 @@ mod live {
         if allowed.exists() {
             args.extend(["--ak-signers", p(&allowed)]);
         }
-        let (code, v, _) = ba(&args);
-        (code, v)
+        ba(&args, code).0
     }
 
     fn failed(v: &Value) -> Vec<String> {
@@ -317,10 +332,8 @@ mod live {
         let req_a = request(&a, d, "a.json", Some("0x01c00002"));
         let req_b = request(&b, d, "b.json", Some("0x01c00002"));
 
-        let (code, _, ch, st) = challenge(&req_a, &cas(&ca), d);
-        assert_eq!(code, 0);
-        let (code, v, _) = activate(&b, &ch, d);
-        assert_eq!(code, 1, "{v}");
+        let (_, ch, st) = challenge(&req_a, &cas(&ca), d, 0);
+        let (v, _) = activate(&b, &ch, d, 1);
         assert!(v["detail"].as_str().unwrap().contains("another key"), "{v}");
 
         // A's certificate, B's AK.
@@ -329,10 +342,8 @@ mod live {
         mixed["ak_public"] = rb["ak_public"].clone();
         let mixed_path = d.join("mixed.json");
         std::fs::write(&mixed_path, serde_json::to_vec(&mixed).unwrap()).unwrap();
-        let (code, _, ch, st2) = challenge(&mixed_path, &cas(&ca), d);
-        assert_eq!(code, 0);
-        let (code, v, _) = activate(&b, &ch, d);
-        assert_eq!(code, 1, "{v}");
+        let (_, ch, st2) = challenge(&mixed_path, &cas(&ca), d, 0);
+        let (v, _) = activate(&b, &ch, d, 1);
         assert!(
             v["detail"]
                 .as_str()
@@ -348,8 +359,7 @@ mod live {
         )
         .unwrap();
         for s in [&st, &st2] {
-            let (code, v, en) = verify(s, &fake, d);
-            assert_eq!(code, 1, "{v}");
+            let (_, en) = verify(s, &fake, d, 1);
             assert!(!en.exists());
         }
     }
@@ -380,11 +390,9 @@ mod live {
         r["ak_public"] = Value::String(hex::encode(&ak));
         let soft = d.join("soft.json");
         std::fs::write(&soft, serde_json::to_vec(&r).unwrap()).unwrap();
-        let (code, v, ch, st) = challenge(&soft, &cas(&ca), d);
-        assert_eq!(code, 0, "{v}");
+        let (_, ch, st) = challenge(&soft, &cas(&ca), d, 0);
         // bootaudit's attester refuses: its TPM's AK is another key.
-        let (code, v, _) = activate(&tpm, &ch, d);
-        assert_eq!(code, 1, "{v}");
+        activate(&tpm, &ch, d, 1);
 
         // The attacker's own attempt, straight at the TPM.
         let c: Value = serde_json::from_slice(&std::fs::read(&ch).unwrap()).unwrap();
@@ -483,8 +491,7 @@ mod live {
         // A second TPM only to make the other CA.
         let _o = Swtpm::start_certified("sha256", &other);
         let req = request(&tpm, d, "request.json", Some("0x01c00002"));
-        let (code, v, ch, _) = challenge(&req, &cas(&other), d);
-        assert_eq!(code, 1, "{v}");
+        let (v, ch, _) = challenge(&req, &cas(&other), d, 1);
         assert!(
             v["detail"]
                 .as_str()
@@ -497,8 +504,7 @@ mod live {
             "no challenge is written for a refused certificate"
         );
         // Only the root of the right CA: the intermediate is missing.
-        let (code, v, _, _) = challenge(&req, &cas(&ca)[1..], d);
-        assert_eq!(code, 1, "{v}");
+        challenge(&req, &cas(&ca)[1..], d, 1);
 
         // The same EK, certified by the same CA, valid for 0 days.
         let r: Value = serde_json::from_slice(&std::fs::read(&req).unwrap()).unwrap();
@@ -570,15 +576,12 @@ mod live {
         let f = d.join("expired.json");
         std::fs::write(&f, serde_json::to_vec(&r2).unwrap()).unwrap();
         let at = |t: jiff::Timestamp| vec!["--at".to_string(), t.to_string()];
-        let (code, v, _, _) = challenge_with(&f, &cas(&ca), d, &at(not_after));
-        assert_eq!(code, 0, "{v}");
+        challenge_with(&f, &cas(&ca), d, &at(not_after), 0);
         let later = not_after + jiff::SignedDuration::from_secs(1);
-        let (code, v, _, _) = challenge_with(&f, &cas(&ca), d, &at(later));
-        assert_eq!(code, 1, "{v}");
+        let (v, _, _) = challenge_with(&f, &cas(&ca), d, &at(later), 1);
         assert!(v["detail"].as_str().unwrap().contains("expired"), "{v}");
         // The untouched request still passes with the right CA.
-        let (code, v, _, _) = challenge(&req, &cas(&ca), d);
-        assert_eq!(code, 0, "{v}");
+        challenge(&req, &cas(&ca), d, 0);
     }
 
     /// A quote under a bare, unenrolled AK fails `ak-certified`.
@@ -592,10 +595,8 @@ mod live {
         let nonce = "aa55aa55aa55aa55";
         let root = empty_host(d);
         let t = tpm.tcti();
-        let (code, err) = collect_quote(&t, &root, nonce, "--ak-pub-out", &ak, &snap);
-        assert_eq!(code, 0, "{err}");
-        let (code, v) = verify_quote(&snap, "--ak-pub", &ak, nonce);
-        assert_eq!(code, 1, "{v}");
+        collect_quote(&t, &root, nonce, "--ak-pub-out", &ak, &snap, 0);
+        let v = verify_quote(&snap, "--ak-pub", &ak, nonce, 1);
         assert_eq!(failed(&v), ["ak-certified", "log-replay"], "{v}");
     }
 }
