@@ -16,7 +16,10 @@ use std::process::{Command, Stdio};
 const HOSTS: usize = 240;
 const GROUPS: usize = 6;
 
-fn run(args: &[&str], stdin: Option<&[u8]>) -> (Option<i32>, Vec<Value>, String) {
+/// `fleet ARGS` with `stdin`, which must exit with one of `codes`: (the
+/// JSON lines, for --format json or jsonl; stdout and stderr as text).
+#[track_caller]
+fn run(args: &[&str], stdin: Option<&[u8]>, codes: &[i32]) -> (Vec<Value>, String) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_bootaudit"));
     c.arg("fleet").args(args);
     c.stdin(if stdin.is_some() {
@@ -31,7 +34,8 @@ fn run(args: &[&str], stdin: Option<&[u8]>) -> (Option<i32>, Vec<Value>, String)
         let mut w = child.stdin.take().unwrap();
         w.write_all(b).unwrap();
     }
-    let out = child.wait_with_output().unwrap();
+    let out = common::finished(format!("fleet {args:?}"), child.wait_with_output().unwrap())
+        .exits_in(codes);
     let text = String::from_utf8(out.stdout).unwrap();
     let lines = if args.contains(&"json") || args.contains(&"jsonl") {
         text.lines()
@@ -40,11 +44,7 @@ fn run(args: &[&str], stdin: Option<&[u8]>) -> (Option<i32>, Vec<Value>, String)
     } else {
         Vec::new()
     };
-    (
-        out.status.code(),
-        lines,
-        text + &String::from_utf8_lossy(&out.stderr),
-    )
+    (lines, text + &out.stderr)
 }
 
 /// Host records by host id, and the summary record.
@@ -80,8 +80,11 @@ fn every_implant_is_found_and_no_clean_host_departs() {
     let d = tempfile::tempdir().unwrap();
     let f = fleet::write_tree(d.path(), HOSTS, GROUPS, 2);
     assert_eq!(f.implanted.len(), 8);
-    let (code, lines, text) = run(&[d.path().to_str().unwrap(), "--format", "json"], None);
-    assert_eq!(code, Some(1), "{text}");
+    let (lines, _) = run(
+        &[d.path().to_str().unwrap(), "--format", "json"],
+        None,
+        &[1],
+    );
     let (hosts, summary) = records(lines);
     assert_eq!(hosts.len(), HOSTS);
     assert_eq!(summary["hosts"], HOSTS);
@@ -162,8 +165,11 @@ fn the_real_implant_stands_out_among_its_siblings() {
         serde_json::to_vec(&imp).unwrap(),
     )
     .unwrap();
-    let (code, lines, text) = run(&[d.path().to_str().unwrap(), "--format", "json"], None);
-    assert_eq!(code, Some(1), "{text}");
+    let (lines, _) = run(
+        &[d.path().to_str().unwrap(), "--format", "json"],
+        None,
+        &[1],
+    );
     let (hosts, summary) = records(lines);
     assert_eq!(summary["outliers"], 1, "{summary}");
     let h = &hosts["real-implant"];
@@ -216,14 +222,17 @@ fn json_lines_on_stdin_give_the_same_records_as_a_directory() {
             .collect();
         (hosts, summary)
     };
-    let (c1, l1, t1) = run(&[d.path().to_str().unwrap(), "--format", "json"], None);
-    let (c2, l2, t2) = run(&["-", "--format", "json"], Some(&jsonl));
-    assert_eq!((c1, c2), (Some(1), Some(1)), "{t1}\n{t2}");
+    let (l1, _) = run(
+        &[d.path().to_str().unwrap(), "--format", "json"],
+        None,
+        &[1],
+    );
+    let (l2, _) = run(&["-", "--format", "json"], Some(&jsonl), &[1]);
     let (a, b) = (strip(records(l1)), strip(records(l2)));
     assert_eq!(a.0.len(), 90);
     assert_eq!(a, b);
     // The stdin records name their line.
-    let (_, l, _) = run(&["-", "--format", "json"], Some(&jsonl));
+    let (l, _) = run(&["-", "--format", "json"], Some(&jsonl), &[1]);
     let (hosts, _) = records(l);
     assert_eq!(hosts[f.clean.first().unwrap()]["source"], "-:1");
 }
@@ -261,7 +270,7 @@ fn per_host_baselines_are_diffed_too() {
     .unwrap();
     let clean = &f.clean[0];
     std::fs::write(base.join(format!("{clean}.json")), &by_id[clean]).unwrap();
-    let (code, lines, text) = run(
+    let (lines, _) = run(
         &[
             snaps.to_str().unwrap(),
             "--baselines",
@@ -270,8 +279,8 @@ fn per_host_baselines_are_diffed_too() {
             "json",
         ],
         None,
+        &[1],
     );
-    assert_eq!(code, Some(1), "{text}");
     let (hosts, _) = records(lines);
     let b = hosts[wpbt.as_str()]["baseline_findings"]
         .as_array()
@@ -303,27 +312,17 @@ fn exit_codes_follow_diff() {
     let d = tempfile::tempdir().unwrap();
     fleet::write_tree(d.path(), 24, 2, 0);
     let dir = d.path().to_str().unwrap();
-    let (code, _, text) = run(&[dir], None);
-    assert_eq!(code, Some(0), "{text}");
+    let (_, text) = run(&[dir], None, &[0]);
     assert!(
         text.contains("No host has an unexplained finding"),
         "{text}"
     );
     // In a pipe there is no progress bar: stderr stays empty.
-    let out = Command::new(env!("CARGO_BIN_EXE_bootaudit"))
-        .args(["fleet", dir, "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::run(&["fleet", dir, "--format", "json"]).exits(0);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
     // An unreadable snapshot, and no outlier: 2.
     std::fs::write(d.path().join("group-0/broken.json"), b"{\"format\":").unwrap();
-    let (code, lines, text) = run(&[dir, "--format", "json"], None);
-    assert_eq!(code, Some(2), "{text}");
+    let (lines, _) = run(&[dir, "--format", "json"], None, &[2]);
     let (hosts, summary) = records(lines);
     assert_eq!(summary["unreadable"], 1);
     let bad = hosts.values().find(|h| h["error"].is_string()).unwrap();
@@ -337,8 +336,7 @@ fn exit_codes_follow_diff() {
         vec![dir, "--workers", "0"],
         vec!["/nonexistent/fleet"],
     ] {
-        let (code, _, text) = run(&args, None);
-        assert_eq!(code, Some(2), "{args:?}: {text}");
+        let (_, _) = run(&args, None, &[2]);
     }
 }
 
@@ -360,8 +358,7 @@ fn hostile_lines_are_records_not_crashes() {
     }
     jsonl.extend_from_slice(b"[1,2,3]\nnull\n{}\n\xff\xfe\n");
     jsonl.extend_from_slice(&good[..good.len() / 2]);
-    let (code, lines, text) = run(&["-", "--format", "json"], Some(&jsonl));
-    assert!(matches!(code, Some(1) | Some(2)), "{text}");
+    let (lines, _) = run(&["-", "--format", "json"], Some(&jsonl), &[1, 2]);
     let (hosts, summary) = records(lines);
     let total = summary["hosts"].as_u64().unwrap() + summary["unreadable"].as_u64().unwrap();
     assert_eq!(total, 45, "{summary}");
@@ -377,7 +374,7 @@ fn the_html_overview_renders_and_drills_down() {
     let snaps = d.path().join("snaps");
     let f = fleet::write_tree(&snaps, 60, 2, 1);
     let page = d.path().join("fleet.html");
-    let (code, _, text) = run(
+    run(
         &[
             snaps.to_str().unwrap(),
             "--format",
@@ -386,8 +383,8 @@ fn the_html_overview_renders_and_drills_down() {
             page.to_str().unwrap(),
         ],
         None,
+        &[1],
     );
-    assert_eq!(code, Some(1), "{text}");
     let (dom, err) = common::chromium::chromium(d.path(), &page, &["--dump-dom"]);
     let dom = String::from_utf8(dom).unwrap();
     assert!(common::chromium::console_lines(&err).is_empty(), "{err}");
@@ -438,7 +435,7 @@ fn references_judge_every_host_without_baselines() {
         "Debian OVMF",
         "x",
     );
-    let (code, lines, text) = run(
+    let (lines, _) = run(
         &[
             snaps.to_str().unwrap(),
             "--references",
@@ -447,8 +444,8 @@ fn references_judge_every_host_without_baselines() {
             "json",
         ],
         None,
+        &[1],
     );
-    assert_eq!(code, Some(1), "{text}");
     let (hosts, _) = records(lines);
     let by_source = |s: &str| {
         hosts
@@ -486,10 +483,17 @@ fn references_judge_every_host_without_baselines() {
 fn jsonl_gives_one_line_per_finding_with_the_host_and_time() {
     let d = tempfile::tempdir().unwrap();
     let f = fleet::write_tree(d.path(), HOSTS, GROUPS, 2);
-    let (_, lines, _) = run(&[d.path().to_str().unwrap(), "--format", "json"], None);
+    let (lines, _) = run(
+        &[d.path().to_str().unwrap(), "--format", "json"],
+        None,
+        &[1],
+    );
     let (hosts, _) = records(lines);
-    let (code, lines, text) = run(&[d.path().to_str().unwrap(), "--format", "jsonl"], None);
-    assert_eq!(code, Some(1), "{text}");
+    let (lines, _) = run(
+        &[d.path().to_str().unwrap(), "--format", "jsonl"],
+        None,
+        &[1],
+    );
     // As many lines as the JSON records hold findings, host by host.
     let mut per_host: BTreeMap<String, usize> = BTreeMap::new();
     for l in &lines {
