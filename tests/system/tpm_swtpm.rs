@@ -35,14 +35,12 @@ mod live {
             .unwrap();
     }
 
-    fn run(log: &str, tcti: &str) -> (i32, Value) {
-        let out = common::bootaudit()
-            .args(["eventlog", log, "--format", "json", "--tpm", tcti])
-            .output()
-            .unwrap();
-        let v = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-        (out.status.code().unwrap(), v)
+    /// `eventlog LOG --format json --tpm TCTI`, which must exit with `code`.
+    #[track_caller]
+    fn run(log: &str, tcti: &str, code: i32) -> Value {
+        common::run(&["eventlog", log, "--format", "json", "--tpm", tcti])
+            .exits(code)
+            .json()
     }
 
     fn tpm_alg(a: HashAlg) -> HashingAlgorithm {
@@ -68,9 +66,8 @@ mod live {
         // The context closes inside: swtpm serves one client at a time.
         extend_log(&tpm.tcti(), &log);
 
-        let (code, v) = run(f.to_str().unwrap(), &tpm.tcti());
+        let v = run(f.to_str().unwrap(), &tpm.tcti(), 0);
         let verdicts = v["verdicts"].as_array().unwrap();
-        assert_eq!(code, 0, "{verdicts:?}");
         assert_eq!(verdicts.len(), 4 * 3, "{verdicts:?}");
         assert!(
             verdicts.iter().all(|x| x["verdict"] == "match"),
@@ -81,8 +78,7 @@ mod live {
             let mut ctx = Context::new(TctiNameConf::from_str(&tpm.tcti()).unwrap()).unwrap();
             extend(&mut ctx, 7, &[(HashingAlgorithm::Sha256, vec![0xbb; 32])]);
         }
-        let (code, v) = run(f.to_str().unwrap(), &tpm.tcti());
-        assert_eq!(code, 1);
+        let v = run(f.to_str().unwrap(), &tpm.tcti(), 1);
         let bad: Vec<(String, u64)> = v["verdicts"]
             .as_array()
             .unwrap()
@@ -102,17 +98,14 @@ mod live {
     #[test]
     fn unreachable_tpm_is_exit_2_with_the_tcti_named() {
         let f = common::log("go-attestation/crypto_agile_eventlog");
-        let out = common::bootaudit()
-            .args([
-                "eventlog",
-                f.to_str().unwrap(),
-                "--tpm",
-                "swtpm:host=127.0.0.1,port=1",
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2));
-        assert!(String::from_utf8_lossy(&out.stderr).contains("port=1"));
+        let out = common::run(&[
+            "eventlog",
+            f.to_str().unwrap(),
+            "--tpm",
+            "swtpm:host=127.0.0.1,port=1",
+        ])
+        .exits(2);
+        assert!(out.stderr.contains("port=1"), "{}", out.stderr);
     }
 
     /// Extends the swtpm's PCRs, through the TPM, with every digest of `log`.
@@ -167,23 +160,23 @@ mod live {
             "{}",
             String::from_utf8_lossy(&o.stderr)
         );
-        let verify = |snap: &std::path::Path, nonce: &str| -> (i32, Value) {
-            let o = common::bootaudit()
-                .args([
-                    "verify-quote",
-                    "--format",
-                    "json",
-                    "--nonce",
-                    nonce,
-                    "--ak-pub",
-                ])
-                .arg(&ak)
-                .arg(snap)
-                .output()
-                .unwrap();
-            let v = serde_json::from_slice(&o.stdout)
-                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
-            (o.status.code().unwrap(), v)
+        // verify-quote under the bare AK: always exit 1 (see below).
+        let verify = |snap: &std::path::Path, nonce: &str| -> Value {
+            common::run_command(
+                common::bootaudit()
+                    .args([
+                        "verify-quote",
+                        "--format",
+                        "json",
+                        "--nonce",
+                        nonce,
+                        "--ak-pub",
+                    ])
+                    .arg(&ak)
+                    .arg(snap),
+            )
+            .exits(1)
+            .json()
         };
         // A bare AK always fails `ak-certified` (tests/system/attest_swtpm.rs
         // enrols one); here the other checks are what is judged.
@@ -196,8 +189,7 @@ mod live {
                 .map(|c| c["check"].as_str().unwrap().to_string())
                 .collect()
         };
-        let (code, v) = verify(&snap, nonce);
-        assert_eq!(code, 1, "{v}");
+        let v = verify(&snap, nonce);
         assert!(failed(&v).is_empty(), "{v}");
         assert_eq!(v["checks"][1]["check"], "ak-certified");
         assert_eq!(v["checks"][1]["ok"], false);
@@ -227,16 +219,15 @@ mod live {
         );
 
         // Another nonce: a replayed quote.
-        let (code, v) = verify(&snap, "00");
-        assert_eq!((code, failed(&v)), (1, vec!["nonce".to_string()]));
+        let v = verify(&snap, "00");
+        assert_eq!(failed(&v), vec!["nonce".to_string()]);
         // One PCR value edited in the snapshot: not what the TPM quoted, and
         // no longer what the log replays to.
         let mut edited = s.clone();
         edited["tpm"]["pcrs"]["sha256"]["7"] = Value::String("ab".repeat(32));
         let e = d.path().join("edited.json");
         std::fs::write(&e, serde_json::to_vec(&edited).unwrap()).unwrap();
-        let (code, v) = verify(&e, nonce);
-        assert_eq!(code, 1);
+        let v = verify(&e, nonce);
         assert_eq!(failed(&v), ["pcr-digest", "log-replay"]);
 
         // A genuine quote, signed by the same AK, over PCR23 only, and over no
@@ -256,8 +247,7 @@ mod live {
             narrow["tpm"]["quote"]["signature"] = Value::String(hex::encode(&q.signature));
             let e = d.path().join("narrow.json");
             std::fs::write(&e, serde_json::to_vec(&narrow).unwrap()).unwrap();
-            let (code, v) = verify(&e, nonce);
-            assert_eq!(code, 1, "{pcrs:?}: {v}");
+            let v = verify(&e, nonce);
             assert_eq!(failed(&v), ["pcr-selection"], "{pcrs:?}: {v}");
         }
         // The genuine quote with a fabricated log of 8 events without digests:
@@ -273,8 +263,7 @@ mod live {
         fabricated["tpm"]["event_log"] = Value::String(hex::encode(&fake));
         let e = d.path().join("fabricated.json");
         std::fs::write(&e, serde_json::to_vec(&fabricated).unwrap()).unwrap();
-        let (code, v) = verify(&e, nonce);
-        assert_eq!(code, 1, "{v}");
+        let v = verify(&e, nonce);
         assert!(failed(&v).contains(&"log-replay".to_string()), "{v}");
     }
 }
