@@ -714,11 +714,7 @@ fn a_bundle_sealed_by_the_responder_cannot_be_rewritten_unseen() {
 fn an_unsealed_bundle_says_so_and_require_seal_fails_it() {
     let d = tempfile::tempdir().unwrap();
     let b = make(d.path());
-    let o = common::bootaudit()
-        .args(["verify-bundle", p(&b)])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    let o = common::run_command(common::bootaudit().args(["verify-bundle", p(&b)])).exits(0);
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(
         out.trim_end().ends_with("The bundle is unsealed: its files match its own manifest, which anyone could have rewritten."),

@@ -224,13 +224,7 @@ fn the_copied_tree_of_a_real_host_gives_every_part() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("s.json");
     std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
-    let o = common::bootaudit().arg("show").arg(&p).output().unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stdout)
-    );
+    common::run_command(common::bootaudit().arg("show").arg(&p)).exits(0);
 }
 
 #[test]
@@ -271,12 +265,13 @@ fn missing_and_malformed_parts_are_recorded_not_fatal() {
     );
     assert!(said("SecureBoot-8be4df61"), "{:?}", s.errors);
     // A root that is not a directory is bad usage.
-    let o = common::bootaudit()
-        .args(["collect", "--root", "/nonexistent/bootaudit"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/bootaudit"));
+    let o = common::run_command(common::bootaudit().args([
+        "collect",
+        "--root",
+        "/nonexistent/bootaudit",
+    ]))
+    .exits(2);
+    assert!(o.stderr.contains("/nonexistent/bootaudit"));
 }
 
 #[test]
@@ -456,16 +451,16 @@ fn the_esp_binaries_go_into_the_snapshot_and_diff_sees_a_swapped_loader() {
     std::fs::copy(&shim, esp.join("EFI/BOOT/BOOTX64.EFI")).unwrap();
     let snap = |name: &str| {
         let out = d.path().join(name);
-        let o = common::bootaudit()
-            .args(["collect", "--root"])
-            .arg(fixture_root())
-            .arg("--esp")
-            .arg(&esp)
-            .arg("-o")
-            .arg(&out)
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(0));
+        common::run_command(
+            common::bootaudit()
+                .args(["collect", "--root"])
+                .arg(fixture_root())
+                .arg("--esp")
+                .arg(&esp)
+                .arg("-o")
+                .arg(&out),
+        )
+        .exits(0);
         out
     };
     let before = snap("before.json");
@@ -493,21 +488,16 @@ fn the_esp_binaries_go_into_the_snapshot_and_diff_sees_a_swapped_loader() {
 
 /// `collect --root fixtures --firmware DUMP -o OUT`, which must exit 0.
 fn collect_with_firmware(dump: &Path, out: &Path) {
-    let o = common::bootaudit()
-        .args(["collect", "--root"])
-        .arg(fixture_root())
-        .arg("--firmware")
-        .arg(dump)
-        .arg("-o")
-        .arg(out)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    common::run_command(
+        common::bootaudit()
+            .args(["collect", "--root"])
+            .arg(fixture_root())
+            .arg("--firmware")
+            .arg(dump)
+            .arg("-o")
+            .arg(out),
+    )
+    .exits(0);
 }
 
 /// `firmware check --format json --references STORE SNAPSHOT`.

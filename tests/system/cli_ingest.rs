@@ -140,12 +140,12 @@ fn from_a_directory_a_fat_image_and_a_gpt_disk() {
     same_tree(&src, &t.path().join("out-gpt"));
 
     // The ingested snapshot is what `show` reads.
-    let o = common::bootaudit()
-        .arg("show")
-        .arg(t.path().join("out-gpt/snap-0000.json"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    common::run_command(
+        common::bootaudit()
+            .arg("show")
+            .arg(t.path().join("out-gpt/snap-0000.json")),
+    )
+    .exits(0);
 }
 
 #[test]

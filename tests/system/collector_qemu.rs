@@ -298,17 +298,12 @@ fn two_plain_boots_give_consistent_snapshots() {
         drivers.push(fv);
 
         // And `bootaudit show` says so, with exit 0.
-        let out = common::bootaudit()
-            .args(["show", "--format", "json"])
-            .arg(snap_path)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = common::run_command(
+            common::bootaudit()
+                .args(["show", "--format", "json"])
+                .arg(snap_path),
+        )
+        .exits(0);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["consistent"], true);
         assert_eq!(v["identity"]["firmware_vendor"], "EDK II");

@@ -737,18 +737,18 @@ fn an_implant_in_the_firmware_volume_is_critical_with_and_without_a_baseline() {
         .unwrap()
         .join(snap["firmware_flash"]["file"].as_str().unwrap());
     assert!(std::fs::read(&flash).unwrap() == std::fs::read(implanted_ovmf()).unwrap());
-    let o = common::bootaudit()
-        .args([
-            "firmware",
-            "diff",
-            "--format",
-            "json",
-            "/usr/share/OVMF/OVMF_CODE_4M.fd",
-        ])
-        .arg(&flash)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    let o = common::run_command(
+        common::bootaudit()
+            .args([
+                "firmware",
+                "diff",
+                "--format",
+                "json",
+                "/usr/share/OVMF/OVMF_CODE_4M.fd",
+            ])
+            .arg(&flash),
+    )
+    .exits(1);
     let fd: Value = serde_json::from_slice(&o.stdout).unwrap();
     let mut added: Vec<String> = common::findings_of(&fd, "firmware.file.added")
         .iter()
@@ -780,18 +780,13 @@ fn an_implant_in_the_firmware_volume_is_critical_with_and_without_a_baseline() {
         blob[0]
     );
     // Without a baseline: the boot judged by the reference alone.
-    let o = common::bootaudit()
-        .args(["firmware", "check", "--format", "json", "--references"])
-        .arg(&refs)
-        .arg(&now)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = common::run_command(
+        common::bootaudit()
+            .args(["firmware", "check", "--format", "json", "--references"])
+            .arg(&refs)
+            .arg(&now),
+    )
+    .exits(1);
     let c: Value = serde_json::from_slice(&o.stdout).unwrap();
     let rs = common::finding_rules(&c);
     assert_eq!(
@@ -810,26 +805,21 @@ fn an_implant_in_the_firmware_volume_is_critical_with_and_without_a_baseline() {
     assert_eq!(dormant[0]["severity"], "critical");
     // And the genuine boot, judged alone, is clean: every blob and driver
     // is the vendor's (the baseline's first boot).
-    let o = common::bootaudit()
-        .args([
-            "firmware",
-            "check",
-            "--format",
-            "json",
-            "--fail-on",
-            "low",
-            "--references",
-        ])
-        .arg(&refs)
-        .arg(&baseline_files().1)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stdout)
-    );
+    common::run_command(
+        common::bootaudit()
+            .args([
+                "firmware",
+                "check",
+                "--format",
+                "json",
+                "--fail-on",
+                "low",
+                "--references",
+            ])
+            .arg(&refs)
+            .arg(&baseline_files().1),
+    )
+    .exits(0);
 }
 
 #[test]

@@ -178,24 +178,14 @@ fn a_cc_event_on_a_register_that_does_not_exist_leaves_the_log_unjudged() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("mr7.bin");
     std::fs::write(&p, &raw).unwrap();
-    let o = common::bootaudit()
-        .arg("eventlog")
-        .arg(&p)
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(1), "{out}");
+    let o = common::run_command(common::bootaudit().arg("eventlog").arg(&p)).exits(1);
+    let out = o.out();
     assert!(
         out.contains("Result: the log cannot be judged whole: 1 events extend a measurement register that does not exist"),
         "{out}"
     );
     // The unedited log still passes.
-    let o = common::bootaudit()
-        .arg("eventlog")
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    common::run_command(common::bootaudit().arg("eventlog").arg(&f)).exits(0);
 }
 
 #[test]
@@ -561,24 +551,24 @@ fn a_comparison_that_compares_nothing_is_unknown_not_a_pass() {
     let d = tempfile::tempdir().unwrap();
     let only3 = d.path().join("rtmr3.json");
     std::fs::write(&only3, format!(r#"{{"rtmr3": "{}"}}"#, "00".repeat(48))).unwrap();
-    let o = common::bootaudit()
-        .args(["eventlog", "--rtmrs"])
-        .arg(&only3)
-        .arg(common::log("go-eventlog/cos-113-intel-tdx.bin"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("Result: unknown"));
+    let o = common::run_command(
+        common::bootaudit()
+            .args(["eventlog", "--rtmrs"])
+            .arg(&only3)
+            .arg(common::log("go-eventlog/cos-113-intel-tdx.bin")),
+    )
+    .exits(1);
+    assert!(o.out().contains("Result: unknown"));
     // A log of its header alone against a full set of real PCRs.
     let pcrs =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ovmf-swtpm/pcrs.json");
-    let o = common::bootaudit()
-        .args(["eventlog", "--format", "json", "--pcrs"])
-        .arg(&pcrs)
-        .arg(common::log("tpm2-tools/specid-vendordata.bin"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    let o = common::run_command(
+        common::bootaudit()
+            .args(["eventlog", "--format", "json", "--pcrs"])
+            .arg(&pcrs)
+            .arg(common::log("tpm2-tools/specid-vendordata.bin")),
+    )
+    .exits(1);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["nothing_compared"], true);
     assert_eq!(v["ok"], false);

@@ -299,13 +299,8 @@ fn a_measured_boot_directory_gives_its_newest_boot_or_all() {
     assert_eq!(counts, [117, 155]);
     // An empty directory is bad input.
     let e = tempfile::tempdir().unwrap();
-    let o = common::bootaudit()
-        .arg("eventlog")
-        .arg(e.path())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no *.log"));
+    let o = common::run_command(common::bootaudit().arg("eventlog").arg(e.path())).exits(2);
+    assert!(o.stderr.contains("no *.log"));
 }
 
 #[test]
@@ -333,13 +328,8 @@ fn an_unreadable_or_unreported_setting_is_unknown_never_off() {
     let d = tempfile::tempdir().unwrap();
     let f = d.path().join("edited.bin");
     std::fs::write(&f, &edited).unwrap();
-    let o = common::bootaudit()
-        .arg("eventlog")
-        .arg(&f)
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(1), "{out}");
+    let o = common::run_command(common::bootaudit().arg("eventlog").arg(&f)).exits(1);
+    let out = o.out();
     assert!(out.contains("kernel UNREADABLE"), "{out}");
     assert!(
         out.contains("Result: the log cannot be judged whole: Windows kernel debugging: a verified record of it holds no readable value"),
@@ -353,13 +343,8 @@ fn an_unreadable_or_unreported_setting_is_unknown_never_off() {
     );
     let f = d.path().join("gcp.bin");
     std::fs::write(&f, &gcp).unwrap();
-    let o = common::bootaudit()
-        .arg("eventlog")
-        .arg(&f)
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(0), "{out}");
+    let o = common::run_command(common::bootaudit().arg("eventlog").arg(&f)).exits(0);
+    let out = o.out();
     assert!(out.contains("hypervisor not reported"), "{out}");
     assert!(
         out.contains("Result: the log's checks passed; unknown: Windows hypervisor debugging: no verified SIPA record reports it"),

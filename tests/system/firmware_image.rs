@@ -218,17 +218,12 @@ fn an_inserted_dxe_driver_is_listed_and_found_by_firmware_diff() {
     let auth = f["body"]["authenticode_sha256"].as_str().unwrap();
     assert!(text.contains(auth), "pesign says {text:?}, we say {auth}");
 
-    let o = common::bootaudit()
-        .args(["firmware", "diff", "--format", "json", PLAIN])
-        .arg(&img)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = common::run_command(
+        common::bootaudit()
+            .args(["firmware", "diff", "--format", "json", PLAIN])
+            .arg(&img),
+    )
+    .exits(1);
     let r: Value = serde_json::from_slice(&o.stdout).unwrap();
     let findings = r["findings"].as_array().unwrap();
     let added: Vec<_> = findings
@@ -256,16 +251,7 @@ fn an_inserted_dxe_driver_is_listed_and_found_by_firmware_diff() {
         );
     }
     // The same image is no finding against itself.
-    let o = common::bootaudit()
-        .args(["firmware", "diff", PLAIN, PLAIN])
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stdout)
-    );
+    common::run_command(common::bootaudit().args(["firmware", "diff", PLAIN, PLAIN])).exits(0);
 }
 
 #[test]
@@ -385,13 +371,8 @@ fn hostile_images_are_read_around_and_named() {
     // No volume at all: exit 2, the file named.
     let p = d.path().join("nothing.bin");
     std::fs::write(&p, vec![0u8; 4096]).unwrap();
-    let o = common::bootaudit()
-        .arg("firmware")
-        .arg(&p)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    let e = String::from_utf8_lossy(&o.stderr);
+    let o = common::run_command(common::bootaudit().arg("firmware").arg(&p)).exits(2);
+    let e = o.stderr;
     assert!(
         e.contains("nothing.bin") && e.contains("no UEFI firmware volume"),
         "{e}"
@@ -399,12 +380,7 @@ fn hostile_images_are_read_around_and_named() {
     // A symbolic link is refused.
     let l = d.path().join("link.fd");
     std::os::unix::fs::symlink(PLAIN, &l).unwrap();
-    let o = common::bootaudit()
-        .arg("firmware")
-        .arg(&l)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
+    common::run_command(common::bootaudit().arg("firmware").arg(&l)).exits(2);
 }
 
 #[test]
@@ -728,14 +704,14 @@ fn a_decoy_volume_header_cannot_hide_the_volume_it_covers() {
     // No reference of it without --accept-problems; with it, the
     // reference records the problem and holds the implant.
     let store = d.path().join("refs");
-    let o = common::bootaudit()
-        .args(["reference", "add", "--vendor", "V", "--version", "1", "-o"])
-        .arg(&store)
-        .arg(&img)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("structural problems"));
+    let o = common::run_command(
+        common::bootaudit()
+            .args(["reference", "add", "--vendor", "V", "--version", "1", "-o"])
+            .arg(&store)
+            .arg(&img),
+    )
+    .exits(2);
+    assert!(o.stderr.contains("structural problems"));
     assert!(!store.exists() || std::fs::read_dir(&store).unwrap().next().is_none());
     let r = common::bootaudit()
         .args([
