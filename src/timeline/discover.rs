@@ -168,7 +168,7 @@ enum Read1 {
     Skip,
 }
 
-fn read_one(path: &Path, named: Named, cores: usize) -> Result<Read1, TimelineError> {
+fn read_one(path: &Path, named: Named, evtx_threads: usize) -> Result<Read1, TimelineError> {
     let file = path.display().to_string();
     let head =
         head_of(path).map_err(|e| TimelineError::file(&file, format!("cannot read: {e}")))?;
@@ -185,7 +185,7 @@ fn read_one(path: &Path, named: Named, cores: usize) -> Result<Read1, TimelineEr
     };
     Ok(match kind {
         SourceKind::Evtx => {
-            let (i, e) = super::windows::read_with(path, cores)?;
+            let (i, e) = super::windows::read_with(path, evtx_threads)?;
             Read1::Events(i, e)
         }
         SourceKind::JournalJson => {

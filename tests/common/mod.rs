@@ -345,6 +345,29 @@ pub fn findings_of<'a>(report: &'a serde_json::Value, rule: &str) -> Vec<&'a ser
         .collect()
 }
 
+/// The one `loaded-images.firmware-driver.added` finding of a diff report,
+/// asserted critical, unexplained, and about the driver file `guid`
+/// (`FvFile(GUID)`, as the firmware's device path names it).
+#[track_caller]
+pub fn firmware_driver_added<'a>(
+    report: &'a serde_json::Value,
+    guid: &str,
+) -> &'a serde_json::Value {
+    let added = findings_of(report, "loaded-images.firmware-driver.added");
+    assert_eq!(added.len(), 1, "{report}");
+    let f = added[0];
+    assert_eq!(f["severity"], "critical", "{f}");
+    assert_eq!(f["explained"], false, "{f}");
+    assert!(
+        f["subject"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("FvFile({guid})")),
+        "{f:#}"
+    );
+    f
+}
+
 /// Path of the built `bootaudit` binary.
 pub fn bootaudit() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bootaudit"))
@@ -423,6 +446,28 @@ pub fn sha256sum(file: &Path) -> String {
         .next()
         .unwrap_or_default()
         .to_string()
+}
+
+/// `collect --quote` of the host tree `root` through the TPM at `tcti`,
+/// with `flag file` for the AK (`--ak ENROLLED` or `--ak-pub-out FILE`),
+/// into `out`.
+#[track_caller]
+pub fn collect_quote(
+    tcti: &str,
+    root: &Path,
+    nonce: &str,
+    flag: &str,
+    file: &Path,
+    out: &Path,
+) -> Run {
+    let mut c = bootaudit();
+    c.args(["collect", "--root"])
+        .arg(root)
+        .args(["--tpm", tcti, "--quote", "--nonce", nonce, flag])
+        .arg(file)
+        .arg("-o")
+        .arg(out);
+    run_command(&mut c)
 }
 
 /// Runs the built `bootaudit` with these arguments.

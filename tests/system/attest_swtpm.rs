@@ -184,7 +184,7 @@ mod live {
         let nonce = "0123456789abcdef0123456789abcdef";
         let root = empty_host(dir.path());
         let t = tpm.tcti();
-        collect_quote(&t, &root, nonce, "--ak", &en, &snap, 0);
+        common::collect_quote(&t, &root, nonce, "--ak", &en, &snap).exits(0);
         let v = verify_quote(&snap, "--ak", &en, nonce, 1);
         // Everything holds but the replay of a log this host does not have.
         assert_eq!(failed(&v), ["log-replay"], "{v}");
@@ -237,48 +237,18 @@ mod live {
         // too; a snapshot quoted by another TPM does not match the enrolment.
         let other = Swtpm::start("sha256");
         let t2 = other.tcti();
-        let err = collect_quote(
+        let err = common::collect_quote(
             &t2,
             &root,
             nonce,
             "--ak",
             &en,
             &dir.path().join("other.json"),
-            2,
-        );
+        )
+        .exits(2)
+        .stderr;
         assert!(err.contains("another AK than the enrolled one"), "{err}");
         assert!(!dir.path().join("other.json").exists());
-    }
-
-    /// `collect --quote` of an empty host tree through `tcti`, with `flag
-    /// file` (`--ak` or `--ak-pub-out`): (exit code, stderr).
-    fn collect_quote(
-        tcti: &str,
-        root: &Path,
-        nonce: &str,
-        flag: &str,
-        file: &Path,
-        out: &Path,
-        code: i32,
-    ) -> String {
-        ba(
-            &[
-                "collect",
-                "--root",
-                p(root),
-                "--tpm",
-                tcti,
-                "--quote",
-                "--nonce",
-                nonce,
-                flag,
-                p(file),
-                "-o",
-                p(out),
-            ],
-            code,
-        )
-        .1
     }
 
     /// `verify-quote --format json` with `flag file` (`--ak`, `--ak-pub`).
@@ -595,7 +565,7 @@ mod live {
         let nonce = "aa55aa55aa55aa55";
         let root = empty_host(d);
         let t = tpm.tcti();
-        collect_quote(&t, &root, nonce, "--ak-pub-out", &ak, &snap, 0);
+        common::collect_quote(&t, &root, nonce, "--ak-pub-out", &ak, &snap).exits(0);
         let v = verify_quote(&snap, "--ak-pub", &ak, nonce, 1);
         assert_eq!(failed(&v), ["ak-certified", "log-replay"], "{v}");
     }

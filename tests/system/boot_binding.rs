@@ -170,23 +170,7 @@ fn a_collector_snapshot_of_an_earlier_boot_fails_and_its_boot_quote_is_genuine()
     .unwrap();
     let (host, ak) = (d.path().join("host.json"), d.path().join("ak.pub"));
     let nonce = "00112233445566778899aabbccddeeff";
-    common::run_command(
-        common::bootaudit()
-            .args(["collect", "--root"])
-            .arg(&root)
-            .args([
-                "--tpm",
-                &tpm.tcti(),
-                "--quote",
-                "--nonce",
-                nonce,
-                "--ak-pub-out",
-            ])
-            .arg(&ak)
-            .arg("-o")
-            .arg(&host),
-    )
-    .exits(0);
+    common::collect_quote(&tpm.tcti(), &root, nonce, "--ak-pub-out", &ak, &host).exits(0);
 
     // tpm2-tools' checker accepts the collector's quote under the AK the
     // host made: the collector's marshalled template is the same key.

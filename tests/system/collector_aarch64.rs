@@ -17,10 +17,25 @@ use std::path::{Path, PathBuf};
 /// speed.
 const CONFIG: [&str; 2] = ["--config", "mode=shutdown hash-budget-ms=0"];
 
-fn boot(out: &Path, arch: &str) -> PathBuf {
+/// One boot of the collector for `arch`, with `more` xtask options.
+fn boot(out: &Path, arch: &str, more: &[&str]) -> PathBuf {
     let mut args = vec!["--arch", arch];
+    args.extend(more);
     args.extend(CONFIG);
     common::boot_collector(out, &args)
+}
+
+/// `diff A B --format json` with `more` options, which must exit with
+/// `code`.
+#[track_caller]
+fn diff(a: &Path, b: &Path, more: &[&str], code: i32) -> serde_json::Value {
+    let mut c = common::bootaudit();
+    c.arg("diff")
+        .arg(a)
+        .arg(b)
+        .args(more)
+        .args(["--format", "json"]);
+    common::run_command(&mut c).exits(code).json()
 }
 
 fn read(p: &Path) -> Snapshot {
@@ -70,7 +85,7 @@ fn results(p: &Path) -> Vec<(String, String)> {
 #[test]
 fn the_collector_boots_on_aarch64_and_is_judged_as_on_x86() {
     let dir = tempfile::tempdir().unwrap();
-    let a = boot(&dir.path().join("a"), "aarch64");
+    let a = boot(&dir.path().join("a"), "aarch64", &[]);
     let s = read(&a);
     assert_eq!(s.source.architecture.as_deref(), Some("aarch64"));
     // What Arm's virt machine offers: SMBIOS 3, ACPI with a TPM2 table, a
@@ -167,25 +182,15 @@ fn the_collector_boots_on_aarch64_and_is_judged_as_on_x86() {
 
     // `check` gives each check the result it gives an x86 boot of the
     // same configuration (plain firmware, Secure Boot off, setup mode).
-    let x = boot(&dir.path().join("x"), "x86_64");
+    let x = boot(&dir.path().join("x"), "x86_64", &[]);
     assert_eq!(read(&x).source.architecture.as_deref(), Some("x86_64"));
     let (arm, x86) = (results(&a), results(&x));
     assert!(arm.len() >= 20, "{arm:?}");
     assert_eq!(arm, x86);
 
     // Two plain boots of the same machine: nothing at or above low.
-    let b = boot(&dir.path().join("b"), "aarch64");
-    let r = common::run(&[
-        "diff".as_ref(),
-        a.as_os_str(),
-        b.as_os_str(),
-        "--fail-on".as_ref(),
-        "low".as_ref(),
-        "--format".as_ref(),
-        "json".as_ref(),
-    ])
-    .exits(0)
-    .json();
+    let b = boot(&dir.path().join("b"), "aarch64", &[]);
+    let r = diff(&a, &b, &["--fail-on", "low"], 0);
     assert_eq!(r["findings"].as_array().map(Vec::len), Some(0), "{r}");
 }
 
@@ -194,9 +199,7 @@ fn secure_boot_on_arm_with_debians_test_keys_fails_the_test_key_checks() {
     // AAVMF's snakeoil variable store: Debian's test certificate as PK,
     // KEK and db, Secure Boot on; xtask signs the collector with its key.
     let dir = tempfile::tempdir().unwrap();
-    let mut args = vec!["--arch", "aarch64", "--ovmf", "snakeoil"];
-    args.extend(CONFIG);
-    let a = common::boot_collector(&dir.path().join("a"), &args);
+    let a = boot(&dir.path().join("a"), "aarch64", &["--ovmf", "snakeoil"]);
     let r = check(&a);
     let result = |id: &str| {
         common::check_result(&r, id)["result"]
@@ -266,9 +269,11 @@ fn without_acpi_the_device_tree_is_recorded_node_by_node_and_diffed() {
             .iter()
             .map(|(n, ram)| {
                 s.spawn(move || {
-                    let mut args = vec!["--arch", "aarch64", "--machine", "acpi=off", "--ram", ram];
-                    args.extend(CONFIG);
-                    common::boot_collector(&w.join(n), &args)
+                    boot(
+                        &w.join(n),
+                        "aarch64",
+                        &["--machine", "acpi=off", "--ram", ram],
+                    )
                 })
             })
             .collect();
@@ -313,26 +318,13 @@ fn without_acpi_the_device_tree_is_recorded_node_by_node_and_diffed() {
         t2.sha256, dt.sha256,
         "the per-boot seeds were expected to differ"
     );
-    let diff = |x: &Path, y: &Path, code: i32| {
-        common::run(&[
-            "diff".as_ref(),
-            x.as_os_str(),
-            y.as_os_str(),
-            "--fail-on".as_ref(),
-            "low".as_ref(),
-            "--format".as_ref(),
-            "json".as_ref(),
-        ])
-        .exits(code)
-        .json()
-    };
-    let r = diff(a, b, 0);
+    let r = diff(a, b, &["--fail-on", "low"], 0);
     assert_eq!(r["findings"].as_array().map(Vec::len), Some(0), "{r}");
 
     // Twice the RAM: the /memory node's reg changed, and that node only,
     // among the tree's; the RAM change diff sees explains it (exit 0 at
     // --fail-on low: every finding explained or info).
-    let r = diff(a, c, 0);
+    let r = diff(a, c, &["--fail-on", "low"], 0);
     let dt_findings: Vec<&serde_json::Value> = r["findings"]
         .as_array()
         .unwrap()
@@ -412,13 +404,8 @@ fn a_driver_added_to_aavmfs_dxe_volume_is_caught_critical() {
 
     let code = implanted.to_str().unwrap().to_string();
     let snaps: Vec<PathBuf> = std::thread::scope(|s| {
-        let plain = s.spawn(|| boot(&w.join("plain"), "aarch64"));
-        let code = &code;
-        let bad = s.spawn(move || {
-            let mut args = vec!["--arch", "aarch64", "--ovmf-code", code.as_str()];
-            args.extend(CONFIG);
-            common::boot_collector(&w.join("implanted"), &args)
-        });
+        let plain = s.spawn(|| boot(&w.join("plain"), "aarch64", &[]));
+        let bad = s.spawn(|| boot(&w.join("implanted"), "aarch64", &["--ovmf-code", &code]));
         vec![plain.join().unwrap(), bad.join().unwrap()]
     });
     // The firmware ran it: an aarch64 image loaded from its file.
@@ -436,25 +423,6 @@ fn a_driver_added_to_aavmfs_dxe_volume_is_caught_critical() {
     assert_eq!(loaded.machine, Some(0xaa64));
     // diff catches it as on x86: a firmware-volume driver loaded that was
     // not before, critical, unexplained.
-    let r = common::run(&[
-        "diff".as_ref(),
-        snaps[0].as_os_str(),
-        snaps[1].as_os_str(),
-        "--format".as_ref(),
-        "json".as_ref(),
-    ])
-    .exits(1)
-    .json();
-    let added = common::findings_of(&r, "loaded-images.firmware-driver.added");
-    assert_eq!(added.len(), 1, "{r}");
-    assert_eq!(added[0]["severity"], "critical");
-    assert_eq!(added[0]["explained"], false);
-    assert!(
-        added[0]["subject"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("FvFile({ARM_IMPLANT_GUID})")),
-        "{}",
-        added[0]
-    );
+    let r = diff(&snaps[0], &snaps[1], &[], 1);
+    common::firmware_driver_added(&r, ARM_IMPLANT_GUID);
 }

@@ -138,28 +138,15 @@ mod live {
         std::fs::create_dir_all(d.path().join("root/sys/class/tpm/tpm0")).unwrap();
         let (snap, ak) = (d.path().join("snap.json"), d.path().join("ak.pub"));
         let nonce = "0123456789abcdef0123456789abcdef";
-        let o = common::bootaudit()
-            .args(["collect", "--root"])
-            .arg(d.path().join("root"))
-            .args([
-                "--tpm",
-                &tpm.tcti(),
-                "--quote",
-                "--nonce",
-                nonce,
-                "--ak-pub-out",
-            ])
-            .arg(&ak)
-            .arg("-o")
-            .arg(&snap)
-            .output()
-            .unwrap();
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        common::collect_quote(
+            &tpm.tcti(),
+            &d.path().join("root"),
+            nonce,
+            "--ak-pub-out",
+            &ak,
+            &snap,
+        )
+        .exits(0);
         // verify-quote under the bare AK: always exit 1 (see below).
         let verify = |snap: &std::path::Path, nonce: &str| -> Value {
             common::run_command(
