@@ -107,8 +107,26 @@ fn runtime_map(root: &Path, errors: &mut Vec<CollectError>) -> Option<MemoryMap>
     })
 }
 
-/// Both maps, those the kernel shows.
+/// Both maps, those the kernel shows. Linux shows them on x86 only
+/// (CONFIG_FIRMWARE_MEMMAP and CONFIG_EFI_RUNTIME_MAP are x86 options):
+/// elsewhere, when neither exists, the part is recorded as not applicable,
+/// with the reason.
 pub(super) fn collect(root: &Path, errors: &mut Vec<CollectError>) -> Vec<MemoryMap> {
+    if std::env::consts::ARCH != "x86_64"
+        && !under(root, "/sys/firmware/memmap").exists()
+        && !under(root, "/sys/firmware/efi/runtime-map").exists()
+    {
+        failed(
+            errors,
+            Part::MemoryMap,
+            format!(
+                "Linux on {} shows no firmware memory map: /sys/firmware/memmap and /sys/firmware/efi/runtime-map are x86-only",
+                std::env::consts::ARCH
+            ),
+            "not-applicable",
+        );
+        return Vec::new();
+    }
     firmware_map(root, errors)
         .into_iter()
         .chain(runtime_map(root, errors))

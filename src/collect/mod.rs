@@ -133,7 +133,7 @@ pub fn collect(opts: &Options) -> Snapshot {
             kind: SourceKind::LinuxHost,
             version: env!("CARGO_PKG_VERSION").to_string(),
             collection_us: None,
-            architecture: None,
+            architecture: Some(std::env::consts::ARCH.to_string()),
         },
         ..Snapshot::default()
     };

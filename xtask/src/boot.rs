@@ -81,9 +81,11 @@ variable store; --rtc starts the firmware's clock at that UTC time;
 --debugcon writes QEMU's debug console (port 0x402, where a DEBUG OVMF
 logs) to FILE; --tpm-state keeps the TPM in DIR across boots (the
 same seeds and keys, the next resetCount). --linux NONCE chains from
-the collector to Debian's kernel (unpacked by .ci/run) with an
-initramfs that runs a static `bootaudit collect --quote --nonce NONCE`
-on /dev/tpmrm0: its snapshot and AK are OUT/host.json and OUT/ak.pub.
+the collector to Debian's kernel (amd64, or arm64 with --arch aarch64;
+unpacked by .ci/run) with an initramfs that runs a static `bootaudit
+collect --quote --nonce NONCE` on /dev/tpmrm0 (on Arm, a musl build and
+the TIS driver .ci/run builds): its snapshot and AK are OUT/host.json
+and OUT/ak.pub.
 Exit 1 when QEMU does not power off (--linux: when the host printed
 nothing) or no snapshot was written.";
 
@@ -289,11 +291,8 @@ pub fn make_esp(
 pub fn boot(out: &Path, b: &Boot) -> Result<PathBuf> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let out = std::path::absolute(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    if b.arch == Arch::Aarch64 && (b.linux.is_some() || b.qemu.iter().any(|a| a == "-debugcon")) {
-        return Err(
-            "--linux and --debugcon boot x86 only (the kernel boot is Debian's amd64 one; the debug console is an ISA port)"
-                .into(),
-        );
+    if b.arch == Arch::Aarch64 && b.qemu.iter().any(|a| a == "-debugcon") {
+        return Err("--debugcon boots x86 only (the debug console is an ISA port)".into());
     }
     let mut loader = build_collector(b.arch)?;
     let work = WorkDir::new("boot")?;
@@ -307,7 +306,7 @@ pub fn boot(out: &Path, b: &Boot) -> Result<PathBuf> {
     }
     let (mut files, mut config) = (b.files.clone(), b.config.clone());
     if let Some(nonce) = &b.linux {
-        let (more, chain) = crate::linux::chain_to_host(nonce, w)?;
+        let (more, chain) = crate::linux::chain_to_host(nonce, b.arch, w)?;
         files.extend(more);
         config = chain;
     }

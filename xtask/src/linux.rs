@@ -4,15 +4,15 @@
 //! boot.
 
 use crate::util::{Result, WorkDir};
-use crate::vm::{Machine, Ovmf, Swtpm};
+use crate::vm::{Arch, Machine, Ovmf, Swtpm};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-/// Where `.ci/run` unpacks Debian's kernel package (its image, config and
-/// efivarfs.ko; `BOOTAUDIT_DEBIAN_LINUX` overrides), else `/`.
+/// Where `.ci/run` unpacks Debian's amd64 kernel package (its image,
+/// config and efivarfs.ko; `BOOTAUDIT_DEBIAN_LINUX` overrides), else `/`.
 pub fn kernel_root() -> PathBuf {
     let cache = std::env::var_os("BOOTAUDIT_DEBIAN_LINUX")
         .map(PathBuf::from)
@@ -24,12 +24,43 @@ pub fn kernel_root() -> PathBuf {
     }
 }
 
+/// Where `.ci/run` unpacks what an arm64 Linux boot needs, from Debian's
+/// arm64 packages (`BOOTAUDIT_DEBIAN_LINUX_ARM64` overrides): the kernel
+/// image and config, efivarfs.ko and tpm_tis_core.ko from
+/// linux-image-arm64, busybox from busybox-static:arm64, and tpm_tis.ko,
+/// which Debian's arm64 kernel does not build (CONFIG_TCG_TIS is off, and
+/// QEMU's `virt` offers only a memory-mapped TIS TPM): `.ci/run` builds it
+/// from linux-source against the kernel's own headers.
+pub fn kernel_root_arm64() -> PathBuf {
+    std::env::var_os("BOOTAUDIT_DEBIAN_LINUX_ARM64")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/bootaudit/debian-linux-arm64"))
+}
+
+/// The kernel root of `arch`.
+fn root_of(arch: Arch) -> PathBuf {
+    match arch {
+        Arch::X86_64 => kernel_root(),
+        Arch::Aarch64 => kernel_root_arm64(),
+    }
+}
+
 /// The newest kernel under [`kernel_root`]'s /boot (by version order, as
 /// `sort -V`) and its release (`6.1.0-28-amd64`).
 pub fn newest_kernel() -> Result<(PathBuf, String)> {
-    let boot = kernel_root().join("boot");
+    newest_kernel_in(&kernel_root(), "linux-image-amd64")
+}
+
+/// The newest kernel under `root`/boot and its release.
+fn newest_kernel_in(root: &Path, package: &str) -> Result<(PathBuf, String)> {
+    let boot = root.join("boot");
     let mut found: Vec<String> = std::fs::read_dir(&boot)
-        .map_err(|e| format!("{}: {e}", boot.display()))?
+        .map_err(|e| {
+            format!(
+                "{}: {e} (package {package}; .ci/run unpacks it)",
+                boot.display()
+            )
+        })?
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().into_string().ok())
         .filter_map(|n| n.strip_prefix("vmlinuz-").map(String::from))
@@ -37,7 +68,7 @@ pub fn newest_kernel() -> Result<(PathBuf, String)> {
     found.sort_by(|a, b| version_cmp(a, b));
     let release = found.pop().ok_or_else(|| {
         format!(
-            "no {}/vmlinuz-* (package linux-image-amd64; .ci/run unpacks it)",
+            "no {}/vmlinuz-* (package {package}; .ci/run unpacks it)",
             boot.display()
         )
     })?;
@@ -75,18 +106,40 @@ fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     ca.len().cmp(&cb.len())
 }
 
-/// Builds bootaudit as a static executable (glibc's static libc, no TSS
-/// library: it speaks to /dev/tpmrm0 itself) in its own target directory,
-/// without debug information; returns its path. Refuses a result that
-/// still names a dynamic loader.
-pub fn build_static_bootaudit() -> Result<PathBuf> {
+/// Builds bootaudit as a static executable for a Linux host of `arch`,
+/// in its own target directory, without debug information; returns its
+/// path. No TSS library: it speaks to /dev/tpmrm0 itself.
+/// - x86_64: glibc's static libc (x86_64-unknown-linux-gnu, crt-static).
+/// - aarch64: musl (aarch64-unknown-linux-musl), built by cargo-zigbuild
+///   with zig from the project's venv as the C cross-compiler and linker
+///   (SQLite, xz and mimalloc are C).
+///
+/// Refuses a result that names a dynamic loader or is for another machine.
+pub fn build_static_bootaudit(arch: Arch) -> Result<PathBuf> {
     let root = crate::util::root();
-    let target = "x86_64-unknown-linux-gnu";
+    let (target, machine) = match arch {
+        Arch::X86_64 => ("x86_64-unknown-linux-gnu", 0x3e),
+        Arch::Aarch64 => ("aarch64-unknown-linux-musl", 0xb7),
+    };
     let mut c = Command::new("cargo");
-    c.args(["build", "--quiet", "--bin", "bootaudit", "--target", target])
+    match arch {
+        Arch::X86_64 => {
+            c.arg("build")
+                .env("RUSTFLAGS", "-C target-feature=+crt-static");
+        }
+        Arch::Aarch64 => {
+            // cargo-zigbuild finds zig as `python3 -m ziglang`.
+            let venv = root.join(".venv/bin");
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let mut dirs = vec![venv];
+            dirs.extend(std::env::split_paths(&path));
+            let joined = std::env::join_paths(dirs).map_err(|e| format!("PATH: {e}"))?;
+            c.arg("zigbuild").env("PATH", joined);
+        }
+    }
+    c.args(["--quiet", "--bin", "bootaudit", "--target", target])
         .arg("--target-dir")
         .arg(root.join("target/static"))
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
         .env("CARGO_PROFILE_DEV_DEBUG", "0")
         .env("CARGO_PROFILE_DEV_STRIP", "true")
         .current_dir(&root);
@@ -94,12 +147,28 @@ pub fn build_static_bootaudit() -> Result<PathBuf> {
         .status()
         .map_err(|e| format!("cargo could not run: {e}"))?;
     if !st.success() {
-        return Err(format!("the static build of bootaudit failed ({st})"));
+        return Err(format!(
+            "the static build of bootaudit for {target} failed ({st}){}",
+            if arch == Arch::Aarch64 {
+                " (cargo-zigbuild and the venv's ziglang: .ci/run installs both)"
+            } else {
+                ""
+            }
+        ));
     }
     let bin = root.join(format!("target/static/{target}/debug/bootaudit"));
     let elf = std::fs::read(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
     if has_interpreter(&elf)? {
         return Err(format!("{} is dynamically linked", bin.display()));
+    }
+    let e_machine = elf
+        .get(0x12..0x14)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]));
+    if e_machine != Some(machine) {
+        return Err(format!(
+            "{} is for ELF machine {e_machine:?}, not {machine:#x}",
+            bin.display()
+        ));
     }
     Ok(bin)
 }
@@ -153,10 +222,12 @@ macro_rules! init_script {
 /// mounts what `bootaudit collect` reads, runs `collect --quote` with the
 /// verifier's nonce on the kernel's TPM device, prints the host snapshot
 /// and the AK's public area in base64 on the serial port, and powers off.
-pub fn host_init(nonce: &str) -> String {
+/// `modules` are loaded first (the TIS driver on arm64).
+pub fn host_init(nonce: &str, modules: &[&str]) -> String {
+    let modules: String = modules.iter().map(|m| format!("insmod /{m}\n")).collect();
     format!(
         crate::init_script!(
-            r#"mount -t devtmpfs dev /dev
+            r#"{modules}mount -t devtmpfs dev /dev
 hostname bootaudit-host
 i=0
 while [ ! -e /dev/tpmrm0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
@@ -171,34 +242,73 @@ echo END-AK
 poweroff -f
 "#
         ),
-        nonce = nonce
+        nonce = nonce,
+        modules = modules
     )
 }
 
 /// The ESP files and collector configuration of a boot that goes on from
-/// the collector (chain mode) to Debian's kernel, whose initramfs (in
-/// `work`) runs [`host_init`] with `nonce`: the kernel as
+/// the collector (chain mode) to Debian's kernel for `arch`, whose
+/// initramfs (in `work`) runs [`host_init`] with `nonce`: the kernel as
 /// `\EFI\linux\vmlinuz.efi`, the initramfs as `\initrd.gz`.
-pub fn chain_to_host(nonce: &str, work: &Path) -> Result<(Vec<(PathBuf, String)>, String)> {
+pub fn chain_to_host(
+    nonce: &str,
+    arch: Arch,
+    work: &Path,
+) -> Result<(Vec<(PathBuf, String)>, String)> {
     if nonce.is_empty() || nonce.len() > 128 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!("--linux {nonce}: a nonce in hex, at most 64 bytes"));
     }
-    let (kernel, release) = newest_kernel()?;
+    let root = root_of(arch);
+    let (kernel, release, busybox, console, package) = match arch {
+        Arch::X86_64 => {
+            let (k, r) = newest_kernel()?;
+            (
+                k,
+                r,
+                PathBuf::from("/bin/busybox"),
+                "ttyS0",
+                "busybox-static",
+            )
+        }
+        Arch::Aarch64 => {
+            let (k, r) = newest_kernel_in(&root, "linux-image-arm64")?;
+            (
+                k,
+                r,
+                root.join("bin/busybox"),
+                "ttyAMA0",
+                "busybox-static:arm64",
+            )
+        }
+    };
     let tree = work.join("initramfs");
     let bin = tree.join("bin");
     std::fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
     for d in ["proc", "sys", "dev", "etc"] {
         let _ = std::fs::create_dir_all(tree.join(d));
     }
-    crate::util::copy(Path::new("/bin/busybox"), &bin.join("busybox"))
-        .map_err(|e| format!("{e} (package busybox-static)"))?;
-    crate::util::copy(&build_static_bootaudit()?, &bin.join("bootaudit"))?;
-    let module = kernel_root().join(format!(
-        "lib/modules/{release}/kernel/fs/efivarfs/efivarfs.ko"
-    ));
-    crate::util::copy(&module, &tree.join("efivarfs.ko"))?;
+    crate::util::copy(&busybox, &bin.join("busybox"))
+        .map_err(|e| format!("{e} (package {package})"))?;
+    crate::util::copy(&build_static_bootaudit(arch)?, &bin.join("bootaudit"))?;
+    let modules_dir = root.join(format!("lib/modules/{release}/kernel"));
+    crate::util::copy(
+        &modules_dir.join("fs/efivarfs/efivarfs.ko"),
+        &tree.join("efivarfs.ko"),
+    )?;
+    let mut modules = Vec::new();
+    if arch == Arch::Aarch64 {
+        crate::util::copy(
+            &modules_dir.join("drivers/char/tpm/tpm_tis_core.ko"),
+            &tree.join("tpm_tis_core.ko"),
+        )?;
+        crate::util::copy(&root.join("tpm_tis.ko"), &tree.join("tpm_tis.ko"))
+            .map_err(|e| format!("{e} (.ci/run builds it from linux-source)"))?;
+        modules = vec!["tpm_tis_core.ko", "tpm_tis.ko"];
+    }
     let init = tree.join("init");
-    std::fs::write(&init, host_init(nonce)).map_err(|e| format!("{}: {e}", init.display()))?;
+    std::fs::write(&init, host_init(nonce, &modules))
+        .map_err(|e| format!("{}: {e}", init.display()))?;
     use std::os::unix::fs::PermissionsExt;
     for f in [&init, &bin.join("busybox"), &bin.join("bootaudit")] {
         std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o755))
@@ -211,8 +321,9 @@ pub fn chain_to_host(nonce: &str, work: &Path) -> Result<(Vec<(PathBuf, String)>
             (kernel, "\\EFI\\linux\\vmlinuz.efi".to_string()),
             (initrd, "\\initrd.gz".to_string()),
         ],
-        "mode=chain chain=\\EFI\\linux\\vmlinuz.efi chain-options=initrd=\\initrd.gz console=ttyS0 quiet"
-            .to_string(),
+        format!(
+            "mode=chain chain=\\EFI\\linux\\vmlinuz.efi chain-options=initrd=\\initrd.gz console={console} quiet"
+        ),
     ))
 }
 

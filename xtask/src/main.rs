@@ -17,7 +17,10 @@
 //! aarch64`, qemu-system-arm, qemu-efi-aarch64 and the aarch64-unknown-uefi
 //! target; sbsigntool and
 //! openssl for `--ovmf snakeoil`; linux-image-amd64, busybox-static and
-//! cpio for the kernel boots of `regen ovmf-swtpm` and `regen linux-host`.
+//! cpio for the kernel boots of `regen ovmf-swtpm`, `regen linux-host` and
+//! `boot --linux`; for `boot --arch aarch64 --linux`, the arm64 kernel,
+//! busybox and TIS driver .ci/run unpacks and builds, the
+//! aarch64-unknown-linux-musl target, cargo-zigbuild and the venv's zig.
 
 mod boot;
 mod linux;
