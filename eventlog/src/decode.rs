@@ -145,6 +145,17 @@ pub enum EventData {
         #[serde(serialize_with = "hexser::bytes")]
         raw: Vec<u8>,
     },
+    /// EV_POST_CODE naming an image Trusted Firmware-A measured on an Arm
+    /// machine before the UEFI firmware ran: its measured boot logs each
+    /// image's name (NUL-terminated) as the event data, under the names of
+    /// its `metadata.h` (Arm's SBSG names, `SECURE_RT_EL3`) or the older
+    /// `event_log.h` ones (`BL_31`).
+    TrustedFirmware {
+        /// The name as logged.
+        name: String,
+        /// What that image is.
+        component: &'static str,
+    },
     /// Data that does not fit the structure its event type promises.
     Invalid {
         /// What did not fit.
@@ -303,6 +314,36 @@ pub struct GptPartition {
 
 use crate::le::{u32_at as le32, u64_at as le64};
 
+/// What an image Trusted Firmware-A's measured boot names is, by the
+/// names TF-A logs (include/drivers/measured_boot/metadata.h since 2024,
+/// and the event_log.h strings before it).
+pub fn trusted_firmware_image(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "BL_2" => "TF-A BL2, the trusted boot firmware",
+        "BL_31" | "SECURE_RT_EL3" => "TF-A BL31, the EL3 runtime firmware",
+        "BL_32" | "SECURE_RT_EL1_UNKNOWN" => "BL32, the secure payload",
+        "SECURE_RT_EL1_OPTEE" => "BL32, the secure payload: OP-TEE",
+        "SECURE_RT_EL1_TSPD" => "BL32, the secure payload: TF-A's test payload",
+        "SECURE_RT_EL1_TLKD" => "BL32, the secure payload: Trusted Little Kernel",
+        "SECURE_RT_EL1_TRUSTY" => "BL32, the secure payload: Trusty",
+        "BL32_EXTRA1_IMAGE" | "SECURE_RT_EL1_OPTEE_EXTRA1" => "BL32's first extra image",
+        "BL32_EXTRA2_IMAGE" | "SECURE_RT_EL1_OPTEE_EXTRA2" => "BL32's second extra image",
+        "BL_33" => "BL33, the non-secure firmware (UEFI, U-Boot)",
+        "FW_CONFIG" => "FW_CONFIG, the firmware configuration",
+        "TB_FW_CONFIG" => "TB_FW_CONFIG, BL2's configuration",
+        "HW_CONFIG" => "HW_CONFIG, the hardware configuration Device Tree",
+        "SOC_FW_CONFIG" => "SOC_FW_CONFIG, BL31's configuration",
+        "TOS_FW_CONFIG" => "TOS_FW_CONFIG, BL32's configuration",
+        "NT_FW_CONFIG" => "NT_FW_CONFIG, BL33's configuration",
+        "SCP_BL2_IMAGE" | "SYS_CTRL_2" => "SCP_BL2, the system control processor's firmware",
+        "RMM" => "the Realm Management Monitor (Arm CCA)",
+        "SP1" | "SP2" | "SP3" | "SP4" | "SP5" | "SP6" | "SP7" | "SP8" => {
+            "a secure partition (FF-A)"
+        }
+        _ => return None,
+    })
+}
+
 fn invalid(reason: &str, d: &[u8]) -> EventData {
     EventData::Invalid {
         reason: reason.to_string(),
@@ -369,7 +410,12 @@ pub fn decode(t: EventType, d: &[u8]) -> EventData {
         },
         EventType::POST_CODE | EventType::S_CRTM_CONTENTS | EventType::POST_CODE2 => {
             if let Some(s) = ascii_string(d) {
-                EventData::Text { text: s }
+                match trusted_firmware_image(&s) {
+                    Some(component) if t == EventType::POST_CODE => {
+                        EventData::TrustedFirmware { name: s, component }
+                    }
+                    _ => EventData::Text { text: s },
+                }
             } else if d.len() == 16 {
                 blob(d)
             } else if t != EventType::POST_CODE
@@ -837,6 +883,7 @@ impl EventData {
                 None => format!("{} bytes", raw.len()),
             },
             EventData::Text { text } => text.clone(),
+            EventData::TrustedFirmware { name, component } => format!("{name}: {component}"),
             EventData::FirmwareBlob { base, length } => {
                 format!("blob 0x{base:x} +0x{length:x}")
             }

@@ -186,6 +186,8 @@ pub fn profile_with_log(s: &Snapshot, log: Option<&crate::eventlog::EventLog>) -
                     } => {
                         format!("{description} {base:#x}+{length:#x}")
                     }
+                    // An image Trusted Firmware-A measured, by its name.
+                    EventData::TrustedFirmware { name, .. } => format!("TF-A {name}"),
                     _ => continue,
                 };
                 let d = e
