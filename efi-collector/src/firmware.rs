@@ -439,17 +439,131 @@ fn flash_bytes(addr: u64, len: usize) -> &'static [u8] {
     unsafe { core::slice::from_raw_parts(addr as *const u8, len) }
 }
 
+/// Where an architecture's code flash is found.
+#[allow(dead_code)] // each target uses one
+pub enum FlashFrom {
+    /// x86: the memory-mapped I/O window that ends at 4 GiB.
+    BelowFourGiB,
+    /// Arm: the `cfi-flash` bank of the platform's Device Tree that holds
+    /// the firmware volumes the firmware runs from.
+    DeviceTree,
+}
+
 /// The copy of the code flash, and its record (the file name is set when
 /// the sidecar is written).
 pub fn flash(
     maps: &[MemoryMap],
     named: Option<u64>,
+    volumes: &[FirmwareVolume],
     errors: &mut Vec<CollectError>,
 ) -> Option<(FirmwareFlash, Vec<u8>)> {
-    if let Some(why) = crate::arch::NO_FLASH_WINDOW {
-        crate::failed(errors, Part::FirmwareFlash, why.to_string(), None);
-        return None;
+    match crate::arch::FLASH {
+        FlashFrom::BelowFourGiB => flash_below_4g(maps, named, errors),
+        FlashFrom::DeviceTree => flash_from_device_tree(volumes, errors),
     }
+}
+
+/// The Device Tree's `cfi-flash` bank that holds the firmware volumes the
+/// firmware reports in memory-mapped I/O (`MemoryMapped(0xB,…)`), and in
+/// it the contiguous run of those volumes from the lowest: what the
+/// firmware maps and runs from. The rest of the bank (on `virt`, the 4 KiB
+/// of reset code before the first volume, and the padding after the last)
+/// is not mapped by the firmware, so it is not read, and the record says
+/// so.
+fn flash_from_device_tree(
+    volumes: &[FirmwareVolume],
+    errors: &mut Vec<CollectError>,
+) -> Option<(FirmwareFlash, Vec<u8>)> {
+    let fail = |errors: &mut Vec<CollectError>, what: String| {
+        crate::failed(errors, Part::FirmwareFlash, what, None);
+        None
+    };
+    let Some((address, blob, from)) = crate::devicetree::platform() else {
+        return fail(
+            errors,
+            "no Device Tree (neither the configuration table's nor an FDT HOB) names the code flash: not read (the firmware volumes are inventoried and hashed)".into(),
+        );
+    };
+    let banks = match bootaudit_snapshot::fdt::compatible_regs(blob, "cfi-flash") {
+        Ok(b) => b,
+        Err(e) => return fail(errors, format!("{from} Device Tree at {address:#x}: {e}")),
+    };
+    let mut in_mmio: Vec<(u64, u64)> = volumes
+        .iter()
+        .filter(|v| v.device_path.starts_with("MemoryMapped(0xB,"))
+        .filter_map(|v| Some((v.base?, v.size?)))
+        .collect();
+    in_mmio.sort_unstable();
+    let inside = |&(b, s): &(u64, u64), (fb, fs): (u64, u64)| {
+        fb >= b
+            && fb
+                .checked_add(fs)
+                .is_some_and(|e| b.checked_add(s).is_some_and(|be| e <= be))
+    };
+    let Some(&bank) = banks
+        .iter()
+        .find(|bank| in_mmio.iter().any(|&fv| inside(bank, fv)))
+    else {
+        return fail(
+            errors,
+            format!(
+                "none of the {} cfi-flash banks of {from} Device Tree holds a firmware volume the firmware reports in memory-mapped I/O: not read",
+                banks.len()
+            ),
+        );
+    };
+    // The run of volumes, each starting where the one before ends.
+    let mut run = in_mmio.iter().filter(|&&fv| inside(&bank, fv));
+    let &(start, first) = run.next()?;
+    let (mut end, mut count) = (start + first, 1);
+    for &(b, s) in run {
+        if b != end {
+            break;
+        }
+        end = b + s;
+        count += 1;
+    }
+    let len = end - start;
+    if len > MAX_FLASH || len % 8 != 0 || start % 8 != 0 {
+        return fail(
+            errors,
+            format!("the firmware volumes at {start:#x}+{len:#x}: over {MAX_FLASH} bytes or unaligned: not read"),
+        );
+    }
+    let mut copy = Vec::new();
+    if copy.try_reserve_exact(len as usize).is_err() {
+        return fail(
+            errors,
+            format!("{len} bytes for the flash copy: out of memory"),
+        );
+    }
+    for o in (start..end).step_by(8) {
+        // SAFETY: inside volumes the firmware maps and runs from; aligned
+        // 8-byte reads, as device memory requires; through the
+        // architecture's load instruction, since a bank may start at 0.
+        copy.extend_from_slice(&unsafe { crate::arch::read_u64(o as usize) }.to_le_bytes());
+    }
+    let rec = FirmwareFlash {
+        base: start,
+        size: len,
+        sha256: crate::hex(&Sha256::digest(&copy)),
+        file: None,
+        how: format!(
+            "{count} firmware volume{} the firmware runs from, at {start:#x}+{len:#x} in the cfi-flash bank {:#x}+{:#x} that {from} Device Tree names; the bank's other bytes are not mapped by the firmware and not read",
+            if count == 1 { "" } else { "s" },
+            bank.0,
+            bank.1
+        ),
+    };
+    Some((rec, copy))
+}
+
+/// x86: the code volumes chained down from 4 GiB inside the window.
+fn flash_below_4g(
+    maps: &[MemoryMap],
+    named: Option<u64>,
+    errors: &mut Vec<CollectError>,
+) -> Option<(FirmwareFlash, Vec<u8>)> {
     let Some((lo, size, from)) = window(maps, named) else {
         crate::failed(
             errors,

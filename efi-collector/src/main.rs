@@ -100,11 +100,16 @@ fn main() -> Status {
         .map(|i| i.device_path.to_uppercase())
         .collect();
     snap.firmware_volumes = firmware::volumes(&mut errors, &clock, &loaded, cfg.hash_budget_ms);
-    let flash =
-        firmware::flash(&snap.memory_maps, cfg.flash_window, &mut errors).map(|(rec, bytes)| {
-            snap.firmware_flash = Some(rec);
-            bytes
-        });
+    let flash = firmware::flash(
+        &snap.memory_maps,
+        cfg.flash_window,
+        snap.firmware_volumes.as_deref().unwrap_or_default(),
+        &mut errors,
+    )
+    .map(|(rec, bytes)| {
+        snap.firmware_flash = Some(rec);
+        bytes
+    });
     let mut tables = Vec::new();
     if let Some((acpi, raw)) = acpi::collect(&mut errors) {
         snap.acpi = Some(acpi);
@@ -165,7 +170,7 @@ fn print_status(r: &Result<output::Written, String>) {
 }
 
 /// One line on the firmware console.
-fn say(line: &str) {
+pub fn say(line: &str) {
     system::with_stdout(|out| {
         let _ = core::fmt::Write::write_str(out, line);
     });

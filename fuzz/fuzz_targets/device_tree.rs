@@ -1,6 +1,7 @@
 //! Fuzz target for the Device Tree reader the collector and the host share
 //! (`bootaudit_snapshot::fdt`): header, structure block and strings block
-//! of a flattened tree, and the node summary the snapshot records.
+//! of a flattened tree, the node summary the snapshot records, and the
+//! `reg` ranges the collector finds the code flash by.
 //!
 //! Raw bytes almost never start with the magic and a consistent header, so
 //! when the input is long enough the header is rewritten to point its
@@ -17,6 +18,9 @@ fn run(b: &[u8]) {
         assert!(nodes.len() <= fdt::MAX_NODES);
         let s = fdt::summary(b, |d| d.len().to_string()).expect("parsed once, summarised");
         assert_eq!(s.len(), nodes.len());
+        if let Ok(r) = fdt::compatible_regs(b, "cfi-flash") {
+            assert!(r.len() <= fdt::MAX_REGS);
+        }
     }
 }
 

@@ -256,6 +256,93 @@ pub fn parse(blob: &[u8]) -> Result<Vec<Node<'_>>, FdtError> {
     }
 }
 
+/// At most this many `reg` ranges are read of all matching nodes.
+pub const MAX_REGS: usize = 64;
+
+/// The `reg` ranges (address, size) of every node whose `compatible` list
+/// holds `compatible`, in blob order, read with the cell counts its parent
+/// states (`#address-cells`, `#size-cells`; 2 and 1 where the parent
+/// states none, as the Devicetree Specification says). Counts other than 1
+/// or 2 cells, and a `reg` that is not whole entries, are errors naming
+/// the node.
+pub fn compatible_regs(blob: &[u8], compatible: &str) -> Result<Vec<(u64, u64)>, FdtError> {
+    let nodes = parse(blob)?;
+    // Where a value sits in the blob, for errors.
+    let at = |v: &[u8]| (v.as_ptr() as usize).saturating_sub(blob.as_ptr() as usize);
+    let by_path: alloc::collections::BTreeMap<&str, &Node> =
+        nodes.iter().map(|n| (n.path.as_str(), n)).collect();
+    fn prop<'b>(n: &Node<'b>, name: &str) -> Option<&'b [u8]> {
+        n.props.iter().find(|(p, _)| *p == name).map(|(_, v)| *v)
+    }
+    let cells = |n: &Node, name: &str, default: u32| -> Result<u32, FdtError> {
+        match prop(n, name) {
+            None => Ok(default),
+            Some(v) if v.len() == 4 => Ok(u32::from_be_bytes([v[0], v[1], v[2], v[3]])),
+            Some(v) => Err(err(at(v), format!("{}: {name} is not one cell", n.path))),
+        }
+    };
+    let number = |b: &[u8]| {
+        b.chunks(4).fold(0u64, |a, c| {
+            (a << 32) | u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        })
+    };
+    let mut out = Vec::new();
+    for n in &nodes {
+        let Some(list) = prop(n, "compatible") else {
+            continue;
+        };
+        if !list.split(|&b| b == 0).any(|c| c == compatible.as_bytes()) {
+            continue;
+        }
+        let Some(reg) = prop(n, "reg") else {
+            continue;
+        };
+        let parent_path = match n.path.rfind('/') {
+            Some(0) => "/",
+            Some(i) => &n.path[..i],
+            None => continue,
+        };
+        let Some(parent) = by_path.get(parent_path) else {
+            continue;
+        };
+        let (ac, sc) = (
+            cells(parent, "#address-cells", 2)?,
+            cells(parent, "#size-cells", 1)?,
+        );
+        if !(1..=2).contains(&ac) || !(1..=2).contains(&sc) {
+            return Err(err(
+                at(reg),
+                format!(
+                    "{}: reg with {ac} address and {sc} size cells: not read",
+                    n.path
+                ),
+            ));
+        }
+        let entry = 4 * (ac + sc) as usize;
+        if reg.is_empty() || reg.len() % entry != 0 {
+            return Err(err(
+                at(reg),
+                format!(
+                    "{}: reg of {} bytes is not whole {entry}-byte entries",
+                    n.path,
+                    reg.len()
+                ),
+            ));
+        }
+        for e in reg.chunks(entry) {
+            if out.len() >= MAX_REGS {
+                return Err(err(
+                    at(e),
+                    format!("more than {MAX_REGS} {compatible} ranges"),
+                ));
+            }
+            let (a, s) = e.split_at(4 * ac as usize);
+            out.push((number(a), number(s)));
+        }
+    }
+    Ok(out)
+}
+
 /// Properties of `/chosen` whose values are fresh random numbers at every
 /// boot by design (seeds for the OS's random generator and its kernel
 /// address randomisation): left out of the node's digest, or two boots of
@@ -299,34 +386,47 @@ pub fn summary(
 mod tests {
     use super::*;
 
-    /// A tree built by hand: / { compatible = "a\0b"; n@1 { x = <1>; }; }.
-    pub fn small() -> Vec<u8> {
-        let mut s = Vec::new();
+    /// One token of a tree built by [`build`].
+    enum T<'a> {
+        Begin(&'a str),
+        Prop(&'a str, Vec<u8>),
+        End,
+    }
+
+    /// A whole blob from tokens (property names in the strings block in
+    /// order of first use).
+    fn build(tokens: &[T]) -> Vec<u8> {
+        let (mut s, mut strings) = (Vec::new(), Vec::<u8>::new());
         let tok = |s: &mut Vec<u8>, t: u32| s.extend_from_slice(&t.to_be_bytes());
-        tok(&mut s, BEGIN_NODE);
-        s.extend_from_slice(&[0, 0, 0, 0]);
-        tok(&mut s, PROP);
-        tok(&mut s, 4);
-        tok(&mut s, 0); // "compatible"
-        s.extend_from_slice(b"a\0b\0");
-        tok(&mut s, BEGIN_NODE);
-        s.extend_from_slice(b"n@1\0");
-        tok(&mut s, PROP);
-        tok(&mut s, 4);
-        tok(&mut s, 11); // "x"
-        tok(&mut s, 1);
-        tok(&mut s, END_NODE);
-        tok(&mut s, END_NODE);
+        for t in tokens {
+            match t {
+                T::Begin(name) => {
+                    tok(&mut s, BEGIN_NODE);
+                    s.extend_from_slice(name.as_bytes());
+                    s.push(0);
+                    s.resize(align4(s.len()), 0);
+                }
+                T::Prop(name, v) => {
+                    let off = strings.len();
+                    strings.extend_from_slice(name.as_bytes());
+                    strings.push(0);
+                    tok(&mut s, PROP);
+                    tok(&mut s, v.len() as u32);
+                    tok(&mut s, off as u32);
+                    s.extend_from_slice(v);
+                    s.resize(align4(s.len()), 0);
+                }
+                T::End => tok(&mut s, END_NODE),
+            }
+        }
         tok(&mut s, END);
-        let strings = b"compatible\0x\0";
-        let off_struct = HEADER;
-        let off_strings = off_struct + s.len();
+        let off_strings = HEADER + s.len();
         let total = off_strings + strings.len();
         let mut b = Vec::new();
         for v in [
             MAGIC,
             total as u32,
-            off_struct as u32,
+            HEADER as u32,
             off_strings as u32,
             0,
             17,
@@ -338,8 +438,100 @@ mod tests {
             b.extend_from_slice(&v.to_be_bytes());
         }
         b.extend_from_slice(&s);
-        b.extend_from_slice(strings);
+        b.extend_from_slice(&strings);
         b
+    }
+
+    fn cells(v: &[u32]) -> Vec<u8> {
+        v.iter().flat_map(|c| c.to_be_bytes()).collect()
+    }
+
+    /// A tree built by hand: / { compatible = "a\0b"; n@1 { x = <1>; }; }.
+    pub fn small() -> Vec<u8> {
+        build(&[
+            T::Begin(""),
+            T::Prop("compatible", b"a\0b\0".to_vec()),
+            T::Begin("n@1"),
+            T::Prop("x", cells(&[1])),
+            T::End,
+            T::End,
+        ])
+    }
+
+    #[test]
+    fn reg_ranges_are_read_with_the_parents_cell_counts() {
+        // QEMU virt's flash: two 64 MiB banks, two cells each; and a
+        // second flash under a bus of one cell each, listed second in its
+        // compatible list.
+        let b = build(&[
+            T::Begin(""),
+            T::Prop("#address-cells", cells(&[2])),
+            T::Prop("#size-cells", cells(&[2])),
+            T::Begin("flash@0"),
+            T::Prop("compatible", b"cfi-flash\0".to_vec()),
+            T::Prop(
+                "reg",
+                cells(&[0, 0, 0, 0x400_0000, 0, 0x400_0000, 0, 0x400_0000]),
+            ),
+            T::End,
+            T::Begin("bus"),
+            T::Prop("#address-cells", cells(&[1])),
+            T::Prop("#size-cells", cells(&[1])),
+            T::Begin("flash@ffc00000"),
+            T::Prop("compatible", b"vendor,nor\0cfi-flash\0".to_vec()),
+            T::Prop("reg", cells(&[0xffc0_0000, 0x40_0000])),
+            T::End,
+            T::Begin("uart@9000000"),
+            T::Prop("compatible", b"arm,pl011\0".to_vec()),
+            T::Prop("reg", cells(&[0x900_0000, 0x1000])),
+            T::End,
+            T::End,
+            T::End,
+        ]);
+        assert_eq!(
+            compatible_regs(&b, "cfi-flash").unwrap(),
+            [
+                (0, 0x400_0000),
+                (0x400_0000, 0x400_0000),
+                (0xffc0_0000, 0x40_0000)
+            ]
+        );
+        assert!(compatible_regs(&b, "cfi").unwrap().is_empty());
+        // A reg that is not whole entries is an error at its value.
+        let bad = build(&[
+            T::Begin(""),
+            T::Begin("flash@0"),
+            T::Prop("compatible", b"cfi-flash\0".to_vec()),
+            T::Prop("reg", cells(&[0, 0, 0, 0x400_0000])),
+            T::End,
+            T::End,
+        ]);
+        // No #cells on the root: 2 and 1, so 16 bytes is not whole 12-byte
+        // entries.
+        let e = compatible_regs(&bad, "cfi-flash").unwrap_err();
+        assert!(e.what.contains("not whole 12-byte entries"), "{e}");
+        assert_eq!(&bad[e.offset..e.offset + 4], &[0, 0, 0, 0]);
+        // Every cut and three flips at every byte of the good tree: an
+        // error inside the blob or ranges, never a panic.
+        let mut reached = 0;
+        for cut in 0..b.len() {
+            assert!(
+                compatible_regs(&b[..cut], "cfi-flash").is_err(),
+                "cut at {cut}"
+            );
+            reached += 1;
+        }
+        for i in 0..b.len() {
+            for x in [0x01, 0x80, 0xff] {
+                let mut m = b.clone();
+                m[i] ^= x;
+                if let Err(e) = compatible_regs(&m, "cfi-flash") {
+                    assert!(e.offset <= m.len(), "{e}");
+                }
+                reached += 1;
+            }
+        }
+        assert_eq!(reached, 4 * b.len());
     }
 
     #[test]

@@ -457,23 +457,52 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
             }
         }
     }
-    // The flash copy, against the images of the same size.
+    // The flash copy, against the images of the same size, and against
+    // the top-level volumes of that size: an Arm collector copies the
+    // volumes the firmware runs from, not the whole bank (its first bytes
+    // and its padding are not mapped).
     let mut flash_is: Option<String> = None;
+    let mut flash_volume_is: Option<(String, String)> = None;
     let flash = s.firmware_flash.as_ref().map(|fl| {
         let pool: Vec<&Reference> = if chosen.is_empty() { refs.iter().collect() } else { chosen.clone() };
-        let same: Vec<&&Reference> = pool.iter().filter(|r| r.image_size == fl.size).collect();
-        if let Some(r) = same.iter().find(|r| r.image_sha256.eq_ignore_ascii_case(&fl.sha256)) {
+        fn volumes_of_size(r: &Reference, size: u64) -> Vec<&RefVolume> {
+            r.volumes
+                .iter()
+                .filter(|v| !v.compressed && v.size == size)
+                .collect()
+        }
+        let same: Vec<&&Reference> = pool
+            .iter()
+            .filter(|r| r.image_size == fl.size || !volumes_of_size(r, fl.size).is_empty())
+            .collect();
+        let volume_match = same.iter().find_map(|r| {
+            volumes_of_size(r, fl.size)
+                .into_iter()
+                .find(|v| v.digests.get("sha256").is_some_and(|d| d.eq_ignore_ascii_case(&fl.sha256)))
+                .map(|v| (r.label(), v.name.clone()))
+        });
+        if let Some(r) = same
+            .iter()
+            .find(|r| r.image_size == fl.size && r.image_sha256.eq_ignore_ascii_case(&fl.sha256))
+        {
             flash_is = Some(r.label());
             format!("byte for byte the vendor's image {}", r.label())
+        } else if let Some((label, volume)) = volume_match {
+            let text = format!("byte for byte volume {volume} of the vendor's image {label}");
+            flash_volume_is = Some((label, volume));
+            text
         } else if same.is_empty() {
-            format!("{} bytes, the size of no reference image: not compared", fl.size)
+            format!(
+                "{} bytes, the size of no reference image and of none of their volumes: not compared",
+                fl.size
+            )
         } else {
             let names: Vec<String> = same.iter().map(|r| r.label()).collect();
             f.push(
                 Finding::new(
                     crate::rules::FIRMWARE_FLASH_DIFFERS_FROM_REFERENCE,
                     format!(
-                        "the machine's flash ({} bytes, SHA-256 {}) is not the vendor's image {} of the same size: `bootaudit firmware diff` the image and {} names what differs",
+                        "the machine's flash ({} bytes, SHA-256 {}) is neither the vendor's image nor a volume of it of the same size ({}): `bootaudit firmware diff` the image and {} names what differs",
                         fl.size,
                         fl.sha256,
                         few(&names).join(", "),
@@ -483,7 +512,7 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
                 )
                 .about("flash"),
             );
-            "differs from the vendor's images of its size".to_string()
+            "differs from the vendor's images and volumes of its size".to_string()
         }
     });
     // A blob whose measurement cannot be predicted proves nothing by
@@ -491,7 +520,11 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
     // flash copy that is the reference's image byte for byte covers it.
     for b in &blobs {
         if let BlobVerdict::BootDependent { reference, volume } = &b.verdict {
-            if flash_is.as_deref() != Some(reference.as_str()) {
+            let covered = flash_is.as_deref() == Some(reference.as_str())
+                || flash_volume_is
+                    .as_ref()
+                    .is_some_and(|(r, v)| r == reference && v == volume);
+            if !covered {
                 f.push(
                     Finding::new(
                         crate::rules::FIRMWARE_BLOB_UNCHECKABLE,

@@ -23,11 +23,26 @@ pub fn counter_hz() -> Option<u64> {
     (f != 0).then_some(f)
 }
 
-/// Why the flash is not read on this architecture. An Arm machine has no
-/// BIOS window ending at 4 GiB: its code flash sits where the platform
-/// puts it (on QEMU's `virt`, the pflash at address 0), and on most boards
-/// Trusted Firmware loads the firmware from SPI flash into DRAM, where no
-/// window shows it. The firmware volumes are still inventoried and hashed.
-pub const NO_FLASH_WINDOW: Option<&str> = Some(
-    "not read on aarch64: there is no BIOS window ending at 4 GiB, and the collector does not yet locate an Arm platform's code flash (the firmware volumes are inventoried and hashed)",
-);
+/// Where the code flash is found. An Arm machine has no BIOS window
+/// ending at 4 GiB: its code flash sits where the platform puts it (on
+/// QEMU's `virt`, the pflash at address 0), and the platform's Device Tree
+/// names it (`cfi-flash`). Where no Device Tree names it (most boards,
+/// where Trusted Firmware loads the firmware from SPI flash into DRAM),
+/// the snapshot says so; the firmware volumes are inventoried and hashed
+/// either way.
+pub const FLASH: crate::firmware::FlashFrom = crate::firmware::FlashFrom::DeviceTree;
+
+/// The 8 bytes at physical address `a` (identity-mapped), read with one
+/// load instruction: address 0 included, which a Rust pointer read may
+/// never be.
+///
+/// # Safety
+/// `a` must be 8-byte aligned and mapped.
+pub unsafe fn read_u64(a: usize) -> u64 {
+    let v: u64;
+    // SAFETY: the caller's promise; the load has no other effect.
+    unsafe {
+        core::arch::asm!("ldr {v}, [{a}]", v = out(reg) v, a = in(reg) a, options(nostack, readonly, preserves_flags))
+    };
+    v
+}

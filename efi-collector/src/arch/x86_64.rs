@@ -16,6 +16,21 @@ pub fn counter_hz() -> Option<u64> {
     None
 }
 
-/// Why the flash is not read on this architecture: never on x86, where
-/// the BIOS window ends at 4 GiB ([`crate::firmware::flash`]).
-pub const NO_FLASH_WINDOW: Option<&str> = None;
+/// Where the code flash is found: the BIOS window that ends at 4 GiB,
+/// where the reset vector is ([`crate::firmware::flash`]).
+pub const FLASH: crate::firmware::FlashFrom = crate::firmware::FlashFrom::BelowFourGiB;
+
+/// The 8 bytes at physical address `a` (identity-mapped), read with one
+/// load instruction: address 0 included, which a Rust pointer read may
+/// never be.
+///
+/// # Safety
+/// `a` must be 8-byte aligned and mapped.
+pub unsafe fn read_u64(a: usize) -> u64 {
+    let v: u64;
+    // SAFETY: the caller's promise; the load has no other effect.
+    unsafe {
+        core::arch::asm!("mov {v}, qword ptr [{a}]", v = out(reg) v, a = in(reg) a, options(nostack, readonly, preserves_flags))
+    };
+    v
+}
