@@ -82,10 +82,10 @@ variable store; --rtc starts the firmware's clock at that UTC time;
 logs) to FILE; --tpm-state keeps the TPM in DIR across boots (the
 same seeds and keys, the next resetCount). --linux NONCE chains from
 the collector to Debian's kernel (amd64, or arm64 with --arch aarch64;
-unpacked by .ci/run) with an initramfs that runs a static `bootaudit
-collect --quote --nonce NONCE` on /dev/tpmrm0 (on Arm, a musl build and
-the TIS driver .ci/run builds): its snapshot and AK are OUT/host.json
-and OUT/ak.pub.
+unpacked by .ci/run) with an initramfs that runs the static (musl)
+`bootaudit collect --quote --nonce NONCE` of `cargo xtask static` on
+/dev/tpmrm0 (on Arm, through the TIS driver .ci/run builds): its
+snapshot and AK are OUT/host.json and OUT/ak.pub.
 Exit 1 when QEMU does not power off (--linux: when the host printed
 nothing) or no snapshot was written.";
 

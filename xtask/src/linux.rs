@@ -108,52 +108,45 @@ fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 
 /// Builds bootaudit as a static executable for a Linux host of `arch`,
 /// in its own target directory, without debug information; returns its
-/// path. No TSS library: it speaks to /dev/tpmrm0 itself.
-/// - x86_64: glibc's static libc (x86_64-unknown-linux-gnu, crt-static).
-/// - aarch64: musl (aarch64-unknown-linux-musl), built by cargo-zigbuild
-///   with zig from the project's venv as the C cross-compiler and linker
-///   (SQLite, xz and mimalloc are C).
+/// path. No TSS library: it speaks to /dev/tpmrm0 itself. The target is
+/// musl's (`x86_64-unknown-linux-musl`, `aarch64-unknown-linux-musl`): a
+/// binary for rescue systems and initramfs images, which is also the one
+/// a release ships. cargo-zigbuild builds it, with zig from the project's
+/// venv as the C compiler and linker (SQLite, xz and mimalloc are C).
 ///
 /// Refuses a result that names a dynamic loader or is for another machine.
 pub fn build_static_bootaudit(arch: Arch) -> Result<PathBuf> {
     let root = crate::util::root();
     let (target, machine) = match arch {
-        Arch::X86_64 => ("x86_64-unknown-linux-gnu", 0x3e),
+        Arch::X86_64 => ("x86_64-unknown-linux-musl", 0x3e),
         Arch::Aarch64 => ("aarch64-unknown-linux-musl", 0xb7),
     };
-    let mut c = Command::new("cargo");
-    match arch {
-        Arch::X86_64 => {
-            c.arg("build")
-                .env("RUSTFLAGS", "-C target-feature=+crt-static");
-        }
-        Arch::Aarch64 => {
-            // cargo-zigbuild finds zig as `python3 -m ziglang`.
-            let venv = root.join(".venv/bin");
-            let path = std::env::var_os("PATH").unwrap_or_default();
-            let mut dirs = vec![venv];
-            dirs.extend(std::env::split_paths(&path));
-            let joined = std::env::join_paths(dirs).map_err(|e| format!("PATH: {e}"))?;
-            c.arg("zigbuild").env("PATH", joined);
-        }
-    }
-    c.args(["--quiet", "--bin", "bootaudit", "--target", target])
+    // cargo-zigbuild finds zig as `python3 -m ziglang`.
+    let venv = root.join(".venv/bin");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![venv];
+    dirs.extend(std::env::split_paths(&path));
+    let joined = std::env::join_paths(dirs).map_err(|e| format!("PATH: {e}"))?;
+    let st = Command::new("cargo")
+        .args([
+            "zigbuild",
+            "--quiet",
+            "--bin",
+            "bootaudit",
+            "--target",
+            target,
+        ])
         .arg("--target-dir")
         .arg(root.join("target/static"))
+        .env("PATH", joined)
         .env("CARGO_PROFILE_DEV_DEBUG", "0")
         .env("CARGO_PROFILE_DEV_STRIP", "true")
-        .current_dir(&root);
-    let st = c
+        .current_dir(&root)
         .status()
         .map_err(|e| format!("cargo could not run: {e}"))?;
     if !st.success() {
         return Err(format!(
-            "the static build of bootaudit for {target} failed ({st}){}",
-            if arch == Arch::Aarch64 {
-                " (cargo-zigbuild and the venv's ziglang: .ci/run installs both)"
-            } else {
-                ""
-            }
+            "the static build of bootaudit for {target} failed ({st}): it needs cargo-zigbuild, the venv's ziglang and the {target} target (.ci/run installs all three)"
         ));
     }
     let bin = root.join(format!("target/static/{target}/debug/bootaudit"));

@@ -19,8 +19,9 @@
 //! openssl for `--ovmf snakeoil`; linux-image-amd64, busybox-static and
 //! cpio for the kernel boots of `regen ovmf-swtpm`, `regen linux-host` and
 //! `boot --linux`; for `boot --arch aarch64 --linux`, the arm64 kernel,
-//! busybox and TIS driver .ci/run unpacks and builds, the
-//! aarch64-unknown-linux-musl target, cargo-zigbuild and the venv's zig.
+//! busybox and TIS driver .ci/run unpacks and builds; for `static` and
+//! `boot --linux`, the x86_64 and aarch64 linux-musl targets,
+//! cargo-zigbuild and the venv's zig.
 
 mod boot;
 mod linux;
@@ -35,6 +36,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: cargo xtask build
+       cargo xtask static                   (the static musl bootaudit, x86_64 and aarch64)
        cargo xtask boot OUT [options]       (cargo xtask boot --help)
        cargo xtask option-rom DRIVER.efi OUT.rom VENDOR DEVICE   (hex ids)
        cargo xtask regen collector|implant|ovmf-swtpm|linux-host|all...
@@ -50,6 +52,17 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         // The collector, then the test implant, for x86_64 then aarch64:
         // four paths, one per line.
+        // The static bootaudit for Linux hosts, x86_64 then aarch64: two
+        // paths, one per line (each checked: no interpreter, its machine).
+        "static" if rest.is_empty() => [vm::Arch::X86_64, vm::Arch::Aarch64]
+            .into_iter()
+            .map(linux::build_static_bootaudit)
+            .collect::<util::Result<Vec<_>>>()
+            .map(|built| {
+                for p in built {
+                    println!("{}", p.display());
+                }
+            }),
         "build" => [vm::Arch::X86_64, vm::Arch::Aarch64]
             .into_iter()
             .map(|a| Ok([boot::build_collector(a)?, boot::build_implant(a)?]))
