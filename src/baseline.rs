@@ -396,6 +396,8 @@ fn machine_id(s: &Snapshot) -> Option<&str> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MachineIdentity {
+    /// The TPM's endorsement key: the same TPM, whatever SMBIOS says.
+    EndorsementKey,
     /// The SMBIOS system identity (manufacturer, product, serial, UUID).
     Smbios,
     /// /etc/machine-id, on hosts whose firmware gives no SMBIOS (virtual
@@ -407,15 +409,25 @@ impl MachineIdentity {
     /// How reports name it.
     pub fn describe(self) -> &'static str {
         match self {
+            MachineIdentity::EndorsementKey => "its TPM's endorsement key",
             MachineIdentity::Smbios => "its SMBIOS system identity",
             MachineIdentity::MachineId => "its machine-id (no SMBIOS on both sides)",
         }
     }
 }
 
+/// The SHA-256 of the TPM endorsement key a snapshot records.
+fn endorsement_key(s: &Snapshot) -> Option<&str> {
+    let ek = s.identity.as_ref()?.endorsement_key.as_ref()?;
+    (ek.public_sha256.len() == 64).then_some(ek.public_sha256.as_str())
+}
+
 /// Refuses a baseline that is not shown to be of this machine; otherwise
 /// says by which identity it is. The strongest identity both sides record
-/// decides, in this order: the SMBIOS system identity, then
+/// decides, in this order: the TPM's endorsement key when both record the
+/// same one; a different one is no verdict by itself (a replaced TPM, or a
+/// cloned identity: `identity.endorsement-key.changed` in the diff), the
+/// other identities decide; then the SMBIOS system identity, then
 /// /etc/machine-id (only when neither side records SMBIOS: one side
 /// without it is refused, as an edited snapshot would look). When both
 /// record one and it differs, the baseline is of another machine; when
@@ -431,6 +443,10 @@ pub fn check_same_machine(l: &Loaded, current: &Snapshot) -> Result<MachineIdent
             why,
         })
     };
+    let (ek_a, ek_b) = (endorsement_key(&l.reference), endorsement_key(current));
+    if ek_a.is_some() && ek_a == ek_b {
+        return Ok(MachineIdentity::EndorsementKey);
+    }
     match (platform(&l.reference), platform(current)) {
         (Some(a), Some(b)) if a == b => return Ok(MachineIdentity::Smbios),
         (Some(a), Some(b)) => {

@@ -134,6 +134,19 @@ pub fn quote_live(
     }
 }
 
+/// The TPM's endorsement key (TPMT_PUBLIC of the TCG's default RSA 2048
+/// EK), made and flushed through `tcti` (`device:` or `swtpm:`) with the
+/// sequence the collector uses (`bootaudit_snapshot::tpm2::endorsement_key`).
+pub fn endorsement_key_live(tcti: &str) -> Result<Vec<u8>, TpmError> {
+    let Some(mut t) = direct::DirectTpm::open(tcti).map_err(|e| TpmError(e.to_string()))? else {
+        return Err(TpmError(format!(
+            "{tcti}: the endorsement key is read through device: or swtpm: only"
+        )));
+    };
+    bootaudit_snapshot::tpm2::endorsement_key(|c| t.transact(c))
+        .map_err(|e| TpmError(e.to_string()))
+}
+
 /// What failed in a conversation with the TPM (which call, and what the
 /// TSS or the TPM answered).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -269,6 +269,8 @@ rules! {
         "The firmware's identity (vendor, revision, BIOS version or date) changed. It explains other firmware findings only as far as measurements back it: verified by a reference (low), corroborated by the S-CRTM version or system-table revision (at least medium), or claimed by SMBIOS alone (nothing).";
     IDENTITY_PLATFORM_CHANGED = "identity.platform.changed", Identity, Medium, NONE, NO,
         "The SMBIOS system identity changed: another machine, or edited SMBIOS (diff refuses it unless --allow-other-machine).";
+    IDENTITY_ENDORSEMENT_KEY_CHANGED = "identity.endorsement-key.changed", Identity, High, NONE, NO,
+        "The TPM's endorsement key is another one while the machine's other identity stayed: a replaced TPM (or motherboard), a TPM whose endorsement seed was changed, or an identity cloned onto another machine. Nothing explains it.";
     MEMORY_MAP_RAM_CHANGED = "memory-map.ram.changed", MemoryMap, Info, NONE, NO,
         "The amount of memory changed; it explains regions that moved and tables rewritten in place.";
     MEMORY_MAP_USABLE_CHANGED = "memory-map.usable.changed", MemoryMap, Low, NONE,

@@ -89,8 +89,11 @@ fn main() -> Status {
     let lab_cycle_done = snap.previous_exit_boot_services.is_some();
     let mut id = identity::collect(&mut errors);
     id.smbios = smbios::collect(&mut errors);
-    snap.identity = Some(id);
     snap.tpm = tpm::collect(&mut errors);
+    if snap.tpm.as_ref().is_some_and(|t| t.present) {
+        id.endorsement_key = tpm::endorsement_key(&mut errors);
+    }
+    snap.identity = Some(id);
     snap.secure_boot = Some(secure_boot::collect(&mut errors));
     snap.loaded_images = Some(images::collect(&mut errors));
     let loaded: Vec<String> = snap

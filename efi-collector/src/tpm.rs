@@ -8,7 +8,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
-use bootaudit_snapshot::{AlgorithmId, CollectError, Part, Tpm, TpmQuote};
+use bootaudit_snapshot::{AlgorithmId, CollectError, EndorsementKey, Part, Tpm, TpmQuote};
 use uefi::prelude::*;
 use uefi::proto::unsafe_protocol;
 use uefi_raw::protocol::tcg::v2::{
@@ -341,6 +341,46 @@ fn submit_once(p: &mut Tcg2Protocol, cmd: &[u8], max_resp: usize) -> Result<Vec<
 /// collector's own measurement). The key is flushed afterwards.
 pub fn boot_quote(nonce: &[u8]) -> Result<TpmQuote, String> {
     use bootaudit_snapshot::tpm2;
+    with_tpm(|p, max| {
+        let (created, quoted) = tpm2::quote(nonce, tpm2::ALG_SHA256, 0xff, |c| submit(p, c, max))
+            .map_err(|e| e.to_string())?;
+        Ok(TpmQuote {
+            nonce: hex(nonce),
+            ak_public: hex(&created.public),
+            attest: hex(&quoted.attest),
+            signature: hex(&quoted.signature),
+        })
+    })
+}
+
+/// The TPM's endorsement key (the TCG default RSA 2048 EK, made and
+/// flushed through `bootaudit_snapshot::tpm2::endorsement_key`, the host's
+/// sequence), as the identity part records it; a failure goes to `errors`.
+pub fn endorsement_key(errors: &mut Vec<CollectError>) -> Option<EndorsementKey> {
+    use bootaudit_snapshot::tpm2;
+    use sha2::Digest;
+    match with_tpm(|p, max| tpm2::endorsement_key(|c| submit(p, c, max)).map_err(|e| e.to_string()))
+    {
+        Ok(public) => Some(EndorsementKey {
+            public_sha256: hex(&sha2::Sha256::digest(&public)),
+            template: "rsa-2048".into(),
+        }),
+        Err(e) => {
+            crate::failed(
+                errors,
+                Part::Identity,
+                format!("the TPM's endorsement key: {e}"),
+                None,
+            );
+            None
+        }
+    }
+}
+
+/// Runs `f` with the firmware's EFI_TCG2_PROTOCOL, opened exclusively, and
+/// the largest response it returns, once a TPM is known to be present.
+fn with_tpm<T>(f: impl FnOnce(&mut Tcg2Protocol, usize) -> Result<T, String>) -> Result<T, String> {
+    use bootaudit_snapshot::tpm2;
     let handle = boot::get_handle_for_protocol::<RawTcg2>()
         .map_err(|e| format!("locate EFI_TCG2_PROTOCOL: {:?}", e.status()))?;
     let mut proto = boot::open_protocol_exclusive::<RawTcg2>(handle)
@@ -358,12 +398,5 @@ pub fn boot_quote(nonce: &[u8]) -> Result<TpmQuote, String> {
         ));
     }
     let max = (cap.max_response_size as usize).clamp(1024, tpm2::MAX_RESPONSE);
-    let (created, quoted) = tpm2::quote(nonce, tpm2::ALG_SHA256, 0xff, |c| submit(p, c, max))
-        .map_err(|e| e.to_string())?;
-    Ok(TpmQuote {
-        nonce: hex(nonce),
-        ak_public: hex(&created.public),
-        attest: hex(&quoted.attest),
-        signature: hex(&quoted.signature),
-    })
+    f(p, max)
 }

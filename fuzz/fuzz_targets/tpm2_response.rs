@@ -1,5 +1,6 @@
 //! Fuzz target for the TPM responses the collector parses before any OS
-//! (TPM2_CreatePrimary, TPM2_Quote, TPM2_FlushContext), and for the boot
+//! (TPM2_CreatePrimary of the AK and of the EK, TPM2_Quote,
+//! TPM2_FlushContext), and for the boot
 //! quote file `verify-boot` reads.
 #![no_main]
 
@@ -8,6 +9,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = tpm2::parse_create_primary(data);
+    if let Ok(p) = tpm2::parse_create_primary_of(data, &tpm2::EK_TEMPLATE_PREFIX) {
+        assert!(p.public.starts_with(&tpm2::EK_TEMPLATE_PREFIX));
+    }
     let _ = tpm2::parse_quote(data);
     let _ = tpm2::parse_empty(data);
     let _ = tpm2::parse_pcr_read(data, tpm2::ALG_SHA256);

@@ -186,6 +186,22 @@ pub struct Identity {
     /// Running hosts: /etc/machine-id, which names the installation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine_id: Option<String>,
+    /// The TPM's endorsement key, the strongest identity a machine offers
+    /// (a later minor addition; absent without a TPM, or from older
+    /// producers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endorsement_key: Option<EndorsementKey>,
+}
+
+/// The TPM's endorsement key, as TPM2_CreatePrimary of the TCG's default
+/// RSA 2048 template in the endorsement hierarchy returns it
+/// ([`tpm2::endorsement_key`]): the same TPM gives the same key for ever.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndorsementKey {
+    /// SHA-256 of its TPMT_PUBLIC (hex).
+    pub public_sha256: String,
+    /// The template: `rsa-2048` (TCG EK Credential Profile, L-1).
+    pub template: String,
 }
 
 /// What SMBIOS says about the platform and its firmware.

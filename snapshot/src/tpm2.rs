@@ -33,8 +33,34 @@ pub const AK_TEMPLATE: [u8; 24] = [
 /// public area of the key starts with.
 pub const AK_TEMPLATE_PREFIX: usize = 22;
 
+/// TPMT_PUBLIC of the TCG's default endorsement key, RSA 2048 (TCG EK
+/// Credential Profile 2.0, template L-1): name algorithm SHA-256,
+/// fixedTPM | fixedParent | sensitiveDataOrigin | adminWithPolicy |
+/// restricted | decrypt (0x000300b2), the policy PolicySecret(TPM_RH_ENDORSEMENT),
+/// AES-128-CFB, no scheme, the default exponent, a 256-byte zero unique
+/// field. The same template gives the same key in the same TPM for ever
+/// (its endorsement seed): the machine's TPM identity, and the key
+/// tpm2-tools' `tpm2_createek -G rsa` makes.
+pub const EK_TEMPLATE_PREFIX: [u8; 56] = [
+    0x00, 0x01, // TPM_ALG_RSA
+    0x00, 0x0b, // nameAlg SHA-256
+    0x00, 0x03, 0x00, 0xb2, // objectAttributes
+    0x00, 0x20, // authPolicy: 32 bytes
+    0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
+    0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
+    0x00, 0x06, 0x00, 0x80, 0x00, 0x43, // symmetric: AES, 128 bits, CFB
+    0x00, 0x10, // scheme: TPM_ALG_NULL
+    0x08, 0x00, // keyBits 2048
+    0x00, 0x00, 0x00, 0x00, // exponent: default (65537)
+];
+/// The size of the EK template's unique field (zeros in the template, the
+/// modulus in the key).
+pub const EK_UNIQUE: usize = 256;
+
 /// TPM_RH_OWNER.
 const RH_OWNER: u32 = 0x4000_0001;
+/// TPM_RH_ENDORSEMENT.
+const RH_ENDORSEMENT: u32 = 0x4000_000b;
 /// TPM_RS_PW: the password session.
 const RS_PW: u32 = 0x4000_0009;
 const ST_NO_SESSIONS: u16 = 0x8001;
@@ -71,15 +97,58 @@ fn password_auth(body: &mut Vec<u8>) {
 
 /// TPM2_CreatePrimary(owner, [`AK_TEMPLATE`]), with an empty owner password.
 pub fn create_primary_command() -> Vec<u8> {
+    create_primary_in(RH_OWNER, &AK_TEMPLATE)
+}
+
+/// TPM2_CreatePrimary(endorsement, the EK template: [`EK_TEMPLATE_PREFIX`]
+/// and a zero unique field), with an empty endorsement password.
+pub fn create_ek_command() -> Vec<u8> {
+    let mut t = EK_TEMPLATE_PREFIX.to_vec();
+    t.extend_from_slice(&(EK_UNIQUE as u16).to_be_bytes());
+    t.resize(t.len() + EK_UNIQUE, 0);
+    create_primary_in(RH_ENDORSEMENT, &t)
+}
+
+fn create_primary_in(hierarchy: u32, template: &[u8]) -> Vec<u8> {
     let mut b = Vec::new();
-    b.extend_from_slice(&RH_OWNER.to_be_bytes());
+    b.extend_from_slice(&hierarchy.to_be_bytes());
     password_auth(&mut b);
     b.extend_from_slice(&[0, 4, 0, 0, 0, 0]); // inSensitive: empty auth, empty data
-    b.extend_from_slice(&(AK_TEMPLATE.len() as u16).to_be_bytes());
-    b.extend_from_slice(&AK_TEMPLATE);
+    b.extend_from_slice(&(template.len() as u16).to_be_bytes());
+    b.extend_from_slice(template);
     b.extend_from_slice(&[0, 0]); // outsideInfo
     b.extend_from_slice(&[0, 0, 0, 0]); // creationPCR: none
     header(ST_SESSIONS, CC_CREATE_PRIMARY, &b)
+}
+
+/// The TPM's endorsement key, made from the TCG's default RSA template
+/// (TPM2_CreatePrimary, then TPM2_FlushContext, also when reading failed):
+/// its TPMT_PUBLIC, which names this TPM. The collector and the host read
+/// it through this one sequence.
+pub fn endorsement_key<E>(
+    mut transact: impl FnMut(&[u8]) -> Result<Vec<u8>, E>,
+) -> Result<Vec<u8>, CommandError<E>> {
+    let resp = transact(&create_ek_command()).map_err(CommandError::Transport)?;
+    let ek = parse_create_primary_of(&resp, &EK_TEMPLATE_PREFIX)
+        .map_err(|e| CommandError::Response("TPM2_CreatePrimary (the EK)", e))?;
+    let flushed = transact(&flush_command(ek.handle))
+        .map_err(CommandError::Transport)
+        .and_then(|r| {
+            parse_empty(&r).map_err(|e| CommandError::Response("TPM2_FlushContext (the EK)", e))
+        });
+    flushed?;
+    if ek.public.len() != EK_TEMPLATE_PREFIX.len() + 2 + EK_UNIQUE {
+        return Err(CommandError::Response(
+            "TPM2_CreatePrimary (the EK)",
+            ResponseError {
+                structure: "TPM2B_PUBLIC",
+                offset: 16,
+                why: "not a 2048-bit RSA key",
+                rc: 0,
+            },
+        ));
+    }
+    Ok(ek.public)
 }
 
 /// TPM2_Quote by `key` of the PCRs in `mask` (bit i = PCR i, 0-23) of
@@ -434,8 +503,14 @@ pub struct Created {
     pub public: Vec<u8>,
 }
 
-/// Parses a TPM2_CreatePrimary response.
+/// Parses a TPM2_CreatePrimary response of bootaudit's AK.
 pub fn parse_create_primary(resp: &[u8]) -> Result<Created, ResponseError> {
+    parse_create_primary_of(resp, &AK_TEMPLATE[..AK_TEMPLATE_PREFIX])
+}
+
+/// Parses a TPM2_CreatePrimary response of a key whose public area must
+/// start with `prefix` (its template before the unique field).
+pub fn parse_create_primary_of(resp: &[u8], prefix: &[u8]) -> Result<Created, ResponseError> {
     let mut r = open(resp, true)?;
     let handle = r.u32("objectHandle")?;
     if handle >> 24 != 0x80 {
@@ -448,13 +523,11 @@ pub fn parse_create_primary(resp: &[u8]) -> Result<Created, ResponseError> {
     }
     let _param_size = r.u32("parameterSize")?;
     let public = r.sized("TPM2B_PUBLIC")?.to_vec();
-    if public.len() < AK_TEMPLATE.len()
-        || public[..AK_TEMPLATE_PREFIX] != AK_TEMPLATE[..AK_TEMPLATE_PREFIX]
-    {
+    if public.len() < prefix.len() + 2 || !public.starts_with(prefix) {
         return Err(ResponseError {
             structure: "TPM2B_PUBLIC",
             offset: 16,
-            why: "not the key of bootaudit's AK template",
+            why: "not the key of the template asked for",
             rc: 0,
         });
     }

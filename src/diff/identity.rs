@@ -11,6 +11,19 @@ pub(super) fn diff(a: &Snapshot, b: &Snapshot, f: &mut Vec<Finding>) {
     let (Some(ia), Some(ib)) = (&a.identity, &b.identity) else {
         return;
     };
+    // The TPM's endorsement key, compared when both record one.
+    if let (Some(x), Some(y)) = (&ia.endorsement_key, &ib.endorsement_key) {
+        if x.public_sha256 != y.public_sha256 {
+            f.push(Finding::new(
+                crate::rules::IDENTITY_ENDORSEMENT_KEY_CHANGED,
+                format!(
+                    "the TPM's endorsement key changed: SHA-256 {} -> {}",
+                    x.public_sha256, y.public_sha256
+                ),
+                json!({"before": x, "after": y}),
+            ));
+        }
+    }
     // SMBIOS facts are compared only when both snapshots have them (an older
     // collector, or a platform without SMBIOS, is not a platform change).
     let both = ia.smbios.is_some() && ib.smbios.is_some();

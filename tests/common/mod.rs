@@ -470,6 +470,21 @@ pub fn collect_quote(
     run_command(&mut c)
 }
 
+/// SHA-256 of the TPMT_PUBLIC that tpm2-tools' `tpm2_createek -G rsa`
+/// (the TCG default RSA EK, not bootaudit's code) writes as TPM2B_PUBLIC,
+/// of the TPM at `tcti`; its files go into `dir`.
+pub fn tpm2_tools_ek(tcti: &str, dir: &Path) -> String {
+    let o = Command::new("tpm2_createek")
+        .args(["-T", tcti, "-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub"])
+        .current_dir(dir)
+        .output()
+        .expect("tpm2_createek (tpm2-tools, installed by .ci/run)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let b = std::fs::read(dir.join("ek.pub")).unwrap();
+    assert_eq!(usize::from(u16::from_be_bytes([b[0], b[1]])), b.len() - 2);
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&b[2..]))
+}
+
 /// Runs the built `bootaudit` with these arguments.
 #[track_caller]
 pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {

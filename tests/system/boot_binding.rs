@@ -133,6 +133,23 @@ fn a_chain_boot_into_linux_binds_both_snapshots_and_an_earlier_boot_does_not() {
     let same: Vec<usize> = (0..8).filter(|&i| pc[i] == ph[i]).collect();
     assert_eq!(same, [0, 1, 2, 3, 6, 7], "collector {pc:?}, host {ph:?}");
 
+    // Both sides name the machine by its TPM's endorsement key, the one
+    // tpm2-tools' tpm2_createek makes of the same TPM afterwards.
+    let ek = |p: &Path| {
+        let v: Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        v["identity"]["endorsement_key"]["public_sha256"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: no endorsement key", p.display()))
+            .to_string()
+    };
+    let by_tools = {
+        let tpm = common::swtpm::Swtpm::serve(&state);
+        common::tpm2_tools_ek(&tpm.tcti(), &base)
+    };
+    for p in [&c1, &h1, &c2, &h2] {
+        assert_eq!(ek(p), by_tools, "{}", p.display());
+    }
+
     // The first boot's collector snapshot, clean as it is, is not the
     // second boot's: same-boot fails (the resetCount moved on), and the
     // verdict is exit 1.

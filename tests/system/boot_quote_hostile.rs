@@ -113,6 +113,63 @@ fn tpm_responses_survive_every_truncation_and_byte_flip() {
     assert!(tpm2::parse_quote(&vec![0u8; tpm2::MAX_RESPONSE + 1]).is_err());
 }
 
+/// The endorsement-key sequence (TPM2_CreatePrimary of the TCG default
+/// EK, then TPM2_FlushContext) on a well-formed response, then on every
+/// cut and two flips at every byte of it: a public area that is the
+/// response's own bytes and the EK's template, or an error inside it.
+#[test]
+fn the_endorsement_key_sequence_survives_every_truncation_and_byte_flip() {
+    let mut public = tpm2::EK_TEMPLATE_PREFIX.to_vec();
+    public.extend((tpm2::EK_UNIQUE as u16).to_be_bytes());
+    public.extend(std::iter::repeat_n(0x5a, tpm2::EK_UNIQUE));
+    let mut r = vec![0x80, 0x02, 0, 0, 0, 0, 0, 0, 0, 0];
+    r.extend(0x8000_0001u32.to_be_bytes());
+    r.extend(0u32.to_be_bytes());
+    r.extend((public.len() as u16).to_be_bytes());
+    r.extend(&public);
+    let n = r.len() as u32;
+    r[2..6].copy_from_slice(&n.to_be_bytes());
+    let flushed = vec![0x80, 0x01, 0, 0, 0, 10, 0, 0, 0, 0];
+    // Each call answers the create command with `create`, the flush with
+    // a success.
+    let run = |create: &[u8]| {
+        let mut calls = 0;
+        tpm2::endorsement_key(|cmd| {
+            calls += 1;
+            Ok::<_, ()>(if calls == 1 {
+                assert_eq!(cmd, tpm2::create_ek_command().as_slice());
+                create.to_vec()
+            } else {
+                flushed.clone()
+            })
+        })
+    };
+    assert_eq!(run(&r).unwrap(), public);
+    // The AK's response is not an EK.
+    assert!(run(&create_response()).is_err());
+    let (mut ok, mut refused) = (0, 0);
+    for cut in 0..r.len() {
+        assert!(run(&r[..cut]).is_err(), "cut at {cut}");
+        refused += 1;
+    }
+    for i in 0..r.len() {
+        for bit in [0x01u8, 0x80] {
+            let mut m = r.clone();
+            m[i] ^= bit;
+            match run(&m) {
+                Ok(p) => {
+                    assert!(p.starts_with(&tpm2::EK_TEMPLATE_PREFIX), "flip at {i}");
+                    assert!(m.windows(p.len()).any(|w| w == p), "flip at {i}");
+                    ok += 1;
+                }
+                Err(_) => refused += 1,
+            }
+        }
+    }
+    assert_eq!(ok + refused, r.len() + 2 * r.len());
+    assert!(ok >= 256 && refused >= r.len(), "{ok} {refused}");
+}
+
 /// TPM2_PCR_Read of PCRs 0-1 (SHA-256, PCR i holding [i; 32]) and
 /// TPM2_GetCapability(PCRS) of a SHA-1 and a SHA-256 bank, as swtpm
 /// marshals them (TPM 2.0 Part 3, 22.4 and 30.2).

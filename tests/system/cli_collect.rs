@@ -653,3 +653,65 @@ fn without_smbios_the_machine_id_decides_and_nothing_shared_is_refused() {
         "{err}"
     );
 }
+
+/// `collect` of the fixture tree with the TPM `tcti`: the snapshot.
+fn collect_with_tpm(tcti: &str, out: &Path) -> Snapshot {
+    common::run(&[
+        "collect".as_ref(),
+        "--root".as_ref(),
+        fixture_root().as_os_str(),
+        "--tpm".as_ref(),
+        tcti.as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ])
+    .exits(0);
+    snapshot::read_file(out).unwrap()
+}
+
+#[test]
+fn the_tpms_endorsement_key_names_the_machine_and_another_one_is_high() {
+    let d = tempfile::tempdir().unwrap();
+    let (one, two) = (
+        common::swtpm::Swtpm::start("sha256"),
+        common::swtpm::Swtpm::start("sha256"),
+    );
+    let a = collect_with_tpm(&one.tcti(), &d.path().join("a.json"));
+    let b = collect_with_tpm(&one.tcti(), &d.path().join("b.json"));
+    let c = collect_with_tpm(&two.tcti(), &d.path().join("c.json"));
+    let ek = |s: &Snapshot| {
+        s.identity
+            .as_ref()
+            .and_then(|i| i.endorsement_key.clone())
+            .expect("an endorsement key")
+    };
+    // The key is the TCG default EK, as tpm2-tools makes it.
+    assert_eq!(
+        ek(&a).public_sha256,
+        common::tpm2_tools_ek(&one.tcti(), d.path())
+    );
+    assert_eq!(ek(&a).template, "rsa-2048");
+    assert_eq!(ek(&a), ek(&b));
+    assert_ne!(ek(&a).public_sha256, ek(&c).public_sha256);
+
+    // The same TPM: the same machine by its endorsement key, and clean.
+    let (pa, pb, pc) = (
+        d.path().join("a.json"),
+        d.path().join("b.json"),
+        d.path().join("c.json"),
+    );
+    let v = diff_json(&pa, &pb, 0);
+    assert_eq!(v["machine_identity"], "endorsement-key", "{v}");
+    // Another TPM under the same SMBIOS identity: the SMBIOS decides which
+    // machine it is, and the other key is a high finding, unexplained.
+    let v = diff_json(&pa, &pc, 1);
+    assert_eq!(v["machine_identity"], "smbios", "{v}");
+    let found: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "identity.endorsement-key.changed")
+        .collect();
+    assert_eq!(found.len(), 1, "{v}");
+    assert_eq!(found[0]["severity"], "high");
+}

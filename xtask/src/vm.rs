@@ -150,11 +150,45 @@ pub struct Swtpm {
     sock: PathBuf,
 }
 
+/// The file swtpm keeps a TPM 2.0's whole state in.
+const STATE: &str = "tpm2-00.permall";
+
+/// The TPM state every plain boot copies, manufactured by swtpm_setup once
+/// under target/xtask/tpm-template (made in a scratch folder and renamed
+/// into place, so that boots started side by side agree on one).
+fn template() -> Result<PathBuf> {
+    let base = crate::util::root().join("target/xtask");
+    let dir = base.join("tpm-template");
+    if dir.join(STATE).is_file() {
+        return Ok(dir);
+    }
+    std::fs::create_dir_all(&base).map_err(|e| format!("{}: {e}", base.display()))?;
+    let scratch = base.join(format!("tpm-template.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    Swtpm::setup(&scratch)?;
+    // Another boot may have won the race: its template is as good.
+    if std::fs::rename(&scratch, &dir).is_err() {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    if dir.join(STATE).is_file() {
+        Ok(dir)
+    } else {
+        Err(format!("no TPM template at {}", dir.display()))
+    }
+}
+
 impl Swtpm {
-    /// Makes a fresh TPM 2.0 state in `dir` (absolute: swtpm resolves
-    /// relative paths elsewhere) and serves it on `dir/sock`.
+    /// Serves a copy of the one TPM every plain boot uses in `dir`
+    /// (absolute: swtpm resolves relative paths elsewhere), on `dir/sock`.
+    /// The copy is of a state manufactured once ([`template`]): the same
+    /// seeds, hence the same endorsement key, in every boot, as one
+    /// machine's TPM would have; its PCRs start afresh at each power-on.
     pub fn start(dir: &Path) -> Result<Swtpm> {
-        Self::start_in(dir, false)
+        let dir = std::path::absolute(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        crate::util::copy(&template()?.join(STATE), &dir.join(STATE))?;
+        Self::serve(&dir)
     }
 
     /// As [`Swtpm::start`]; with `keep`, a TPM state already in `dir` is
@@ -164,7 +198,7 @@ impl Swtpm {
     pub fn start_in(dir: &Path, keep: bool) -> Result<Swtpm> {
         let dir = std::path::absolute(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        if !(keep && dir.join("tpm2-00.permall").is_file()) {
+        if !(keep && dir.join(STATE).is_file()) {
             Self::setup(&dir)?;
         }
         Self::serve(&dir)
