@@ -147,6 +147,19 @@ pub fn endorsement_key_live(tcti: &str) -> Result<Vec<u8>, TpmError> {
         .map_err(|e| TpmError(e.to_string()))
 }
 
+/// The EK certificate in NV index 0x01c00002 through `tcti`, when the TPM
+/// has one (`bootaudit_snapshot::tpm2::nv_read_all`, the collector's read).
+pub fn ek_certificate_live(tcti: &str) -> Result<Option<Vec<u8>>, TpmError> {
+    use bootaudit_snapshot::tpm2;
+    let Some(mut t) = direct::DirectTpm::open(tcti).map_err(|e| TpmError(e.to_string()))? else {
+        return Err(TpmError(format!(
+            "{tcti}: the EK certificate is read through device: or swtpm: only"
+        )));
+    };
+    tpm2::nv_read_all(tpm2::EK_CERT_RSA_INDEX, |c| t.transact(c))
+        .map_err(|e| TpmError(e.to_string()))
+}
+
 /// What failed in a conversation with the TPM (which call, and what the
 /// TSS or the TPM answered).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

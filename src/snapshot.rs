@@ -13,12 +13,13 @@ pub use bootaudit_snapshot::{
     acpi, acpi_address_fields, acpi_table_facts, acpi_text, ccel, ccel_table, check_format, efivar,
     fdt, is_decoy, is_executable_file_type, kind, mask_acpi_addresses, mat, memory_attributes,
     memory_type_name, siglist, smbios, tpm2, wire, x509, Acpi, AcpiTable, AlgorithmId, BootEntry,
-    CcEventLog, CcelTable, CollectError, DeviceTree, DeviceTreeNode, EndorsementKey, EspBinary,
-    EventType, ExitBootServicesRecord, FirmwareFlash, FirmwareVolume, FirmwareVolumeFile, Identity,
-    LoadedImage, MapKeyWatch, MapLabel, MemoryAttributes, MemoryDescriptor, MemoryMap, MemoryType,
-    Part, Rsdp, SecureBoot, Smbios, Snapshot, Source, SourceKind, Tpm, TpmQuote, Variable,
-    VersionError, FORMAT, FORMAT_FAMILY, MAJOR, MAX_FIRMWARE_VOLUMES, MAX_FLASH, MAX_MAT_ENTRIES,
-    MAX_VOLUME_FILES, MEMORY_ATTRIBUTES_TABLE_GUID, MEMORY_RO, MEMORY_XP,
+    CcEventLog, CcelTable, CollectError, DeviceTree, DeviceTreeNode, EkCertificate, EndorsementKey,
+    EspBinary, EventType, ExitBootServicesRecord, FirmwareFlash, FirmwareVolume,
+    FirmwareVolumeFile, Identity, LoadedImage, MapKeyWatch, MapLabel, MemoryAttributes,
+    MemoryDescriptor, MemoryMap, MemoryType, Part, Rsdp, SecureBoot, Smbios, Snapshot, Source,
+    SourceKind, Tpm, TpmQuote, Variable, VersionError, FORMAT, FORMAT_FAMILY, MAJOR,
+    MAX_FIRMWARE_VOLUMES, MAX_FLASH, MAX_MAT_ENTRIES, MAX_VOLUME_FILES,
+    MEMORY_ATTRIBUTES_TABLE_GUID, MEMORY_RO, MEMORY_XP,
 };
 
 use crate::eventlog::{self, replay, EventLog, HashAlg};

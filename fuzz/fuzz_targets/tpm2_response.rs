@@ -1,6 +1,6 @@
 //! Fuzz target for the TPM responses the collector parses before any OS
 //! (TPM2_CreatePrimary of the AK and of the EK, TPM2_Quote,
-//! TPM2_FlushContext), and for the boot
+//! TPM2_FlushContext, TPM2_NV_ReadPublic and TPM2_NV_Read), and for the boot
 //! quote file `verify-boot` reads.
 #![no_main]
 
@@ -16,5 +16,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = tpm2::parse_empty(data);
     let _ = tpm2::parse_pcr_read(data, tpm2::ALG_SHA256);
     let _ = tpm2::parse_pcr_banks(data);
+    let _ = tpm2::parse_nv_read_public(data, tpm2::EK_CERT_RSA_INDEX);
+    if let Ok(d) = tpm2::parse_nv_read(data, 512) {
+        assert_eq!(d.len(), 512);
+    }
     let _ = serde_json::from_slice::<bootaudit::snapshot::TpmQuote>(data);
 });

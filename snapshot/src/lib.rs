@@ -202,6 +202,45 @@ pub struct EndorsementKey {
     pub public_sha256: String,
     /// The template: `rsa-2048` (TCG EK Credential Profile, L-1).
     pub template: String,
+    /// The EK certificate the TPM's maker put in NV index 0x01c00002, when
+    /// there is one: its issuer, serial and the SHA-256 of its DER (what
+    /// it says, not checked here: `bootaudit ak` verifies EK chains).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<EkCertificate>,
+}
+
+/// An EK certificate, as [`EndorsementKey::certificate`] records it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EkCertificate {
+    /// The issuer, as `C=US, O=..., CN=...`.
+    pub issuer: String,
+    /// The serial number (hex).
+    pub serial: String,
+    /// SHA-256 of the DER (hex).
+    pub sha256: String,
+    /// An error reading it, when it could not be parsed (then issuer and
+    /// serial are empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
+}
+
+impl EkCertificate {
+    /// The record of a certificate's DER bytes; `digest` is SHA-256 (hex).
+    pub fn of(der: &[u8], digest: impl Fn(&[u8]) -> String) -> EkCertificate {
+        match x509::parse(der) {
+            Ok(c) => EkCertificate {
+                issuer: c.issuer,
+                serial: c.serial,
+                sha256: digest(der),
+                unreadable: None,
+            },
+            Err(e) => EkCertificate {
+                sha256: digest(der),
+                unreadable: Some(alloc::format!("{e}")),
+                ..EkCertificate::default()
+            },
+        }
+    }
 }
 
 /// What SMBIOS says about the platform and its firmware.

@@ -70,6 +70,19 @@ const CC_QUOTE: u32 = 0x0000_0158;
 const CC_FLUSH_CONTEXT: u32 = 0x0000_0165;
 const CC_PCR_READ: u32 = 0x0000_017e;
 const CC_GET_CAPABILITY: u32 = 0x0000_017a;
+const CC_NV_READ_PUBLIC: u32 = 0x0000_0169;
+const CC_NV_READ: u32 = 0x0000_014e;
+/// The TCG's NV index of the RSA 2048 EK certificate (TCG EK Credential
+/// Profile 2.0, 2.2.1.4): the certificate of the key [`endorsement_key`]
+/// makes.
+pub const EK_CERT_RSA_INDEX: u32 = 0x01c0_0002;
+/// The largest EK certificate read.
+pub const MAX_EK_CERT: usize = 4096;
+/// The bytes asked for per TPM2_NV_Read (under every TPM's
+/// MAX_NV_BUFFER_SIZE, and the response under [`MAX_RESPONSE`]).
+const NV_CHUNK: u16 = 512;
+/// TPM_RC_HANDLE for the first handle: no such NV index.
+const RC_NO_INDEX: u32 = 0x0000_018b;
 /// TPM_CAP_PCRS.
 const CAP_PCRS: u32 = 5;
 /// TPM_ALG_SHA1 (as the raw u16 the commands carry).
@@ -491,6 +504,102 @@ fn open(resp: &[u8], sessions: bool) -> Result<R<'_>, ResponseError> {
         });
     }
     Ok(r)
+}
+
+/// TPM2_NV_ReadPublic(`index`).
+pub fn nv_read_public_command(index: u32) -> Vec<u8> {
+    header(ST_NO_SESSIONS, CC_NV_READ_PUBLIC, &index.to_be_bytes())
+}
+
+/// The dataSize of a TPM2_NV_ReadPublic response's TPMS_NV_PUBLIC, or
+/// `None` when the TPM says the index is not defined.
+pub fn parse_nv_read_public(resp: &[u8], index: u32) -> Result<Option<u16>, ResponseError> {
+    let mut r = match open(resp, false) {
+        Ok(r) => r,
+        Err(e) if e.rc == RC_NO_INDEX => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let public = r.sized("TPM2B_NV_PUBLIC")?;
+    let mut p = R { b: public, o: 0 };
+    if p.u32("TPMS_NV_PUBLIC.nvIndex")? != index {
+        return Err(ResponseError {
+            structure: "TPMS_NV_PUBLIC.nvIndex",
+            offset: 12,
+            why: "another index than the one asked for",
+            rc: 0,
+        });
+    }
+    p.u16("TPMS_NV_PUBLIC.nameAlg")?;
+    p.u32("TPMS_NV_PUBLIC.attributes")?;
+    p.sized("TPMS_NV_PUBLIC.authPolicy")?;
+    let size = p.u16("TPMS_NV_PUBLIC.dataSize")?;
+    r.sized("TPM2B_NAME")?;
+    Ok(Some(size))
+}
+
+/// TPM2_NV_Read(owner, `index`, `size` bytes at `offset`), with an empty
+/// owner password (TPMA_NV_OWNERREAD, as the TCG's EK indices allow).
+pub fn nv_read_command(index: u32, size: u16, offset: u16) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&RH_OWNER.to_be_bytes());
+    b.extend_from_slice(&index.to_be_bytes());
+    password_auth(&mut b);
+    b.extend_from_slice(&size.to_be_bytes());
+    b.extend_from_slice(&offset.to_be_bytes());
+    header(ST_SESSIONS, CC_NV_READ, &b)
+}
+
+/// The data of a TPM2_NV_Read response, which must be `size` bytes.
+pub fn parse_nv_read(resp: &[u8], size: u16) -> Result<&[u8], ResponseError> {
+    let mut r = open(resp, true)?;
+    let _param_size = r.u32("parameterSize")?;
+    let data = r.sized("TPM2B_MAX_NV_BUFFER")?;
+    if data.len() != size as usize {
+        return Err(ResponseError {
+            structure: "TPM2B_MAX_NV_BUFFER",
+            offset: 14,
+            why: "another size than the one asked for",
+            rc: 0,
+        });
+    }
+    Ok(data)
+}
+
+/// The contents of NV index `index` (the EK certificate at
+/// [`EK_CERT_RSA_INDEX`]): `None` when it is not defined; an index over
+/// [`MAX_EK_CERT`] bytes is refused. Read in chunks, owner-authorised.
+pub fn nv_read_all<E>(
+    index: u32,
+    mut transact: impl FnMut(&[u8]) -> Result<Vec<u8>, E>,
+) -> Result<Option<Vec<u8>>, CommandError<E>> {
+    const WHAT: &str = "TPM2_NV_ReadPublic";
+    let resp = transact(&nv_read_public_command(index)).map_err(CommandError::Transport)?;
+    let Some(size) =
+        parse_nv_read_public(&resp, index).map_err(|e| CommandError::Response(WHAT, e))?
+    else {
+        return Ok(None);
+    };
+    if size as usize > MAX_EK_CERT {
+        return Err(CommandError::Response(
+            WHAT,
+            ResponseError {
+                structure: "TPMS_NV_PUBLIC.dataSize",
+                offset: 0,
+                why: "over 4096 bytes",
+                rc: 0,
+            },
+        ));
+    }
+    let mut out = Vec::with_capacity(size as usize);
+    while out.len() < size as usize {
+        let n = (size - out.len() as u16).min(NV_CHUNK);
+        let resp = transact(&nv_read_command(index, n, out.len() as u16))
+            .map_err(CommandError::Transport)?;
+        let data =
+            parse_nv_read(&resp, n).map_err(|e| CommandError::Response("TPM2_NV_Read", e))?;
+        out.extend_from_slice(data);
+    }
+    Ok(Some(out))
 }
 
 /// What TPM2_CreatePrimary returned: the key's transient handle and its

@@ -156,14 +156,26 @@ pub fn collect(opts: &Options) -> Snapshot {
         .as_deref()
         .or(live.then_some("device:/dev/tpmrm0"))
     {
+        let sha256 = |b: &[u8]| crate::hexser::encode(<sha2::Sha256 as sha2::Digest>::digest(b));
         match crate::pcrs::endorsement_key_live(tcti) {
             Ok(public) => {
+                let certificate = match crate::pcrs::ek_certificate_live(tcti) {
+                    Ok(cert) => cert.map(|der| crate::snapshot::EkCertificate::of(&der, sha256)),
+                    Err(e) => {
+                        failed(
+                            &mut errors,
+                            Part::Identity,
+                            format!("the EK certificate through {tcti}: {e}"),
+                            "tpm failed",
+                        );
+                        None
+                    }
+                };
                 if let Some(id) = s.identity.as_mut() {
                     id.endorsement_key = Some(crate::snapshot::EndorsementKey {
-                        public_sha256: crate::hexser::encode(
-                            <sha2::Sha256 as sha2::Digest>::digest(&public),
-                        ),
+                        public_sha256: sha256(&public),
                         template: "rsa-2048".into(),
+                        certificate,
                     });
                 }
             }

@@ -149,6 +149,21 @@ fn a_chain_boot_into_linux_binds_both_snapshots_and_an_earlier_boot_does_not() {
     for p in [&c1, &h1, &c2, &h2] {
         assert_eq!(ek(p), by_tools, "{}", p.display());
     }
+    // This TPM holds its EK certificate (swtpm's local CA): the collector,
+    // through the firmware, and the host read the same one.
+    let cert = |p: &Path| {
+        let v: Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        v["identity"]["endorsement_key"]["certificate"].clone()
+    };
+    assert!(cert(&c1)["sha256"].is_string(), "{}", cert(&c1));
+    assert!(
+        cert(&c1)["issuer"]
+            .as_str()
+            .is_some_and(|i| i.contains("CN=")),
+        "{}",
+        cert(&c1)
+    );
+    assert_eq!(cert(&c1), cert(&h1));
 
     // The first boot's collector snapshot, clean as it is, is not the
     // second boot's: same-boot fails (the resetCount moved on), and the

@@ -269,3 +269,84 @@ fn malformed_boot_quote_files_exit_2_naming_file_and_byte() {
 }
 
 use std::path::Path;
+
+/// Reading the EK certificate from NV (TPM2_NV_ReadPublic, then
+/// TPM2_NV_Read in 512-byte pieces) on well-formed responses of a
+/// 700-byte index, then with every cut and two flips at every byte of each
+/// response: the index's bytes, `None` for an undefined index, or an error.
+#[test]
+fn the_ek_certificate_read_survives_every_truncation_and_byte_flip() {
+    let index = tpm2::EK_CERT_RSA_INDEX;
+    let data: Vec<u8> = (0..700u32).map(|i| (i % 251) as u8).collect();
+    let sized = |mut r: Vec<u8>| {
+        let n = r.len() as u32;
+        r[2..6].copy_from_slice(&n.to_be_bytes());
+        r
+    };
+    let public = {
+        let mut p = index.to_be_bytes().to_vec();
+        p.extend(0x000bu16.to_be_bytes()); // nameAlg
+        p.extend(0x6205_0002u32.to_be_bytes()); // attributes
+        p.extend([0, 0]); // authPolicy
+        p.extend((data.len() as u16).to_be_bytes());
+        let mut r = vec![0x80, 0x01, 0, 0, 0, 0, 0, 0, 0, 0];
+        r.extend((p.len() as u16).to_be_bytes());
+        r.extend(&p);
+        r.extend([0, 2, 0xaa, 0xbb]); // TPM2B_NAME
+        sized(r)
+    };
+    let read = |chunk: &[u8]| {
+        let mut r = vec![0x80, 0x02, 0, 0, 0, 0, 0, 0, 0, 0];
+        r.extend(((2 + chunk.len()) as u32).to_be_bytes());
+        r.extend((chunk.len() as u16).to_be_bytes());
+        r.extend(chunk);
+        r.extend([0, 0, 1, 0, 0]); // the session's response
+        sized(r)
+    };
+    let responses = [public, read(&data[..512]), read(&data[512..])];
+    // Runs the read with response `which` replaced by `m`.
+    let run = |which: usize, m: &[u8]| {
+        let mut n = 0;
+        tpm2::nv_read_all(index, |_| {
+            n += 1;
+            Ok::<_, ()>(if n - 1 == which {
+                m.to_vec()
+            } else {
+                responses.get(n - 1).cloned().unwrap_or_default()
+            })
+        })
+    };
+    assert_eq!(run(9, &[]).unwrap(), Some(data.clone()));
+    // No such index: no certificate, not an error.
+    let absent = sized(vec![0x80, 0x01, 0, 0, 0, 0, 0, 0, 0x01, 0x8b]);
+    assert_eq!(run(0, &absent).unwrap(), None);
+    let (mut same, mut refused, mut other) = (0, 0, 0);
+    for (w, base) in responses.iter().enumerate() {
+        for cut in 0..base.len() {
+            assert!(run(w, &base[..cut]).is_err(), "response {w} cut at {cut}");
+            refused += 1;
+        }
+        for i in 0..base.len() {
+            for bit in [0x01u8, 0x80] {
+                let mut m = base.clone();
+                m[i] ^= bit;
+                match run(w, &m) {
+                    Ok(Some(d)) if d == data => same += 1,
+                    Ok(Some(d)) => {
+                        // A flipped data byte: still the index's length.
+                        assert_eq!(d.len(), data.len(), "response {w} flip at {i}");
+                        other += 1;
+                    }
+                    Ok(None) => other += 1,
+                    Err(_) => refused += 1,
+                }
+            }
+        }
+    }
+    let total: usize = responses.iter().map(|r| 3 * r.len()).sum();
+    assert_eq!(same + refused + other, total);
+    assert!(
+        refused > total / 3 && other >= 512,
+        "{same} {refused} {other}"
+    );
+}

@@ -714,4 +714,69 @@ fn the_tpms_endorsement_key_names_the_machine_and_another_one_is_high() {
         .collect();
     assert_eq!(found.len(), 1, "{v}");
     assert_eq!(found[0]["severity"], "high");
+    // No EK certificate in those TPMs: none recorded.
+    assert!(ek(&a).certificate.is_none());
+
+    // A TPM whose maker put its EK certificate in NV (swtpm's local CA):
+    // read in 512-byte pieces, it is the certificate tpm2-tools reads, and
+    // its issuer and serial are what openssl says.
+    let ca = d.path().join("ca");
+    let certified = common::swtpm::Swtpm::start_certified("sha256", &ca);
+    let e = ek(&collect_with_tpm(
+        &certified.tcti(),
+        &d.path().join("e.json"),
+    ));
+    let cert = e.certificate.expect("the EK certificate");
+    assert!(cert.unreadable.is_none(), "{cert:?}");
+    let o = Command::new("tpm2_nvread")
+        .args([
+            "-T",
+            &certified.tcti(),
+            "-C",
+            "o",
+            "-o",
+            "ek.der",
+            "0x01c00002",
+        ])
+        .current_dir(d.path())
+        .output()
+        .expect("tpm2_nvread (tpm2-tools)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let der = std::fs::read(d.path().join("ek.der")).unwrap();
+    assert!(der.len() > 512, "{} bytes: one NV read would do", der.len());
+    assert_eq!(cert.sha256, sha256sum(&der));
+    let ek_der = d.path().join("ek.der");
+    let out = common::openssl(&[
+        "x509",
+        "-inform",
+        "DER",
+        "-in",
+        ek_der.to_str().unwrap(),
+        "-noout",
+        "-serial",
+        "-issuer",
+        "-nameopt",
+        "RFC2253",
+    ]);
+    let text = String::from_utf8_lossy(&out).to_string();
+    let serial = text
+        .lines()
+        .find_map(|l| l.strip_prefix("serial="))
+        .unwrap()
+        .to_ascii_lowercase();
+    assert_eq!(
+        cert.serial.trim_start_matches('0'),
+        serial.trim_start_matches('0'),
+        "{text}"
+    );
+    let cn = text
+        .lines()
+        .find_map(|l| l.strip_prefix("issuer="))
+        .and_then(|i| i.split(',').find_map(|p| p.strip_prefix("CN=")))
+        .unwrap();
+    assert!(
+        cert.issuer.contains(&format!("CN={cn}")),
+        "{} / {text}",
+        cert.issuer
+    );
 }
