@@ -42,6 +42,39 @@ use uefi::runtime::ResetType;
 /// The collector's version, recorded in every snapshot.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The image's SBAT metadata (shim's revocation by generation, which shim
+/// requires of every image it loads): the SBAT format line, then this
+/// component's line, CSV as shim's SBAT.md specifies (the vendor URL is a
+/// placeholder under `.invalid` until the project has a public home). Its
+/// own `.sbat` section, as shim and `pesign` find it.
+#[used]
+#[link_section = ".sbat"]
+static SBAT: [u8; SBAT_LEN] = sbat();
+const SBAT_TEXT: &str = concat!(
+    "sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\n",
+    "bootaudit,1,bootaudit,bootaudit,",
+    env!("CARGO_PKG_VERSION"),
+    ",https://bootaudit.invalid/\n"
+);
+const SBAT_LEN: usize = SBAT_TEXT.len();
+const fn sbat() -> [u8; SBAT_LEN] {
+    let mut out = [0u8; SBAT_LEN];
+    let b = SBAT_TEXT.as_bytes();
+    let mut i = 0;
+    while i < SBAT_LEN {
+        out[i] = b[i];
+        i += 1;
+    }
+    out
+}
+
+/// Initialised bytes in `.data`: without any, the linker leaves `.data`
+/// with no file contents (PointerToRawData 0), a section header that shim
+/// refuses ("Section 2 is inside image headers") and with it the image.
+#[used]
+#[link_section = ".data"]
+static DATA_IS_INITIALISED: [u8; 8] = *b"bootaud\0";
+
 /// Lowercase hex, the snapshot's encoding for bytes.
 pub fn hex(b: &[u8]) -> String {
     const D: &[u8; 16] = b"0123456789abcdef";

@@ -11,6 +11,18 @@ use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The boot applications a log measured into PCR 4, as their summaries.
+fn pcr4_applications(log: &bootaudit::eventlog::EventLog) -> Vec<String> {
+    log.events
+        .iter()
+        .filter(|e| {
+            e.pcr == 4
+                && e.event_type == bootaudit::eventlog::EventType::EFI_BOOT_SERVICES_APPLICATION
+        })
+        .map(|e| e.decode().summary())
+        .collect()
+}
+
 fn boot_with(out: &Path, args: &[&str]) -> PathBuf {
     common::boot_collector(out, args)
 }
@@ -415,15 +427,7 @@ fn chain_mode_starts_the_configured_loader_from_the_same_esp() {
     // log still replays to the PCRs it read.
     let tpm = child.tpm.as_ref().unwrap();
     let log = snapshot::event_log(tpm, "child").unwrap().unwrap();
-    let apps: Vec<String> = log
-        .events
-        .iter()
-        .filter(|e| {
-            e.pcr == 4
-                && e.event_type == bootaudit::eventlog::EventType::EFI_BOOT_SERVICES_APPLICATION
-        })
-        .map(|e| e.decode().summary())
-        .collect();
+    let apps = pcr4_applications(&log);
     assert!(apps.iter().any(|a| a.contains("next.efi")), "{apps:?}");
     assert!(snapshot::self_check(tpm, &log)
         .iter()
@@ -579,4 +583,159 @@ fn iasl(table: &Path) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     std::fs::read_to_string(copy.with_extension("dsl")).unwrap()
+}
+
+/// Through Debian's signed shim, as a Linux distribution boots: OVMF with
+/// Microsoft's keys and Secure Boot on; shim (signed by Microsoft) as the
+/// removable-media loader and the collector, signed with the user's MOK,
+/// as its second stage (`\EFI\BOOT\grubx64.efi`); the MOK enrolled as
+/// MokManager leaves it (`MokList`, written into the variable store by
+/// virt-firmware's virt-fw-vars). shim accepts the collector: it has its
+/// own `.sbat` section and a `.data` section with file contents. Unsigned,
+/// the same collector is refused and writes nothing.
+#[test]
+fn through_shim_with_a_mok_the_signed_collector_runs_and_an_unsigned_one_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let w = d.path().canonicalize().unwrap();
+    let (shim, _) = common::debian_signed_efi();
+    let (key, cert) = (w.join("mok.key"), w.join("mok.pem"));
+    common::openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=bootaudit test MOK",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        cert.to_str().unwrap(),
+    ]);
+    let vars = w.join("vars-mok.fd");
+    let fw_vars = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/virt-fw-vars");
+    let o = Command::new(&fw_vars)
+        .arg("--input")
+        .arg("/usr/share/OVMF/OVMF_VARS_4M.ms.fd")
+        .arg("--output")
+        .arg(&vars)
+        .args(["--add-mok", "605dab50-e046-4300-abb6-3dd810dd8b23"])
+        .arg(&cert)
+        .output()
+        .expect("virt-fw-vars (virt-firmware, in the venv .ci/run makes)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let (collector, _) = common::built_efi();
+    let signed = w.join("collector-mok.efi");
+    let o = Command::new("sbsign")
+        .arg("--key")
+        .arg(&key)
+        .arg("--cert")
+        .arg(&cert)
+        .arg("--output")
+        .arg(&signed)
+        .arg(&collector)
+        .output()
+        .expect("sbsign (sbsigntool)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new("sbverify")
+        .arg("--cert")
+        .arg(&cert)
+        .arg(&signed)
+        .output()
+        .expect("sbverify (sbsigntool)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The sections shim asks for, as binutils reads them: `.sbat` with its
+    // CSV, and `.data` with file contents.
+    let o = Command::new("objdump")
+        .arg("-h")
+        .arg(&collector)
+        .output()
+        .unwrap();
+    let heads = String::from_utf8_lossy(&o.stdout).to_string();
+    for name in [".sbat", ".data"] {
+        let line = heads
+            .lines()
+            .position(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("no {name} section: {heads}"));
+        let flags = heads.lines().nth(line + 1).unwrap();
+        assert!(flags.contains("CONTENTS"), "{name}: {flags}");
+    }
+
+    let run = |name: &str, second: &Path| {
+        let out = w.join(name);
+        let st = common::xtask()
+            .arg("boot")
+            .arg(&out)
+            // shim's refusal waits for a key: the boot stops when it shows.
+            .args(["--ovmf", "ms", "--until", "Verification failed", "--loader"])
+            .arg(&shim)
+            .arg("--vars")
+            .arg(&vars)
+            .arg("--file")
+            .arg(format!("{}=\\EFI\\BOOT\\grubx64.efi", second.display()))
+            .status()
+            .unwrap();
+        (st.success(), out)
+    };
+    let (ok, out) = run("signed", &signed);
+    let console =
+        String::from_utf8_lossy(&std::fs::read(out.join("console.txt")).unwrap()).into_owned();
+    assert!(ok, "{console}");
+    let snap = out.join("bootaudit/snap-0000.json");
+    let s = snapshot::read_file(&snap).unwrap();
+    let sb = s.secure_boot.as_ref().unwrap();
+    assert_eq!(sb.secure_boot, Some(1), "{sb:?}");
+    // shim and then the collector were measured into PCR 4.
+    let log = snapshot::event_log(s.tpm.as_ref().unwrap(), "shim boot")
+        .unwrap()
+        .unwrap();
+    let apps = pcr4_applications(&log);
+    assert!(
+        apps.iter().any(|a| a.contains("BOOTX64.EFI"))
+            && apps.iter().any(|a| a.contains("grubx64.efi")),
+        "{apps:?}"
+    );
+    // The MOK shim trusted is recorded: MokList holds the certificate
+    // openssl wrote (its SHA-256, by sha256sum of the DER).
+    let der = w.join("mok.der");
+    common::openssl(&[
+        "x509",
+        "-in",
+        cert.to_str().unwrap(),
+        "-outform",
+        "DER",
+        "-out",
+        der.to_str().unwrap(),
+    ]);
+    let mok = sb
+        .variables
+        .iter()
+        .find(|v| v.name == "MokList")
+        .expect("MokList among the recorded key databases");
+    let listed = serde_json::to_string(&mok.signatures).unwrap();
+    assert!(listed.contains(&common::sha256sum(&der)), "{listed}");
+    let r = common::run(&[
+        "check".as_ref(),
+        snap.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ])
+    .json();
+    assert_eq!(
+        common::check_result(&r, "secure-boot.on")["result"],
+        "pass",
+        "{r}"
+    );
+
+    // Unsigned: shim refuses it, and nothing is written.
+    let (ok, out) = run("unsigned", &collector);
+    // shim draws its error box in the firmware's code page: not UTF-8.
+    let console =
+        String::from_utf8_lossy(&std::fs::read(out.join("console.txt")).unwrap()).into_owned();
+    assert!(!ok);
+    assert!(console.contains("Verification failed"), "{console}");
+    assert!(!out.join("bootaudit/snap-0000.json").exists());
 }

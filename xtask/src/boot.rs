@@ -37,6 +37,15 @@ pub struct Boot {
     /// `--linux NONCE`: the collector chains to Debian's kernel, whose
     /// initramfs runs `bootaudit collect --quote --nonce NONCE`.
     pub linux: Option<String>,
+    /// `--loader FILE`: the removable-media loader in the collector's
+    /// place (a shim, whose second stage `--file` puts beside it).
+    pub loader: Option<PathBuf>,
+    /// `--vars FILE`: the variable store to start from.
+    pub vars: Option<PathBuf>,
+    /// `--timeout SECS`: QEMU is killed after this long.
+    pub timeout: Option<u64>,
+    /// `--until TEXT`: QEMU is stopped as soon as the console shows TEXT.
+    pub until: Option<String>,
 }
 
 impl Default for Boot {
@@ -52,6 +61,10 @@ impl Default for Boot {
             keep_esp: None,
             tpm_state: None,
             linux: None,
+            loader: None,
+            vars: None,
+            timeout: None,
+            until: None,
         }
     }
 }
@@ -66,6 +79,8 @@ cargo xtask boot OUT [--arch x86_64|aarch64] [--ram MB]
                      [--config TEXT]
                      [--rtc 2026-01-10T08:00:00] [--debugcon FILE]
                      [--keep-esp FILE] [--tpm-state DIR] [--linux NONCE]
+                     [--loader FILE] [--vars FILE] [--timeout SECS]
+                     [--until TEXT]
 
 Boots the collector once in QEMU q35 + OVMF + swtpm (TCG), or with
 --arch aarch64 in QEMU virt + AAVMF + swtpm (tpm-tis-device), and copies
@@ -86,6 +101,12 @@ unpacked by .ci/run) with an initramfs that runs the static (musl)
 `bootaudit collect --quote --nonce NONCE` of `cargo xtask static` on
 /dev/tpmrm0 (on Arm, through the TIS driver .ci/run builds): its
 snapshot and AK are OUT/host.json and OUT/ak.pub.
+--loader puts FILE (a shim) where the collector goes, which --file then
+puts beside it (\\EFI\\BOOT\\grubx64.efi, shim's second stage); --vars
+starts from that variable store (one with a MOK enrolled); --timeout
+kills QEMU after SECS (default 300, 900 with --linux); --until stops it
+as soon as the console shows TEXT (a loader's refusal, which waits for a
+key), and the boot then fails.
 Exit 1 when QEMU does not power off (--linux: when the host printed
 nothing) or no snapshot was written.";
 
@@ -150,6 +171,13 @@ pub fn parse(args: &[String]) -> Result<Boot> {
             "--keep-esp" => b.keep_esp = Some(PathBuf::from(value()?)),
             "--tpm-state" => b.tpm_state = Some(PathBuf::from(value()?)),
             "--linux" => b.linux = Some(value()?),
+            "--loader" => b.loader = Some(PathBuf::from(value()?)),
+            "--until" => b.until = Some(value()?),
+            "--vars" => b.vars = Some(PathBuf::from(value()?)),
+            "--timeout" => {
+                let v = value()?;
+                b.timeout = Some(v.parse().map_err(|_| format!("--timeout {v}: seconds"))?);
+            }
             _ => return Err(format!("unknown option {a}")),
         }
     }
@@ -294,10 +322,13 @@ pub fn boot(out: &Path, b: &Boot) -> Result<PathBuf> {
     if b.arch == Arch::Aarch64 && b.qemu.iter().any(|a| a == "-debugcon") {
         return Err("--debugcon boots x86 only (the debug console is an ISA port)".into());
     }
-    let mut loader = build_collector(b.arch)?;
+    let mut loader = match &b.loader {
+        Some(l) => l.clone(),
+        None => build_collector(b.arch)?,
+    };
     let work = WorkDir::new("boot")?;
     let w = work.path();
-    if b.ovmf == Ovmf::Snakeoil {
+    if b.ovmf == Ovmf::Snakeoil && b.loader.is_none() {
         // Secure Boot on with the snakeoil db: unsigned, the firmware
         // refuses the collector (Access Denied).
         let signed = w.join("collector.efi");
@@ -327,13 +358,19 @@ pub fn boot(out: &Path, b: &Boot) -> Result<PathBuf> {
         arch: b.arch,
         ovmf: b.ovmf,
         code: b.code.clone(),
+        vars: b.vars.clone(),
         vars_copy: w.join("vars.fd"),
         ram_mib: b.ram_mib,
         tpm: &tpm,
         extra,
         console: console.clone(),
         // The kernel under TCG takes minutes more than the collector.
-        timeout: Duration::from_secs(if b.linux.is_some() { 900 } else { 300 }),
+        timeout: Duration::from_secs(b.timeout.unwrap_or(if b.linux.is_some() {
+            900
+        } else {
+            300
+        })),
+        until: b.until.clone(),
     }
     .boot()?;
     drop(tpm);

@@ -435,12 +435,14 @@ impl KernelBoot<'_> {
             arch: crate::vm::Arch::X86_64,
             ovmf: self.ovmf,
             code: None,
+            vars: None,
             vars_copy: w.join("vars.fd"),
             ram_mib: 1024,
             tpm: &tpm,
             extra,
             console: console.clone(),
             timeout: self.timeout,
+            until: None,
         }
         .boot()?;
         let bytes = std::fs::read(&console).map_err(|e| format!("{}: {e}", console.display()))?;

@@ -285,6 +285,9 @@ pub struct Machine<'a> {
     /// Another firmware code image in place of the build's (an OVMF with
     /// a driver inserted); the build's variable store is kept.
     pub code: Option<PathBuf>,
+    /// Another variable store to start from than the build's (one with a
+    /// MOK enrolled).
+    pub vars: Option<PathBuf>,
     /// A writable copy of the variable store is made here.
     pub vars_copy: PathBuf,
     /// RAM in MiB.
@@ -297,6 +300,9 @@ pub struct Machine<'a> {
     pub console: PathBuf,
     /// QEMU is killed after this long.
     pub timeout: Duration,
+    /// The machine is stopped as soon as the console shows this text (a
+    /// loader's refusal, which then waits for a key for ever).
+    pub until: Option<String>,
 }
 
 impl Machine<'_> {
@@ -309,7 +315,7 @@ impl Machine<'_> {
             Some(c) => std::path::absolute(c).map_err(|e| format!("{}: {e}", c.display()))?,
             None => code,
         };
-        crate::util::copy(&vars, &self.vars_copy)?;
+        crate::util::copy(self.vars.as_deref().unwrap_or(&vars), &self.vars_copy)?;
         let console = std::fs::File::create(&self.console)
             .map_err(|e| format!("{}: {e}", self.console.display()))?;
         let console2 = console
@@ -358,7 +364,17 @@ impl Machine<'_> {
                     let _ = child.wait();
                     return Ok(false);
                 }
-                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+                Ok(None) => {
+                    if let Some(marker) = &self.until {
+                        let seen = std::fs::read(&self.console).unwrap_or_default();
+                        if seen.windows(marker.len()).any(|w| w == marker.as_bytes()) {
+                            let _ = child.kill();
+                            let _ = child.wait();
+                            return Ok(false);
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(50))
+                }
                 Err(e) => return Err(format!("waiting for QEMU: {e}")),
             }
         }
