@@ -135,28 +135,18 @@ pub fn quote_live(
 }
 
 /// The TPM's endorsement key (TPMT_PUBLIC of the TCG's default RSA 2048
-/// EK), made and flushed through `tcti` (`device:` or `swtpm:`) with the
-/// sequence the collector uses (`bootaudit_snapshot::tpm2::endorsement_key`).
-pub fn endorsement_key_live(tcti: &str) -> Result<Vec<u8>, TpmError> {
+/// EK) and its certificate, read over one connection to `tcti`
+/// (`device:` or `swtpm:`) with the sequence the collector runs
+/// (`bootaudit_snapshot::tpm2::read_endorsement`).
+pub fn endorsement_live(
+    tcti: &str,
+) -> Result<bootaudit_snapshot::tpm2::Endorsement<TpmError>, TpmError> {
     let Some(mut t) = direct::DirectTpm::open(tcti).map_err(|e| TpmError(e.to_string()))? else {
         return Err(TpmError(format!(
             "{tcti}: the endorsement key is read through device: or swtpm: only"
         )));
     };
-    bootaudit_snapshot::tpm2::endorsement_key(|c| t.transact(c))
-        .map_err(|e| TpmError(e.to_string()))
-}
-
-/// The EK certificate in NV index 0x01c00002 through `tcti`, when the TPM
-/// has one (`bootaudit_snapshot::tpm2::nv_read_all`, the collector's read).
-pub fn ek_certificate_live(tcti: &str) -> Result<Option<Vec<u8>>, TpmError> {
-    use bootaudit_snapshot::tpm2;
-    let Some(mut t) = direct::DirectTpm::open(tcti).map_err(|e| TpmError(e.to_string()))? else {
-        return Err(TpmError(format!(
-            "{tcti}: the EK certificate is read through device: or swtpm: only"
-        )));
-    };
-    tpm2::nv_read_all(tpm2::EK_CERT_RSA_INDEX, |c| t.transact(c))
+    bootaudit_snapshot::tpm2::read_endorsement(|c| t.transact(c))
         .map_err(|e| TpmError(e.to_string()))
 }
 

@@ -206,7 +206,7 @@ fn print_status(r: &Result<output::Written, String>) {
 }
 
 /// One line on the firmware console.
-pub fn say(line: &str) {
+fn say(line: &str) {
     system::with_stdout(|out| {
         let _ = core::fmt::Write::write_str(out, line);
     });

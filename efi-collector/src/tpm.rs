@@ -361,25 +361,25 @@ pub fn boot_quote(nonce: &[u8]) -> Result<TpmQuote, String> {
 pub fn endorsement_key(errors: &mut Vec<CollectError>) -> Option<EndorsementKey> {
     use bootaudit_snapshot::tpm2;
     use sha2::Digest;
-    let got = with_tpm(|p, max| {
-        let public = tpm2::endorsement_key(|c| submit(p, c, max)).map_err(|e| e.to_string())?;
-        let cert = tpm2::nv_read_all(tpm2::EK_CERT_RSA_INDEX, |c| submit(p, c, max))
-            .map_err(|e| format!("the EK certificate: {e}"));
-        Ok((public, cert))
-    });
     let sha256 = |b: &[u8]| hex(&sha2::Sha256::digest(b));
-    match got {
-        Ok((public, cert)) => Some(EndorsementKey {
-            public_sha256: sha256(&public),
-            template: "rsa-2048".into(),
-            certificate: match cert {
+    match with_tpm(|p, max| {
+        tpm2::read_endorsement(|c| submit(p, c, max)).map_err(|e| e.to_string())
+    }) {
+        Ok(read) => {
+            let certificate = match read.certificate {
                 Ok(c) => c.map(|der| EkCertificate::of(&der, sha256)),
                 Err(e) => {
-                    crate::failed(errors, Part::Identity, e, None);
+                    crate::failed(
+                        errors,
+                        Part::Identity,
+                        format!("the EK certificate: {e}"),
+                        None,
+                    );
                     None
                 }
-            },
-        }),
+            };
+            Some(EndorsementKey::of(&read.public, certificate, sha256))
+        }
         Err(e) => {
             crate::failed(
                 errors,

@@ -209,6 +209,22 @@ pub struct EndorsementKey {
     pub certificate: Option<EkCertificate>,
 }
 
+impl EndorsementKey {
+    /// The record of a key's TPMT_PUBLIC (made from the TCG default RSA
+    /// template) and its certificate; `digest` is SHA-256 (hex).
+    pub fn of(
+        public: &[u8],
+        certificate: Option<EkCertificate>,
+        digest: impl Fn(&[u8]) -> String,
+    ) -> EndorsementKey {
+        EndorsementKey {
+            public_sha256: digest(public),
+            template: tpm2::EK_TEMPLATE_NAME.into(),
+            certificate,
+        }
+    }
+}
+
 /// An EK certificate, as [`EndorsementKey::certificate`] records it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EkCertificate {

@@ -56,6 +56,8 @@ pub const EK_TEMPLATE_PREFIX: [u8; 56] = [
 /// The size of the EK template's unique field (zeros in the template, the
 /// modulus in the key).
 pub const EK_UNIQUE: usize = 256;
+/// The template's name as snapshots record it.
+pub const EK_TEMPLATE_NAME: &str = "rsa-2048";
 
 /// TPM_RH_OWNER.
 const RH_OWNER: u32 = 0x4000_0001;
@@ -504,6 +506,31 @@ fn open(resp: &[u8], sessions: bool) -> Result<R<'_>, ResponseError> {
         });
     }
     Ok(r)
+}
+
+/// What [`read_endorsement`] read: the EK's TPMT_PUBLIC, and its
+/// certificate's DER (`None` when the TPM holds none) or why it could not
+/// be read.
+pub struct Endorsement<E> {
+    /// The key's public area.
+    pub public: Vec<u8>,
+    /// The certificate in [`EK_CERT_RSA_INDEX`].
+    pub certificate: Result<Option<Vec<u8>>, CommandError<E>>,
+}
+
+/// The TPM's endorsement key ([`endorsement_key`]) and then its
+/// certificate ([`nv_read_all`] of [`EK_CERT_RSA_INDEX`]) over one
+/// transport: the sequence the collector and the host both run. A
+/// certificate that cannot be read leaves the key read.
+pub fn read_endorsement<E>(
+    mut transact: impl FnMut(&[u8]) -> Result<Vec<u8>, E>,
+) -> Result<Endorsement<E>, CommandError<E>> {
+    let public = endorsement_key(&mut transact)?;
+    let certificate = nv_read_all(EK_CERT_RSA_INDEX, &mut transact);
+    Ok(Endorsement {
+        public,
+        certificate,
+    })
 }
 
 /// TPM2_NV_ReadPublic(`index`).

@@ -148,44 +148,8 @@ pub fn collect(opts: &Options) -> Snapshot {
         &mut errors,
     );
     s.secure_boot = efivars::collect(root, &mut errors);
-    // The TPM's endorsement key names the machine: from the live host's
-    // TPM, or the one --tpm names (never a copied tree's).
-    let live = root == Path::new("/") && Path::new("/dev/tpmrm0").exists();
-    if let Some(tcti) = opts
-        .tpm_tcti
-        .as_deref()
-        .or(live.then_some("device:/dev/tpmrm0"))
-    {
-        let sha256 = |b: &[u8]| crate::hexser::encode(<sha2::Sha256 as sha2::Digest>::digest(b));
-        match crate::pcrs::endorsement_key_live(tcti) {
-            Ok(public) => {
-                let certificate = match crate::pcrs::ek_certificate_live(tcti) {
-                    Ok(cert) => cert.map(|der| crate::snapshot::EkCertificate::of(&der, sha256)),
-                    Err(e) => {
-                        failed(
-                            &mut errors,
-                            Part::Identity,
-                            format!("the EK certificate through {tcti}: {e}"),
-                            "tpm failed",
-                        );
-                        None
-                    }
-                };
-                if let Some(id) = s.identity.as_mut() {
-                    id.endorsement_key = Some(crate::snapshot::EndorsementKey {
-                        public_sha256: sha256(&public),
-                        template: "rsa-2048".into(),
-                        certificate,
-                    });
-                }
-            }
-            Err(e) => failed(
-                &mut errors,
-                Part::Identity,
-                format!("the TPM's endorsement key through {tcti}: {e}"),
-                "tpm failed",
-            ),
-        }
+    if let Some(id) = s.identity.as_mut() {
+        id.endorsement_key = tpm::endorsement_key(root, opts.tpm_tcti.as_deref(), &mut errors);
     }
     s.esp = esp(root, opts.esp.as_deref(), &mut errors);
     s.firmware_flash = opts

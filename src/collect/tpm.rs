@@ -37,8 +37,7 @@ pub(super) fn collect(
     // On the live host, the kernel's TPM device is the fallback for PCRs
     // sysfs lacks; under another root (a copied tree) it is not this
     // machine's TPM, so only an explicit --tpm is used.
-    let live = root == Path::new("/") && Path::new("/dev/tpmrm0").exists();
-    let fallback = tcti.or((live || quote_nonce.is_some()).then_some(DEFAULT_TCTI));
+    let fallback = tcti.or((is_live(root) || quote_nonce.is_some()).then_some(DEFAULT_TCTI));
     let mut t = from_sysfs(root, fallback, errors)?;
     if let Some(nonce) = quote_nonce {
         let tcti = tcti.unwrap_or(DEFAULT_TCTI);
@@ -60,6 +59,53 @@ pub(super) fn collect(
 
 /// The kernel's resource-managed TPM device.
 const DEFAULT_TCTI: &str = "device:/dev/tpmrm0";
+
+/// Whether `root` is the live host with a TPM device (not a copied tree,
+/// whose TPM is not this machine's).
+fn is_live(root: &Path) -> bool {
+    root == Path::new("/") && Path::new("/dev/tpmrm0").exists()
+}
+
+/// The TPM's endorsement key and certificate, which name the machine: from
+/// the live host's TPM or the one `tcti` (--tpm) names, never a copied
+/// tree's. A failure is recorded in `errors`.
+pub(super) fn endorsement_key(
+    root: &Path,
+    tcti: Option<&str>,
+    errors: &mut Vec<CollectError>,
+) -> Option<crate::snapshot::EndorsementKey> {
+    let tcti = tcti.or(is_live(root).then_some(DEFAULT_TCTI))?;
+    let sha256 = |b: &[u8]| crate::hexser::encode(<sha2::Sha256 as sha2::Digest>::digest(b));
+    let read = match crate::pcrs::endorsement_live(tcti) {
+        Ok(r) => r,
+        Err(e) => {
+            failed(
+                errors,
+                Part::Identity,
+                format!("the TPM's endorsement key through {tcti}: {e}"),
+                "tpm failed",
+            );
+            return None;
+        }
+    };
+    let certificate = match read.certificate {
+        Ok(cert) => cert.map(|der| crate::snapshot::EkCertificate::of(&der, sha256)),
+        Err(e) => {
+            failed(
+                errors,
+                Part::Identity,
+                format!("the EK certificate through {tcti}: {e}"),
+                "tpm failed",
+            );
+            None
+        }
+    };
+    Some(crate::snapshot::EndorsementKey::of(
+        &read.public,
+        certificate,
+        sha256,
+    ))
+}
 
 /// The log and PCRs as the kernel shows them (PCRs from the TPM through
 /// `tcti` when sysfs has none).

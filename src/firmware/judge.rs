@@ -465,29 +465,31 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
     let mut flash_volume_is: Option<(String, String)> = None;
     let flash = s.firmware_flash.as_ref().map(|fl| {
         let pool: Vec<&Reference> = if chosen.is_empty() { refs.iter().collect() } else { chosen.clone() };
-        fn volumes_of_size(r: &Reference, size: u64) -> Vec<&RefVolume> {
-            r.volumes
-                .iter()
-                .filter(|v| !v.compressed && v.size == size)
-                .collect()
-        }
-        let same: Vec<&&Reference> = pool
+        // Each reference with its top-level volumes of the copy's size,
+        // those whose image or a volume is of that size.
+        let same: Vec<(&Reference, Vec<&RefVolume>)> = pool
             .iter()
-            .filter(|r| r.image_size == fl.size || !volumes_of_size(r, fl.size).is_empty())
+            .map(|r| {
+                let vols: Vec<&RefVolume> =
+                    r.volumes.iter().filter(|v| !v.compressed && v.size == fl.size).collect();
+                (*r, vols)
+            })
+            .filter(|(r, vols)| r.image_size == fl.size || !vols.is_empty())
             .collect();
-        let volume_match = same.iter().find_map(|r| {
-            volumes_of_size(r, fl.size)
-                .into_iter()
-                .find(|v| v.digests.get("sha256").is_some_and(|d| d.eq_ignore_ascii_case(&fl.sha256)))
-                .map(|v| (r.label(), v.name.clone()))
-        });
-        if let Some(r) = same
+        let volume_match = || {
+            same.iter().find_map(|(r, vols)| {
+                vols.iter()
+                    .find(|v| v.digests.get("sha256").is_some_and(|d| d.eq_ignore_ascii_case(&fl.sha256)))
+                    .map(|v| (r.label(), v.name.clone()))
+            })
+        };
+        if let Some((r, _)) = same
             .iter()
-            .find(|r| r.image_size == fl.size && r.image_sha256.eq_ignore_ascii_case(&fl.sha256))
+            .find(|(r, _)| r.image_size == fl.size && r.image_sha256.eq_ignore_ascii_case(&fl.sha256))
         {
             flash_is = Some(r.label());
             format!("byte for byte the vendor's image {}", r.label())
-        } else if let Some((label, volume)) = volume_match {
+        } else if let Some((label, volume)) = volume_match() {
             let text = format!("byte for byte volume {volume} of the vendor's image {label}");
             flash_volume_is = Some((label, volume));
             text
@@ -497,7 +499,7 @@ pub fn judge(s: &Snapshot, log: Option<&EventLog>, refs: &[Reference]) -> Judgem
                 fl.size
             )
         } else {
-            let names: Vec<String> = same.iter().map(|r| r.label()).collect();
+            let names: Vec<String> = same.iter().map(|(r, _)| r.label()).collect();
             f.push(
                 Finding::new(
                     crate::rules::FIRMWARE_FLASH_DIFFERS_FROM_REFERENCE,
