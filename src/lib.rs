@@ -46,6 +46,7 @@ pub mod bootbind;
 pub mod bundle;
 pub mod check;
 pub mod collect;
+pub mod deploy;
 pub mod diff;
 pub mod esp;
 pub mod fat;

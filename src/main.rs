@@ -99,6 +99,15 @@ enum Command {
     /// unreadable is recorded in the snapshot with the reason.
     Collect(cli::collect::Args),
 
+    /// Put the UEFI collector on this machine's ESP, or on a USB stick.
+    ///
+    /// Put the UEFI collector on this machine's ESP with a boot entry that
+    /// runs it before the OS, once or at every boot (`collector install`),
+    /// take it off (`collector uninstall`), or write a bootable image for a
+    /// USB stick (`collector media`).
+    #[command(subcommand)]
+    Collector(cli::collector::Command),
+
     /// Pull the collector's snapshots out of an ESP or a disk image.
     ///
     /// Pull the collector's snapshots out of an ESP (a mounted directory, or
@@ -213,7 +222,10 @@ const GROUPS: &[(&str, &[&str])] = &[
         "Judge a machine",
         &["check", "diff", "fleet", "firmware", "timeline"],
     ),
-    ("Gather evidence", &["collect", "ingest", "esp"]),
+    (
+        "Gather evidence",
+        &["collect", "collector", "ingest", "esp"],
+    ),
     ("Verify", &["verify-quote", "verify-bundle", "verify-boot"]),
     ("Manage", &["baseline", "reference", "ak"]),
     ("Read and convert", &["eventlog", "show", "export", "rules"]),
@@ -281,6 +293,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Baseline(c) => cli::baseline::run(c),
         Command::Diff(a) => cli::diff::run(a),
         Command::Collect(a) => cli::collect::run(a),
+        Command::Collector(c) => cli::collector::run(c),
         Command::VerifyQuote(a) => cli::verify_quote::run(a),
         Command::Ak(c) => cli::ak::run(c),
         Command::VerifyBundle(a) => cli::verify_bundle::run(a),

@@ -11,7 +11,8 @@ use uefi::proto::loaded_image::LoadedImage;
 /// After collecting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// Return to the boot manager (the next boot option runs).
+    /// Return to the boot manager with EFI_ABORTED, so that the next boot
+    /// option runs (on EFI_SUCCESS a boot manager stops at its menu).
     Return,
     /// Power off (labs and tests).
     Shutdown,

@@ -178,7 +178,11 @@ fn main() -> Status {
     let _ = boot::set_watchdog_timer(0, 0x1_0000, None);
     match cfg.mode {
         config::Mode::Shutdown => runtime::reset(ResetType::SHUTDOWN, Status::SUCCESS, None),
-        config::Mode::Return => Status::SUCCESS,
+        // Not EFI_SUCCESS: on that, a boot manager stops processing
+        // BootOrder and shows its menu (UEFI 2.10 §3.1.1; EDK II does so,
+        // for BootNext too). Any other status is a boot option that did
+        // not boot, and the next one in BootOrder runs.
+        config::Mode::Return => HAND_BACK,
         // The boot after a lab run reports its record, then powers off.
         config::Mode::ExitBootServices if lab_cycle_done => {
             runtime::reset(ResetType::SHUTDOWN, Status::SUCCESS, None)
@@ -190,13 +194,17 @@ fn main() -> Status {
                 Err(e) => {
                     // Back to the boot manager: the next boot option runs.
                     say(&format!("bootaudit: chain-load failed: {e}\r\n"));
-                    Status::SUCCESS
+                    HAND_BACK
                 }
             },
-            None => Status::SUCCESS,
+            None => HAND_BACK,
         },
     }
 }
+
+/// What the collector returns to the boot manager so that the next entry
+/// of BootOrder runs: EFI_ABORTED (it collected, and boots nothing).
+const HAND_BACK: Status = Status::ABORTED;
 
 fn print_status(r: &Result<output::Written, String>) {
     say(&match r {

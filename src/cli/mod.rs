@@ -8,6 +8,7 @@ pub mod ak;
 pub mod baseline;
 pub mod check;
 pub mod collect;
+pub mod collector;
 pub mod diff;
 pub mod esp;
 pub mod eventlog;

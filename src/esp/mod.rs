@@ -150,63 +150,19 @@ pub fn find_volume<R: Read + Seek>(r: &mut R, size: u64) -> Result<Volume, Layou
 }
 
 fn gpt<R: Read + Seek>(r: &mut R, size: u64) -> Result<Volume, LayoutError> {
-    let mut h = [0u8; 92];
-    read_at(r, SECTOR, &mut h)
-        .map_err(|e| LayoutError::at(512, format!("cannot read the GPT header: {e}")))?;
-    if &h[..8] != b"EFI PART" {
-        return Err(LayoutError::at(
-            512,
-            "protective MBR but no \"EFI PART\" header",
-        ));
-    }
-    let entries_lba = le64(&h, 72);
-    let count = le32(&h, 80) as u64;
-    let esize = le32(&h, 84) as u64;
-    if !(128..=4096).contains(&esize) || count > 4096 {
-        return Err(LayoutError::at(
-            592,
-            format!("{count} partition entries of {esize} bytes"),
-        ));
-    }
-    let table_at = entries_lba
-        .checked_mul(SECTOR)
-        .filter(|&o| o.saturating_add(count * esize) <= size);
-    let Some(table_at) = table_at else {
-        return Err(LayoutError::at(
-            584,
-            format!("partition entries at LBA {entries_lba} lie outside the image"),
-        ));
-    };
+    let (parts, table_at) = gpt_partitions(r, size, SECTOR)?;
     let mut first_fat = None;
-    for i in 0..count {
-        let mut e = [0u8; 128];
-        let at = table_at + i * esize;
-        read_at(r, at, &mut e).map_err(|x| LayoutError::at(at, x.to_string()))?;
-        if e[..16] == [0; 16] {
-            continue;
-        }
-        let (first, last) = (le64(&e, 32), le64(&e, 40));
-        let start = first.saturating_mul(SECTOR);
-        let end = last.saturating_add(1).saturating_mul(SECTOR);
-        if last < first || end > size {
-            return Err(LayoutError::at(
-                at,
-                format!(
-                    "GPT partition {} (LBA {first}-{last}) runs past the image",
-                    i + 1
-                ),
-            ));
-        }
+    for p in parts {
         let v = Volume {
-            offset: start,
-            length: end - start,
-            layout: format!("gpt partition {}", i + 1),
+            offset: p.first_lba * SECTOR,
+            length: (p.last_lba + 1 - p.first_lba) * SECTOR,
+            layout: format!("gpt partition {}", p.number),
         };
-        if e[..16] == ESP_TYPE {
+        if p.type_guid == ESP_TYPE {
             return Ok(v);
         }
         let mut b = [0u8; 512];
-        if first_fat.is_none() && read_at(r, start, &mut b).is_ok() && looks_fat(&b) {
+        if first_fat.is_none() && read_at(r, v.offset, &mut b).is_ok() && looks_fat(&b) {
             first_fat = Some(v);
         }
     }
@@ -216,6 +172,100 @@ fn gpt<R: Read + Seek>(r: &mut R, size: u64) -> Result<Volume, LayoutError> {
             "no EFI System Partition (nor any FAT partition) in the GPT",
         )
     })
+}
+
+/// One used entry of a GUID partition table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GptPartition {
+    /// Its number: the entry's index from 1, as Linux and the UEFI
+    /// HardDrive device-path node count.
+    pub number: u32,
+    /// The partition type GUID, as stored on disk ([`ESP_TYPE`]).
+    pub type_guid: [u8; 16],
+    /// The unique partition GUID, as stored on disk (what a `HD()` node's
+    /// signature holds).
+    pub unique_guid: [u8; 16],
+    /// First LBA.
+    pub first_lba: u64,
+    /// Last LBA (inclusive).
+    pub last_lba: u64,
+}
+
+/// The used entries of the GUID partition table of a disk of `size` bytes
+/// with `sector`-byte logical blocks (512 or 4096), and the byte offset of
+/// the entry array. The header and entries come from a disk a compromised
+/// machine wrote: at most 4096 entries of 128 to 4096 bytes are read, and
+/// every partition must lie inside the disk.
+pub fn gpt_partitions<R: Read + Seek>(
+    r: &mut R,
+    size: u64,
+    sector: u64,
+) -> Result<(Vec<GptPartition>, u64), LayoutError> {
+    if !(sector == 512 || sector == 4096) {
+        return Err(LayoutError::at(
+            0,
+            format!("a logical block of {sector} bytes (512 or 4096 are read)"),
+        ));
+    }
+    let mut h = [0u8; 92];
+    read_at(r, sector, &mut h)
+        .map_err(|e| LayoutError::at(sector, format!("cannot read the GPT header: {e}")))?;
+    if &h[..8] != b"EFI PART" {
+        return Err(LayoutError::at(
+            sector,
+            "protective MBR but no \"EFI PART\" header",
+        ));
+    }
+    let entries_lba = le64(&h, 72);
+    let count = le32(&h, 80) as u64;
+    let esize = le32(&h, 84) as u64;
+    if !(128..=4096).contains(&esize) || count > 4096 {
+        return Err(LayoutError::at(
+            sector + 80,
+            format!("{count} partition entries of {esize} bytes"),
+        ));
+    }
+    let table_at = entries_lba
+        .checked_mul(sector)
+        .filter(|&o| o.saturating_add(count * esize) <= size);
+    let Some(table_at) = table_at else {
+        return Err(LayoutError::at(
+            sector + 72,
+            format!("partition entries at LBA {entries_lba} lie outside the disk"),
+        ));
+    };
+    let mut out = Vec::new();
+    for i in 0..count {
+        let mut e = [0u8; 128];
+        let at = table_at + i * esize;
+        read_at(r, at, &mut e).map_err(|x| LayoutError::at(at, x.to_string()))?;
+        if e[..16] == [0; 16] {
+            continue;
+        }
+        let (first, last) = (le64(&e, 32), le64(&e, 40));
+        let end = last.saturating_add(1).saturating_mul(sector);
+        if last < first || end > size {
+            return Err(LayoutError::at(
+                at,
+                format!(
+                    "GPT partition {} (LBA {first}-{last}) runs past the disk",
+                    i + 1
+                ),
+            ));
+        }
+        let mut type_guid = [0u8; 16];
+        type_guid.copy_from_slice(&e[..16]);
+        let mut unique_guid = [0u8; 16];
+        unique_guid.copy_from_slice(&e[16..32]);
+        out.push(GptPartition {
+            number: i as u32 + 1,
+            type_guid,
+            unique_guid,
+            first_lba: first,
+            last_lba: last,
+        });
+    }
+    Ok((out, table_at))
 }
 
 /// Why no FAT volume could be found in an image, and where.

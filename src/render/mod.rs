@@ -5,6 +5,7 @@ pub mod attest;
 pub mod bootbind;
 pub mod bundle;
 pub mod check;
+pub mod deploy;
 pub mod diff;
 pub mod escape;
 pub mod esp;

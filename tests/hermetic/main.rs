@@ -8,6 +8,7 @@ mod common;
 
 mod check_live;
 mod cli_baseline;
+mod cli_collector;
 mod cli_output;
 mod cli_show;
 mod docs;

@@ -20,6 +20,7 @@ mod cli_esp;
 mod cli_eventlog;
 mod cli_ingest;
 mod collector_aarch64;
+mod collector_install;
 mod collector_qemu;
 mod contrib_systemd;
 mod diff_html;

@@ -46,6 +46,9 @@ pub struct Boot {
     pub timeout: Option<u64>,
     /// `--until TEXT`: QEMU is stopped as soon as the console shows TEXT.
     pub until: Option<String>,
+    /// `--disk FILE`: boot this disk image (`collector media`'s) as the
+    /// only disk; nothing is built or copied out of it.
+    pub disk: Option<PathBuf>,
 }
 
 impl Default for Boot {
@@ -65,6 +68,7 @@ impl Default for Boot {
             vars: None,
             timeout: None,
             until: None,
+            disk: None,
         }
     }
 }
@@ -80,7 +84,7 @@ cargo xtask boot OUT [--arch x86_64|aarch64] [--ram MB]
                      [--rtc 2026-01-10T08:00:00] [--debugcon FILE]
                      [--keep-esp FILE] [--tpm-state DIR] [--linux NONCE]
                      [--loader FILE] [--vars FILE] [--timeout SECS]
-                     [--until TEXT]
+                     [--until TEXT] [--disk FILE]
 
 Boots the collector once in QEMU q35 + OVMF + swtpm (TCG), or with
 --arch aarch64 in QEMU virt + AAVMF + swtpm (tpm-tis-device), and copies
@@ -106,7 +110,9 @@ puts beside it (\\EFI\\BOOT\\grubx64.efi, shim's second stage); --vars
 starts from that variable store (one with a MOK enrolled); --timeout
 kills QEMU after SECS (default 300, 900 with --linux); --until stops it
 as soon as the console shows TEXT (a loader's refusal, which waits for a
-key), and the boot then fails.
+key), and the boot then fails. --disk boots FILE (`bootaudit collector
+media`'s image) as the only disk instead of an ESP made here: nothing is
+built, and nothing is copied out (read it with `bootaudit ingest`).
 Exit 1 when QEMU does not power off (--linux: when the host printed
 nothing) or no snapshot was written.";
 
@@ -173,6 +179,7 @@ pub fn parse(args: &[String]) -> Result<Boot> {
             "--linux" => b.linux = Some(value()?),
             "--loader" => b.loader = Some(PathBuf::from(value()?)),
             "--until" => b.until = Some(value()?),
+            "--disk" => b.disk = Some(PathBuf::from(value()?)),
             "--vars" => b.vars = Some(PathBuf::from(value()?)),
             "--timeout" => {
                 let v = value()?;
@@ -314,20 +321,13 @@ pub fn make_esp(
     Ok(())
 }
 
-/// Boots the collector as `b` says and copies `\bootaudit\` into
-/// `out/bootaudit`; returns that directory.
-pub fn boot(out: &Path, b: &Boot) -> Result<PathBuf> {
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let out = std::path::absolute(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    if b.arch == Arch::Aarch64 && b.qemu.iter().any(|a| a == "-debugcon") {
-        return Err("--debugcon boots x86 only (the debug console is an ISA port)".into());
-    }
+/// Builds the collector (or takes `--loader`) and makes the ESP image in
+/// `w`; returns its path.
+fn esp_of(b: &Boot, w: &Path) -> Result<PathBuf> {
     let mut loader = match &b.loader {
         Some(l) => l.clone(),
         None => build_collector(b.arch)?,
     };
-    let work = WorkDir::new("boot")?;
-    let w = work.path();
     if b.ovmf == Ovmf::Snakeoil && b.loader.is_none() {
         // Secure Boot on with the snakeoil db: unsigned, the firmware
         // refuses the collector (Access Denied).
@@ -343,6 +343,24 @@ pub fn boot(out: &Path, b: &Boot) -> Result<PathBuf> {
     }
     let esp = w.join("esp.img");
     make_esp(&esp, b.arch, &loader, &config, &files, w)?;
+    Ok(esp)
+}
+
+/// Boots the collector as `b` says and copies `\bootaudit\` into
+/// `out/bootaudit`; returns that directory.
+pub fn boot(out: &Path, b: &Boot) -> Result<PathBuf> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let out = std::path::absolute(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    if b.arch == Arch::Aarch64 && b.qemu.iter().any(|a| a == "-debugcon") {
+        return Err("--debugcon boots x86 only (the debug console is an ISA port)".into());
+    }
+    let work = WorkDir::new("boot")?;
+    let w = work.path();
+    let esp = match &b.disk {
+        // `collector media`'s image: nothing built, nothing copied out.
+        Some(disk) => std::path::absolute(disk).map_err(|e| format!("{}: {e}", disk.display()))?,
+        None => esp_of(b, w)?,
+    };
     let tpm = match &b.tpm_state {
         Some(dir) => Swtpm::start_in(dir, true)?,
         None => Swtpm::start(&w.join("tpm"))?,
@@ -374,6 +392,15 @@ pub fn boot(out: &Path, b: &Boot) -> Result<PathBuf> {
     }
     .boot()?;
     drop(tpm);
+    if b.disk.is_some() {
+        return match clean {
+            true => Ok(out),
+            false => Err(format!(
+                "QEMU did not power off cleanly; console in {}",
+                console.display()
+            )),
+        };
+    }
     if b.linux.is_some() {
         // `poweroff -f` is not judged: what the host printed is.
         let text = std::fs::read(&console).map_err(|e| format!("{}: {e}", console.display()))?;

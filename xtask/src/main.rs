@@ -24,6 +24,7 @@
 //! cargo-zigbuild and the venv's zig.
 
 mod boot;
+mod install;
 mod linux;
 mod notice;
 mod optionrom;
@@ -38,6 +39,7 @@ const USAGE: &str = "\
 usage: cargo xtask build
        cargo xtask static                   (the static musl bootaudit, x86_64 and aarch64)
        cargo xtask boot OUT [options]       (cargo xtask boot --help)
+       cargo xtask install-boot OUT         (collector install --once in Linux, a reboot, ingest)
        cargo xtask option-rom DRIVER.efi OUT.rom VENDOR DEVICE   (hex ids)
        cargo xtask regen collector|implant|ovmf-swtpm|linux-host|all...
        cargo xtask notice [--check]         (THIRD-PARTY-NOTICES.md from cargo metadata)
@@ -84,6 +86,10 @@ fn main() -> ExitCode {
                 Err(e) => return usage(&e, boot::USAGE),
             },
             _ => return usage("boot needs OUT", boot::USAGE),
+        },
+        "install-boot" => match rest {
+            [out] if !out.starts_with("--") => install::install_boot(std::path::Path::new(out)),
+            _ => return usage("install-boot needs OUT", USAGE),
         },
         "option-rom" => match rest {
             [efi, out, vendor, device] => option_rom(efi, out, vendor, device),
