@@ -24,6 +24,7 @@
 //! cargo-zigbuild and the venv's zig.
 
 mod boot;
+mod deb;
 mod install;
 mod linux;
 mod notice;
@@ -39,6 +40,7 @@ const USAGE: &str = "\
 usage: cargo xtask build
        cargo xtask static                   (the static musl bootaudit, x86_64 and aarch64)
        cargo xtask boot OUT [options]       (cargo xtask boot --help)
+       cargo xtask deb                      (the Debian package, with cargo-deb)
        cargo xtask install-boot OUT         (collector install --once in Linux, a reboot, ingest)
        cargo xtask option-rom DRIVER.efi OUT.rom VENDOR DEVICE   (hex ids)
        cargo xtask regen collector|implant|ovmf-swtpm|linux-host|all...
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
             },
             _ => return usage("boot needs OUT", boot::USAGE),
         },
+        "deb" if rest.is_empty() => deb::deb().map(|p| println!("{}", p.display())),
         "install-boot" => match rest {
             [out] if !out.starts_with("--") => install::install_boot(std::path::Path::new(out)),
             _ => return usage("install-boot needs OUT", USAGE),
