@@ -403,6 +403,10 @@ pub enum MachineIdentity {
     /// /etc/machine-id, on hosts whose firmware gives no SMBIOS (virtual
     /// machines without DMI, many Arm boards): it names the installation.
     MachineId,
+    /// The ESP's GPT partition GUID, when no stronger identity is on both
+    /// sides (a collector snapshot, with no machine-id, of a machine
+    /// without SMBIOS or TPM): it names the boot disk's partition.
+    EspPartition,
 }
 
 impl MachineIdentity {
@@ -412,6 +416,9 @@ impl MachineIdentity {
             MachineIdentity::EndorsementKey => "its TPM's endorsement key",
             MachineIdentity::Smbios => "its SMBIOS system identity",
             MachineIdentity::MachineId => "its machine-id (no SMBIOS on both sides)",
+            MachineIdentity::EspPartition => {
+                "its ESP's partition GUID (no SMBIOS, and no machine-id on both sides)"
+            }
         }
     }
 }
@@ -429,7 +436,8 @@ fn endorsement_key(s: &Snapshot) -> Option<&str> {
 /// cloned identity: `identity.endorsement-key.changed` in the diff), the
 /// other identities decide; then the SMBIOS system identity, then
 /// /etc/machine-id (only when neither side records SMBIOS: one side
-/// without it is refused, as an edited snapshot would look). When both
+/// without it is refused, as an edited snapshot would look), then the
+/// ESP's GPT partition GUID (when no machine-id is on both sides). When both
 /// record one and it differs, the baseline is of another machine; when
 /// they share none, nothing says whose baseline it is, and it is refused
 /// as well. (Either side can be edited, so
@@ -470,20 +478,50 @@ pub fn check_same_machine(l: &Loaded, current: &Snapshot) -> Result<MachineIdent
         (Some(a), Some(b)) => refuse(format!(
             "a baseline of another installation: its machine-id is {a:?}, the snapshot's is {b:?} (and not both record an SMBIOS system identity)"
         )),
-        _ => {
-            let has = |s: &Snapshot| match (platform(s).is_some(), machine_id(s).is_some()) {
-                (true, true) => "an SMBIOS system identity and a machine-id",
-                (true, false) => "only an SMBIOS system identity",
-                (false, true) => "only a machine-id",
-                (false, false) => "no SMBIOS system identity and no machine-id",
-            };
-            refuse(format!(
-                "unknown whether the baseline is of this machine: they share no identity (the baseline has {}, the snapshot {})",
-                has(&l.reference),
-                has(current)
-            ))
-        }
+        _ => match (esp_partition(&l.reference), esp_partition(current)) {
+            (Some(a), Some(b)) if a == b => Ok(MachineIdentity::EspPartition),
+            (Some(a), Some(b)) => refuse(format!(
+                "a baseline of another disk: its ESP's partition GUID is {a}, the snapshot's is {b} (and they share no stronger identity)"
+            )),
+            _ => {
+                let has = |s: &Snapshot| {
+                    let mut ids = Vec::new();
+                    if platform(s).is_some() {
+                        ids.push("an SMBIOS system identity");
+                    }
+                    if machine_id(s).is_some() {
+                        ids.push("a machine-id");
+                    }
+                    if esp_partition(s).is_some() {
+                        ids.push("an ESP partition GUID");
+                    }
+                    if ids.is_empty() {
+                        "no SMBIOS system identity, no machine-id and no ESP partition GUID"
+                            .to_string()
+                    } else {
+                        format!("only {}", ids.join(" and "))
+                    }
+                };
+                refuse(format!(
+                    "unknown whether the baseline is of this machine: they share no identity (the baseline has {}, the snapshot {})",
+                    has(&l.reference),
+                    has(current)
+                ))
+            }
+        },
     }
+}
+
+/// The ESP's partition GUID a snapshot records, when it is one (36
+/// characters of GUID text, not all zero).
+fn esp_partition(s: &Snapshot) -> Option<String> {
+    let g = s.identity.as_ref()?.esp_partition_guid.as_deref()?.trim();
+    let hex: String = g.chars().filter(|c| *c != '-').collect();
+    (g.len() == 36
+        && hex.len() == 32
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        && hex.bytes().any(|b| b != b'0'))
+    .then(|| g.to_ascii_uppercase())
 }
 
 /// Diffs `current` against a loaded left side, applying the baseline's

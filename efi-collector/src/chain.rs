@@ -1,4 +1,5 @@
-//! `mode=chain`: after collecting, load and start a configured loader from
+//! The ESP the collector was loaded from (its device path, its GPT
+//! partition GUID), and `mode=chain`: after collecting, load and start a configured loader from
 //! the same ESP (e.g. `chain=\EFI\debian\shimx64.efi`), through
 //! LoadImage/StartImage with the full device path, so that the loader finds
 //! its own device as it would from the boot manager (shim needs that to
@@ -8,7 +9,7 @@
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use uefi::boot::{LoadImageSource, OpenProtocolAttributes, OpenProtocolParams};
+use uefi::boot::{LoadImageSource, OpenProtocolAttributes, OpenProtocolParams, ScopedProtocol};
 use uefi::prelude::*;
 use uefi::proto::device_path::build::{self, DevicePathBuilder};
 use uefi::proto::device_path::DevicePath;
@@ -17,7 +18,8 @@ use uefi::proto::BootPolicy;
 use uefi::CString16;
 
 /// Loads and starts `path` from the collector's own device.
-pub fn run(path: &str, options: Option<&str>) -> Result<Status, String> {
+/// The device path of the device the collector was loaded from (the ESP).
+pub fn own_device_path() -> Result<ScopedProtocol<DevicePath>, String> {
     let device = {
         let li = boot::open_protocol_exclusive::<LoadedImage>(boot::image_handle())
             .map_err(|e| format!("own LoadedImage: {:?}", e.status()))?;
@@ -29,9 +31,26 @@ pub fn run(path: &str, options: Option<&str>) -> Result<Status, String> {
         controller: None,
     };
     // SAFETY: GET_PROTOCOL; the ESP's device path lives as long as its handle.
-    let dev_path =
-        unsafe { boot::open_protocol::<DevicePath>(params, OpenProtocolAttributes::GetProtocol) }
-            .map_err(|e| format!("the ESP's device path: {:?}", e.status()))?;
+    unsafe { boot::open_protocol::<DevicePath>(params, OpenProtocolAttributes::GetProtocol) }
+        .map_err(|e| format!("the ESP's device path: {:?}", e.status()))
+}
+
+/// The GPT partition GUID of the ESP the collector was loaded from, from
+/// the hard-drive node of its device path; `None` on other media (a bare
+/// FAT disk, a CD, a network boot).
+pub fn esp_partition_guid() -> Option<String> {
+    let dp = own_device_path().ok()?;
+    dp.node_iter().find_map(|n| {
+        (n.device_type() == uefi::proto::device_path::DeviceType::MEDIA
+            && n.sub_type() == uefi::proto::device_path::DeviceSubType::MEDIA_HARD_DRIVE)
+            .then(|| bootaudit_snapshot::efivar::hard_drive_gpt_guid(n.data()))
+            .flatten()
+            .map(|g| bootaudit_snapshot::siglist::guid_text(&g))
+    })
+}
+
+pub fn run(path: &str, options: Option<&str>) -> Result<Status, String> {
+    let dev_path = own_device_path()?;
     let file = CString16::try_from(path).map_err(|_| format!("{path} is not UCS-2"))?;
     let mut buf = Vec::new();
     let mut b = DevicePathBuilder::with_vec(&mut buf);

@@ -126,6 +126,7 @@ fn main() -> Status {
     if snap.tpm.as_ref().is_some_and(|t| t.present) {
         id.endorsement_key = tpm::endorsement_key(&mut errors);
     }
+    id.esp_partition_guid = chain::esp_partition_guid();
     snap.identity = Some(id);
     snap.secure_boot = Some(secure_boot::collect(&mut errors));
     snap.loaded_images = Some(images::collect(&mut errors));

@@ -1,6 +1,7 @@
 //! Fuzz target for what `collector install` reads of a machine before
 //! changing it: an existing Boot#### load option, parsed whole with its
-//! device path walked (the first byte 0), or the ESP's disk's GPT with
+//! device path walked, and a hard-drive node's GPT GUID (the first byte
+//! 0), or the ESP's disk's GPT with
 //! 512- or 4096-byte blocks (the first byte 1 or 2).
 #![no_main]
 
@@ -12,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
     };
     match sel % 3 {
         0 => {
+            let _ = bootaudit_snapshot::efivar::hard_drive_gpt_guid(rest);
             if let Ok((opt, _)) = bootaudit::deploy::loadopt::parse_strict(rest) {
                 let _ = bootaudit::deploy::loadopt::optional_text(&opt);
             }

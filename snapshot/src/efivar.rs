@@ -121,6 +121,19 @@ pub fn split_ucs2_z(b: &[u8]) -> Option<(String, &[u8])> {
     Some((text, &b[end + 2..]))
 }
 
+/// The partition GUID a hard-drive device-path node names (UEFI 2.10
+/// §10.3.5.1: partition number, start, size, a 16-byte signature, the
+/// partition format and the signature type), given the node's data after
+/// its 4-byte header; `None` unless it is a GPT partition's GUID.
+pub fn hard_drive_gpt_guid(data: &[u8]) -> Option<[u8; 16]> {
+    if data.len() != 38 || data[36] != 0x02 || data[37] != 0x02 {
+        return None;
+    }
+    let mut g = [0u8; 16];
+    g.copy_from_slice(&data[20..36]);
+    (g != [0; 16]).then_some(g)
+}
+
 /// An `EFI_LOAD_OPTION` (UEFI 2.10 §3.1.3), what a `Boot####`, `Driver####`
 /// or `SysPrep####` variable holds, with its parts still as bytes: each
 /// producer renders the device path its own way (the collector with the
@@ -157,6 +170,24 @@ impl RawLoadOption<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_a_whole_gpt_hard_drive_node_names_a_partition() {
+        let mut d = [0u8; 38];
+        d[20..36].copy_from_slice(&[0xab; 16]);
+        d[36] = 2;
+        d[37] = 2;
+        assert_eq!(hard_drive_gpt_guid(&d), Some([0xab; 16]));
+        for n in 0..38 {
+            assert_eq!(hard_drive_gpt_guid(&d[..n]), None, "cut at {n}");
+        }
+        let mut mbr = d;
+        mbr[36] = 1;
+        mbr[37] = 1;
+        assert_eq!(hard_drive_gpt_guid(&mbr), None);
+        let mut zero = d;
+        zero[20..36].fill(0);
+        assert_eq!(hard_drive_gpt_guid(&zero), None);
+    }
     use super::*;
 
     /// Boot0001 as OVMF writes it for the UEFI shell: active, "EFI Internal

@@ -191,6 +191,13 @@ pub struct Identity {
     /// producers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endorsement_key: Option<EndorsementKey>,
+    /// The unique partition GUID of the ESP (upper case): on the
+    /// collector, from the `HD()` node of the device it was loaded from;
+    /// on a live host, from the mounted ESP's entry in its disk's GPT. The
+    /// weakest identity: it names one partition of one disk, which a
+    /// reinstall may remake (a later minor addition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub esp_partition_guid: Option<String>,
 }
 
 /// The TPM's endorsement key, as TPM2_CreatePrimary of the TCG's default

@@ -152,6 +152,9 @@ pub fn collect(opts: &Options) -> Snapshot {
         id.endorsement_key = tpm::endorsement_key(root, opts.tpm_tcti.as_deref(), &mut errors);
     }
     s.esp = esp(root, opts.esp.as_deref(), &mut errors);
+    if let Some(id) = s.identity.as_mut() {
+        id.esp_partition_guid = esp_partition_guid(root, opts.esp.as_deref());
+    }
     s.firmware_flash = opts
         .firmware
         .as_deref()
@@ -196,6 +199,25 @@ fn flash_dump(p: &Path, errors: &mut Vec<CollectError>) -> Option<crate::snapsho
             p.display()
         ),
     })
+}
+
+/// The mounted ESP's GPT partition GUID, read from its disk's partition
+/// table ([`crate::deploy::partition::locate`]); only on the live machine
+/// (root `/`): a copied tree has no disk behind it. `None` when the ESP is
+/// not a FAT mount of a GPT partition, or the disk is not readable (not
+/// root): the identity is then absent, never guessed.
+fn esp_partition_guid(root: &Path, given: Option<&Path>) -> Option<String> {
+    if root != Path::new("/") {
+        return None;
+    }
+    let candidates: Vec<std::path::PathBuf> = match given {
+        Some(p) => vec![p.to_path_buf()],
+        None => vec!["/boot/efi".into(), "/efi".into()],
+    };
+    candidates
+        .iter()
+        .find_map(|p| crate::deploy::partition::locate(p).ok())
+        .map(|e| crate::snapshot::siglist::guid_text(&e.unique_guid))
 }
 
 /// The ESP's EFI binaries (see [`crate::esp::binaries`]).

@@ -607,6 +607,13 @@ fn this_host_collected_then_diffed_with_itself_is_clean_whatever_identity_it_off
     assert!(table.contains("the same machine by its"), "{table}");
 }
 
+/// Writes `s` as `dir/name`; returns the path.
+fn write_snapshot(dir: &Path, name: &str, s: &Snapshot) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, serde_json::to_vec(s).unwrap()).unwrap();
+    p
+}
+
 #[test]
 fn without_smbios_the_machine_id_decides_and_nothing_shared_is_refused() {
     let d = tempfile::tempdir().unwrap();
@@ -614,11 +621,7 @@ fn without_smbios_the_machine_id_decides_and_nothing_shared_is_refused() {
     let id = s.identity.as_mut().unwrap();
     id.smbios = None;
     id.machine_id = Some("0123456789abcdef0123456789abcdef".into());
-    let write = |name: &str, s: &Snapshot| {
-        let p = d.path().join(name);
-        std::fs::write(&p, serde_json::to_vec(s).unwrap()).unwrap();
-        p
-    };
+    let write = |name: &str, s: &Snapshot| write_snapshot(d.path(), name, s);
     let a = write("a.json", &s);
     let json = diff_text(&a, &a, "json", 0).out();
     assert!(
@@ -652,6 +655,44 @@ fn without_smbios_the_machine_id_decides_and_nothing_shared_is_refused() {
         err.contains("the snapshot has no SMBIOS system identity"),
         "{err}"
     );
+}
+
+#[test]
+fn with_no_stronger_identity_the_esp_partition_guid_decides() {
+    // A collector's snapshots of a machine with no SMBIOS and no TPM: no
+    // machine-id either (pre-OS), only the ESP's partition GUID.
+    let d = tempfile::tempdir().unwrap();
+    let mut s = collect(&fixture_root());
+    let id = s.identity.as_mut().unwrap();
+    id.smbios = None;
+    id.machine_id = None;
+    id.esp_partition_guid = Some("08F22034-F503-4C0D-8A0E-59E0F6A099CD".into());
+    let write = |name: &str, s: &Snapshot| write_snapshot(d.path(), name, s);
+    let a = write("a.json", &s);
+    let v: serde_json::Value = serde_json::from_str(&diff_text(&a, &a, "json", 0).out()).unwrap();
+    assert_eq!(v["machine_identity"], "esp-partition", "{v}");
+    // Lower case is the same GUID.
+    s.identity.as_mut().unwrap().esp_partition_guid =
+        Some("08f22034-f503-4c0d-8a0e-59e0f6a099cd".into());
+    let l = write("l.json", &s);
+    diff_text(&a, &l, "json", 0);
+    // Another disk: refused.
+    s.identity.as_mut().unwrap().esp_partition_guid =
+        Some("9F333044-3C89-4B6F-9A56-2F1E0B7C4D21".into());
+    let b = write("b.json", &s);
+    let err = diff_text(&a, &b, "json", 2).stderr;
+    assert!(err.contains("a baseline of another disk"), "{err}");
+    // A zero or malformed GUID names nothing.
+    for unusable in ["00000000-0000-0000-0000-000000000000", "not a guid", ""] {
+        s.identity.as_mut().unwrap().esp_partition_guid = Some(unusable.into());
+        let c = write("c.json", &s);
+        let err = diff_text(&a, &c, "json", 2).stderr;
+        assert!(err.contains("they share no identity"), "{err}");
+        assert!(
+            err.contains("the baseline has only an ESP partition GUID"),
+            "{err}"
+        );
+    }
 }
 
 /// `collect` of the fixture tree with the TPM `tcti`: the snapshot.

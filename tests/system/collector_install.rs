@@ -209,6 +209,20 @@ fn installed_from_linux_the_collector_runs_once_through_boot_next_and_hands_the_
         "{}",
         ours.device_path
     );
+    // The ESP's partition GUID, read three ways: the entry's HD() node
+    // (OVMF started it), the collector's own device path, and the host's
+    // `collect` from sysfs and the disk's GPT.
+    let guid = opt.device_path["HD(1,GPT,".len()..]
+        .split(',')
+        .next()
+        .unwrap();
+    assert_eq!(guid.len(), 36, "{}", opt.device_path);
+    let id = |s: &snapshot::Snapshot| s.identity.as_ref().unwrap().esp_partition_guid.clone();
+    assert_eq!(id(&snap).as_deref(), Some(guid));
+    assert!(vars.contains("COLLECT-EXIT 0"), "{vars}");
+    let host = snapshot::read_file(&out.join("host.json")).unwrap();
+    assert_eq!(id(&host).as_deref(), Some(guid));
+
     let (collector, _) = common::built_efi();
     let apps = pcr4_applications(&snap);
     assert_eq!(apps.len(), 1, "{apps:?}");

@@ -19,6 +19,7 @@
 //!
 //! What each step printed is written into OUT: `console.txt`,
 //! `dry-run.json`, `install.json`, `snap-0000.json` (ingested),
+//! `host.json` (the second Linux's own `collect`),
 //! `uninstall.json`, and `vars.txt` (the variables' values, one per line).
 
 use crate::util::{run, Result, WorkDir};
@@ -69,6 +70,8 @@ if [ -e /boot/efi/bootaudit/snap-0000.json ]; then
   ls /sys/firmware/efi/efivars | grep '^Boot[0-9A-F]\{{4\}}-' | sort | tr '\n' ' ' | sed 's/^/ENTRIES /'; echo
   bootaudit ingest /boot/efi -o /ingested; echo "INGEST-EXIT $?"
   emit SNAPSHOT /ingested/snap-0000.json
+  bootaudit collect -o /host.json; echo "COLLECT-EXIT $?"
+  emit HOST /host.json
   bootaudit collector uninstall --format json > /uninstall.json; echo "UNINSTALL-EXIT $?"
   emit UNINSTALL /uninstall.json
   {order}
@@ -319,6 +322,7 @@ pub fn install_boot(out: &Path) -> Result<()> {
         ("DRY", "dry-run.json"),
         ("INSTALL", "install.json"),
         ("SNAPSHOT", "snap-0000.json"),
+        ("HOST", "host.json"),
         ("UNINSTALL", "uninstall.json"),
     ] {
         let b64 = crate::util::between(&text, &format!("BEGIN-{tag}"), &format!("END-{tag}"))
