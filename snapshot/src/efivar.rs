@@ -17,7 +17,7 @@ use alloc::vec::Vec;
 pub const GLOBAL_VARIABLE: &str = "8BE4DF61-93CA-11D2-AA0D-00E098032B8C";
 /// EFI_IMAGE_SECURITY_DATABASE_GUID: db, dbx, dbt.
 pub const IMAGE_SECURITY_DATABASE: &str = "D719B2CB-3D3A-4596-A3BC-DAD00E67656F";
-/// shim's vendor GUID: MokList, MokListX, MokListTrusted.
+/// shim's vendor GUID: MokList, MokListX, MokListTrusted, MokListRT.
 pub const SHIM_LOCK: &str = "605DAB50-E046-4300-ABB6-3DD810DD8B23";
 
 /// No key database or boot entry is larger than this (a full dbx is about
@@ -44,7 +44,7 @@ pub const MODE_VARIABLES: [&str; 4] = ["SecureBoot", "SetupMode", "AuditMode", "
 
 /// The key databases recorded by digest in [`crate::SecureBoot::variables`],
 /// in this order, those that exist.
-pub const KEY_DATABASES: [KeyDatabase; 8] = [
+pub const KEY_DATABASES: [KeyDatabase; 9] = [
     KeyDatabase {
         name: "PK",
         vendor: GLOBAL_VARIABLE,
@@ -75,6 +75,13 @@ pub const KEY_DATABASES: [KeyDatabase; 8] = [
     },
     KeyDatabase {
         name: "MokListTrusted",
+        vendor: SHIM_LOCK,
+    },
+    // shim's runtime mirror of MokList with its built-in certificates,
+    // which it makes at every boot: what the kernel's keyrings read. A
+    // later minor addition; `diff` compares MokList, not the mirror.
+    KeyDatabase {
+        name: "MokListRT",
         vendor: SHIM_LOCK,
     },
 ];

@@ -74,6 +74,38 @@ pub struct InstallArgs {
     /// mode=return: hash-budget-ms=N, flash-window=BYTES).
     #[arg(long, value_name = "TEXT")]
     pub options: Option<String>,
+    #[command(flatten)]
+    pub signing: Signing,
+}
+
+/// Signing the collector with the owner's key.
+#[derive(clap::Args)]
+pub struct Signing {
+    /// Sign the collector (Authenticode, as sbsign does) with this RSA
+    /// private key (PEM, unencrypted): one whose certificate is in db, on a
+    /// machine that trusts its owner's keys (or a MOK, with --via-shim).
+    #[arg(long, value_name = "KEY", requires = "sign_cert")]
+    pub sign_key: Option<PathBuf>,
+    /// The certificate of --sign-key (PEM or DER), carried in the
+    /// signature.
+    #[arg(long, value_name = "CERT", requires = "sign_key")]
+    pub sign_cert: Option<PathBuf>,
+}
+
+impl Signing {
+    /// `efi`, signed when a key was given.
+    fn apply(&self, efi: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+        let (Some(k), Some(c)) = (&self.sign_key, &self.sign_cert) else {
+            return Ok(efi);
+        };
+        let key = bootaudit::fsutil::read_input(k, 1 << 16)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", k.display()))?;
+        let key = String::from_utf8(key)
+            .map_err(|_| anyhow::anyhow!("{}: not a PEM text", k.display()))?;
+        let cert = bootaudit::fsutil::read_input(c, 1 << 16)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", c.display()))?;
+        Ok(deploy::sign::sign(&efi, &key, &cert)?)
+    }
 }
 
 /// The arguments of `bootaudit collector uninstall`.
@@ -100,6 +132,8 @@ pub struct MediaArgs {
     /// The image's size in MiB (40 to 256).
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub size: u64,
+    #[command(flatten)]
+    pub signing: Signing,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -192,6 +226,7 @@ fn carry_out(
 fn install(a: InstallArgs) -> anyhow::Result<ExitCode> {
     let arch = Arch::host();
     let (_, efi) = collector(a.efi.as_deref(), arch)?;
+    let efi = a.signing.apply(efi)?;
     let esp = find_esp(a.common.esp.as_deref())?;
     let mut vars = deploy::efivarfs::Efivarfs::live()?;
     let req = deploy::Install {
@@ -235,6 +270,7 @@ fn media(a: MediaArgs) -> anyhow::Result<ExitCode> {
                 facts.subsystem
             )
         })?;
+    let efi = a.signing.apply(efi)?;
     if wanted.is_some_and(|w| w != arch) {
         anyhow::bail!(
             "{}: an {} image, not {}",

@@ -20,6 +20,7 @@ pub mod efivarfs;
 pub mod loadopt;
 pub mod media;
 pub mod partition;
+pub mod sign;
 
 use bootaudit_snapshot::efivar::{boot_option_name, GLOBAL_VARIABLE, MAX_BOOT_ORDER};
 use efivarfs::{VarError, VarStore, NV_BS_RT};
@@ -496,7 +497,7 @@ pub fn plan_install(
         (Some(1), Some(_)) => {
             let mok = vars.get("MokListRT", bootaudit_snapshot::efivar::SHIM_LOCK)?;
             notes.push(format!(
-                "Secure Boot is on: shim will run the collector only if it is signed with a Machine Owner Key that is enrolled{}. Sign it (sbsign --key MOK.key --cert MOK.crt), pass it with --efi, and enrol the certificate with `mokutil --import MOK.der`, then confirm it in MokManager at the next boot (a step at the console that bootaudit never automates).",
+                "Secure Boot is on: shim will run the collector only if it is signed with a Machine Owner Key that is enrolled{}. Sign it with the MOK (--sign-key MOK.key --sign-cert MOK.crt), and enrol the certificate with `mokutil --import MOK.der`, then confirm it in MokManager at the next boot (a step at the console that bootaudit never automates).",
                 if mok.is_some() { "" } else { " (no MokListRT is visible: no MOK seems enrolled yet)" }
             ));
             if !signed {
@@ -504,7 +505,7 @@ pub fn plan_install(
             }
         }
         (Some(1), None) => notes.push(format!(
-            "Secure Boot is on: the firmware runs the collector only if db holds its signer or its hash{}. Either sign it with a key in db (sbsign), or install it through shim (--via-shim \\EFI\\<distribution>\\shimx64.efi) with a Machine Owner Key.",
+            "Secure Boot is on: the firmware runs the collector only if db holds its signer or its hash{}. Either sign it with a key whose certificate is in db (--sign-key KEY --sign-cert CERT), or install it through shim (--via-shim \\EFI\\<distribution>\\shimx64.efi) with a Machine Owner Key.",
             if signed { "" } else { "; the collector given is not signed, so the firmware will refuse it and boot on" }
         )),
         _ => notes.push(

@@ -37,7 +37,16 @@ pub(super) fn diff<'a>(a: &'a Snapshot, b: &'a Snapshot, f: &mut Vec<Finding>, c
     let genuine =
         |s: &'a crate::snapshot::SecureBoot| -> BTreeMap<&'a str, &'a crate::snapshot::Variable> {
             let mut m = BTreeMap::new();
-            for v in s.variables.iter().filter(|v| !crate::snapshot::is_decoy(v)) {
+            // MokListRT is shim's mirror, made at every boot, of MokList
+            // and its own built-in certificates: MokList is compared, and a
+            // new shim is a new boot application. (Snapshots before it was
+            // recorded do not have it: comparing it would report every
+            // shim machine.)
+            for v in s
+                .variables
+                .iter()
+                .filter(|v| !crate::snapshot::is_decoy(v) && v.name != "MokListRT")
+            {
                 m.entry(v.name.as_str()).or_insert(v);
             }
             m

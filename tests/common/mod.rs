@@ -914,6 +914,41 @@ pub fn der_to_pem(der: &Path, dir: &Path, name: &str) -> PathBuf {
     pem
 }
 
+/// A self-signed RSA 2048 certificate for `cn` (openssl req -x509), its
+/// unencrypted key at `key` and the PEM certificate at `cert`: a MOK or an
+/// owner's db key for a test.
+pub fn self_signed(cn: &str, key: &Path, cert: &Path) {
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "30",
+        "-subj",
+        &format!("/CN={cn}"),
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        cert.to_str().unwrap(),
+    ]);
+}
+
+/// Debian's snakeoil signing key (OVMF's snakeoil store has its
+/// certificate as PK, KEK and db), decrypted to `key`.
+pub fn snakeoil_key(key: &Path) {
+    openssl(&[
+        "pkey",
+        "-in",
+        "/usr/share/ovmf/PkKek-1-snakeoil.key",
+        "-passin",
+        "pass:snakeoil",
+        "-out",
+        key.to_str().unwrap(),
+    ]);
+}
+
 pub fn openssl(args: &[&str]) -> Vec<u8> {
     let o = Command::new("openssl")
         .args(args)

@@ -1066,15 +1066,7 @@ fn the_snakeoil_key_under_an_innocent_name_is_still_a_test_key() {
     let der = d.path().join("innocent.der");
     let run = common::openssl;
     let k = key.to_str().unwrap();
-    run(&[
-        "pkey",
-        "-in",
-        "/usr/share/ovmf/PkKek-1-snakeoil.key",
-        "-passin",
-        "pass:snakeoil",
-        "-out",
-        k,
-    ]);
+    common::snakeoil_key(&key);
     run(&[
         "req",
         "-new",

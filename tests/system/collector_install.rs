@@ -63,18 +63,80 @@ fn pcr4_applications(s: &snapshot::Snapshot) -> Vec<(String, String)> {
 #[test]
 fn installed_from_linux_the_collector_runs_once_through_boot_next_and_hands_the_boot_back() {
     let d = tempfile::tempdir().unwrap();
+    let (snap, _) = install_boot(&d.path().join("install"), false);
+    assert_ne!(snap.secure_boot.as_ref().unwrap().secure_boot, Some(1));
+}
+
+#[test]
+fn under_secure_boot_install_via_shim_runs_the_mok_signed_collector_as_shims_second_stage() {
+    let d = tempfile::tempdir().unwrap();
     let out = d.path().join("install");
-    let st = common::xtask()
-        .arg("install-boot")
-        .arg(&out)
-        .status()
-        .unwrap();
+    let (snap, console) = install_boot(&out, true);
+    let sb = snap.secure_boot.as_ref().unwrap();
+    assert_eq!(sb.secure_boot, Some(1), "{sb:?}");
+    // shim handed the collector's EFI_ABORTED back to the firmware, which
+    // went on with BootOrder.
+    let handed = console
+        .find("start_image() returned Aborted")
+        .expect("shim's report of its second stage's status");
+    assert!(
+        console[handed..].contains("BdsDxe: starting Boot0000 \"Debian Linux\""),
+        "{console}"
+    );
+    // The MOK shim checked the collector against, in MokList and in shim's
+    // runtime mirror MokListRT: the SHA-256 of the certificate's DER.
+    let der = out.join("mok.der");
+    common::openssl(&[
+        "x509",
+        "-in",
+        out.join("mok.pem").to_str().unwrap(),
+        "-outform",
+        "DER",
+        "-out",
+        der.to_str().unwrap(),
+    ]);
+    let mok = common::sha256sum(&der);
+    for name in ["MokList", "MokListRT"] {
+        let v = sb
+            .variables
+            .iter()
+            .find(|v| v.name == name)
+            .unwrap_or_else(|| panic!("no {name} among {:?}", sb.variables));
+        let listed = serde_json::to_string(&v.signatures).unwrap();
+        assert!(listed.contains(&mok), "{name}: {listed}");
+    }
+    let r = common::run(&[
+        "check".as_ref(),
+        out.join("snap-0000.json").as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ])
+    .json();
+    assert_eq!(
+        common::check_result(&r, "secure-boot.on")["result"],
+        "pass",
+        "{r}"
+    );
+}
+
+/// `cargo xtask install-boot OUT [--via-shim]`, and what holds either way:
+/// the order of the boots, the plan and its dry run, the entry OVMF
+/// started, BootOrder and BootNext through it all, uninstall, the ESP's
+/// partition GUID three ways, and PCR 4. Returns the ingested snapshot and
+/// the console.
+fn install_boot(out: &Path, via_shim: bool) -> (snapshot::Snapshot, String) {
+    let mut cmd = common::xtask();
+    cmd.arg("install-boot").arg(out);
+    if via_shim {
+        cmd.arg("--via-shim");
+    }
+    let st = cmd.status().unwrap();
     let console =
         String::from_utf8_lossy(&std::fs::read(out.join("console.txt")).unwrap_or_default())
             .into_owned();
     assert!(
         st.success(),
-        "xtask install-boot failed (needs Debian's kernel with its virtio and FAT modules, busybox-static, the static bootaudit, virt-firmware: .ci/run); console: {console}"
+        "xtask install-boot failed (needs Debian's kernel with its virtio and FAT modules, busybox-static, the static bootaudit, virt-firmware, and for --via-shim Debian's signed shim and grub: .ci/run); console: {console}"
     );
     let vars = std::fs::read_to_string(out.join("vars.txt")).unwrap();
 
@@ -119,14 +181,25 @@ fn installed_from_linux_the_collector_runs_once_through_boot_next_and_hands_the_
     let value = hex::decode(steps[1]["value"].as_str().unwrap()).unwrap();
     let opt = bootaudit_eventlog::loadoption::LoadOption::parse(&value).unwrap();
     assert_eq!(opt.description, "bootaudit collector");
+    let (file, options) = if via_shim {
+        (
+            "\\EFI\\debian\\shimx64.efi",
+            "\\EFI\\bootaudit\\bootaudit.efi mode=return",
+        )
+    } else {
+        ("\\EFI\\bootaudit\\bootaudit.efi", "mode=return")
+    };
     assert!(
-        opt.device_path.starts_with("HD(1,GPT,")
-            && opt
-                .device_path
-                .ends_with(")/\\EFI\\bootaudit\\bootaudit.efi"),
+        opt.device_path.starts_with("HD(1,GPT,") && opt.device_path.ends_with(&format!(")/{file}")),
         "{}",
         opt.device_path
     );
+    let mut want = options
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect::<Vec<u8>>();
+    want.extend([0, 0]);
+    assert_eq!(opt.optional_data, want);
     assert!(
         console.contains(&format!(
             "BdsDxe: starting {entry} \"bootaudit collector\" from {}",
@@ -203,12 +276,7 @@ fn installed_from_linux_the_collector_runs_once_through_boot_next_and_hands_the_
         .iter()
         .find(|e| e.name == entry)
         .unwrap_or_else(|| panic!("{entry} not among {:?}", sb.boot_entries));
-    assert!(
-        ours.device_path
-            .ends_with("\\EFI\\bootaudit\\bootaudit.efi"),
-        "{}",
-        ours.device_path
-    );
+    assert!(ours.device_path.ends_with(file), "{}", ours.device_path);
     // The ESP's partition GUID, read three ways: the entry's HD() node
     // (OVMF started it), the collector's own device path, and the host's
     // `collect` from sysfs and the disk's GPT.
@@ -223,14 +291,26 @@ fn installed_from_linux_the_collector_runs_once_through_boot_next_and_hands_the_
     let host = snapshot::read_file(&out.join("host.json")).unwrap();
     assert_eq!(id(&host).as_deref(), Some(guid));
 
+    // PCR 4: the collector (its Authenticode hash, which its MOK
+    // signature does not change: pesign's), after shim when it came
+    // through shim (shim measures its second stage), and no OS loader.
     let (collector, _) = common::built_efi();
     let apps = pcr4_applications(&snap);
-    assert_eq!(apps.len(), 1, "{apps:?}");
-    assert_eq!(apps[0].0, pesign_hash(&collector), "{apps:?}");
-    assert!(
-        apps[0].1.contains("\\EFI\\bootaudit\\bootaudit.efi"),
-        "{apps:?}"
-    );
+    let want: Vec<(String, &str)> = if via_shim {
+        let (shim, _) = common::debian_signed_efi();
+        vec![
+            (pesign_hash(&shim), "\\EFI\\debian\\shimx64.efi"),
+            (pesign_hash(&collector), "\\EFI\\bootaudit\\bootaudit.efi"),
+        ]
+    } else {
+        vec![(pesign_hash(&collector), "\\EFI\\bootaudit\\bootaudit.efi")]
+    };
+    assert_eq!(apps.len(), want.len(), "{apps:?}");
+    for ((hash, path), (want_hash, want_path)) in apps.iter().zip(&want) {
+        assert_eq!(hash, want_hash, "{apps:?}");
+        assert!(path.ends_with(want_path), "{apps:?}");
+    }
+    (snap, console)
 }
 
 #[test]
@@ -332,4 +412,127 @@ fn media_boots_as_the_only_disk_and_ingest_reads_the_snapshot_off_it() {
         )),
         "{apps:?}"
     );
+}
+
+#[test]
+fn media_signed_with_the_owners_db_key_boots_under_secure_boot_and_unsigned_is_refused() {
+    // The owner's key in db: Debian's snakeoil key, which OVMF's snakeoil
+    // store enrols as PK, KEK and db (Secure Boot on).
+    let d = tempfile::tempdir().unwrap();
+    let w = d.path();
+    let key = w.join("db.key");
+    common::snakeoil_key(&key);
+    let cert = Path::new("/usr/share/ovmf/PkKek-1-snakeoil.pem");
+    let (collector, _) = common::built_efi();
+    let media = |name: &str, sign: bool| {
+        let img = w.join(name);
+        let mut args = vec![
+            "collector".as_ref(),
+            "media".as_ref(),
+            img.as_os_str(),
+            "--efi".as_ref(),
+            collector.as_os_str(),
+        ];
+        if sign {
+            args.extend([
+                "--sign-key".as_ref(),
+                key.as_os_str(),
+                "--sign-cert".as_ref(),
+                cert.as_os_str(),
+            ]);
+        }
+        common::run(&args).exits(0);
+        img
+    };
+    let signed = media("signed.img", true);
+    // sbsigntool's verifier accepts bootaudit's signature, and the
+    // Authenticode hash is the unsigned image's (pesign's).
+    let loader = w.join("signed.efi");
+    let o = Command::new("mcopy")
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .args([
+            "-i",
+            &format!("{}@@1048576", signed.display()),
+            "::/EFI/BOOT/BOOTX64.EFI",
+        ])
+        .arg(&loader)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new("sbverify")
+        .arg("--cert")
+        .arg(cert)
+        .arg(&loader)
+        .output()
+        .expect("sbverify (sbsigntool)");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(pesign_hash(&loader), pesign_hash(&collector));
+    // A key that is not the certificate's is refused, and nothing written.
+    let (other_key, other_cert) = (w.join("other.key"), w.join("other.pem"));
+    common::self_signed("another key", &other_key, &other_cert);
+    let mismatched = w.join("mismatched.img");
+    let r = common::run(&[
+        "collector".as_ref(),
+        "media".as_ref(),
+        mismatched.as_os_str(),
+        "--efi".as_ref(),
+        collector.as_os_str(),
+        "--sign-key".as_ref(),
+        key.as_os_str(),
+        "--sign-cert".as_ref(),
+        other_cert.as_os_str(),
+    ])
+    .exits(2);
+    assert!(r.stderr.contains("is not the key of"), "{}", r.stderr);
+    assert!(!mismatched.exists());
+
+    // OVMF with Secure Boot on runs the signed collector, which writes its
+    // snapshot and powers off.
+    let st = common::xtask()
+        .arg("boot")
+        .arg(w.join("boot-signed"))
+        .args(["--ovmf", "snakeoil", "--disk"])
+        .arg(&signed)
+        .status()
+        .unwrap();
+    assert!(
+        st.success(),
+        "{}",
+        std::fs::read_to_string(w.join("boot-signed/console.txt")).unwrap_or_default()
+    );
+    let got = w.join("ingested");
+    common::run(&[
+        "ingest".as_ref(),
+        signed.as_os_str(),
+        "-o".as_ref(),
+        got.as_os_str(),
+    ])
+    .exits(0);
+    let snap = snapshot::read_file(&got.join("snap-0000.json")).unwrap();
+    assert_eq!(snap.secure_boot.as_ref().unwrap().secure_boot, Some(1));
+
+    // Unsigned, the firmware refuses it.
+    let unsigned = media("unsigned.img", false);
+    let st = common::xtask()
+        .arg("boot")
+        .arg(w.join("boot-unsigned"))
+        .args(["--ovmf", "snakeoil", "--until", "Access Denied", "--disk"])
+        .arg(&unsigned)
+        .status()
+        .unwrap();
+    let console = std::fs::read_to_string(w.join("boot-unsigned/console.txt")).unwrap_or_default();
+    assert!(!st.success());
+    assert!(console.contains("Access Denied"), "{console}");
+    let err = common::run(&[
+        "ingest".as_ref(),
+        unsigned.as_os_str(),
+        "-o".as_ref(),
+        w.join("none").as_os_str(),
+    ]);
+    assert!(!w.join("none/snap-0000.json").exists(), "{}", err.stderr);
 }

@@ -599,21 +599,7 @@ fn through_shim_with_a_mok_the_signed_collector_runs_and_an_unsigned_one_is_refu
     let w = d.path().canonicalize().unwrap();
     let (shim, _) = common::debian_signed_efi();
     let (key, cert) = (w.join("mok.key"), w.join("mok.pem"));
-    common::openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "30",
-        "-subj",
-        "/CN=bootaudit test MOK",
-        "-keyout",
-        key.to_str().unwrap(),
-        "-out",
-        cert.to_str().unwrap(),
-    ]);
+    common::self_signed("bootaudit test MOK", &key, &cert);
     let vars = w.join("vars-mok.fd");
     let fw_vars = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/virt-fw-vars");
     let o = Command::new(&fw_vars)

@@ -46,7 +46,7 @@ const MODULES: [&str; 10] = [
 
 /// `/init`: the first boot installs and reboots; the second (a snapshot is
 /// on the ESP) reads it back and uninstalls.
-fn init_script(modules: &str) -> String {
+fn init_script(modules: &str, install: &str) -> String {
     let var = |n: &str| format!("/sys/firmware/efi/efivars/{n}-{GLOBAL}");
     let hex = |n: &str| {
         format!(
@@ -84,11 +84,11 @@ else
   echo BOOTAUDIT-FIRST-BOOT
   {order}
   {next}
-  bootaudit collector install --dry-run --format json > /dry.json; echo "DRY-EXIT $?"
+  bootaudit collector install {install} --dry-run --format json > /dry.json; echo "DRY-EXIT $?"
   emit DRY /dry.json
   {order}
   {next}
-  bootaudit collector install --once --format json > /install.json; echo "INSTALL-EXIT $?"
+  bootaudit collector install {install} --once --format json > /install.json; echo "INSTALL-EXIT $?"
   emit INSTALL /install.json
   {next}
   umount /boot/efi
@@ -99,6 +99,7 @@ fi
 "#
         ),
         modules = modules,
+        install = install,
         order = hex("BootOrder"),
         next = hex("BootNext"),
         current = hex("BootCurrent"),
@@ -128,16 +129,23 @@ fn guid_bytes(s: &str) -> Result<[u8; 16]> {
     Ok(b)
 }
 
-/// Boot0000: HD(1,GPT,guid,start,size)/\EFI\linux\vmlinuz.efi with the
-/// kernel's command line as optional data (UEFI 2.10 §3.1.3, §10.3.5.1).
-fn linux_entry(guid: [u8; 16], start: u64, size: u64) -> Vec<u8> {
+/// Boot0000: HD(1,GPT,guid,start,size)/`file` with `options` as its
+/// optional data (UEFI 2.10 §3.1.3, §10.3.5.1): the kernel with its command
+/// line, or shim with none, as Debian's installer leaves it.
+fn linux_entry(
+    guid: [u8; 16],
+    start: u64,
+    size: u64,
+    file: &str,
+    options: Option<&str>,
+) -> Vec<u8> {
     let mut hd = vec![4u8, 1, 42, 0];
     hd.extend(1u32.to_le_bytes());
     hd.extend(start.to_le_bytes());
     hd.extend(size.to_le_bytes());
     hd.extend(guid);
     hd.extend([2, 2]);
-    let file = ucs2z("\\EFI\\linux\\vmlinuz.efi");
+    let file = ucs2z(file);
     let mut path = hd;
     path.extend([4, 4]);
     path.extend(((file.len() + 4) as u16).to_le_bytes());
@@ -147,7 +155,9 @@ fn linux_entry(guid: [u8; 16], start: u64, size: u64) -> Vec<u8> {
     b.extend((path.len() as u16).to_le_bytes());
     b.extend(ucs2z("Debian Linux"));
     b.extend(path);
-    b.extend(ucs2z("initrd=\\initrd.gz console=ttyS0 quiet"));
+    if let Some(o) = options {
+        b.extend(ucs2z(o));
+    }
     b
 }
 
@@ -155,14 +165,77 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Runs the two boots and writes what they printed into `out`.
-pub fn install_boot(out: &Path) -> Result<()> {
+/// The kernel's command line.
+const CMDLINE: &str = "initrd=\\initrd.gz console=ttyS0 quiet";
+/// Where shim goes on the ESP with `--via-shim`.
+const SHIM: &str = "\\EFI\\debian\\shimx64.efi";
+/// Where the kernel goes on the ESP.
+const KERNEL: &str = "\\EFI\\linux\\vmlinuz.efi";
+
+/// The part of a console line from the first marker `/init` or the
+/// collector printed (a terminal's escape sequences may come before it).
+fn marked(line: &str) -> Option<&str> {
+    let line = line.trim_end_matches('\r');
+    let mut at = [
+        "VAR ",
+        "ENTRIES",
+        "BOOTAUDIT-",
+        "bootaudit: snapshot",
+        "COLLECTOR-DIR-LEFT",
+    ]
+    .iter()
+    .filter_map(|m| line.find(m))
+    .min();
+    if at.is_none() {
+        // `STEP-EXIT n`: from the start of its upper-case word.
+        at = line.find("-EXIT ").map(|i| {
+            line[..i]
+                .rfind(|c: char| !c.is_ascii_uppercase())
+                .map_or(0, |j| j + 1)
+        });
+    }
+    at.map(|i| &line[i..])
+}
+
+/// Runs the two boots and writes what they printed into `out`. With
+/// `via_shim`, the machine has Microsoft's keys and Secure Boot on (OVMF's
+/// `ms` build), Debian's signed shim starts Debian's signed grub, which
+/// starts Debian's signed kernel, a
+/// Machine Owner Key made here is in MokList (virt-fw-vars, as MokManager
+/// would leave it), and Linux runs `collector install --via-shim
+/// --sign-key --sign-cert`, which signs the collector with the MOK; the
+/// MOK's certificate is `mok.pem` in `out`.
+pub fn install_boot(out: &Path, via_shim: bool) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let out = std::path::absolute(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let collector = crate::boot::build_collector(Arch::X86_64)?;
     let bootaudit = crate::linux::build_static_bootaudit(Arch::X86_64)?;
     let work = WorkDir::new("install")?;
     let w = work.path();
+    let ovmf = if via_shim { Ovmf::Ms } else { Ovmf::Plain };
+    let (mok, mok_key) = (out.join("mok.pem"), w.join("mok.key"));
+    if via_shim {
+        let (k, m) = (mok_key.display().to_string(), mok.display().to_string());
+        run(
+            "openssl",
+            [
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "30",
+                "-subj",
+                "/CN=bootaudit test MOK",
+                "-keyout",
+                &k,
+                "-out",
+                &m,
+            ],
+            "openssl",
+        )?;
+    }
 
     // The disk: collector media's GPT image, without its loader and
     // configuration, with the kernel and initramfs.
@@ -228,7 +301,17 @@ pub fn install_boot(out: &Path) -> Result<()> {
         insmod.push_str(&format!("insmod /{name}\n"));
     }
     let init = tree.join("init");
-    std::fs::write(&init, init_script(&insmod)).map_err(|e| format!("{}: {e}", init.display()))?;
+    // Through shim, bootaudit signs the collector with the MOK as it
+    // installs it (the key and certificate are in the initramfs).
+    let install = if via_shim {
+        crate::util::copy(&mok_key, &tree.join("mok.key"))?;
+        crate::util::copy(&mok, &tree.join("mok.pem"))?;
+        format!("--via-shim '{SHIM}' --sign-key /mok.key --sign-cert /mok.pem")
+    } else {
+        String::new()
+    };
+    std::fs::write(&init, init_script(&insmod, &install))
+        .map_err(|e| format!("{}: {e}", init.display()))?;
     use std::os::unix::fs::PermissionsExt;
     for f in [
         &init,
@@ -240,7 +323,45 @@ pub fn install_boot(out: &Path) -> Result<()> {
     }
     let initrd = w.join("initrd.gz");
     crate::linux::pack_initramfs(&tree, &initrd)?;
-    run("mmd", ["-i", &part, "::/EFI/linux"], "mtools")?;
+    run(
+        "mmd",
+        ["-i", &part, "::/EFI/linux", "::/EFI/debian"],
+        "mtools",
+    )?;
+    if via_shim {
+        let shim = std::env::var_os("BOOTAUDIT_DEBIAN_EFI")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| "/var/cache/bootaudit/debian-efi".into())
+            .join("usr/lib/shim/shimx64.efi.signed");
+        let shim = shim.display().to_string();
+        let grub = std::env::var_os("BOOTAUDIT_DEBIAN_EFI")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| "/var/cache/bootaudit/debian-efi".into())
+            .join("usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed");
+        let grub = grub.display().to_string();
+        // Debian's signed grub reads grub.cfg beside it; Debian's 6.1
+        // kernel has no .sbat section, which shim demands of what it
+        // starts itself, so shim starts grub and grub the kernel (checked
+        // through shim's protocol), as on an installed Debian.
+        let cfg = w.join("grub.cfg");
+        std::fs::write(
+            &cfg,
+            "set timeout=0\nlinux /EFI/linux/vmlinuz.efi console=ttyS0 quiet\ninitrd /initrd.gz\nboot\n",
+        )
+        .map_err(|e| format!("{}: {e}", cfg.display()))?;
+        let cfg = cfg.display().to_string();
+        for (src, dst) in [
+            (&shim, "::/EFI/debian/shimx64.efi"),
+            (&grub, "::/EFI/debian/grubx64.efi"),
+            (&cfg, "::/EFI/debian/grub.cfg"),
+        ] {
+            run(
+                "mcopy",
+                ["-i", &part, src, dst],
+                "shim-signed and grub-efi-amd64-signed, unpacked by .ci/run",
+            )?;
+        }
+    }
     for (src, dst) in [
         (&kernel, "::/EFI/linux/vmlinuz.efi"),
         (&initrd, "::/initrd.gz"),
@@ -252,28 +373,42 @@ pub fn install_boot(out: &Path) -> Result<()> {
         )?;
     }
 
-    // The store: OVMF's, with Boot0000 for Linux first in BootOrder.
-    let (_, vars) = Ovmf::Plain.files(Arch::X86_64);
+    // The store: OVMF's, with Boot0000 for Linux first in BootOrder
+    // (through shim, with the MOK in MokList, for --via-shim).
+    let (_, vars) = ovmf.files(Arch::X86_64);
+    let entry = if via_shim {
+        linux_entry(guid, start, size, SHIM, None)
+    } else {
+        linux_entry(guid, start, size, KERNEL, Some(CMDLINE))
+    };
     let start_vars = w.join("vars-start.fd");
     crate::util::copy(&vars, &start_vars)?;
     let json = serde_json::json!({
         "version": 2,
         "variables": [
-            {"name": "Boot0000", "guid": GLOBAL, "attr": 7, "data": hex(&linux_entry(guid, start, size))},
+            {"name": "Boot0000", "guid": GLOBAL, "attr": 7, "data": hex(&entry)},
             {"name": "BootOrder", "guid": GLOBAL, "attr": 7, "data": "0000"},
         ]
     });
     let jf = w.join("boot.json");
     std::fs::write(&jf, json.to_string()).map_err(|e| format!("{}: {e}", jf.display()))?;
     let venv = crate::util::root().join(".venv/bin/virt-fw-vars");
+    let mut args = vec![
+        "--inplace".to_string(),
+        start_vars.display().to_string(),
+        "--set-json".into(),
+        jf.display().to_string(),
+    ];
+    if via_shim {
+        args.extend([
+            "--add-mok".into(),
+            "605dab50-e046-4300-abb6-3dd810dd8b23".into(),
+            mok.display().to_string(),
+        ]);
+    }
     run(
         &venv.display().to_string(),
-        [
-            "--inplace",
-            &start_vars.display().to_string(),
-            "--set-json",
-            &jf.display().to_string(),
-        ],
+        &args,
         "virt-firmware in the venv (.ci/run)",
     )?;
 
@@ -281,7 +416,7 @@ pub fn install_boot(out: &Path) -> Result<()> {
     let console = out.join("console.txt");
     Machine {
         arch: Arch::X86_64,
-        ovmf: Ovmf::Plain,
+        ovmf,
         code: None,
         vars: Some(start_vars),
         vars_copy: w.join("vars.fd"),
@@ -304,15 +439,7 @@ pub fn install_boot(out: &Path) -> Result<()> {
     .into_owned();
     let mut vars_txt = String::new();
     for l in text.lines() {
-        let l = l.trim_end_matches('\r');
-        if l.starts_with("VAR ")
-            || l.starts_with("ENTRIES")
-            || l.ends_with("-EXIT 0")
-            || l.contains("-EXIT ")
-            || l.starts_with("BOOTAUDIT-")
-            || l.starts_with("bootaudit: snapshot")
-            || l == "COLLECTOR-DIR-LEFT"
-        {
+        if let Some(l) = marked(l) {
             vars_txt.push_str(l);
             vars_txt.push('\n');
         }

@@ -41,7 +41,7 @@ usage: cargo xtask build
        cargo xtask static                   (the static musl bootaudit, x86_64 and aarch64)
        cargo xtask boot OUT [options]       (cargo xtask boot --help)
        cargo xtask deb                      (the Debian package, with cargo-deb)
-       cargo xtask install-boot OUT         (collector install --once in Linux, a reboot, ingest)
+       cargo xtask install-boot OUT [--via-shim]   (collector install --once in Linux, a reboot, ingest)
        cargo xtask option-rom DRIVER.efi OUT.rom VENDOR DEVICE   (hex ids)
        cargo xtask regen collector|implant|ovmf-swtpm|linux-host|all...
        cargo xtask notice [--check]         (THIRD-PARTY-NOTICES.md from cargo metadata)
@@ -91,7 +91,12 @@ fn main() -> ExitCode {
         },
         "deb" if rest.is_empty() => deb::deb().map(|p| println!("{}", p.display())),
         "install-boot" => match rest {
-            [out] if !out.starts_with("--") => install::install_boot(std::path::Path::new(out)),
+            [out] if !out.starts_with("--") => {
+                install::install_boot(std::path::Path::new(out), false)
+            }
+            [out, v] if !out.starts_with("--") && v == "--via-shim" => {
+                install::install_boot(std::path::Path::new(out), true)
+            }
             _ => return usage("install-boot needs OUT", USAGE),
         },
         "option-rom" => match rest {
