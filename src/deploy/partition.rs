@@ -149,6 +149,15 @@ pub fn locate(esp: &Path) -> Result<EspPartition, String> {
             bootaudit_eventlog::efi::Guid(p.type_guid)
         ));
     }
+    let gpt_bytes = (p.last_lba + 1 - p.first_lba).saturating_mul(lba_size);
+    if gpt_bytes != size.saturating_mul(512) {
+        return Err(format!(
+            "{}: the GPT entry of partition {} is {gpt_bytes} bytes, the kernel's {} bytes",
+            node.display(),
+            p.number,
+            size.saturating_mul(512)
+        ));
+    }
     if p.number != number {
         return Err(format!(
             "{}: the kernel calls the partition {number}, the GPT entry is {}",

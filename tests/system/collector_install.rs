@@ -277,6 +277,17 @@ fn install_boot(out: &Path, via_shim: bool) -> (snapshot::Snapshot, String) {
         .find(|e| e.name == entry)
         .unwrap_or_else(|| panic!("{entry} not among {:?}", sb.boot_entries));
     assert!(ours.device_path.ends_with(file), "{}", ours.device_path);
+    // The firmware's own list of loaded images holds the collector (under
+    // shim, shim's image, in which shim runs its second stage itself), and
+    // no kernel: the OS had not started.
+    let images: Vec<&str> = snap
+        .loaded_images
+        .iter()
+        .flatten()
+        .map(|i| i.device_path.as_str())
+        .collect();
+    assert!(images.iter().any(|p| p.ends_with(file)), "{images:?}");
+    assert!(!images.iter().any(|p| p.contains("vmlinuz")), "{images:?}");
     // The ESP's partition GUID, read three ways: the entry's HD() node
     // (OVMF started it), the collector's own device path, and the host's
     // `collect` from sysfs and the disk's GPT.
