@@ -33,6 +33,10 @@ pub const ESP_DIR: &str = "\\EFI\\bootaudit";
 pub const ESP_FILE: &str = "bootaudit.efi";
 /// The description of the boot entry `install` writes.
 pub const DESCRIPTION: &str = "bootaudit collector";
+/// The most Boot#### variables read (a firmware store holds a few dozen).
+pub const MAX_ENTRIES: usize = 4096;
+/// The most bytes of Boot#### values held at once.
+pub const MAX_ENTRY_BYTES: usize = 16 << 20;
 /// The largest collector image accepted.
 pub const MAX_EFI: u64 = 32 << 20;
 
@@ -320,11 +324,26 @@ fn read_boot_state(vars: &dyn VarStore) -> Result<BootState, Refused> {
     };
     let next = vars.get("BootNext", g)?;
     let mut entries = Vec::new();
-    for n in vars.boot_numbers()? {
+    let numbers = vars.boot_numbers()?;
+    if numbers.len() > MAX_ENTRIES {
+        return Err(Refused(format!(
+            "{} Boot#### variables, more than the {MAX_ENTRIES} bootaudit reads; nothing was changed",
+            numbers.len()
+        )));
+    }
+    let mut total = 0usize;
+    for n in numbers {
         let name = boot_option_name(n);
         let Some((a, v)) = vars.get(&name, g)? else {
             continue;
         };
+        total = total.saturating_add(v.len());
+        if total > MAX_ENTRY_BYTES {
+            return Err(Refused(format!(
+                "the Boot#### variables hold more than {MAX_ENTRY_BYTES} bytes (at {}); nothing was changed",
+                vars.describe(&name, g)
+            )));
+        }
         let ours = match loadopt::parse_strict(&v) {
             Ok((opt, files)) => starts_collector(&files, loadopt::optional_text(&opt).as_deref()),
             Err(e) => {

@@ -243,6 +243,17 @@ fn a_malformed_entry_an_endless_boot_order_or_an_odd_one_refuses_and_changes_not
     let e = plan_install(&once(), &esp(dir.path()), &vars, Arch::X64).unwrap_err();
     assert!(e.0.contains("65535 entries, more than the 1024"), "{e}");
 
+    // More Boot#### variables than any firmware store holds.
+    let mut many = machine();
+    for n in 2..=(MAX_ENTRIES as u16 + 1) {
+        many.map.insert(
+            (bootaudit_snapshot::efivar::boot_option_name(n), G.into()),
+            (7, entry("x", "\\x.efi")),
+        );
+    }
+    let e = plan_install(&once(), &esp(dir.path()), &many, Arch::X64).unwrap_err();
+    assert!(e.0.contains("more than the 4096 bootaudit reads"), "{e}");
+
     vars.map
         .insert(("BootOrder".into(), G.into()), (7, vec![0u8; 3]));
     let e = plan_install(&once(), &esp(dir.path()), &vars, Arch::X64).unwrap_err();
