@@ -117,6 +117,7 @@ pub fn deb() -> Result<PathBuf> {
     let out = output(
         Command::new("cargo")
             .args(["deb", "--no-build", "--quiet"])
+            .env_remove("CARGO_TARGET_DIR")
             .current_dir(&root),
         "cargo deb (cargo install cargo-deb)",
     )?;

@@ -33,7 +33,12 @@ where
     S: AsRef<OsStr>,
 {
     let mut c = Command::new(cmd);
-    c.args(args).env("MTOOLS_SKIP_CHECK", "1");
+    // The tasks know where each workspace builds (the collector's in
+    // efi-collector/target): a CARGO_TARGET_DIR from the caller would move
+    // it.
+    c.args(args)
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .env_remove("CARGO_TARGET_DIR");
     if let Some(d) = dir {
         c.current_dir(d);
     }
