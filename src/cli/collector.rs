@@ -173,17 +173,7 @@ fn collector(efi: Option<&Path>, arch: Arch) -> anyhow::Result<(PathBuf, Vec<u8>
 }
 
 fn find_esp(esp: Option<&Path>) -> anyhow::Result<deploy::partition::EspPartition> {
-    if let Some(p) = esp {
-        return deploy::partition::locate(p).map_err(anyhow::Error::msg);
-    }
-    let mut why = Vec::new();
-    for p in ["/boot/efi", "/efi"] {
-        match deploy::partition::locate(Path::new(p)) {
-            Ok(e) => return Ok(e),
-            Err(e) => why.push(e),
-        }
-    }
-    anyhow::bail!("no ESP found ({}); name it with --esp", why.join("; "))
+    deploy::partition::find(esp).map_err(anyhow::Error::msg)
 }
 
 fn is_root() -> bool {
@@ -260,16 +250,14 @@ fn media(a: MediaArgs) -> anyhow::Result<ExitCode> {
     let (path, efi) = collector(a.efi.as_deref(), wanted.unwrap_or_else(Arch::host))?;
     let facts =
         bootaudit::pe::inspect(&efi).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let arch = Arch::of_machine(facts.machine)
-        .filter(|_| facts.subsystem == 10)
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "{}: PE machine {:#x}, subsystem {}: not an x64 or aa64 EFI application",
-                path.display(),
-                facts.machine,
-                facts.subsystem
-            )
-        })?;
+    let arch = Arch::of_efi_application(&facts).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: PE machine {:#x}, subsystem {}: not an x64 or aa64 EFI application",
+            path.display(),
+            facts.machine,
+            facts.subsystem
+        )
+    })?;
     let efi = a.signing.apply(efi)?;
     if wanted.is_some_and(|w| w != arch) {
         anyhow::bail!(

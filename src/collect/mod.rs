@@ -210,13 +210,8 @@ fn esp_partition_guid(root: &Path, given: Option<&Path>) -> Option<String> {
     if root != Path::new("/") {
         return None;
     }
-    let candidates: Vec<std::path::PathBuf> = match given {
-        Some(p) => vec![p.to_path_buf()],
-        None => vec!["/boot/efi".into(), "/efi".into()],
-    };
-    candidates
-        .iter()
-        .find_map(|p| crate::deploy::partition::locate(p).ok())
+    crate::deploy::partition::find(given)
+        .ok()
         .map(|e| crate::snapshot::siglist::guid_text(&e.unique_guid))
 }
 
@@ -227,7 +222,7 @@ fn esp(
     errors: &mut Vec<CollectError>,
 ) -> Option<Vec<crate::snapshot::EspBinary>> {
     let found = given.map(Path::to_path_buf).or_else(|| {
-        ["/boot/efi", "/efi"]
+        crate::deploy::partition::ESP_MOUNTS
             .iter()
             .map(|p| under(root, p))
             .find(|p| p.join("EFI").is_dir())

@@ -93,7 +93,8 @@ impl Efivarfs {
     }
 }
 
-fn statfs_type(p: &Path) -> std::io::Result<u64> {
+/// The file system type of `p` (statfs's f_type).
+pub(crate) fn statfs_type(p: &Path) -> std::io::Result<u64> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(p.as_os_str().as_bytes())
         .map_err(|_| std::io::Error::other("a NUL in the path"))?;
@@ -105,11 +106,6 @@ fn statfs_type(p: &Path) -> std::io::Result<u64> {
     }
     #[allow(clippy::unnecessary_cast)]
     Ok(s.f_type as u64)
-}
-
-/// The file system type of `p` (statfs's f_type).
-pub(crate) fn fs_type(p: &Path) -> std::io::Result<u64> {
-    statfs_type(p)
 }
 
 fn is_immutable(p: &Path) -> std::io::Result<bool> {

@@ -140,24 +140,16 @@ fn write_files<T: fatfs::ReadWriteSeek>(
     root: &fatfs::Dir<'_, T>,
     files: &[(&str, &[u8])],
 ) -> std::io::Result<()> {
-    {
-        for (path, body) in files {
-            let parts: Vec<&str> = path.split('/').collect();
-            let mut made = String::new();
-            for d in &parts[..parts.len() - 1] {
-                if !made.is_empty() {
-                    made.push('/');
-                }
-                made.push_str(d);
-                if root.open_dir(&made).is_err() {
-                    root.create_dir(&made)?;
-                }
+    for (path, body) in files {
+        // Each parent directory, shortest first (the volume is new).
+        for (i, _) in path.match_indices('/') {
+            if root.open_dir(&path[..i]).is_err() {
+                root.create_dir(&path[..i])?;
             }
-            let mut f = root.create_file(path)?;
-            f.truncate()?;
-            f.write_all(body)?;
-            f.flush()?;
         }
+        let mut f = root.create_file(path)?;
+        f.write_all(body)?;
+        f.flush()?;
     }
     Ok(())
 }

@@ -220,8 +220,38 @@ pub struct Install {
 struct BootState {
     order: Option<(u32, Vec<u16>)>,
     next: Option<(u32, Vec<u8>)>,
-    /// (number, attributes, value, whether it starts the collector).
-    entries: Vec<(u16, u32, Vec<u8>, bool)>,
+    /// Every Boot####, by number.
+    entries: Vec<Entry>,
+}
+
+/// One Boot#### as read.
+struct Entry {
+    number: u16,
+    attributes: u32,
+    value: Vec<u8>,
+    /// Whether it starts the collector.
+    ours: bool,
+}
+
+impl BootState {
+    /// The numbers of the entries that start the collector.
+    fn ours(&self) -> Vec<u16> {
+        self.entries
+            .iter()
+            .filter(|e| e.ours)
+            .map(|e| e.number)
+            .collect()
+    }
+}
+
+/// Refuses a plan whose variables cannot all be changed, before any is.
+fn check_writable(steps: &[Step], vars: &dyn VarStore) -> Result<(), Refused> {
+    for s in steps {
+        if let Step::SetVariable { name, guid, .. } | Step::DeleteVariable { name, guid, .. } = s {
+            vars.check_writable(name, guid)?;
+        }
+    }
+    Ok(())
 }
 
 /// Normalises an ESP path given by the user (`\EFI\debian\shimx64.efi` or
@@ -353,7 +383,12 @@ fn read_boot_state(vars: &dyn VarStore) -> Result<BootState, Refused> {
                 )))
             }
         };
-        entries.push((n, a, v, ours));
+        entries.push(Entry {
+            number: n,
+            attributes: a,
+            value: v,
+            ours,
+        });
     }
     Ok(BootState {
         order,
@@ -376,7 +411,7 @@ pub fn plan_install(
 ) -> Result<Plan, Refused> {
     let g = GLOBAL_VARIABLE;
     let facts = crate::pe::inspect(&req.efi).map_err(|e| Refused(format!("the collector: {e}")))?;
-    if facts.machine != arch.pe_machine() || facts.subsystem != 10 {
+    if Arch::of_efi_application(&facts) != Some(arch) {
         return Err(Refused(format!(
             "the collector is a PE image for machine {:#x}, subsystem {}: not an EFI application for {} ({:#x})",
             facts.machine,
@@ -386,12 +421,12 @@ pub fn plan_install(
         )));
     }
     let state = read_boot_state(vars)?;
-    let ours: Vec<u16> = state.entries.iter().filter(|e| e.3).map(|e| e.0).collect();
-    let used: Vec<u16> = state.entries.iter().map(|e| e.0).collect();
-    let num = match ours.first() {
+    let mut used: Vec<u16> = state.entries.iter().map(|e| e.number).collect();
+    used.sort_unstable();
+    let num = match state.ours().first() {
         Some(n) => *n,
         None => (0..=u16::MAX)
-            .find(|n| !used.contains(n))
+            .find(|n| used.binary_search(n).is_err())
             .ok_or_else(|| Refused("all 65,536 Boot#### numbers are taken".into()))?,
     };
     let name = boot_option_name(num);
@@ -449,8 +484,8 @@ pub fn plan_install(
     let old_entry = state
         .entries
         .iter()
-        .find(|e| e.0 == num)
-        .map(|e| (e.1, e.2.clone()));
+        .find(|e| e.number == num)
+        .map(|e| (e.attributes, e.value.clone()));
 
     let mut steps = vec![
         Step::WriteFile {
@@ -501,11 +536,7 @@ pub fn plan_install(
             });
         }
     }
-    for s in &steps {
-        if let Step::SetVariable { name, guid, .. } = s {
-            vars.check_writable(name, guid)?;
-        }
-    }
+    check_writable(&steps, vars)?;
 
     let mut notes = Vec::new();
     let secure_boot = vars
@@ -551,14 +582,14 @@ pub fn plan_install(
 pub fn plan_uninstall(esp: &Path, vars: &dyn VarStore) -> Result<Plan, Refused> {
     let g = GLOBAL_VARIABLE;
     let state = read_boot_state(vars)?;
-    let ours: Vec<u16> = state.entries.iter().filter(|e| e.3).map(|e| e.0).collect();
+    let ours = state.ours();
     let mut steps = Vec::new();
-    for e in state.entries.iter().filter(|e| e.3) {
+    for e in state.entries.iter().filter(|e| e.ours) {
         steps.push(Step::DeleteVariable {
-            name: boot_option_name(e.0),
+            name: boot_option_name(e.number),
             guid: g.into(),
             meaning: format!("the boot entry that starts {}", collector_esp_path()),
-            previous: (e.1, e.2.clone()),
+            previous: (e.attributes, e.value.clone()),
         });
     }
     if let Some((a, order)) = &state.order {
@@ -606,14 +637,7 @@ pub fn plan_uninstall(esp: &Path, vars: &dyn VarStore) -> Result<Plan, Refused> 
             }
         }
     }
-    for s in &steps {
-        match s {
-            Step::SetVariable { name, guid, .. } | Step::DeleteVariable { name, guid, .. } => {
-                vars.check_writable(name, guid)?
-            }
-            _ => {}
-        }
-    }
+    check_writable(&steps, vars)?;
     let mut notes = vec![
         "The collector's snapshots in \\bootaudit\\ on the ESP are evidence and stay; `bootaudit ingest` reads them.".to_string(),
     ];
@@ -780,11 +804,12 @@ impl Arch {
             Arch::Aa64 => "BOOTAA64.EFI",
         }
     }
-    /// The arch of a PE machine number.
-    pub fn of_machine(m: u16) -> Option<Arch> {
-        match m {
-            0x8664 => Some(Arch::X64),
-            0xaa64 => Some(Arch::Aa64),
+    /// The machine an EFI application (PE subsystem 10) is for; `None`
+    /// for any other image.
+    pub fn of_efi_application(facts: &crate::pe::PeFacts) -> Option<Arch> {
+        match (facts.machine, facts.subsystem) {
+            (0x8664, 10) => Some(Arch::X64),
+            (0xaa64, 10) => Some(Arch::Aa64),
             _ => None,
         }
     }

@@ -9,6 +9,9 @@ use crate::esp::{gpt_partitions, ESP_TYPE};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+/// Where Linux distributions mount the ESP, in the order looked at.
+pub const ESP_MOUNTS: [&str; 2] = ["/boot/efi", "/efi"];
+
 /// statfs's f_type of FAT (vfat and msdos).
 const MSDOS_SUPER_MAGIC: u64 = 0x4d44;
 
@@ -43,6 +46,25 @@ fn read_sys_u64(p: &Path) -> Result<u64, String> {
         .map_err(|_| format!("{}: {s:?} is not a number", p.display()))
 }
 
+/// The ESP `given`, else the first of [`ESP_MOUNTS`] that is one; the
+/// error says why each was not.
+pub fn find(given: Option<&Path>) -> Result<EspPartition, String> {
+    if let Some(p) = given {
+        return locate(p);
+    }
+    let mut why = Vec::new();
+    for p in ESP_MOUNTS {
+        match locate(Path::new(p)) {
+            Ok(e) => return Ok(e),
+            Err(e) => why.push(e),
+        }
+    }
+    Err(format!(
+        "no ESP found ({}); name it with --esp",
+        why.join("; ")
+    ))
+}
+
 /// Checks that `esp` is a FAT mount point (itself, not a link to one) and
 /// finds its partition. Every refusal says what was found.
 pub fn locate(esp: &Path) -> Result<EspPartition, String> {
@@ -56,7 +78,7 @@ pub fn locate(esp: &Path) -> Result<EspPartition, String> {
     if !m.is_dir() {
         return Err(format!("{shown} is not a directory"));
     }
-    let t = super::efivarfs::fs_type(esp).map_err(|e| format!("{shown}: {e}"))?;
+    let t = super::efivarfs::statfs_type(esp).map_err(|e| format!("{shown}: {e}"))?;
     if t != MSDOS_SUPER_MAGIC {
         return Err(format!(
             "{shown} is not a FAT file system (type {t:#x}): is the ESP mounted there? (--esp names it)"
