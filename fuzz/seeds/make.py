@@ -272,3 +272,16 @@ out("timeline_lists", "pending.db", sqlite_db(
 out("timeline_lists", "endless-view.db", sqlite_db(
     "CREATE VIEW history AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r) "
     "SELECT n AS device_id, 2 AS update_state, 0 AS device_modified, 'x' AS version_new FROM r;"))
+
+# The snapshot reader's fast path: compact memory maps and images, with
+# escapes, optional fields as null and absent, and a key twice.
+fast = {k: s[k] for k in ("format", "source", "memory_maps", "loaded_images")}
+fast["memory_maps"] = [dict(m, descriptors=m["descriptors"][:6]) for m in s["memory_maps"][:2]]
+fast["loaded_images"] = s["loaded_images"][:4]
+fast["loaded_images"][0]["device_path"] = "\\EFI\\BOOT\\\u00e9\U0001F600\n"
+fast["loaded_images"][1]["machine"] = None
+fast["loaded_images"][2].pop("timestamp", None)
+out("snapshot_fast", "compact.json", json.dumps(fast, separators=(",", ":")).encode())
+out("snapshot_fast", "pretty.json", json.dumps(fast, indent=2).encode())
+twice = json.dumps(fast, separators=(",", ":"))
+out("snapshot_fast", "maps-twice.json", (twice[:-1] + ',"memory_maps":[]}').encode())
