@@ -31,14 +31,21 @@ pub fn rules() -> Vec<Indicator> {
 }
 
 /// The shipped rules, parsed once, each with its GUID in upper case.
-fn compiled() -> &'static [(Indicator, String)] {
-    static RULES: std::sync::OnceLock<Vec<(Indicator, String)>> = std::sync::OnceLock::new();
+fn compiled() -> &'static [(Indicator, [u8; 36])] {
+    static RULES: std::sync::OnceLock<Vec<(Indicator, [u8; 36])>> = std::sync::OnceLock::new();
     RULES.get_or_init(|| {
         rules()
             .into_iter()
-            .map(|i| {
-                let g = i.fvfile_guid.to_ascii_uppercase();
-                (i, g)
+            .filter_map(|i| {
+                // A GUID in its 36-character text form (the rules' test
+                // checks every one is).
+                let g: [u8; 36] = i
+                    .fvfile_guid
+                    .to_ascii_uppercase()
+                    .as_bytes()
+                    .try_into()
+                    .ok()?;
+                Some((i, g))
             })
             .collect()
     })
@@ -55,11 +62,6 @@ fn fvfile_guids(text: &str) -> impl Iterator<Item = &[u8]> {
         }
         b.get(at + 1..at + 37)
     })
-}
-
-/// True when the text names the firmware file `guid` (upper case).
-fn names(text: &str, guid: &str) -> bool {
-    fvfile_guids(text).any(|g| g.eq_ignore_ascii_case(guid.as_bytes()))
 }
 
 /// The whole text of an event in which a device path may name a firmware
@@ -120,29 +122,57 @@ pub fn check(b: &Snapshot, f: &mut Vec<Finding>) {
 /// [`check`], with the snapshot's event log already parsed (`fleet` parses
 /// it once for the profile and the indicators).
 pub fn check_with_log(b: &Snapshot, log: Option<&crate::eventlog::EventLog>, f: &mut Vec<Finding>) {
-    // Only the places that name a firmware file at all.
-    let named = |t: &str| fvfile_guids(t).next().is_some();
-    let mut places: Vec<(String, String)> = Vec::new();
-    for i in b.loaded_images.iter().flatten() {
-        if named(&i.device_path) {
-            places.push(("loaded image".into(), i.device_path.clone()));
+    // Only the places that name a firmware file at all, each with what
+    // says where it is, written out only for a match (a fleet checks every
+    // host, and almost none matches).
+    enum Where<'a> {
+        Image,
+        Boot(&'a str),
+        Event(&'a crate::eventlog::Event),
+    }
+    impl Where<'_> {
+        fn text(&self) -> String {
+            match self {
+                Where::Image => "loaded image".into(),
+                Where::Boot(name) => format!("boot entry {name}"),
+                Where::Event(e) => format!("event {} (PCR{}, {})", e.number, e.pcr, e.type_name()),
+            }
         }
+    }
+    // Each place's GUIDs are read once and matched against every rule.
+    let rules = compiled();
+    let mut found: Vec<Vec<(String, String)>> = vec![Vec::new(); rules.len()];
+    let mut look = |w: Where, t: &str| {
+        // Each GUID upper-cased once, then compared whole with each rule's.
+        // (A Vec allocates only on a match.)
+        let mut hits: Vec<usize> = Vec::new();
+        for g in fvfile_guids(t) {
+            let mut up = [0u8; 36];
+            up.copy_from_slice(g);
+            up.make_ascii_uppercase();
+            for (n, (_, rule)) in rules.iter().enumerate() {
+                if *rule == up && !hits.contains(&n) {
+                    hits.push(n);
+                }
+            }
+        }
+        hits.sort_unstable();
+        for n in hits {
+            found[n].push((w.text(), t.to_string()));
+        }
+    };
+    for i in b.loaded_images.iter().flatten() {
+        look(Where::Image, &i.device_path);
     }
     for e in b.secure_boot.iter().flat_map(|s| &s.boot_entries) {
-        if named(&e.device_path) {
-            places.push((format!("boot entry {}", e.name), e.device_path.clone()));
-        }
+        look(Where::Boot(&e.name), &e.device_path);
     }
     for e in log.iter().flat_map(|l| &l.events) {
-        if let Some(text) = event_text(e).filter(|t| named(t)) {
-            places.push((
-                format!("event {} (PCR{}, {})", e.number, e.pcr, e.type_name()),
-                text,
-            ));
+        if let Some(text) = event_text(e) {
+            look(Where::Event(e), &text);
         }
     }
-    for (i, guid) in compiled() {
-        let found: Vec<&(String, String)> = places.iter().filter(|(_, t)| names(t, guid)).collect();
+    for ((i, _), found) in rules.iter().zip(found) {
         if found.is_empty() {
             continue;
         }
@@ -167,6 +197,14 @@ pub fn check_with_log(b: &Snapshot, log: Option<&crate::eventlog::EventLog>, f: 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_rule_is_compiled() {
+        // A rule whose GUID is not 36 characters would be dropped, and
+        // never match: none may be.
+        assert_eq!(super::compiled().len(), super::rules().len());
+        assert_eq!(super::rules().len(), 5);
+    }
+
     #[test]
     #[cfg_attr(
         not(feature = "system-tests"),

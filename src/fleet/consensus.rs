@@ -67,16 +67,19 @@ impl Consensus {
     pub fn add(&mut self, p: &Profile) {
         self.hosts += 1;
         for (k, v) in &p.items {
-            if !self.values.contains_key(k) {
-                if self.values.len() >= MAX_KEYS {
+            // One search for a key already counted (all but the first host
+            // of a group's).
+            let full = self.values.len() >= MAX_KEYS;
+            let t = match self.values.get_mut(k) {
+                Some(t) => t,
+                None if full => {
                     self.saturated = true;
                     continue;
                 }
-                self.values
-                    .insert(k.clone(), Tally::Values(BTreeMap::new()));
-            }
-            let Some(t) = self.values.get_mut(k) else {
-                continue;
+                None => self
+                    .values
+                    .entry(k.clone())
+                    .or_insert(Tally::Values(BTreeMap::new())),
             };
             match t {
                 Tally::Values(m) => {

@@ -140,8 +140,15 @@ pub fn encode(f: &HostFacts) -> std::io::Result<Vec<u8>> {
     put_str(&mut b, &f.group.bios_version)?;
     b.extend_from_slice(&f.group.firmware_revision.to_le_bytes());
     let mut items: Vec<&(Kind, String, String)> = f.items.iter().collect();
-    items.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    items.dedup_by(|a, b| (a.0, &a.1) == (b.0, &b.1));
+    // A profile's items come in key order, each key once (a map's order):
+    // checked in one pass, sorted only when they do not.
+    if !items
+        .windows(2)
+        .all(|w| (w[0].0, &w[0].1) < (w[1].0, &w[1].1))
+    {
+        items.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        items.dedup_by(|a, b| (a.0, &a.1) == (b.0, &b.1));
+    }
     let n = u32::try_from(items.len()).map_err(|_| std::io::Error::other("too many facts"))?;
     b.extend_from_slice(&n.to_le_bytes());
     for (k, key, v) in items {

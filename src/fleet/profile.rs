@@ -158,9 +158,11 @@ pub fn profile(s: &Snapshot) -> Profile {
 /// [`profile`], with the snapshot's event log already parsed (`None`: it
 /// has none, or it does not parse).
 pub fn profile_with_log(s: &Snapshot, log: Option<&crate::eventlog::EventLog>) -> Profile {
-    let mut p = Profile::default();
+    // Gathered, then sorted once into the map (the later of two equal keys
+    // wins, as an insert would): a fifth of the cost of inserting each.
+    let mut items: Vec<((Kind, String), String)> = Vec::with_capacity(256);
     let mut put = |k: Kind, key: String, v: String| {
-        p.items.insert((k, key), v);
+        items.push(((k, key), v));
     };
     if let Some(t) = &s.tpm {
         let bank = if t.pcrs.contains_key("sha256") {
@@ -212,7 +214,7 @@ pub fn profile_with_log(s: &Snapshot, log: Option<&crate::eventlog::EventLog>) -
         put(
             kind,
             i.device_path.clone(),
-            format!("{:?}/{:?}", i.size_of_image, i.timestamp),
+            debug_pair(i.size_of_image, i.timestamp),
         );
     }
     if let Some(a) = &s.acpi {
@@ -257,5 +259,57 @@ pub fn profile_with_log(s: &Snapshot, log: Option<&crate::eventlog::EventLog>) -
     if let Some(v) = s.secure_boot.as_ref().and_then(|sb| sb.variable("dbx")) {
         put(Kind::Dbx, "dbx".into(), format!("{} {}", v.size, v.sha256));
     }
-    p
+    Profile {
+        items: items.into_iter().collect(),
+    }
+}
+
+/// `format!("{:?}/{:?}", a, b)`, the value an image's facts have always
+/// had, written without the formatting machinery (it was a tenth of a
+/// fleet's time).
+fn debug_pair(a: Option<u32>, b: Option<u32>) -> String {
+    let mut s = String::with_capacity(32);
+    for (n, v) in [a, b].into_iter().enumerate() {
+        if n == 1 {
+            s.push('/');
+        }
+        match v {
+            Some(v) => {
+                s.push_str("Some(");
+                push_decimal(&mut s, v);
+                s.push(')');
+            }
+            None => s.push_str("None"),
+        }
+    }
+    s
+}
+
+/// `v` in decimal, as `Display` writes it.
+fn push_decimal(s: &mut String, mut v: u32) {
+    let mut digits = [0u8; 10];
+    let mut n = digits.len();
+    loop {
+        n -= 1;
+        digits[n] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in &digits[n..] {
+        s.push(char::from(d));
+    }
+}
+
+#[cfg(test)]
+mod debug_pair_tests {
+    #[test]
+    fn it_writes_what_debug_writes() {
+        for a in [None, Some(0), Some(126_400), Some(u32::MAX)] {
+            for b in [None, Some(0), Some(7)] {
+                assert_eq!(super::debug_pair(a, b), format!("{a:?}/{b:?}"));
+            }
+        }
+    }
 }
