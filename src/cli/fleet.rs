@@ -54,9 +54,9 @@ pub struct Args {
     /// allowed-signers file lists; an unsigned store is refused (exit 2).
     #[arg(long, value_name = "FILE", requires = "references")]
     pub reference_signers: Option<PathBuf>,
-    /// With `-`, the most bytes read from stdin (it is spooled to a
-    /// temporary file, read twice).
-    #[arg(long, value_name = "BYTES", default_value_t = bootaudit::fleet::MAX_SPOOL)]
+    /// With `-`, the most bytes read from stdin (read once, as it comes;
+    /// more is an error).
+    #[arg(long, value_name = "BYTES", default_value_t = bootaudit::fleet::MAX_STDIN)]
     pub max_stdin: u64,
     /// Also write every host's facts, the rows the consensus is built
     /// from, to this Parquet file (atomically), for the SQL of
@@ -116,21 +116,13 @@ fn run_fleet(
 ) -> anyhow::Result<ExitCode> {
     use bootaudit::fleet;
     use std::io::IsTerminal;
-    // stdin is spooled to a file: the analysis reads its input twice.
-    let spooled = if input.as_os_str() == "-" {
-        Some(
-            fleet::spool(std::io::stdin().lock(), max_stdin)
-                .map_err(|e| anyhow::anyhow!("stdin: {e}"))?,
-        )
+    // stdin is read once, as it comes.
+    let src = if input.as_os_str() == "-" {
+        fleet::Input::Stdin {
+            max_bytes: max_stdin,
+        }
     } else {
-        None
-    };
-    let src = match &spooled {
-        Some(s) => fleet::Input::Lines {
-            path: s.path().to_path_buf(),
-            name: "-".into(),
-        },
-        None => match std::fs::symlink_metadata(&input) {
+        match std::fs::symlink_metadata(&input) {
             Ok(m) if m.is_dir() => fleet::Input::Dir(input.clone()),
             Ok(m) if m.is_file() => fleet::Input::Lines {
                 path: input.clone(),
@@ -142,7 +134,7 @@ fn run_fleet(
                 bootaudit::fsutil::kind_of(&m.file_type())
             ),
             Err(e) => anyhow::bail!("{}: {e}", input.display()),
-        },
+        }
     };
     let bar = (ui::talkative() && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(0);

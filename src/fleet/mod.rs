@@ -11,8 +11,8 @@
 //! caller as soon as it is made. Memory is bounded by the workers'
 //! snapshots and the groups' distinct values, not by the fleet. A JSON-lines
 //! input is scanned once more beforehand only to show a progress bar's
-//! total ([`Options::count_first`]); a stream on stdin is spooled to a
-//! temporary file first.
+//! total ([`Options::count_first`]); a stream on stdin is read once, as
+//! it comes, and never counted ([`Input::Stdin`]).
 
 pub mod consensus;
 pub mod facts;
@@ -48,6 +48,13 @@ pub enum Input {
         /// Its name in reports.
         name: String,
     },
+    /// JSON lines on standard input, read once as they come (so that a
+    /// fleet of any size streams through a pipe without touching the
+    /// disk), named `-` in reports. More than `max_bytes` is an error.
+    Stdin {
+        /// The most bytes read.
+        max_bytes: u64,
+    },
 }
 
 /// One snapshot's place in the input, for reading it again and naming it.
@@ -64,6 +71,7 @@ impl Source {
         match (self, input) {
             (Source::File(p), _) => p.display().to_string(),
             (Source::Line(n), Input::Lines { name, .. }) => format!("{name}:{n}"),
+            (Source::Line(n), Input::Stdin { .. }) => format!("-:{n}"),
             (Source::Line(n), _) => format!("line {n}"),
         }
     }
@@ -203,6 +211,8 @@ pub fn sources(input: &Input) -> Result<Vec<Source>, std::io::Error> {
             out.sort();
             Ok(out.into_iter().map(Source::File).collect())
         }
+        // A stream is read once, by the analysis.
+        Input::Stdin { .. } => Ok(Vec::new()),
         Input::Lines { path, .. } => {
             let mut r = crate::fsutil::open_input(path)?;
             let mut out = Vec::new();
@@ -288,26 +298,40 @@ fn each(
                 }
             });
         }
-        Input::Lines { path: file, .. } if workers <= 1 => {
+        Input::Lines { .. } | Input::Stdin { .. } if workers <= 1 => {
             // One worker: read and parse in turn, each line in place.
-            each_line(file, |s, r| {
+            each_line(input, |s, r| {
                 f(&s, r.and_then(|t| parse(&s, t)));
                 true
             })?;
         }
-        Input::Lines { path: file, .. } => {
+        Input::Lines { .. } | Input::Stdin { .. } => {
             let (tx, rx) = std::sync::mpsc::sync_channel::<(Source, Vec<u8>)>(workers.max(1));
             let rx = Mutex::new(rx);
+            // The line buffers go back to the reader once parsed and are
+            // filled again: no allocation, and no free on another thread,
+            // per line. Only buffers of at most POOLED bytes are kept.
+            const POOLED: usize = 4 << 20;
+            let (back_tx, back_rx) =
+                std::sync::mpsc::sync_channel::<Vec<u8>>(2 * workers.max(1) + 2);
             std::thread::scope(|sc| {
                 for _ in 0..workers.max(1) {
                     sc.spawn(|| loop {
                         let got = rx.lock().ok().and_then(|r| r.recv().ok());
                         let Some((s, line)) = got else { break };
                         f(&s, parse(&s, &line));
+                        if line.capacity() <= POOLED {
+                            let _ = back_tx.try_send(line);
+                        }
                     });
                 }
-                let got = each_line(file, |s, r| match r {
-                    Ok(t) => tx.send((s, t.to_vec())).is_ok(),
+                let got = each_line(input, |s, r| match r {
+                    Ok(t) => {
+                        let mut b = back_rx.try_recv().unwrap_or_default();
+                        b.clear();
+                        b.extend_from_slice(t);
+                        tx.send((s, b)).is_ok()
+                    }
                     Err(e) => {
                         f(&s, Err(e));
                         true
@@ -321,14 +345,80 @@ fn each(
     Ok(())
 }
 
-/// Calls `f` with each line of a JSON-lines file that is not blank (in
+/// Calls `f` with each line of a JSON-lines input that is not blank (in
 /// place), or with the error of a line over [`MAX_LINE`]; stops early when
 /// `f` returns false.
 fn each_line(
-    file: &std::path::Path,
+    input: &Input,
+    f: impl FnMut(Source, Result<&[u8], String>) -> bool,
+) -> std::io::Result<()> {
+    match input {
+        Input::Lines { path, .. } => each_line_of(crate::fsutil::open_input(path)?, f),
+        Input::Stdin { max_bytes } => each_line_of(
+            Capped {
+                r: {
+                    widen_pipe(&std::io::stdin());
+                    std::io::stdin().lock()
+                },
+                left: *max_bytes,
+                max: *max_bytes,
+            },
+            f,
+        ),
+        Input::Dir(_) => Ok(()),
+    }
+}
+
+/// When `f` is a pipe, asks for a 1 MiB buffer (Linux's default limit for
+/// any user; 64 KiB otherwise): a fleet streamed through a pipe is then
+/// read in 16 times fewer calls, with as many fewer waits for the writer.
+/// Failing changes nothing but the speed.
+fn widen_pipe(f: &impl std::os::fd::AsRawFd) {
+    let fd = f.as_raw_fd();
+    // SAFETY: fstat and fcntl on a descriptor this process holds, with a
+    // zeroed stat buffer it owns; neither touches other memory.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFIFO {
+            libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20);
+        }
+    }
+}
+
+/// A stream that fails once it has given `left` bytes and has more.
+struct Capped<R> {
+    r: R,
+    left: u64,
+    max: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // One byte past the cap tells a stream that ends there from one
+        // that goes on.
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left.saturating_add(1)).unwrap_or(usize::MAX));
+        let n = self.r.read(&mut buf[..want])?;
+        if n as u64 > self.left {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "stdin: more than {} bytes; raise --max-stdin or give a file",
+                    self.max
+                ),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+fn each_line_of(
+    r: impl Read,
     mut f: impl FnMut(Source, Result<&[u8], String>) -> bool,
 ) -> std::io::Result<()> {
-    let mut r = lines::Lines::new(crate::fsutil::open_input(file)?, MAX_LINE as usize);
+    let mut r = lines::Lines::new(r, MAX_LINE as usize);
     let mut seen = 0usize;
     while let Some(l) = r.next_line()? {
         if matches!(&l, lines::Line::Text(_, t) if t.iter().all(u8::is_ascii_whitespace)) {
@@ -670,47 +760,7 @@ fn host_baseline(
     crate::baseline::diff_against_with(&l, name, s, &opts.references).findings
 }
 
-/// The default cap on a spooled stdin ([`spool`]): 64 GiB, far above a
-/// fleet's JSON lines and far below an endless stream filling the disk.
-pub const MAX_SPOOL: u64 = 64 << 30;
-
-/// Spools a stream (stdin) into a temporary file, so that it can be read
-/// twice: at most `max` bytes (more is an error, and the file is removed),
-/// removed when dropped and, through the signal handler, on SIGINT and
-/// SIGTERM.
-pub fn spool(r: impl Read, max: u64) -> std::io::Result<Spool> {
-    let f = crate::fsutil::create_temporary(|| {
-        let f = tempfile::Builder::new()
-            .prefix("bootaudit-fleet-")
-            .suffix(".jsonl")
-            .tempfile()?;
-        let p = f.path().to_path_buf();
-        Ok((f, p))
-    })?;
-    let s = Spool(f);
-    let mut f = &s.0;
-    let n = std::io::copy(&mut r.take(max.saturating_add(1)), &mut f)?;
-    if n > max {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("more than {max} bytes; raise --max-stdin or give a file"),
-        ));
-    }
-    Ok(s)
-}
-
-/// A spooled stream: a temporary file removed when this is dropped.
-pub struct Spool(tempfile::NamedTempFile);
-
-impl Spool {
-    /// The temporary file.
-    pub fn path(&self) -> &std::path::Path {
-        self.0.path()
-    }
-}
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        crate::fsutil::forget_temporary(self.0.path());
-    }
-}
+/// The default cap on the bytes read from stdin: 1 TiB, [`MAX_HOSTS`]
+/// snapshots of about 100 KB (a million of the collector's are 71 GB), and
+/// an end to an endless stream.
+pub const MAX_STDIN: u64 = 1 << 40;

@@ -623,7 +623,7 @@ fn stale_temporaries_of_killed_writers_are_removed_by_the_next_write() {
 }
 
 #[test]
-fn sigterm_removes_the_stdin_spool() {
+fn sigterm_removes_the_facts_spool() {
     let d = tempfile::tempdir().unwrap();
     let tmp = d.path().join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
@@ -635,7 +635,8 @@ fn sigterm_removes_the_stdin_spool() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Half a snapshot, and stdin left open: the spool is being written.
+    // Half a snapshot, and stdin left open: the run has made its facts
+    // spool and waits for the rest of the line.
     use std::io::Write;
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"{\"format\":").unwrap();
@@ -657,7 +658,7 @@ fn sigterm_removes_the_stdin_spool() {
 }
 
 #[test]
-fn an_endless_stdin_is_cut_at_the_spool_cap() {
+fn an_endless_stdin_is_cut_at_its_cap() {
     let mut c = common::bootaudit();
     c.args(["fleet", "--max-stdin", "100000", "-"]);
     let mut child = c
