@@ -10,30 +10,42 @@
 //! and allocates no more than a small multiple of the log's own size; every
 //! error names the byte offset where the log stopped making sense.
 //!
-//! Trust a log only as far as it verifies: replay it, check that every
-//! digest covers its event's data, and compare the replay with PCR values
-//! that came from the TPM, before reading anything from its events.
+//! Trust a log only as far as it verifies. [`verify`] is the way in, as in
+//! go-eventlog: it replays the log against PCR values that came from the
+//! TPM (a quote the verifier checked, or the TPM read directly), checks
+//! that every digest covers its event's data, and gives back only the
+//! events of the PCRs that verified. Everything derived from them is then
+//! derived from what the TPM vouches for.
 //!
 //! ```
-//! use bootaudit_eventlog::{check, parse, replay, HashAlg};
+//! use bootaudit_eventlog::{parse, verify, HashAlg, TrustedPcrs};
 //!
 //! // A real measured boot of OVMF with a swtpm TPM (fixtures/ovmf-swtpm),
 //! // and the PCR values that TPM reported.
 //! let log = parse(include_bytes!("../../fixtures/ovmf-swtpm/binary_bios_measurements"))?;
 //! let tpm: serde_json::Value =
 //!     serde_json::from_str(include_str!("../../fixtures/ovmf-swtpm/pcrs.json"))?;
+//! let trusted = TrustedPcrs {
+//!     bank: HashAlg::Sha256,
+//!     values: [0, 7]
+//!         .into_iter()
+//!         .map(|p| Ok((p, hex::decode(tpm["sha256"][p.to_string()].as_str().unwrap_or(""))?)))
+//!         .collect::<Result<_, hex::FromHexError>>()?,
+//! };
 //!
-//! // Every digest covers its data, and the replay is what the TPM holds.
-//! assert!(check::check(&log).mismatches.is_empty());
-//! let replayed = replay::replay(&log);
-//! let pcr0 = &replayed.banks[&HashAlg::Sha256][&0];
-//! assert_eq!(hex::encode(pcr0), tpm["sha256"]["0"].as_str().unwrap());
-//!
-//! // Only then are the events worth reading.
-//! let first = &log.events[0];
-//! println!("{} in PCR{}: {}", first.type_name(), first.pcr, first.decode().summary());
+//! // PCR0 and PCR7 replay to the TPM's values, and every digest that
+//! // covers its data does: only now are their events worth reading.
+//! let verified = verify(log, &trusted)?;
+//! for e in verified.events().take(3) {
+//!     println!("{} in PCR{}: {}", e.type_name(), e.pcr, e.decode().summary());
+//! }
+//! assert!(verified.events().all(|e| e.pcr == 0 || e.pcr == 7));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! The parts are public too, for a tool that reports on a log it cannot
+//! verify: [`parse`], [`check::check`] (digests over data) and
+//! [`replay::replay`].
 
 pub mod alg;
 pub mod cel;
@@ -52,8 +64,10 @@ pub mod sipa;
 pub mod strict_json;
 pub mod tpm2_yaml;
 pub mod types;
+pub mod verified;
 
 pub use types::EventType;
+pub use verified::{verify, TrustedPcrs, VerifiedLog, VerifyError};
 pub mod windows;
 
 pub use alg::HashAlg;
