@@ -9,7 +9,8 @@
 //!    (goal: 10,000 hosts under 20 s on this 2-core machine) and peak
 //!    memory.
 //! 2. The same fleet as one JSON-lines file, read through once so that it
-//!    is in the page cache, then, one core each:
+//!    is in the page cache, then, one core each (the goal's two runs each
+//!    the faster of two):
 //!    - `bootaudit fleet --workers 1`;
 //!    - with `BOOTAUDIT_BASELINE_BIN` (an older build) set, the same with it,
 //!      and the ratio;
@@ -201,7 +202,17 @@ fn main() {
                 .arg(&lines),
         )
     };
-    let (out, ours, rss) = fleet(&bin, &[]);
+    // The goal's two runs, each the faster of two: on this machine the
+    // first run after a large file is read can be half again as slow.
+    let (out, ours, rss) = {
+        let a = fleet(&bin, &[]);
+        let b = fleet(&bin, &[]);
+        if a.1 <= b.1 {
+            a
+        } else {
+            b
+        }
+    };
     println!("  bootaudit fleet: {ours:.2} s, peak {rss:.1} MiB");
     check("bootaudit fleet", &fleet_outliers(&out), None);
     if let Ok(old) = std::env::var("BOOTAUDIT_BASELINE_BIN") {
@@ -212,7 +223,15 @@ fn main() {
         );
         check("baseline build", &fleet_outliers(&out), None);
     }
-    let (found, engine, wall, rss) = duckdb("duckdb-jsonl", &lines, 1);
+    let (found, engine, wall, rss) = {
+        let a = duckdb("duckdb-jsonl", &lines, 1);
+        let b = duckdb("duckdb-jsonl", &lines, 1);
+        if a.2 <= b.2 {
+            a
+        } else {
+            b
+        }
+    };
     println!(
         "  DuckDB over the JSON lines: {wall:.2} s ({engine:.2} s in the engine), peak {rss:.1} MiB; bootaudit fleet is {:.2}x faster (goal 3x): {}",
         wall / ours,
@@ -309,14 +328,15 @@ fn copy_id(id: &str, r: usize) -> String {
 /// the wall time and the peak memory.
 fn streamed(bin: &str, lines: &Path, copies: usize) -> (Vec<String>, f64, f64) {
     let lines = lines.to_path_buf();
-    let feed = move |mut stdin: std::process::ChildStdin| {
+    let feed = move |stdin: std::process::ChildStdin| {
         use std::io::IoSlice;
         use std::os::fd::AsRawFd;
-        // The file mapped once; each copy is written straight from the
-        // mapping, with the two id digits from a small buffer at each place
-        // an id starts (found once): the feeding copies each byte once,
-        // into a 1 MiB pipe, and takes little of the two cores the fleet
-        // runs on.
+        // The file mapped once; each copy is handed to the pipe straight
+        // from the mapping (vmsplice: the pipe takes the pages, nothing is
+        // copied), with the two id digits from a static table at each place
+        // an id starts (found once). The fleet's read() is then the one
+        // copy of each byte, as when it reads a file, and the feeding takes
+        // little of the two cores the fleet runs on.
         let f = std::fs::File::open(&lines).unwrap();
         let len = f.metadata().unwrap().len() as usize;
         // SAFETY: a private read-only mapping of a file this bench made and
@@ -336,20 +356,22 @@ fn streamed(bin: &str, lines: &Path, copies: usize) -> (Vec<String>, f64, f64) {
         // SAFETY: fcntl on the pipe this thread holds.
         unsafe { libc::fcntl(stdin.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
         let ids: Vec<usize> = memchr::memmem::find_iter(map, b"f1ee700").collect();
+        assert!(copies <= 256, "two hex digits name at most 256 copies");
         for r in 0..copies {
-            let digits = format!("{r:02x}").into_bytes();
+            let digits = &HEX_PAIRS[2 * r..2 * r + 2];
             let mut from = 0;
             for batch in ids.chunks(500) {
                 let mut v = Vec::with_capacity(2 * batch.len() + 1);
                 for &a in batch {
                     v.push(IoSlice::new(&map[from..a + 5]));
-                    v.push(IoSlice::new(&digits));
+                    v.push(IoSlice::new(digits));
                     from = a + 7;
                 }
-                write_all_vectored(&mut stdin, &mut v);
+                splice_all(&stdin, &mut v);
             }
-            write_all_vectored(&mut stdin, &mut [IoSlice::new(&map[from..])]);
+            splice_all(&stdin, &mut [IoSlice::new(&map[from..])]);
         }
+        drop(stdin);
         // SAFETY: the mapping made above, no longer used.
         unsafe { libc::munmap(map.as_ptr() as *mut libc::c_void, len) };
     };
@@ -359,12 +381,31 @@ fn streamed(bin: &str, lines: &Path, copies: usize) -> (Vec<String>, f64, f64) {
     )
 }
 
-/// Writes every slice, in order.
-fn write_all_vectored(w: &mut impl std::io::Write, mut v: &mut [std::io::IoSlice]) {
+/// "000102…ff": the two digits of every copy number, in memory that never
+/// changes (the pipe holds references to it until the fleet reads them).
+static HEX_PAIRS: [u8; 512] = {
+    let hex = b"0123456789abcdef";
+    let mut t = [0u8; 512];
+    let mut i = 0;
+    while i < 256 {
+        t[2 * i] = hex[i >> 4];
+        t[2 * i + 1] = hex[i & 15];
+        i += 1;
+    }
+    t
+};
+
+/// Hands every slice to the pipe `w`, in order, with vmsplice(2). The
+/// slices must stay unchanged until the reader has read them: they are the
+/// read-only mapping of the file and [`HEX_PAIRS`].
+fn splice_all(w: &impl std::os::fd::AsRawFd, mut v: &mut [std::io::IoSlice]) {
     while !v.is_empty() {
-        let n = w.write_vectored(v).unwrap();
-        assert!(n > 0, "the fleet stopped reading");
-        std::io::IoSlice::advance_slices(&mut v, n);
+        let n = v.len().min(1024);
+        // SAFETY: IoSlice is ABI-compatible with iovec on Unix; the slices
+        // point into memory that outlives the pipe's references (above).
+        let got = unsafe { libc::vmsplice(w.as_raw_fd(), v.as_ptr() as *const libc::iovec, n, 0) };
+        assert!(got > 0, "vmsplice: {}", std::io::Error::last_os_error());
+        std::io::IoSlice::advance_slices(&mut v, got as usize);
     }
 }
 
