@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The fast loop, measured: the time from a one-line edit in the event-log
-# engine (eventlog/src/decode.rs) to the first test result of each tier
+# engine (crates/eventlog/src/decode.rs) to the first test result of each tier
 # that covers it, warm (everything built once before the edit). The file
 # is restored on every exit. Target (issue 27): under 15 s for the unit
 # tests on a two-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-file=eventlog/src/decode.rs
+file=crates/eventlog/src/decode.rs
 backup=$(mktemp)
 cp "$file" "$backup"
 trap 'cp "$backup" "$file"; rm -f "$backup"' EXIT

@@ -208,7 +208,7 @@ pub fn notice(check: bool) -> Result<(), String> {
         .ok_or("no project root")?;
     let host = linked(
         &root.join("Cargo.toml"),
-        "bootaudit",
+        "bootaudit-cli",
         "x86_64-unknown-linux-gnu",
     )?;
     let collector = linked(

@@ -22,9 +22,9 @@
 //!
 //! // A real measured boot of OVMF with a swtpm TPM (fixtures/ovmf-swtpm),
 //! // and the PCR values that TPM reported.
-//! let log = parse(include_bytes!("../../fixtures/ovmf-swtpm/binary_bios_measurements"))?;
+//! let log = parse(include_bytes!("../../../fixtures/ovmf-swtpm/binary_bios_measurements"))?;
 //! let tpm: serde_json::Value =
-//!     serde_json::from_str(include_str!("../../fixtures/ovmf-swtpm/pcrs.json"))?;
+//!     serde_json::from_str(include_str!("../../../fixtures/ovmf-swtpm/pcrs.json"))?;
 //! let trusted = TrustedPcrs {
 //!     bank: HashAlg::Sha256,
 //!     values: [0, 7]

@@ -42,7 +42,10 @@ pub fn efilist(image: &[u8]) -> Result<Efilist, super::FirmwareError> {
     use sha1::Digest;
     let mut sha1s: Vec<(usize, String)> = Vec::new();
     let inv = super::read_visiting(image, &mut |file, content| {
-        sha1s.push((file, crate::hexser::encode(sha1::Sha1::digest(content))));
+        sha1s.push((
+            file,
+            bootaudit_eventlog::hexser::encode(sha1::Sha1::digest(content)),
+        ));
     })?;
     let mut out = Efilist::default();
     let mut seen = std::collections::BTreeSet::new();

@@ -85,7 +85,7 @@ impl Reader<'_> {
             0x14 => {
                 let f = &mut self.inv.files[file];
                 if f.version.is_none() {
-                    f.version = Some(crate::efi::ucs2_to_string(
+                    f.version = Some(bootaudit_eventlog::efi::ucs2_to_string(
                         content.get(2..).unwrap_or_default(),
                     ));
                 }
@@ -93,7 +93,7 @@ impl Reader<'_> {
             0x15 => {
                 let f = &mut self.inv.files[file];
                 if f.ui_name.is_none() {
-                    f.ui_name = Some(crate::efi::ucs2_to_string(content));
+                    f.ui_name = Some(bootaudit_eventlog::efi::ucs2_to_string(content));
                 }
             }
             0x17 => {
@@ -284,7 +284,7 @@ fn body(ty: u8, content: &[u8]) -> Body {
     let pe = (ty == 0x10).then(|| crate::pe::inspect(content));
     let sha256 = match &pe {
         Some(Ok(p)) => p.sha256.clone(),
-        _ => crate::hexser::sha256(content),
+        _ => bootaudit_eventlog::hexser::sha256(content),
     };
     let mut b = Body {
         kind,

@@ -4,7 +4,7 @@
 //! be satisfied is stored but never dispatched, which is why the inventory
 //! decodes them.
 
-use crate::efi::Guid;
+use bootaudit_eventlog::efi::Guid;
 use serde::Serialize;
 
 /// The longest expression decoded; a longer section is reported as such.

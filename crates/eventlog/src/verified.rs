@@ -182,11 +182,11 @@ mod tests {
 
     fn fixture() -> (EventLog, serde_json::Value) {
         let log = crate::parse(include_bytes!(
-            "../../fixtures/ovmf-swtpm/binary_bios_measurements"
+            "../../../fixtures/ovmf-swtpm/binary_bios_measurements"
         ))
         .unwrap();
         let pcrs =
-            serde_json::from_str(include_str!("../../fixtures/ovmf-swtpm/pcrs.json")).unwrap();
+            serde_json::from_str(include_str!("../../../fixtures/ovmf-swtpm/pcrs.json")).unwrap();
         (log, pcrs)
     }
 

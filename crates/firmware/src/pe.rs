@@ -100,8 +100,8 @@ pub fn inspect(bytes: &[u8]) -> Result<PeFacts, PeError> {
         Ok(PeFacts {
             machine: pe.header.coff_header.machine,
             subsystem: opt.windows_fields.subsystem,
-            sha256: crate::hexser::encode(Sha256::digest(bytes)),
-            authenticode_sha256: crate::hexser::encode(h.finalize()),
+            sha256: bootaudit_eventlog::hexser::encode(Sha256::digest(bytes)),
+            authenticode_sha256: bootaudit_eventlog::hexser::encode(h.finalize()),
             certificates: pe.certificates.len(),
         })
     };

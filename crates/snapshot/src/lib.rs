@@ -17,7 +17,7 @@
 //!
 //! // A snapshot the collector wrote in a real boot (fixtures/collector).
 //! let s: Snapshot =
-//!     serde_json::from_slice(include_bytes!("../../fixtures/collector/snap-0000.json"))?;
+//!     serde_json::from_slice(include_bytes!("../../../fixtures/collector/snap-0000.json"))?;
 //! // The version is checked before anything else is believed.
 //! check_format(&s.format).map_err(|e| e.to_string())?;
 //! assert_eq!(s.source.kind, SourceKind::EfiCollector);

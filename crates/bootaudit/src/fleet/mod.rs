@@ -16,7 +16,38 @@
 
 pub mod consensus;
 pub mod facts;
+#[cfg(feature = "parquet")]
 pub mod facts_parquet;
+/// Built without the `parquet` feature: [`Options::export`] is refused
+/// before any snapshot is read.
+#[cfg(not(feature = "parquet"))]
+pub mod facts_parquet {
+    use super::facts::HostFacts;
+    use std::path::Path;
+
+    /// A writer that cannot exist in this build.
+    pub enum FactsWriter {}
+
+    impl FactsWriter {
+        /// Refuses: this build writes no Parquet.
+        pub fn create(path: &Path) -> Result<FactsWriter, String> {
+            Err(format!(
+                "{}: this bootaudit was built without Parquet (feature `parquet`)",
+                path.display()
+            ))
+        }
+
+        /// Never called: no writer exists.
+        pub fn push(&mut self, _: &HostFacts) -> Result<(), String> {
+            match *self {}
+        }
+
+        /// Never called: no writer exists.
+        pub fn finish(self) -> Result<(), String> {
+            match self {}
+        }
+    }
+}
 pub mod lines;
 pub mod profile;
 

@@ -214,7 +214,8 @@ mod tests {
         // The published indicators, as ../shared/indicators.md lists them
         // (an independent record): each rule's GUID must be a GUID of that
         // list, in the row of its implant, and cite that row's source.
-        let md = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/indicators.md");
+        let md =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/indicators.md");
         let md = std::fs::read_to_string(&md).unwrap_or_else(|e| {
             panic!(
                 "{}: {e} (the shared indicators beside the project)",

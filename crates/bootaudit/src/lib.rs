@@ -11,8 +11,8 @@
 //!
 //! // Two real boots of the collector (fixtures/implant): a plain one, and
 //! // one with the project's test implant in a PCI option ROM.
-//! let plain = include_bytes!("../fixtures/implant/plain-a.json");
-//! let implant = include_bytes!("../fixtures/implant/implant.json");
+//! let plain = include_bytes!("../../../fixtures/implant/plain-a.json");
+//! let implant = include_bytes!("../../../fixtures/implant/implant.json");
 //! let before = snapshot::parse(plain, "plain-a.json")?;
 //! let after = snapshot::parse(implant, "implant.json")?;
 //! let report = diff::diff("plain-a.json", &before, "implant.json", &after);
@@ -39,34 +39,52 @@ pub use bootaudit_eventlog as eventlog;
 /// The byte and text helpers the engine brings (GUIDs and UCS-2, device
 /// paths, load options, little-endian reads, hex, strict JSON).
 pub use bootaudit_eventlog::{devpath, efi, hexser, le, loadoption, strict_json};
+/// PE facts and Authenticode hashes, and the guard that runs third-party
+/// decoders (goblin, the EFI decompressor), from the firmware crate
+/// (`bootaudit-firmware`).
+pub use bootaudit_firmware::{guard, pe};
 
-pub mod attest;
-pub mod baseline;
-pub mod bootbind;
-pub mod bundle;
-pub mod check;
-pub mod collect;
-pub mod deploy;
-pub mod diff;
+// The modules by layer, lowest first. A layer uses the ones above it here
+// and, below the library, the crates it is made of: the snapshot format
+// (`bootaudit-snapshot`), the event-log engine and the firmware reader
+// (tests/hermetic/layout.rs checks the crates' order).
+
+// Files and the registry every judgement names.
+pub mod findings;
+pub mod fsutil;
+pub mod rules;
+
+// Artefacts: one module each, owning its parsing and model.
 pub mod esp;
 pub mod fat;
-pub mod findings;
 pub mod firmware;
-pub mod fleet;
-pub mod fsutil;
-pub mod guard;
-pub mod ingest;
 pub mod keylime;
-pub mod logreport;
 pub mod pcrs;
-pub mod pe;
-pub mod quote;
-pub mod render;
-pub mod rules;
 pub mod secure_boot;
+pub mod snapshot;
+pub mod tpm_structures;
+
+// Gathering evidence on a running host, off an ESP, onto a machine.
+pub mod collect;
+pub mod deploy;
+pub mod ingest;
+
+// Judgement: one machine alone, against its baseline, and fleets.
+pub mod baseline;
+pub mod check;
+pub mod diff;
+pub mod fleet;
+pub mod timeline;
+
+// Verification: quotes, certified keys, boot bindings, signed bundles.
+pub mod attest;
+pub mod bootbind;
+pub mod bundle;
+pub mod quote;
+pub mod signing;
+
+// Reports: computed here, drawn by the renderers.
+pub mod logreport;
+pub mod render;
 pub mod show;
 pub mod siem;
-pub mod signing;
-pub mod snapshot;
-pub mod timeline;
-pub mod tpm_structures;

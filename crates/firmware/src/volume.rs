@@ -181,12 +181,14 @@ impl Reader<'_> {
             parent_file: at.parent_file,
             compressed: at.compressed,
             depth: at.depth,
-            sha256: crate::hexser::sha256(fv),
+            sha256: bootaudit_eventlog::hexser::sha256(fv),
             other_digests: self.all_banks.then(|| {
-                use crate::eventlog::alg::HashAlg;
+                use bootaudit_eventlog::alg::HashAlg;
                 [HashAlg::Sha1, HashAlg::Sha384]
                     .iter()
-                    .filter_map(|a| Some((a.name(), crate::hexser::encode(a.hash(&[fv])?))))
+                    .filter_map(|a| {
+                        Some((a.name(), bootaudit_eventlog::hexser::encode(a.hash(&[fv])?)))
+                    })
                     .collect()
             }),
             free_space: 0,
@@ -353,7 +355,7 @@ impl Reader<'_> {
             data_checksum_ok,
             ui_name: None,
             version: None,
-            sha256: crate::hexser::sha256(file),
+            sha256: bootaudit_eventlog::hexser::sha256(file),
             body: None,
             depex: None,
             freeform_guid: None,

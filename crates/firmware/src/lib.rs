@@ -1,33 +1,82 @@
-//! UEFI PI firmware images: the vendor's known-good, read from what the
-//! judged machine cannot write.
+//! bootaudit-firmware: the UEFI PI firmware image reader.
 //!
-//! [`read`] turns an image (an OVMF `.fd`, a full SPI dump with an Intel
+//! A vendor's image is bootaudit's known-good, read from what the judged
+//! machine cannot write. [`read`] turns an image (an OVMF `.fd`, a full SPI dump with an Intel
 //! flash descriptor, or a vendor's EFI capsule) into an [`Inventory`]:
 //! every firmware volume (FFSv2 and FFSv3, nested ones inside compressed
 //! sections included), every FFS file with its UI name, version, body
 //! hashes and dependency expression, and every structural problem found on
-//! the way. [`diff`] compares two inventories; the reference store builds
-//! on them.
+//! the way. The judgement (comparing two inventories, the reference store,
+//! checking a snapshot against a reference) is the `bootaudit` library's.
 //!
 //! The image may come from a compromised machine (a dump of its flash),
 //! so every structure is checked against its container before it is read,
 //! decompression draws from one [`decompress::Budget`], nesting is bounded
 //! by [`MAX_DEPTH`], and a malformed part is a [`Problem`] naming its place
 //! and offset while the rest of the image is still read.
+//!
+//! ```
+//! use bootaudit_firmware::read;
+//!
+//! // A 4 KiB FFSv2 volume (erase polarity 1) holding one DXE driver file
+//! // whose only section is its UI name, laid out as EDK II's GenFv does.
+//! let ffs2 = [
+//!     0x78, 0xe5, 0x8c, 0x8c, 0x3d, 0x8a, 0x1c, 0x4f, //
+//!     0x99, 0x35, 0x89, 0x61, 0x85, 0xc3, 0x2d, 0xd3,
+//! ];
+//! let mut fv = vec![0u8; 16];
+//! fv.extend_from_slice(&ffs2); // FileSystemGuid
+//! fv.extend_from_slice(&0x1000u64.to_le_bytes()); // FvLength
+//! fv.extend_from_slice(b"_FVH");
+//! fv.extend_from_slice(&0x0004_feffu32.to_le_bytes()); // Attributes
+//! fv.extend_from_slice(&0x48u16.to_le_bytes()); // HeaderLength
+//! fv.extend_from_slice(&[0, 0, 0, 0, 0, 2]); // Checksum, ExtHeaderOffset, Revision
+//! fv.extend_from_slice(&1u32.to_le_bytes()); // one block
+//! fv.extend_from_slice(&0x1000u32.to_le_bytes()); // of 4 KiB
+//! fv.extend_from_slice(&[0; 8]); // the block map's end
+//! let sum = fv
+//!     .chunks(2)
+//!     .fold(0u16, |s, c| s.wrapping_add(u16::from_le_bytes([c[0], c[1]])));
+//! fv[50..52].copy_from_slice(&sum.wrapping_neg().to_le_bytes());
+//!
+//! // The file: its UI section ("Demo" in UCS-2), under a 24-byte header.
+//! let name: Vec<u8> = "Demo\0".encode_utf16().flat_map(u16::to_le_bytes).collect();
+//! let mut file = vec![0x11; 16]; // the file's name GUID
+//! let size = 24 + 4 + name.len();
+//! file.extend_from_slice(&[0, 0xaa, 0x07, 0]); // checksums, DXE driver, attributes
+//! file.extend_from_slice(&(size as u32).to_le_bytes()[..3]);
+//! file.push(0);
+//! let header_sum = file.iter().fold(0u8, |s, b| s.wrapping_add(*b)).wrapping_sub(0xaa);
+//! file[16] = header_sum.wrapping_neg();
+//! file[23] = !0x07; // State: header and data valid (inverted, polarity 1)
+//! file.extend_from_slice(&((4 + name.len()) as u32).to_le_bytes()[..3]);
+//! file.push(0x15); // EFI_SECTION_USER_INTERFACE
+//! file.extend_from_slice(&name);
+//! fv.extend_from_slice(&file);
+//! fv.resize(0x1000, 0xff);
+//!
+//! let inventory = read(&fv)?;
+//! assert_eq!(inventory.volumes.len(), 1);
+//! let driver = &inventory.files[0];
+//! assert_eq!(driver.ui_name.as_deref(), Some("Demo"));
+//! assert!(inventory.problems.is_empty());
+//! // Bytes with no volume in them are an error, not an empty inventory.
+//! assert!(read(&[0xff; 4096]).is_err());
+//! # Ok::<(), bootaudit_firmware::FirmwareError>(())
+//! ```
 
 pub mod decompress;
 pub mod depex;
-pub mod diff;
 pub mod efilist;
-pub mod judge;
+pub mod guard;
 mod layout;
-pub mod reference;
+pub mod pe;
 mod section;
 mod volume;
 
 pub use layout::Container;
 
-use crate::efi::Guid;
+use bootaudit_eventlog::efi::Guid;
 use serde::Serialize;
 
 /// The largest image read (a full SPI dump is at most 64 MiB today).
@@ -221,7 +270,7 @@ impl FfsFile {
     /// True for a file the dispatchers run: a PEIM, a DXE or MM driver, a
     /// core, or an application.
     pub fn is_executable(&self) -> bool {
-        crate::snapshot::is_executable_file_type(self.file_type)
+        bootaudit_snapshot::is_executable_file_type(self.file_type)
     }
 }
 
@@ -302,7 +351,7 @@ fn read_inner(
         budget: decompress::Budget::for_input(image.len()),
         inv: Inventory {
             size: image.len() as u64,
-            sha256: crate::hexser::sha256(image),
+            sha256: bootaudit_eventlog::hexser::sha256(image),
             container,
             volumes: Vec::new(),
             files: Vec::new(),
@@ -363,24 +412,6 @@ fn read_inner(
     }
     r.inv.decompressed = r.total_budget - r.budget.remaining;
     Ok(r.inv)
-}
-
-/// Reads an image file (at most [`MAX_IMAGE`] bytes, a regular file, not
-/// a symbolic link); the error names the file.
-pub fn read_file(path: &std::path::Path) -> anyhow::Result<Inventory> {
-    read_file_inner(path, false)
-}
-
-/// [`read_file`], with every volume hashed in every bank
-/// ([`read_with_all_banks`]).
-pub fn read_file_with_all_banks(path: &std::path::Path) -> anyhow::Result<Inventory> {
-    read_file_inner(path, true)
-}
-
-fn read_file_inner(path: &std::path::Path, all_banks: bool) -> anyhow::Result<Inventory> {
-    let bytes = crate::fsutil::read_input(path, MAX_IMAGE)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    read_inner(&bytes, all_banks, None).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// Where a buffer being read sits.

@@ -521,8 +521,8 @@ mod tests {
     }
 
     fn real() -> Snapshot {
-        let p =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/implant/plain-a.json");
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/implant/plain-a.json");
         serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
     }
 
