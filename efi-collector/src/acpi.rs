@@ -27,13 +27,14 @@ unsafe fn phys(addr: u64, n: usize) -> &'static [u8] {
 
 use bootaudit_snapshot::acpi_text as text;
 
+/// Fields of tables whose length was checked before (the one byte
+/// reader's point reads); a field past a short table reads as 0, never a
+/// panic that would end the collection.
 fn le32(b: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
+    bootaudit_snapshot::bytes::u32_le_at(b, o).unwrap_or(0)
 }
 fn le64(b: &[u8], o: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[o..o + 8]);
-    u64::from_le_bytes(a)
+    bootaudit_snapshot::bytes::u64_le_at(b, o).unwrap_or(0)
 }
 fn sums_to_zero(b: &[u8]) -> bool {
     b.iter().fold(0u8, |a, &x| a.wrapping_add(x)) == 0

@@ -119,11 +119,14 @@ enum Root {
     Chain(u32),
 }
 
+/// Fields of the fixed-size sectors and entries read below (the one byte
+/// reader's point reads); a field past a short slice reads as 0, never a
+/// panic.
 fn u16_at(b: &[u8], o: usize) -> u16 {
-    u16::from_le_bytes([b[o], b[o + 1]])
+    crate::le::u16_at(b, o).unwrap_or(0)
 }
 fn u32_at(b: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
+    crate::le::u32_at(b, o).unwrap_or(0)
 }
 
 impl<R: Read + Seek> Volume<R> {

@@ -38,53 +38,45 @@ pub struct QuoteError {
     pub why: String,
 }
 
-/// A big-endian reader that names its structure in errors.
+/// A big-endian reader that names its structure in errors: the one byte
+/// reader (`bootaudit_snapshot::bytes`), its short reads told as
+/// [`QuoteError`]s.
 struct Reader<'a> {
-    b: &'a [u8],
-    at: usize,
+    r: bootaudit_snapshot::bytes::Reader<'a>,
     what: &'static str,
 }
 
 impl<'a> Reader<'a> {
     fn new(b: &'a [u8], what: &'static str) -> Self {
-        Reader { b, at: 0, what }
+        Reader {
+            r: bootaudit_snapshot::bytes::Reader::new(b),
+            what,
+        }
     }
     fn err(&self, why: impl Into<String>) -> QuoteError {
         QuoteError {
             structure: self.what,
-            offset: self.at,
+            offset: self.r.position(),
             why: why.into(),
         }
     }
+    fn short(&self, s: bootaudit_snapshot::bytes::Short) -> QuoteError {
+        self.err(format!("{} bytes needed, {} left", s.need, s.have))
+    }
     fn take(&mut self, n: usize) -> Result<&'a [u8], QuoteError> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|&e| e <= self.b.len())
-            .ok_or_else(|| {
-                self.err(format!("{n} bytes needed, {} left", self.b.len() - self.at))
-            })?;
-        let s = &self.b[self.at..end];
-        self.at = end;
-        Ok(s)
+        self.r.take(n, self.what).map_err(|s| self.short(s))
     }
     fn u8(&mut self) -> Result<u8, QuoteError> {
-        Ok(self.take(1)?[0])
+        self.r.u8(self.what).map_err(|s| self.short(s))
     }
     fn u16(&mut self) -> Result<u16, QuoteError> {
-        Ok(u16::from_be_bytes(
-            self.take(2)?.try_into().unwrap_or_default(),
-        ))
+        self.r.u16_be(self.what).map_err(|s| self.short(s))
     }
     fn u32(&mut self) -> Result<u32, QuoteError> {
-        Ok(u32::from_be_bytes(
-            self.take(4)?.try_into().unwrap_or_default(),
-        ))
+        self.r.u32_be(self.what).map_err(|s| self.short(s))
     }
     fn u64(&mut self) -> Result<u64, QuoteError> {
-        Ok(u64::from_be_bytes(
-            self.take(8)?.try_into().unwrap_or_default(),
-        ))
+        self.r.u64_be(self.what).map_err(|s| self.short(s))
     }
     /// A TPM2B: a u16 size, then that many bytes.
     fn sized(&mut self) -> Result<&'a [u8], QuoteError> {
@@ -167,11 +159,11 @@ pub fn public_area(b: &[u8]) -> Result<PublicArea, QuoteError> {
     let name_alg = u16::from_be_bytes([b[2], b[3]]);
     let attributes = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
     Ok(PublicArea {
-        tpmt: b[..r.at].to_vec(),
+        tpmt: b[..r.r.position()].to_vec(),
         name_alg,
         attributes,
         key,
-        trailing: b.len() - r.at,
+        trailing: b.len() - r.r.position(),
     })
 }
 

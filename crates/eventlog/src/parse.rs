@@ -5,6 +5,7 @@ use super::{
     AlgorithmSize, Event, EventDigest, EventLog, HashAlg, LogFormat, ParseWarning, SpecId,
 };
 use crate::types::EventType;
+use bootaudit_snapshot::bytes::{Reader, Short};
 use std::fmt;
 
 /// Why a log could not be parsed, and where.
@@ -97,54 +98,78 @@ impl fmt::Display for ParseErrorKind {
     }
 }
 
-/// A bounds-checked reader over the log.
+/// The log's reader: the one bounds-checked byte reader
+/// (`bootaudit_snapshot::bytes`), and the number of the event being read,
+/// which every error names.
 struct Cursor<'a> {
-    buf: &'a [u8],
-    pos: usize,
+    r: Reader<'a>,
     event: usize,
 }
 
 impl<'a> Cursor<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        Cursor {
+            r: Reader::new(buf),
+            event: 0,
+        }
+    }
+
+    fn pos(&self) -> usize {
+        self.r.position()
+    }
+
+    /// Goes back to `to`, a position already read past (errors name the
+    /// start of the field at fault).
+    fn rewind(&mut self, to: usize) {
+        debug_assert!(to <= self.pos());
+        let _ = self.r.seek(to, "rewind");
+    }
+
     fn left(&self) -> usize {
-        self.buf.len() - self.pos
+        self.r.remaining()
+    }
+
+    fn rest(&self) -> &'a [u8] {
+        self.r.peek_rest()
     }
 
     fn err(&self, kind: ParseErrorKind) -> ParseError {
         ParseError {
-            offset: self.pos,
+            offset: self.pos(),
             event: self.event,
             kind,
         }
     }
 
-    fn bytes(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], ParseError> {
-        if n > self.left() {
-            return Err(self.err(ParseErrorKind::Truncated {
-                field,
-                need: n,
-                have: self.left(),
-            }));
+    fn short(&self, s: Short) -> ParseError {
+        ParseError {
+            offset: s.offset,
+            event: self.event,
+            kind: ParseErrorKind::Truncated {
+                field: s.field,
+                need: s.need,
+                have: s.have,
+            },
         }
-        let s = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(s)
+    }
+
+    fn bytes(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], ParseError> {
+        self.r.take(n, field).map_err(|s| self.short(s))
     }
 
     fn u16(&mut self, field: &'static str) -> Result<u16, ParseError> {
-        let b = self.bytes(2, field)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
+        self.r.u16_le(field).map_err(|s| self.short(s))
     }
 
     fn u32(&mut self, field: &'static str) -> Result<u32, ParseError> {
-        let b = self.bytes(4, field)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        self.r.u32_le(field).map_err(|s| self.short(s))
     }
 
     /// Reads a u32 size then that many bytes, refusing sizes beyond the log.
     fn sized_data(&mut self) -> Result<&'a [u8], ParseError> {
         let size = self.u32("EventSize")?;
         if size as usize > self.left() {
-            self.pos -= 4;
+            self.rewind(self.pos() - 4);
             return Err(self.err(ParseErrorKind::EventDataTooLarge {
                 size: size as u64,
                 have: self.left() - 4,
@@ -180,11 +205,7 @@ pub fn parse(buf: &[u8]) -> Result<EventLog, ParseError> {
             kind: ParseErrorKind::Empty,
         });
     }
-    let mut c = Cursor {
-        buf,
-        pos: 0,
-        event: 0,
-    };
+    let mut c = Cursor::new(buf);
     let first = sha1_event(&mut c)?;
     // The Spec ID event is known by its type and signature, whatever its
     // index: a TPM log gives 0, a CC event log (CCEL) 1.
@@ -214,7 +235,7 @@ pub fn parse(buf: &[u8]) -> Result<EventLog, ParseError> {
         warnings: Vec::new(),
     };
     if is_agile {
-        let data_offset = c.pos - first.data.len();
+        let data_offset = c.pos() - first.data.len();
         // Parse the structure against the rest of the log, not only the
         // event: some logs (tpm2-tools' specid-vendordata fixture) declare an
         // EventSize that leaves out the vendorInfo bytes that follow.
@@ -231,7 +252,8 @@ pub fn parse(buf: &[u8]) -> Result<EventLog, ParseError> {
                     first.data.len()
                 ),
             });
-            c.pos = data_offset + used;
+            c.r.seek(data_offset + used, "Spec ID vendorInfo")
+                .map_err(|s| c.short(s))?;
         }
         log.format = LogFormat::CryptoAgile;
         log.spec_id = Some(spec);
@@ -248,17 +270,17 @@ pub fn parse(buf: &[u8]) -> Result<EventLog, ParseError> {
         if c.left() == 0 {
             break;
         }
-        if c.buf[c.pos..].iter().all(|&b| b == 0) {
+        if c.rest().iter().all(|&b| b == 0) {
             log.trailing_zero_bytes = c.left();
             break;
         }
-        if c.buf[c.pos..].iter().all(|&b| b == 0xff) {
+        if c.rest().iter().all(|&b| b == 0xff) {
             log.trailing_fill_bytes = c.left();
             break;
         }
         c.event += 1;
-        let at = c.pos;
-        if second_header_at(c.buf, at, log.format) {
+        let at = c.pos();
+        if second_header_at(buf, at, log.format) {
             return Err(ParseError {
                 offset: at,
                 event: c.event,
@@ -283,7 +305,7 @@ pub fn parse(buf: &[u8]) -> Result<EventLog, ParseError> {
 }
 
 fn sha1_event(c: &mut Cursor) -> Result<Event, ParseError> {
-    let offset = c.pos;
+    let offset = c.pos();
     let pcr = c.u32("PCRIndex")?;
     let event_type = EventType(c.u32("EventType")?);
     let digest = c.bytes(20, "SHA-1 digest")?.to_vec();
@@ -302,13 +324,13 @@ fn sha1_event(c: &mut Cursor) -> Result<Event, ParseError> {
 }
 
 fn agile_event(c: &mut Cursor, spec: &SpecId) -> Result<Event, ParseError> {
-    let offset = c.pos;
+    let offset = c.pos();
     let pcr = c.u32("PCRIndex")?;
     let event_type = EventType(c.u32("EventType")?);
-    let count_at = c.pos;
+    let count_at = c.pos();
     let count = c.u32("TPML_DIGEST_VALUES.count")?;
     if count as usize > spec.algorithms.len() {
-        c.pos = count_at;
+        c.rewind(count_at);
         return Err(c.err(ParseErrorKind::DigestCountTooLarge {
             count,
             max: spec.algorithms.len(),
@@ -316,17 +338,17 @@ fn agile_event(c: &mut Cursor, spec: &SpecId) -> Result<Event, ParseError> {
     }
     let mut digests = Vec::with_capacity(count as usize);
     for _ in 0..count {
-        let alg_at = c.pos;
+        let alg_at = c.pos();
         let alg = c.u16("TPMT_HA.hashAlg")?;
         let Some(a) = spec.algorithms.iter().find(|a| a.algorithm.id() == alg) else {
-            c.pos = alg_at;
+            c.rewind(alg_at);
             return Err(c.err(ParseErrorKind::UnknownDigestAlgorithm { alg }));
         };
         if digests
             .iter()
             .any(|d: &EventDigest| d.algorithm == a.algorithm)
         {
-            c.pos = alg_at;
+            c.rewind(alg_at);
             return Err(c.err(ParseErrorKind::DuplicateDigest { alg }));
         }
         let digest = c.bytes(a.digest_size as usize, "TPMT_HA.digest")?.to_vec();
@@ -350,12 +372,8 @@ fn agile_event(c: &mut Cursor, spec: &SpecId) -> Result<Event, ParseError> {
 /// at the start of `d`, returning it and the bytes it occupies; on failure
 /// returns the offset within `d` and the reason.
 pub(crate) fn spec_id(d: &[u8]) -> Result<(SpecId, usize), (usize, String)> {
-    let mut c = Cursor {
-        buf: d,
-        pos: 0,
-        event: 0,
-    };
-    let e = |c: &Cursor, why: &str| (c.pos, why.to_string());
+    let mut c = Cursor::new(d);
+    let e = |c: &Cursor, why: &str| (c.pos(), why.to_string());
     let sig = c
         .bytes(16, "signature")
         .map_err(|_| e(&c, "shorter than its signature"))?;
@@ -373,7 +391,7 @@ pub(crate) fn spec_id(d: &[u8]) -> Result<(SpecId, usize), (usize, String)> {
     let (minor, major, errata, uintn) = (hdr[0], hdr[1], hdr[2], hdr[3]);
     let mut algorithms = Vec::new();
     if signature == "Spec ID Event03" {
-        let n_at = c.pos;
+        let n_at = c.pos();
         let n = c
             .u32("numberOfAlgorithms")
             .map_err(|_| e(&c, "truncated numberOfAlgorithms"))?;
@@ -397,7 +415,7 @@ pub(crate) fn spec_id(d: &[u8]) -> Result<(SpecId, usize), (usize, String)> {
             if let Some(expected) = algorithm.size() {
                 if expected != size as usize {
                     return Err((
-                        c.pos - 2,
+                        c.pos() - 2,
                         format!("{algorithm} declared with digest size {size}, not {expected}"),
                     ));
                 }
@@ -406,7 +424,7 @@ pub(crate) fn spec_id(d: &[u8]) -> Result<(SpecId, usize), (usize, String)> {
                 .iter()
                 .any(|a: &AlgorithmSize| a.algorithm == algorithm)
             {
-                return Err((c.pos - 4, format!("{algorithm} listed twice")));
+                return Err((c.pos() - 4, format!("{algorithm} listed twice")));
             }
             algorithms.push(AlgorithmSize {
                 algorithm,
@@ -432,6 +450,6 @@ pub(crate) fn spec_id(d: &[u8]) -> Result<(SpecId, usize), (usize, String)> {
             algorithms,
             vendor_info,
         },
-        c.pos,
+        c.pos(),
     ))
 }

@@ -149,20 +149,13 @@ fn type_name(t: EventType) -> &'static str {
     }
 }
 
-fn le16(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(d.get(at..at + 2)?.try_into().ok()?))
-}
-fn le32(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(d.get(at..at + 4)?.try_into().ok()?))
-}
-fn le64(d: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(d.get(at..at + 8)?.try_into().ok()?))
-}
+use bootaudit_snapshot::bytes::{
+    array_at, u16_le_at as le16, u32_le_at as le32, u64_le_at as le64,
+};
 
 /// A GUID in tpm2-tools' lower-case form.
 fn guid(d: &[u8], at: usize) -> String {
-    d.get(at..at + 16)
-        .and_then(|g| <[u8; 16]>::try_from(g).ok())
+    array_at::<16>(d, at)
         .map(|g| crate::efi::Guid(g).to_string().to_ascii_lowercase())
         .unwrap_or_default()
 }

@@ -436,11 +436,11 @@ impl Place {
     }
 }
 
-/// The reader's state for one image.
 /// What [`read_visiting`] calls with each executable body: the file's
 /// index in [`Inventory::files`], and the section's content.
 pub type BodyVisitor<'v> = &'v mut dyn FnMut(usize, &[u8]);
 
+/// The reader's state for one image.
 pub(crate) struct Reader<'v> {
     pub budget: decompress::Budget,
     pub inv: Inventory,
@@ -490,7 +490,6 @@ pub(crate) fn align(x: usize, a: usize) -> usize {
     x.checked_add(a - 1).map_or(usize::MAX, |v| v & !(a - 1))
 }
 
-/// A little-endian u16/u32/u64 at `off`, if the bytes are there.
-pub(crate) fn le<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
-    b.get(off..off.checked_add(N)?)?.try_into().ok()
-}
+/// The `N` bytes at `off` (a little-endian field's), if they are there:
+/// the one byte reader's point read.
+pub(crate) use bootaudit_snapshot::bytes::array_at as le;

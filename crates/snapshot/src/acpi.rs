@@ -25,7 +25,8 @@ pub fn acpi_text(b: &[u8]) -> String {
 /// `sha256` and `content_sha256` are the caller's to fill (this crate does
 /// not hash). None when the bytes are shorter than the header.
 pub fn acpi_table_facts(bytes: &[u8], address: u64, via: &str) -> Option<AcpiTable> {
-    let le32 = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+    // Lengths are checked first; a field past them reads as 0.
+    let le32 = |o: usize| crate::bytes::u32_le_at(bytes, o).unwrap_or(0);
     if bytes.len() < 8 {
         return None;
     }

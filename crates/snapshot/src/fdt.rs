@@ -62,9 +62,7 @@ fn err(offset: usize, what: impl Into<String>) -> FdtError {
 }
 
 fn be32(b: &[u8], at: usize, field: &str) -> Result<u32, FdtError> {
-    b.get(at..at + 4)
-        .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-        .ok_or_else(|| err(at, format!("{field}: past the end")))
+    crate::bytes::u32_be_at(b, at).ok_or_else(|| err(at, format!("{field}: past the end")))
 }
 
 /// The header's fields that locate the blocks.

@@ -37,6 +37,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 pub mod acpi;
+pub mod bytes;
 pub mod ccel;
 pub mod efivar;
 pub mod fdt;

@@ -83,9 +83,7 @@ pub fn guid_text(b: &[u8; 16]) -> String {
     )
 }
 
-fn le32(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(d.get(at..at + 4)?.try_into().ok()?))
-}
+use crate::bytes::u32_le_at as le32;
 
 /// One EFI_SIGNATURE_DATA as stored: the list's type (short name or GUID),
 /// its owner, its data, and where the data starts in the value.

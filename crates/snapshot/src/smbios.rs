@@ -26,13 +26,12 @@ pub struct EntryPoint {
 
 /// Reads an SMBIOS 3 or SMBIOS 2 entry point.
 pub fn entry_point(e: &[u8]) -> Result<EntryPoint, String> {
-    let le32 = |at: usize| u32::from_le_bytes([e[at], e[at + 1], e[at + 2], e[at + 3]]);
+    // Lengths are checked first; a field past them reads as 0.
+    let le32 = |at: usize| crate::bytes::u32_le_at(e, at).unwrap_or(0);
     if e.len() >= 24 && &e[..5] == b"_SM3_" {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(&e[16..24]);
         Ok(EntryPoint {
             version: format!("{}.{}", e[7], e[8]),
-            table_address: u64::from_le_bytes(a),
+            table_address: crate::bytes::u64_le_at(e, 16).unwrap_or(0),
             table_length: le32(12) as usize,
             exact: false,
         })
@@ -40,7 +39,7 @@ pub fn entry_point(e: &[u8]) -> Result<EntryPoint, String> {
         Ok(EntryPoint {
             version: format!("{}.{}", e[6], e[7]),
             table_address: le32(24) as u64,
-            table_length: u16::from_le_bytes([e[22], e[23]]) as usize,
+            table_length: crate::bytes::u16_le_at(e, 22).unwrap_or(0) as usize,
             exact: true,
         })
     } else {

@@ -221,7 +221,7 @@ pub fn parse_pcr_banks(resp: &[u8]) -> Result<Vec<(u16, u32)>, ResponseError> {
             rc: 0,
         });
     }
-    let at = r.o;
+    let at = r.o();
     let count = r.u32("TPML_PCR_SELECTION")?;
     if count > 16 {
         return Err(ResponseError {
@@ -266,7 +266,7 @@ pub fn parse_pcr_read(resp: &[u8], alg: u16) -> Result<PcrValues, ResponseError>
     }
     let mut mask = 0u32;
     if count == 1 {
-        let at = r.o;
+        let at = r.o();
         let (hash, m) = r.pcr_selection()?;
         if hash != alg {
             return Err(ResponseError {
@@ -278,7 +278,7 @@ pub fn parse_pcr_read(resp: &[u8], alg: u16) -> Result<PcrValues, ResponseError>
         }
         mask = m;
     }
-    let at = r.o;
+    let at = r.o();
     let ndig = r.u32("TPML_DIGEST")?;
     if ndig != mask.count_ones() || ndig > 8 {
         return Err(ResponseError {
@@ -290,7 +290,7 @@ pub fn parse_pcr_read(resp: &[u8], alg: u16) -> Result<PcrValues, ResponseError>
     }
     let mut digests = Vec::new();
     for _ in 0..ndig {
-        let at = r.o;
+        let at = r.o();
         let d = r.sized("TPM2B_DIGEST")?;
         if digest_len(alg).is_some_and(|l| l != d.len()) {
             return Err(ResponseError {
@@ -302,7 +302,7 @@ pub fn parse_pcr_read(resp: &[u8], alg: u16) -> Result<PcrValues, ResponseError>
         }
         digests.push(d.to_vec());
     }
-    if r.o != resp.len() {
+    if r.o() != resp.len() {
         return Err(r.err("response", "bytes after the last digest"));
     }
     Ok(PcrValues { mask, digests })
@@ -417,34 +417,37 @@ impl core::fmt::Display for ResponseError {
     }
 }
 
+/// A response's reader: the one byte reader, its short reads told as
+/// [`ResponseError`]s naming the structure.
 struct R<'a> {
-    b: &'a [u8],
-    o: usize,
+    r: crate::bytes::Reader<'a>,
 }
 
 impl<'a> R<'a> {
     fn err(&self, structure: &'static str, why: &'static str) -> ResponseError {
         ResponseError {
             structure,
-            offset: self.o,
+            offset: self.o(),
             why,
             rc: 0,
         }
     }
+    fn new(b: &'a [u8]) -> Self {
+        R {
+            r: crate::bytes::Reader::new(b),
+        }
+    }
+    fn o(&self) -> usize {
+        self.r.position()
+    }
     fn take(&mut self, n: usize, s: &'static str) -> Result<&'a [u8], ResponseError> {
-        let end = self.o.checked_add(n).filter(|e| *e <= self.b.len());
-        let end = end.ok_or_else(|| self.err(s, "truncated"))?;
-        let v = &self.b[self.o..end];
-        self.o = end;
-        Ok(v)
+        self.r.take(n, s).map_err(|_| self.err(s, "truncated"))
     }
     fn u16(&mut self, s: &'static str) -> Result<u16, ResponseError> {
-        let v = self.take(2, s)?;
-        Ok(u16::from_be_bytes([v[0], v[1]]))
+        self.r.u16_be(s).map_err(|_| self.err(s, "truncated"))
     }
     fn u32(&mut self, s: &'static str) -> Result<u32, ResponseError> {
-        let v = self.take(4, s)?;
-        Ok(u32::from_be_bytes([v[0], v[1], v[2], v[3]]))
+        self.r.u32_be(s).map_err(|_| self.err(s, "truncated"))
     }
     fn sized(&mut self, s: &'static str) -> Result<&'a [u8], ResponseError> {
         let n = self.u16(s)? as usize;
@@ -469,7 +472,7 @@ impl<'a> R<'a> {
 /// Reads a response's header: it must be a success whose size field is the
 /// response's length (at most [`MAX_RESPONSE`]).
 fn open(resp: &[u8], sessions: bool) -> Result<R<'_>, ResponseError> {
-    let mut r = R { b: resp, o: 0 };
+    let mut r = R::new(resp);
     if resp.len() > MAX_RESPONSE {
         return Err(r.err("response", "longer than 4096 bytes"));
     }
@@ -547,7 +550,7 @@ pub fn parse_nv_read_public(resp: &[u8], index: u32) -> Result<Option<u16>, Resp
         Err(e) => return Err(e),
     };
     let public = r.sized("TPM2B_NV_PUBLIC")?;
-    let mut p = R { b: public, o: 0 };
+    let mut p = R::new(public);
     if p.u32("TPMS_NV_PUBLIC.nvIndex")? != index {
         return Err(ResponseError {
             structure: "TPMS_NV_PUBLIC.nvIndex",
@@ -686,16 +689,16 @@ pub struct Quoted {
 pub fn parse_quote(resp: &[u8]) -> Result<Quoted, ResponseError> {
     let mut r = open(resp, true)?;
     let param_size = r.u32("parameterSize")? as usize;
-    let start = r.o;
+    let start = r.o();
     let end = start
         .checked_add(param_size)
         .filter(|e| *e <= resp.len())
         .ok_or_else(|| r.err("parameterSize", "larger than the response"))?;
     let attest = r.sized("TPM2B_ATTEST")?.to_vec();
-    if r.o > end || attest.is_empty() {
+    if r.o() > end || attest.is_empty() {
         return Err(r.err("TPM2B_ATTEST", "outside the parameters"));
     }
-    let signature = resp[r.o..end].to_vec();
+    let signature = resp[r.o()..end].to_vec();
     if signature.len() < 6 {
         return Err(r.err("TPMT_SIGNATURE", "truncated"));
     }

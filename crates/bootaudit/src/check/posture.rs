@@ -105,8 +105,10 @@ impl Host {
     }
 }
 
+/// A register's value in a read of the register space; 0 past its end
+/// (never a panic).
 fn u32_at(b: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
+    crate::le::u32_at(b, o).unwrap_or(0)
 }
 
 /// Which SPI controller the platform has, and where its registers are.

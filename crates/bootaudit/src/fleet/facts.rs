@@ -173,38 +173,35 @@ pub fn encode(f: &HostFacts) -> std::io::Result<Vec<u8>> {
     Ok(b)
 }
 
-/// A bounds-checked reader of one record.
+/// A reader of one record: the one byte reader
+/// (`bootaudit_snapshot::bytes`), its short reads told in the spool's words.
 struct Record<'a> {
-    b: &'a [u8],
-    at: usize,
+    r: bootaudit_snapshot::bytes::Reader<'a>,
 }
 
 impl<'a> Record<'a> {
-    fn take(&mut self, n: usize, field: &str) -> Result<&'a [u8], String> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|e| *e <= self.b.len())
-            .ok_or_else(|| {
-                format!(
-                    "{field} at record byte {}: {n} bytes, {} left",
-                    self.at,
-                    self.b.len() - self.at
-                )
-            })?;
-        let s = &self.b[self.at..end];
-        self.at = end;
-        Ok(s)
+    fn at(&self) -> usize {
+        self.r.position()
     }
 
-    fn u32(&mut self, field: &str) -> Result<u32, String> {
-        let s = self.take(4, field)?;
-        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    fn short(s: bootaudit_snapshot::bytes::Short) -> String {
+        format!(
+            "{} at record byte {}: {} bytes, {} left",
+            s.field, s.offset, s.need, s.have
+        )
     }
 
-    fn str(&mut self, field: &str) -> Result<&'a str, String> {
+    fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], String> {
+        self.r.take(n, field).map_err(Self::short)
+    }
+
+    fn u32(&mut self, field: &'static str) -> Result<u32, String> {
+        self.r.u32_le(field).map_err(Self::short)
+    }
+
+    fn str(&mut self, field: &'static str) -> Result<&'a str, String> {
         let n = self.u32(field)? as usize;
-        let at = self.at;
+        let at = self.at();
         let s = self.take(n, field)?;
         std::str::from_utf8(s).map_err(|e| format!("{field} at record byte {at}: {e}"))
     }
@@ -212,7 +209,9 @@ impl<'a> Record<'a> {
 
 /// Reads a record [`encode`] made, borrowing its strings.
 pub fn decode(b: &[u8]) -> Result<FactsView<'_>, String> {
-    let mut r = Record { b, at: 0 };
+    let mut r = Record {
+        r: bootaudit_snapshot::bytes::Reader::new(b),
+    };
     let source = r.str("source")?;
     let host = r.str("host")?;
     let group = Group {
@@ -224,15 +223,15 @@ pub fn decode(b: &[u8]) -> Result<FactsView<'_>, String> {
     let n = r.u32("item count")? as usize;
     // Each item takes at least 13 bytes: a damaged count is an error, not
     // an allocation.
-    if n > (b.len() - r.at) / 13 {
+    if n > (b.len() - r.at()) / 13 {
         return Err(format!(
             "item count {n} at record byte {} is more than the record holds",
-            r.at - 4
+            r.at() - 4
         ));
     }
     let mut items: Vec<(Kind, &str, &str)> = Vec::with_capacity(n);
     for i in 0..n {
-        let at = r.at;
+        let at = r.at();
         let tag = r.take(1, "item kind")?[0];
         let num = r.u32("item kind number")?;
         let kind = kind_of(tag, num)
@@ -246,18 +245,18 @@ pub fn decode(b: &[u8]) -> Result<FactsView<'_>, String> {
         }
         items.push((kind, key, value));
     }
-    let at = r.at;
+    let at = r.at();
     let rest = r.str("findings")?;
     let rest: Rest = if rest.is_empty() {
         Rest::default()
     } else {
         serde_json::from_str(rest).map_err(|e| format!("findings at record byte {at}: {e}"))?
     };
-    if r.at != b.len() {
+    if r.at() != b.len() {
         return Err(format!(
             "{} bytes after the record's end at byte {}",
-            b.len() - r.at,
-            r.at
+            b.len() - r.at(),
+            r.at()
         ));
     }
     Ok(FactsView {
