@@ -52,7 +52,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let signers = allowed_signers_from(a.allowed_signers.as_deref())?;
-    let r = bootaudit::bundle::verify_with(&a.bundle, ak.as_ref(), signers.as_deref())?;
+    let mut r = bootaudit::bundle::verify_with(&a.bundle, ak.as_ref(), signers.as_deref())?;
+    if a.require_seal {
+        r.require_sealed();
+    }
     print(&a.out, a.format, &r, render::bundle::table)?;
-    Ok(exit_if(!r.ok || (a.require_seal && !r.sealed)))
+    Ok(exit_if(!r.ok))
 }

@@ -529,6 +529,70 @@ pub fn finished(what: String, o: std::process::Output) -> Run {
     }
 }
 
+/// tpm2-tools' own checker on a snapshot's quote (`q`: its `attest`,
+/// `signature` in hex) under the marshalled TPMT_PUBLIC `ak` with
+/// `nonce` (hex): it must accept it. Files go to `dir`.
+#[track_caller]
+pub fn tpm2_checkquote_accepts(dir: &Path, q: &serde_json::Value, ak: &[u8], nonce: &str) {
+    let raw = |k: &str| hex::decode(q[k].as_str().unwrap()).unwrap();
+    // TPM2B_PUBLIC: the size, then the structure.
+    let mut tpm2b = (ak.len() as u16).to_be_bytes().to_vec();
+    tpm2b.extend(ak);
+    std::fs::write(dir.join("ak.tpm2b"), tpm2b).unwrap();
+    std::fs::write(dir.join("attest"), raw("attest")).unwrap();
+    std::fs::write(dir.join("sig"), raw("signature")).unwrap();
+    let o = Command::new("tpm2_checkquote")
+        .args([
+            "-u", "ak.tpm2b", "-m", "attest", "-s", "sig", "-g", "sha256",
+        ])
+        .args(["-q", nonce])
+        .current_dir(dir)
+        .output()
+        .expect("tpm2_checkquote (tpm2-tools, installed by .ci/run)");
+    assert!(
+        o.status.success(),
+        "tpm2_checkquote: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// An ed25519 key pair made by ssh-keygen (openssh-client, installed by
+/// .ci/run): `dir/name`, and `dir/name.pub`.
+pub fn ssh_keygen(dir: &Path, name: &str) -> PathBuf {
+    let key = dir.join(name);
+    let o = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+        .arg(&key)
+        .output()
+        .expect("ssh-keygen (openssh-client, installed by .ci/run)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    key
+}
+
+/// An allowed-signers file, `dir/file`, listing `key`'s public half for
+/// `principal` in `namespace` (ssh-keygen's ALLOWED SIGNERS format).
+pub fn allowed_signers(
+    dir: &Path,
+    file: &str,
+    principal: &str,
+    namespace: &str,
+    key: &Path,
+) -> PathBuf {
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let public: Vec<&str> = public.split_whitespace().take(2).collect();
+    let allowed = dir.join(file);
+    std::fs::write(
+        &allowed,
+        format!(
+            "{principal} namespaces=\"{namespace}\" {} {}\n",
+            public[0], public[1]
+        ),
+    )
+    .unwrap();
+    allowed
+}
+
 /// The verifier's key that signs enrolment records (`ak verify
 /// --sign-key`), made with ssh-keygen in `dir` when not there yet, and
 /// `dir/ak-signers`, an allowed-signers file listing it for the
@@ -537,22 +601,14 @@ pub fn verifier_key(dir: &Path) -> (PathBuf, PathBuf) {
     let key = dir.join("verifier");
     let allowed = dir.join("ak-signers");
     if !allowed.exists() {
-        let o = Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-C", "verifier", "-f"])
-            .arg(&key)
-            .output()
-            .expect("ssh-keygen (openssh-client, installed by .ci/run)");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let public = std::fs::read_to_string(dir.join("verifier.pub")).unwrap();
-        let public: Vec<&str> = public.split_whitespace().take(2).collect();
-        std::fs::write(
-            &allowed,
-            format!(
-                "verifier@example.org namespaces=\"bootaudit-ak\" {} {}\n",
-                public[0], public[1]
-            ),
-        )
-        .unwrap();
+        ssh_keygen(dir, "verifier");
+        allowed_signers(
+            dir,
+            "ak-signers",
+            "verifier@example.org",
+            "bootaudit-ak",
+            &key,
+        );
     }
     (key, allowed)
 }

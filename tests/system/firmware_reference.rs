@@ -262,28 +262,17 @@ fn a_reference_store_is_hostile_input_too() {
     );
 }
 
-fn keygen(dir: &Path, name: &str) -> PathBuf {
-    let k = dir.join(name);
-    let o = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
-        .arg(&k)
-        .output()
-        .expect("ssh-keygen (openssh-client)");
-    assert!(o.status.success());
-    k
-}
-
 #[test]
 fn signed_references_verify_and_a_rewritten_or_unsigned_one_is_refused() {
     let d = tempfile::tempdir().unwrap();
-    let key = keygen(d.path(), "vendor-keeper");
-    let pubkey = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-    let allowed = d.path().join("allowed_signers");
-    std::fs::write(
-        &allowed,
-        format!("ops@example.org namespaces=\"bootaudit-reference\" {pubkey}"),
-    )
-    .unwrap();
+    let key = common::ssh_keygen(d.path(), "vendor-keeper");
+    let allowed = common::allowed_signers(
+        d.path(),
+        "allowed_signers",
+        "ops@example.org",
+        "bootaudit-reference",
+        &key,
+    );
     let store = d.path().join("store");
     let o = common::bootaudit()
         .args([

@@ -793,34 +793,18 @@ fn a_log_concatenated_with_itself_is_an_error_at_the_second_header() {
 
 // ---- baselines the judged side can rewrite ------------------------------------
 
-fn keygen(dir: &Path, name: &str) -> PathBuf {
-    let k = dir.join(name);
-    let o = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
-        .arg(&k)
-        .output()
-        .expect("ssh-keygen (openssh-client)");
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    k
-}
-
-fn allowed_signers(dir: &Path, principal: &str, key: &Path) -> PathBuf {
-    let pubkey = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-    let p = dir.join("allowed_signers");
-    std::fs::write(
-        &p,
-        format!("# who may sign baselines\n{principal} namespaces=\"bootaudit-baseline\" {pubkey}"),
-    )
-    .unwrap();
-    p
-}
-
 #[test]
 fn signed_baselines_verify_and_a_rewritten_one_is_refused() {
     let d = tempfile::tempdir().unwrap();
-    let key = keygen(d.path(), "ops");
-    let other = keygen(d.path(), "attacker");
-    let allowed = allowed_signers(d.path(), "ops@example.org", &key);
+    let key = common::ssh_keygen(d.path(), "ops");
+    let other = common::ssh_keygen(d.path(), "attacker");
+    let allowed = common::allowed_signers(
+        d.path(),
+        "allowed_signers",
+        "ops@example.org",
+        "bootaudit-baseline",
+        &key,
+    );
     let base = d.path().join("baseline.json");
     let snap = fixture("implant/implant.json");
     common::run_command(

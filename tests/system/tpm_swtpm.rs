@@ -184,26 +184,8 @@ mod live {
         // tpm2-tools' own checker agrees (TPM2B_PUBLIC: the size, then ours).
         let s: Value = serde_json::from_slice(&std::fs::read(&snap).unwrap()).unwrap();
         let q = &s["tpm"]["quote"];
-        let raw = |k: &str| hex::decode(q[k].as_str().unwrap()).unwrap();
         let ak_bytes = std::fs::read(&ak).unwrap();
-        let mut tpm2b = (ak_bytes.len() as u16).to_be_bytes().to_vec();
-        tpm2b.extend(&ak_bytes);
-        std::fs::write(d.path().join("ak.tpm2b"), tpm2b).unwrap();
-        std::fs::write(d.path().join("attest"), raw("attest")).unwrap();
-        std::fs::write(d.path().join("sig"), raw("signature")).unwrap();
-        let o = std::process::Command::new("tpm2_checkquote")
-            .args([
-                "-u", "ak.tpm2b", "-m", "attest", "-s", "sig", "-q", nonce, "-g", "sha256",
-            ])
-            .current_dir(d.path())
-            .output()
-            .expect("tpm2_checkquote (tpm2-tools)");
-        assert!(
-            o.status.success(),
-            "tpm2_checkquote: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
+        common::tpm2_checkquote_accepts(d.path(), q, &ak_bytes, nonce);
 
         // Another nonce: a replayed quote.
         let v = verify(&snap, "00");

@@ -48,6 +48,28 @@ pub struct BundleReport {
     pub sealed: bool,
 }
 
+impl BundleReport {
+    /// Holds the bundle to being vouched for (`--require-seal`): when
+    /// nothing vouches for its manifest, the seal check fails (it was
+    /// unknown) and so does the report, so that the report says what the
+    /// exit code says.
+    pub fn require_sealed(&mut self) {
+        if self.sealed {
+            return;
+        }
+        for c in self.checks.iter_mut().filter(|c| c.check == "seal") {
+            if c.verdict != Verdict::Fail {
+                c.verdict = Verdict::Fail;
+                c.detail = format!(
+                    "{}; --require-seal asks for a verified seal or TPM quote",
+                    c.detail
+                );
+            }
+        }
+        self.ok = false;
+    }
+}
+
 /// Walks `dir`: every regular file's path relative to the bundle, and a
 /// finding for anything else (a symbolic link, a device, a FIFO).
 pub(super) fn walk(
