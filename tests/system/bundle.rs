@@ -34,20 +34,23 @@ fn make(dir: &Path) -> PathBuf {
     b
 }
 
-/// The failed checks: (check, file).
-fn failed(v: &Value) -> Vec<(String, String)> {
+/// The failed checks: (check, file, detail).
+fn failures(v: &Value) -> Vec<(String, String, String)> {
     v["checks"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|c| c["verdict"] == "fail")
         .map(|c| {
-            (
-                c["check"].as_str().unwrap().to_string(),
-                c["file"].as_str().unwrap_or("").to_string(),
-            )
+            let s = |k: &str| c[k].as_str().unwrap_or("").to_string();
+            (s("check"), s("file"), s("detail"))
         })
         .collect()
+}
+
+/// The failed checks: (check, file).
+fn failed(v: &Value) -> Vec<(String, String)> {
+    failures(v).into_iter().map(|(c, f, _)| (c, f)).collect()
 }
 
 /// `verify-bundle --format json`, which must exit with `code`.
@@ -243,20 +246,6 @@ mod sealed {
             common::run(&s).exits(0);
         }
         en
-    }
-
-    /// The failed checks: (check, file, detail).
-    fn failures(v: &Value) -> Vec<(String, String, String)> {
-        v["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["verdict"] == "fail")
-            .map(|c| {
-                let s = |k: &str| c[k].as_str().unwrap_or("").to_string();
-                (s("check"), s("file"), s("detail"))
-            })
-            .collect()
     }
 
     /// The two failures of a quote made over the manifest hashed `quoted`,
