@@ -24,8 +24,10 @@
 use super::Rng;
 use bootaudit::eventlog::{self, HashAlg};
 use bootaudit::snapshot::{self, LoadedImage, MapLabel, MemoryDescriptor, Snapshot};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 /// The implant kinds the generator plants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -394,4 +396,63 @@ pub fn write_lines(path: &Path, hosts: usize, groups: usize, per_kind: usize) ->
     });
     out.flush().unwrap();
     f
+}
+
+/// `fleet ARGS` with `stdin`, which must exit with one of `codes`: (the
+/// JSON lines, for --format json or jsonl; stdout and stderr as text).
+#[track_caller]
+pub fn run(args: &[&str], stdin: Option<&[u8]>, codes: &[i32]) -> (Vec<Value>, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bootaudit"));
+    c.arg("fleet").args(args);
+    c.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    if let Some(b) = stdin {
+        use std::io::Write;
+        let mut w = child.stdin.take().unwrap();
+        w.write_all(b).unwrap();
+    }
+    let out = super::finished(format!("fleet {args:?}"), child.wait_with_output().unwrap())
+        .exits_in(codes);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines = if args.contains(&"json") || args.contains(&"jsonl") {
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    (lines, text + &out.stderr)
+}
+
+/// Host records by host id, and the summary record.
+pub fn records(lines: Vec<Value>) -> (BTreeMap<String, Value>, Value) {
+    let mut hosts = BTreeMap::new();
+    let mut summary = Value::Null;
+    for v in lines {
+        match v["type"].as_str() {
+            Some("host") => {
+                let id = v["host"].as_str().unwrap().to_string();
+                assert!(hosts.insert(id.clone(), v).is_none(), "{id} twice");
+            }
+            Some("summary") => summary = v,
+            other => panic!("record type {other:?}"),
+        }
+    }
+    (hosts, summary)
+}
+
+/// The finding a planted implant must give: rule, severity, and a piece
+/// of the key it names.
+pub fn expected(k: Implant) -> (&'static str, &'static str) {
+    match k {
+        Implant::Driver => ("loaded-images.firmware-driver.added", "critical"),
+        Implant::Blob => ("tpm.pcr0.changed", "critical"),
+        Implant::Wpbt => ("acpi.table.added", "critical"),
+        Implant::Runtime => ("memory-map.region.added", "critical"),
+    }
 }

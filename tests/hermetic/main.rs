@@ -6,12 +6,15 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod boot_quote_hostile;
 mod check_live;
 mod cli_baseline;
 mod cli_collector;
 mod cli_output;
 mod cli_show;
+mod diff_rules;
 mod docs;
+mod fleet;
 mod layout;
 mod rules_registry;
 mod siem_jsonl;
