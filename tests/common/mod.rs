@@ -920,6 +920,39 @@ pub fn check_json(file: &Path, args: &[&str]) -> (i32, serde_json::Value) {
     (code, serde_json::from_slice(&o.stdout).unwrap())
 }
 
+/// `bootaudit check FILE --format json ARGS`, which must exit with `code`
+/// (1 when a check fails at or above --fail-on).
+#[track_caller]
+pub fn check_report(file: &Path, args: &[&str], code: i32) -> serde_json::Value {
+    run_command(
+        bootaudit()
+            .arg("check")
+            .arg(file)
+            .args(["--format", "json"])
+            .args(args),
+    )
+    .exits(code)
+    .json()
+}
+
+/// A JSON file (a snapshot, a report) as a value.
+pub fn read_json(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Writes a value as a JSON file (an edited snapshot).
+pub fn write_json(p: &Path, v: &serde_json::Value) {
+    std::fs::write(p, serde_json::to_vec(v).unwrap()).unwrap();
+}
+
+/// The outcome (`pass`, `fail`, `unknown`...) of check `id` in a `check`
+/// report.
+#[track_caller]
+pub fn check_outcome(r: &serde_json::Value, id: &str) -> String {
+    check_result(r, id)["result"].as_str().unwrap().to_string()
+}
+
 /// One check's result in a `check` report.
 pub fn check_result<'a>(r: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     r["results"]
