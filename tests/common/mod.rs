@@ -7,6 +7,7 @@ pub mod chromium;
 pub mod counting;
 pub mod fleet;
 pub mod fwbuild;
+pub mod hostile;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -16,6 +16,7 @@ mod cli_show;
 mod diff_rules;
 mod docs;
 mod fleet;
+mod hostile_input;
 mod layout;
 mod rules_registry;
 mod siem_jsonl;
