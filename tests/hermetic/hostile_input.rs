@@ -7,12 +7,120 @@
 
 use crate::common;
 use common::hostile::{
-    assert_no_raw_controls, fixture, forges_a_line, os, run, run_with_deadline, text, walk, EVIL,
-    FORGED,
+    assert_no_raw_controls, evil_snapshot, fixture, forges_a_line, os, run, run_with_deadline,
+    text, walk, EVIL, FORGED,
 };
 
 use serde_json::Value;
 use std::process::Stdio;
+
+#[test]
+fn strings_from_the_judged_machine_are_escaped_in_tables_and_exact_in_json() {
+    let d = tempfile::tempdir().unwrap();
+    let evil = evil_snapshot(d.path());
+    let base = fixture("implant/baseline.json");
+    // Identity differs from the baseline (the product string): compare
+    // anyway, to see the strings rendered.
+    let cases: Vec<(&str, Vec<&std::ffi::OsStr>)> = vec![
+        ("show", vec![os("show"), evil.as_os_str()]),
+        (
+            "diff",
+            vec![
+                os("diff"),
+                os("--allow-other-machine"),
+                base.as_os_str(),
+                evil.as_os_str(),
+            ],
+        ),
+        ("fleet", vec![os("fleet"), d.path().as_os_str()]),
+    ];
+    // A file name on the ESP (ingest lists it).
+    let esp = d.path().join("esp/bootaudit");
+    std::fs::create_dir_all(&esp).unwrap();
+    std::fs::copy(
+        fixture("collector/snap-0000.json"),
+        esp.join(format!("snap-{}.json", EVIL.replace(['\0', '/'], ""))),
+    )
+    .unwrap();
+    let (esp_root, ingested) = (d.path().join("esp"), d.path().join("ingested"));
+    let mut cases = cases;
+    cases.push((
+        "ingest",
+        vec![
+            os("ingest"),
+            esp_root.as_os_str(),
+            os("-o"),
+            ingested.as_os_str(),
+        ],
+    ));
+    for (what, args) in &cases {
+        let o = run(args);
+        let out = text(&o.stdout);
+        assert_no_raw_controls(&out, what);
+        assert!(
+            out.contains("\\x1b[2J") || out.contains("\\u{202e}"),
+            "{what}: the escaped form is shown: {out}"
+        );
+    }
+    // JSON keeps the exact bytes (serde's own escapes decode back to them).
+    let o = run(&[
+        os("diff"),
+        os("--allow-other-machine"),
+        os("--format"),
+        os("json"),
+        base.as_os_str(),
+        evil.as_os_str(),
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v.to_string()
+            .contains(&serde_json::to_string(EVIL).unwrap()[1..40]),
+        "the JSON carries the string as it was"
+    );
+    // The HTML report shows bidi characters as visible escapes.
+    let html = d.path().join("r.html");
+    let o = run(&[
+        os("diff"),
+        os("--allow-other-machine"),
+        os("--format"),
+        os("html"),
+        os("-o"),
+        html.as_os_str(),
+        base.as_os_str(),
+        evil.as_os_str(),
+    ]);
+    o.exits_in(&[0, 1]);
+    let h = std::fs::read_to_string(&html).unwrap();
+    assert_no_raw_controls(&h.replace(['\n', '\t'], ""), "html");
+    assert!(h.contains("\\u{202e}"));
+}
+
+#[test]
+fn event_data_is_escaped_in_the_eventlog_table() {
+    use common::craft::*;
+    let d = tempfile::tempdir().unwrap();
+    // An EV_EFI_VARIABLE_DRIVER_CONFIG whose variable name (UCS-2) is EVIL:
+    // UEFI_VARIABLE_DATA is the GUID, the name's length in characters, the
+    // data's length, the name, the data.
+    // (Without the NUL, which ends a UCS-2 name.)
+    let name: Vec<u16> = EVIL.replace('\0', "").encode_utf16().collect();
+    let mut var = [0x61u8; 16].to_vec();
+    var.extend((name.len() as u64).to_le_bytes());
+    var.extend(1u64.to_le_bytes());
+    for u in &name {
+        var.extend(u.to_le_bytes());
+    }
+    var.push(1);
+    let mut log = agile_header();
+    log.extend(agile_event(7, 0x8000_0001, &var));
+    log.extend(agile_event(7, 4, &[0; 4])); // EV_SEPARATOR
+    let p = d.path().join("log.bin");
+    std::fs::write(&p, &log).unwrap();
+    let o = run(&[os("eventlog"), p.as_os_str()]).exits(0);
+    let out = text(&o.stdout);
+    assert_no_raw_controls(&out, "eventlog");
+    assert!(out.contains("\\u{202e}exe.txt"), "{out}");
+}
 
 #[test]
 fn error_messages_escape_what_the_input_named() {

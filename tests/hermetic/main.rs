@@ -15,6 +15,8 @@ mod cli_output;
 mod cli_show;
 mod diff_rules;
 mod docs;
+mod eventlog_decode;
+mod eventlog_hostile;
 mod fleet;
 mod hostile_input;
 mod layout;
