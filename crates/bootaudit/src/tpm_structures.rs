@@ -60,8 +60,13 @@ impl<'a> Reader<'a> {
             why: why.into(),
         }
     }
+    /// A short read, at the offset where it was asked.
     fn short(&self, s: bootaudit_snapshot::bytes::Short) -> QuoteError {
-        self.err(format!("{} bytes needed, {} left", s.need, s.have))
+        QuoteError {
+            structure: self.what,
+            offset: s.offset,
+            why: format!("{} bytes needed, {} left", s.need, s.have),
+        }
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8], QuoteError> {
         self.r.take(n, self.what).map_err(|s| self.short(s))
@@ -80,8 +85,7 @@ impl<'a> Reader<'a> {
     }
     /// A TPM2B: a u16 size, then that many bytes.
     fn sized(&mut self) -> Result<&'a [u8], QuoteError> {
-        let n = self.u16()? as usize;
-        self.take(n)
+        self.r.sized_u16_be(self.what).map_err(|s| self.short(s))
     }
 }
 

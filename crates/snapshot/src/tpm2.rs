@@ -440,18 +440,26 @@ impl<'a> R<'a> {
     fn o(&self) -> usize {
         self.r.position()
     }
+    /// A short read, at the offset where it was asked.
+    fn short(structure: &'static str, e: crate::bytes::Short) -> ResponseError {
+        ResponseError {
+            structure,
+            offset: e.offset,
+            why: "truncated",
+            rc: 0,
+        }
+    }
     fn take(&mut self, n: usize, s: &'static str) -> Result<&'a [u8], ResponseError> {
-        self.r.take(n, s).map_err(|_| self.err(s, "truncated"))
+        self.r.take(n, s).map_err(|e| Self::short(s, e))
     }
     fn u16(&mut self, s: &'static str) -> Result<u16, ResponseError> {
-        self.r.u16_be(s).map_err(|_| self.err(s, "truncated"))
+        self.r.u16_be(s).map_err(|e| Self::short(s, e))
     }
     fn u32(&mut self, s: &'static str) -> Result<u32, ResponseError> {
-        self.r.u32_be(s).map_err(|_| self.err(s, "truncated"))
+        self.r.u32_be(s).map_err(|e| Self::short(s, e))
     }
     fn sized(&mut self, s: &'static str) -> Result<&'a [u8], ResponseError> {
-        let n = self.u16(s)? as usize;
-        self.take(n, s)
+        self.r.sized_u16_be(s).map_err(|e| Self::short(s, e))
     }
     /// TPMS_PCR_SELECTION: the bank and its PCRs (bit i = PCR i).
     fn pcr_selection(&mut self) -> Result<(u16, u32), ResponseError> {

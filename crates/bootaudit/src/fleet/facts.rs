@@ -200,9 +200,9 @@ impl<'a> Record<'a> {
     }
 
     fn str(&mut self, field: &'static str) -> Result<&'a str, String> {
-        let n = self.u32(field)? as usize;
-        let at = self.at();
-        let s = self.take(n, field)?;
+        // The text starts after its u32 size.
+        let at = self.at() + 4;
+        let s = self.r.sized_u32_le(field).map_err(Self::short)?;
         std::str::from_utf8(s).map_err(|e| format!("{field} at record byte {at}: {e}"))
     }
 }
