@@ -43,7 +43,12 @@ struct Cli {
     command: Command,
 }
 
+/// Deferred: each subcommand's arguments are built only when that subcommand
+/// is parsed or documented (its name and summary are there from the start,
+/// for the grouped help), so a run builds one command's definitions, not
+/// twenty.
 #[derive(Subcommand)]
+#[command(defer = true)]
 enum Command {
     // The order is the one of `bootaudit --help` (GROUPS below), which is
     // also the order of the man page and the completions.

@@ -2,7 +2,8 @@
 
 use super::*;
 
-/// The arguments of `bootaudit check`.
+// The arguments of `bootaudit check` (not a doc comment: clap would take one for the
+// command's summary, since the command's arguments are built deferred).
 #[derive(clap::Args)]
 pub struct Args {
     /// The snapshot (from the collector, `collect` or `ingest`).

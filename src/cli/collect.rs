@@ -2,7 +2,8 @@
 
 use super::*;
 
-/// The arguments of `bootaudit collect`.
+// The arguments of `bootaudit collect` (not a doc comment: clap would take one for the
+// command's summary, since the command's arguments are built deferred).
 #[derive(clap::Args)]
 pub struct Args {
     /// Write the snapshot here (atomically) instead of stdout.

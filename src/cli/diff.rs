@@ -2,7 +2,8 @@
 
 use super::*;
 
-/// The arguments of `bootaudit diff`.
+// The arguments of `bootaudit diff` (not a doc comment: clap would take one for the
+// command's summary, since the command's arguments are built deferred).
 #[derive(clap::Args)]
 pub struct Args {
     /// The baseline: a snapshot of the machine in a known-good state, or

@@ -3,7 +3,8 @@
 
 use super::*;
 
-/// The arguments of `bootaudit firmware`.
+// The arguments of `bootaudit firmware` (not a doc comment: clap would take one for the
+// command's summary, since the command's arguments are built deferred).
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Args {
@@ -30,7 +31,8 @@ pub enum InventoryFormat {
     ChipsecEfilist,
 }
 
-/// `bootaudit firmware` subcommands.
+// `bootaudit firmware` subcommands (not a doc comment: clap would take one
+// for the summary of `firmware`, whose arguments are built deferred).
 #[derive(clap::Subcommand)]
 pub enum Sub {
     /// Compare a known-good image (the vendor's) with another (a dump of a

@@ -2,7 +2,8 @@
 
 use super::*;
 
-/// The arguments of `bootaudit ingest`.
+// The arguments of `bootaudit ingest` (not a doc comment: clap would take one for the
+// command's summary, since the command's arguments are built deferred).
 #[derive(clap::Args)]
 pub struct Args {
     /// The ESP: a directory or an image file.

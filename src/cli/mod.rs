@@ -98,7 +98,9 @@ impl From<FailOn> for bootaudit::findings::Severity {
 #[derive(Clone, Debug)]
 pub struct Nonce(pub Vec<u8>);
 
-/// `-o FILE`, for every command that prints a report.
+// `-o FILE`, for every command that prints a report. (Not a doc comment:
+// clap would take one for the summary of each command it is flattened into,
+// since their arguments are built deferred.)
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct Output {
     /// Write the report to this file (atomically; never through a symlink

@@ -2,7 +2,8 @@
 
 use super::*;
 
-/// The arguments of `bootaudit show`.
+// The arguments of `bootaudit show` (not a doc comment: clap would take one for the
+// command's summary, since the command's arguments are built deferred).
 #[derive(clap::Args)]
 pub struct Args {
     /// The snapshot (JSON, from the collector or `bootaudit ingest`).

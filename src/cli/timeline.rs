@@ -4,7 +4,8 @@
 
 use super::*;
 
-/// The arguments of `bootaudit timeline`.
+// The arguments of `bootaudit timeline` (not a doc comment: clap would take one for the
+// command's summary, since the command's arguments are built deferred).
 #[derive(clap::Args)]
 pub struct Args {
     /// Evidence: files, or directories of them (a triage folder, a copied

@@ -5,7 +5,8 @@
 
 use super::*;
 
-/// The arguments of `bootaudit verify-boot`.
+// The arguments of `bootaudit verify-boot` (not a doc comment: clap would take one for the
+// command's summary, since the command's arguments are built deferred).
 #[derive(clap::Args)]
 pub struct Args {
     /// The collector's snapshot (`snap-NNNN.json` from the ESP).

@@ -5,7 +5,8 @@
 
 use super::*;
 
-/// The arguments of `bootaudit verify-bundle`.
+// The arguments of `bootaudit verify-bundle` (not a doc comment: clap would take one for the
+// command's summary, since the command's arguments are built deferred).
 #[derive(clap::Args)]
 pub struct Args {
     /// The bundle: a directory or a tar file (from `collect --bundle`).

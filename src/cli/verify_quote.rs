@@ -2,7 +2,8 @@
 
 use super::*;
 
-/// The arguments of `bootaudit verify-quote`.
+// The arguments of `bootaudit verify-quote` (not a doc comment: clap would take one for the
+// command's summary, since the command's arguments are built deferred).
 #[derive(clap::Args)]
 pub struct Args {
     /// The snapshot (from `bootaudit collect --quote`).

@@ -246,3 +246,30 @@ fn the_top_level_help_is_grouped_by_job_however_it_is_asked_for() {
         assert!(text.find("  check ").unwrap() < text.find("  eventlog ").unwrap());
     }
 }
+/// Each command's own help opens with the summary the top-level help lists
+/// for it. The commands' arguments are built deferred (only the chosen
+/// command's, at start-up), and a doc comment on an argument struct would
+/// then silently replace the command's summary with its own text.
+#[test]
+fn each_command_s_help_opens_with_the_summary_the_top_level_help_lists() {
+    let top = run(&["--help"]).exits(0).out();
+    let names = listed_commands(&top);
+    assert_eq!(names.len(), 21, "{names:?}");
+    for name in &names {
+        let listed = top
+            .lines()
+            .find_map(|l| {
+                let rest = l.strip_prefix("  ")?.strip_prefix(name.as_str())?;
+                rest.starts_with(' ').then(|| rest.trim().to_string())
+            })
+            .unwrap_or_else(|| panic!("{name} has no summary line: {top}"));
+        assert!(listed.len() > 20, "{name}: {listed:?}");
+        let own = run(&[name, "-h"]).exits(0).out();
+        assert_eq!(own.lines().next(), Some(listed.as_str()), "{name}");
+        let long = run(&[name, "--help"]).exits(0).out();
+        // The long help's first line is the doc comment's first paragraph,
+        // with its full stop when the command has a longer text.
+        let first = long.lines().next().unwrap_or_default();
+        assert_eq!(first.strip_suffix('.').unwrap_or(first), listed, "{name}");
+    }
+}
