@@ -246,6 +246,7 @@ fn the_top_level_help_is_grouped_by_job_however_it_is_asked_for() {
         assert!(text.find("  check ").unwrap() < text.find("  eventlog ").unwrap());
     }
 }
+
 /// Each command's own help opens with the summary the top-level help lists
 /// for it. The commands' arguments are built deferred (only the chosen
 /// command's, at start-up), and a doc comment on an argument struct would
@@ -272,4 +273,35 @@ fn each_command_s_help_opens_with_the_summary_the_top_level_help_lists() {
         let first = long.lines().next().unwrap_or_default();
         assert_eq!(first.strip_suffix('.').unwrap_or(first), listed, "{name}");
     }
+}
+
+/// `fleet` runs on mimalloc, every other command on the C library's
+/// allocator, chosen from the command line before the first allocation
+/// (`src/allocator.rs`). mimalloc's statistics, printed at exit under
+/// MIMALLOC_SHOW_STATS, list its arena only when it served the run.
+#[test]
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn fleet_alone_runs_on_mimalloc() {
+    let arenas = |args: &[&str], code: i32| -> usize {
+        let r = common::run_command(
+            common::bootaudit()
+                .args(args)
+                .env("MIMALLOC_SHOW_STATS", "1"),
+        )
+        .exits(code);
+        r.stderr
+            .lines()
+            .filter(|l| l.trim_start().starts_with("reserved"))
+            .count()
+    };
+    assert_eq!(arenas(&["--version"], 0), 0);
+    assert_eq!(arenas(&["eventlog", LOG, "--format", "json"], 0), 0);
+    assert_eq!(arenas(&["check", SNAP], 1), 0);
+    // A file called fleet changes only the allocator.
+    assert_eq!(arenas(&["eventlog", "fleet"], 2), 1);
+    assert_eq!(arenas(&["fleet", "fixtures/implant"], 1), 1);
+    assert_eq!(
+        arenas(&["--color", "never", "fleet", "fixtures/implant"], 1),
+        1
+    );
 }
