@@ -326,7 +326,13 @@ pub enum LogReadError {
 /// securityfs file reports size 0 and may return little per read), up to
 /// [`MAX_LOG_SIZE`].
 pub fn read_all(r: impl Read, path: &str) -> Result<Vec<u8>, LogReadError> {
-    let mut buf = Vec::new();
+    read_all_sized(r, 0, path)
+}
+
+/// [`read_all`] into a buffer of `capacity` bytes to start with (a hint,
+/// capped at [`MAX_LOG_SIZE`]; the read still goes to EOF).
+fn read_all_sized(r: impl Read, capacity: u64, path: &str) -> Result<Vec<u8>, LogReadError> {
+    let mut buf = Vec::with_capacity(capacity.min(MAX_LOG_SIZE + 1) as usize);
     r.take(MAX_LOG_SIZE + 1)
         .read_to_end(&mut buf)
         .map_err(|cause| LogReadError::Io {
@@ -351,7 +357,11 @@ pub fn read_file(path: &Path) -> Result<EventLog, LogReadError> {
         path: name.clone(),
         cause,
     })?;
-    let buf = read_all(f, &name)?;
+    // The size the file reports sizes the buffer, so that a log is read in
+    // one call rather than a dozen growing ones (securityfs reports 0: the
+    // buffer then grows as it is read).
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let buf = read_all_sized(f, size.saturating_add(1), &name)?;
     from_bytes(&buf, &name)
 }
 
