@@ -38,20 +38,27 @@ fn logs() -> Vec<PathBuf> {
     v
 }
 
-/// Mean wall time of `cmd`, run repeatedly for about `budget`.
-fn time_process(mut make: impl FnMut() -> Command, budget: Duration) -> Duration {
+/// Mean wall time of each command, run in turn (one, the other, one, ...)
+/// for about `budget`: both see the same moments of a machine whose speed
+/// drifts, so their ratio is fair even when their absolute times are not.
+fn time_processes(makers: &mut [&mut dyn FnMut() -> Command], budget: Duration) -> Vec<Duration> {
+    let mut total = vec![Duration::ZERO; makers.len()];
     let t0 = Instant::now();
     let mut n = 0u32;
     while t0.elapsed() < budget || n < 10 {
-        let st = make()
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("spawn");
-        assert!(st.code().is_some());
+        for (make, sum) in makers.iter_mut().zip(&mut total) {
+            let t = Instant::now();
+            let st = make()
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("spawn");
+            *sum += t.elapsed();
+            assert!(st.code().is_some());
+        }
         n += 1;
     }
-    t0.elapsed() / n
+    total.into_iter().map(|t| t / n).collect()
 }
 
 /// Bytes per second of parse + replay + check on `bytes`.
@@ -157,30 +164,31 @@ fn main() {
         let bytes = std::fs::read(&f).expect("read log");
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
         println!("\n{name} ({} bytes)", bytes.len());
-        let ours = time_process(
-            || {
-                let mut c = Command::new(&bin);
-                c.args(["eventlog", "--format", "json"]).arg(&f);
-                c
-            },
-            Duration::from_secs(2),
-        );
+        let mut ours_cmd = || {
+            let mut c = Command::new(&bin);
+            c.args(["eventlog", "--format", "json"]).arg(&f);
+            c
+        };
+        let mut theirs_cmd = || {
+            let mut c = Command::new("tpm2_eventlog");
+            c.arg(&f);
+            c
+        };
+        let budget = Duration::from_secs(4);
+        let times = if have_oracle {
+            time_processes(&mut [&mut ours_cmd, &mut theirs_cmd], budget)
+        } else {
+            time_processes(&mut [&mut ours_cmd], budget)
+        };
+        let ours = times[0];
         println!(
             "  bootaudit eventlog --format json: {:>8.2} ms per run",
             ours.as_secs_f64() * 1e3
         );
-        if have_oracle {
-            let theirs = time_process(
-                || {
-                    let mut c = Command::new("tpm2_eventlog");
-                    c.arg(&f);
-                    c
-                },
-                Duration::from_secs(2),
-            );
+        if let Some(theirs) = times.get(1) {
             let ratio = theirs.as_secs_f64() / ours.as_secs_f64();
             println!(
-                "  tpm2_eventlog:                    {:>8.2} ms per run",
+                "  tpm2_eventlog (runs alternated):  {:>8.2} ms per run",
                 theirs.as_secs_f64() * 1e3
             );
             println!(
