@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod bundle;
 pub mod chromium;
 pub mod counting;
 pub mod fleet;

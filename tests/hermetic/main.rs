@@ -7,6 +7,7 @@
 mod common;
 
 mod boot_quote_hostile;
+mod bundle;
 mod check;
 mod check_live;
 mod cli_baseline;
