@@ -42,6 +42,13 @@ pub fn on_open(f: fn(&Path, u64)) {
 /// does not block (`O_NONBLOCK`: a FIFO with no writer would wait
 /// forever), and anything that is not a regular file is refused.
 pub fn open_input(path: &Path) -> std::io::Result<std::fs::File> {
+    open_input_sized(path).map(|(f, _)| f)
+}
+
+/// [`open_input`], with the size the file reports when opened: a hint
+/// for a reader's first buffer, never a bound (the file may change, and
+/// reads still go to EOF).
+pub(crate) fn open_input_sized(path: &Path) -> std::io::Result<(std::fs::File, u64)> {
     let f = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
@@ -67,17 +74,16 @@ pub fn open_input(path: &Path) -> std::io::Result<std::fs::File> {
     if let Some(hook) = ON_OPEN.get() {
         hook(path, m.len());
     }
-    Ok(f)
+    Ok((f, m.len()))
 }
 
 /// Reads a whole input file of at most `max` bytes (see [`open_input`]);
 /// a larger one is an error, not an allocation.
 pub fn read_input(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut v = Vec::new();
-    open_input(path)?
-        .take(max.saturating_add(1))
-        .read_to_end(&mut v)?;
+    let (f, size) = open_input_sized(path)?;
+    let mut v = Vec::with_capacity(first_buffer(size, max));
+    f.take(max.saturating_add(1)).read_to_end(&mut v)?;
     if v.len() as u64 > max {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
@@ -85,6 +91,14 @@ pub fn read_input(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
         ));
     }
     Ok(v)
+}
+
+/// The first buffer for reading a file that reports `size` bytes, of at
+/// most `max`: the whole file and one byte more, so that a file read to
+/// its end fills it without growing it (securityfs reports 0: the buffer
+/// then grows as the file is read).
+pub(crate) fn first_buffer(size: u64, max: u64) -> usize {
+    usize::try_from(size.min(max).saturating_add(1)).unwrap_or(usize::MAX)
 }
 
 /// Checks that a directory the user named is a directory and not a

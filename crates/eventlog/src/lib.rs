@@ -326,13 +326,11 @@ pub enum LogReadError {
 /// securityfs file reports size 0 and may return little per read), up to
 /// [`MAX_LOG_SIZE`].
 pub fn read_all(r: impl Read, path: &str) -> Result<Vec<u8>, LogReadError> {
-    read_all_sized(r, 0, path)
+    read_all_into(r, Vec::new(), path)
 }
 
-/// [`read_all`] into a buffer of `capacity` bytes to start with (a hint,
-/// capped at [`MAX_LOG_SIZE`]; the read still goes to EOF).
-fn read_all_sized(r: impl Read, capacity: u64, path: &str) -> Result<Vec<u8>, LogReadError> {
-    let mut buf = Vec::with_capacity(capacity.min(MAX_LOG_SIZE + 1) as usize);
+/// [`read_all`] into `buf` (empty, of any capacity).
+fn read_all_into(r: impl Read, mut buf: Vec<u8>, path: &str) -> Result<Vec<u8>, LogReadError> {
     r.take(MAX_LOG_SIZE + 1)
         .read_to_end(&mut buf)
         .map_err(|cause| LogReadError::Io {
@@ -353,15 +351,12 @@ fn read_all_sized(r: impl Read, capacity: u64, path: &str) -> Result<Vec<u8>, Lo
 /// the file's reported size.
 pub fn read_file(path: &Path) -> Result<EventLog, LogReadError> {
     let name = path.display().to_string();
-    let f = crate::input::open_input(path).map_err(|cause| LogReadError::Io {
+    let (f, size) = crate::input::open_input_sized(path).map_err(|cause| LogReadError::Io {
         path: name.clone(),
         cause,
     })?;
-    // The size the file reports sizes the buffer, so that a log is read in
-    // one call rather than a dozen growing ones (securityfs reports 0: the
-    // buffer then grows as it is read).
-    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let buf = read_all_sized(f, size.saturating_add(1), &name)?;
+    let first = Vec::with_capacity(crate::input::first_buffer(size, MAX_LOG_SIZE));
+    let buf = read_all_into(f, first, &name)?;
     from_bytes(&buf, &name)
 }
 
