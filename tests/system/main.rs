@@ -35,6 +35,7 @@ mod fleet_sql;
 mod hostile_input;
 mod keylime_policy;
 mod quote;
+mod static_binary;
 mod timeline;
 mod tpm2_yaml;
 mod tpm_swtpm;

@@ -209,7 +209,7 @@ pub fn install_boot(out: &Path, via_shim: bool) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let out = std::path::absolute(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let collector = crate::boot::build_collector(Arch::X86_64)?;
-    let bootaudit = crate::linux::build_static_bootaudit(Arch::X86_64)?;
+    let bootaudit = crate::linux::build_static_bootaudit(Arch::X86_64, crate::linux::Profile::Dev)?;
     let work = WorkDir::new("install")?;
     let w = work.path();
     let ovmf = if via_shim { Ovmf::Ms } else { Ovmf::Plain };

@@ -106,16 +106,33 @@ fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     ca.len().cmp(&cb.len())
 }
 
-/// Builds bootaudit as a static executable for a Linux host of `arch`,
-/// in its own target directory, without debug information; returns its
-/// path. No TSS library: it speaks to /dev/tpmrm0 itself. The target is
-/// musl's (`x86_64-unknown-linux-musl`, `aarch64-unknown-linux-musl`): a
-/// binary for rescue systems and initramfs images, which is also the one
-/// a release ships. cargo-zigbuild builds it, with zig from the project's
-/// venv as the C compiler and linker (SQLite, xz and mimalloc are C).
+/// How `cargo xtask static` builds: the dev profile (quick to build, what
+/// the tests' initramfs images carry) or the release profile (what a
+/// responder copies onto a host).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// `target/static/TRIPLE/debug/bootaudit`, without debug information.
+    Dev,
+    /// `target/static/TRIPLE/release/bootaudit`.
+    Release,
+}
+
+/// Builds bootaudit as a static, position-independent executable for a
+/// Linux host of `arch`, in its own target directory; returns its path. No
+/// TSS library: it speaks to /dev/tpmrm0 itself. The target is musl's
+/// (`x86_64-unknown-linux-musl`, `aarch64-unknown-linux-musl`): a binary for
+/// rescue systems and initramfs images, which is also the one a release
+/// ships. cargo-zigbuild builds it, with zig from the project's venv as the
+/// C compiler and linker (SQLite, xz and mimalloc are C).
 ///
-/// Refuses a result that names a dynamic loader or is for another machine.
-pub fn build_static_bootaudit(arch: Arch) -> Result<PathBuf> {
+/// zig links a fixed-address executable unless told `-fPIE`: the binary
+/// would then be loaded at the same address on every run, which a tool
+/// reading hostile input through C libraries must not give up. The flag is
+/// passed through the target's rustflags.
+///
+/// Refuses a result that names a dynamic loader, is not position
+/// independent, or is for another machine.
+pub fn build_static_bootaudit(arch: Arch, profile: Profile) -> Result<PathBuf> {
     let root = crate::util::root();
     let (target, machine) = match arch {
         Arch::X86_64 => ("x86_64-unknown-linux-musl", 0x3e),
@@ -127,18 +144,27 @@ pub fn build_static_bootaudit(arch: Arch) -> Result<PathBuf> {
     let mut dirs = vec![venv];
     dirs.extend(std::env::split_paths(&path));
     let joined = std::env::join_paths(dirs).map_err(|e| format!("PATH: {e}"))?;
-    let st = Command::new("cargo")
-        .args([
-            "zigbuild",
-            "--quiet",
-            "--bin",
-            "bootaudit",
-            "--target",
-            target,
-        ])
+    let rustflags = format!(
+        "CARGO_TARGET_{}_RUSTFLAGS",
+        target.to_uppercase().replace('-', "_")
+    );
+    let mut cmd = Command::new("cargo");
+    cmd.args([
+        "zigbuild",
+        "--quiet",
+        "--bin",
+        "bootaudit",
+        "--target",
+        target,
+    ]);
+    if profile == Profile::Release {
+        cmd.arg("--release");
+    }
+    let st = cmd
         .arg("--target-dir")
         .arg(root.join("target/static"))
         .env("PATH", joined)
+        .env(rustflags, "-C link-arg=-fPIE")
         .env("CARGO_PROFILE_DEV_DEBUG", "0")
         .env("CARGO_PROFILE_DEV_STRIP", "true")
         .current_dir(&root)
@@ -149,10 +175,21 @@ pub fn build_static_bootaudit(arch: Arch) -> Result<PathBuf> {
             "the static build of bootaudit for {target} failed ({st}): it needs cargo-zigbuild, the venv's ziglang and the {target} target (.ci/run installs all three)"
         ));
     }
-    let bin = root.join(format!("target/static/{target}/debug/bootaudit"));
+    let dir = match profile {
+        Profile::Dev => "debug",
+        Profile::Release => "release",
+    };
+    let bin = root.join(format!("target/static/{target}/{dir}/bootaudit"));
     let elf = std::fs::read(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
-    if has_interpreter(&elf)? {
-        return Err(format!("{} is dynamically linked", bin.display()));
+    match static_pie(&elf)? {
+        Linking::StaticPie => {}
+        Linking::Dynamic => return Err(format!("{} is dynamically linked", bin.display())),
+        Linking::FixedAddress => {
+            return Err(format!(
+                "{} is not position independent (ELF type EXEC): it would load at one address on every run (is RUSTFLAGS set? it replaces the target's -fPIE)",
+                bin.display()
+            ))
+        }
     }
     let e_machine = elf
         .get(0x12..0x14)
@@ -166,9 +203,20 @@ pub fn build_static_bootaudit(arch: Arch) -> Result<PathBuf> {
     Ok(bin)
 }
 
-/// Whether a 64-bit little-endian ELF file has a PT_INTERP program header
-/// (a dynamic loader).
-fn has_interpreter(elf: &[u8]) -> Result<bool> {
+/// How an executable is linked, as its ELF header says.
+#[derive(Debug, PartialEq, Eq)]
+enum Linking {
+    /// No interpreter, and position independent (ET_DYN): loaded at a
+    /// random address.
+    StaticPie,
+    /// No interpreter, at a fixed address (ET_EXEC).
+    FixedAddress,
+    /// A PT_INTERP names a dynamic loader.
+    Dynamic,
+}
+
+/// How a 64-bit little-endian ELF executable is linked.
+fn static_pie(elf: &[u8]) -> Result<Linking> {
     let u16_at = |o: usize| elf.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
     let u64_at = |o: usize| {
         elf.get(o..o + 8)
@@ -186,10 +234,15 @@ fn has_interpreter(elf: &[u8]) -> Result<bool> {
             .get(phoff + i * phentsize..phoff + i * phentsize + 4)
             .ok_or_else(bad)?;
         if ty == 3u32.to_le_bytes() {
-            return Ok(true);
+            return Ok(Linking::Dynamic);
         }
     }
-    Ok(false)
+    // e_type: 2 ET_EXEC, 3 ET_DYN.
+    match u16_at(0x10).ok_or_else(bad)? {
+        3 => Ok(Linking::StaticPie),
+        2 => Ok(Linking::FixedAddress),
+        t => Err(format!("ELF type {t} is not an executable")),
+    }
 }
 
 /// A busybox `/init` that mounts what `bootaudit collect` reads (proc,
@@ -283,7 +336,10 @@ pub fn chain_to_host(
     }
     crate::util::copy(&busybox, &bin.join("busybox"))
         .map_err(|e| format!("{e} (package {package})"))?;
-    crate::util::copy(&build_static_bootaudit(arch)?, &bin.join("bootaudit"))?;
+    crate::util::copy(
+        &build_static_bootaudit(arch, Profile::Dev)?,
+        &bin.join("bootaudit"),
+    )?;
     let modules_dir = root.join(format!("lib/modules/{release}/kernel"));
     crate::util::copy(
         &modules_dir.join("fs/efivarfs/efivarfs.ko"),
@@ -455,13 +511,38 @@ mod tests {
     use super::version_cmp;
 
     #[test]
-    fn a_static_executable_has_no_interpreter() {
-        use super::has_interpreter;
-        // This test binary is dynamically linked (a normal cargo build).
+    fn an_executable_is_told_static_pie_fixed_or_dynamic_by_its_header() {
+        use super::{static_pie, Linking};
+        // This test binary is a normal cargo build: dynamically linked and
+        // position independent.
         let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
-        assert!(has_interpreter(&me).unwrap());
-        assert!(has_interpreter(b"#!/bin/sh\n").is_err());
-        assert!(has_interpreter(&me[..0x30]).is_err());
+        assert_eq!(static_pie(&me).unwrap(), Linking::Dynamic);
+        assert!(static_pie(b"#!/bin/sh\n").is_err());
+        assert!(static_pie(&me[..0x30]).is_err());
+        // The same file with its PT_INTERP made PT_NULL: no loader left.
+        let u = |o: usize, n: usize| {
+            me[o..o + n]
+                .iter()
+                .rev()
+                .fold(0usize, |a, &b| (a << 8) | b as usize)
+        };
+        let (phoff, phentsize, phnum) = (u(0x20, 8), u(0x36, 2), u(0x38, 2));
+        let mut no_interp = me.clone();
+        let mut cleared = 0;
+        for i in 0..phnum {
+            let at = phoff + i * phentsize;
+            if u(at, 4) == 3 {
+                no_interp[at..at + 4].copy_from_slice(&0u32.to_le_bytes());
+                cleared += 1;
+            }
+        }
+        assert_eq!(cleared, 1);
+        assert_eq!(static_pie(&no_interp).unwrap(), Linking::StaticPie);
+        // And with e_type ET_EXEC: a fixed-address executable.
+        no_interp[0x10..0x12].copy_from_slice(&2u16.to_le_bytes());
+        assert_eq!(static_pie(&no_interp).unwrap(), Linking::FixedAddress);
+        no_interp[0x10..0x12].copy_from_slice(&1u16.to_le_bytes());
+        assert!(static_pie(&no_interp).is_err());
     }
 
     #[test]

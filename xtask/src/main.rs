@@ -38,7 +38,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: cargo xtask build
-       cargo xtask static                   (the static musl bootaudit, x86_64 and aarch64)
+       cargo xtask static [--release] [x86_64|aarch64]   (the static musl bootaudit; both by default)
        cargo xtask boot OUT [options]       (cargo xtask boot --help)
        cargo xtask deb                      (the Debian package, with cargo-deb)
        cargo xtask install-boot OUT [--via-shim]   (collector install --once in Linux, a reboot, ingest)
@@ -54,19 +54,12 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let result = match task.as_str() {
+        "static" => match static_args(rest) {
+            Ok((profile, arches)) => static_binaries(profile, &arches),
+            Err(e) => return usage(&e, USAGE),
+        },
         // The collector, then the test implant, for x86_64 then aarch64:
         // four paths, one per line.
-        // The static bootaudit for Linux hosts, x86_64 then aarch64: two
-        // paths, one per line (each checked: no interpreter, its machine).
-        "static" if rest.is_empty() => [vm::Arch::X86_64, vm::Arch::Aarch64]
-            .into_iter()
-            .map(linux::build_static_bootaudit)
-            .collect::<util::Result<Vec<_>>>()
-            .map(|built| {
-                for p in built {
-                    println!("{}", p.display());
-                }
-            }),
         "build" => [vm::Arch::X86_64, vm::Arch::Aarch64]
             .into_iter()
             .map(|a| Ok([boot::build_collector(a)?, boot::build_implant(a)?]))
@@ -147,4 +140,35 @@ fn option_rom(efi: &str, out: &str, vendor: &str, device: &str) -> util::Result<
         return Err(format!("{efi}: not a PE image"));
     }
     util::write_atomic(std::path::Path::new(out), &optionrom::build(&bytes, v, d))
+}
+
+/// The arguments of `cargo xtask static [--release] [x86_64|aarch64]`: the
+/// profile, and the machines (x86_64 then aarch64 unless one is named).
+fn static_args(args: &[String]) -> Result<(linux::Profile, Vec<vm::Arch>), String> {
+    let mut profile = linux::Profile::Dev;
+    let mut arches = Vec::new();
+    for a in args {
+        match a.as_str() {
+            "--release" => profile = linux::Profile::Release,
+            arch => arches.push(
+                vm::Arch::parse(arch).map_err(|_| format!("static: unknown argument {arch:?}"))?,
+            ),
+        }
+    }
+    if arches.is_empty() {
+        arches = vec![vm::Arch::X86_64, vm::Arch::Aarch64];
+    }
+    Ok((profile, arches))
+}
+
+/// Builds the static bootaudit for Linux hosts, and prints each path on a
+/// line (each checked: no interpreter, position independent, its machine).
+fn static_binaries(profile: linux::Profile, arches: &[vm::Arch]) -> util::Result<()> {
+    for &arch in arches {
+        println!(
+            "{}",
+            linux::build_static_bootaudit(arch, profile)?.display()
+        );
+    }
+    Ok(())
 }

@@ -1,0 +1,64 @@
+//! The static binary (`cargo xtask static`: musl, through cargo-zigbuild),
+//! as a responder runs it on a host under investigation.
+
+use crate::common;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// Builds (or finds up to date) the x86_64 static binary.
+fn static_bootaudit() -> PathBuf {
+    let o = common::xtask()
+        .args(["static", "x86_64"])
+        .output()
+        .expect("xtask could not run");
+    assert!(
+        o.status.success(),
+        "cargo xtask static x86_64 failed (needs cargo-zigbuild, the venv's ziglang and the x86_64-unknown-linux-musl target, all installed by .ci/run): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    PathBuf::from(String::from_utf8(o.stdout).unwrap().trim())
+}
+
+/// The address the static binary's first mapping starts at, read from
+/// /proc while it waits on its stdin (`fleet -`).
+fn load_address(bin: &PathBuf) -> String {
+    let mut child = Command::new(bin)
+        .args(["fleet", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the static binary starts");
+    // spawn can return while the kernel is still mapping the new image:
+    // wait for the mapping itself (the child then blocks on its stdin).
+    let first = loop {
+        let maps = std::fs::read_to_string(format!("/proc/{}/maps", child.id())).unwrap();
+        if let Some(l) = maps.lines().find(|l| l.ends_with("/bootaudit")) {
+            break l.split('-').next().unwrap().to_string();
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the static binary ended before it was seen mapped"
+        );
+        std::thread::yield_now();
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = stdin.write_all(b"");
+    drop(stdin);
+    child.wait().unwrap();
+    first
+}
+
+/// It is position independent: loaded at a new address on each run (a
+/// fixed-address binary would give one address three times).
+#[test]
+fn the_static_binary_loads_at_a_random_address() {
+    let bin = static_bootaudit();
+    let addresses: std::collections::BTreeSet<String> =
+        (0..3).map(|_| load_address(&bin)).collect();
+    assert!(
+        addresses.len() > 1,
+        "three runs, one load address: {addresses:?}"
+    );
+}
