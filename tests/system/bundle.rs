@@ -7,9 +7,7 @@
 //! bundle.rs.
 
 use crate::common;
-use crate::common::bundle::{
-    collect, failed, failures, fixture_root, make, p, verify, verify_with,
-};
+use crate::common::bundle::{collect, failed, fixture_root, make, p, verify, verify_with};
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -90,6 +88,7 @@ fn a_bundle_holds_the_raw_artefacts_and_its_manifest_hashes_them() {
 #[cfg(feature = "tpm")]
 mod sealed {
     use super::*;
+    use common::bundle::failures;
     use common::swtpm::Swtpm;
 
     fn enrol(tpm: &Swtpm, ca: &Path, d: &Path) -> PathBuf {
