@@ -62,3 +62,43 @@ fn the_static_binary_loads_at_a_random_address() {
         "three runs, one load address: {addresses:?}"
     );
 }
+
+/// It reports as the ordinary build does, and its mimalloc (which serves
+/// every command there) reserves arenas of tens of MiB, not 1 GiB, unless
+/// MIMALLOC_ARENA_RESERVE says otherwise.
+#[test]
+fn the_static_binary_reports_as_the_ordinary_one_on_small_arenas() {
+    let bin = static_bootaudit();
+    let log = "fixtures/ovmf-swtpm/binary_bios_measurements";
+    let ours = common::run(&["eventlog", log, "--format", "json"]).exits(0);
+    let theirs =
+        common::run_command(Command::new(&bin).args(["eventlog", log, "--format", "json"]))
+            .exits(0);
+    assert_eq!(theirs.stdout, ours.stdout);
+    assert!(ours.stdout.len() > 1000);
+
+    let reserved = |env: Option<&str>| -> Vec<String> {
+        let mut c = Command::new(&bin);
+        c.args(["eventlog", log, "--format", "json"])
+            .env("MIMALLOC_SHOW_STATS", "1")
+            .env_remove("MIMALLOC_ARENA_RESERVE");
+        if let Some(v) = env {
+            c.env("MIMALLOC_ARENA_RESERVE", v);
+        }
+        let r = common::run_command(&mut c).exits(0);
+        r.stderr
+            .lines()
+            .filter(|l| l.trim_start().starts_with("reserved"))
+            .map(str::to_string)
+            .collect()
+    };
+    let small = reserved(None);
+    assert_eq!(small.len(), 1, "{small:?}");
+    assert!(
+        small[0].contains("MiB") && !small[0].contains("GiB"),
+        "{small:?}"
+    );
+    let large = reserved(Some("1G"));
+    assert_eq!(large.len(), 1, "{large:?}");
+    assert!(large[0].contains("1.0 GiB"), "{large:?}");
+}
