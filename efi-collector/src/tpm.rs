@@ -8,6 +8,8 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
+use bootaudit_snapshot::bytes::Fields;
+use bootaudit_snapshot::tcglog::{self, event1_size, event2_size};
 use bootaudit_snapshot::{
     AlgorithmId, CollectError, EkCertificate, EndorsementKey, Part, Tpm, TpmQuote,
 };
@@ -30,54 +32,26 @@ const MAX_LOG: usize = 16 << 20;
 
 use crate::hex;
 
-fn le32(p: *const u8) -> u32 {
-    // SAFETY: callers pass pointers inside the firmware's log area.
-    u32::from_le_bytes(unsafe { [*p, *p.add(1), *p.add(2), *p.add(3)] })
-}
-fn le16(p: *const u8) -> u16 {
-    // SAFETY: callers pass pointers inside the firmware's log area, as le32.
-    u16::from_le_bytes(unsafe { [*p, *p.add(1)] })
-}
-
-/// (TPM_ALG_ID, digest size) pairs from the Spec ID event at `log`.
-fn spec_algorithms(log: *const u8) -> Option<Vec<(u16, usize)>> {
-    // SAFETY: the Spec ID event's data starts 32 bytes into the log's first record, which the firmware returned.
-    let data = unsafe { log.add(32) };
-    // SAFETY: numberOfAlgorithms sits 24 bytes into the Spec ID data, inside that record.
-    let n = le32(unsafe { data.add(24) }) as usize;
-    if n == 0 || n > 16 {
-        return None;
-    }
-    Some(
-        (0..n)
-            .map(|i| {
-                // SAFETY: entry i of the algorithm list (n is at most 16), inside the Spec ID record.
-                let p = unsafe { data.add(28 + 4 * i) };
-                // SAFETY: the digest size follows the algorithm id in the same 4-byte entry.
-                (le16(p), le16(unsafe { p.add(2) }) as usize)
-            })
-            .collect(),
-    )
+/// Memory the firmware published at `base` (its event-log area, its
+/// final-events table), read a field at a time where the structure's own
+/// sizes place each field, never `MAX_LOG` bytes or more past `base`. The
+/// record sizes come from the snapshot crate's [`tcglog`], the code the
+/// host tests and fuzzes on files.
+struct FirmwareMemory {
+    base: *const u8,
 }
 
-/// Size of the TCG_PCR_EVENT2 at `p`, or None when it does not make sense.
-fn event2_size(p: *const u8, algs: &[(u16, usize)]) -> Option<usize> {
-    // SAFETY: the digest count follows PCRIndex and EventType, inside the record at p.
-    let count = le32(unsafe { p.add(8) }) as usize;
-    if count > algs.len() {
-        return None;
+impl Fields for FirmwareMemory {
+    fn array_at<const N: usize>(&self, at: usize) -> Option<[u8; N]> {
+        if at.checked_add(N)? > MAX_LOG {
+            return None;
+        }
+        // SAFETY: `base` is a structure the firmware published, and `tcglog`
+        // asks only for fields inside it, as its headers describe it: boot
+        // services memory, identity-mapped and readable. The read is
+        // unaligned-safe.
+        Some(unsafe { core::ptr::read_unaligned(self.base.add(at).cast::<[u8; N]>()) })
     }
-    let mut off = 12;
-    for _ in 0..count {
-        // SAFETY: off stays inside the record: each step adds a digest size the Spec ID declared.
-        let alg = le16(unsafe { p.add(off) });
-        let size = algs.iter().find(|a| a.0 == alg)?.1;
-        off += 2 + size;
-    }
-    // SAFETY: the EventSize field follows the digests.
-    let data = le32(unsafe { p.add(off) }) as usize;
-    let total = off + 4 + data;
-    (total <= MAX_LOG).then_some(total)
 }
 
 fn bank_names(b: Tcg2HashAlgorithmBitmap) -> Vec<(&'static str, u16)> {
@@ -210,18 +184,21 @@ fn event_log(
         return None;
     }
     let base = loc as usize as *const u8;
-    let lastp = last as usize as *const u8;
-    let algs = if agile { spec_algorithms(base) } else { None };
-    let last_len = if agile {
-        if last == loc {
-            // SAFETY: a TCG_PCR_EVENT header is 32 bytes; its EventSize is at offset 28, inside the first record.
-            Some(32 + le32(unsafe { base.add(28) }) as usize)
-        } else {
-            algs.as_ref().and_then(|a| event2_size(lastp, a))
-        }
+    let log = FirmwareMemory { base };
+    // Where the last record starts, from the log's start (under MAX_LOG,
+    // checked above).
+    let last_at = (last - loc) as usize;
+    let algs = if agile {
+        tcglog::spec_algorithms(&log)
     } else {
-        // SAFETY: the same, for the last record, which GetEventLog returned.
-        Some(32 + le32(unsafe { lastp.add(28) }) as usize)
+        None
+    };
+    // A SHA-1 log's records, and the Spec ID event of a crypto-agile log
+    // that holds nothing else, are TCG_PCR_EVENTs; the rest TCG_PCR_EVENT2s.
+    let last_len = if !agile || last_at == 0 {
+        event1_size(&log, last_at)
+    } else {
+        algs.as_ref().and_then(|a| event2_size(&log, last_at, a))
     };
     let Some(last_len) = last_len.filter(|n| *n <= MAX_LOG) else {
         crate::failed(
@@ -232,7 +209,7 @@ fn event_log(
         );
         return None;
     };
-    let len = (last - loc) as usize + last_len;
+    let len = last_at + last_len;
     // SAFETY: the firmware owns [loc, last + last_len), its log area.
     let bytes = unsafe { core::slice::from_raw_parts(base, len) };
     tpm.event_log = hex(bytes);
@@ -246,9 +223,12 @@ fn final_events(algs: &[(u16, usize)], tpm: &mut Tpm, errors: &mut Vec<CollectEr
             .map(|e| e.address as *const u8)
     });
     let Some(t) = table else { return };
-    let count =
-        // SAFETY: the final-events table the firmware published: a version (u64) then the count (u64).
-        u64::from_le_bytes(unsafe { core::ptr::read_unaligned(t.add(8).cast::<[u8; 8]>()) });
+    // The table the firmware published: a version (u64), the count (u64),
+    // then the events.
+    let table = FirmwareMemory { base: t };
+    let Some(count) = table.u64_le_at(8) else {
+        return;
+    };
     if count > 10_000 {
         crate::failed(
             errors,
@@ -260,8 +240,7 @@ fn final_events(algs: &[(u16, usize)], tpm: &mut Tpm, errors: &mut Vec<CollectEr
     }
     let mut off = 16usize;
     for _ in 0..count {
-        // SAFETY: off advances by the size of each event of the table, bounded by MAX_LOG.
-        match event2_size(unsafe { t.add(off) }, algs) {
+        match event2_size(&table, off, algs) {
             Some(n) if off + n <= MAX_LOG => off += n,
             _ => {
                 crate::failed(

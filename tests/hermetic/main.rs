@@ -23,4 +23,5 @@ mod hostile_input;
 mod layout;
 mod rules_registry;
 mod siem_jsonl;
+mod tcglog;
 mod timeline;

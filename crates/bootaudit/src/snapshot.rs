@@ -12,9 +12,9 @@
 pub use bootaudit_snapshot::{
     acpi, acpi_address_fields, acpi_table_facts, acpi_text, ccel, ccel_table, check_format, efivar,
     fdt, is_decoy, is_executable_file_type, kind, mask_acpi_addresses, mat, memory_attributes,
-    memory_type_name, siglist, smbios, tpm2, wire, x509, Acpi, AcpiTable, AlgorithmId, BootEntry,
-    CcEventLog, CcelTable, CollectError, DeviceTree, DeviceTreeNode, EkCertificate, EndorsementKey,
-    EspBinary, EventType, ExitBootServicesRecord, FirmwareFlash, FirmwareVolume,
+    memory_type_name, siglist, smbios, tcglog, tpm2, wire, x509, Acpi, AcpiTable, AlgorithmId,
+    BootEntry, CcEventLog, CcelTable, CollectError, DeviceTree, DeviceTreeNode, EkCertificate,
+    EndorsementKey, EspBinary, EventType, ExitBootServicesRecord, FirmwareFlash, FirmwareVolume,
     FirmwareVolumeFile, Identity, LoadedImage, MapKeyWatch, MapLabel, MemoryAttributes,
     MemoryDescriptor, MemoryMap, MemoryType, Part, Rsdp, SecureBoot, Smbios, Snapshot, Source,
     SourceKind, Tpm, TpmQuote, Variable, VersionError, FORMAT, FORMAT_FAMILY, MAJOR,

@@ -236,6 +236,37 @@ pub fn u64_le_at(d: &[u8], at: usize) -> Option<u64> {
     array_at(d, at).map(u64::from_le_bytes)
 }
 
+/// Where the point reads can come from: a slice, or memory read a field
+/// at a time whose extent is not known up front (the collector's walk of
+/// what the firmware published, which [`crate::tcglog`] sizes). A parser
+/// written against it runs on both, so the host tests what the collector
+/// runs.
+pub trait Fields {
+    /// The `N` bytes at `at`; `None` past the source's end.
+    fn array_at<const N: usize>(&self, at: usize) -> Option<[u8; N]>;
+
+    /// The little-endian u16 at `at`.
+    fn u16_le_at(&self, at: usize) -> Option<u16> {
+        self.array_at(at).map(u16::from_le_bytes)
+    }
+
+    /// The little-endian u32 at `at`.
+    fn u32_le_at(&self, at: usize) -> Option<u32> {
+        self.array_at(at).map(u32::from_le_bytes)
+    }
+
+    /// The little-endian u64 at `at`.
+    fn u64_le_at(&self, at: usize) -> Option<u64> {
+        self.array_at(at).map(u64::from_le_bytes)
+    }
+}
+
+impl Fields for [u8] {
+    fn array_at<const N: usize>(&self, at: usize) -> Option<[u8; N]> {
+        array_at(self, at)
+    }
+}
+
 /// The big-endian u16 at `at`.
 pub fn u16_be_at(d: &[u8], at: usize) -> Option<u16> {
     array_at(d, at).map(u16::from_be_bytes)

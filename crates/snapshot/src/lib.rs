@@ -45,6 +45,7 @@ pub mod kind;
 pub mod mat;
 pub mod siglist;
 pub mod smbios;
+pub mod tcglog;
 pub mod tpm2;
 pub mod wire;
 pub mod x509;
