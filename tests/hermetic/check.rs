@@ -199,12 +199,10 @@ fn mutated_event_logs_and_key_databases_in_a_snapshot_never_panic_check() {
     // What each check says of the unmutated log, and of the unmutated PK
     // without the TPM (as the PK rounds run): a mutant that changes none of
     // these verdicts did not reach the code under test.
-    let verdicts = |r: &bootaudit::check::Report| -> Vec<(&'static str, String)> {
-        r.results
-            .iter()
-            .map(|c| (c.id, format!("{:?}", c.result)))
-            .collect()
-    };
+    let verdicts =
+        |r: &bootaudit::check::Report| -> Vec<(&'static str, bootaudit::check::Outcome)> {
+            r.results.iter().map(|c| (c.id, c.result)).collect()
+        };
     let run = |snap: &bootaudit::snapshot::Snapshot| {
         bootaudit::check::run("mutant", snap, &Default::default())
     };

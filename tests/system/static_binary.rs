@@ -2,8 +2,7 @@
 //! as a responder runs it on a host under investigation.
 
 use crate::common;
-use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Builds (or finds up to date) the x86_64 static binary.
@@ -22,7 +21,7 @@ fn static_bootaudit() -> PathBuf {
 
 /// The address the static binary's first mapping starts at, read from
 /// /proc while it waits on its stdin (`fleet -`).
-fn load_address(bin: &PathBuf) -> String {
+fn load_address(bin: &Path) -> String {
     let mut child = Command::new(bin)
         .args(["fleet", "-"])
         .stdin(Stdio::piped())
@@ -43,9 +42,8 @@ fn load_address(bin: &PathBuf) -> String {
         );
         std::thread::yield_now();
     };
-    let mut stdin = child.stdin.take().unwrap();
-    let _ = stdin.write_all(b"");
-    drop(stdin);
+    // Closing its stdin ends the (empty) fleet.
+    drop(child.stdin.take());
     child.wait().unwrap();
     first
 }
