@@ -204,7 +204,7 @@ fn event_log(
         crate::failed(
             errors,
             Part::Tpm,
-            "GetEventLog: cannot size the last entry".to_string(),
+            format!("GetEventLog: cannot size the last entry, at byte {last_at} of the log"),
             None,
         );
         return None;
@@ -239,14 +239,14 @@ fn final_events(algs: &[(u16, usize)], tpm: &mut Tpm, errors: &mut Vec<CollectEr
         return;
     }
     let mut off = 16usize;
-    for _ in 0..count {
+    for i in 0..count {
         match event2_size(&table, off, algs) {
             Some(n) if off + n <= MAX_LOG => off += n,
             _ => {
                 crate::failed(
                     errors,
                     Part::Tpm,
-                    "final events table: malformed event".to_string(),
+                    format!("final events table: event {i} at byte {off} cannot be sized"),
                     None,
                 );
                 return;
