@@ -19,33 +19,46 @@ fn static_bootaudit() -> PathBuf {
     PathBuf::from(String::from_utf8(o.stdout).unwrap().trim())
 }
 
-/// The address the static binary's first mapping starts at, read from
-/// /proc while it waits on its stdin (`fleet -`).
-fn load_address(bin: &Path) -> String {
-    let mut child = Command::new(bin)
+/// Runs the static binary as `fleet -`, which waits on its stdin, and
+/// reads `/proc/PID/FILE` until `probe` finds in it what it looks for
+/// (`what`); then closes its stdin, which ends the (empty) fleet. spawn
+/// can return while the kernel is still mapping the new image: the wait is
+/// for the thing itself, never for a time.
+fn while_waiting<T>(
+    cmd: &mut Command,
+    file: &str,
+    what: &str,
+    mut probe: impl FnMut(&str) -> Option<T>,
+) -> T {
+    let mut child = cmd
         .args(["fleet", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("the static binary starts");
-    // spawn can return while the kernel is still mapping the new image:
-    // wait for the mapping itself (the child then blocks on its stdin).
-    let first = loop {
-        let maps = std::fs::read_to_string(format!("/proc/{}/maps", child.id())).unwrap();
-        if let Some(l) = maps.lines().find(|l| l.ends_with("/bootaudit")) {
-            break l.split('-').next().unwrap().to_string();
+    let found = loop {
+        let text = std::fs::read_to_string(format!("/proc/{}/{file}", child.id())).unwrap();
+        if let Some(v) = probe(&text) {
+            break v;
         }
         assert!(
             child.try_wait().unwrap().is_none(),
-            "the static binary ended before it was seen mapped"
+            "the static binary ended before {what} was seen"
         );
         std::thread::yield_now();
     };
-    // Closing its stdin ends the (empty) fleet.
     drop(child.stdin.take());
     child.wait().unwrap();
-    first
+    found
+}
+
+/// The address the static binary's first mapping starts at.
+fn load_address(bin: &Path) -> String {
+    while_waiting(&mut Command::new(bin), "maps", "its mapping", |maps| {
+        let l = maps.lines().find(|l| l.ends_with("/bootaudit"))?;
+        Some(l.split('-').next().unwrap().to_string())
+    })
 }
 
 /// It is position independent: loaded at a new address on each run (a
@@ -99,4 +112,60 @@ fn the_static_binary_reports_as_the_ordinary_one_on_small_arenas() {
     let large = reserved(Some("1G"));
     assert_eq!(large.len(), 1, "{large:?}");
     assert!(large[0].contains("1.0 GiB"), "{large:?}");
+}
+
+/// The VmFlags of the static binary's anonymous mappings of 32 MiB or
+/// more (mimalloc's arenas, reserved by the runtime's first allocation,
+/// before main), with `MIMALLOC_ALLOW_THP` set to `allow_thp` if given.
+fn arena_flags(bin: &Path, allow_thp: Option<&str>) -> Vec<String> {
+    let mut c = Command::new(bin);
+    c.env_remove("MIMALLOC_ALLOW_THP");
+    if let Some(v) = allow_thp {
+        c.env("MIMALLOC_ALLOW_THP", v);
+    }
+    while_waiting(&mut c, "smaps", "its arena", |smaps| {
+        let mut found = Vec::new();
+        let mut anonymous = false;
+        let mut large = false;
+        for l in smaps.lines() {
+            let fields: Vec<&str> = l.split_whitespace().collect();
+            match fields.first() {
+                // A mapping's header: address range, permissions, offset,
+                // device, inode, and a path unless it is anonymous.
+                Some(range) if !range.ends_with(':') => {
+                    anonymous = fields.len() == 5;
+                    large = false;
+                }
+                Some(&"Size:") => {
+                    let kib = fields.get(1).and_then(|k| k.parse::<u64>().ok());
+                    large = kib.unwrap_or(0) >= 32 << 10;
+                }
+                Some(&"VmFlags:") if anonymous && large => found.push(fields[1..].join(" ")),
+                _ => {}
+            }
+        }
+        (!found.is_empty()).then_some(found)
+    })
+}
+
+/// mimalloc in the static binary does not advise huge pages on its arenas
+/// (`hg` in VmFlags: madvise(MADV_HUGEPAGE)), unless MIMALLOC_ALLOW_THP
+/// asks it to: the control shows that the flag is seen when it is there.
+#[test]
+fn the_static_binary_asks_for_no_huge_pages_unless_told() {
+    assert!(
+        Path::new("/sys/kernel/mm/transparent_hugepage/enabled").is_file(),
+        "this kernel has no transparent huge pages: the test cannot tell advice from none"
+    );
+    let bin = static_bootaudit();
+    let advised = arena_flags(&bin, Some("1"));
+    assert!(
+        advised.iter().any(|f| f.split(' ').any(|x| x == "hg")),
+        "MIMALLOC_ALLOW_THP=1: an arena advised for huge pages: {advised:?}"
+    );
+    let plain = arena_flags(&bin, None);
+    assert!(
+        plain.iter().all(|f| !f.split(' ').any(|x| x == "hg")),
+        "no arena advised for huge pages: {plain:?}"
+    );
 }
