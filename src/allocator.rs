@@ -30,7 +30,12 @@
 //!   run zeroes a whole 2 MiB page where the run touches about 0.5 MiB in
 //!   4 KiB pages: `eventlog` on a 34 KB log spent a sixth of its time in
 //!   that zeroing, and the event-log bench's ratio rose from 4.55x to 4.9x
-//!   without it. A kernel whose policy is `always` still gives huge pages.
+//!   without it. A kernel whose policy is `always` still gives huge pages;
+//! - it never returns freed memory to the kernel (`MIMALLOC_PURGE_DELAY`):
+//!   a short run's last act was a forced purge, `madvise` calls that free
+//!   pages the process's exit frees a moment later anyway (3 to 6% of
+//!   `eventlog` on a 34 KB log). `fleet`, a long run, gets mimalloc's
+//!   one-second delay back ([`long_run`]).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -90,6 +95,15 @@ const MI_OPTION_ARENA_RESERVE: std::ffi::c_int = 23;
 #[cfg(all(target_os = "linux", not(target_env = "gnu")))]
 const MI_OPTION_ALLOW_THP: std::ffi::c_int = 43;
 
+/// mimalloc's `mi_option_purge_delay`: how long freed memory waits before
+/// it is returned to the kernel, in milliseconds (-1: never).
+#[cfg(any(test, all(target_os = "linux", not(target_env = "gnu"))))]
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
+/// mimalloc's default purge delay, 1 s.
+#[cfg(any(test, all(target_os = "linux", not(target_env = "gnu"))))]
+const PURGE_DELAY: std::ffi::c_long = 1000;
+
 #[cfg(all(target_os = "linux", not(target_env = "gnu")))]
 #[used]
 #[link_section = ".init_array"]
@@ -111,11 +125,30 @@ extern "C" fn short_runs() {
             32 * 1024,
         ),
         (c"MIMALLOC_ALLOW_THP", MI_OPTION_ALLOW_THP, 0),
+        (c"MIMALLOC_PURGE_DELAY", MI_OPTION_PURGE_DELAY, -1),
     ] {
         // SAFETY: a NUL-terminated name; getenv allocates nothing.
         if unsafe { libc::getenv(name.as_ptr()) }.is_null() {
             // SAFETY: a valid option of this mimalloc, set before any arena.
             unsafe { mi_option_set(option, value) };
+        }
+    }
+}
+
+/// Readies the allocator for a long run (`fleet`): where mimalloc serves
+/// every command (the static binary), freed memory goes back to the kernel
+/// after mimalloc's usual delay again, unless `MIMALLOC_PURGE_DELAY` says
+/// otherwise. Elsewhere a long run's mimalloc has its defaults already.
+pub fn long_run() {
+    #[cfg(all(target_os = "linux", not(target_env = "gnu")))]
+    {
+        extern "C" {
+            fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+        }
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+            // SAFETY: a valid option of this mimalloc; it is read when a
+            // purge is scheduled.
+            unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY) };
         }
     }
 }
@@ -184,5 +217,21 @@ mod tests {
         // SAFETY: reads an option of the linked mimalloc.
         let v = unsafe { mi_option_get(super::MI_OPTION_ARENA_RESERVE) };
         assert_eq!(v, 1024 * 1024, "mimalloc's arena_reserve default, in KiB");
+    }
+
+    /// The purge delay `long_run` restores is mimalloc's default, at the
+    /// index of its `purge_delay` (1000 ms is no other option's default).
+    #[test]
+    fn the_purge_delay_option_and_its_default_are_mimalloc_s() {
+        extern "C" {
+            fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
+        }
+        // SAFETY: reads an option of the linked mimalloc.
+        let v = unsafe { mi_option_get(super::MI_OPTION_PURGE_DELAY) };
+        assert_eq!(
+            v,
+            super::PURGE_DELAY,
+            "mimalloc's purge_delay default, in ms"
+        );
     }
 }

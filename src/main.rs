@@ -390,7 +390,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Esp(a) => cli::esp::run(a),
         Command::Firmware(a) => cli::firmware::run(a),
         Command::Reference(c) => cli::reference::run(c),
-        Command::Fleet(a) => cli::fleet::run(a),
+        Command::Fleet(a) => {
+            allocator::long_run();
+            cli::fleet::run(a)
+        }
         Command::Rules(a) => cli::rules::run(a),
         Command::Completions { shell } => {
             let mut cmd = command();

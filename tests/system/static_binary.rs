@@ -169,3 +169,33 @@ fn the_static_binary_asks_for_no_huge_pages_unless_told() {
         "no arena advised for huge pages: {plain:?}"
     );
 }
+
+/// The `purges` count of mimalloc's statistics for a run of the static
+/// binary with `args` (from the project's root), which must exit `code`.
+fn purges(bin: &Path, args: &[&str], code: i32) -> u64 {
+    let mut c = Command::new(bin);
+    c.args(args)
+        .env("MIMALLOC_SHOW_STATS", "1")
+        .env_remove("MIMALLOC_PURGE_DELAY");
+    let r = common::run_command(&mut c).exits(code);
+    let lines: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.trim_start().starts_with("purges "))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    let n = lines[0].split(':').nth(1).unwrap().trim();
+    n.parse()
+        .unwrap_or_else(|_| panic!("a count of purges: {:?}", lines[0]))
+}
+
+/// A short run returns no memory to the kernel before its exit does
+/// (mimalloc's forced purge at exit was wasted work), and `fleet`, a long
+/// run, does, as mimalloc's default has it.
+#[test]
+fn the_static_binary_purges_memory_only_in_long_runs() {
+    let bin = static_bootaudit();
+    let log = "fixtures/ovmf-swtpm/binary_bios_measurements";
+    assert_eq!(purges(&bin, &["eventlog", log, "--format", "json"], 0), 0);
+    assert!(purges(&bin, &["fleet", "fixtures/implant", "--format", "json"], 1) > 0);
+}
