@@ -11,6 +11,7 @@ use bootaudit::attest::enrol::{self, EnrolError, Summary};
 
 /// The steps.
 #[derive(clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// On the attester: read the EK certificate from the TPM's NV memory and
     /// bootaudit's AK, and write the request for the verifier.
@@ -26,7 +27,9 @@ pub enum Command {
     Verify(VerifyArgs),
 }
 
-/// `ak request`.
+// `ak request`.
+// (Not a doc comment: clap would take one for the command's summary,
+// since the command's arguments are built deferred.)
 #[derive(clap::Args)]
 pub struct RequestArgs {
     /// The TPM (a TSS2 TCTI: `device:/dev/tpmrm0`, `swtpm:host=...,port=...`).
@@ -44,7 +47,9 @@ pub struct RequestArgs {
     pub format: Format,
 }
 
-/// `ak challenge`.
+// `ak challenge`.
+// (Not a doc comment: clap would take one for the command's summary,
+// since the command's arguments are built deferred.)
 #[derive(clap::Args)]
 pub struct ChallengeArgs {
     /// The attester's request.
@@ -78,7 +83,9 @@ fn unix_seconds(s: &str) -> Result<u64, String> {
     u64::try_from(t.as_second()).map_err(|_| format!("{s:?} is before 1970"))
 }
 
-/// `ak activate`.
+// `ak activate`.
+// (Not a doc comment: clap would take one for the command's summary,
+// since the command's arguments are built deferred.)
 #[derive(clap::Args)]
 pub struct ActivateArgs {
     /// The verifier's challenge.
@@ -94,7 +101,9 @@ pub struct ActivateArgs {
     pub format: Format,
 }
 
-/// `ak verify`.
+// `ak verify`.
+// (Not a doc comment: clap would take one for the command's summary,
+// since the command's arguments are built deferred.)
 #[derive(clap::Args)]
 pub struct VerifyArgs {
     /// The state `ak challenge` kept.

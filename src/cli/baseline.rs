@@ -5,6 +5,7 @@ use super::*;
 
 /// `bootaudit baseline`'s subcommands.
 #[derive(clap::Subcommand)]
+#[command(defer = true)]
 pub enum Cmd {
     /// Make a baseline from one or more snapshots of a known-good machine;
     /// what differs between them is learned as legitimate variation.
@@ -23,7 +24,9 @@ pub fn run(c: Cmd) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The arguments of `bootaudit baseline create`.
+// The arguments of `bootaudit baseline create`.
+// (Not a doc comment: clap would take one for the command's summary,
+// since the command's arguments are built deferred.)
 #[derive(clap::Args)]
 pub struct CreateArgs {
     /// The snapshots (the first is the reference).
@@ -63,7 +66,9 @@ fn create(a: CreateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The arguments of `bootaudit baseline accept`.
+// The arguments of `bootaudit baseline accept`.
+// (Not a doc comment: clap would take one for the command's summary,
+// since the command's arguments are built deferred.)
 #[derive(clap::Args)]
 pub struct AcceptArgs {
     /// The baseline to amend.

@@ -6,6 +6,7 @@ use bootaudit::deploy::{self, Arch, When};
 
 /// `bootaudit collector` subcommands.
 #[derive(clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Put the collector on this machine's ESP, with a boot entry that runs
     /// it before the OS (root, on a live Linux host booted through UEFI).
@@ -35,7 +36,9 @@ pub enum Command {
     Media(MediaArgs),
 }
 
-/// Where the ESP is and what to print; shared by install and uninstall.
+// Where the ESP is and what to print; shared by install and uninstall.
+// (Not a doc comment: clap would take one for the command's summary,
+// since the command's arguments are built deferred.)
 #[derive(clap::Args)]
 pub struct Common {
     /// The ESP's mount point (default: /boot/efi, else /efi).
@@ -50,7 +53,9 @@ pub struct Common {
     pub format: Format,
 }
 
-/// The arguments of `bootaudit collector install`.
+// The arguments of `bootaudit collector install`.
+// (Not a doc comment: clap would take one for the command's summary,
+// since the command's arguments are built deferred.)
 #[derive(clap::Args)]
 pub struct InstallArgs {
     #[command(flatten)]
@@ -78,7 +83,9 @@ pub struct InstallArgs {
     pub signing: Signing,
 }
 
-/// Signing the collector with the owner's key.
+// Signing the collector with the owner's key.
+// (Not a doc comment: clap would take one for the command's summary,
+// since the command's arguments are built deferred.)
 #[derive(clap::Args)]
 pub struct Signing {
     /// Sign the collector (Authenticode, as sbsign does) with this RSA
@@ -108,14 +115,18 @@ impl Signing {
     }
 }
 
-/// The arguments of `bootaudit collector uninstall`.
+// The arguments of `bootaudit collector uninstall`.
+// (Not a doc comment: clap would take one for the command's summary,
+// since the command's arguments are built deferred.)
 #[derive(clap::Args)]
 pub struct UninstallArgs {
     #[command(flatten)]
     pub common: Common,
 }
 
-/// The arguments of `bootaudit collector media`.
+// The arguments of `bootaudit collector media`.
+// (Not a doc comment: clap would take one for the command's summary,
+// since the command's arguments are built deferred.)
 #[derive(clap::Args)]
 pub struct MediaArgs {
     /// The image to write (atomically; an existing regular file is

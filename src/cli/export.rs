@@ -4,6 +4,7 @@ use super::*;
 
 /// `bootaudit export` formats.
 #[derive(clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// The TCG Canonical Event Log in JSON (systemd-pcrlock's `cel`
     /// shape): one record per event, with its PCR, digests, type and data.
@@ -14,7 +15,9 @@ pub enum Command {
     KeylimePolicy(Args),
 }
 
-/// The arguments of an export.
+// The arguments of an export.
+// (Not a doc comment: clap would take one for the command's summary,
+// since the command's arguments are built deferred.)
 #[derive(clap::Args)]
 pub struct Args {
     /// A snapshot (its TPM event log is exported) or an event log (binary,

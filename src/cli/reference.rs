@@ -4,6 +4,7 @@ use super::*;
 
 /// `bootaudit reference` subcommands.
 #[derive(clap::Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Read a vendor firmware image and write its reference into the
     /// store DIR (created when missing), atomically: every volume's
@@ -14,7 +15,9 @@ pub enum Command {
     List(ListArgs),
 }
 
-/// The arguments of `bootaudit reference add`.
+// The arguments of `bootaudit reference add`.
+// (Not a doc comment: clap would take one for the command's summary,
+// since the command's arguments are built deferred.)
 #[derive(clap::Args)]
 pub struct AddArgs {
     /// The vendor's image (an .fd, an SPI dump, a capsule).
@@ -40,7 +43,9 @@ pub struct AddArgs {
     pub accept_problems: bool,
 }
 
-/// The arguments of `bootaudit reference list`.
+// The arguments of `bootaudit reference list`.
+// (Not a doc comment: clap would take one for the command's summary,
+// since the command's arguments are built deferred.)
 #[derive(clap::Args)]
 pub struct ListArgs {
     /// The reference store.
