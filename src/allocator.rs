@@ -18,8 +18,9 @@
 //! made it. Where the command line cannot be read that early (other C
 //! libraries), mimalloc serves every command.
 //!
-//! There (musl: the static binary), two of mimalloc's options are changed
-//! before its first allocation; either variable, when set, still decides:
+//! There (musl: the static binary), three of mimalloc's options are changed
+//! before its first allocation; each one's variable, when set, still
+//! decides:
 //! - its arenas reserve 32 MiB of address space instead of 1 GiB (its
 //!   statistics then show 66 MiB reserved in all): a smaller arena is
 //!   quicker to set up, 0.08 ms of `eventlog` on a 34 KB log, and `fleet`
@@ -110,28 +111,33 @@ const PURGE_DELAY: std::ffi::c_long = 1000;
 static SHORT_RUNS: extern "C" fn() = short_runs;
 
 /// Sets mimalloc's options for short runs (the module's documentation):
-/// 32 MiB arenas and no huge-page advice, each unless its variable says
-/// otherwise. mimalloc has read its options by now (its constructor runs
-/// first), so its defaults can no longer be changed, only its values.
+/// 32 MiB arenas, no huge-page advice, no purge. mimalloc has read its
+/// options by now (its constructor runs first), so its defaults can no
+/// longer be changed, only its values.
 #[cfg(all(target_os = "linux", not(target_env = "gnu")))]
 extern "C" fn short_runs() {
+    set_unless_told(
+        c"MIMALLOC_ARENA_RESERVE",
+        MI_OPTION_ARENA_RESERVE,
+        32 * 1024,
+    );
+    set_unless_told(c"MIMALLOC_ALLOW_THP", MI_OPTION_ALLOW_THP, 0);
+    set_unless_told(c"MIMALLOC_PURGE_DELAY", MI_OPTION_PURGE_DELAY, -1);
+}
+
+/// Sets mimalloc's `option` to `value` unless the variable `name` (which
+/// mimalloc reads for that option) is set: the user's word wins. Allocates
+/// nothing, so it may run before the first allocation.
+#[cfg(all(target_os = "linux", not(target_env = "gnu")))]
+fn set_unless_told(name: &std::ffi::CStr, option: std::ffi::c_int, value: std::ffi::c_long) {
     extern "C" {
         fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
     }
-    for (name, option, value) in [
-        (
-            c"MIMALLOC_ARENA_RESERVE",
-            MI_OPTION_ARENA_RESERVE,
-            32 * 1024,
-        ),
-        (c"MIMALLOC_ALLOW_THP", MI_OPTION_ALLOW_THP, 0),
-        (c"MIMALLOC_PURGE_DELAY", MI_OPTION_PURGE_DELAY, -1),
-    ] {
-        // SAFETY: a NUL-terminated name; getenv allocates nothing.
-        if unsafe { libc::getenv(name.as_ptr()) }.is_null() {
-            // SAFETY: a valid option of this mimalloc, set before any arena.
-            unsafe { mi_option_set(option, value) };
-        }
+    // SAFETY: a NUL-terminated name; getenv allocates nothing.
+    if unsafe { libc::getenv(name.as_ptr()) }.is_null() {
+        // SAFETY: a valid option of this mimalloc; each is read when it is
+        // used (an arena reserved, a purge scheduled).
+        unsafe { mi_option_set(option, value) };
     }
 }
 
@@ -141,16 +147,7 @@ extern "C" fn short_runs() {
 /// otherwise. Elsewhere a long run's mimalloc has its defaults already.
 pub fn long_run() {
     #[cfg(all(target_os = "linux", not(target_env = "gnu")))]
-    {
-        extern "C" {
-            fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
-        }
-        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-            // SAFETY: a valid option of this mimalloc; it is read when a
-            // purge is scheduled.
-            unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY) };
-        }
-    }
+    set_unless_told(c"MIMALLOC_PURGE_DELAY", MI_OPTION_PURGE_DELAY, PURGE_DELAY);
 }
 
 impl Allocator {
@@ -207,29 +204,33 @@ unsafe impl GlobalAlloc for Allocator {
 
 #[cfg(test)]
 mod tests {
+    extern "C" {
+        fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
+    }
+
+    /// An option of the linked mimalloc.
+    fn option(index: std::ffi::c_int) -> std::ffi::c_long {
+        // SAFETY: reads an option of the linked mimalloc.
+        unsafe { mi_option_get(index) }
+    }
+
     /// The option index the static binary sets is the one mimalloc calls
     /// `arena_reserve`: its default, 1 GiB in KiB, is no other option's.
     #[test]
     fn the_arena_option_is_mimalloc_s_arena_reserve() {
-        extern "C" {
-            fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
-        }
-        // SAFETY: reads an option of the linked mimalloc.
-        let v = unsafe { mi_option_get(super::MI_OPTION_ARENA_RESERVE) };
-        assert_eq!(v, 1024 * 1024, "mimalloc's arena_reserve default, in KiB");
+        assert_eq!(
+            option(super::MI_OPTION_ARENA_RESERVE),
+            1024 * 1024,
+            "mimalloc's arena_reserve default, in KiB"
+        );
     }
 
     /// The purge delay `long_run` restores is mimalloc's default, at the
     /// index of its `purge_delay` (1000 ms is no other option's default).
     #[test]
     fn the_purge_delay_option_and_its_default_are_mimalloc_s() {
-        extern "C" {
-            fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
-        }
-        // SAFETY: reads an option of the linked mimalloc.
-        let v = unsafe { mi_option_get(super::MI_OPTION_PURGE_DELAY) };
         assert_eq!(
-            v,
+            option(super::MI_OPTION_PURGE_DELAY),
             super::PURGE_DELAY,
             "mimalloc's purge_delay default, in ms"
         );

@@ -256,6 +256,7 @@ fn command_for(argv: &[std::ffi::OsString]) -> clap::Command {
     with_global_options(root, &names)
 }
 
+/// The names of the root's commands, in their order.
 fn command_names(root: &clap::Command) -> Vec<String> {
     root.get_subcommands()
         .map(|c| c.get_name().to_string())

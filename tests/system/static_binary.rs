@@ -88,30 +88,41 @@ fn the_static_binary_reports_as_the_ordinary_one_on_small_arenas() {
     assert_eq!(theirs.stdout, ours.stdout);
     assert!(ours.stdout.len() > 1000);
 
-    let reserved = |env: Option<&str>| -> Vec<String> {
-        let mut c = Command::new(&bin);
-        c.args(["eventlog", log, "--format", "json"])
-            .env("MIMALLOC_SHOW_STATS", "1")
-            .env_remove("MIMALLOC_ARENA_RESERVE");
-        if let Some(v) = env {
-            c.env("MIMALLOC_ARENA_RESERVE", v);
-        }
-        let r = common::run_command(&mut c).exits(0);
-        r.stderr
-            .lines()
-            .filter(|l| l.trim_start().starts_with("reserved"))
-            .map(str::to_string)
-            .collect()
+    let reserved = |arena: Option<&str>| {
+        stat_line(
+            &bin,
+            &["eventlog", log, "--format", "json"],
+            0,
+            ("MIMALLOC_ARENA_RESERVE", arena),
+            "reserved",
+        )
     };
     let small = reserved(None);
-    assert_eq!(small.len(), 1, "{small:?}");
-    assert!(
-        small[0].contains("MiB") && !small[0].contains("GiB"),
-        "{small:?}"
-    );
+    assert!(small.contains("MiB") && !small.contains("GiB"), "{small:?}");
     let large = reserved(Some("1G"));
-    assert_eq!(large.len(), 1, "{large:?}");
-    assert!(large[0].contains("1.0 GiB"), "{large:?}");
+    assert!(large.contains("1.0 GiB"), "{large:?}");
+}
+
+/// The one line of mimalloc's statistics that starts with `key`, for a run
+/// of the static binary with `args` (from the project's root), which must
+/// exit `code`, with the variable `var` set to its value or, for `None`,
+/// unset.
+fn stat_line(bin: &Path, args: &[&str], code: i32, var: (&str, Option<&str>), key: &str) -> String {
+    let mut c = Command::new(bin);
+    c.args(args)
+        .env("MIMALLOC_SHOW_STATS", "1")
+        .env_remove(var.0);
+    if let Some(v) = var.1 {
+        c.env(var.0, v);
+    }
+    let r = common::run_command(&mut c).exits(code);
+    let lines: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.trim_start().starts_with(&format!("{key} ")))
+        .collect();
+    assert_eq!(lines.len(), 1, "one {key:?} line: {}", r.stderr);
+    lines[0].to_string()
 }
 
 /// The VmFlags of the static binary's anonymous mappings of 32 MiB or
@@ -171,22 +182,12 @@ fn the_static_binary_asks_for_no_huge_pages_unless_told() {
 }
 
 /// The `purges` count of mimalloc's statistics for a run of the static
-/// binary with `args` (from the project's root), which must exit `code`.
+/// binary with `args`, which must exit `code`.
 fn purges(bin: &Path, args: &[&str], code: i32) -> u64 {
-    let mut c = Command::new(bin);
-    c.args(args)
-        .env("MIMALLOC_SHOW_STATS", "1")
-        .env_remove("MIMALLOC_PURGE_DELAY");
-    let r = common::run_command(&mut c).exits(code);
-    let lines: Vec<&str> = r
-        .stderr
-        .lines()
-        .filter(|l| l.trim_start().starts_with("purges "))
-        .collect();
-    assert_eq!(lines.len(), 1, "{}", r.stderr);
-    let n = lines[0].split(':').nth(1).unwrap().trim();
+    let line = stat_line(bin, args, code, ("MIMALLOC_PURGE_DELAY", None), "purges");
+    let n = line.split(':').nth(1).unwrap().trim();
     n.parse()
-        .unwrap_or_else(|_| panic!("a count of purges: {:?}", lines[0]))
+        .unwrap_or_else(|_| panic!("a count of purges: {line:?}"))
 }
 
 /// A short run returns no memory to the kernel before its exit does
